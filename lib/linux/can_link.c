@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+
+#include <libsocketcan.h>
+#include <linux/can/netlink.h>
+
+#include "bodydiag/linux/can_link.h"
+
+/* libsocketcan returns -1 without errno on most failures; keep errno when it set one. */
+static int fail_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+const char *can_link_state_name(enum can_link_state s)
+{
+	switch (s) {
+	case CAN_LINK_STATE_ERROR_ACTIVE:
+		return "ERROR-ACTIVE";
+	case CAN_LINK_STATE_ERROR_WARNING:
+		return "ERROR-WARNING";
+	case CAN_LINK_STATE_ERROR_PASSIVE:
+		return "ERROR-PASSIVE";
+	case CAN_LINK_STATE_BUS_OFF:
+		return "BUS-OFF";
+	case CAN_LINK_STATE_STOPPED:
+		return "STOPPED";
+	case CAN_LINK_STATE_SLEEPING:
+		return "SLEEPING";
+	case CAN_LINK_STATE_UNKNOWN:
+	case _CAN_LINK_STATE_MAX:
+		break;
+	}
+	return "UNKNOWN";
+}
+
+static enum can_link_state map_state(int s)
+{
+	switch (s) {
+	case CAN_STATE_ERROR_ACTIVE:
+		return CAN_LINK_STATE_ERROR_ACTIVE;
+	case CAN_STATE_ERROR_WARNING:
+		return CAN_LINK_STATE_ERROR_WARNING;
+	case CAN_STATE_ERROR_PASSIVE:
+		return CAN_LINK_STATE_ERROR_PASSIVE;
+	case CAN_STATE_BUS_OFF:
+		return CAN_LINK_STATE_BUS_OFF;
+	case CAN_STATE_STOPPED:
+		return CAN_LINK_STATE_STOPPED;
+	case CAN_STATE_SLEEPING:
+		return CAN_LINK_STATE_SLEEPING;
+	default:
+		return CAN_LINK_STATE_UNKNOWN;
+	}
+}
+
+int can_link_start(const char *ifname)
+{
+	errno = 0;
+	if (can_do_start(ifname) < 0)
+		return fail_errno();
+	return 0;
+}
+
+int can_link_stop(const char *ifname)
+{
+	errno = 0;
+	if (can_do_stop(ifname) < 0)
+		return fail_errno();
+	return 0;
+}
+
+int can_link_restart(const char *ifname)
+{
+	errno = 0;
+	if (can_do_restart(ifname) < 0)
+		return fail_errno();
+	return 0;
+}
+
+int can_link_configure(const char *ifname, uint32_t bitrate, int restart_ms)
+{
+	int r;
+
+	r = can_link_stop(ifname);
+	if (r < 0)
+		return r;
+	if (bitrate > 0) {
+		errno = 0;
+		if (can_set_bitrate(ifname, bitrate) < 0)
+			return fail_errno();
+	}
+	if (restart_ms >= 0) {
+		/* Must happen while the link is down: the kernel answers EBUSY otherwise. */
+		errno = 0;
+		if (can_set_restart_ms(ifname, (uint32_t)restart_ms) < 0)
+			return fail_errno();
+	}
+	return can_link_start(ifname);
+}
+
+int can_link_get_info(const char *ifname, struct can_link_info *ret)
+{
+	struct can_link_info info = {.state = CAN_LINK_STATE_UNKNOWN};
+	struct can_bittiming bt;
+	struct can_berr_counter bec;
+	struct can_device_stats st;
+	int state;
+	uint32_t restart_ms;
+
+	if (if_nametoindex(ifname) == 0)
+		return -ENODEV;
+	/* vcan and other devices without a CAN controller have no IFLA_CAN_* data at all;
+	 * that is not an error for the caller, just "no bit timing". */
+	if (can_get_state(ifname, &state) == 0)
+		info.state = map_state(state);
+
+	memset(&bt, 0, sizeof(bt));
+	if (can_get_bittiming(ifname, &bt) == 0) {
+		info.bitrate = bt.bitrate;
+		info.sample_point_permille = bt.sample_point;
+	}
+	if (can_get_restart_ms(ifname, &restart_ms) == 0)
+		info.restart_ms = restart_ms;
+	memset(&bec, 0, sizeof(bec));
+	if (can_get_berr_counter(ifname, &bec) == 0) {
+		info.txerr = bec.txerr;
+		info.rxerr = bec.rxerr;
+	}
+	memset(&st, 0, sizeof(st));
+	if (can_get_device_stats(ifname, &st) == 0) {
+		info.bus_error = st.bus_error;
+		info.error_warning = st.error_warning;
+		info.error_passive = st.error_passive;
+		info.bus_off = st.bus_off;
+		info.restarts = st.restarts;
+		info.arbitration_lost = st.arbitration_lost;
+	}
+	*ret = info;
+	return 0;
+}
