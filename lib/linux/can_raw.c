@@ -178,6 +178,17 @@ int can_raw_recv(int fd, struct bd_timed_frame *ret, int *ret_ifindex, uint32_t 
 	return 1;
 }
 
+int can_raw_set_rcvbuf(int fd, int bytes)
+{
+	if (bytes <= 0)
+		return -EINVAL;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -errno;
+	return setsockopt_int(fd, SOL_SOCKET, SO_RCVBUF, bytes);
+}
+
 int can_raw_send(int fd, const struct bd_frame *f)
 {
 	struct canfd_frame kf = {0};

@@ -43,6 +43,7 @@ static void roundtrip(uint8_t bs, uint8_t stmin, int pad, size_t len)
 	assert_int_equal(isotp_socket_open(ITEST_CAN0, &a, &fa), 0);
 	assert_int_equal(isotp_socket_open(ITEST_CAN1, &b, &fb), 0);
 	assert_int_equal(can_raw_open(ITEST_CAN1, &flt, 1, 0, &sniff), 0);
+	assert_int_equal(can_raw_set_rcvbuf(sniff, 4 << 20), 0);
 
 	assert_int_equal(isotp_socket_send(fa, out, len), 0); /* WAIT_TX_DONE: returns when sent */
 	assert_int_equal(recv_pdu(fb, in, sizeof(in), &got), 1);
@@ -51,8 +52,9 @@ static void roundtrip(uint8_t bs, uint8_t stmin, int pad, size_t len)
 
 	/* What went over the wire: with padding every frame is 8 bytes filled with pad. */
 	size_t frames = 0;
+	uint32_t drops = 0;
 	struct bd_timed_frame fr;
-	while (can_raw_recv(sniff, &fr, NULL, NULL) == 1) {
+	while (can_raw_recv(sniff, &fr, NULL, &drops) == 1) {
 		frames++;
 		if (pad >= 0) {
 			assert_int_equal(fr.frame.len, 8);
@@ -60,6 +62,7 @@ static void roundtrip(uint8_t bs, uint8_t stmin, int pad, size_t len)
 		if (frames == 1)
 			assert_int_equal(fr.frame.data[0] >> 4, len <= 7 ? 0 : 1);
 	}
+	assert_int_equal(drops, 0);
 	assert_int_equal(frames, len <= 7 ? 1 : 1 + (len - 6 + 6) / 7);
 	if (pad >= 0 && len > 7) {
 		/* last CF: bytes after the payload are the pad byte */

@@ -51,6 +51,11 @@ int can_raw_open(const char *ifname, const struct can_raw_filter *filters, size_
  */
 int can_raw_recv(int fd, struct bd_timed_frame *ret, int *ret_ifindex, uint32_t *ret_drops);
 
+/* Sets the socket's receive buffer (bytes), so that bursts (a 4095-byte ISO-TP PDU is 586
+ * frames) are not dropped while the reader is busy. Tries SO_RCVBUFFORCE first (needs
+ * CAP_NET_ADMIN, bypasses net.core.rmem_max), then SO_RCVBUF. Returns 0 or -errno. */
+int can_raw_set_rcvbuf(int fd, int bytes);
+
 /* Sends one frame. Returns 0, -EAGAIN when the tx queue is full (ENOBUFS is mapped to it),
  * -EINVAL for a frame that is not valid, or another -errno. */
 int can_raw_send(int fd, const struct bd_frame *f);
