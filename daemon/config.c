@@ -674,7 +674,7 @@ int config_format(const struct config *cfg, char *buf, size_t size)
 			pos += (size_t)n;
 			section = k->section;
 		}
-		n = snprintf(buf + pos, size - pos, "%s = %s\n", k->key, val);
+		n = snprintf(buf + pos, size - pos, "%s =%s%s\n", k->key, val[0] ? " " : "", val);
 		if (n < 0 || (size_t)n >= size - pos)
 			return -ENOBUFS;
 		pos += (size_t)n;

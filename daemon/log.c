@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <systemd/sd-journal.h>
 
 #define MAX_FIELDS 16
@@ -83,12 +84,6 @@ void log_full(int priority, int err, const char *const *fields, const char *fmt,
 		if (sd_journal_sendv(iov, (int)n) >= 0)
 			return;
 	}
-	fprintf(stderr, "%s: %s", ident, msg);
-	if (nfields) {
-		fputs(" [", stderr);
-		for (size_t i = 0; i < nfields; i++)
-			fprintf(stderr, "%s%s", i ? " " : "", fields[i]);
-		fputc(']', stderr);
-	}
-	fputc('\n', stderr);
+	/* The fields repeat what the message says, for queries: not for human eyes. */
+	fprintf(stderr, "%s: %s\n", ident, msg);
 }

@@ -16,8 +16,8 @@ void log_set_max_priority(int priority);
 
 /*
  * Logs one message. fields is NULL or a NULL-terminated array of "KEY=value" strings
- * added as journal fields (upper-case keys, as sd_journal_send wants them); on stderr
- * they are appended in brackets. err > 0 adds ERRNO= and ": strerror".
+ * added as journal fields (upper-case keys, as sd_journal_send wants them; at most 16)
+ * and left out on stderr. err > 0 adds ERRNO= and ": strerror" to the message.
  */
 void log_full(int priority, int err, const char *const *fields, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -20,7 +20,8 @@
  * decodes to an integer, everything else to a double.
  *
  * Limits: a database source is at most DBC_MAX_SOURCE bytes; messages are at most 64
- * bytes long (CAN FD); signals are 1..64 bits.
+ * bytes long (CAN FD); signals are decoded up to 64 bits wide (wider ones load, with a
+ * warning, and are reported as DBC_DECODE_TOO_WIDE).
  */
 
 #include <stdbool.h>
@@ -38,7 +39,7 @@ struct dbc_parser;
 /* Where and why parsing failed. file is the name given to the parser (truncated). */
 struct dbc_error {
 	char file[256];
-	unsigned line;   /* 1-based */
+	unsigned line;	 /* 1-based */
 	unsigned column; /* 1-based, in bytes */
 	char message[192];
 };
@@ -60,8 +61,8 @@ int dbc_parser_finish(struct dbc_parser *p, struct dbc_error *err, struct dbc **
 struct dbc_parser *dbc_parser_free(struct dbc_parser *p);
 
 /* One-shot form of the above. */
-int dbc_parse(const void *buf, size_t len, const char *filename, dbc_warn_fn warn,
-	      void *userdata, struct dbc_error *err, struct dbc **ret_dbc);
+int dbc_parse(const void *buf, size_t len, const char *filename, dbc_warn_fn warn, void *userdata,
+	      struct dbc_error *err, struct dbc **ret_dbc);
 
 /* Accepts NULL, returns NULL. */
 struct dbc *dbc_free(struct dbc *db);
@@ -104,18 +105,23 @@ const char *dbc_message_sender_at(const struct dbc_message *m, size_t index);
 size_t dbc_message_signal_count(const struct dbc_message *m);
 const struct dbc_signal *dbc_message_signal_at(const struct dbc_message *m, size_t index);
 const struct dbc_signal *dbc_message_find_signal(const struct dbc_message *m, const char *name);
+/* SIG_GROUP_: name, repetitions and member signal names (as written in the DBC). */
+size_t dbc_message_signal_group_count(const struct dbc_message *m);
+bool dbc_message_signal_group_at(const struct dbc_message *m, size_t index, const char **ret_name,
+				 unsigned *ret_repetitions, const char *const **ret_members,
+				 size_t *ret_count);
 
 /* Signal. */
 enum dbc_signal_type {
 	DBC_SIGNAL_TYPE_INTEGER,
-	DBC_SIGNAL_TYPE_FLOAT, /* SIG_VALTYPE_ 1, IEEE single (or half when 16 bits long) */
+	DBC_SIGNAL_TYPE_FLOAT,	/* SIG_VALTYPE_ 1, IEEE single (or half when 16 bits long) */
 	DBC_SIGNAL_TYPE_DOUBLE, /* SIG_VALTYPE_ 2, IEEE double */
 	DBC_SIGNAL_TYPE_MAX,
 };
 
 const char *dbc_signal_name(const struct dbc_signal *s);
-unsigned dbc_signal_start(const struct dbc_signal *s);  /* as written in the DBC */
-unsigned dbc_signal_length(const struct dbc_signal *s); /* bits, 1..64 */
+unsigned dbc_signal_start(const struct dbc_signal *s);	   /* as written in the DBC */
+unsigned dbc_signal_length(const struct dbc_signal *s);	   /* bits, >= 1 */
 bool dbc_signal_is_big_endian(const struct dbc_signal *s); /* @0, Motorola */
 bool dbc_signal_is_signed(const struct dbc_signal *s);
 enum dbc_signal_type dbc_signal_type(const struct dbc_signal *s);
@@ -142,8 +148,8 @@ const char *dbc_signal_choice_label(const struct dbc_signal *s, int64_t raw);
 
 /* A physical value: integers stay integers (cantools semantics). */
 enum dbc_value_type {
-	DBC_VALUE_INT,  /* i */
-	DBC_VALUE_UINT, /* u: an integer above INT64_MAX */
+	DBC_VALUE_INT,	 /* i */
+	DBC_VALUE_UINT,	 /* u: an integer above INT64_MAX */
 	DBC_VALUE_FLOAT, /* f */
 	DBC_VALUE_TYPE_MAX,
 };
@@ -169,7 +175,9 @@ struct dbc_sample {
 enum dbc_decode_flag {
 	DBC_DECODE_SHORT = 1u << 0,    /* frame shorter than the message length */
 	DBC_DECODE_BAD_MUX = 1u << 1,  /* a multiplexer value selects no signals */
-	DBC_DECODE_PAST_END = 1u << 2, /* signals reach beyond the message length */
+	DBC_DECODE_PAST_END = 1u << 2, /* signals reach beyond the message length (the part
+					* inside is decoded when it is 64 bits or less) */
+	DBC_DECODE_TOO_WIDE = 1u << 3, /* signals wider than 64 bits are left out */
 };
 
 struct dbc_decode_status {
@@ -189,8 +197,8 @@ size_t dbc_message_max_samples(const struct dbc_message *m);
  * lies within both the data and the message length. Returns the number of samples,
  * -ENOBUFS when cap is too small. *ret_status (may be NULL) tells what was left out.
  */
-int dbc_decode(const struct dbc_message *m, const uint8_t *data, size_t len,
-	       struct dbc_sample *out, size_t cap, struct dbc_decode_status *ret_status);
+int dbc_decode(const struct dbc_message *m, const uint8_t *data, size_t len, struct dbc_sample *out,
+	       size_t cap, struct dbc_decode_status *ret_status);
 
 /* Plain text of a status ("" when flags is 0); returns snprintf's result. */
 int dbc_decode_status_format(const struct dbc_decode_status *st, char *buf, size_t size);
@@ -202,7 +210,7 @@ int dbc_decode_status_format(const struct dbc_decode_status *st, char *buf, size
  * way cantools does (minus offset, divided by factor, rounded half to even for integer
  * signals). Returns the message length, -ENOBUFS when size is too small, -ERANGE when
  * a raw value does not fit its signal, -EINVAL for a non-finite value of an integer
- * signal.
+ * signal. Signals reaching past the message end or wider than 64 bits stay 0.
  */
 int dbc_encode(const struct dbc_message *m, const struct dbc_value *values, uint8_t *data,
 	       size_t size);
@@ -217,14 +225,19 @@ int dbc_signal_parse(const char *text, size_t len, struct dbc_error *err,
 		     struct dbc_signal **ret_signal);
 /* Only for signals from dbc_signal_parse(); accepts NULL, returns NULL. */
 struct dbc_signal *dbc_signal_free(struct dbc_signal *s);
+
+static inline void dbc_signal_freep(struct dbc_signal **s)
+{
+	dbc_signal_free(*s);
+}
 /* Makes a standalone signal an IEEE float (SIG_VALTYPE_); -EINVAL when the length does not fit. */
 int dbc_signal_set_type(struct dbc_signal *s, enum dbc_signal_type type);
 /*
  * Decodes one signal from data (bit positions count from data[0]). -ENODATA when data
- * is too short for it.
+ * is too short for it, -ERANGE for a signal wider than 64 bits.
  */
 int dbc_signal_decode(const struct dbc_signal *s, const uint8_t *data, size_t len,
 		      struct dbc_value *ret_value);
-/* Raw (unscaled) value of a signal as a double; -ENODATA as above. */
+/* Raw (unscaled) value of a signal as a double; -ENODATA, -ERANGE as above. */
 int dbc_signal_decode_raw(const struct dbc_signal *s, const uint8_t *data, size_t len,
 			  double *ret_raw);

@@ -118,6 +118,12 @@ int isotp_new(const struct isotp_config *cfg, const struct isotp_ops *ops, void 
 	      struct isotp **ret);
 /* Frees; accepts NULL; returns NULL. No callback is invoked. */
 struct isotp *isotp_free(struct isotp *tp);
+static inline void isotp_freep(struct isotp **p)
+{
+	isotp_free(*p);
+}
+/* struct isotp *tp _isotp_cleanup_ = NULL; frees on scope exit. */
+#define _isotp_cleanup_ __attribute__((cleanup(isotp_freep)))
 
 /* Starts sending a PDU (copied). Returns 0, -EBUSY when a transfer is in progress,
  * -EMSGSIZE when len is 0 or above tx_max, or -errno from send_frame for the first frame
@@ -174,9 +180,17 @@ struct isotp_observer_ops {
 
 struct isotp_observer;
 
+/* Creates an observer (cfg and ops copied; the ops callbacks may be NULL). Returns 0, -EINVAL (same
+ * id both ways without distinct address bytes), -ENOMEM. Two buffers of max_pdu bytes are
+ * allocated here and nowhere else. */
 int isotp_observer_new(const struct isotp_observer_config *cfg, const struct isotp_observer_ops *ops,
 		       void *userdata, struct isotp_observer **ret);
 struct isotp_observer *isotp_observer_free(struct isotp_observer *o);
+static inline void isotp_observer_freep(struct isotp_observer **p)
+{
+	isotp_observer_free(*p);
+}
+#define _isotp_observer_cleanup_ __attribute__((cleanup(isotp_observer_freep)))
 
 /* Feeds one captured frame with its time. Returns 1 when it belonged to the conversation
  * (either id), 0 otherwise. Flow control frames steer the other direction: FC OVFLW ends

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bodydiag/linux/link_watch.h"
+#include "bus.h"
+#include "macro.h"
+
+/* Frames read per wakeup before returning to the loop, so a flooded bus cannot starve
+ * the API clients and timers. */
+#define READ_BATCH 256
+
+struct bus {
+	struct ev_loop *loop;
+	struct bus_opts opts;
+	char ifname[32];
+	struct can_raw_filter *filters; /* NULL: receive everything */
+	size_t n_filters;
+	struct bus_ops ops;
+	void *userdata;
+
+	int fd; /* CAN_RAW, -1 while detached */
+	ev_io io;
+	struct link_watch *watch;
+	ev_io watch_io;
+	ev_timer poll;
+
+	uint32_t kernel_drops; /* last SO_RXQ_OVFL value of the current socket */
+	int64_t detached_since_us;
+	int64_t bus_off_since_us;
+	enum can_link_state last_state;
+	struct bus_stats stats;
+};
+
+static int64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *bus_event_name(enum bus_event ev)
+{
+	switch (ev) {
+	case BUS_EVENT_ATTACHED:
+		return "attached";
+	case BUS_EVENT_DETACHED:
+		return "detached";
+	case BUS_EVENT_STATE:
+		return "state";
+	case BUS_EVENT_RESTARTED:
+		return "restarted";
+	case BUS_EVENT_DROPS:
+		return "drops";
+	case BUS_EVENT_CONFIG_FAILED:
+		return "config_failed";
+	case _BUS_EVENT_MAX:
+		break;
+	}
+	return "?";
+}
+
+static void emit(struct bus *b, enum bus_event ev, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void emit(struct bus *b, enum bus_event ev, const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+
+	if (!b->ops.event)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	b->ops.event(b->userdata, ev, detail);
+}
+
+static void detach(struct bus *b, const char *why)
+{
+	if (b->fd < 0)
+		return;
+	ev_io_stop(b->loop, &b->io);
+	close(b->fd);
+	b->fd = -1;
+	b->stats.attached = false;
+	b->stats.outages++;
+	b->detached_since_us = clock_us(CLOCK_MONOTONIC);
+	emit(b, BUS_EVENT_DETACHED, "%s: %s", b->ifname, why);
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
+
+static int attach(struct bus *b)
+{
+	unsigned flags = CAN_RAW_OPEN_TIMESTAMP;
+	int r, fd;
+
+	if (b->fd >= 0)
+		return 0;
+	if (b->opts.configure_link) {
+		r = can_link_configure(b->ifname, b->opts.bitrate, b->opts.restart_ms);
+		if (r < 0)
+			emit(b, BUS_EVENT_CONFIG_FAILED, "%s: bitrate %u restart-ms %d: %s", b->ifname,
+			     b->opts.bitrate, b->opts.restart_ms, strerror(-r));
+	}
+	if (link_watch_query(b->ifname) != 1)
+		return -ENETDOWN;
+	if (b->opts.can_fd)
+		flags |= CAN_RAW_OPEN_FD;
+	if (b->opts.error_frames)
+		flags |= CAN_RAW_OPEN_ERR_FRAMES;
+	r = can_raw_open(b->ifname, b->filters, b->n_filters, flags, &fd);
+	if (r < 0)
+		return r;
+	r = can_raw_set_rcvbuf(fd, b->opts.rcvbuf > 0 ? b->opts.rcvbuf : 1 << 20);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	b->fd = fd;
+	b->kernel_drops = 0;
+	ev_io_init(&b->io, on_readable, fd, EV_READ);
+	ev_io_start(b->loop, &b->io);
+	b->stats.attached = true;
+	if (b->detached_since_us) {
+		int64_t gone = clock_us(CLOCK_MONOTONIC) - b->detached_since_us;
+		b->stats.outage_us += gone;
+		b->detached_since_us = 0;
+		emit(b, BUS_EVENT_ATTACHED, "%s: listening again after %.1f s outage", b->ifname,
+		     (double)gone / 1e6);
+	} else {
+		emit(b, BUS_EVENT_ATTACHED, "%s: listening", b->ifname);
+	}
+	return 0;
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct bus *b = container_of(w, struct bus, io);
+	/* Kernel stamps are CLOCK_REALTIME; the timeline runs on CLOCK_MONOTONIC. The offset
+	 * is taken once per batch: a wall-clock step between two batches moves only the
+	 * frames of one batch, never the order. */
+	int64_t offset = clock_us(CLOCK_MONOTONIC) - clock_us(CLOCK_REALTIME);
+
+	for (int i = 0; i < READ_BATCH; i++) {
+		struct bd_timed_frame f;
+		uint32_t drops = b->kernel_drops;
+		int r = can_raw_recv(b->fd, &f, NULL, &drops);
+
+		if (r == 0)
+			return;
+		if (r < 0) {
+			char why[96];
+			snprintf(why, sizeof(why), "read failed: %s", strerror(-r));
+			detach(b, why);
+			return;
+		}
+		if (drops != b->kernel_drops) {
+			/* SO_RXQ_OVFL is cumulative per socket. */
+			uint32_t lost = drops - b->kernel_drops;
+			b->kernel_drops = drops;
+			b->stats.drops += lost;
+			emit(b, BUS_EVENT_DROPS, "%s: kernel dropped %u frames (%llu in all)", b->ifname,
+			     lost, (unsigned long long)b->stats.drops);
+		}
+		f.t_us = f.t_us ? f.t_us + offset : clock_us(CLOCK_MONOTONIC);
+		if (f.frame.flags & BD_FRAME_ERR) {
+			b->stats.error_frames++;
+			continue;
+		}
+		b->stats.frames++;
+		b->stats.last_frame_us = f.t_us;
+		if (b->ops.frame)
+			b->ops.frame(b->userdata, &f);
+	}
+	(void)loop;
+	(void)revents;
+}
+
+static void on_link(const char *ifname, int ifindex, enum link_watch_event ev, void *userdata)
+{
+	struct bus *b = userdata;
+
+	switch (ev) {
+	case LINK_WATCH_ADDED:
+	case LINK_WATCH_UP:
+		(void)attach(b); /* not up yet after ADDED: UP follows, or configure brings it up */
+		break;
+	case LINK_WATCH_DOWN:
+		detach(b, "link down");
+		break;
+	case LINK_WATCH_REMOVED:
+		detach(b, "adapter removed");
+		break;
+	case _LINK_WATCH_EVENT_MAX:
+		break;
+	}
+	(void)ifindex;
+	(void)ifname;
+}
+
+static void on_watch(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct bus *b = container_of(w, struct bus, watch_io);
+	int r = link_watch_dispatch(b->watch, b->ifname, on_link, b);
+
+	if (r < 0)
+		emit(b, BUS_EVENT_STATE, "%s: link watch failed: %s", b->ifname, strerror(-r));
+	(void)loop;
+	(void)revents;
+}
+
+static void on_poll(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct bus *b = container_of(w, struct bus, poll);
+	struct can_link_info info;
+	int64_t now = clock_us(CLOCK_MONOTONIC);
+
+	if (b->fd < 0) {
+		/* A link that came up while no notification reached us (or whose bitrate
+		 * must be set before it can come up) is picked up here. */
+		if (b->opts.configure_link || link_watch_query(b->ifname) == 1)
+			(void)attach(b);
+		return;
+	}
+	if (can_link_get_info(b->ifname, &info) < 0)
+		return;
+	b->stats.link = info;
+	if (info.state != b->last_state) {
+		emit(b, BUS_EVENT_STATE, "%s: %s -> %s (tx errors %u, rx errors %u)", b->ifname,
+		     can_link_state_name(b->last_state), can_link_state_name(info.state), info.txerr,
+		     info.rxerr);
+		b->last_state = info.state;
+		b->bus_off_since_us = info.state == CAN_LINK_STATE_BUS_OFF ? now : 0;
+	}
+	if (info.state == CAN_LINK_STATE_BUS_OFF && b->opts.restart_bus_off && info.restart_ms == 0 &&
+	    now - b->bus_off_since_us >= (int64_t)(b->opts.restart_holdoff_s * 1e6)) {
+		int r = can_link_restart(b->ifname);
+		if (r == 0) {
+			b->stats.restarts++;
+			b->bus_off_since_us = now;
+			emit(b, BUS_EVENT_RESTARTED, "%s: restarted after bus-off", b->ifname);
+		}
+	}
+	(void)loop;
+	(void)revents;
+}
+
+int bus_new(struct ev_loop *loop, const struct bus_opts *opts, const struct bus_ops *ops,
+	    void *userdata, struct bus **ret)
+{
+	struct bus *b;
+	int r;
+
+	if (!opts->ifname || strlen(opts->ifname) >= sizeof(b->ifname) || !*opts->ifname)
+		return -EINVAL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->loop = loop;
+	b->opts = *opts;
+	b->opts.filters = NULL;
+	if (b->opts.poll_interval_s <= 0)
+		b->opts.poll_interval_s = 1.0;
+	if (b->opts.restart_holdoff_s <= 0)
+		b->opts.restart_holdoff_s = 1.0;
+	snprintf(b->ifname, sizeof(b->ifname), "%s", opts->ifname);
+	b->opts.ifname = b->ifname;
+	b->fd = -1;
+	b->last_state = CAN_LINK_STATE_UNKNOWN;
+	if (ops)
+		b->ops = *ops;
+	b->userdata = userdata;
+	if (opts->filters) {
+		b->filters = calloc(opts->n_filters ? opts->n_filters : 1, sizeof(*b->filters));
+		if (!b->filters) {
+			free(b);
+			return -ENOMEM;
+		}
+		memcpy(b->filters, opts->filters, opts->n_filters * sizeof(*b->filters));
+		b->n_filters = opts->n_filters;
+	}
+
+	r = link_watch_new(&b->watch);
+	if (r < 0) {
+		free(b->filters);
+		free(b);
+		return r;
+	}
+	ev_io_init(&b->watch_io, on_watch, link_watch_fd(b->watch), EV_READ);
+	ev_io_start(loop, &b->watch_io);
+	ev_timer_init(&b->poll, on_poll, 0., b->opts.poll_interval_s);
+	ev_timer_again(loop, &b->poll);
+
+	r = attach(b);
+	if (r < 0) {
+		/* Not fatal: the adapter may be plugged in later. */
+		b->detached_since_us = clock_us(CLOCK_MONOTONIC);
+		emit(b, BUS_EVENT_DETACHED, "%s: waiting for the interface (%s)", b->ifname,
+		     strerror(-r));
+	}
+	*ret = b;
+	return 0;
+}
+
+struct bus *bus_free(struct bus *b)
+{
+	if (!b)
+		return NULL;
+	if (b->fd >= 0) {
+		ev_io_stop(b->loop, &b->io);
+		close(b->fd);
+	}
+	ev_io_stop(b->loop, &b->watch_io);
+	ev_timer_stop(b->loop, &b->poll);
+	link_watch_free(b->watch);
+	free(b->filters);
+	free(b);
+	return NULL;
+}
+
+void bus_get_stats(const struct bus *b, struct bus_stats *ret)
+{
+	*ret = b->stats;
+	if (b->detached_since_us)
+		ret->outage_us += clock_us(CLOCK_MONOTONIC) - b->detached_since_us;
+}
+
+const char *bus_ifname(const struct bus *b)
+{
+	return b->ifname;
+}
+
+int bus_send(struct bus *b, const struct bd_frame *f)
+{
+	if (b->fd < 0)
+		return -ENOTCONN;
+	return can_raw_send(b->fd, f);
+}

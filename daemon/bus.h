@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's hold on one CAN interface: a CAN_RAW listener with kernel ID filters,
+ * kernel receive timestamps turned into monotonic time, drop and error counters, link
+ * control through libsocketcan (bitrate, restart-ms, restart after bus-off), and a
+ * netlink watch that detaches when the link goes down or the adapter disappears and
+ * reattaches when it comes back, without restarting the daemon.
+ *
+ * Listen-only: the bus never transmits by itself; bus_send() exists for the policy
+ * module, which decides what may go out.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bodydiag/frame.h"
+#include "bodydiag/linux/can_link.h"
+#include "bodydiag/linux/can_raw.h"
+
+struct ev_loop;
+struct bus;
+
+enum bus_event {
+	BUS_EVENT_ATTACHED,   /* listening (at start, or after an outage: detail says how long) */
+	BUS_EVENT_DETACHED,   /* outage begins: link down, adapter gone, or read error */
+	BUS_EVENT_STATE,      /* controller state changed (ERROR-WARNING, ERROR-PASSIVE, BUS-OFF...) */
+	BUS_EVENT_RESTARTED,  /* we restarted the controller after bus-off */
+	BUS_EVENT_DROPS,      /* the kernel dropped frames because we were too slow */
+	BUS_EVENT_CONFIG_FAILED, /* bitrate/restart-ms could not be applied (detail: why) */
+	_BUS_EVENT_MAX,
+};
+
+struct bus_opts {
+	const char *ifname;
+	bool configure_link;   /* apply bitrate/restart_ms when attaching (needs CAP_NET_ADMIN) */
+	uint32_t bitrate;      /* with configure_link; 0 keeps the current one */
+	int restart_ms;        /* with configure_link; < 0 keeps the current one */
+	bool restart_bus_off;  /* restart the controller ourselves after bus-off when the
+				* kernel's restart-ms is 0 (after restart_holdoff_s) */
+	double restart_holdoff_s;
+	bool can_fd;           /* receive CAN FD frames */
+	bool error_frames;     /* count error frames */
+	const struct can_raw_filter *filters; /* copied; NULL/0: everything */
+	size_t n_filters;
+	double poll_interval_s; /* how often the controller state and counters are read; default 1 */
+	int rcvbuf;            /* socket receive buffer in bytes; 0: 1 MiB */
+};
+
+struct bus_stats {
+	bool attached;
+	uint64_t frames;
+	uint64_t error_frames;
+	uint64_t drops;          /* kernel's drop count, summed over reattachments */
+	uint64_t outages;
+	uint64_t restarts;       /* by us, after bus-off */
+	int64_t last_frame_us;   /* monotonic µs of the last frame, 0 = none yet */
+	int64_t outage_us;       /* total time detached */
+	struct can_link_info link; /* last poll */
+};
+
+struct bus_ops {
+	/* Every received data/remote frame, t_us in CLOCK_MONOTONIC µs. Must not free the bus. */
+	void (*frame)(void *userdata, const struct bd_timed_frame *f);
+	/* Attachment, state and counter events; detail is a short human-readable text. */
+	void (*event)(void *userdata, enum bus_event ev, const char *detail);
+};
+
+/* Starts watching opts->ifname. The interface need not exist yet: the bus then starts
+ * detached and attaches when it appears. Returns 0 or -errno (netlink unavailable,
+ * out of memory). */
+int bus_new(struct ev_loop *loop, const struct bus_opts *opts, const struct bus_ops *ops,
+	    void *userdata, struct bus **ret);
+/* Stops every watcher and closes the sockets. Accepts NULL, returns NULL. */
+struct bus *bus_free(struct bus *b);
+
+void bus_get_stats(const struct bus *b, struct bus_stats *ret);
+const char *bus_ifname(const struct bus *b);
+const char *bus_event_name(enum bus_event ev);
+
+/* Sends one frame on the attached interface: 0, -ENOTCONN when detached, -EAGAIN when the
+ * queue is full, or -errno. Callers go through the transmit policy first. */
+int bus_send(struct bus *b, const struct bd_frame *f);

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * can-utils log lines. The frame syntax follows can-utils lib.c (parse_canframe and
+ * sprint_canframe), so files written by candump -l read back and files we write are
+ * accepted by canplayer.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bodydiag/candump.h"
+
+/* Values from linux/can.h; lib/ core does not include kernel socket headers. */
+#define CAN_ERR_FLAG_BIT 0x20000000u
+#define CAN_ERR_MASK_BITS 0x1fffffffu
+#define CANFD_BRS_BIT 0x01u
+#define CANFD_ESI_BIT 0x02u
+
+static int nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int parse_frame(const char *s, size_t len, struct candump_record *rec, const char **reason)
+{
+	struct bd_frame *f = &rec->tf.frame;
+	size_t idx, id_len;
+	uint32_t id = 0;
+
+	for (id_len = 0; id_len < len && s[id_len] != '#'; id_len++)
+		;
+	if (id_len == len) {
+		*reason = "missing '#' after the identifier";
+		return -EINVAL;
+	}
+	if (id_len != 3 && id_len != 8) {
+		*reason = "identifier is not 3 or 8 hex digits";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < id_len; i++) {
+		int n = nibble(s[i]);
+		if (n < 0) {
+			*reason = "identifier is not hexadecimal";
+			return -EINVAL;
+		}
+		id = (id << 4) | (uint32_t)n;
+	}
+	if (id_len == 3) {
+		if (id > 0x7ff) {
+			*reason = "standard identifier above 0x7FF";
+			return -EINVAL;
+		}
+		f->id = id;
+	} else if (id & CAN_ERR_FLAG_BIT) {
+		/* 8 digits with the error flag: an error frame (can-utils keeps it standard) */
+		f->flags |= BD_FRAME_ERR;
+		f->id = id & CAN_ERR_MASK_BITS;
+	} else {
+		if (id > CAN_ERR_MASK_BITS) {
+			*reason = "extended identifier above 0x1FFFFFFF";
+			return -EINVAL;
+		}
+		f->flags |= BD_FRAME_EXT;
+		f->id = id;
+	}
+	idx = id_len + 1;
+
+	if (idx < len && (s[idx] == 'R' || s[idx] == 'r')) {
+		f->flags |= BD_FRAME_RTR;
+		idx++;
+		if (idx < len) {
+			int n = nibble(s[idx]);
+			if (n < 0 || n > 8) {
+				*reason = "bad remote frame length";
+				return -EINVAL;
+			}
+			f->len = (uint8_t)n;
+			idx++;
+			if (n == 8 && idx < len && s[idx] == '_') {
+				int d = idx + 1 < len ? nibble(s[idx + 1]) : -1;
+				if (d < 9 || d > 15) {
+					*reason = "bad raw DLC after '_'";
+					return -EINVAL;
+				}
+				rec->len8_dlc = (uint8_t)d;
+				idx += 2;
+			}
+		}
+		if (idx != len) {
+			*reason = "trailing characters after remote frame";
+			return -EINVAL;
+		}
+		return 0;
+	}
+
+	unsigned maxlen = 8;
+	if (idx < len && s[idx] == '#') {
+		if (idx + 1 < len && s[idx + 1] == '#') {
+			*reason = "CAN XL frames are not supported";
+			return -EINVAL;
+		}
+		int fl = idx + 1 < len ? nibble(s[idx + 1]) : -1;
+		if (fl < 0) {
+			*reason = "missing CAN FD flags nibble after '##'";
+			return -EINVAL;
+		}
+		f->flags |= BD_FRAME_FD;
+		if (fl & CANFD_BRS_BIT)
+			f->flags |= BD_FRAME_BRS;
+		if (fl & CANFD_ESI_BIT)
+			f->flags |= BD_FRAME_ESI;
+		maxlen = BD_FRAME_MAX_DATA;
+		idx += 2;
+	}
+
+	unsigned n = 0;
+	while (idx < len) {
+		if (s[idx] == '.') {
+			idx++;
+			continue;
+		}
+		if (s[idx] == '_')
+			break;
+		int hi = nibble(s[idx]);
+		int lo = idx + 1 < len ? nibble(s[idx + 1]) : -1;
+		if (hi < 0 || lo < 0) {
+			*reason = idx + 1 >= len ? "odd number of data hex digits"
+						 : "data is not hexadecimal";
+			return -EINVAL;
+		}
+		if (n >= maxlen) {
+			*reason = maxlen == 8 ? "more than 8 data bytes in a classic frame"
+					      : "more than 64 data bytes";
+			return -EINVAL;
+		}
+		f->data[n++] = (uint8_t)(hi << 4 | lo);
+		idx += 2;
+	}
+	f->len = (uint8_t)n;
+	if (idx < len) {
+		/* '_' raw DLC: only for 8-byte classic frames */
+		int d = idx + 1 < len ? nibble(s[idx + 1]) : -1;
+		if ((f->flags & BD_FRAME_FD) || n != 8 || d < 9 || d > 15 || idx + 2 != len) {
+			*reason = "bad raw DLC after '_'";
+			return -EINVAL;
+		}
+		rec->len8_dlc = (uint8_t)d;
+	}
+	if (f->flags & BD_FRAME_ERR && (f->flags & BD_FRAME_FD)) {
+		*reason = "error frame marked CAN FD";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int candump_parse_line(const char *line, size_t len, const char **reason_out,
+		       struct candump_record *ret_record)
+{
+	struct candump_record rec;
+	const char *reason = NULL;
+	size_t p = 0, q;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	while (p < len && is_space(line[p]))
+		p++;
+	if (p >= len || line[p] != '(') {
+		reason = "missing '(' timestamp";
+		goto bad;
+	}
+	p++;
+	q = p;
+	uint64_t sec = 0, usec = 0;
+	unsigned sdigits = 0, fdigits = 0;
+	while (q < len && line[q] >= '0' && line[q] <= '9') {
+		if (sec > (UINT64_MAX - 9) / 10 / 1000000) {
+			reason = "timestamp seconds out of range";
+			goto bad;
+		}
+		sec = sec * 10 + (uint64_t)(line[q] - '0');
+		q++;
+		sdigits++;
+	}
+	if (sdigits == 0 || q >= len || line[q] != '.') {
+		reason = "timestamp is not seconds.micros";
+		goto bad;
+	}
+	q++;
+	while (q < len && line[q] >= '0' && line[q] <= '9') {
+		/* digits past microseconds are kept in the text, not in t_us */
+		if (fdigits < 6)
+			usec = usec * 10 + (uint64_t)(line[q] - '0');
+		q++;
+		fdigits++;
+	}
+	if (fdigits == 0 || q >= len || line[q] != ')') {
+		reason = "timestamp is not seconds.micros";
+		goto bad;
+	}
+	for (unsigned k = fdigits; k < 6; k++)
+		usec *= 10;
+	if (q - p >= sizeof(rec.time)) {
+		reason = "timestamp too long";
+		goto bad;
+	}
+	if (sec > (uint64_t)(INT64_MAX / 1000000) - 1) {
+		reason = "timestamp seconds out of range";
+		goto bad;
+	}
+	memcpy(rec.time, line + p, q - p);
+	rec.tf.t_us = (int64_t)(sec * 1000000u + usec);
+	p = q + 1;
+
+	if (p >= len || !is_space(line[p])) {
+		reason = "missing interface name";
+		goto bad;
+	}
+	while (p < len && is_space(line[p]))
+		p++;
+	q = p;
+	while (q < len && !is_space(line[q]))
+		q++;
+	if (q == p) {
+		reason = "missing interface name";
+		goto bad;
+	}
+	if (q - p >= sizeof(rec.iface)) {
+		reason = "interface name too long";
+		goto bad;
+	}
+	for (size_t k = p; k < q; k++)
+		if ((unsigned char)line[k] <= ' ' || (unsigned char)line[k] >= 0x7f) {
+			/* a NUL or control byte would cut the name short when printed back */
+			reason = "interface name is not printable";
+			goto bad;
+		}
+	memcpy(rec.iface, line + p, q - p);
+	p = q;
+	while (p < len && is_space(line[p]))
+		p++;
+	q = p;
+	while (q < len && !is_space(line[q]))
+		q++;
+	if (q == p) {
+		reason = "missing frame";
+		goto bad;
+	}
+	/* anything after the frame (newer candump appends " R"/" T" direction marks) is
+	 * ignored */
+	r = parse_frame(line + p, q - p, &rec, &reason);
+	if (r < 0)
+		goto bad;
+	*ret_record = rec;
+	return 0;
+bad:
+	if (reason_out)
+		*reason_out = reason;
+	return -EINVAL;
+}
+
+int candump_format_frame(const struct bd_frame *f, uint8_t len8_dlc, char *buf, size_t size)
+{
+	char tmp[3 * BD_FRAME_MAX_DATA + 32];
+	size_t o = 0;
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (f->flags & BD_FRAME_ERR)
+		o += (size_t)snprintf(tmp, sizeof(tmp), "%08" PRIX32 "#",
+				      (f->id & CAN_ERR_MASK_BITS) | CAN_ERR_FLAG_BIT);
+	else if (f->flags & BD_FRAME_EXT)
+		o +=
+		    (size_t)snprintf(tmp, sizeof(tmp), "%08" PRIX32 "#", f->id & CAN_ERR_MASK_BITS);
+	else
+		o += (size_t)snprintf(tmp, sizeof(tmp), "%03" PRIX32 "#", f->id & 0x7ffu);
+
+	if (f->flags & BD_FRAME_RTR) {
+		tmp[o++] = 'R';
+		/* can-utils writes the length of a remote frame only when it is not 0 */
+		if (f->len > 0 && f->len <= 8)
+			tmp[o++] = hex[f->len];
+		if (f->len == 8 && len8_dlc > 8 && len8_dlc <= 15) {
+			tmp[o++] = '_';
+			tmp[o++] = hex[len8_dlc];
+		}
+		tmp[o] = '\0';
+		return snprintf(buf, size, "%s", tmp);
+	}
+	unsigned n = f->len;
+	if (f->flags & BD_FRAME_FD) {
+		unsigned fl = 0;
+		if (f->flags & BD_FRAME_BRS)
+			fl |= CANFD_BRS_BIT;
+		if (f->flags & BD_FRAME_ESI)
+			fl |= CANFD_ESI_BIT;
+		tmp[o++] = '#';
+		tmp[o++] = hex[fl];
+		if (n > BD_FRAME_MAX_DATA)
+			n = BD_FRAME_MAX_DATA;
+	} else if (n > 8) {
+		n = 8;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		tmp[o++] = hex[f->data[i] >> 4];
+		tmp[o++] = hex[f->data[i] & 15];
+	}
+	if (!(f->flags & BD_FRAME_FD) && n == 8 && len8_dlc > 8 && len8_dlc <= 15) {
+		tmp[o++] = '_';
+		tmp[o++] = hex[len8_dlc];
+	}
+	tmp[o] = '\0';
+	return snprintf(buf, size, "%s", tmp);
+}
+
+int candump_format_record(const struct candump_record *r, char *buf, size_t size)
+{
+	char frame[3 * BD_FRAME_MAX_DATA + 32];
+	candump_format_frame(&r->tf.frame, r->len8_dlc, frame, sizeof(frame));
+	return snprintf(buf, size, "(%s) %s %s", r->time, r->iface, frame);
+}
+
+void candump_set_time_us(struct candump_record *r, int64_t t_us)
+{
+	uint64_t t = t_us < 0 ? 0 : (uint64_t)t_us;
+	r->tf.t_us = (int64_t)t;
+	snprintf(r->time, sizeof(r->time), "%010" PRIu64 ".%06" PRIu64, t / 1000000u, t % 1000000u);
+}
+
+struct candump_reader {
+	unsigned flags;
+	candump_record_fn on_record;
+	candump_bad_line_fn on_bad_line;
+	void *userdata;
+	char line[CANDUMP_MAX_LINE];
+	size_t len;
+	bool overlong;
+	unsigned lineno, bad;
+};
+
+struct candump_reader *candump_reader_new(unsigned flags, candump_record_fn on_record,
+					  candump_bad_line_fn on_bad_line, void *userdata)
+{
+	struct candump_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->flags = flags;
+	r->on_record = on_record;
+	r->on_bad_line = on_bad_line;
+	r->userdata = userdata;
+	return r;
+}
+
+struct candump_reader *candump_reader_free(struct candump_reader *r)
+{
+	free(r);
+	return NULL;
+}
+
+unsigned candump_reader_bad_lines(const struct candump_reader *r)
+{
+	return r->bad;
+}
+
+static int bad_line(struct candump_reader *r, const char *reason)
+{
+	r->bad++;
+	if (r->on_bad_line)
+		r->on_bad_line(r->userdata, r->lineno, reason);
+	return (r->flags & CANDUMP_READER_STRICT) ? -EBADMSG : 0;
+}
+
+static int end_line(struct candump_reader *r)
+{
+	struct candump_record rec;
+	const char *reason;
+	size_t len = r->len;
+
+	r->lineno++;
+	r->len = 0;
+	if (r->overlong) {
+		r->overlong = false;
+		return bad_line(r, "line too long");
+	}
+	if (len > 0 && r->line[len - 1] == '\r')
+		len--;
+	size_t p = 0;
+	while (p < len && is_space(r->line[p]))
+		p++;
+	if (p == len)
+		return 0; /* blank lines carry nothing */
+	if (candump_parse_line(r->line, len, &reason, &rec) < 0)
+		return bad_line(r, reason);
+	rec.line = r->lineno;
+	return r->on_record ? r->on_record(r->userdata, &rec) : 0;
+}
+
+int candump_reader_feed(struct candump_reader *r, const void *buf, size_t len)
+{
+	const char *s = buf;
+	while (len > 0) {
+		const char *nl = memchr(s, '\n', len);
+		size_t n = nl ? (size_t)(nl - s) : len;
+		if (!r->overlong) {
+			if (r->len + n > sizeof(r->line)) {
+				r->overlong = true;
+			} else {
+				memcpy(r->line + r->len, s, n);
+				r->len += n;
+			}
+		}
+		if (!nl)
+			return 0;
+		int ret = end_line(r);
+		if (ret < 0)
+			return ret;
+		s = nl + 1;
+		len -= n + 1;
+	}
+	return 0;
+}
+
+int candump_reader_finish(struct candump_reader *r)
+{
+	if (r->len == 0 && !r->overlong)
+		return 0;
+	return end_line(r);
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""bodydiagd as a process (suite daemon): sd_notify READY/WATCHDOG/RELOADING/STOPPING,
+SIGHUP reload that keeps the old configuration when the new one is bad, max_clients
+applied on reload, socket activation, --check-config, clean exit on SIGTERM.
+
+usage: test-bodydiagd.py PATH-TO-BODYDIAGD"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import json
+
+DAEMON = sys.argv[1]
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        failures += 1
+
+
+def notify_wait(ns, want, timeout=5.0):
+    """Reads sd_notify datagrams until one contains `want`; returns it (or None)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ns.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            msg = ns.recv(4096).decode()
+        except socket.timeout:
+            break
+        if want in msg:
+            return msg
+    return None
+
+
+def request(path, method, rid=1):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(json.dumps({"v": 1, "id": rid, "method": method}).encode() + b"\n")
+    line = s.makefile().readline()
+    s.close()
+    return json.loads(line)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="test-bodydiagd-")
+    conf = os.path.join(tmp, "bodydiag.conf")
+    sock = os.path.join(tmp, "api.sock")
+    good = "[api]\nsocket = %s\n[log]\nlevel = debug\n" % sock
+    with open(conf, "w") as f:
+        f.write(good)
+
+    # --check-config
+    r = subprocess.run([DAEMON, "-c", conf, "--check-config"], capture_output=True, text=True)
+    check(r.returncode == 0 and "socket = " + sock in r.stdout, "--check-config prints the config")
+    r = subprocess.run([DAEMON, "-c", conf, "--check-config", "--set", "can.bitrate=fast"],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and "--set can.bitrate=fast" in r.stderr, "--set errors are reported")
+    bad = os.path.join(tmp, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("[api]\nsockett = /x\n")
+    r = subprocess.run([DAEMON, "-c", bad, "--check-config"], capture_output=True, text=True)
+    check(r.returncode == 1 and bad + ":2:1: unknown key 'sockett'" in r.stderr,
+          "config errors carry file:line:column")
+    r = subprocess.run([DAEMON, "-c", os.path.join(tmp, "missing.conf")], capture_output=True)
+    check(r.returncode == 1, "a missing explicit config file is fatal")
+
+    # A supervised run.
+    ns_path = os.path.join(tmp, "notify")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(ns_path)
+    env = dict(os.environ, NOTIFY_SOCKET=ns_path, WATCHDOG_USEC="200000")
+    env.pop("LISTEN_FDS", None)
+    env.pop("JOURNAL_STREAM", None)
+    log = open(os.path.join(tmp, "stderr"), "w+")
+    p = subprocess.Popen([DAEMON, "-c", conf], env=env, stderr=log)
+    check(notify_wait(ns, "READY=1") is not None, "READY=1")
+    check(os.stat(sock).st_mode & 0o777 == 0o660, "socket mode 0660")
+    rep = request(sock, "ping")
+    check(rep.get("result", {}).get("pong") is True, "ping")
+    rep = request(sock, "version", 2)
+    check(rep.get("id") == 2 and rep["result"]["api"] == 1, "version")
+    n = 0
+    end = time.monotonic() + 2
+    while n < 3 and time.monotonic() < end:
+        if notify_wait(ns, "WATCHDOG=1", end - time.monotonic()):
+            n += 1
+    check(n >= 3, "WATCHDOG=1 at half of WatchdogSec")
+
+    # A bad reload keeps the old configuration.
+    with open(conf, "w") as f:
+        f.write("[api]\nmax_clients = 0\n")
+    p.send_signal(signal.SIGHUP)
+    check(notify_wait(ns, "RELOADING=1") is not None, "RELOADING=1")
+    msg = notify_wait(ns, "READY=1")
+    check(msg is not None and "Reload failed" in msg, "bad reload reported")
+    check(request(sock, "ping").get("result") is not None, "still serving after a bad reload")
+    log.seek(0)
+    check(conf + ":2:15:" in log.read(), "reload error logged with line:column")
+
+    # A good reload applies max_clients to new connections.
+    with open(conf, "w") as f:
+        f.write(good + "[api]\nmax_clients = 1\n")
+    p.send_signal(signal.SIGHUP)
+    msg = notify_wait(ns, "READY=1")
+    check(msg is not None and "reloaded" in msg, "good reload")
+    first = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    first.connect(sock)
+    time.sleep(0.2)
+    second = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    second.settimeout(5)
+    second.connect(sock)
+    line = second.makefile().readline()
+    check('"too_many_clients"' in line, "max_clients from the reloaded config")
+    first.close()
+    second.close()
+
+    p.send_signal(signal.SIGTERM)
+    check(notify_wait(ns, "STOPPING=1") is not None, "STOPPING=1")
+    check(p.wait(timeout=10) == 0, "exit status 0 on SIGTERM")
+    check(not os.path.exists(sock), "socket file removed on exit")
+
+    # Socket activation: the daemon serves the passed fd and binds nothing itself.
+    act = os.path.join(tmp, "activated.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(act)
+    ls.listen(16)
+    lfd = ls.fileno()
+
+    def to_fd3():
+        os.dup2(lfd, 3)
+
+    env2 = dict(env)
+    env2["LISTEN_FDS"] = "1"
+    env2.pop("WATCHDOG_USEC")
+    # LISTEN_PID must be the daemon's pid: the shell's $$, which exec keeps.
+    p = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ exec "$0" "$@"', DAEMON, "-c", conf],
+                         env=env2, stderr=log, pass_fds=(lfd, 3), preexec_fn=to_fd3)
+    check(notify_wait(ns, "READY=1") is not None, "READY=1 when socket-activated")
+    check(request(act, "ping").get("result") is not None, "ping over the passed socket")
+    check(not os.path.exists(sock), "no socket of its own when activated")
+    p.send_signal(signal.SIGINT)
+    check(p.wait(timeout=10) == 0, "exit status 0 on SIGINT")
+    check(os.path.exists(act), "a passed socket's file is left to systemd")
+    ls.close()
+
+    # LISTEN_FDS naming an fd that is not a socket: refuse to start, touch nothing.
+    p = subprocess.run(["/bin/sh", "-c", 'LISTEN_PID=$$ exec "$0" "$@" 3</dev/null', DAEMON,
+                        "-c", conf], env=env2, stderr=subprocess.PIPE, text=True, timeout=10)
+    check(p.returncode == 1 and "not a listening Unix stream socket" in p.stderr,
+          "a bogus passed fd is refused")
+    log.close()
+
+    for name in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, name))
+    os.rmdir(tmp)
+    print("%d failure(s)" % failures)
+    return 1 if failures else 0
+
+
+sys.exit(main())

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""`bodydiag decode` end to end on a hand-written DBC and log: the exact --json lines
+(integers, shortest floats, "nan"/"inf" strings, uint64, choices, error key, unknown ids,
+remote and error frames left out, Windows-1252 labels) and the text form.
+
+Usage: test-decode-cli.py BODYDIAG
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+DBC = b"""VERSION ""
+BU_: ECU
+BO_ 291 Msg: 8 ECU
+ SG_ Mode : 0|8@1+ (1,0) [0|0] "" ECU
+ SG_ Speed : 8|16@1+ (0.5,0) [0|0] "km/h" ECU
+ SG_ Neg : 24|8@1- (1,-100) [0|0] "" ECU
+BO_ 2147484160 Dbl: 8 ECU
+ SG_ D : 0|64@1- (1,0) [0|0] "" ECU
+BO_ 512 F: 4 ECU
+ SG_ F32 : 0|32@1+ (1,0) [0|0] "" ECU
+BO_ 513 U: 8 ECU
+ SG_ Big : 0|64@1+ (1,0) [0|0] "" ECU
+SIG_VALTYPE_ 2147484160 D : 2;
+SIG_VALTYPE_ 512 F32 : 1;
+VAL_ 291 Mode 1 "On" 2 "Gr\xfcn \\"2\\"" ;
+"""
+
+LOG = """(0000000012.000100) can0 123#0164000A00000000
+(12.000200) can0 123#02
+(12.000300) can0 123#R
+(12.000400) can0 20000004#0000000000000000
+(12.000500) can0 00000200#000000000000F87F
+(12.000600) can0 200#0000807F
+(12.000700) can0 200#000080FF
+(12.000800) can0 201#FFFFFFFFFFFFFFFF
+(12.000900) can0 7FF#00
+not a log line
+(12.001000) can0 201##1FFFFFFFFFFFFFFFF
+"""
+
+EXPECTED = [
+    '{"t": 12.000100, "iface": "can0", "id": 291, "ext": false, "len": 8, "msg": "Msg", '
+    '"signals": {"Mode": 1, "Speed": 50.0, "Neg": -90}, "choices": {"Mode": "On"}}',
+    '{"t": 12.000200, "iface": "can0", "id": 291, "ext": false, "len": 1, "msg": "Msg", '
+    '"signals": {"Mode": 2}, "choices": {"Mode": "Gr\u00fcn \\"2\\""}, '
+    '"error": "frame is 1 bytes, message is 8 bytes"}',
+    '{"t": 12.000500, "iface": "can0", "id": 512, "ext": true, "len": 8, "msg": "Dbl", '
+    '"signals": {"D": "nan"}}',
+    '{"t": 12.000600, "iface": "can0", "id": 512, "ext": false, "len": 4, "msg": "F", '
+    '"signals": {"F32": "inf"}}',
+    '{"t": 12.000700, "iface": "can0", "id": 512, "ext": false, "len": 4, "msg": "F", '
+    '"signals": {"F32": "-inf"}}',
+    '{"t": 12.000800, "iface": "can0", "id": 513, "ext": false, "len": 8, "msg": "U", '
+    '"signals": {"Big": 18446744073709551615}}',
+    '{"t": 12.000900, "iface": "can0", "id": 2047, "ext": false, "len": 1, "msg": null, '
+    '"signals": {}}',
+    '{"t": 12.001000, "iface": "can0", "id": 513, "ext": false, "len": 8, "msg": "U", '
+    '"signals": {"Big": 18446744073709551615}}',
+]
+
+
+def main():
+    exe = sys.argv[1]
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        dbc = os.path.join(tmp, "t.dbc")
+        log = os.path.join(tmp, "t.log")
+        with open(dbc, "wb") as f:
+            f.write(DBC)
+        with open(log, "w") as f:
+            f.write(LOG)
+        p = subprocess.run([exe, "decode", "--json", "--dbc", dbc, log], capture_output=True,
+                           text=True, encoding="utf-8")
+        got = p.stdout.splitlines()
+        if p.returncode != 0:
+            print(f"exit {p.returncode}: {p.stderr}")
+            failures += 1
+        if "t.log:10: bad line: missing '(' timestamp" not in p.stderr:
+            print(f"bad line not reported: {p.stderr!r}")
+            failures += 1
+        for i, want in enumerate(EXPECTED):
+            line = got[i] if i < len(got) else None
+            if line != want:
+                print(f"line {i + 1}:\n  want {want}\n  got  {line}")
+                failures += 1
+            else:
+                json.loads(line)
+        if len(got) != len(EXPECTED):
+            print(f"{len(got)} lines, want {len(EXPECTED)}")
+            failures += 1
+
+        p = subprocess.run([exe, "decode", "--strict", "--json", "--dbc", dbc, log],
+                           capture_output=True, text=True)
+        if p.returncode == 0 or len(p.stdout.splitlines()) != 7:
+            print(f"--strict: exit {p.returncode}, {len(p.stdout.splitlines())} lines")
+            failures += 1
+
+        p = subprocess.run([exe, "decode", "--dbc", dbc, log], capture_output=True, text=True,
+                           encoding="utf-8")
+        first = p.stdout.splitlines()[0] if p.stdout else ""
+        want = "(0000000012.000100) can0 123#0164000A00000000 :: Msg(Mode: 'On', Speed: 50.0 km/h, Neg: -90)"
+        if first != want:
+            print(f"text form:\n  want {want}\n  got  {first}")
+            failures += 1
+
+        with open(dbc, "wb") as f:
+            f.write(b"BO_ 1 M: 8 X\n SG_ S : 0|8@1+ (1,0) [0|0] \"\" X\n SG_ T : 0|8@3+\n")
+        p = subprocess.run([exe, "decode", "--json", "--dbc", dbc, log], capture_output=True,
+                           text=True)
+        if p.returncode == 0 or f"{dbc}:3:14: error: expected byte order 0 or 1" not in p.stderr:
+            print(f"DBC error not reported with file:line:column: {p.stderr!r}")
+            failures += 1
+    print("decode-cli:", "ok" if failures == 0 else f"{failures} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

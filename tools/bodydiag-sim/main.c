@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bodydiag-sim, offline part: lists the faults, and runs a scenario through the model
+ * in simulated time, either printing the signal timeline as text (for rule writers:
+ * what the bus will show for a fault) or writing the frames the car would broadcast as
+ * a candump log (for offline analysis and its tests). The live CAN side and the UDS
+ * server are not wired yet.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bodydiag/candump.h"
+#include "bodydiag/dbc.h"
+#include "broadcast.h"
+#include "config.h"
+#include "faults.h"
+#include "model.h"
+#include "scenario.h"
+
+#define SCENARIO_FILE_MAX (4u * 1024 * 1024)
+
+static void help(void)
+{
+	printf("Usage: bodydiag-sim [OPTIONS]\n"
+	       "\n"
+	       "A simulated body control module with the trunk release chain.\n"
+	       "\n"
+	       "  -h, --help               this text\n"
+	       "      --list-faults        the faults that can be injected, with their options\n"
+	       "  -s, --scenario FILE      scenario file (format: tools/bodydiag-sim/README.md)\n"
+	       "  -f, --fault NAME[:k=v,..] inject a fault at start (repeatable; 'healthy' = none)\n"
+	       "      --seed N             PRNG seed (overrides the scenario's)\n"
+	       "  -p, --print              run offline in simulated time and print the timeline\n"
+	       "      --candump FILE       run offline and write the broadcast frames as a candump\n"
+	       "                           log (- = stdout), with the scenario's jitter and noise\n"
+	       "      --dbc FILE           DBC of the broadcast (default: bodydiag-sim.dbc)\n"
+	       "      --iface NAME         interface name in the candump log (default vcan0)\n"
+	       "      --marks FILE         with --candump: what the person did and when, one\n"
+	       "                           \"TIME mark NAME\" line per action, same clock as the log\n"
+	       "\n"
+	       "Control commands (same words as the scenario's `at` steps):\n");
+	fputs(sim_command_help(), stdout);
+	printf("\nFaults:\n");
+	for (unsigned i = 0; i < _SIM_FAULT_MAX; i++)
+		printf("  %-26s %s\n", sim_fault_name((enum sim_fault)i),
+		       sim_fault_help((enum sim_fault)i));
+}
+
+static void list_faults(void)
+{
+	printf("%-26s %-30s %s\n", "healthy", "", "no fault (the default)");
+	for (unsigned i = 0; i < _SIM_FAULT_MAX; i++)
+		printf("%-26s %-30s %s\n", sim_fault_name((enum sim_fault)i),
+		       sim_fault_opts_help((enum sim_fault)i), sim_fault_help((enum sim_fault)i));
+}
+
+static int read_file(const char *path, char **ret, size_t *ret_len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0, n;
+	int r;
+
+	if (!f)
+		return -errno;
+	buf = malloc(SCENARIO_FILE_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, SCENARIO_FILE_MAX + 1, f);
+	r = ferror(f) ? -EIO : 0;
+	fclose(f);
+	len = n;
+	if (r == 0 && len > SCENARIO_FILE_MAX)
+		r = -EFBIG;
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* --fault name:k=v,k=v goes through the control-channel parser as `fault add ...`. */
+static int parse_fault_arg(const char *arg, struct sim_command *ret)
+{
+	char line[SIM_SCENARIO_LINE_MAX];
+	struct sim_parse_error err;
+	int n;
+
+	n = snprintf(line, sizeof(line), "fault add %s", arg);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -E2BIG;
+	for (char *p = line + 10; *p; p++)
+		if (*p == ':' || *p == ',')
+			*p = ' ';
+	if (sim_command_parse(line, (size_t)n, ret, &err) < 0) {
+		fprintf(stderr, "--fault %s: %s\n", arg, err.message);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct printer {
+	struct sim_signals prev;
+	bool first;
+};
+
+static void print_changes(struct printer *pr, const struct sim_signals *s, int64_t t)
+{
+	const struct sim_signals *o = &pr->prev;
+	double ts = (double)t / 1e6;
+
+#define CHG(field, fmt, ...)                                                           \
+	do {                                                                           \
+		if (pr->first || o->field != s->field)                                 \
+			printf("%10.3f  " fmt "\n", ts, __VA_ARGS__);                   \
+	} while (0)
+	CHG(rke_seq, "BCM_RkeStatus RkeButton=%s RkeTelegramStatus=%s RkeRssi=%d "
+		     "RkeFobBatteryLow=%d RkeFobIndex=%u RkeTelegramCounter=%u",
+	    sim_rke_button_name(s->rke_button), sim_telegram_status_name(s->rke_telegram_status),
+	    s->rke_rssi_dbm, s->rke_battery_low, s->rke_fob_index, s->rke_telegram_counter);
+	CHG(release_request, "TrunkReleaseRequest=%s", sim_release_source_name(s->release_request));
+	CHG(actuator_cmd, "TrunkActuatorCmd=%d", s->actuator_cmd);
+	CHG(ajar, "TrunkAjar=%d", s->ajar);
+	CHG(inhibit, "TrunkInhibitReason=%s", sim_inhibit_name(s->inhibit));
+	CHG(interior_switch, "TrunkInteriorSwitch=%d", s->interior_switch);
+	CHG(exterior_switch, "TrunkExteriorSwitch=%d", s->exterior_switch);
+	CHG(speed_kmh, "VehicleSpeed=%.2f", s->speed_kmh);
+	CHG(gear, "GearPosition=%s", sim_gear_name(s->gear));
+	CHG(ignition, "IgnitionState=%s", sim_ignition_name(s->ignition));
+	CHG(lock_state, "DoorLockState=%d", (int)s->lock_state);
+	CHG(perimeter_alarm, "PerimeterAlarmState=%d", (int)s->perimeter_alarm);
+	CHG(valet, "ValetMode=%d", s->valet);
+	CHG(alarm_present, "ALARM node present=%d", s->alarm_present);
+	CHG(alarm_armed, "AmAlarmArmed=%d", s->alarm_armed);
+	CHG(alarm_cut_active, "AmReleaseCutActive=%d", s->alarm_cut_active);
+	CHG(alarm_inhibit_request, "AmTrunkInhibitRequest=%d", s->alarm_inhibit_request);
+#undef CHG
+	/* Voltages move by millivolts with every current change: print clear steps only. */
+	if (pr->first || fabs(o->fuse_v - s->fuse_v) > 0.5)
+		printf("%10.3f  TrunkFuseVoltage=%.2f\n", ts, s->fuse_v);
+	/* The current as the 10 ms trunk frame samples it. */
+	if (t % 10000 == 0 && (s->actuator_cmd || s->actuator_current_a > 0.0 ||
+			       o->actuator_current_a > 0.0))
+		printf("%10.3f  TrunkActuatorCurrent=%.2f\n", ts, s->actuator_current_a);
+	pr->prev = *s;
+	pr->first = false;
+}
+
+static void print_dtcs(const struct sim_model *m)
+{
+	printf("DTCs (code status occurrence aging failed_cycles):\n");
+	for (unsigned i = 0; i < _SIM_DTC_MAX; i++) {
+		const struct sim_dtc *d = sim_model_dtc(m, (enum sim_dtc_id)i);
+		char code[9];
+		sim_dtc_format(d->code, code);
+		printf("  %s 0x%02X %u %u %u\n", code, d->status, d->occurrence, d->aging,
+		       d->failed_cycles);
+	}
+}
+
+/* Offline start: 2026-01-01T00:00:00Z, so logs look like real captures. */
+#define CANDUMP_EPOCH_US 1767225600000000LL
+
+struct output {
+	FILE *marks;
+	FILE *candump;
+	const char *iface;
+	struct sim_broadcast *bc;
+	bool print;
+};
+
+static int load_dbc(const char *path, struct dbc **ret)
+{
+	struct dbc_error err;
+	char *buf;
+	size_t len;
+	int r;
+
+	r = read_file(path, &buf, &len);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(-r));
+		return r;
+	}
+	r = dbc_parse(buf, len, path, NULL, NULL, &err, ret);
+	free(buf);
+	if (r < 0)
+		fprintf(stderr, "%s:%u:%u: %s\n", path, err.line, err.column, err.message);
+	return r;
+}
+
+static int write_frames(struct output *o, const struct sim_signals *s, int64_t t,
+			int64_t *next_due)
+{
+	struct bd_timed_frame frames[SIM_BROADCAST_MAX_BURST];
+	int n = sim_broadcast_poll(o->bc, s, t, frames, SIM_BROADCAST_MAX_BURST, next_due);
+
+	if (n < 0) {
+		fprintf(stderr, "broadcast: %s\n", strerror(-n));
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		struct candump_record rec = {.tf = frames[i]};
+		char line[CANDUMP_MAX_LINE];
+		snprintf(rec.iface, sizeof(rec.iface), "%s", o->iface);
+		candump_set_time_us(&rec, CANDUMP_EPOCH_US + frames[i].t_us);
+		candump_format_record(&rec, line, sizeof(line));
+		fprintf(o->candump, "%s\n", line);
+	}
+	return 0;
+}
+
+/* What the person did, in the words rules use (rules-and-profiles.md "marks"). */
+static const char *mark_name(const struct sim_command *c)
+{
+	if (c->type == SIM_COMMAND_KEY_BLADE)
+		return "key_blade_turned";
+	if (c->type != SIM_COMMAND_PRESS)
+		return NULL;
+	switch (c->button) {
+	case SIM_BUTTON_FOB_TRUNK:
+		return "fob_trunk_pressed";
+	case SIM_BUTTON_FOB_LOCK:
+		return "fob_lock_pressed";
+	case SIM_BUTTON_FOB_UNLOCK:
+		return "fob_unlock_pressed";
+	case SIM_BUTTON_INTERIOR:
+		return "interior_pressed";
+	case SIM_BUTTON_EXTERIOR:
+		return "exterior_pressed";
+	case _SIM_BUTTON_MAX:
+		break;
+	}
+	return NULL;
+}
+
+static void write_marks(struct output *o, const struct sim_scenario *sc, size_t from, size_t to)
+{
+	for (size_t i = from; o->marks && i < to; i++) {
+		const struct sim_scenario_step *st = sim_scenario_step(sc, i);
+		const char *name = mark_name(&st->cmd);
+		int64_t t = CANDUMP_EPOCH_US + st->t_us;
+		if (name)
+			fprintf(o->marks, "%lld.%06lld mark %s\n", (long long)(t / 1000000),
+				(long long)(t % 1000000), name);
+	}
+}
+
+static int run(const struct sim_scenario *sc, const struct sim_command *faults,
+	       size_t n_faults, const uint64_t *seed, struct output *o)
+{
+	struct sim_model_config cfg;
+	struct sim_model *m = NULL;
+	struct printer pr = {.first = true};
+	size_t cursor = 0;
+	int64_t end = sc ? sim_scenario_end_us(sc) : 5000000;
+	int64_t t = 0, next_due = 0;
+	int r;
+
+	sim_model_config_init(&cfg);
+	if (sc)
+		sim_scenario_model_config(sc, &cfg);
+	if (seed)
+		cfg.seed = *seed;
+	r = sim_model_new(&cfg, &m);
+	if (r < 0) {
+		fprintf(stderr, "model: %s\n", strerror(-r));
+		return r;
+	}
+	if (sc)
+		r = sim_scenario_start(sc, m);
+	for (size_t i = 0; r >= 0 && i < n_faults; i++)
+		r = sim_command_apply(&faults[i], m);
+	if (r < 0) {
+		fprintf(stderr, "fault: %s\n", strerror(-r));
+		goto out;
+	}
+	while (t <= end) {
+		struct sim_event e;
+		char buf[160];
+		int64_t next_tick;
+
+		if (sc) {
+			size_t before = cursor;
+			r = sim_scenario_advance(sc, m, &cursor, t);
+			write_marks(o, sc, before, cursor);
+			if (r < 0) {
+				const struct sim_scenario_step *s = sim_scenario_step(sc, cursor);
+				fprintf(stderr, "line %u: %s\n", s ? s->line : 0, strerror(-r));
+				goto out;
+			}
+		} else {
+			sim_model_step(m, t);
+		}
+		while (sim_model_pop_event(m, &e) > 0) {
+			if (!o->print)
+				continue;
+			sim_event_format(&e, buf, sizeof(buf));
+			printf("%10.3f  # %s\n", (double)e.t_us / 1e6, buf);
+		}
+		if (o->print && t % SIM_MODEL_TICK_US == 0)
+			print_changes(&pr, sim_model_signals(m), t);
+		next_tick = (t / SIM_MODEL_TICK_US + 1) * SIM_MODEL_TICK_US;
+		if (o->bc) {
+			/* Frames go out between model ticks too, at their jittered times. */
+			r = write_frames(o, sim_model_signals(m), t, &next_due);
+			if (r < 0)
+				goto out;
+			t = next_due < next_tick ? next_due : next_tick;
+		} else {
+			t = next_tick;
+		}
+	}
+	if (o->print)
+		print_dtcs(m);
+	r = 0;
+out:
+	sim_model_free(m);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_LIST_FAULTS = 0x100, OPT_SEED, OPT_CANDUMP, OPT_DBC, OPT_IFACE, OPT_MARKS };
+	static const struct option options[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"list-faults", no_argument, NULL, OPT_LIST_FAULTS},
+		{"scenario", required_argument, NULL, 's'},
+		{"fault", required_argument, NULL, 'f'},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"print", no_argument, NULL, 'p'},
+		{"candump", required_argument, NULL, OPT_CANDUMP},
+		{"dbc", required_argument, NULL, OPT_DBC},
+		{"iface", required_argument, NULL, OPT_IFACE},
+		{"marks", required_argument, NULL, OPT_MARKS},
+		{0},
+	};
+	struct sim_command faults[SIM_SCENARIO_FAULTS_MAX];
+	size_t n_faults = 0;
+	const char *scenario_path = NULL, *candump_path = NULL, *marks_path = NULL;
+	const char *dbc_path = BODYDIAG_SOURCE_ROOT "/dbc/bodydiag-sim.dbc";
+	struct output o = {.iface = "vcan0"};
+	struct dbc *db = NULL;
+	struct sim_scenario *sc = NULL;
+	bool print = false, has_seed = false;
+	uint64_t seed = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "hs:f:p", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case OPT_LIST_FAULTS:
+			list_faults();
+			return 0;
+		case 's':
+			scenario_path = optarg;
+			break;
+		case 'f':
+			if (n_faults == SIM_SCENARIO_FAULTS_MAX) {
+				fprintf(stderr, "too many --fault options\n");
+				return 2;
+			}
+			if (parse_fault_arg(optarg, &faults[n_faults]) < 0)
+				return 2;
+			n_faults++;
+			break;
+		case OPT_SEED: {
+			char *end;
+			errno = 0;
+			seed = strtoull(optarg, &end, 0);
+			if (errno || *end || optarg[0] == '-' || end == optarg) {
+				fprintf(stderr, "--seed: '%s' is not a number\n", optarg);
+				return 2;
+			}
+			has_seed = true;
+			break;
+		}
+		case 'p':
+			print = true;
+			break;
+		case OPT_CANDUMP:
+			candump_path = optarg;
+			break;
+		case OPT_DBC:
+			dbc_path = optarg;
+			break;
+		case OPT_MARKS:
+			marks_path = optarg;
+			break;
+		case OPT_IFACE:
+			if (strlen(optarg) >= CANDUMP_MAX_IFACE) {
+				fprintf(stderr, "--iface: name too long\n");
+				return 2;
+			}
+			o.iface = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (!print && !candump_path) {
+		/* The live side (CAN sockets, UDS server, control socket) is not wired yet;
+		 * say so instead of pretending to run. */
+		fprintf(stderr, "bodydiag-sim: only the offline modes (--print, --candump) are "
+				"available in this build; see --help\n");
+		return 2;
+	}
+	if (print && candump_path && strcmp(candump_path, "-") == 0) {
+		fprintf(stderr, "--print and --candump - both want stdout\n");
+		return 2;
+	}
+	if (scenario_path) {
+		struct sim_parse_error err;
+		char *buf;
+		size_t len;
+
+		r = read_file(scenario_path, &buf, &len);
+		if (r < 0) {
+			fprintf(stderr, "%s: %s\n", scenario_path, strerror(-r));
+			return 1;
+		}
+		r = sim_scenario_parse(buf, len, &sc, &err);
+		free(buf);
+		if (r < 0) {
+			if (r == -EINVAL)
+				fprintf(stderr, "%s:%u:%u: %s\n", scenario_path, err.line, err.column,
+					err.message);
+			else
+				fprintf(stderr, "%s: %s\n", scenario_path, strerror(-r));
+			return 1;
+		}
+	}
+	o.print = print;
+	if (candump_path) {
+		struct sim_broadcast_config bcfg = {
+			.seed = has_seed ? seed : 1,
+			.jitter_us = sc ? sim_scenario_jitter_us(sc) : 0,
+			.noise_per_s = sc ? sim_scenario_noise_per_s(sc) : 0.0,
+		};
+		if (!has_seed && sc) {
+			struct sim_model_config mc;
+			sim_model_config_init(&mc);
+			sim_scenario_model_config(sc, &mc);
+			bcfg.seed = mc.seed;
+		}
+		r = load_dbc(dbc_path, &db);
+		if (r < 0)
+			goto out;
+		r = sim_broadcast_new(db, &bcfg, &o.bc);
+		if (r < 0) {
+			fprintf(stderr, "%s: not the simulator's DBC: %s\n", dbc_path, strerror(-r));
+			goto out;
+		}
+		o.candump = strcmp(candump_path, "-") == 0 ? stdout : fopen(candump_path, "we");
+		if (!o.candump) {
+			r = -errno;
+			fprintf(stderr, "%s: %s\n", candump_path, strerror(-r));
+			goto out;
+		}
+	}
+	if (marks_path) {
+		if (!candump_path || !sc) {
+			fprintf(stderr, "--marks needs --candump and --scenario\n");
+			r = -EINVAL;
+			goto out;
+		}
+		o.marks = fopen(marks_path, "we");
+		if (!o.marks) {
+			r = -errno;
+			fprintf(stderr, "%s: %s\n", marks_path, strerror(-r));
+			goto out;
+		}
+	}
+	r = run(sc, faults, n_faults, has_seed ? &seed : NULL, &o);
+	if (o.marks && fclose(o.marks) != 0 && r >= 0) {
+		r = -errno;
+		fprintf(stderr, "%s: %s\n", marks_path, strerror(-r));
+	}
+	o.marks = NULL;
+	if (o.candump && o.candump != stdout && fclose(o.candump) != 0 && r >= 0) {
+		r = -errno;
+		fprintf(stderr, "%s: %s\n", candump_path, strerror(-r));
+	}
+	o.candump = NULL;
+out:
+	/* Only reached with files still open on an error path. */
+	if (o.candump && o.candump != stdout)
+		fclose(o.candump);
+	if (o.marks)
+		fclose(o.marks);
+	sim_broadcast_free(o.bc);
+	dbc_free(db);
+	sim_scenario_free(sc);
+	return r < 0 ? 1 : 0;
+}
