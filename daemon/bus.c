@@ -96,6 +96,22 @@ static void detach(struct bus *b, const char *why)
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
 
+/* True when the link is up with the configured bit timing already. Reconfiguring means
+ * down/up, which the link watch reports back to us: doing it on every attach made the
+ * bus detach and reattach forever. */
+static bool link_matches(struct bus *b)
+{
+	struct can_link_info info;
+
+	if (link_watch_query(b->ifname) != 1 || can_link_get_info(b->ifname, &info) < 0)
+		return false;
+	if (b->opts.bitrate > 0 && info.bitrate != b->opts.bitrate)
+		return false;
+	if (b->opts.restart_ms >= 0 && info.restart_ms != (uint32_t)b->opts.restart_ms)
+		return false;
+	return true;
+}
+
 static int attach(struct bus *b)
 {
 	unsigned flags = CAN_RAW_OPEN_TIMESTAMP;
@@ -103,7 +119,7 @@ static int attach(struct bus *b)
 
 	if (b->fd >= 0)
 		return 0;
-	if (b->opts.configure_link) {
+	if (b->opts.configure_link && !link_matches(b)) {
 		r = can_link_configure(b->ifname, b->opts.bitrate, b->opts.restart_ms);
 		if (r < 0)
 			emit(b, BUS_EVENT_CONFIG_FAILED, "%s: bitrate %u restart-ms %d: %s", b->ifname,
@@ -157,7 +173,13 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		if (r < 0) {
 			char why[96];
-			snprintf(why, sizeof(why), "read failed: %s", strerror(-r));
+			/* The socket often learns of a downed link before the netlink watch does. */
+			if (r == -ENETDOWN)
+				snprintf(why, sizeof(why), "link down");
+			else if (r == -ENODEV)
+				snprintf(why, sizeof(why), "adapter removed");
+			else
+				snprintf(why, sizeof(why), "read failed: %s", strerror(-r));
 			detach(b, why);
 			return;
 		}
@@ -193,7 +215,10 @@ static void on_link(const char *ifname, int ifindex, enum link_watch_event ev, v
 		(void)attach(b); /* not up yet after ADDED: UP follows, or configure brings it up */
 		break;
 	case LINK_WATCH_DOWN:
-		detach(b, "link down");
+		/* Notifications queue up: a DOWN read now may be from a reconfiguration that
+		 * is already over. The link's present state decides. */
+		if (link_watch_query(b->ifname) != 1)
+			detach(b, "link down");
 		break;
 	case LINK_WATCH_REMOVED:
 		detach(b, "adapter removed");
