@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "daemon/bus.h"
@@ -142,6 +143,75 @@ static void receive_outage_resume(void **state)
 	ev_loop_destroy(c.loop);
 }
 
+/* A flood of random frames (ids, lengths, data, remote frames) at the bus's full speed:
+ * the loop keeps up or counts what the kernel dropped, and every frame is accounted for. */
+static void flood_of_garbage(void **state)
+{
+	const struct bus_opts opts = {.ifname = ITEST_CAN0, .poll_interval_s = 0.1, .error_frames = true};
+	const struct bus_ops ops = {.frame = on_frame, .event = on_event};
+	struct ctx c = {.loop = ev_loop_new(EVFLAG_AUTO)};
+	struct bus *b;
+	struct bus_stats st;
+	const unsigned n = 3000;
+	char cmd[160];
+
+	assert_int_equal(bus_new(c.loop, &opts, &ops, &c, &b), 0);
+	RUN_UNTIL(&c, c.attached == 1, 2000);
+	/* -g 0: back to back, as fast as the controller sends; random ids, lengths and data.
+	 * Runs in the background while our loop reads. */
+	snprintf(cmd, sizeof(cmd), "cangen %s -g 0 -I r -L r -D r -n %u -i &", ITEST_CAN1, n);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 3000 && c.frames < n; i++) {
+		bus_get_stats(b, &st);
+		if (st.frames + st.drops >= n)
+			break;
+		ev_run(c.loop, EVRUN_NOWAIT);
+		usleep(5000);
+	}
+	bus_get_stats(b, &st);
+	printf("# flood: %llu frames received, %llu dropped by the kernel, %llu error frames\n",
+	       (unsigned long long)st.frames, (unsigned long long)st.drops,
+	       (unsigned long long)st.error_frames);
+	assert_int_equal(st.frames + st.drops, n);
+	assert_true(st.attached);
+	assert_int_equal(st.outages, 0);
+	bus_free(b);
+	ev_loop_destroy(c.loop);
+	(void)state;
+}
+
+/* The controller's driver module is unloaded and loaded again (every kvaser_pci
+ * interface disappears and comes back unconfigured): the bus reattaches and sets its
+ * bitrate itself. The other interfaces are put back as the bench had them. */
+static void module_reload(void **state)
+{
+	const struct bus_opts opts = {
+		.ifname = ITEST_CAN0, .configure_link = true, .bitrate = 500000, .restart_ms = 100,
+		.poll_interval_s = 0.1,
+	};
+	const struct bus_ops ops = {.frame = on_frame, .event = on_event};
+	struct ctx c = {.loop = ev_loop_new(EVFLAG_AUTO)};
+	struct bus *b;
+	struct bus_stats st;
+
+	assert_int_equal(bus_new(c.loop, &opts, &ops, &c, &b), 0);
+	RUN_UNTIL(&c, c.attached == 1, 2000);
+	assert_int_equal(system("rmmod kvaser_pci"), 0);
+	RUN_UNTIL(&c, c.detached == 1, 3000);
+	assert_int_equal(system("insmod /modules/kvaser_pci.ko"), 0);
+	RUN_UNTIL(&c, c.attached == 2, 5000);
+	assert_int_equal(can_link_configure(ITEST_CAN1, 500000, 0), 0);
+	assert_int_equal(can_link_configure("can2", 500000, 0), 0);
+	send_on_can1(0x7ff);
+	RUN_UNTIL(&c, c.frames == 1, 2000);
+	bus_get_stats(b, &st);
+	assert_int_equal(st.outages, 1);
+	assert_int_equal(st.link.bitrate, 500000);
+	bus_free(b);
+	ev_loop_destroy(c.loop);
+	(void)state;
+}
+
 static void starts_detached_without_interface(void **state)
 {
 	const struct bus_opts opts = {.ifname = "nosuchcan3"};
@@ -164,6 +234,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(receive_outage_resume),
+		cmocka_unit_test(flood_of_garbage),
+		cmocka_unit_test(module_reload),
 		cmocka_unit_test(starts_detached_without_interface),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
