@@ -63,12 +63,19 @@ static const struct key_def keys[] = {
 	{"history", "path", VALUE_TYPE_PATH, STR(history.path), true, 0, 0},
 	{"history", "retention", VALUE_TYPE_DURATION, OFF(history.retention_ms), 0, false,
 	 3600000.0, 3650 * 86400000.0},
+	{"history", "max_size_mb", VALUE_TYPE_UINT32, OFF(history.max_size_mb), 0, false, 1, 1048576},
+	{"history", "durable", VALUE_TYPE_BOOL, OFF(history.durable), 0, false, 0, 0},
 	{"mqtt", "enabled", VALUE_TYPE_BOOL, OFF(mqtt.enabled), 0, false, 0, 0},
 	{"mqtt", "host", VALUE_TYPE_HOST, STR(mqtt.host), false, 0, 0},
 	{"mqtt", "port", VALUE_TYPE_UINT32, OFF(mqtt.port), 0, false, 1, 65535},
 	{"mqtt", "tls", VALUE_TYPE_BOOL, OFF(mqtt.tls), 0, false, 0, 0},
 	{"mqtt", "credentials", VALUE_TYPE_PATH, STR(mqtt.credentials), true, 0, 0},
 	{"mqtt", "client_id", VALUE_TYPE_NAME, STR(mqtt.client_id), false, 0, 0},
+	{"mqtt", "ca_file", VALUE_TYPE_PATH, STR(mqtt.ca_file), true, 0, 0},
+	{"mqtt", "queue_max", VALUE_TYPE_UINT32, OFF(mqtt.queue_max), 0, false, 100, 10000000},
+	{"metrics", "textfile", VALUE_TYPE_PATH, STR(metrics.textfile), true, 0, 0},
+	{"metrics", "interval", VALUE_TYPE_DURATION, OFF(metrics.interval_ms), 0, false, 1000,
+	 3600000.0},
 };
 
 _Static_assert(ARRAY_SIZE(keys) <= 128, "config_parser.seen holds 128 bits");
@@ -109,6 +116,10 @@ void config_init_defaults(struct config *cfg)
 	cfg->mqtt.port = 1883;
 	cfg->mqtt.tls = false;
 	snprintf(cfg->mqtt.client_id, sizeof(cfg->mqtt.client_id), "bodydiag");
+	cfg->history.max_size_mb = 256;
+	cfg->history.durable = false;
+	cfg->mqtt.queue_max = 100000;
+	cfg->metrics.interval_ms = 15000;
 }
 
 static void set_error(struct config_error *e, unsigned line, unsigned col, const char *fmt, ...)

@@ -60,6 +60,8 @@ struct config {
 	struct {
 		char path[CONFIG_MAX_STRING];
 		uint64_t retention_ms;
+		uint32_t max_size_mb; /* pruning keeps the database under this */
+		bool durable;         /* synchronous=FULL: fsync every commit */
 	} history;
 	struct {
 		bool enabled;
@@ -68,7 +70,13 @@ struct config {
 		bool tls;
 		char credentials[CONFIG_MAX_STRING]; /* "" = anonymous */
 		char client_id[24]; /* MQTT 3.1 servers need only accept 23 bytes */
+		char ca_file[CONFIG_MAX_STRING]; /* TLS trust anchor; "" = system store */
+		uint32_t queue_max; /* store-and-forward rows kept at most */
 	} mqtt;
+	struct {
+		char textfile[CONFIG_MAX_STRING]; /* node_exporter *.prom file; "" = none */
+		uint64_t interval_ms;
+	} metrics;
 };
 
 struct config_error {

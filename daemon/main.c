@@ -1,26 +1,48 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bodydiagd: loads the configuration, serves the Unix socket API, tells systemd it is
- * ready and alive. Listen-only: nothing in this file transmits on a CAN bus.
- * The bus, UDS broker and the other API methods plug into the same loop (issue 6).
+ * bodydiagd: loads the configuration, the DBC and the vehicle profile, listens on the
+ * bus, serves the Unix socket API with the diagnostic methods, tells systemd it is ready
+ * and alive. Listen-only: nothing in this file transmits on a CAN bus; the UDS broker
+ * transmits only what a client asks for.
  */
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "api.h"
+#include "bodydiag/dbc.h"
+#include "bodydiag/profile.h"
+#include "bodydiag/rules.h"
+#include "bus.h"
 #include "config.h"
 #include "daemon-build.h"
+#include "diagnosis.h"
 #include "log.h"
 #include "macro.h"
+#include "methods.h"
+#include "records.h"
+#include "uds_broker.h"
 
 #define MAX_OVERRIDES 64
+#define TIMELINE_CAPACITY 65536
+
+/* The vehicle data a reload swaps as a whole: the old set stays when the new one fails. */
+struct vehicle {
+	struct profile *profile;
+	struct dbc *dbc;
+	struct rules_set *rules;
+	struct uds_broker *broker;
+};
 
 struct daemon {
 	struct ev_loop *loop;
@@ -28,6 +50,12 @@ struct daemon {
 	ev_timer watchdog;
 	struct config cfg;
 	struct api_server *api;
+	struct methods *methods;
+	struct diagnosis *diagnosis; /* NULL without rules */
+	struct records *records;     /* history, forwarder, metrics */
+	struct bus *bus;
+	struct vehicle vehicle;
+	struct uds_broker_config broker_cfg; /* command-line tuning, kept across reloads */
 	const char *config_path;
 	bool config_explicit; /* -c given: a missing file is an error, not "use defaults" */
 	char *overrides[MAX_OVERRIDES];
@@ -99,6 +127,235 @@ static int load_config(struct daemon *d, struct config *ret_cfg)
 	return 0;
 }
 
+static void vehicle_clear(struct vehicle *v)
+{
+	v->broker = uds_broker_free(v->broker);
+	v->rules = rules_set_free(v->rules);
+	v->dbc = dbc_free(v->dbc);
+	v->profile = profile_free(v->profile);
+}
+
+static int read_whole(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+			if (cap >= DBC_MAX_SOURCE) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+			free(buf);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static void dbc_warn(void *userdata, const char *file, unsigned line, unsigned column,
+		     const char *message)
+{
+	log_debug("%s:%u:%u: %s", file, line, column, message);
+}
+
+static int load_dbc(const char *path, struct dbc **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct dbc_error err = {0};
+	size_t len;
+	int r;
+
+	r = read_whole(path, &buf, &len);
+	if (r < 0) {
+		log_error_errno(-r, "%s", path);
+		return r;
+	}
+	r = dbc_parse(buf, len, path, dbc_warn, NULL, &err, ret);
+	if (r < 0)
+		log_error("%s:%u:%u: %s", err.file, err.line, err.column, err.message);
+	return r;
+}
+
+/* Loads what the configuration names into *ret (all or nothing). */
+static int vehicle_load(struct daemon *d, const struct config *cfg, struct vehicle *ret)
+{
+	struct vehicle v = {0};
+	struct uds_broker_ecu_config ecus[UDS_BROKER_MAX_ECUS];
+	struct uds_broker_config bc = d->broker_cfg;
+	char dbc_path[PATH_MAX];
+	size_t n = 0;
+	int r;
+
+	dbc_path[0] = '\0';
+	if (cfg->data.profile[0]) {
+		struct profile_error err;
+
+		r = profile_load(cfg->data.profile, &v.profile, &err);
+		if (r < 0) {
+			char text[512];
+			profile_error_format(&err, text, sizeof(text));
+			log_error("%s", text);
+			return r;
+		}
+		/* The profile names its DBC relative to dbc/ beside profiles/ (source tree and
+		 * share/bodydiag alike); an explicit data.dbc wins. */
+		if (!cfg->data.dbc[0] && profile_dbc(v.profile)) {
+			char dir[PATH_MAX];
+
+			snprintf(dir, sizeof(dir), "%s", cfg->data.profile);
+			snprintf(dbc_path, sizeof(dbc_path), "%s/../dbc/%s", dirname(dir),
+				 profile_dbc(v.profile));
+		}
+	}
+	if (cfg->data.dbc[0])
+		snprintf(dbc_path, sizeof(dbc_path), "%s", cfg->data.dbc);
+	if (dbc_path[0]) {
+		r = load_dbc(dbc_path, &v.dbc);
+		if (r < 0)
+			goto fail;
+	}
+	if (cfg->data.rules[0]) {
+		_cleanup_free_ char *buf = NULL;
+		struct rules_error err = {0};
+		size_t len;
+
+		r = read_whole(cfg->data.rules, &buf, &len);
+		if (r < 0) {
+			log_error_errno(-r, "%s", cfg->data.rules);
+			goto fail;
+		}
+		r = rules_parse(buf, len, cfg->data.rules, &err, &v.rules);
+		if (r < 0) {
+			log_error("%s:%u:%u: %s", err.file, err.line, err.column, err.message);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; v.profile && i < profile_ecu_count(v.profile) && n < ARRAY_SIZE(ecus);
+	     i++) {
+		const struct profile_ecu *e = profile_ecu_at(v.profile, i);
+
+		ecus[n++] = (struct uds_broker_ecu_config){
+			.name = e->id,
+			.tx_id = e->request_id,
+			.rx_id = e->response_id,
+			.ext_ids = e->request_id > 0x7ff || e->response_id > 0x7ff,
+			.padding = e->padding,
+			.functional_id = e->functional_id,
+			.p2_ms = e->p2_ms,
+			.p2star_ms = e->p2star_ms,
+			.s3_ms = e->s3_ms,
+		};
+	}
+	bc.ifname = cfg->can.interface;
+	r = uds_broker_new(d->loop, &bc, ecus, n, &v.broker);
+	if (r < 0) {
+		log_error_errno(-r, "cannot create the UDS broker");
+		goto fail;
+	}
+	log_info("vehicle data: profile %s (%zu ECUs), DBC %s (%zu messages)",
+		 cfg->data.profile[0] ? cfg->data.profile : "none", n,
+		 dbc_path[0] ? dbc_path : "none", v.dbc ? dbc_message_count(v.dbc) : 0);
+	*ret = v;
+	return 0;
+fail:
+	vehicle_clear(&v);
+	return r;
+}
+
+static void methods_data_of(struct daemon *d, struct methods_data *ret)
+{
+	*ret = (struct methods_data){
+		.profile = d->vehicle.profile,
+		.dbc = d->vehicle.dbc,
+		.broker = d->vehicle.broker,
+		.bus = d->bus,
+		.ifname = d->cfg.can.interface,
+		.listen_only = !d->cfg.scan.enabled,
+	};
+}
+
+static void diagnosis_data_of(const struct vehicle *v, struct diagnosis_data *ret)
+{
+	*ret = (struct diagnosis_data){
+		.dbc = v->dbc,
+		.profile = v->profile,
+		.rules = v->rules,
+		.broker = v->broker,
+	};
+}
+
+static int on_mark(void *userdata, int64_t t_us, const char *label)
+{
+	struct daemon *d = userdata;
+
+	return d->diagnosis ? diagnosis_mark(d->diagnosis, t_us, label) : 0;
+}
+
+static void on_bus_frame(void *userdata, const struct bd_timed_frame *f)
+{
+	struct daemon *d = userdata;
+
+	if (d->methods)
+		methods_bus_frame(d->methods, f);
+	if (d->diagnosis)
+		diagnosis_bus_frame(d->diagnosis, f);
+}
+
+static void on_bus_event(void *userdata, enum bus_event ev, const char *detail)
+{
+	struct daemon *d = userdata;
+	char field[64];
+	const char *const fields[] = {field, NULL};
+
+	snprintf(field, sizeof(field), "BODYDIAG_BUS_EVENT=%s", bus_event_name(ev));
+	log_full(ev == BUS_EVENT_DETACHED || ev == BUS_EVENT_CONFIG_FAILED ? LOG_WARNING
+									    : LOG_INFO,
+		 0, fields, "%s: %s: %s", d->cfg.can.interface, bus_event_name(ev), detail);
+	if (d->records)
+		records_bus_event(d->records, d->cfg.can.interface, ev, detail);
+}
+
+static int bus_attach(struct daemon *d)
+{
+	struct bus_opts o = {
+		.ifname = d->cfg.can.interface,
+		.configure_link = d->cfg.can.bitrate != 0 || d->cfg.can.restart_ms != 0,
+		.bitrate = d->cfg.can.bitrate,
+		.restart_ms = d->cfg.can.restart_ms ? (int)d->cfg.can.restart_ms : -1,
+		.restart_bus_off = true,
+		.restart_holdoff_s = 1.0,
+		.error_frames = true,
+	};
+	static const struct bus_ops ops = {.frame = on_bus_frame, .event = on_bus_event};
+
+	return bus_new(d->loop, &o, &ops, d, &d->bus);
+}
+
 static void on_terminate(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("signal %d: stopping", w->signum);
@@ -129,8 +386,51 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	if (strcmp(cfg.api.socket, d->cfg.api.socket) != 0)
 		log_warning("reload: api.socket changed; takes effect at restart");
-	if (strcmp(cfg.can.interface, d->cfg.can.interface) != 0)
+	if (strcmp(cfg.can.interface, d->cfg.can.interface) != 0) {
 		log_warning("reload: can.interface changed; takes effect at restart");
+		snprintf(cfg.can.interface, sizeof(cfg.can.interface), "%s", d->cfg.can.interface);
+	}
+	{
+		struct vehicle v;
+		struct methods_data md;
+
+		if (vehicle_load(d, &cfg, &v) < 0) {
+			log_error("reload: vehicle data failed to load, keeping the previous set");
+			sd_notify(0, "READY=1\nSTATUS=Reload failed, previous configuration kept");
+			return;
+		}
+		/* Methods first: they stop using the old broker and data before it goes. */
+		d->cfg.scan = cfg.scan;
+		methods_data_of(d, &md);
+		md.profile = v.profile;
+		md.dbc = v.dbc;
+		md.broker = v.broker;
+		methods_set_data(d->methods, &md);
+		if (d->diagnosis) {
+			struct diagnosis_data dd;
+
+			diagnosis_data_of(&v, &dd);
+			if (!v.rules || diagnosis_set_data(d->diagnosis, &dd) < 0) {
+				/* It must not keep pointers into the set freed below. */
+				log_warning("reload: diagnosis %s", v.rules ? "failed, now off"
+									     : "off (no rules)");
+				d->diagnosis = diagnosis_free(d->diagnosis);
+			}
+		} else if (v.rules) {
+			struct diagnosis_data dd;
+
+			diagnosis_data_of(&v, &dd);
+			if (diagnosis_new(d->loop, d->api, &dd, &d->diagnosis) < 0)
+				log_warning("reload: cannot start the diagnosis");
+		}
+		if (d->diagnosis)
+			diagnosis_set_history(d->diagnosis, records_history(d->records));
+		/* The metrics collector must not read the broker freed below. */
+		records_set_sources(d->records, d->bus, v.broker);
+		vehicle_clear(&d->vehicle);
+		d->vehicle = v;
+	}
+	records_reload(d->records, &cfg);
 	limits_from_config(&cfg, &limits);
 	api_server_set_limits(d->api, &limits);
 	api_server_set_groups(d->api, &groups);
@@ -184,6 +484,11 @@ static void usage(FILE *f)
 		"  -s, --set SECTION.KEY=VALUE\n"
 		"                           override one setting (repeatable)\n"
 		"      --check-config       parse the configuration, print it, exit\n"
+		"      --p2-cap MS          longest server P2 honoured (default 1000)\n"
+		"      --p2star-cap MS      longest server P2* honoured (default 10000)\n"
+		"      --max-pending N      0x78 responses accepted per request (default 20)\n"
+		"      --max-busy N         0x21 resends per request (default 3)\n"
+		"      --uds-rate N         UDS requests per second over all ECUs (default 0 = no limit)\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n",
 		CONFIG_DEFAULT_PATH);
@@ -195,6 +500,11 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"set", required_argument, NULL, 's'},
 		{"check-config", no_argument, NULL, 'C'},
+		{"p2-cap", required_argument, NULL, 'P'},
+		{"p2star-cap", required_argument, NULL, 'S'},
+		{"max-pending", required_argument, NULL, 'M'},
+		{"max-busy", required_argument, NULL, 'B'},
+		{"uds-rate", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -206,6 +516,11 @@ int main(int argc, char **argv)
 	uint64_t watchdog_usec = 0;
 	int listen_fds[4] = {-1, -1, -1, -1};
 	int opt, r, n_listen = 0, exit_status = EXIT_FAILURE;
+	struct methods_data md;
+	unsigned long v;
+	char *end;
+
+	uds_broker_config_init(&d.broker_cfg);
 
 	while ((opt = getopt_long(argc, argv, "c:s:hV", options, NULL)) != -1) {
 		switch (opt) {
@@ -222,6 +537,28 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check_only = true;
+			break;
+		case 'P':
+		case 'S':
+		case 'M':
+		case 'B':
+		case 'R':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v > 600000) {
+				fprintf(stderr, "invalid number '%s'\n", optarg);
+				return EXIT_FAILURE;
+			}
+			if (opt == 'P')
+				d.broker_cfg.p2_cap_ms = (uint32_t)v;
+			else if (opt == 'S')
+				d.broker_cfg.p2star_cap_ms = (uint32_t)v;
+			else if (opt == 'M')
+				d.broker_cfg.max_pending = (unsigned)v;
+			else if (opt == 'B')
+				d.broker_cfg.max_busy = (unsigned)v;
+			else
+				d.broker_cfg.rate_limit = (double)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -304,6 +641,38 @@ int main(int argc, char **argv)
 		log_info("API listening on %d socket-activated socket(s)", n_listen);
 	}
 
+	if (vehicle_load(&d, &d.cfg, &d.vehicle) < 0)
+		goto fail_vehicle;
+	r = bus_attach(&d);
+	if (r < 0)
+		/* Without netlink there is no bus; the API and the broker still work. */
+		log_warning_errno(-r, "cannot watch %s, live data unavailable", d.cfg.can.interface);
+	methods_data_of(&d, &md);
+	r = methods_new(d.api, &md, TIMELINE_CAPACITY, &d.methods);
+	if (r < 0) {
+		log_error_errno(-r, "cannot register the API methods");
+		goto fail_methods;
+	}
+	methods_set_mark_hook(d.methods, on_mark, &d);
+	if (d.vehicle.rules) {
+		struct diagnosis_data dd;
+
+		diagnosis_data_of(&d.vehicle, &dd);
+		r = diagnosis_new(d.loop, d.api, &dd, &d.diagnosis);
+		if (r < 0)
+			/* The rest of the daemon is still useful without the guided test. */
+			log_error_errno(-r, "cannot start the diagnosis, findings/diagnose off");
+	}
+
+	r = records_new(d.loop, d.api, &d.cfg, &d.records);
+	if (r < 0) {
+		log_error_errno(-r, "cannot set up history and metrics");
+		goto fail_records;
+	}
+	records_set_sources(d.records, d.bus, d.vehicle.broker);
+	if (d.diagnosis)
+		diagnosis_set_history(d.diagnosis, records_history(d.records));
+
 	r = sd_watchdog_enabled(0, &watchdog_usec);
 	if (r < 0)
 		log_warning_errno(-r, "cannot read the watchdog settings, not feeding it");
@@ -312,14 +681,22 @@ int main(int argc, char **argv)
 		ev_timer_start(d.loop, &d.watchdog);
 	}
 
-	sd_notifyf(0, "READY=1\nSTATUS=API ready (listen-only), interface %s not attached yet",
-		   d.cfg.can.interface);
+	sd_notifyf(0, "READY=1\nSTATUS=API ready (%s), interface %s",
+		   d.cfg.scan.enabled ? "background scans" : "listen-only", d.cfg.can.interface);
 	log_info("bodydiagd %s ready", BODYDIAG_VERSION);
 	ev_run(d.loop, 0);
 	exit_status = EXIT_SUCCESS;
 
 	if (ev_is_active(&d.watchdog))
 		ev_timer_stop(d.loop, &d.watchdog);
+fail_records:
+	d.diagnosis = diagnosis_free(d.diagnosis);
+	d.methods = methods_free(d.methods);
+	d.records = records_free(d.records);
+fail_methods:
+	d.bus = bus_free(d.bus);
+	vehicle_clear(&d.vehicle);
+fail_vehicle:
 fail_listen:
 	d.api = api_server_free(d.api);
 fail_api:

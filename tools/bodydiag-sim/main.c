@@ -1,23 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bodydiag-sim, offline part: lists the faults, and runs a scenario through the model
- * in simulated time, either printing the signal timeline as text (for rule writers:
- * what the bus will show for a fault) or writing the frames the car would broadcast as
- * a candump log (for offline analysis and its tests). The live CAN side and the UDS
- * server are not wired yet.
+ * bodydiag-sim: lists the faults; runs a scenario through the model in simulated time,
+ * either printing the signal timeline as text (for rule writers: what the bus will show
+ * for a fault) or writing the frames the car would broadcast as a candump log (for
+ * offline analysis and its tests); or, with --iface alone, runs live on a CAN interface
+ * (live.c).
  */
 #include <errno.h>
+#include <ev.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bodydiag/candump.h"
 #include "bodydiag/dbc.h"
+#include "bodydiag/profile.h"
 #include "broadcast.h"
 #include "config.h"
 #include "faults.h"
+#include "live.h"
 #include "model.h"
 #include "scenario.h"
 
@@ -25,9 +29,17 @@
 
 static void help(void)
 {
-	printf("Usage: bodydiag-sim [OPTIONS]\n"
+	printf("Usage: bodydiag-sim --iface CAN [--fault NAME ...] [--scenario F] [--seed N]\n"
+	       "                    [--control PATH] [--verbose]\n"
+	       "       bodydiag-sim [--scenario F] [--fault NAME ...] --print | --candump FILE\n"
 	       "\n"
 	       "A simulated body control module with the trunk release chain.\n"
+	       "\n"
+	       "Live (--iface without --print/--candump): the model runs in real time on the\n"
+	       "interface; broadcast frames of the DBC on CAN_RAW; UDS over kernel ISO-TP with\n"
+	       "the profile's ids and padding: BCM requests 0x726 -> answers 0x72E (padding\n"
+	       "0xAA), OBD-II (VIN, speed) functional 0x7DF and physical 0x7E0 -> 0x7E8 (UDS\n"
+	       "on 0x7DF: the BCM answers on 0x72E). SIGINT/SIGTERM or `quit` end it.\n"
 	       "\n"
 	       "  -h, --help               this text\n"
 	       "      --list-faults        the faults that can be injected, with their options\n"
@@ -38,9 +50,23 @@ static void help(void)
 	       "      --candump FILE       run offline and write the broadcast frames as a candump\n"
 	       "                           log (- = stdout), with the scenario's jitter and noise\n"
 	       "      --dbc FILE           DBC of the broadcast (default: bodydiag-sim.dbc)\n"
-	       "      --iface NAME         interface name in the candump log (default vcan0)\n"
+	       "  -i, --iface NAME         live: CAN interface to run on; with --candump: the\n"
+	       "                           interface name in the log (default vcan0)\n"
+	       "  -c, --control PATH       live: control commands on a Unix stream socket at PATH\n"
+	       "      --no-stdin           live: do not read control commands on stdin\n"
+	       "      --profile FILE       live: CAN ids and padding of [ecu bcm] and [ecu obd]\n"
+	       "                           (default: profiles/sim-2026.profile)\n"
+	       "  -v, --verbose            live: model events and UDS traffic on stderr\n"
 	       "      --marks FILE         with --candump: what the person did and when, one\n"
 	       "                           \"TIME mark NAME\" line per action, same clock as the log\n"
+	       "\n"
+	       "Control channel (live): one command per line on stdin (replies on stdout) and\n"
+	       "on the --control socket (replies on the connection), one reply line each:\n"
+	       "\"ok\", \"ok ANSWER\" or \"error LINE:COLUMN: MESSAGE\" / \"error REASON\".\n"
+	       "`status` answers key=value pairs (t, session, request, cmd, current, ajar,\n"
+	       "inhibit, rke, rssi, ..., faults); `dtc` the DTCs failed since the last clear\n"
+	       "with their status; `faults` the active faults; `help` these commands joined\n"
+	       "with \" | \"; `quit` ends the simulator. EOF on stdin only stops reading it.\n"
 	       "\n"
 	       "Control commands (same words as the scenario's `at` steps):\n");
 	fputs(sim_command_help(), stdout);
@@ -326,9 +352,71 @@ out:
 	return r;
 }
 
+static int run_live(const char *iface, const char *control_path, bool use_stdin, bool verbose,
+		    const char *dbc_path, const char *profile_path, const struct sim_scenario *sc,
+		    const struct sim_command *faults, size_t n_faults, const uint64_t *seed)
+{
+	struct sim_live_config cfg = {
+		.iface = iface,
+		.control_path = control_path,
+		.control_stdin = use_stdin,
+		.verbose = verbose,
+		.sc = sc,
+		.faults = faults,
+		.n_faults = n_faults,
+		.has_seed = seed != NULL,
+		.seed = seed ? *seed : 0,
+	};
+	struct ev_loop *loop;
+	struct sim_live *l = NULL;
+	struct dbc *db = NULL;
+	struct profile *prof = NULL;
+	struct profile_error perr;
+	int r;
+
+	r = profile_load(profile_path, &prof, &perr);
+	if (r < 0) {
+		if (r == -EINVAL)
+			fprintf(stderr, "%s:%u:%u: %s\n", perr.file, perr.line, perr.column,
+				perr.message);
+		else
+			fprintf(stderr, "%s: %s\n", profile_path, strerror(-r));
+		return r;
+	}
+	r = load_dbc(dbc_path, &db);
+	if (r < 0) {
+		profile_free(prof);
+		return r;
+	}
+	cfg.db = db;
+	cfg.profile = prof;
+	/* A control client that hangs up must not kill the simulator. */
+	signal(SIGPIPE, SIG_IGN);
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (!loop) {
+		fprintf(stderr, "bodydiag-sim: cannot create the event loop\n");
+		dbc_free(db);
+		profile_free(prof);
+		return -ENOMEM;
+	}
+	r = sim_live_new(loop, &cfg, &l);
+	if (r < 0) {
+		fprintf(stderr, "bodydiag-sim: %s: %s\n", iface, strerror(-r));
+	} else {
+		fprintf(stderr, "bodydiag-sim: running on %s%s%s\n", iface,
+			control_path ? ", control socket " : "", control_path ? control_path : "");
+		r = sim_live_run(l);
+	}
+	sim_live_free(l);
+	ev_loop_destroy(loop);
+	dbc_free(db);
+	profile_free(prof);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_LIST_FAULTS = 0x100, OPT_SEED, OPT_CANDUMP, OPT_DBC, OPT_IFACE, OPT_MARKS };
+	enum { OPT_LIST_FAULTS = 0x100, OPT_SEED, OPT_CANDUMP, OPT_DBC, OPT_MARKS, OPT_NO_STDIN, OPT_PROFILE };
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"list-faults", no_argument, NULL, OPT_LIST_FAULTS},
@@ -338,14 +426,21 @@ int main(int argc, char **argv)
 		{"print", no_argument, NULL, 'p'},
 		{"candump", required_argument, NULL, OPT_CANDUMP},
 		{"dbc", required_argument, NULL, OPT_DBC},
-		{"iface", required_argument, NULL, OPT_IFACE},
+		{"iface", required_argument, NULL, 'i'},
 		{"marks", required_argument, NULL, OPT_MARKS},
+		{"control", required_argument, NULL, 'c'},
+		{"no-stdin", no_argument, NULL, OPT_NO_STDIN},
+		{"verbose", no_argument, NULL, 'v'},
+		{"profile", required_argument, NULL, OPT_PROFILE},
 		{0},
 	};
 	struct sim_command faults[SIM_SCENARIO_FAULTS_MAX];
 	size_t n_faults = 0;
 	const char *scenario_path = NULL, *candump_path = NULL, *marks_path = NULL;
+	const char *iface = NULL, *control_path = NULL;
+	bool no_stdin = false, verbose = false, has_profile = false;
 	const char *dbc_path = BODYDIAG_SOURCE_ROOT "/dbc/bodydiag-sim.dbc";
+	const char *profile_path = BODYDIAG_SOURCE_ROOT "/profiles/sim-2026.profile";
 	struct output o = {.iface = "vcan0"};
 	struct dbc *db = NULL;
 	struct sim_scenario *sc = NULL;
@@ -353,7 +448,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 0;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "hs:f:p", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "hs:f:pi:c:v", options, NULL)) >= 0) {
 		switch (c) {
 		case 'h':
 			help();
@@ -396,12 +491,25 @@ int main(int argc, char **argv)
 		case OPT_MARKS:
 			marks_path = optarg;
 			break;
-		case OPT_IFACE:
+		case 'i':
 			if (strlen(optarg) >= CANDUMP_MAX_IFACE) {
 				fprintf(stderr, "--iface: name too long\n");
 				return 2;
 			}
-			o.iface = optarg;
+			o.iface = iface = optarg;
+			break;
+		case 'c':
+			control_path = optarg;
+			break;
+		case OPT_PROFILE:
+			profile_path = optarg;
+			has_profile = true;
+			break;
+		case OPT_NO_STDIN:
+			no_stdin = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		default:
 			return 2;
@@ -411,11 +519,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "unexpected argument '%s' (see --help)\n", argv[optind]);
 		return 2;
 	}
-	if (!print && !candump_path) {
-		/* The live side (CAN sockets, UDS server, control socket) is not wired yet;
-		 * say so instead of pretending to run. */
-		fprintf(stderr, "bodydiag-sim: only the offline modes (--print, --candump) are "
-				"available in this build; see --help\n");
+	if (!print && !candump_path && !iface) {
+		fprintf(stderr, "bodydiag-sim: nothing to do: --iface CAN to run live, --print or "
+				"--candump FILE offline (see --help)\n");
+		return 2;
+	}
+	if ((control_path || no_stdin || verbose || has_profile) &&
+	    (print || candump_path)) {
+		fprintf(stderr, "--control, --no-stdin, --profile and --verbose are for the live "
+				"mode\n");
 		return 2;
 	}
 	if (print && candump_path && strcmp(candump_path, "-") == 0) {
@@ -442,6 +554,12 @@ int main(int argc, char **argv)
 				fprintf(stderr, "%s: %s\n", scenario_path, strerror(-r));
 			return 1;
 		}
+	}
+	if (!print && !candump_path) {
+		r = run_live(iface, control_path, !no_stdin, verbose, dbc_path, profile_path, sc,
+			     faults, n_faults, has_seed ? &seed : NULL);
+		sim_scenario_free(sc);
+		return r < 0 ? 1 : 0;
 	}
 	o.print = print;
 	if (candump_path) {

@@ -8,6 +8,18 @@
  */
 
 int cmd_decode(int argc, char **argv);
+int cmd_history(int argc, char **argv); /* cmd-history.c */
+int cmd_report(int argc, char **argv);  /* cmd-report.c */
+int cmd_analyze(int argc, char **argv);
+int cmd_uds(int argc, char **argv);
+/* API clients of bodydiagd (cmd-client.c) */
+int cmd_status(int argc, char **argv);
+int cmd_ecus(int argc, char **argv);
+int cmd_dtc(int argc, char **argv);
+int cmd_did(int argc, char **argv);
+int cmd_live(int argc, char **argv);
+int cmd_mark(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 
 /* Reads a whole file ("-" for stdin) into a malloc'd buffer; -errno on failure. */
 int read_file(const char *path, char **ret_buf, size_t *ret_len);

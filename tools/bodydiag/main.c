@@ -20,7 +20,18 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+    {"analyze", cmd_analyze, "Diagnose a candump capture offline: ranked causes with evidence"},
     {"decode", cmd_decode, "Decode a candump log with a DBC file"},
+    {"uds", cmd_uds, "ISO-TP/UDS view of a candump capture: PDUs, latencies, transport problems"},
+    {"status", cmd_status, "The daemon's bus state, counters, ECUs, uptime"},
+    {"ecus", cmd_ecus, "The vehicle's ECUs with session, timing and latency"},
+    {"dtc", cmd_dtc, "Read (or clear) an ECU's DTCs through the daemon"},
+    {"did", cmd_did, "Read DIDs by profile name or number, scaled"},
+    {"live", cmd_live, "Print DBC signal changes as they arrive"},
+    {"mark", cmd_mark, "Put a user action (fob pressed...) into the timeline"},
+    {"diagnose", cmd_diagnose, "Guided trunk test through the daemon: ranked causes with evidence"},
+    {"history", cmd_history, "Stored DTC transitions, findings and bus events (JSON lines, CSV)"},
+    {"report", cmd_report, "One self-contained HTML report of a session (DTCs, causes, timeline)"},
     {"help", cmd_help, "Show this help"},
 };
 

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The history store: one SQLite database (WAL mode) with vehicles, diagnosis sessions,
+ * DTC snapshots, every DTC status transition, findings with their evidence, bus health
+ * events, and the MQTT forwarder's store-and-forward queue (daemon/forwarder.h).
+ *
+ * Times are wall-clock microseconds since the Unix epoch, passed in by the caller (the
+ * history outlives reboots, so monotonic time would be meaningless here). Every record
+ * function is one transaction: when it returns 0 the record is committed, and a crash
+ * of the process afterwards cannot lose it (see the synchronous= comment in history.c
+ * for what a power cut can do).
+ *
+ * The daemon opens it read-write (migrating the schema); `bodydiag history` opens the
+ * same file read-only while the daemon runs, which WAL allows without blocking either.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct ev_loop;
+struct api_server;
+
+#define HISTORY_SCHEMA_VERSION 3  /* PRAGMA user_version after migrating */
+#define HISTORY_DEFAULT_LIMIT 1000 /* rows of an API query without "limit" */
+#define HISTORY_MAX_LIMIT 10000    /* rows of one API query at most (and 512 KiB) */
+
+struct history;
+
+struct history_options {
+	bool read_only;        /* no migration, no writes; fails on a missing file */
+	bool durable;          /* synchronous=FULL instead of NORMAL (see history.c) */
+	uint64_t retention_ms; /* records older than this are pruned; 0 = keep */
+	uint64_t max_bytes;    /* pruning keeps the used pages under this; 0 = no bound */
+	unsigned schema_version; /* migrate only up to this version; 0 = latest (tests) */
+};
+
+/*
+ * Opens (creating when writable) the database at path. Returns 0, -EPROTO when the file
+ * is not a history database or has a newer schema than this build knows, -ENOENT,
+ * -EACCES, -EIO, -ENOMEM. ret_error (may be NULL) gets a one-line reason on failure.
+ */
+int history_open(const char *path, const struct history_options *opt, struct history **ret,
+		 char *ret_error, size_t error_size);
+struct history *history_free(struct history *h);
+static inline void history_freep(struct history **h)
+{
+	history_free(*h);
+}
+#define _history_cleanup_ __attribute__((cleanup(history_freep)))
+
+/* The schema version of the open database (PRAGMA user_version). */
+int history_schema_version(struct history *h);
+/* PRAGMA integrity_check: 0 when "ok", -EBADMSG otherwise (first message in buf). */
+int history_check(struct history *h, char *buf, size_t size);
+/* New retention settings (SIGHUP). */
+void history_set_retention(struct history *h, uint64_t retention_ms, uint64_t max_bytes);
+
+/* --- Recording (each call one committed transaction; -EROFS when read-only) --- */
+
+/* Starts a session; vin may be NULL/"" when not known yet. */
+int history_session_begin(struct history *h, int64_t t_us, const char *vin, const char *label,
+			  int64_t *ret_id);
+/* Sets the VIN once read (UDS 0xF190 / OBD mode 09). */
+int history_session_set_vin(struct history *h, int64_t session, const char *vin);
+int history_session_end(struct history *h, int64_t session, int64_t t_us);
+
+/*
+ * Records a DTC as read (a snapshot row) and, when its status byte differs from the last
+ * one recorded for the same vehicle/ECU/code (also across sessions and restarts), a
+ * transition row; ret_transition (may be NULL) tells which. session may be 0.
+ */
+int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const char *ecu,
+		       uint32_t code, uint8_t status, bool *ret_transition);
+
+/* A finding; evidence_json must be valid JSON (an array or object) or NULL. */
+int history_record_finding(struct history *h, int64_t session, int64_t t_us, const char *cause,
+			   double confidence, const char *state, const char *advice,
+			   const char *evidence_json, int64_t *ret_id);
+
+/* Bus health: event is "bus-off", "error-passive", "adapter-lost", "adapter-returned", ... */
+int history_record_bus_event(struct history *h, int64_t session, int64_t t_us,
+			     const char *interface, const char *event, const char *detail);
+
+/*
+ * One point of a session's guided-test timeline (report SVG): series is e.g.
+ * "fob_telegram", "release_request", "actuator_command", "actuator_current",
+ * "ajar_switch", "mark"; value NaN for pure events; label may be NULL.
+ */
+int history_record_timeline(struct history *h, int64_t session, int64_t t_us, const char *series,
+			    double value, const char *label);
+/* Calls cb for the session's timeline points in time order; returns the count or -errno. */
+int history_timeline(struct history *h, int64_t session,
+		     int (*cb)(int64_t t_us, const char *series, double value, const char *label,
+			       void *userdata),
+		     void *userdata);
+
+/* --- Queries --- */
+
+enum history_kind {
+	HISTORY_KIND_SESSION,
+	HISTORY_KIND_DTC,        /* snapshot */
+	HISTORY_KIND_TRANSITION, /* DTC status change */
+	HISTORY_KIND_FINDING,
+	HISTORY_KIND_BUS,
+	HISTORY_KIND_MAX,
+};
+
+/* "session", "dtc", "transition", "finding", "bus"; NULL out of range. */
+const char *history_kind_name(enum history_kind k);
+int history_kind_from_name(const char *name, enum history_kind *ret);
+
+/* Zero-initialise, then set what you filter on. */
+struct history_filter {
+	int64_t since_us, until_us; /* inclusive bounds; 0 = open */
+	const char *vin;            /* NULL = any */
+	bool have_code;
+	uint32_t code;              /* 24-bit UDS DTC; only DTC rows then */
+	const char *cause;          /* only findings of this cause */
+	int64_t session;            /* 0 = any */
+	unsigned kinds;             /* bitmask of 1u << HISTORY_KIND_*; 0 = all */
+	unsigned limit;             /* 0 = unlimited; the oldest rows first */
+};
+
+/* One row of any kind; unused members are NULL / -1. Strings valid during the callback. */
+struct history_row {
+	enum history_kind kind;
+	int64_t id, t_us, session;
+	const char *vin;
+	const char *ecu;
+	int64_t code;             /* -1 = none */
+	int status, old_status;   /* -1 = none (old_status -1 on a first sighting) */
+	const char *cause, *state, *advice, *evidence; /* evidence: JSON text */
+	double confidence;        /* NaN = none */
+	const char *interface, *event, *detail;        /* bus events; sessions: label */
+	int64_t end_us;           /* sessions: 0 = still open */
+};
+
+typedef int (*history_row_fn)(const struct history_row *row, void *userdata);
+
+/*
+ * Calls cb for every matching row in time order. A negative return from cb stops the
+ * query and is returned. Returns the number of rows, or -errno.
+ */
+int history_query(struct history *h, const struct history_filter *f, history_row_fn cb,
+		  void *userdata);
+
+/* The row as a JSON object (only the members that apply); NULL on out of memory. */
+json_t *history_row_to_json(const struct history_row *row);
+
+enum history_format {
+	HISTORY_FORMAT_JSONL,
+	HISTORY_FORMAT_CSV, /* RFC 4180: CRLF, header line, quoted when needed */
+	HISTORY_FORMAT_TABLE,
+};
+/* Writes the matching rows to out; returns the number of rows or -errno. */
+int history_export(struct history *h, const struct history_filter *f, enum history_format fmt,
+		   FILE *out);
+/* One CSV field with RFC 4180 quoting (only when it holds , " CR or LF). */
+void history_csv_field(FILE *out, const char *s);
+
+/*
+ * Parses the common filter parameters of the API method and the CLI: a time as Unix
+ * seconds ("1767225600", fractions allowed) or ISO 8601 UTC ("2026-01-01",
+ * "2026-01-01T12:00:00Z"). Returns 0 or -EINVAL.
+ */
+int history_parse_time(const char *s, int64_t *ret_us);
+
+/* --- Pruning: small steps, never a long block of the caller --- */
+
+/*
+ * Deletes at most max_rows rows per table that are older than the retention or, while
+ * the used size exceeds max_bytes, the oldest rows; then frees a few pages (incremental
+ * vacuum). Returns 1 when more remains to be pruned, 0 when done, -errno.
+ */
+int history_prune_step(struct history *h, int64_t now_us, unsigned max_rows);
+/* Used bytes: (page_count - freelist_count) * page_size. */
+int history_used_bytes(struct history *h, uint64_t *ret);
+
+/*
+ * Runs history_prune_step from a libev timer on loop: every interval_s, and again soon
+ * while a step reports more work. Stopped by history_free.
+ */
+int history_start_pruning(struct history *h, struct ev_loop *loop, double interval_s);
+
+/* --- The forwarder's queue (same DB; used by daemon/forwarder.c) --- */
+
+struct history_queue_item {
+	int64_t id;
+	const char *topic;
+	const void *payload;
+	size_t len;
+};
+/* Appends; drops the oldest rows beyond max_rows (0 = unbounded), counted in *ret_dropped. */
+int history_queue_push(struct history *h, const char *topic, const void *payload, size_t len,
+		       int64_t t_us, unsigned max_rows, unsigned *ret_dropped, int64_t *ret_id);
+/*
+ * Forwarding: from now on every finding and every DTC transition also queues its JSON
+ * (history_row_to_json) on <prefix>/<vin>/findings or <prefix>/<vin>/dtc ("unknown"
+ * while the session has no VIN) in the same transaction as the record, so a record is
+ * never stored without being queued or queued without being stored. queue_max bounds
+ * the queue (0 = unbounded; the oldest rows go first). notify (may be NULL) runs after
+ * each commit that queued something. prefix NULL turns forwarding off.
+ * daemon/forwarder.c's forwarder_forward_history() sets this up.
+ */
+int history_forward_enable(struct history *h, const char *prefix, unsigned queue_max,
+			   void (*notify)(void *userdata), void *userdata);
+/* Queue rows dropped by forwarding because the queue was full. */
+uint64_t history_forward_dropped(const struct history *h);
+/* Calls cb for up to max items with id > after_id in id order; returns the count or -errno. */
+int history_queue_peek(struct history *h, int64_t after_id, unsigned max,
+		       int (*cb)(const struct history_queue_item *it, void *userdata), void *userdata);
+int history_queue_remove(struct history *h, int64_t id);
+int history_queue_depth(struct history *h, uint64_t *ret);
+
+/* --- API: registers "history" (read privilege). --- */
+int history_api_register(struct api_server *server, struct history *h);

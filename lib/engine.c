@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine: frames, UDS exchanges and marks in; timeline events into the rules engine;
+ * findings out. See engine.h for the pipeline.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bodydiag/dbc.h"
+#include "bodydiag/engine.h"
+#include "bodydiag/isotp.h"
+#include "bodydiag/profile.h"
+#include "bodydiag/uds.h"
+
+/* linux/can/error.h's CAN_ERR_BUSOFF, not included: lib core has no kernel headers */
+#define ENGINE_CAN_ERR_BUSOFF 0x40u
+
+#define KEY_EXT (1u << 31)
+#define SLOT_EMPTY UINT32_MAX
+
+/* A read signal of a DBC message. */
+struct plan_sig {
+	const struct dbc_signal *sig;
+	const struct dbc_signal *mux; /* its multiplexer, NULL when always present */
+	uint32_t index;		      /* TIMELINE_SYMBOL_SIGNAL */
+};
+
+/* What to do with a frame of one CAN id. */
+struct route {
+	uint32_t key; /* id | KEY_EXT; SLOT_EMPTY = free slot */
+	enum { ROUTE_MESSAGE, ROUTE_ECU, ROUTE_FUNCTIONAL } kind;
+	uint32_t first, count; /* MESSAGE: plan_sig range; ECU: the ECU index in first */
+	unsigned len;	       /* MESSAGE: the message length */
+};
+
+/* A DID signal the rules read. */
+struct did_sig {
+	const struct profile_did *did;
+	const struct dbc_signal *sig;
+	uint32_t index;
+};
+
+struct ecu {
+	struct engine *e;
+	const struct profile_ecu *pe;
+	uint32_t module; /* TIMELINE_SYMBOL_MODULE */
+	struct isotp_observer *obs;
+	uint8_t req[ENGINE_MAX_REQUEST];
+	size_t req_len; /* 0: no request seen */
+};
+
+struct engine {
+	const struct dbc *db;
+	const struct profile *profile;
+	struct timeline_symbols *syms;
+	struct timeline *tl;
+	struct rules_engine *rules;
+	bool unknown_id_events;
+	bool session;
+
+	struct route *routes; /* open addressing, power of two */
+	size_t n_routes_mask;
+	struct plan_sig *psigs;
+	size_t n_psigs;
+
+	struct ecu *ecus;
+	size_t n_ecus;
+	struct did_sig *dsigs;
+	size_t n_dsigs;
+	const struct profile_did **dids; /* the DIDs of dsigs, without repeats */
+	size_t n_dids;
+
+	struct engine_stats st;
+};
+
+void engine_config_init(struct engine_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->unknown_id_events = true;
+}
+
+static uint32_t route_key(uint32_t id, bool ext)
+{
+	return (id & 0x1fffffffu) | (ext ? KEY_EXT : 0);
+}
+
+static size_t route_slot(const struct engine *e, uint32_t key)
+{
+	return (size_t)((key * 0x9E3779B1u) >> 7) & e->n_routes_mask;
+}
+
+static struct route *route_find(const struct engine *e, uint32_t key)
+{
+	for (size_t i = route_slot(e, key);; i = (i + 1) & e->n_routes_mask) {
+		struct route *r = &e->routes[i];
+		if (r->key == key)
+			return r;
+		if (r->key == SLOT_EMPTY)
+			return NULL;
+	}
+}
+
+/* The slot for key, claimed when free; a later entry for the same id replaces it (the
+ * DBC's own rule: the last message with an id wins). */
+static struct route *route_claim(struct engine *e, uint32_t key)
+{
+	size_t i = route_slot(e, key);
+	while (e->routes[i].key != SLOT_EMPTY && e->routes[i].key != key)
+		i = (i + 1) & e->n_routes_mask;
+	e->routes[i].key = key;
+	return &e->routes[i];
+}
+
+static bool lookup_read(const struct engine *e, const char *name, uint32_t *ret)
+{
+	uint32_t idx;
+	if (!name || timeline_symbols_lookup(e->syms, TIMELINE_SYMBOL_SIGNAL, name, strlen(name),
+					     &idx) < 0)
+		return false;
+	if (!rules_engine_reads_signal(e->rules, idx))
+		return false;
+	*ret = idx;
+	return true;
+}
+
+static int build_routes(struct engine *e)
+{
+	size_t n_msgs = e->db ? dbc_message_count(e->db) : 0;
+	size_t n_ecus = e->profile ? profile_ecu_count(e->profile) : 0;
+	size_t want = 2 * (n_msgs + 3 * n_ecus) + 2, size = 16, n_sigs = 0;
+	while (size < want)
+		size *= 2;
+	e->routes = calloc(size, sizeof(*e->routes));
+	if (!e->routes)
+		return -ENOMEM;
+	for (size_t i = 0; i < size; i++)
+		e->routes[i].key = SLOT_EMPTY;
+	e->n_routes_mask = size - 1;
+
+	for (size_t i = 0; i < n_msgs; i++)
+		n_sigs += dbc_message_signal_count(dbc_message_at(e->db, i));
+	e->psigs = calloc(n_sigs ? n_sigs : 1, sizeof(*e->psigs));
+	if (!e->psigs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_msgs; i++) {
+		const struct dbc_message *m = dbc_message_at(e->db, i);
+		struct route *r =
+		    route_claim(e, route_key(dbc_message_id(m), dbc_message_is_extended(m)));
+		r->kind = ROUTE_MESSAGE;
+		r->first = (uint32_t)e->n_psigs;
+		r->count = 0;
+		r->len = dbc_message_length(m);
+		for (size_t k = 0; k < dbc_message_signal_count(m); k++) {
+			const struct dbc_signal *s = dbc_message_signal_at(m, k);
+			uint32_t idx;
+			if (!lookup_read(e, dbc_signal_name(s), &idx))
+				continue;
+			e->psigs[e->n_psigs++] = (struct plan_sig){
+			    .sig = s, .mux = dbc_signal_multiplexer(s), .index = idx};
+			r->count++;
+		}
+	}
+	/* diagnostic ids last: a DBC that lists them as messages must not steal them */
+	for (size_t i = 0; i < e->n_ecus; i++) {
+		const struct profile_ecu *pe = e->ecus[i].pe;
+		uint32_t ids[2] = {pe->request_id, pe->response_id};
+		for (size_t k = 0; k < 2; k++) {
+			struct route *r = route_claim(e, route_key(ids[k], ids[k] > 0x7ff));
+			r->kind = ROUTE_ECU;
+			r->first = (uint32_t)i;
+			r->count = 0;
+		}
+		/* functional requests (0x7DF) are answered on the physical response ids; the
+		 * request itself carries nothing the rules read, but it is no unknown id */
+		if (pe->functional_id) {
+			struct route *r = route_claim(
+			    e, route_key(pe->functional_id, pe->functional_id > 0x7ff));
+			if (r->kind != ROUTE_ECU) {
+				r->kind = ROUTE_FUNCTIONAL;
+				r->count = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- events ---- */
+
+static void start_session(struct engine *e, int64_t t_us)
+{
+	if (!e->session) {
+		e->session = true;
+		rules_reset(e->rules, t_us);
+	}
+}
+
+static void touch(struct engine *e, int64_t t_us)
+{
+	if (e->st.first_us == INT64_MIN)
+		e->st.first_us = t_us;
+	if (t_us > e->st.last_us)
+		e->st.last_us = t_us;
+	start_session(e, t_us);
+}
+
+/* 1 when stored and fed, 0 when the timeline dropped a repeated DTC status, -errno. */
+static int push(struct engine *e, const struct timeline_event *ev)
+{
+	const struct timeline_event *stored;
+	int r = timeline_push(e->tl, ev, &stored);
+	if (r <= 0)
+		return r;
+	r = rules_feed(e->rules, stored);
+	return r < 0 ? r : 1;
+}
+
+static void push_signal(struct engine *e, int64_t t_us, uint32_t index, double v)
+{
+	struct timeline_event ev = timeline_event_signal(t_us, index, v);
+	/* a non-finite float signal is no sample: timeline_push refuses it */
+	if (push(e, &ev) >= 0)
+		e->st.signal_events++;
+}
+
+static void push_transport(struct engine *e, int64_t t_us, enum timeline_transport kind,
+			   uint32_t id, uint8_t service, uint8_t nrc)
+{
+	struct timeline_event ev = timeline_event_transport(t_us, kind, id, service, nrc);
+	if (push(e, &ev) >= 0)
+		e->st.transport_events++;
+}
+
+static void push_dtc(struct engine *e, int64_t t_us, uint32_t module, uint32_t code,
+		     uint8_t status)
+{
+	struct timeline_event ev = timeline_event_dtc(t_us, module, code & 0xffffffu, status);
+	if (push(e, &ev) > 0)
+		e->st.dtc_events++;
+}
+
+/* ---- UDS responses ---- */
+
+struct did_ctx {
+	struct engine *e;
+	int64_t t_us;
+};
+
+static int on_did_value(void *userdata, const struct profile_did *d, const struct dbc_signal *s,
+			struct dbc_value value, const char *label, const char *text)
+{
+	struct did_ctx *c = userdata;
+	struct engine *e = c->e;
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < e->n_dsigs; i++)
+		if (e->dsigs[i].sig == s)
+			push_signal(e, c->t_us, e->dsigs[i].index, dbc_value_as_double(value));
+	return 0;
+}
+
+struct len_ctx {
+	const struct profile *p;
+	const char *ecu;
+};
+
+static int did_len(void *userdata, uint16_t did)
+{
+	const struct len_ctx *c = userdata;
+	const struct profile_did *d = profile_did_find(c->p, c->ecu, did);
+	return d ? profile_did_length(d) : -1;
+}
+
+/* A 0x22 request rebuilt from the response's DIDs, for a capture that missed the
+ * request: walk the records with the lengths the profile knows. */
+static size_t rebuild_read_did(const struct len_ctx *c, const uint8_t *resp, size_t len,
+			       uint8_t *req, size_t cap)
+{
+	size_t n = 1, pos = 1;
+	req[0] = UDS_SID_READ_DATA_BY_IDENTIFIER;
+	while (pos + 2 <= len && n + 2 <= cap) {
+		uint16_t did = (uint16_t)(resp[pos] << 8 | resp[pos + 1]);
+		int l = did_len((void *)c, did);
+		req[n++] = resp[pos];
+		req[n++] = resp[pos + 1];
+		if (l < 0)
+			break;
+		pos += 2 + (size_t)l;
+	}
+	return n;
+}
+
+static void uds_read_did(struct engine *e, struct ecu *u, int64_t t_us, const uint8_t *req,
+			 size_t req_len, const uint8_t *resp, size_t resp_len)
+{
+	struct len_ctx lc = {.p = e->profile, .ecu = u->pe->id};
+	uint8_t rebuilt[ENGINE_MAX_REQUEST];
+	struct uds_did_value vals[32];
+	struct uds_response r;
+	size_t n = 0;
+
+	if (!req || req_len < 3 || req[0] != UDS_SID_READ_DATA_BY_IDENTIFIER) {
+		req_len = rebuild_read_did(&lc, resp, resp_len, rebuilt, sizeof(rebuilt));
+		req = rebuilt;
+	}
+	if (uds_parse_read_did(req, req_len, resp, resp_len, did_len, &lc, vals, 32, &n, &r) < 0)
+		return;
+	if (r.result != UDS_RESULT_OK)
+		return;
+	struct did_ctx dc = {.e = e, .t_us = t_us};
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_did *d = profile_did_find(e->profile, u->pe->id, vals[i].did);
+		if (d)
+			/* a record of the wrong length is reported by profile_did_decode
+			 * (-EBADMSG) and taken as no sample */
+			(void)profile_did_decode(d, vals[i].data, vals[i].len, on_did_value, &dc);
+	}
+}
+
+static void uds_read_dtc(struct engine *e, struct ecu *u, int64_t t_us, const uint8_t *req,
+			 size_t req_len, const uint8_t *resp, size_t resp_len)
+{
+	uint8_t rebuilt[3];
+	struct uds_rdtci_response r;
+
+	if (resp_len < 2)
+		return;
+	if (!req || req_len < 2 || req[0] != UDS_SID_READ_DTC_INFORMATION || req[1] != resp[1]) {
+		/* the list sub-functions carry everything needed in the response itself */
+		rebuilt[0] = UDS_SID_READ_DTC_INFORMATION;
+		rebuilt[1] = resp[1];
+		rebuilt[2] = resp_len > 2 ? resp[2] : 0;
+		req = rebuilt;
+		req_len = (resp[1] == UDS_RDTCI_DTC_BY_STATUS_MASK ||
+			   resp[1] == UDS_RDTCI_MIRROR_BY_STATUS_MASK ||
+			   resp[1] == UDS_RDTCI_EMISSIONS_BY_STATUS_MASK)
+			      ? 3
+			      : 2;
+	}
+	if (uds_parse_rdtci(req, req_len, resp, resp_len, &r) < 0)
+		return;
+	if (r.r.result != UDS_RESULT_OK || r.shape != UDS_RDTCI_SHAPE_DTC_LIST)
+		return;
+	for (size_t i = 0; i < r.n_dtcs; i++) {
+		struct uds_dtc_record rec;
+		if (uds_rdtci_dtc(&r, i, &rec) < 0)
+			break;
+		push_dtc(e, t_us, u->module, rec.dtc, rec.status);
+	}
+}
+
+static void uds_response(struct engine *e, struct ecu *u, int64_t t_us, const uint8_t *req,
+			 size_t req_len, const uint8_t *resp, size_t resp_len)
+{
+	if (resp_len == 0)
+		return;
+	e->st.pdus++;
+	if (resp[0] == UDS_SID_NEGATIVE_RESPONSE) {
+		/* 0x78 announces the final answer; it is not an outcome */
+		if (resp_len >= 3 && resp[2] != UDS_NRC_RESPONSE_PENDING)
+			push_transport(e, t_us, TIMELINE_TRANSPORT_NRC, 0, resp[1], resp[2]);
+		return;
+	}
+	if (resp[0] == UDS_SID_READ_DTC_INFORMATION + UDS_POSITIVE_OFFSET)
+		uds_read_dtc(e, u, t_us, req, req_len, resp, resp_len);
+	else if (resp[0] == UDS_SID_READ_DATA_BY_IDENTIFIER + UDS_POSITIVE_OFFSET && e->profile)
+		uds_read_did(e, u, t_us, req, req_len, resp, resp_len);
+}
+
+static void on_pdu(void *userdata, enum isotp_dir dir, const uint8_t *pdu, size_t len,
+		   int64_t t_first_us, int64_t t_last_us)
+{
+	struct ecu *u = userdata;
+	if (dir == ISOTP_DIR_REQUEST) {
+		/* a request too long to keep is not one whose answer we decode */
+		u->req_len = len <= sizeof(u->req) ? len : 0;
+		if (u->req_len)
+			memcpy(u->req, pdu, len);
+		return;
+	}
+	uds_response(u->e, u, t_last_us, u->req_len ? u->req : NULL, u->req_len, pdu, len);
+	/* 0x78 keeps the request open for the final answer */
+	if (!(len >= 3 && pdu[0] == UDS_SID_NEGATIVE_RESPONSE && pdu[2] == UDS_NRC_RESPONSE_PENDING))
+		u->req_len = 0;
+}
+
+static void on_isotp_error(void *userdata, enum isotp_dir dir, enum isotp_n_result r,
+			   const uint8_t *partial, size_t got, size_t len, int64_t t_us)
+{
+	struct ecu *u = userdata;
+	u->e->st.isotp_errors++;
+}
+
+/* ---- construction ---- */
+
+static int build_ecus(struct engine *e)
+{
+	size_t n = e->profile ? profile_ecu_count(e->profile) : 0;
+	if (!n)
+		return 0;
+	e->ecus = calloc(n, sizeof(*e->ecus));
+	if (!e->ecus)
+		return -ENOMEM;
+	static const struct isotp_observer_ops ops = {.pdu = on_pdu, .error = on_isotp_error};
+	for (size_t i = 0; i < n; i++) {
+		struct ecu *u = &e->ecus[e->n_ecus];
+		const struct profile_ecu *pe = profile_ecu_at(e->profile, i);
+		struct isotp_observer_config oc;
+		int r;
+		u->e = e;
+		u->pe = pe;
+		r = timeline_symbols_intern(e->syms, TIMELINE_SYMBOL_MODULE, pe->id, strlen(pe->id),
+					    &u->module);
+		if (r < 0)
+			return r;
+		isotp_observer_config_init(&oc, pe->request_id, pe->response_id);
+		oc.ext_ids = pe->request_id > 0x7ff || pe->response_id > 0x7ff;
+		r = isotp_observer_new(&oc, &ops, u, &u->obs);
+		if (r < 0)
+			return r;
+		e->n_ecus++;
+	}
+	return 0;
+}
+
+static int build_dids(struct engine *e)
+{
+	size_t n = 0, nd = e->profile ? profile_did_count(e->profile) : 0;
+	for (size_t i = 0; i < nd; i++)
+		n += profile_did_signal_count(profile_did_at(e->profile, i));
+	e->dsigs = calloc(n ? n : 1, sizeof(*e->dsigs));
+	e->dids = calloc(nd ? nd : 1, sizeof(*e->dids));
+	if (!e->dsigs || !e->dids)
+		return -ENOMEM;
+	for (size_t i = 0; i < nd; i++) {
+		const struct profile_did *d = profile_did_at(e->profile, i);
+		bool read = false;
+		for (size_t k = 0; k < profile_did_signal_count(d); k++) {
+			const struct dbc_signal *s = profile_did_signal_at(d, k);
+			uint32_t idx;
+			if (!lookup_read(e, dbc_signal_name(s), &idx))
+				continue;
+			e->dsigs[e->n_dsigs++] = (struct did_sig){.did = d, .sig = s, .index = idx};
+			read = true;
+		}
+		if (read)
+			e->dids[e->n_dids++] = d;
+	}
+	return 0;
+}
+
+int engine_new(const struct engine_config *cfg, struct rules_error *err, struct engine **ret)
+{
+	size_t cap;
+	int r;
+
+	if (!cfg || !cfg->rules || !ret)
+		return -EINVAL;
+	cap = cfg->timeline_capacity ? cfg->timeline_capacity : ENGINE_DEFAULT_TIMELINE;
+	if (cap > TIMELINE_MAX_CAPACITY)
+		return -EINVAL;
+
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->db = cfg->dbc;
+	e->profile = cfg->profile;
+	e->unknown_id_events = cfg->unknown_id_events;
+	e->st.first_us = e->st.last_us = INT64_MIN;
+	e->syms = timeline_symbols_new();
+	e->tl = timeline_new(cap);
+	if (!e->syms || !e->tl) {
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	/* the vehicle decides which rules apply (scope make/platform/module) */
+	const char *mods[64];
+	struct rules_vehicle v = {0};
+	if (e->profile) {
+		v.make = profile_make(e->profile);
+		v.platform = profile_platform(e->profile);
+		for (size_t i = 0; i < profile_ecu_count(e->profile) && v.n_modules < 64; i++)
+			mods[v.n_modules++] = profile_ecu_at(e->profile, i)->id;
+		v.modules = mods;
+	}
+	r = rules_engine_new(cfg->rules, e->syms, e->profile ? &v : NULL, err, &e->rules);
+	if (r < 0)
+		goto fail;
+	r = build_ecus(e);
+	if (r >= 0)
+		r = build_routes(e);
+	if (r >= 0)
+		r = build_dids(e);
+	if (r < 0)
+		goto fail;
+	*ret = e;
+	return 0;
+fail:
+	engine_free(e);
+	return r;
+}
+
+struct engine *engine_free(struct engine *e)
+{
+	if (!e)
+		return NULL;
+	for (size_t i = 0; i < e->n_ecus; i++)
+		isotp_observer_free(e->ecus[i].obs);
+	free(e->ecus);
+	free(e->dsigs);
+	free(e->dids);
+	free(e->routes);
+	free(e->psigs);
+	rules_engine_free(e->rules);
+	timeline_free(e->tl);
+	timeline_symbols_free(e->syms);
+	free(e);
+	return NULL;
+}
+
+/* ---- input ---- */
+
+static void decode_message(struct engine *e, const struct route *rt, const struct bd_timed_frame *tf)
+{
+	size_t len = tf->frame.len < rt->len ? tf->frame.len : rt->len;
+	const struct plan_sig *ps = &e->psigs[rt->first];
+
+	e->st.decoded++;
+	for (uint32_t i = 0; i < rt->count; i++) {
+		struct dbc_value v;
+		if (ps[i].mux) {
+			double raw;
+			if (dbc_signal_decode_raw(ps[i].mux, tf->frame.data, len, &raw) < 0 ||
+			    !dbc_signal_selected_by(ps[i].sig, (int64_t)raw))
+				continue;
+		}
+		/* a signal past the frame's end is not in this frame: no sample */
+		if (dbc_signal_decode(ps[i].sig, tf->frame.data, len, &v) < 0)
+			continue;
+		push_signal(e, tf->t_us, ps[i].index, dbc_value_as_double(v));
+	}
+}
+
+int engine_feed_frame(struct engine *e, const struct bd_timed_frame *tf)
+{
+	if (!e || !tf || !bd_frame_is_valid(&tf->frame))
+		return -EINVAL;
+	const struct bd_frame *f = &tf->frame;
+	touch(e, tf->t_us);
+	e->st.frames++;
+	if (f->flags & BD_FRAME_ERR) {
+		if (f->id & ENGINE_CAN_ERR_BUSOFF)
+			push_transport(e, tf->t_us, TIMELINE_TRANSPORT_BUS_OFF, 0, 0, 0);
+		return 0;
+	}
+	if (f->flags & BD_FRAME_RTR)
+		return 0;
+	bool ext = f->flags & BD_FRAME_EXT;
+	const struct route *rt = route_find(e, route_key(f->id, ext));
+	/* cantools keys messages by number alone: the other format is a fallback */
+	if (!rt)
+		rt = route_find(e, route_key(f->id, !ext));
+	if (!rt) {
+		e->st.unknown_ids++;
+		if (e->unknown_id_events && e->db)
+			push_transport(e, tf->t_us, TIMELINE_TRANSPORT_UNKNOWN_ID, f->id, 0, 0);
+		return 0;
+	}
+	if (rt->kind == ROUTE_FUNCTIONAL) {
+		e->st.diag_frames++;
+		return 0;
+	}
+	if (rt->kind == ROUTE_ECU) {
+		e->st.diag_frames++;
+		isotp_observer_feed(e->ecus[rt->first].obs, f, tf->t_us);
+		return 0;
+	}
+	if (rt->count)
+		decode_message(e, rt, tf);
+	return 0;
+}
+
+int engine_mark(struct engine *e, int64_t t_us, const char *name, size_t len)
+{
+	uint32_t idx;
+	if (!e || !name)
+		return -EINVAL;
+	int r = timeline_symbols_intern(e->syms, TIMELINE_SYMBOL_MARK, name, len, &idx);
+	if (r < 0)
+		return r;
+	touch(e, t_us);
+	struct timeline_event ev = timeline_event_mark(t_us, idx);
+	r = push(e, &ev);
+	if (r < 0)
+		return r;
+	e->st.marks++;
+	return 0;
+}
+
+static struct ecu *find_ecu(struct engine *e, const char *id)
+{
+	for (size_t i = 0; id && i < e->n_ecus; i++)
+		if (strcmp(e->ecus[i].pe->id, id) == 0)
+			return &e->ecus[i];
+	return NULL;
+}
+
+int engine_uds(struct engine *e, const char *ecu_id, int64_t t_us, const uint8_t *req,
+	       size_t req_len, const uint8_t *resp, size_t resp_len)
+{
+	if (!e || !ecu_id || (!resp && resp_len))
+		return -EINVAL;
+	struct ecu *u = find_ecu(e, ecu_id);
+	if (!u)
+		return -ENOENT;
+	touch(e, t_us);
+	uds_response(e, u, t_us, req, req ? req_len : 0, resp, resp_len);
+	return 0;
+}
+
+int engine_dtc(struct engine *e, int64_t t_us, const char *module, uint32_t code, uint8_t status)
+{
+	uint32_t m = TIMELINE_MODULE_NONE;
+	if (!e || code > 0xffffffu)
+		return -EINVAL;
+	if (module) {
+		int r = timeline_symbols_intern(e->syms, TIMELINE_SYMBOL_MODULE, module,
+						strlen(module), &m);
+		if (r < 0)
+			return r;
+	}
+	touch(e, t_us);
+	push_dtc(e, t_us, m, code, status);
+	return 0;
+}
+
+int engine_transport(struct engine *e, int64_t t_us, enum timeline_transport kind, uint32_t id,
+		     uint8_t service, uint8_t nrc)
+{
+	if (!e || (unsigned)kind >= TIMELINE_TRANSPORT_MAX)
+		return -EINVAL;
+	touch(e, t_us);
+	push_transport(e, t_us, kind, id, service, nrc);
+	return 0;
+}
+
+void engine_advance(struct engine *e, int64_t now_us)
+{
+	if (!e || now_us == INT64_MAX)
+		return;
+	for (size_t i = 0; i < e->n_ecus; i++)
+		isotp_observer_poll(e->ecus[i].obs, now_us);
+	if (e->session)
+		rules_advance(e->rules, now_us);
+	if (now_us > e->st.last_us && e->st.last_us != INT64_MIN)
+		e->st.last_us = now_us;
+}
+
+int64_t engine_next_deadline(const struct engine *e)
+{
+	int64_t d = rules_next_deadline(e->rules);
+	for (size_t i = 0; i < e->n_ecus; i++) {
+		int64_t o = isotp_observer_next_deadline(e->ecus[i].obs);
+		if (o < d)
+			d = o;
+	}
+	return d;
+}
+
+void engine_reset(struct engine *e, int64_t now_us)
+{
+	e->session = true;
+	rules_reset(e->rules, now_us);
+}
+
+/* ---- results ---- */
+
+int engine_evaluate(struct engine *e)
+{
+	return rules_evaluate(e->rules);
+}
+
+size_t engine_finding_count(const struct engine *e)
+{
+	return rules_finding_count(e->rules);
+}
+
+const struct rules_finding *engine_finding_at(const struct engine *e, size_t i)
+{
+	return rules_finding_at(e->rules, i);
+}
+
+enum rules_verdict engine_verdict(const struct engine *e)
+{
+	return rules_verdict(e->rules);
+}
+
+int engine_next_question(struct engine *e, struct rules_question *ret)
+{
+	return rules_next_question(e->rules, ret);
+}
+
+int engine_evidence_format(const struct engine *e, const struct rules_evidence *ev, char *buf,
+			   size_t size)
+{
+	return rules_evidence_format(e->rules, ev, buf, size);
+}
+
+void engine_stats(const struct engine *e, struct engine_stats *ret)
+{
+	*ret = e->st;
+}
+
+size_t engine_did_count(const struct engine *e)
+{
+	return e->n_dids;
+}
+
+const struct profile_did *engine_did_at(const struct engine *e, size_t i)
+{
+	return i < e->n_dids ? e->dids[i] : NULL;
+}
+
+struct rules_engine *engine_rules(const struct engine *e)
+{
+	return e->rules;
+}
+
+const struct timeline *engine_timeline(const struct engine *e)
+{
+	return e->tl;
+}
+
+const struct timeline_symbols *engine_symbols(const struct engine *e)
+{
+	return e->syms;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * engine: the one diagnosis pipeline, used by the daemon (live) and `bodydiag analyze`
+ * (offline) alike:
+ *
+ *   timed CAN frame -> DBC decode (only the signals the rules read) --------------.
+ *   frame on an ECU's diagnostic ids -> passive ISO-TP reassembly -> UDS response  |
+ *        -> DTC status events (0x59) and DID signal events (0x62, via the profile) |-> timeline -> rules
+ *   marks (what the person did), transport events, time passing -------------------'
+ *
+ * Everything is resolved at engine_new(): signal names to timeline indices, DBC
+ * messages to a small decode plan (the read signals only), diagnostic ids to their ECU,
+ * so a frame costs one hash lookup plus one decode and one rules_feed() per read signal,
+ * and no string is compared per frame. No sockets, no clock: time is the caller's
+ * monotonic microseconds (a capture's timestamps offline). Memory is bounded and
+ * allocated here: the timeline ring (timeline_capacity events), the rules engine's
+ * state (see rules.h), two ISO-TP buffers and one request buffer per ECU.
+ *
+ * Sessions: the first event fed starts a session at its time (rules_reset()), unless
+ * engine_reset() started one; engine_reset() starts the next one (the guided test does
+ * this after reading the fault memory, so what is already true holds from then on).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bodydiag/frame.h"
+#include "bodydiag/rules.h"
+#include "bodydiag/timeline.h"
+
+struct dbc;
+struct profile;
+
+#define ENGINE_DEFAULT_TIMELINE (1u << 16) /* events kept when the config says 0 */
+#define ENGINE_MAX_REQUEST 256u		   /* bytes of a UDS request remembered per ECU */
+
+struct engine_config {
+	const struct rules_set *rules;	/* required; must outlive the engine */
+	const struct dbc *dbc;		/* broadcast frames; NULL: no frame is decoded */
+	const struct profile *profile;	/* vehicle (scope), ECUs (ISO-TP ids), DIDs, DTCs; may be NULL */
+	size_t timeline_capacity;	/* events kept in the ring; 0 = ENGINE_DEFAULT_TIMELINE */
+	bool unknown_id_events;		/* frames no DBC message has become `transport
+					 * unknown_id` events (default true) */
+};
+
+void engine_config_init(struct engine_config *c);
+
+struct engine;
+
+/*
+ * Builds the pipeline. The dbc, profile and rules must outlive the engine. Returns 0
+ * and *ret; -EINVAL (no rules, a bad timeline capacity), -ENOMEM, -E2BIG (symbol table
+ * full), with err (may be NULL) filled for errors of the rules compiler.
+ */
+int engine_new(const struct engine_config *cfg, struct rules_error *err, struct engine **ret);
+/* Accepts NULL, returns NULL. */
+struct engine *engine_free(struct engine *e);
+static inline void engine_freep(struct engine **e)
+{
+	engine_free(*e);
+}
+
+/* ---- input (in time order; older times are taken as the newest time seen) ---- */
+
+/*
+ * One captured or received frame. Error frames with the bus-off class become a
+ * `transport busoff` event; frames on a profile ECU's request/response ids go to the
+ * ISO-TP observer; frames of DBC messages are decoded; others are `unknown_id`.
+ * Returns 0; -EINVAL for NULL or an invalid frame (bd_frame_is_valid()).
+ */
+int engine_feed_frame(struct engine *e, const struct bd_timed_frame *tf);
+
+/* What the person did ("fob_trunk_pressed"), len bytes. Returns 0; -EINVAL for an
+ * invalid name (see timeline_symbols_intern), -E2BIG, -ENOMEM. */
+int engine_mark(struct engine *e, int64_t t_us, const char *name, size_t len);
+
+/*
+ * A UDS exchange with the profile's ECU ecu_id ("bcm"), as the daemon's own client sees
+ * it or as the observer reassembled it: negative responses become `transport nrc`
+ * events (0x78 response pending is not final and is ignored), 0x59 DTC lists become DTC
+ * status events of that module, 0x62 records become signal events of the DIDs'
+ * signals (decoded with the profile). req may be NULL (a capture that begins between
+ * request and response): a 0x59 list or a 0x62 whose DID lengths the profile knows is
+ * still understood. Returns 0 (also when nothing could be taken from it); -ENOENT for
+ * an unknown ECU; -EINVAL.
+ * A live caller that hands over its own client's exchanges here and also feeds raw
+ * frames should leave the ECU's ids out of those frames (its CAN_RAW filter), or each
+ * response is taken twice: harmless for DTC statuses (a repeated status is no event),
+ * but DID samples and NRCs would count double.
+ */
+int engine_uds(struct engine *e, const char *ecu_id, int64_t t_us, const uint8_t *req,
+	       size_t req_len, const uint8_t *resp, size_t resp_len);
+
+/* A DTC status read by other means (module "bcm", NULL = unknown). Returns 0, -EINVAL. */
+int engine_dtc(struct engine *e, int64_t t_us, const char *module, uint32_t code, uint8_t status);
+
+/* A transport event from the live side (timeout, bus-off). Returns 0, -EINVAL. */
+int engine_transport(struct engine *e, int64_t t_us, enum timeline_transport kind, uint32_t id,
+		     uint8_t service, uint8_t nrc);
+
+/* Time passed without input: closes rule windows, completes durations, ends ISO-TP
+ * reassemblies that timed out. */
+void engine_advance(struct engine *e, int64_t now_us);
+/* When engine_advance() next has work without new input; INT64_MAX when none. */
+int64_t engine_next_deadline(const struct engine *e);
+
+/* Starts a new diagnosis session at now_us (see rules_reset()). */
+void engine_reset(struct engine *e, int64_t now_us);
+
+/* ---- results: the rules engine's, see rules.h ---- */
+
+/* Ranks the findings at the current time; returns their count or -ENOMEM. */
+int engine_evaluate(struct engine *e);
+size_t engine_finding_count(const struct engine *e);
+const struct rules_finding *engine_finding_at(const struct engine *e, size_t i);
+enum rules_verdict engine_verdict(const struct engine *e);
+/* rules_next_question(): 0, -EAGAIN (a window is open), -ENOENT (nothing would help). */
+int engine_next_question(struct engine *e, struct rules_question *ret);
+/* One evidence line (rules_evidence_format()). */
+int engine_evidence_format(const struct engine *e, const struct rules_evidence *ev, char *buf,
+			   size_t size);
+
+struct engine_stats {
+	uint64_t frames;	  /* fed */
+	uint64_t decoded;	  /* frames of a DBC message with at least one signal read */
+	uint64_t unknown_ids;	  /* frames of no DBC message and no ECU */
+	uint64_t diag_frames;	  /* frames on an ECU's ISO-TP ids */
+	uint64_t pdus;		  /* UDS responses taken (observed or given) */
+	uint64_t isotp_errors;	  /* reassemblies that failed */
+	uint64_t signal_events;	  /* signal samples pushed (DBC and DID) */
+	uint64_t dtc_events;	  /* DTC status changes pushed */
+	uint64_t marks;
+	uint64_t transport_events;
+	int64_t first_us, last_us; /* INT64_MIN before any input */
+};
+void engine_stats(const struct engine *e, struct engine_stats *ret);
+
+/*
+ * The profile DIDs whose signals an active rule reads, in profile order, without
+ * repeats: what the guided test should read (0x22) after each action. i-th of them, or
+ * NULL out of range.
+ */
+size_t engine_did_count(const struct engine *e);
+const struct profile_did *engine_did_at(const struct engine *e, size_t i);
+
+/* The parts, for reports and for the daemon's own reads (which DIDs to ask for). */
+struct rules_engine *engine_rules(const struct engine *e);
+const struct timeline *engine_timeline(const struct engine *e);
+const struct timeline_symbols *engine_symbols(const struct engine *e);

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The diagnostic API methods of bodydiagd (suite daemon): argument errors of status, ecus,
+dtc.read, dtc.clear, did.read, live.subscribe and mark; privilege errors by SO_PEERCRED
+(a client of another uid without the groups, with the read group, with the admin group);
+and the bodydiag CLI's exit codes. The CAN interface does not exist here, so nothing is
+sent: requests that reach the broker end in `unavailable` (link_down).
+
+usage: test-methods.py PATH-TO-BODYDIAGD PATH-TO-BODYDIAG"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+DAEMON, CLI = sys.argv[1], sys.argv[2]
+SRC = os.environ.get("BODYDIAG_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../.."))
+PROFILE = os.path.join(SRC, "profiles", "sim-2026.profile")
+NOBODY, NOGROUP, ADMGROUP = 65534, 65534, 4  # nobody, nogroup, adm (Debian base-passwd)
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        failures += 1
+
+
+class Client:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(5)
+        self.s.connect(path)
+        self.f = self.s.makefile("r")
+        self.id = 0
+
+    def call(self, method, params=None):
+        self.id += 1
+        req = {"v": 1, "id": self.id, "method": method}
+        if params is not None:
+            req["params"] = params
+        self.s.sendall(json.dumps(req).encode() + b"\n")
+        while True:
+            line = self.f.readline()
+            if not line:
+                return None
+            j = json.loads(line)
+            if j.get("id") == self.id:
+                return j
+
+    def close(self):
+        self.s.close()
+
+
+def code(reply):
+    return (reply or {}).get("error", {}).get("code")
+
+
+def as_user(sock, uid, gid, groups, method, params=None):
+    """Runs one call in a child with other credentials (decided by the kernel at connect)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            c = Client(sock)
+            out = json.dumps(c.call(method, params))
+        except Exception as e:  # noqa: BLE001 - reported to the parent
+            out = json.dumps({"exception": str(e)})
+        os.write(w, out.encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="test-methods-")
+    os.chmod(tmp, 0o755)
+    sock = os.path.join(tmp, "api.sock")
+    conf = os.path.join(tmp, "bodydiag.conf")
+    with open(conf, "w") as f:
+        f.write("[can]\ninterface = bdnone0\n[data]\nprofile = %s\n"
+                "[api]\nsocket = %s\nread_group = nogroup\nadmin_group = adm\n"
+                "rate_limit = 0\n" % (PROFILE, sock))
+    log = open(os.path.join(tmp, "log"), "w")
+    p = subprocess.Popen([DAEMON, "-c", conf], stderr=log)
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    check(os.path.exists(sock), "daemon listens")
+    os.chmod(sock, 0o666)  # the coarse gate is tested by the unit file, not here
+    c = Client(sock)
+
+    # methods registered
+    names = [m["name"] for m in c.call("methods")["result"]["methods"]]
+    for m in ["status", "ecus", "dtc.read", "dtc.clear", "did.read", "live.subscribe", "mark"]:
+        check(m in names, "method %s registered" % m)
+
+    st = c.call("status")["result"]
+    check(st["interface"] == "bdnone0" and st["attached"] is False and st["listen_only"] is True
+          and st["ecus"] == 2, "status: interface, attached, listen_only, ecus")
+    check(code(c.call("status", {"x": 1})) == "invalid_params", "status: unknown parameter")
+    ecus = c.call("ecus")["result"]["ecus"]
+    check([e["name"] for e in ecus] == ["bcm", "obd"] and ecus[0]["tx"] == "0x726"
+          and ecus[0]["rx"] == "0x72e" and ecus[1]["functional"] == "0x7df",
+          "ecus: names and ids from the profile")
+
+    bad = [
+        ("dtc.read", {"mask": 256}, "invalid_params"),
+        ("dtc.read", {"mask": -1}, "invalid_params"),
+        ("dtc.read", {"mask": "zz"}, "invalid_params"),
+        ("dtc.read", {"mask": 1.5}, "invalid_params"),
+        ("dtc.read", {"ecu": 5}, "invalid_params"),
+        ("dtc.read", {"ecu": "nope"}, "not_found"),
+        ("dtc.read", {"ecus": "bcm"}, "invalid_params"),
+        ("dtc.clear", {"group": "0x1000000"}, "invalid_params"),
+        ("dtc.clear", {"group": []}, "invalid_params"),
+        ("dtc.clear", {"ecu": "nope"}, "not_found"),
+        ("did.read", {}, "invalid_params"),
+        ("did.read", {"did": -1}, "invalid_params"),
+        ("did.read", {"did": 65536}, "invalid_params"),
+        ("did.read", {"did": None}, "invalid_params"),
+        ("did.read", {"did": "NoSuchDid"}, "not_found"),
+        ("did.read", {"did": "TrunkAjar", "ecu": "obd"}, "not_found"),
+        ("did.read", {"did": 61840, "ecu": "nope"}, "not_found"),
+        ("live.subscribe", {}, "invalid_params"),
+        ("live.subscribe", {"signals": []}, "invalid_params"),
+        ("live.subscribe", {"signals": "TrunkAjar"}, "invalid_params"),
+        ("live.subscribe", {"signals": [1]}, "invalid_params"),
+        ("live.subscribe", {"signals": ["x"] * 65}, "invalid_params"),
+        ("live.subscribe", {"signals": ["NoSuchSignal"]}, "not_found"),
+        ("mark", {}, "invalid_params"),
+        ("mark", {"label": ""}, "invalid_params"),
+        ("mark", {"label": 3}, "invalid_params"),
+        ("mark", {"label": "x" * 200}, "invalid_params"),
+        ("mark", {"label": "a", "t": 1}, "invalid_params"),
+    ]
+    for method, params, want in bad:
+        got = code(c.call(method, params))
+        check(got == want, "%s %s -> %s (got %s)" % (method, json.dumps(params)[:60], want, got))
+
+    # Valid requests reach the broker; with no such interface they end in a named error.
+    r = c.call("did.read", {"did": "TrunkAjar"})
+    check(code(r) == "unavailable" and "link_down" in r["error"]["message"],
+          "did.read by name reaches the broker: unavailable (link_down)")
+    r = c.call("dtc.read", {"ecu": "bcm", "mask": "0x09"})
+    check(code(r) == "unavailable", "dtc.read with a hex mask reaches the broker")
+    r = c.call("did.read", {"did": "0xF190"})
+    check(code(r) == "unavailable", "did.read by number reaches the broker")
+    r = c.call("mark", {"label": "fob pressed"})
+    check("result" in r and r["result"]["label"] == "fob pressed" and r["result"]["seq"] == 1
+          and r["result"]["t_us"] > 0, "mark: time-stamped into the timeline")
+    check(c.call("status")["result"]["marks"] == 1, "status counts marks")
+    c.close()
+
+    # Privileges (SO_PEERCRED at connect): needs root to take another uid.
+    if os.geteuid() == 0:
+        r = as_user(sock, NOBODY, 54321, [], "status")  # a gid that is no group
+        check(code(r) == "permission_denied", "no group: status -> permission_denied")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "status")
+        check("result" in r, "read group: status allowed")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "dtc.read", {"ecu": "nope"})
+        check(code(r) == "not_found", "read group: dtc.read allowed (argument checked)")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "dtc.clear")
+        check(code(r) == "permission_denied" and "admin" in r["error"]["message"],
+              "read group: dtc.clear -> permission_denied")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "mark", {"label": "x"})
+        check("result" in r, "read group: mark allowed")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP, ADMGROUP], "dtc.clear")
+        check(code(r) == "unavailable", "admin group: dtc.clear allowed (reaches the broker)")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP, ADMGROUP], "dtc.clear", {"group": "x"})
+        check(code(r) == "invalid_params", "admin group: dtc.clear argument checked")
+    else:
+        print("note: not root, privilege checks need another uid and were not run")
+        check(False, "privilege checks need root (./run test runs as root)")
+
+    # The CLI's exit codes (bodydiag(1)).
+    env = dict(os.environ, BODYDIAG_SOCKET=sock)
+
+    def cli(*args):
+        return subprocess.run([CLI] + list(args), env=env, capture_output=True, text=True)
+
+    r = cli("status")
+    check(r.returncode == 0 and "listen_only" in r.stdout, "bodydiag status: 0")
+    r = cli("status", "--json")
+    check(r.returncode == 0 and json.loads(r.stdout)["interface"] == "bdnone0",
+          "bodydiag status --json")
+    r = cli("ecus")
+    check(r.returncode == 0 and "bcm" in r.stdout and "0x726" in r.stdout, "bodydiag ecus")
+    check(cli("did", "NoSuchDid").returncode == 4, "bodydiag did unknown: exit 4")
+    check(cli("did", "TrunkAjar").returncode == 7, "bodydiag did without a bus: exit 7")
+    check(cli("dtc", "--ecu", "nope").returncode == 4, "bodydiag dtc --ecu unknown: exit 4")
+    check(cli("dtc", "--mask", "300").returncode == 1, "bodydiag dtc --mask 300: exit 1")
+    check(cli("dtc", "frobnicate").returncode == 1, "bodydiag dtc frobnicate: exit 1")
+    check(cli("live", "NoSuchSignal").returncode == 4, "bodydiag live unknown: exit 4")
+    check(cli("live").returncode == 1, "bodydiag live without signals: exit 1")
+    r = cli("mark", "fob_trunk_pressed")
+    check(r.returncode == 0 and "fob_trunk_pressed" in r.stdout, "bodydiag mark: 0")
+    check(cli("status", "--socket", os.path.join(tmp, "none.sock")).returncode == 2,
+          "bodydiag status, no daemon: exit 2")
+    if os.geteuid() == 0:
+        def as_nobody():
+            os.setgroups([NOGROUP])
+            os.setgid(NOGROUP)
+            os.setuid(NOBODY)
+        r = subprocess.run([CLI, "dtc", "clear"], env=env, capture_output=True, text=True,
+                           preexec_fn=as_nobody)
+        check(r.returncode == 3 and "permission_denied" in r.stderr,
+              "bodydiag dtc clear as a reader: exit 3")
+
+    p.terminate()
+    check(p.wait(timeout=10) == 0, "daemon exits cleanly on SIGTERM")
+    log.close()
+    if failures:
+        print(open(os.path.join(tmp, "log")).read())
+    print("%d failure(s)" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,4 @@
+format = 1
+[vehicle]
+make = m
+platform = p

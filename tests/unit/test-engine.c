@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/engine on hand-made inputs: only the signals rules read reach the timeline (also
+ * multiplexed ones), unknown ids and bus-off become transport events, diagnostic frames
+ * are reassembled by the ISO-TP observer into DTC status events (multi-frame 0x59 with
+ * flow control) and DID signal events (0x62, also without the request in the capture),
+ * negative responses into NRC events (0x78 ignored), marks drive sequences, and bad
+ * input is refused without harm.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bodydiag/dbc.h"
+#include "bodydiag/engine.h"
+#include "bodydiag/profile.h"
+#include "bodydiag/rules.h"
+#include "bodydiag/timeline.h"
+
+#define MS 1000LL
+
+static const char DBC[] = "VERSION \"\"\n"
+			  "BU_: BCM\n"
+			  "BO_ 928 Trunk: 8 BCM\n"
+			  " SG_ Cmd : 0|1@1+ (1,0) [0|1] \"\" BCM\n"
+			  " SG_ Current : 8|16@1+ (0.01,0) [0|40] \"A\" BCM\n"
+			  " SG_ Unread : 24|8@1+ (1,0) [0|255] \"\" BCM\n"
+			  "BO_ 929 Muxed: 8 BCM\n"
+			  " SG_ Page M : 0|8@1+ (1,0) [0|255] \"\" BCM\n"
+			  " SG_ Fuse m1 : 8|8@1+ (0.1,0) [0|25] \"V\" BCM\n"
+			  " SG_ Other m2 : 8|8@1+ (1,0) [0|255] \"\" BCM\n";
+
+static const char PROFILE[] = "format = 1\n"
+			      "[vehicle]\n"
+			      "make = test\n"
+			      "platform = t1\n"
+			      "[ecu bcm]\n"
+			      "request = 0x726\n"
+			      "response = 0x72E\n"
+			      "functional = 0x7DF\n"
+			      "[did bcm 0xD10B]\n"
+			      "name = Lockout\n"
+			      "length = 2\n"
+			      "signal = Lockout : 7|16@0+ (0.1,0) [0|6553] \"s\"\n"
+			      "[did bcm 0xD110]\n"
+			      "name = FobFlags\n"
+			      "length = 1\n"
+			      "signal = Fob1 : 0|1@1+ (1,0) [0|1] \"\"\n"
+			      "signal = Fob2 : 1|1@1+ (1,0) [0|1] \"\"\n";
+
+static const char RULES[] = "format 1\n"
+			    "question pressed \"Press\"\n"
+			    "rule no_current \"Commanded, no current\"\n"
+			    "\twhen after mark pressed: signal Cmd == 1 within 500ms\n"
+			    "\t\tand absent signal Current > 0.5 within 1s\n"
+			    "\tadvice \"check\"\n"
+			    "\tweight 0.9\n"
+			    "rule open_dtc \"Open circuit DTC\"\n"
+			    "\twhen dtc B1A40-13 active\n"
+			    "\tscope module bcm\n"
+			    "\tweight 0.8\n"
+			    "rule lockout \"Lockout\"\n"
+			    "\twhen signal Lockout > 5\n"
+			    "\tweight 0.7\n"
+			    "rule fob2 \"Fob 2 flag\"\n"
+			    "\twhen signal Fob2 == 1\n"
+			    "\tweight 0.6\n"
+			    "rule fuse \"Fuse\"\n"
+			    "\twhen signal Fuse < 1\n"
+			    "\tweight 0.5\n"
+			    "rule refused \"Refused\"\n"
+			    "\twhen transport nrc 0x22\n"
+			    "\tweight 0.4\n"
+			    "rule noise \"Noise\"\n"
+			    "\twhen count transport unknown_id >= 2 within 1s\n"
+			    "\tweight 0.3\n"
+			    "rule busoff \"Bus off\"\n"
+			    "\twhen transport busoff\n"
+			    "\tweight 0.2\n";
+
+struct fixture {
+	struct dbc *db;
+	struct profile *profile;
+	struct rules_set *set;
+	struct engine *e;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dbc_error derr;
+	struct profile_error perr;
+	struct rules_error rerr;
+	assert_int_equal(dbc_parse(DBC, strlen(DBC), "t.dbc", NULL, NULL, &derr, &f->db), 0);
+	assert_int_equal(profile_parse(PROFILE, strlen(PROFILE), "t.profile", &f->profile, &perr), 0);
+	if (rules_parse(RULES, strlen(RULES), "t.rules", &rerr, &f->set) < 0)
+		fail_msg("t.rules:%u:%u: %s", rerr.line, rerr.column, rerr.message);
+	struct engine_config cfg;
+	engine_config_init(&cfg);
+	cfg.rules = f->set;
+	cfg.dbc = f->db;
+	cfg.profile = f->profile;
+	cfg.timeline_capacity = 256;
+	assert_int_equal(engine_new(&cfg, &rerr, &f->e), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	engine_free(f->e);
+	rules_set_free(f->set);
+	profile_free(f->profile);
+	dbc_free(f->db);
+	free(f);
+	return 0;
+}
+
+static struct bd_timed_frame frame(int64_t t, uint32_t id, const char *hex)
+{
+	struct bd_timed_frame tf = {.t_us = t, .frame = {.id = id}};
+	size_t n = strlen(hex) / 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned b;
+		sscanf(hex + 2 * i, "%2x", &b);
+		tf.frame.data[i] = (uint8_t)b;
+	}
+	tf.frame.len = (uint8_t)n;
+	return tf;
+}
+
+static void feed(struct engine *e, int64_t t, uint32_t id, const char *hex)
+{
+	struct bd_timed_frame tf = frame(t, id, hex);
+	assert_int_equal(engine_feed_frame(e, &tf), 0);
+}
+
+static const struct rules_finding *finding(struct engine *e, const char *id)
+{
+	assert_true(engine_evaluate(e) >= 0);
+	for (size_t i = 0; i < engine_finding_count(e); i++)
+		if (!strcmp(engine_finding_at(e, i)->id, id))
+			return engine_finding_at(e, i);
+	return NULL;
+}
+
+static bool holds(struct engine *e, const char *id)
+{
+	const struct rules_finding *f = finding(e, id);
+	return f && f->state == RULES_STATE_HOLDS;
+}
+
+static uint32_t signal_index(struct engine *e, const char *name)
+{
+	uint32_t i;
+	assert_int_equal(timeline_symbols_lookup(engine_symbols(e), TIMELINE_SYMBOL_SIGNAL, name,
+						 strlen(name), &i),
+			 0);
+	return i;
+}
+
+/* Only read signals are pushed; the sequence after a mark decides. */
+static void decode_read_signals_only(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	struct engine_stats st;
+
+	feed(e, 1000 * MS, 928, "0000000700000000"); /* Cmd 0, Current 0, Unread 7 */
+	/* two signals read, the third not even in the symbol table */
+	assert_int_equal(timeline_count(engine_timeline(e)), 2);
+	uint32_t idx;
+	assert_int_equal(timeline_symbols_lookup(engine_symbols(e), TIMELINE_SYMBOL_SIGNAL,
+						 "Unread", 6, &idx),
+			 -ENOENT);
+	assert_int_equal(engine_mark(e, 1100 * MS, "pressed", 7), 0);
+	assert_false(holds(e, "no_current"));
+	feed(e, 1200 * MS, 928, "0100000000000000"); /* commanded, no current */
+	feed(e, 1700 * MS, 928, "0114000000000000"); /* 0.2 A: below 0.5 */
+	engine_advance(e, 2200 * MS);
+	assert_true(holds(e, "no_current"));
+	assert_int_equal(engine_verdict(e), RULES_VERDICT_FAULT);
+	assert_string_equal(engine_finding_at(e, 0)->id, "no_current");
+	const struct rules_finding *fd = engine_finding_at(e, 0);
+	assert_true(fd->n_evidence >= 2);
+	char buf[256];
+	assert_true(engine_evidence_format(e, &fd->evidence[0], buf, sizeof(buf)) > 0);
+
+	engine_stats(e, &st);
+	assert_int_equal(st.frames, 3);
+	assert_int_equal(st.decoded, 3);
+	assert_int_equal(st.signal_events, 6);
+	assert_int_equal(st.marks, 1);
+	assert_int_equal(st.first_us, 1000 * MS);
+	assert_int_equal(st.last_us, 2200 * MS);
+}
+
+static void decode_multiplexed(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	feed(e, 1000 * MS, 929, "0205000000000000"); /* page 2: Other, not read */
+	assert_false(holds(e, "fuse"));
+	assert_int_equal(timeline_count(engine_timeline(e)), 0);
+	feed(e, 1010 * MS, 929, "0105000000000000"); /* page 1: Fuse 0.5 V */
+	assert_true(holds(e, "fuse"));
+	const struct timeline_event *ev = timeline_at(engine_timeline(e), 0);
+	assert_int_equal(ev->signal.index, signal_index(e, "Fuse"));
+	assert_true(ev->signal.value > 0.49 && ev->signal.value < 0.51);
+	/* a frame too short for the signal is no sample */
+	feed(e, 1020 * MS, 929, "01");
+	assert_int_equal(timeline_count(engine_timeline(e)), 1);
+}
+
+static void unknown_ids_and_bus_off(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	struct engine_stats st;
+	feed(e, 1000 * MS, 0x123, "00");
+	feed(e, 1000 * MS, 0x7DF, "0322F190"); /* a functional request is no unknown id */
+	assert_false(holds(e, "noise"));
+	feed(e, 1500 * MS, 0x124, "00");
+	assert_true(holds(e, "noise"));
+	struct bd_timed_frame ef = {.t_us = 1600 * MS,
+				    .frame = {.id = 0x40, .flags = BD_FRAME_ERR, .len = 8}};
+	assert_int_equal(engine_feed_frame(e, &ef), 0);
+	assert_true(holds(e, "busoff"));
+	engine_stats(e, &st);
+	assert_int_equal(st.unknown_ids, 2);
+	assert_int_equal(st.diag_frames, 1);
+	assert_int_equal(st.transport_events, 3);
+}
+
+/* 19 02 FF answered with two DTCs in a multi-frame response, as on the bus. */
+static void isotp_dtc_read(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	struct engine_stats st;
+	feed(e, 1000 * MS, 0x726, "031902FF");
+	/* 59 02 7F | B1A40-13 status 09 | U3000-49 status 08: 11 bytes */
+	feed(e, 1010 * MS, 0x72E, "100B59027F9A4013");
+	feed(e, 1011 * MS, 0x726, "300000");
+	assert_false(holds(e, "open_dtc"));
+	feed(e, 1012 * MS, 0x72E, "2109F000490800");
+	assert_true(holds(e, "open_dtc"));
+	engine_stats(e, &st);
+	assert_int_equal(st.diag_frames, 4);
+	assert_int_equal(st.pdus, 1);
+	assert_int_equal(st.dtc_events, 2);
+	/* the same statuses read again are no new events */
+	feed(e, 2000 * MS, 0x726, "031902FF");
+	feed(e, 2010 * MS, 0x72E, "100B59027F9A4013");
+	feed(e, 2011 * MS, 0x726, "300000");
+	feed(e, 2012 * MS, 0x72E, "2109F000490800");
+	engine_stats(e, &st);
+	assert_int_equal(st.dtc_events, 2);
+	/* the DTC passes: a status change */
+	feed(e, 3000 * MS, 0x726, "031902FF");
+	feed(e, 3010 * MS, 0x72E, "0759027F9A401308");
+	engine_stats(e, &st);
+	assert_int_equal(st.dtc_events, 3);
+	uint8_t status;
+	uint32_t bcm;
+	assert_int_equal(timeline_symbols_lookup(engine_symbols(e), TIMELINE_SYMBOL_MODULE, "bcm",
+						 3, &bcm),
+			 0);
+	assert_int_equal(timeline_dtc_status(engine_timeline(e), bcm, 0x9a4013, &status), 0);
+	assert_int_equal(status, 0x08);
+}
+
+/* 22 D10B D110 -> two DIDs decoded with the profile; also without the request. */
+static void isotp_did_read(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	feed(e, 1000 * MS, 0x726, "0522D10BD110");
+	feed(e, 1010 * MS, 0x72E, "0762D10B0258D110"); /* too short: 7 of 8 bytes */
+	assert_false(holds(e, "lockout"));
+	feed(e, 1100 * MS, 0x726, "0522D10BD110");
+	feed(e, 1110 * MS, 0x72E, "100862D10B0258D1");
+	feed(e, 1111 * MS, 0x726, "300000");
+	feed(e, 1112 * MS, 0x72E, "211002");
+	assert_true(holds(e, "lockout")); /* 0x0258 * 0.1 = 60 s */
+	/* both DIDs are read by a rule: the guided test must ask for them */
+	assert_int_equal(engine_did_count(e), 2);
+	assert_int_equal(profile_did_id(engine_did_at(e, 0)), 0xD10B);
+	assert_int_equal(profile_did_id(engine_did_at(e, 1)), 0xD110);
+	assert_null(engine_did_at(e, 2));
+	assert_true(holds(e, "fob2"));
+	/* capture started after the request: lengths from the profile */
+	struct engine_config cfg;
+	struct rules_error err;
+	struct engine *e2;
+	engine_config_init(&cfg);
+	cfg.rules = f->set;
+	cfg.dbc = f->db;
+	cfg.profile = f->profile;
+	assert_int_equal(engine_new(&cfg, &err, &e2), 0);
+	feed(e2, 1110 * MS, 0x72E, "100862D10B0258D1");
+	feed(e2, 1111 * MS, 0x726, "300000");
+	feed(e2, 1112 * MS, 0x72E, "211002");
+	assert_true(holds(e2, "lockout"));
+	assert_true(holds(e2, "fob2"));
+	/* the daemon's own client hands its exchanges over directly */
+	engine_free(e2);
+	assert_int_equal(engine_new(&cfg, &err, &e2), 0);
+	static const uint8_t req[] = {0x22, 0xd1, 0x10}, resp[] = {0x62, 0xd1, 0x10, 0x02};
+	assert_int_equal(engine_uds(e2, "bcm", 5 * MS, req, sizeof(req), resp, sizeof(resp)), 0);
+	assert_true(holds(e2, "fob2"));
+	assert_int_equal(engine_uds(e2, "abs", 5 * MS, req, sizeof(req), resp, sizeof(resp)),
+			 -ENOENT);
+	engine_free(e2);
+}
+
+static void negative_responses(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	struct engine_stats st;
+	feed(e, 1000 * MS, 0x726, "042F0101030100");
+	feed(e, 1010 * MS, 0x72E, "037F2F78"); /* pending: not an outcome */
+	assert_false(holds(e, "refused"));
+	feed(e, 1100 * MS, 0x72E, "037F2F22");
+	assert_true(holds(e, "refused"));
+	engine_stats(e, &st);
+	assert_int_equal(st.pdus, 2);
+	assert_int_equal(st.transport_events, 1);
+}
+
+static void bad_input(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	struct bd_timed_frame tf = frame(0, 0x800, "00"); /* 12-bit id without EXT */
+	assert_int_equal(engine_feed_frame(e, &tf), -EINVAL);
+	assert_int_equal(engine_feed_frame(e, NULL), -EINVAL);
+	assert_int_equal(engine_mark(e, 0, "", 0), -EINVAL);
+	assert_int_equal(engine_dtc(e, 0, "bcm", 0x1000000, 0), -EINVAL);
+	assert_int_equal(engine_transport(e, 0, TIMELINE_TRANSPORT_MAX, 0, 0, 0), -EINVAL);
+	assert_int_equal(engine_uds(e, "bcm", 0, NULL, 0, NULL, 1), -EINVAL);
+	/* garbage on the diagnostic ids is data, never a crash */
+	for (int i = 0; i < 64; i++) {
+		char hex[17];
+		snprintf(hex, sizeof(hex), "%02X%02X%02X%02X", (i * 37) & 0xff, i, 0x59, 0x62);
+		feed(e, i * MS, (i & 1) ? 0x72E : 0x726, hex);
+	}
+	engine_advance(e, INT64_MAX);
+	engine_advance(e, 10000 * MS);
+	assert_true(engine_evaluate(e) >= 0);
+	struct engine_config cfg;
+	struct rules_error err;
+	struct engine *e2;
+	engine_config_init(&cfg);
+	assert_int_equal(engine_new(&cfg, &err, &e2), -EINVAL);
+	cfg.rules = f->set;
+	cfg.timeline_capacity = TIMELINE_MAX_CAPACITY + 1;
+	assert_int_equal(engine_new(&cfg, &err, &e2), -EINVAL);
+	/* no DBC, no profile: marks and given events still work */
+	cfg.timeline_capacity = 0;
+	assert_int_equal(engine_new(&cfg, &err, &e2), 0);
+	feed(e2, 0, 0x123, "00");
+	assert_int_equal(engine_dtc(e2, 1, "bcm", 0x9a4013, 0x09), 0);
+	assert_true(holds(e2, "open_dtc"));
+	engine_free(e2);
+	assert_null(engine_free(NULL));
+}
+
+/* The ring is bounded: old events are overwritten, the rules keep their state. */
+static void bounded_timeline(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	for (int i = 0; i < 1000; i++)
+		feed(e, i * MS, 928, "0000000000000000");
+	assert_int_equal(timeline_count(engine_timeline(e)), 256);
+	assert_int_equal(timeline_dropped(engine_timeline(e)), 2000 - 256);
+	/* a session restarted later forgets the mark-anchored windows */
+	engine_reset(e, 1000 * MS);
+	struct rules_question q;
+	assert_int_equal(engine_next_question(e, &q), 0);
+	assert_string_equal(q.mark, "pressed");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(decode_read_signals_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(decode_multiplexed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(unknown_ids_and_bus_off, setup, teardown),
+	    cmocka_unit_test_setup_teardown(isotp_dtc_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(isotp_did_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(negative_responses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bounded_timeline, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,870 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/history: schema and migrations, recording and DTC transitions, filtered
+ * queries, JSON lines / CSV export, retention and size pruning in steps, read-only
+ * access beside a writer, the API method, and crash safety: a child writing findings is
+ * SIGKILLed mid-stream and every record it reported as committed must be there, with
+ * PRAGMA integrity_check clean.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bodydiag/dtc.h>
+
+#include "daemon/history.h"
+#include "api-client.h"
+
+#define T0 1767225600000000ll /* 2026-01-01T00:00:00Z */
+#define HOUR 3600000000ll
+
+struct fx {
+	char dir[64];
+	char path[128];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/bodydiag-history-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/history.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static struct history *open_rw(const char *path, const struct history_options *o)
+{
+	struct history *h = NULL;
+	char err[256] = "";
+	int r = history_open(path, o, &h, err, sizeof(err));
+
+	if (r < 0)
+		fail_msg("history_open(%s): %s (%s)", path, strerror(-r), err);
+	return h;
+}
+
+static int count_cb(const struct history_row *row, void *userdata)
+{
+	(*(int *)userdata)++;
+	return 0;
+}
+
+static int count(struct history *h, const struct history_filter *flt)
+{
+	int n = 0;
+	int r = history_query(h, flt, count_cb, &n);
+
+	assert_int_equal(r, n);
+	return n;
+}
+
+static void schema(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	char msg[128];
+	sqlite3 *db;
+
+	assert_int_equal(history_schema_version(h), HISTORY_SCHEMA_VERSION);
+	assert_int_equal(history_check(h, msg, sizeof(msg)), 0);
+	history_free(h);
+
+	/* WAL mode is a property of the file: a plain connection sees it. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	/* A newer schema than this build knows is refused, not "migrated" downwards. */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	char err[256] = "";
+	struct history *h2 = NULL;
+	assert_int_equal(history_open(f->path, NULL, &h2, err, sizeof(err)), -EPROTO);
+	assert_null(h2);
+	assert_non_null(strstr(err, "newer"));
+	err[0] = '\0';
+	assert_int_equal(history_open(f->path, &(struct history_options){.read_only = true}, &h2,
+				      err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "known version"));
+}
+
+static void not_a_database(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = NULL;
+	char err[256] = "";
+	FILE *fp = fopen(f->path, "w");
+
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database, just text\n", fp);
+	fclose(fp);
+	assert_int_equal(history_open(f->path, NULL, &h, err, sizeof(err)), -EPROTO);
+	assert_true(err[0]);
+	/* Missing file, read-only: no silent creation. */
+	assert_int_equal(history_open("/nonexistent/dir/h.db",
+				      &(struct history_options){.read_only = true}, &h, err,
+				      sizeof(err)),
+			 -ENOENT);
+}
+
+static void migration(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, &(struct history_options){.schema_version = 1});
+	int64_t s;
+	uint64_t depth;
+
+	assert_int_equal(history_schema_version(h), 1);
+	assert_int_equal(history_session_begin(h, T0, "WVWZZZ1KZ6W000001", "old", &s), 0);
+	assert_int_equal(history_record_dtc(h, s, T0 + 1, "bcm", 0x9a4013, 0x2f, NULL), 0);
+	/* The queue table arrives with version 2. */
+	assert_true(history_queue_push(h, "t", "x", 1, T0, 0, NULL, NULL) < 0);
+	history_free(h);
+
+	h = open_rw(f->path, NULL);
+	assert_int_equal(history_schema_version(h), HISTORY_SCHEMA_VERSION);
+	assert_int_equal(count(h, &(struct history_filter){.vin = "WVWZZZ1KZ6W000001"}), 3);
+	assert_int_equal(history_queue_push(h, "t", "x", 1, T0, 0, NULL, NULL), 0);
+	assert_int_equal(history_queue_depth(h, &depth), 0);
+	assert_int_equal(depth, 1);
+	history_free(h);
+}
+
+struct rows {
+	struct history_row r[64];
+	char text[64][128];
+	int n;
+};
+
+static int keep_cb(const struct history_row *row, void *userdata)
+{
+	struct rows *rs = userdata;
+
+	if (rs->n < 64) {
+		rs->r[rs->n] = *row;
+		snprintf(rs->text[rs->n], sizeof(rs->text[0]), "%s",
+			 row->cause ? row->cause : row->event ? row->event : row->ecu ? row->ecu : "");
+		rs->r[rs->n].cause = rs->r[rs->n].event = rs->r[rs->n].ecu = NULL;
+		rs->r[rs->n].vin = rs->r[rs->n].state = rs->r[rs->n].advice = NULL;
+		rs->r[rs->n].evidence = rs->r[rs->n].interface = rs->r[rs->n].detail = NULL;
+	}
+	rs->n++;
+	return 0;
+}
+
+static void fill(struct history *h, int64_t *ret_s1, int64_t *ret_s2)
+{
+	int64_t s1, s2, fid;
+	bool tr;
+
+	assert_int_equal(history_session_begin(h, T0, NULL, "shop visit", &s1), 0);
+	/* The VIN arrives after the first reads. */
+	assert_int_equal(history_record_dtc(h, s1, T0 + 10, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_true(tr);
+	assert_int_equal(history_session_set_vin(h, s1, "WVWZZZ1KZ6W000001"), 0);
+	assert_int_equal(history_record_dtc(h, s1, T0 + 20, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_false(tr); /* same status: snapshot only */
+	assert_int_equal(history_record_dtc(h, s1, T0 + 30, "bcm", 0x9a4013, 0x2e, &tr), 0);
+	assert_true(tr);
+	assert_int_equal(history_record_finding(h, s1, T0 + 40, "latch_motor_open", 0.82, "holds",
+						"Check the latch motor connector, pin 3",
+						"[{\"signal\":\"TrunkLatchSw\",\"value\":0}]", &fid),
+			 0);
+	assert_true(fid > 0);
+	assert_int_equal(history_record_bus_event(h, s1, T0 + 50, "can0", "bus-off", "tx errors"), 0);
+	assert_int_equal(history_session_end(h, s1, T0 + 60), 0);
+
+	assert_int_equal(history_session_begin(h, T0 + 2 * HOUR, "WVWZZZ1KZ6W000002", NULL, &s2), 0);
+	assert_int_equal(history_record_dtc(h, s2, T0 + 2 * HOUR + 1, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_true(tr); /* another vehicle: its own state */
+	assert_int_equal(history_record_finding(h, s2, T0 + 2 * HOUR + 2, "fob_battery", 0.4, NULL,
+						NULL, NULL, NULL),
+			 0);
+	assert_int_equal(history_record_bus_event(h, 0, T0 + 3 * HOUR, "can0", "adapter-lost", NULL), 0);
+	*ret_s1 = s1;
+	*ret_s2 = s2;
+}
+
+struct timeline {
+	char series[4][32], label[4][32];
+	double value[4];
+	int n;
+};
+
+static int timeline_cb(int64_t t_us, const char *series, double value, const char *label,
+		       void *userdata)
+{
+	struct timeline *tl = userdata;
+
+	if (tl->n < 4) {
+		snprintf(tl->series[tl->n], 32, "%s", series);
+		snprintf(tl->label[tl->n], 32, "%s", label ? label : "");
+		tl->value[tl->n] = value;
+	}
+	tl->n++;
+	return 0;
+}
+
+static void record_and_query(void **state)
+{
+	struct timeline tl;
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	struct rows rs = {0};
+	int64_t s1, s2;
+	uint32_t code;
+
+	fill(h, &s1, &s2);
+	/* Invalid input is refused, not stored. */
+	assert_int_equal(history_record_dtc(h, s1, T0, "", 1, 0, NULL), -EINVAL);
+	assert_int_equal(history_record_dtc(h, s1, T0, "bcm", 0x1000000, 0, NULL), -EINVAL);
+	assert_int_equal(history_record_finding(h, s1, T0, "x", 1, NULL, NULL, "{not json", NULL),
+			 -EINVAL);
+	assert_int_equal(history_session_set_vin(h, s1, "bad vin"), -EINVAL);
+	assert_int_equal(history_session_end(h, 9999, T0), -ENOENT);
+
+	/* Everything: 2 sessions, 4 snapshots, 3 transitions, 2 findings, 2 bus events. */
+	assert_int_equal(count(h, NULL), 13);
+	assert_int_equal(history_query(h, &(struct history_filter){0}, keep_cb, &rs), 13);
+	for (int i = 1; i < rs.n; i++)
+		assert_true(rs.r[i].t_us >= rs.r[i - 1].t_us);
+
+	/* By VIN (the first session's VIN was set late: its earlier rows follow). */
+	assert_int_equal(count(h, &(struct history_filter){.vin = "WVWZZZ1KZ6W000001"}), 8);
+	assert_int_equal(count(h, &(struct history_filter){.vin = "NOPE"}), 0);
+	/* By code: snapshots and transitions only. */
+	assert_int_equal(dtc_parse("B1A40-13", &code), 0);
+	assert_int_equal(count(h, &(struct history_filter){.have_code = true, .code = code}), 7);
+	assert_int_equal(count(h, &(struct history_filter){.have_code = true,
+							  .code = code,
+							  .kinds = 1u << HISTORY_KIND_TRANSITION}),
+			 3);
+	/* By cause, time window, session, limit. */
+	assert_int_equal(count(h, &(struct history_filter){.cause = "fob_battery"}), 1);
+	assert_int_equal(count(h, &(struct history_filter){.since_us = T0 + HOUR}), 5);
+	assert_int_equal(count(h, &(struct history_filter){.until_us = T0 + 30}), 6);
+	assert_int_equal(count(h, &(struct history_filter){.session = s2}), 4);
+	assert_int_equal(count(h, &(struct history_filter){.limit = 2}), 2);
+
+	/* The first sighting of a code has no old status; the change keeps the old one. */
+	memset(&rs, 0, sizeof(rs));
+	history_query(h, &(struct history_filter){.kinds = 1u << HISTORY_KIND_TRANSITION}, keep_cb,
+		      &rs);
+	assert_int_equal(rs.n, 3);
+	assert_int_equal(rs.r[0].old_status, -1);
+	assert_int_equal(rs.r[0].status, 0x2f);
+	assert_int_equal(rs.r[1].old_status, 0x2f);
+	assert_int_equal(rs.r[1].status, 0x2e);
+
+	/* The guided-test timeline of a session, in time order. */
+	assert_int_equal(history_record_timeline(h, s1, T0 + 3, "actuator_current", 4.2, NULL), 0);
+	assert_int_equal(history_record_timeline(h, s1, T0 + 1, "fob_telegram", NAN, "unlock"), 0);
+	assert_int_equal(history_record_timeline(h, 0, T0, "x", 1, NULL), -EINVAL);
+	memset(&tl, 0, sizeof(tl));
+	assert_int_equal(history_timeline(h, s1, timeline_cb, &tl), 2);
+	assert_string_equal(tl.series[0], "fob_telegram");
+	assert_true(isnan(tl.value[0]));
+	assert_string_equal(tl.label[0], "unlock");
+	assert_string_equal(tl.series[1], "actuator_current");
+	assert_true(tl.value[1] == 4.2);
+	assert_int_equal(history_timeline(h, s2, timeline_cb, &tl), 0);
+	history_free(h);
+
+	/* Transitions are detected against the stored state also after a restart. */
+	h = open_rw(f->path, NULL);
+	bool tr = true;
+	assert_int_equal(history_record_dtc(h, s1, T0 + 70, "bcm", 0x9a4013, 0x2e, &tr), 0);
+	assert_false(tr);
+	history_free(h);
+}
+
+static void export_formats(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	char *buf = NULL;
+	size_t len = 0;
+	int64_t s1, s2;
+	FILE *out;
+
+	fill(h, &s1, &s2);
+	assert_int_equal(history_record_finding(h, s1, T0 + 45, "quoting", NAN, NULL,
+						"say \"hi\", then\r\nleave", NULL, NULL),
+			 0);
+
+	/* CSV field quoting per RFC 4180. */
+	out = open_memstream(&buf, &len);
+	history_csv_field(out, "plain");
+	fputc('|', out);
+	history_csv_field(out, "a,b");
+	fputc('|', out);
+	history_csv_field(out, "say \"x\"");
+	fputc('|', out);
+	history_csv_field(out, "two\nlines");
+	fputc('|', out);
+	history_csv_field(out, "");
+	fclose(out);
+	assert_string_equal(buf, "plain|\"a,b\"|\"say \"\"x\"\"\"|\"two\nlines\"|");
+	free(buf);
+
+	out = open_memstream(&buf, &len);
+	assert_int_equal(history_export(h, &(struct history_filter){.cause = "quoting"},
+					HISTORY_FORMAT_CSV, out),
+			 1);
+	fclose(out);
+	assert_string_equal(buf,
+			    "kind,id,time,t_us,session,vin,ecu,code,status,old_status,cause,"
+			    "confidence,state,advice,evidence,interface,event,detail\r\n"
+			    "finding,3,2026-01-01T00:00:00.000045Z,1767225600000045,1,"
+			    "WVWZZZ1KZ6W000001,,,,,quoting,,,\"say \"\"hi\"\", then\r\nleave\",,,,\r\n");
+	free(buf);
+
+	/* JSON lines: one object per line, every line parses, DTCs spelled out. */
+	out = open_memstream(&buf, &len);
+	assert_int_equal(history_export(h, NULL, HISTORY_FORMAT_JSONL, out), 14);
+	fclose(out);
+	int lines = 0;
+	bool saw_transition = false;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+		json_error_t jerr;
+		json_t *o = json_loads(line, 0, &jerr);
+		if (!o)
+			fail_msg("line %d: %s", lines + 1, jerr.text);
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+		assert_non_null(kind);
+		if (strcmp(kind, "transition") == 0 && !saw_transition) {
+			saw_transition = true;
+			assert_string_equal(json_string_value(json_object_get(o, "code")), "B1A40-13");
+			assert_string_equal(json_string_value(json_object_get(o, "status")), "0x2f");
+			assert_true(json_is_null(json_object_get(o, "old_status")));
+		}
+		if (strcmp(kind, "finding") == 0 &&
+		    strcmp(json_string_value(json_object_get(o, "cause")), "latch_motor_open") == 0)
+			assert_true(json_is_array(json_object_get(o, "evidence")));
+		json_decref(o);
+	}
+	assert_int_equal(lines, 14);
+	assert_true(saw_transition);
+	free(buf);
+
+	out = open_memstream(&buf, &len);
+	assert_true(history_export(h, NULL, HISTORY_FORMAT_TABLE, out) == 14);
+	fclose(out);
+	assert_non_null(strstr(buf, "B1A40-13"));
+	free(buf);
+	history_free(h);
+}
+
+static void parse_time(void **state)
+{
+	int64_t t;
+
+	assert_int_equal(history_parse_time("1767225600", &t), 0);
+	assert_true(t == T0);
+	assert_int_equal(history_parse_time("1767225600.5", &t), 0);
+	assert_true(t == T0 + 500000);
+	assert_int_equal(history_parse_time("2026-01-01", &t), 0);
+	assert_true(t == T0);
+	assert_int_equal(history_parse_time("2026-01-01T01:00:00Z", &t), 0);
+	assert_true(t == T0 + HOUR);
+	assert_int_equal(history_parse_time("2026-01-01 00:01", &t), 0);
+	assert_true(t == T0 + 60000000);
+	assert_int_equal(history_parse_time("", &t), -EINVAL);
+	assert_int_equal(history_parse_time("-5", &t), -EINVAL);
+	assert_int_equal(history_parse_time("2026-13-01", &t), -EINVAL);
+	assert_int_equal(history_parse_time("2026-01-01Tnoon", &t), -EINVAL);
+	assert_int_equal(history_parse_time("yesterday", &t), -EINVAL);
+}
+
+static void retention(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, &(struct history_options){.retention_ms = 3600000});
+	int64_t now = T0 + 10 * HOUR;
+	int steps = 0, r;
+
+	for (int i = 0; i < 250; i++)
+		assert_int_equal(history_record_bus_event(h, 0, now - 2 * HOUR + i, "can0", "old", NULL), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(history_record_bus_event(h, 0, now - HOUR / 2 + i, "can0", "new", NULL), 0);
+	/* 100 rows per step: three steps with work, then done. */
+	while ((r = history_prune_step(h, now, 100)) == 1)
+		steps++;
+	assert_int_equal(r, 0);
+	assert_in_range(steps, 2, 10);
+	assert_int_equal(count(h, NULL), 20);
+	assert_int_equal(count(h, &(struct history_filter){.since_us = now - HOUR}), 20);
+	history_free(h);
+}
+
+static void size_bound(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	char advice[2000];
+	uint64_t used, before;
+	int r, steps = 0;
+	struct stat st;
+
+	memset(advice, 'a', sizeof(advice) - 1);
+	advice[sizeof(advice) - 1] = '\0';
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(history_record_finding(h, 0, T0 + i, "big", 0.5, NULL, advice, NULL, NULL),
+				 0);
+	assert_int_equal(history_used_bytes(h, &before), 0);
+	assert_true(before > 2000000);
+	history_set_retention(h, 0, 500000);
+	while ((r = history_prune_step(h, T0 + 1000, 50)) == 1)
+		assert_true(++steps < 1000);
+	assert_int_equal(r, 0);
+	assert_int_equal(history_used_bytes(h, &used), 0);
+	assert_true(used <= 500000);
+	int n = count(h, NULL);
+	assert_in_range(n, 100, 260);
+	/* The newest survive. */
+	assert_int_equal(count(h, &(struct history_filter){.since_us = T0 + 1000 - n}), n);
+	/* Incremental vacuum gave the pages back to the file system. */
+	history_free(h);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_true((uint64_t)st.st_size < before);
+}
+
+static void read_only_beside_writer(void **state)
+{
+	struct fx *f = *state;
+	struct history *w = open_rw(f->path, NULL);
+	struct history *ro = NULL;
+	char err[256];
+	int64_t s1, s2;
+
+	fill(w, &s1, &s2);
+	assert_int_equal(history_open(f->path, &(struct history_options){.read_only = true}, &ro,
+				      err, sizeof(err)),
+			 0);
+	assert_int_equal(count(ro, NULL), 13);
+	/* The writer keeps writing (WAL: no lock conflict with the reader)... */
+	assert_int_equal(history_record_bus_event(w, 0, T0 + 4 * HOUR, "can0", "bus-off", NULL), 0);
+	/* ...and the reader sees it with its next query. */
+	assert_int_equal(count(ro, NULL), 14);
+	assert_int_equal(history_record_bus_event(ro, 0, T0, "can0", "x", NULL), -EROFS);
+	assert_int_equal(history_prune_step(ro, T0, 10), -EROFS);
+	history_free(ro);
+	history_free(w);
+}
+
+static void api_method(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct test_api t;
+	int64_t s1, s2;
+	json_t *reply, *recs;
+
+	fill(h, &s1, &s2);
+	assert_int_equal(test_api_start(&t, loop), 0);
+	assert_int_equal(history_api_register(t.server, h), 0);
+
+	reply = test_api_call(&t, "{\"v\":1,\"id\":1,\"method\":\"history\",\"params\":"
+				  "{\"code\":\"B1A40-13\",\"vin\":\"WVWZZZ1KZ6W000001\"}}");
+	assert_non_null(reply);
+	recs = json_object_get(json_object_get(reply, "result"), "records");
+	assert_true(json_is_array(recs));
+	assert_int_equal(json_array_size(recs), 5);
+	assert_false(json_is_true(json_object_get(json_object_get(reply, "result"), "truncated")));
+	json_decref(reply);
+
+	reply = test_api_call(&t, "{\"v\":1,\"id\":2,\"method\":\"history\",\"params\":"
+				  "{\"since\":\"2026-01-01T01:00:00Z\",\"limit\":2}}");
+	recs = json_object_get(json_object_get(reply, "result"), "records");
+	assert_int_equal(json_array_size(recs), 2);
+	assert_true(json_is_true(json_object_get(json_object_get(reply, "result"), "truncated")));
+	json_decref(reply);
+
+	reply = test_api_call(&t, "{\"v\":1,\"id\":3,\"method\":\"history\",\"params\":"
+				  "{\"cause\":\"fob_battery\",\"kind\":\"finding\"}}");
+	recs = json_object_get(json_object_get(reply, "result"), "records");
+	assert_int_equal(json_array_size(recs), 1);
+	json_decref(reply);
+
+	static const char *const bad[] = {
+		"{\"code\":\"nonsense\"}", "{\"since\":\"yesterday\"}", "{\"limit\":0}",
+		"{\"limit\":1000000}",    "{\"vin\":5}",              "{\"colour\":\"red\"}",
+		"{\"kind\":\"everything\"}", "{\"since\":9223372036854775807}", "{\"until\":-1}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[256];
+		snprintf(line, sizeof(line), "{\"v\":1,\"id\":9,\"method\":\"history\",\"params\":%s}",
+			 bad[i]);
+		reply = test_api_call(&t, line);
+		assert_non_null(reply);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(reply, "error"),
+								      "code")),
+				    "invalid_params");
+		json_decref(reply);
+	}
+
+	/* A reply stays far below the API's output bound: cut at 512 KiB, marked truncated. */
+	char advice[1024];
+	memset(advice, 'x', sizeof(advice) - 1);
+	advice[sizeof(advice) - 1] = '\0';
+	for (int i = 0; i < 700; i++)
+		assert_int_equal(history_record_finding(h, 0, T0 + 5 * HOUR + i, "big", 0.5, NULL, advice,
+							NULL, NULL),
+				 0);
+	reply = test_api_call(&t, "{\"v\":1,\"id\":4,\"method\":\"history\",\"params\":"
+				  "{\"cause\":\"big\",\"limit\":10000}}");
+	assert_non_null(reply);
+	recs = json_object_get(json_object_get(reply, "result"), "records");
+	assert_in_range(json_array_size(recs), 300, 520);
+	assert_true(json_is_true(json_object_get(json_object_get(reply, "result"), "truncated")));
+	json_decref(reply);
+
+	test_api_stop(&t);
+	ev_loop_destroy(loop);
+	history_free(h);
+}
+
+/* --- forwarding: records queue their JSON in their own transaction --- */
+
+struct queued {
+	char topic[8][96];
+	char payload[8][512];
+	int n;
+};
+
+static int queued_cb(const struct history_queue_item *it, void *userdata)
+{
+	struct queued *q = userdata;
+
+	if (q->n < 8) {
+		snprintf(q->topic[q->n], sizeof(q->topic[0]), "%s", it->topic);
+		snprintf(q->payload[q->n], sizeof(q->payload[0]), "%.*s", (int)it->len,
+			 (const char *)it->payload);
+	}
+	q->n++;
+	return 0;
+}
+
+static void note(void *userdata)
+{
+	(*(int *)userdata)++;
+}
+
+static void forwarding(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	struct queued q = {0};
+	int notified = 0;
+	int64_t s, s_novin, fid;
+	uint64_t depth;
+
+	assert_int_equal(history_forward_enable(h, "bad/prefix", 0, NULL, NULL), -EINVAL);
+	assert_int_equal(history_forward_enable(h, "bodydiag", 3, note, &notified), 0);
+	assert_int_equal(history_session_begin(h, T0, "WVWZZZ1KZ6W000001", NULL, &s), 0);
+	assert_int_equal(history_session_begin(h, T0, NULL, NULL, &s_novin), 0);
+	assert_int_equal(history_record_finding(h, s, T0 + 1, "latch_motor_open", 0.8, "holds",
+						"check X12", "[1,2]", &fid),
+			 0);
+	assert_int_equal(history_record_dtc(h, s, T0 + 2, "bcm", 0x9a4013, 0x2f, NULL), 0);
+	assert_int_equal(history_record_dtc(h, s, T0 + 3, "bcm", 0x9a4013, 0x2f, NULL), 0); /* no change */
+	assert_int_equal(history_record_finding(h, s_novin, T0 + 4, "x", NAN, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(notified, 3);
+	/* A record that fails queues nothing: one transaction. */
+	assert_int_equal(history_record_finding(h, s, T0 + 5, "y", 1, NULL, NULL, "{bad", NULL), -EINVAL);
+	assert_int_equal(notified, 3);
+	assert_int_equal(history_queue_depth(h, &depth), 0);
+	assert_int_equal(depth, 3);
+	assert_int_equal(history_queue_peek(h, 0, 10, queued_cb, &q), 3);
+	assert_string_equal(q.topic[0], "bodydiag/WVWZZZ1KZ6W000001/findings");
+	assert_string_equal(q.topic[1], "bodydiag/WVWZZZ1KZ6W000001/dtc");
+	assert_string_equal(q.topic[2], "bodydiag/unknown/findings");
+	json_t *o = json_loads(q.payload[0], 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "kind")), "finding");
+	assert_int_equal(json_integer_value(json_object_get(o, "id")), fid);
+	assert_string_equal(json_string_value(json_object_get(o, "vin")), "WVWZZZ1KZ6W000001");
+	assert_true(json_is_array(json_object_get(o, "evidence")));
+	json_decref(o);
+	o = json_loads(q.payload[1], 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(o, "code")), "B1A40-13");
+	assert_true(json_is_null(json_object_get(o, "old_status")));
+	json_decref(o);
+	/* The bound: 3 rows, the oldest dropped and counted. */
+	assert_int_equal(history_record_finding(h, s, T0 + 6, "z", 1, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(history_queue_depth(h, &depth), 0);
+	assert_int_equal(depth, 3);
+	assert_int_equal(history_forward_dropped(h), 1);
+	/* Off again. */
+	assert_int_equal(history_forward_enable(h, NULL, 0, NULL, NULL), 0);
+	assert_int_equal(history_record_finding(h, s, T0 + 7, "w", 1, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(history_queue_depth(h, &depth), 0);
+	assert_int_equal(depth, 3);
+	assert_int_equal(notified, 4);
+	history_free(h);
+}
+
+/* --- the CLI: bodydiag history and bodydiag report on a database made here --- */
+
+static char *run(const char *cmd, int *ret_status)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	FILE *p = popen(cmd, "r");
+	char chunk[4096];
+	size_t n;
+
+	assert_non_null(p);
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		fwrite(chunk, 1, n, out);
+	*ret_status = pclose(p);
+	fclose(out);
+	return buf;
+}
+
+static size_t count_str(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void cli_and_report(void **state)
+{
+	struct fx *f = *state;
+	const char *root = getenv("BODYDIAG_BUILD_ROOT");
+	struct history *h = open_rw(f->path, NULL);
+	char exe[512], cmd[1024], html_path[160];
+	int64_t s1, s2;
+	int status;
+	char *out;
+
+	if (!root)
+		fail_msg("BODYDIAG_BUILD_ROOT is not set (run through meson test)");
+	snprintf(exe, sizeof(exe), "%s/tools/bodydiag/bodydiag", root);
+	if (access(exe, X_OK) != 0)
+		fail_msg("%s is missing: build it first", exe);
+	fill(h, &s1, &s2);
+	static const char *const series[] = {"fob_telegram", "release_request", "actuator_command",
+					     "actuator_current", "ajar_switch", "mark"};
+	assert_int_equal(history_record_timeline(h, s1, T0 + 1, "mark", NAN, "fob pressed"), 0);
+	assert_int_equal(history_record_timeline(h, s1, T0 + 2, "fob_telegram", NAN, "unlock"), 0);
+	assert_int_equal(history_record_timeline(h, s1, T0 + 3, "release_request", 1, NULL), 0);
+	assert_int_equal(history_record_timeline(h, s1, T0 + 4, "actuator_command", 1, NULL), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(history_record_timeline(h, s1, T0 + 5 + i, "actuator_current", 0.1 * i, NULL), 0);
+	assert_int_equal(history_record_timeline(h, s1, T0 + 12, "ajar_switch", 0, "stayed closed"), 0);
+	/* Earlier but less likely: ranked below latch_motor_open (0.82). */
+	assert_int_equal(history_record_finding(h, s1, T0 + 35, "fob_battery_weak", 0.2, NULL,
+						"Replace the <CR2032> & retry", NULL, NULL),
+			 0);
+
+	/* history: CSV with a filter, read-only while the writer has the file open. */
+	snprintf(cmd, sizeof(cmd), "%s history --db %s --format csv --code B1A40-13 --vin WVWZZZ1KZ6W000001",
+		 exe, f->path);
+	out = run(cmd, &status);
+	assert_int_equal(status, 0);
+	assert_int_equal(count_str(out, "\r\n"), 1 + 5);
+	assert_true(strncmp(out, "kind,id,time,t_us,session,vin,ecu,code,", 39) == 0);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s history --db %s --format jsonl --cause latch_motor_open", exe,
+		 f->path);
+	out = run(cmd, &status);
+	assert_int_equal(status, 0);
+	assert_int_equal(count_str(out, "\n"), 1);
+	assert_non_null(strstr(out, "\"evidence\":[{\"signal\":\"TrunkLatchSw\""));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s history --db %s --since 2026-13-01 2>&1", exe, f->path);
+	free(run(cmd, &status));
+	assert_int_equal(WEXITSTATUS(status), 2);
+	snprintf(cmd, sizeof(cmd), "%s history --db %s/missing.db 2>&1", exe, f->dir);
+	free(run(cmd, &status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+
+	/* report: one self-contained page with the expected timeline series. */
+	snprintf(html_path, sizeof(html_path), "%s/report.html", f->dir);
+	snprintf(cmd, sizeof(cmd), "%s report --db %s --session %lld -o %s", exe, f->path,
+		 (long long)s1, html_path);
+	free(run(cmd, &status));
+	assert_int_equal(status, 0);
+	size_t len;
+	FILE *fp = fopen(html_path, "r");
+	assert_non_null(fp);
+	out = calloc(1, 1 << 20);
+	len = fread(out, 1, (1 << 20) - 1, fp);
+	fclose(fp);
+	assert_true(len > 1000);
+	assert_non_null(strstr(out, "WVWZZZ1KZ6W000001"));
+	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "data-series=\"%s\"", series[i]);
+		if (!strstr(out, want))
+			fail_msg("the report's SVG has no %s lane", series[i]);
+	}
+	assert_non_null(strstr(out, "data-series=\"actuator_current\" data-points=\"5\""));
+	assert_non_null(strstr(out, "data-series=\"dtc\" data-points=\"2\""));
+	assert_int_equal(count_str(out, "<polyline"), 4); /* the four lanes with values */
+	assert_int_equal(count_str(out, "<g class=\"lane\""), count_str(out, "</g>"));
+	assert_int_equal(count_str(out, "<svg"), 1);
+	assert_int_equal(count_str(out, "</svg>"), 1);
+	/* The switch stayed 0: the chain stops at the actuator current. */
+	assert_non_null(strstr(out, "Last link to react: <b>actuator_current</b>"));
+	/* DTC status bits spelled out, causes ranked, text escaped. */
+	assert_non_null(strstr(out, ">warningIndicatorRequested</th>"));
+	assert_non_null(strstr(out, "B1A40-13"));
+	assert_non_null(strstr(out, "fob_battery_weak"));
+	assert_true(strstr(out, "latch_motor_open") < strstr(out, "fob_battery_weak"));
+	assert_non_null(strstr(out, "Replace the &lt;CR2032&gt; &amp; retry"));
+	/* Nothing fetched: no src/href/url()/@import, the only URL is the SVG namespace. */
+	assert_null(strstr(out, "src="));
+	assert_null(strstr(out, "href"));
+	assert_null(strstr(out, "url("));
+	assert_null(strstr(out, "@import"));
+	assert_int_equal(count_str(out, "http"), 1);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s report --db %s --session 999 -o %s 2>&1", exe, f->path,
+		 html_path);
+	free(run(cmd, &status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	history_free(h);
+}
+
+/* --- crash safety --- */
+
+static void child_writer(const char *path, int fd)
+{
+	struct history *h = NULL;
+	char err[256];
+
+	if (history_open(path, NULL, &h, err, sizeof(err)) < 0)
+		_exit(2);
+	for (int64_t i = 0;; i++) {
+		int64_t id;
+		char ev[256];
+		snprintf(ev, sizeof(ev), "{\"seq\":%lld,\"pad\":\"%0100d\"}", (long long)i, 0);
+		if (history_record_finding(h, 0, T0 + i, "crash_test", 0.5, "holds", "advice", ev,
+					   &id) < 0)
+			_exit(3);
+		/* Acknowledge only after the commit returned, as the daemon acknowledges a client. */
+		if (write(fd, &id, sizeof(id)) != sizeof(id))
+			_exit(4);
+	}
+}
+
+static int collect_ids(const struct history_row *row, void *userdata)
+{
+	uint8_t *seen = userdata;
+
+	if (row->id > 0 && row->id < 1000000)
+		seen[row->id] = 1;
+	return 0;
+}
+
+static void crash_safety(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *seen = calloc(1000000, 1);
+	int64_t *acked = calloc(1000000, sizeof(int64_t));
+	size_t n_acked = 0;
+
+	for (int round = 0; round < 3; round++) {
+		int p[2];
+		pid_t pid;
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(p[0]);
+			child_writer(f->path, p[1]);
+		}
+		close(p[1]);
+		/* Kill at a different point each round, mid-stream. */
+		size_t target = n_acked + 200 + (size_t)round * 137;
+		int64_t id;
+		while (n_acked < target && read(p[0], &id, sizeof(id)) == sizeof(id))
+			acked[n_acked++] = id;
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		/* Whatever was acknowledged before the kill landed is committed too. */
+		while (read(p[0], &id, sizeof(id)) == sizeof(id))
+			acked[n_acked++] = id;
+		close(p[0]);
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+		struct history *h = open_rw(f->path, NULL);
+		char msg[256] = "";
+		if (history_check(h, msg, sizeof(msg)) != 0)
+			fail_msg("integrity_check after SIGKILL: %s", msg);
+		memset(seen, 0, 1000000);
+		assert_true(history_query(h, &(struct history_filter){.cause = "crash_test"},
+					  collect_ids, seen) >= (int)n_acked);
+		for (size_t i = 0; i < n_acked; i++)
+			if (!seen[acked[i]])
+				fail_msg("round %d: acknowledged finding %lld is missing", round,
+					 (long long)acked[i]);
+		history_free(h);
+	}
+	print_message("crash safety: %zu acknowledged findings over 3 SIGKILLs, all present\n",
+		      n_acked);
+	free(seen);
+	free(acked);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(not_a_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(record_and_query, setup, teardown),
+		cmocka_unit_test_setup_teardown(export_formats, setup, teardown),
+		cmocka_unit_test(parse_time),
+		cmocka_unit_test_setup_teardown(retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(size_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(read_only_beside_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(api_method, setup, teardown),
+		cmocka_unit_test_setup_teardown(forwarding, setup, teardown),
+		cmocka_unit_test_setup_teardown(cli_and_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(crash_safety, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The API client commands: status, ecus, dtc, did, live, mark. Each sends its request(s)
+ * to bodydiagd over the Unix socket and prints a table (or, with --json, the result
+ * objects, one per line). Exit codes: api_client.h, bodydiag(1).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_client.h"
+#include "bodydiag.h"
+
+struct client_opts {
+	const char *socket;
+	bool json;
+	const char *ecu;
+	const char *mask;
+	const char *group;
+};
+
+enum {
+	OPT_SOCKET = 0x100,
+	OPT_JSON,
+	OPT_ECU,
+	OPT_MASK,
+	OPT_GROUP,
+};
+
+static void usage_of(FILE *f, const char *cmd, const char *args, const char *extra)
+{
+	fprintf(f,
+		"Usage: bodydiag %s [--socket PATH] [--json]%s%s\n"
+		"  --socket PATH  the daemon's socket (default %s, or $BODYDIAG_SOCKET)\n"
+		"  --json         print the daemon's result objects, one JSON object per line\n%s",
+		cmd, *args ? " " : "", args, API_CLIENT_DEFAULT_SOCKET, extra);
+}
+
+/* Parses the common options; returns optind or -1 (usage printed; exit code in *ret). */
+static int parse(int argc, char **argv, const char *args, const char *extra, bool with_ecu,
+		 struct client_opts *o, int *ret)
+{
+	static const struct option all[] = {
+		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"ecu", required_argument, NULL, OPT_ECU},
+		{"mask", required_argument, NULL, OPT_MASK},
+		{"group", required_argument, NULL, OPT_GROUP},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *env = getenv("BODYDIAG_SOCKET");
+	int opt;
+
+	*o = (struct client_opts){.socket = env && *env ? env : API_CLIENT_DEFAULT_SOCKET};
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", all, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SOCKET:
+			o->socket = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_ECU:
+			if (!with_ecu)
+				goto bad;
+			o->ecu = optarg;
+			break;
+		case OPT_MASK:
+			o->mask = optarg;
+			break;
+		case OPT_GROUP:
+			o->group = optarg;
+			break;
+		case 'h':
+			usage_of(stdout, argv[0], args, extra);
+			*ret = API_EXIT_OK;
+			return -1;
+		default:
+			goto bad;
+		}
+	}
+	return optind;
+bad:
+	usage_of(stderr, argv[0], args, extra);
+	*ret = API_EXIT_USAGE;
+	return -1;
+}
+
+static int connect_or_report(struct api_client *c, const char *path)
+{
+	int r = api_client_connect(c, path);
+
+	if (r < 0) {
+		fprintf(stderr, "bodydiag: cannot connect to %s: %s%s\n", path, strerror(-r),
+			r == -ENOENT || r == -ECONNREFUSED ? " (is bodydiagd running?)"
+			: r == -EACCES			    ? " (are you in group bodydiag?)"
+							    : "");
+		return API_EXIT_CONNECT;
+	}
+	return 0;
+}
+
+/* One call; prints errors. Returns an exit code; *ret_result set on success. */
+static int call(struct api_client *c, const char *method, json_t *params,
+		api_client_event_fn on_event, void *userdata, json_t **ret_result)
+{
+	json_t *result = NULL, *error = NULL;
+	int r = api_client_call(c, method, params, on_event, userdata, &result, &error);
+
+	if (r < 0) {
+		fprintf(stderr, "bodydiag: %s: %s\n", method,
+			r == -ECONNRESET ? "the daemon closed the connection"
+			: r == -EPROTO	 ? "the daemon sent something that is not JSON"
+					 : strerror(-r));
+		return r == -ECONNRESET ? API_EXIT_CONNECT : API_EXIT_DAEMON;
+	}
+	if (error) {
+		const char *code = json_string_value(json_object_get(error, "code"));
+		const char *msg = json_string_value(json_object_get(error, "message"));
+		int ex = api_client_exit_for(code);
+
+		fprintf(stderr, "bodydiag: %s: %s%s%s\n", method, code ? code : "error",
+			msg ? ": " : "", msg ? msg : "");
+		json_decref(error);
+		return ex;
+	}
+	*ret_result = result;
+	return API_EXIT_OK;
+}
+
+static void print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	if (s)
+		puts(s);
+	free(s);
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "-";
+}
+
+/* Prints a JSON number or string value as a person reads it. */
+static void print_value(FILE *f, const json_t *v)
+{
+	if (json_is_integer(v))
+		fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		fprintf(f, "%.15g", json_real_value(v));
+	else if (json_is_string(v))
+		fputs(json_string_value(v), f);
+	else if (json_is_true(v))
+		fputs("yes", f);
+	else if (json_is_false(v))
+		fputs("no", f);
+	else
+		fputs("-", f);
+}
+
+/* A negative response in a result: printed, exit code NEGATIVE. */
+static int nrc_of(const json_t *result, const char *what)
+{
+	const char *nrc = json_string_value(json_object_get(result, "nrc"));
+
+	if (!nrc)
+		return 0;
+	fprintf(stderr, "bodydiag: %s: negative response %s\n", what, nrc);
+	return API_EXIT_NEGATIVE;
+}
+
+/*
+ * A command with no arguments but the common options and one call whose params are
+ * NULL. Returns an exit code; on API_EXIT_OK *ret_res (owned) and *o are set.
+ */
+static int one_call(int argc, char **argv, const char *method, struct client_opts *o,
+		    json_t **ret_res)
+{
+	struct api_client c;
+	int ex, i = parse(argc, argv, "", "", false, o, &ex);
+
+	if (i < 0)
+		return ex == API_EXIT_OK ? -1 : ex;
+	if (i != argc) {
+		usage_of(stderr, argv[0], "", "");
+		return API_EXIT_USAGE;
+	}
+	ex = connect_or_report(&c, o->socket);
+	if (ex)
+		return ex;
+	ex = call(&c, method, NULL, NULL, NULL, ret_res);
+	api_client_close(&c);
+	return ex;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct client_opts o;
+	json_t *res = NULL, *v;
+	const char *key;
+	int ex = one_call(argc, argv, "status", &o, &res);
+
+	if (ex)
+		return ex < 0 ? API_EXIT_OK : ex;
+	if (o.json)
+		print_json(res);
+	else
+		json_object_foreach(res, key, v) {
+			printf("%-14s ", key);
+			print_value(stdout, v);
+			putchar('\n');
+		}
+	json_decref(res);
+	return API_EXIT_OK;
+}
+
+int cmd_ecus(int argc, char **argv)
+{
+	struct client_opts o;
+	json_t *res = NULL, *e;
+	size_t k;
+	int ex = one_call(argc, argv, "ecus", &o, &res);
+
+	if (ex)
+		return ex < 0 ? API_EXIT_OK : ex; /* < 0: --help was printed */
+	if (o.json)
+		print_json(res);
+	else {
+		printf("%-8s %-6s %-6s %-7s %8s %8s %8s %10s  %s\n", "ECU", "TX", "RX", "SESSION",
+		       "REQUESTS", "TIMEOUTS", "NEGATIVE", "LATENCY", "DESCRIPTION");
+		json_array_foreach(json_object_get(res, "ecus"), k, e) {
+			printf("%-8s %-6s %-6s 0x%02" JSON_INTEGER_FORMAT "    %8" JSON_INTEGER_FORMAT
+			       " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %7.1f ms  %s\n",
+			       str(e, "name"), str(e, "tx"), str(e, "rx"),
+			       json_integer_value(json_object_get(e, "session")),
+			       json_integer_value(json_object_get(e, "requests")),
+			       json_integer_value(json_object_get(e, "timeouts")),
+			       json_integer_value(json_object_get(e, "negative")),
+			       json_real_value(json_object_get(e, "latency_ms")),
+			       str(e, "description"));
+		}
+	}
+	json_decref(res);
+	return API_EXIT_OK;
+}
+
+static json_t *number_or_string(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (!errno && *s && !*end && v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	return json_string(s);
+}
+
+int cmd_dtc(int argc, char **argv)
+{
+	static const char extra[] =
+		"  read           read the DTCs (default): --ecu NAME, --mask N (status mask, default 0xff)\n"
+		"  clear          clear the DTCs (needs group bodydiag-admin or root): --ecu NAME,\n"
+		"                 --group N (default 0xffffff, all)\n";
+	struct client_opts o;
+	struct api_client c;
+	json_t *params, *res = NULL, *d;
+	const char *action = "read";
+	size_t k;
+	int ex, i = parse(argc, argv, "[read|clear] [--ecu NAME] [--mask N] [--group N]", extra,
+			  true, &o, &ex);
+
+	if (i < 0)
+		return ex;
+	if (i < argc)
+		action = argv[i++];
+	if (i != argc || (strcmp(action, "read") && strcmp(action, "clear")) ||
+	    (o.mask && strcmp(action, "read")) || (o.group && strcmp(action, "clear"))) {
+		usage_of(stderr, argv[0], "[read|clear] [--ecu NAME] [--mask N] [--group N]", extra);
+		return API_EXIT_USAGE;
+	}
+	params = json_object();
+	if (o.ecu)
+		json_object_set_new(params, "ecu", json_string(o.ecu));
+	if (o.mask)
+		json_object_set_new(params, "mask", number_or_string(o.mask));
+	if (o.group)
+		json_object_set_new(params, "group", number_or_string(o.group));
+	ex = connect_or_report(&c, o.socket);
+	if (ex) {
+		json_decref(params);
+		return ex;
+	}
+	ex = call(&c, strcmp(action, "read") == 0 ? "dtc.read" : "dtc.clear", params, NULL, NULL,
+		  &res);
+	api_client_close(&c);
+	if (ex)
+		return ex;
+	if (o.json)
+		print_json(res);
+	ex = nrc_of(res, strcmp(action, "read") == 0 ? "dtc.read" : "dtc.clear");
+	if (!o.json && !ex) {
+		if (strcmp(action, "clear") == 0)
+			printf("%s: DTCs cleared\n", str(res, "ecu"));
+		else if (json_array_size(json_object_get(res, "dtcs")) == 0)
+			printf("%s: no DTCs\n", str(res, "ecu"));
+		else {
+			printf("%-9s %-6s %-40s %s\n", "DTC", "STATUS", "FLAGS", "TEXT");
+			json_array_foreach(json_object_get(res, "dtcs"), k, d) {
+				char flags[256] = "";
+				json_t *fl;
+				size_t j;
+
+				json_array_foreach(json_object_get(d, "flags"), j, fl) {
+					if (j)
+						strncat(flags, ",", sizeof(flags) - strlen(flags) - 1);
+					strncat(flags, json_string_value(fl),
+						sizeof(flags) - strlen(flags) - 1);
+				}
+				printf("%-9s %-6s %-40s %s\n", str(d, "code"), str(d, "status"), flags,
+				       json_is_string(json_object_get(d, "text")) ? str(d, "text")
+										 : str(d, "ftb"));
+			}
+		}
+	}
+	json_decref(res);
+	return ex;
+}
+
+int cmd_did(int argc, char **argv)
+{
+	struct client_opts o;
+	struct api_client c;
+	int ex, worst = API_EXIT_OK, i = parse(argc, argv, "[--ecu NAME] DID...",
+					       "  DID            a profile DID or signal name, or a number (0xF190)\n",
+					       true, &o, &ex);
+
+	if (i < 0)
+		return ex;
+	if (i == argc) {
+		usage_of(stderr, argv[0], "[--ecu NAME] DID...", "");
+		return API_EXIT_USAGE;
+	}
+	ex = connect_or_report(&c, o.socket);
+	if (ex)
+		return ex;
+	for (; i < argc; i++) {
+		json_t *params = json_object(), *res = NULL, *vals, *v;
+		size_t k;
+
+		json_object_set_new(params, "did", number_or_string(argv[i]));
+		if (o.ecu)
+			json_object_set_new(params, "ecu", json_string(o.ecu));
+		ex = call(&c, "did.read", params, NULL, NULL, &res);
+		if (ex) {
+			if (ex == API_EXIT_CONNECT || ex == API_EXIT_DAEMON) {
+				worst = ex;
+				break;
+			}
+			if (!worst)
+				worst = ex;
+			continue;
+		}
+		if (o.json)
+			print_json(res);
+		ex = nrc_of(res, argv[i]);
+		if (ex && !worst)
+			worst = ex;
+		if (!o.json && !ex) {
+			vals = json_object_get(res, "values");
+			if (!json_array_size(vals))
+				printf("%s %s = %s\n", str(res, "did"),
+				       json_is_string(json_object_get(res, "name")) ? str(res, "name")
+										      : argv[i],
+				       str(res, "raw"));
+			json_array_foreach(vals, k, v) {
+				printf("%s %s = ", str(res, "did"), str(v, "signal"));
+				if (json_object_get(v, "text"))
+					printf("\"%s\"", str(v, "text"));
+				else
+					print_value(stdout, json_object_get(v, "value"));
+				if (json_is_string(json_object_get(v, "unit")))
+					printf(" %s", str(v, "unit"));
+				if (json_is_string(json_object_get(v, "label")))
+					printf(" (%s)", str(v, "label"));
+				putchar('\n');
+			}
+		}
+		json_decref(res);
+	}
+	api_client_close(&c);
+	return worst;
+}
+
+struct live_state {
+	bool json;
+	bool dropped;
+};
+
+static int on_live_event(void *userdata, const char *event, json_t *data)
+{
+	struct live_state *st = userdata;
+
+	if (strcmp(event, "dropped") == 0 || strcmp(event, "live_end") == 0) {
+		fprintf(stderr, "bodydiag: live: the daemon ended the subscription: %s\n",
+			str(data, "reason"));
+		st->dropped = true;
+		return -ECONNABORTED;
+	}
+	if (strcmp(event, "live") != 0)
+		return 0;
+	if (st->json) {
+		print_json(data);
+	} else {
+		json_int_t t = json_integer_value(json_object_get(data, "t_us"));
+
+		printf("%10.3f  %-28s ", (double)t / 1e6, str(data, "signal"));
+		print_value(stdout, json_object_get(data, "value"));
+		if (json_is_string(json_object_get(data, "unit")))
+			printf(" %s", str(data, "unit"));
+		if (json_is_string(json_object_get(data, "label")))
+			printf(" (%s)", str(data, "label"));
+		putchar('\n');
+	}
+	/* Changes as they arrive, also into a pipe. */
+	fflush(stdout);
+	return 0;
+}
+
+int cmd_live(int argc, char **argv)
+{
+	struct client_opts o;
+	struct api_client c;
+	struct live_state st = {0};
+	json_t *params, *sigs, *res = NULL;
+	int r, ex, i = parse(argc, argv, "SIGNAL...",
+			     "  SIGNAL         a DBC signal name; changes print until interrupted\n",
+			     false, &o, &ex);
+
+	if (i < 0)
+		return ex;
+	if (i == argc) {
+		usage_of(stderr, argv[0], "SIGNAL...", "");
+		return API_EXIT_USAGE;
+	}
+	st.json = o.json;
+	sigs = json_array();
+	for (; i < argc; i++)
+		json_array_append_new(sigs, json_string(argv[i]));
+	params = json_pack("{s:o}", "signals", sigs);
+	ex = connect_or_report(&c, o.socket);
+	if (ex) {
+		json_decref(params);
+		return ex;
+	}
+	ex = call(&c, "live.subscribe", params, on_live_event, &st, &res);
+	if (ex) {
+		api_client_close(&c);
+		return ex;
+	}
+	json_decref(res);
+	signal(SIGPIPE, SIG_DFL);
+	r = api_client_events(&c, on_live_event, &st);
+	api_client_close(&c);
+	if (st.dropped)
+		return API_EXIT_UNAVAILABLE;
+	if (r < 0) {
+		fprintf(stderr, "bodydiag: live: %s\n", strerror(-r));
+		return API_EXIT_DAEMON;
+	}
+	fprintf(stderr, "bodydiag: live: the daemon closed the connection\n");
+	return API_EXIT_CONNECT;
+}
+
+int cmd_mark(int argc, char **argv)
+{
+	struct client_opts o;
+	struct api_client c;
+	json_t *res = NULL;
+	int ex, i = parse(argc, argv, "NAME",
+			  "  NAME           what you did, e.g. fob_trunk_pressed\n", false, &o, &ex);
+
+	if (i < 0)
+		return ex;
+	if (argc - i != 1) {
+		usage_of(stderr, argv[0], "NAME", "");
+		return API_EXIT_USAGE;
+	}
+	ex = connect_or_report(&c, o.socket);
+	if (ex)
+		return ex;
+	ex = call(&c, "mark", json_pack("{s:s}", "label", argv[i]), NULL, NULL, &res);
+	api_client_close(&c);
+	if (ex)
+		return ex;
+	if (o.json)
+		print_json(res);
+	else
+		printf("marked %s at %.6f s (event %" JSON_INTEGER_FORMAT ")\n", str(res, "label"),
+		       (double)json_integer_value(json_object_get(res, "t_us")) / 1e6,
+		       json_integer_value(json_object_get(res, "seq")));
+	json_decref(res);
+	return API_EXIT_OK;
+}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bodydiag diagnose [trunk] [--socket PATH] [--json] [--sim-control PATH]
+ *                   [--answer-timeout S] [--no-read] [--no-questions]
+ *
+ * The guided test through bodydiagd (docs/api.md "diagnose"): the daemon reads the BCM's
+ * fault memory, then asks for one action at a time ("Press the trunk button on the key
+ * fob"); this command shows the question and, once the person has done it and pressed
+ * Enter, records the action as a mark on a second connection (the first one is waiting
+ * for the diagnosis). With --sim-control the simulator does the action instead (its
+ * control socket, tools/bodydiag-sim), which makes the test scriptable end to end.
+ * --record-marks FILE writes the marks with wall-clock times, the side file of
+ * `bodydiag analyze --marks`, so that a candump of the same test can be analysed offline.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_client.h"
+#include "bodydiag.h"
+
+struct diag {
+	const char *socket;
+	const char *sim;
+	FILE *marks_file; /* --record-marks: the marks for `bodydiag analyze --marks` */
+	bool json;
+	struct api_client marks; /* second connection, for the answers */
+	bool marks_open;
+	int error;		 /* exit code of a failed answer */
+};
+
+/* The simulator's command for the action a mark names (bodydiag-sim --help, "control"). */
+static const char *sim_command(const char *mark)
+{
+	static const struct {
+		const char *mark, *cmd;
+	} map[] = {
+		{"fob_trunk_pressed", "press fob_trunk"},
+		{"fob_lock_pressed", "press fob_lock"},
+		{"fob_unlock_pressed", "press fob_unlock"},
+		{"interior_pressed", "press interior"},
+		{"exterior_pressed", "press exterior"},
+		{"key_blade_turned", "key_blade"},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].mark, mark) == 0)
+			return map[i].cmd;
+	return NULL;
+}
+
+/* Sends one command line to the simulator's control socket and reads its reply line. */
+static int sim_do(const char *path, const char *cmd, char *reply, size_t size)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = 0;
+	int fd, r = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    dprintf(fd, "%s\n", cmd) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while (len + 1 < size) {
+		ssize_t n = read(fd, reply + len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || reply[len] == '\n')
+			break;
+		len++;
+	}
+	reply[len] = 0;
+	close(fd);
+	return 0;
+}
+
+static int answer(struct diag *d, const char *mark)
+{
+	json_t *res = NULL, *err = NULL;
+	int r;
+
+	if (!d->marks_open) {
+		r = api_client_connect(&d->marks, d->socket);
+		if (r < 0) {
+			fprintf(stderr, "bodydiag: %s: %s\n", d->socket, strerror(-r));
+			d->error = API_EXIT_CONNECT;
+			return -1;
+		}
+		d->marks_open = true;
+	}
+	r = api_client_call(&d->marks, "mark", json_pack("{s:s}", "label", mark), NULL, NULL, &res,
+			    &err);
+	if (r < 0 || err) {
+		fprintf(stderr, "bodydiag: mark %s: %s\n", mark,
+			err ? json_string_value(json_object_get(err, "message")) : strerror(-r));
+		d->error = err ? api_client_exit_for(json_string_value(json_object_get(err, "code")))
+			       : API_EXIT_DAEMON;
+		json_decref(err);
+		return -1;
+	}
+	json_decref(res);
+	if (d->marks_file) {
+		/* Wall-clock time, as candump -l/-L stamps the frames of the same test. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(d->marks_file, "%lld.%06ld mark %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000,
+			mark);
+		fflush(d->marks_file);
+	}
+	return 0;
+}
+
+static int on_event(void *userdata, const char *event, json_t *data)
+{
+	struct diag *d = userdata;
+	const char *mark = json_string_value(json_object_get(data, "mark"));
+	const char *prompt = json_string_value(json_object_get(data, "prompt"));
+
+	if (d->json) {
+		char *s = json_dumps(data, JSON_COMPACT);
+		printf("{\"event\":\"%s\",\"data\":%s}\n", event, s ? s : "null");
+		free(s);
+		fflush(stdout);
+	} else if (strcmp(event, "diagnose.reading") == 0) {
+		printf("reading the fault memory and live values (%lld requests)...\n",
+		       (long long)json_integer_value(json_object_get(data, "requests")));
+	} else if (strcmp(event, "diagnose.watching") == 0) {
+		printf("watching the bus...\n");
+	}
+	if (strcmp(event, "diagnose.question") != 0 || !mark)
+		return 0;
+	if (!d->json)
+		printf("\n>>> %s\n", prompt ? prompt : mark);
+	if (d->sim) {
+		const char *cmd = sim_command(mark);
+		char reply[256];
+		int r;
+		if (!cmd) {
+			fprintf(stderr, "bodydiag: the simulator has no action for \"%s\"\n", mark);
+			d->error = API_EXIT_UNAVAILABLE;
+			return -1;
+		}
+		r = sim_do(d->sim, cmd, reply, sizeof(reply));
+		if (r < 0) {
+			fprintf(stderr, "bodydiag: simulator control %s: %s\n", d->sim, strerror(-r));
+			d->error = API_EXIT_UNAVAILABLE;
+			return -1;
+		}
+		if (!d->json)
+			printf("    (simulator: %s -> %s)\n", cmd, reply);
+	} else {
+		char line[64];
+		printf("    done? press Enter (q + Enter to stop) ");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin) || line[0] == 'q') {
+			d->error = API_EXIT_USAGE;
+			return -1;
+		}
+	}
+	fflush(stdout);
+	return answer(d, mark);
+}
+
+static void print_result(json_t *res)
+{
+	json_t *findings = json_object_get(res, "findings"), *f;
+	size_t i, shown = 0;
+	const char *unanswered = json_string_value(json_object_get(res, "unanswered"));
+
+	printf("\nverdict: %s", json_string_value(json_object_get(res, "verdict")));
+	if (unanswered)
+		printf(" (stopped: no answer to %s)", unanswered);
+	printf("\n");
+	json_array_foreach(findings, i, f) {
+		const char *state = json_string_value(json_object_get(f, "state"));
+		json_t *ev, *list;
+		size_t k;
+		if (strcmp(state, "holds") != 0 && strcmp(state, "possible") != 0)
+			continue;
+		printf("\n%zu. %s [%s, %s, score %.2f]\n   id: %s\n", ++shown,
+		       json_string_value(json_object_get(f, "title")),
+		       json_string_value(json_object_get(f, "kind")), state,
+		       json_real_value(json_object_get(f, "score")),
+		       json_string_value(json_object_get(f, "id")));
+		json_array_foreach(json_object_get(f, "evidence"), k, ev)
+			printf("   - %s\n", json_string_value(json_object_get(ev, "text")));
+		if (*json_string_value(json_object_get(f, "advice")))
+			printf("   next check: %s\n", json_string_value(json_object_get(f, "advice")));
+		list = json_object_get(f, "rules_out");
+		if (json_array_size(list)) {
+			printf("   rules out:");
+			json_array_foreach(list, k, ev)
+				printf("%s %s", k ? "," : "", json_string_value(ev));
+			printf("\n");
+		}
+	}
+	if (!shown)
+		printf("no cause holds or remains possible\n");
+	json_array_foreach(json_object_get(res, "reads"), i, f) {
+		if (strcmp(json_string_value(json_object_get(f, "outcome")), "response") != 0)
+			printf("note: %s request %s: %s\n", json_string_value(json_object_get(f, "ecu")),
+			       json_string_value(json_object_get(f, "request")),
+			       json_string_value(json_object_get(f, "outcome")));
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: bodydiag diagnose [trunk] [--socket PATH] [--json] [--sim-control PATH]\n"
+		"                         [--answer-timeout S] [--no-read] [--no-questions]\n"
+		"                         [--record-marks FILE]\n"
+		"The guided test through bodydiagd: reads the BCM's DTCs and live values, asks for\n"
+		"one action at a time, then prints the ranked causes with evidence and advice.\n"
+		"  --socket PATH        the daemon's socket (default %s, or $BODYDIAG_SOCKET)\n"
+		"  --json               events and the result as JSON lines\n"
+		"  --sim-control PATH   let bodydiag-sim do the actions (its --control socket)\n"
+		"  --answer-timeout S   how long the daemon waits for each action (default 120)\n"
+		"  --no-read            do not read DTCs/DIDs (listen only)\n"
+		"  --no-questions       rank what is known now, ask for nothing\n"
+		"  --record-marks FILE  append the marks with wall-clock times (for analyze --marks)\n"
+		"Exit status: 0 when the test completed (whatever the verdict), else as bodydiag(1).\n",
+		API_CLIENT_DEFAULT_SOCKET);
+}
+
+int cmd_diagnose(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"sim-control", required_argument, NULL, 'c'},
+		{"answer-timeout", required_argument, NULL, 't'},
+		{"no-read", no_argument, NULL, 'R'},
+		{"no-questions", no_argument, NULL, 'Q'},
+		{"record-marks", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *env = getenv("BODYDIAG_SOCKET");
+	struct diag d = {.socket = env && *env ? env : API_CLIENT_DEFAULT_SOCKET};
+	struct api_client c;
+	json_t *res = NULL, *err = NULL, *params;
+	double timeout = 120;
+	bool read = true, questions = true;
+	const char *system = "trunk";
+	int opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			d.socket = optarg;
+			break;
+		case 'j':
+			d.json = true;
+			break;
+		case 'c':
+			d.sim = optarg;
+			break;
+		case 't': {
+			char *end;
+			timeout = strtod(optarg, &end);
+			if (*end || !(timeout > 0)) {
+				fprintf(stderr, "bodydiag diagnose: bad --answer-timeout %s\n", optarg);
+				return API_EXIT_USAGE;
+			}
+			break;
+		}
+		case 'R':
+			read = false;
+			break;
+		case 'Q':
+			questions = false;
+			break;
+		case 'm':
+			if (d.marks_file)
+				fclose(d.marks_file);
+			d.marks_file = fopen(optarg, "ae");
+			if (!d.marks_file) {
+				fprintf(stderr, "bodydiag diagnose: %s: %s\n", optarg, strerror(errno));
+				return API_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return API_EXIT_OK;
+		default:
+			usage(stderr);
+			return API_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		system = argv[optind++];
+	if (optind < argc) {
+		usage(stderr);
+		return API_EXIT_USAGE;
+	}
+	r = api_client_connect(&c, d.socket);
+	if (r < 0) {
+		if (d.marks_file)
+			fclose(d.marks_file);
+		fprintf(stderr, "bodydiag: cannot reach bodydiagd at %s: %s\n", d.socket, strerror(-r));
+		return API_EXIT_CONNECT;
+	}
+	params = json_pack("{s:s, s:f, s:b, s:b}", "system", system, "answer_timeout", timeout,
+			   "read", read, "questions", questions);
+	if (!d.json)
+		printf("guided %s test (bodydiagd at %s%s)\n", system, d.socket,
+		       d.sim ? ", actions by the simulator" : "");
+	r = api_client_call(&c, "diagnose", params, on_event, &d, &res, &err);
+	api_client_close(&c);
+	if (d.marks_file)
+		fclose(d.marks_file);
+	if (d.marks_open)
+		api_client_close(&d.marks);
+	if (r < 0) {
+		if (d.error)
+			return d.error;
+		fprintf(stderr, "bodydiag: diagnose: %s\n", strerror(-r));
+		return API_EXIT_DAEMON;
+	}
+	if (err) {
+		const char *code = json_string_value(json_object_get(err, "code"));
+		fprintf(stderr, "bodydiag: diagnose: %s (%s)\n",
+			json_string_value(json_object_get(err, "message")), code ? code : "?");
+		r = api_client_exit_for(code);
+		json_decref(err);
+		return r;
+	}
+	if (d.json) {
+		char *s = json_dumps(res, JSON_COMPACT);
+		printf("%s\n", s ? s : "null");
+		free(s);
+	} else {
+		print_result(res);
+	}
+	json_decref(res);
+	return API_EXIT_OK;
+}
