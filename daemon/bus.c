@@ -350,6 +350,30 @@ struct bus *bus_free(struct bus *b)
 	return NULL;
 }
 
+int bus_set_filters(struct bus *b, const struct can_raw_filter *filters, size_t n_filters)
+{
+	struct can_raw_filter *copy = NULL;
+	int r;
+
+	if (filters) {
+		copy = calloc(n_filters ? n_filters : 1, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, filters, n_filters * sizeof(*copy));
+	}
+	if (b->fd >= 0) {
+		r = can_raw_set_filters(b->fd, copy, n_filters);
+		if (r < 0) {
+			free(copy);
+			return r;
+		}
+	}
+	free(b->filters);
+	b->filters = copy;
+	b->n_filters = filters ? n_filters : 0;
+	return 0;
+}
+
 void bus_get_stats(const struct bus *b, struct bus_stats *ret)
 {
 	*ret = b->stats;

@@ -75,6 +75,10 @@ int bus_new(struct ev_loop *loop, const struct bus_opts *opts, const struct bus_
 /* Stops every watcher and closes the sockets. Accepts NULL, returns NULL. */
 struct bus *bus_free(struct bus *b);
 
+/* New kernel ID filters (copied; NULL = everything), applied to the open socket at once
+ * and kept for reattachments (SIGHUP with a new DBC or profile). Returns 0, -E2BIG (over
+ * the kernel's 512), -ENOMEM, -errno; the old filters stay on failure. */
+int bus_set_filters(struct bus *b, const struct can_raw_filter *filters, size_t n_filters);
 void bus_get_stats(const struct bus *b, struct bus_stats *ret);
 const char *bus_ifname(const struct bus *b);
 const char *bus_event_name(enum bus_event ev);

@@ -24,11 +24,43 @@ static int setsockopt_int(int fd, int level, int name, int value)
 	return 0;
 }
 
+int can_raw_set_filters(int fd, const struct can_raw_filter *filters, size_t n_filters)
+{
+	struct can_filter kf[FILTER_MAX];
+
+	if (n_filters > FILTER_MAX)
+		return -E2BIG;
+	if (!filters) {
+		/* Back to the kernel's default: one filter that passes everything. */
+		struct can_filter all = {.can_id = 0, .can_mask = 0};
+		if (setsockopt(fd, SOL_CAN_RAW, CAN_RAW_FILTER, &all, sizeof(all)) < 0)
+			return -errno;
+		return 0;
+	}
+	for (size_t i = 0; i < n_filters; i++) {
+		const struct can_raw_filter *f = &filters[i];
+		/* Match the frame format and RTR bit too, so a standard-id filter never
+		 * lets the extended id with the same number through. */
+		if (f->ext) {
+			kf[i].can_id = (f->id & CAN_EFF_MASK) | CAN_EFF_FLAG;
+			kf[i].can_mask = (f->mask & CAN_EFF_MASK) | CAN_EFF_FLAG | CAN_RTR_FLAG;
+		} else {
+			kf[i].can_id = f->id & CAN_SFF_MASK;
+			kf[i].can_mask = (f->mask & CAN_SFF_MASK) | CAN_EFF_FLAG | CAN_RTR_FLAG;
+		}
+		if (f->invert)
+			kf[i].can_id |= CAN_INV_FILTER;
+	}
+	if (setsockopt(fd, SOL_CAN_RAW, CAN_RAW_FILTER, n_filters ? kf : NULL,
+		       (socklen_t)(n_filters * sizeof(kf[0]))) < 0)
+		return -errno;
+	return 0;
+}
+
 int can_raw_open(const char *ifname, const struct can_raw_filter *filters, size_t n_filters,
 		 unsigned flags, int *ret_fd)
 {
 	struct sockaddr_can addr = {.can_family = AF_CAN};
-	struct can_filter kf[FILTER_MAX];
 	int fd, r;
 
 	if (n_filters > FILTER_MAX)
@@ -44,25 +76,9 @@ int can_raw_open(const char *ifname, const struct can_raw_filter *filters, size_
 		return -errno;
 
 	if (filters) {
-		for (size_t i = 0; i < n_filters; i++) {
-			const struct can_raw_filter *f = &filters[i];
-			/* Match the frame format and RTR bit too, so a standard-id filter never
-			 * lets the extended id with the same number through. */
-			if (f->ext) {
-				kf[i].can_id = (f->id & CAN_EFF_MASK) | CAN_EFF_FLAG;
-				kf[i].can_mask = (f->mask & CAN_EFF_MASK) | CAN_EFF_FLAG | CAN_RTR_FLAG;
-			} else {
-				kf[i].can_id = f->id & CAN_SFF_MASK;
-				kf[i].can_mask = (f->mask & CAN_SFF_MASK) | CAN_EFF_FLAG | CAN_RTR_FLAG;
-			}
-			if (f->invert)
-				kf[i].can_id |= CAN_INV_FILTER;
-		}
-		if (setsockopt(fd, SOL_CAN_RAW, CAN_RAW_FILTER, n_filters ? kf : NULL,
-			       (socklen_t)(n_filters * sizeof(kf[0]))) < 0) {
-			r = -errno;
+		r = can_raw_set_filters(fd, filters, n_filters);
+		if (r < 0)
 			goto fail;
-		}
 	}
 	if (flags & CAN_RAW_OPEN_FD) {
 		r = setsockopt_int(fd, SOL_CAN_RAW, CAN_RAW_FD_FRAMES, 1);

@@ -42,6 +42,13 @@ int can_raw_open(const char *ifname, const struct can_raw_filter *filters, size_
 		 unsigned flags, int *ret_fd);
 
 /*
+ * Replaces the ID filters of an open socket (same rules as can_raw_open; NULL = receive
+ * everything again). Frames already queued stay. Returns 0, -E2BIG (more than 512),
+ * -errno.
+ */
+int can_raw_set_filters(int fd, const struct can_raw_filter *filters, size_t n_filters);
+
+/*
  * Reads one frame. Returns 1 and fills *ret when a frame was read, 0 when nothing is
  * pending (EAGAIN), -errno on failure (-ENETDOWN when the link went down).
  * ret->t_us is the kernel receive time (CLOCK_REALTIME µs) when timestamps are on, else 0.
