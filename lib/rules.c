@@ -2835,10 +2835,13 @@ static void rank(struct rules_engine *e)
 		uint32_t k = e->order[i];
 		if (e->fstate[k] != FS_HOLDS || e->rules[k].src->kind == RULES_KIND_NORMAL)
 			continue;
-		if (!cause_or_inhibit)
-			e->verdict = e->rules[k].src->kind == RULES_KIND_CAUSE
-					 ? RULES_VERDICT_FAULT
-					 : RULES_VERDICT_BLOCKED;
+		/* A failed part proven by one action is a fault even when an inhibit explains
+		 * another action (a press while moving, then one after stopping): the inhibit
+		 * makes the verdict only when no cause holds beside it. */
+		if (e->rules[k].src->kind == RULES_KIND_CAUSE)
+			e->verdict = RULES_VERDICT_FAULT;
+		else if (!cause_or_inhibit)
+			e->verdict = RULES_VERDICT_BLOCKED;
 		cause_or_inhibit = true;
 		fill_finding(e, k, &e->findings[e->n_findings++], RULES_STATE_HOLDS, NULL);
 	}

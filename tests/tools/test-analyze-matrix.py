@@ -56,9 +56,10 @@ CASES = [
     # lockouts are first-class: a refused release is not a failed part...
     ("healthy, fob pressed while moving", [], "release_blocked_speed", "blocked", None,
      "MOVING"),
-    # ...and a refusal does not hide a failed part that a later, allowed press shows
+    # ...and a refusal does not hide a failed part that a later, allowed press shows: the
+    # refusal still explains the first press (listed first), the verdict is the fault
     ("fuse_blown, first press while moving", ["fuse_blown"], "release_blocked_speed",
-     "blocked", "fuse_blown", "MOVING"),
+     "fault", "fuse_blown", "MOVING"),
 ]
 
 # Scripts other than the standard test: the first press while driving at 20 km/h, then
