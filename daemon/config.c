@@ -60,6 +60,16 @@ static const struct key_def keys[] = {
 	{"scan", "bus_quiet", VALUE_TYPE_DURATION, OFF(scan.bus_quiet_ms), 0, false, 100,
 	 86400000.0},
 	{"scan", "battery_low", VALUE_TYPE_DOUBLE, OFF(scan.battery_low_v), 0, false, 0, 60},
+	{"scan", "battery_signal", VALUE_TYPE_NAME, STR(scan.battery_signal), true, 0, 0},
+	{"uds", "p2_cap", VALUE_TYPE_DURATION, OFF(uds.p2_cap_ms), 0, false, 0, 600000},
+	{"uds", "p2star_cap", VALUE_TYPE_DURATION, OFF(uds.p2star_cap_ms), 0, false, 0, 600000},
+	{"uds", "max_pending", VALUE_TYPE_UINT32, OFF(uds.max_pending), 0, false, 0, 600000},
+	{"uds", "max_busy", VALUE_TYPE_UINT32, OFF(uds.max_busy), 0, false, 0, 600000},
+	{"uds", "rate_limit", VALUE_TYPE_DOUBLE, OFF(uds.rate_limit), 0, false, 0, 600000},
+	{"safety", "speed_signal", VALUE_TYPE_NAME, STR(safety.speed_signal), false, 0, 0},
+	{"safety", "gear_signal", VALUE_TYPE_NAME, STR(safety.gear_signal), true, 0, 0},
+	{"safety", "current_signal", VALUE_TYPE_NAME, STR(safety.current_signal), false, 0, 0},
+	{"safety", "ajar_signal", VALUE_TYPE_NAME, STR(safety.ajar_signal), false, 0, 0},
 	{"history", "path", VALUE_TYPE_PATH, STR(history.path), true, 0, 0},
 	{"history", "retention", VALUE_TYPE_DURATION, OFF(history.retention_ms), 0, false,
 	 3600000.0, 3650 * 86400000.0},
@@ -109,6 +119,18 @@ void config_init_defaults(struct config *cfg)
 	cfg->scan.interval_ms = 300000;
 	cfg->scan.bus_quiet_ms = 10000;
 	cfg->scan.battery_low_v = 11.8;
+	/* The same values as uds_broker_config_init(). */
+	cfg->uds.p2_cap_ms = 1000;
+	cfg->uds.p2star_cap_ms = 10000;
+	cfg->uds.max_pending = 20;
+	cfg->uds.max_busy = 3;
+	cfg->uds.rate_limit = 0;
+	/* The simulated car's names (dbc/bodydiag-sim.dbc); a real car's config sets its own. */
+	snprintf(cfg->safety.speed_signal, sizeof(cfg->safety.speed_signal), "VehicleSpeed");
+	snprintf(cfg->safety.gear_signal, sizeof(cfg->safety.gear_signal), "GearPosition");
+	snprintf(cfg->safety.current_signal, sizeof(cfg->safety.current_signal),
+		 "TrunkActuatorCurrent");
+	snprintf(cfg->safety.ajar_signal, sizeof(cfg->safety.ajar_signal), "TrunkAjar");
 	snprintf(cfg->history.path, sizeof(cfg->history.path), "/var/lib/bodydiag/history.db");
 	cfg->history.retention_ms = 30 * 86400000ull;
 	cfg->mqtt.enabled = false;

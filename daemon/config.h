@@ -55,8 +55,22 @@ struct config {
 		bool enabled;
 		uint64_t interval_ms;
 		uint64_t bus_quiet_ms; /* pause scans when the bus was silent this long */
-		double battery_low_v;  /* stop scans below this voltage */
+		double battery_low_v;  /* stop scans below this voltage; 0 = no check */
+		char battery_signal[128]; /* DBC signal of the voltage; "" = OBD PID 0x42 */
 	} scan;
+	struct {
+		/* The broker's tuning (daemon/uds_broker.h); bodydiagd's options override. */
+		uint64_t p2_cap_ms, p2star_cap_ms;
+		uint32_t max_pending, max_busy;
+		double rate_limit; /* UDS requests per second over all ECUs; 0 = unlimited */
+	} uds;
+	struct {
+		/* DBC signals the actuator test's interlock and verdict read (daemon/actuator.h). */
+		char speed_signal[128];	  /* required 0 (fresh) before anything is sent */
+		char gear_signal[128];	  /* "" = no gear check; else must read P (park) */
+		char current_signal[128]; /* actuator current: did current flow */
+		char ajar_signal[128];	  /* lid ajar switch: did the latch release */
+	} safety;
 	struct {
 		char path[CONFIG_MAX_STRING];
 		uint64_t retention_ms;

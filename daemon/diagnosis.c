@@ -69,6 +69,9 @@ struct diagnosis {
 	int64_t started_us;
 
 	struct history *history; /* may be NULL */
+	diagnosis_vin_fn vin_hook;
+	void *vin_userdata;
+	bool vin_asked;		 /* this test has read the VIN */
 	int64_t session;	 /* history session of the running test, 0 = none */
 };
 
@@ -230,6 +233,7 @@ static void session_end(struct diagnosis *g)
 	g->asked = NULL;
 	g->state = STEP_IDLE;
 	g->session = 0;
+	g->vin_asked = false;
 }
 
 /* The test into the history: findings that hold or may hold, with their evidence, and the
@@ -333,6 +337,29 @@ static void notify(struct diagnosis *g, const char *event, json_t *data)
 		json_decref(data);
 }
 
+/* The VIN (ISO 3779: 17 characters, no I, O, Q; we only insist on printable ASCII, as
+ * ECUs pad or shorten it) into the history session and to whoever wants it. */
+static void vin_read(struct diagnosis *g, const uint8_t *data, size_t len)
+{
+	char vin[33];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 1 < sizeof(vin); i++) {
+		if (data[i] == 0 || data[i] == ' ' || data[i] == 0xff)
+			continue; /* padding */
+		if (data[i] < 0x21 || data[i] > 0x7e)
+			return;
+		vin[n++] = (char)data[i];
+	}
+	vin[n] = 0;
+	if (n == 0)
+		return;
+	if (g->history && g->session && history_session_set_vin(g->history, g->session, vin) < 0)
+		log_warning("history: cannot record the VIN");
+	if (g->vin_hook)
+		g->vin_hook(g->vin_userdata, vin);
+}
+
 static void on_read_done(void *userdata, const struct uds_broker_result *r)
 {
 	struct read *rd = userdata;
@@ -347,6 +374,10 @@ static void on_read_done(void *userdata, const struct uds_broker_result *r)
 		snprintf(hex + 2 * i, 3, "%02x", rd->req[i]);
 	entry = json_pack("{s:s, s:s, s:s, s:f}", "ecu", ecu, "request", hex, "outcome",
 			  uds_broker_outcome_name(r->outcome), "ms", (double)r->elapsed_us / 1e3);
+	if (r->outcome == UDS_BROKER_RESPONSE && rd->req_len == 3 && rd->req[0] == 0x22 &&
+	    rd->req[1] == 0xf1 && rd->req[2] == 0x90 && r->resp_len > 3 && r->resp[0] == 0x62 &&
+	    r->resp[1] == 0xf1 && r->resp[2] == 0x90)
+		vin_read(g, r->resp + 3, r->resp_len - 3);
 	if (r->outcome == UDS_BROKER_RESPONSE) {
 		struct uds_rdtci_response dl;
 		(void)engine_uds(g->engine, ecu, t, rd->req, rd->req_len, r->resp, r->resp_len);
@@ -441,8 +472,12 @@ static int start_reads(struct diagnosis *g)
 		const struct profile_did *d = profile_did_at(p, k);
 		const struct profile_ecu *ecu;
 		int idx = -1;
-		if (!did_wanted(g, d))
+		/* the VIN names the vehicle in the history and on MQTT: once per test */
+		bool vin = profile_did_id(d) == 0xf190 && !g->vin_asked;
+		if (!vin && !did_wanted(g, d))
 			continue;
+		if (vin)
+			g->vin_asked = true;
 		for (size_t i = 0; i < profile_ecu_count(p); i++)
 			if ((ecu = profile_ecu_at(p, i)) && strcmp(ecu->id, profile_did_ecu(d)) == 0)
 				idx = (int)i;
@@ -746,6 +781,12 @@ int diagnosis_mark(struct diagnosis *g, int64_t t_us, const char *name)
 		}
 	}
 	return 0;
+}
+
+void diagnosis_set_vin_hook(struct diagnosis *g, diagnosis_vin_fn fn, void *userdata)
+{
+	g->vin_hook = fn;
+	g->vin_userdata = userdata;
 }
 
 void diagnosis_set_history(struct diagnosis *g, struct history *h)

@@ -66,5 +66,10 @@ int diagnosis_mark(struct diagnosis *g, int64_t t_us, const char *name);
  */
 void diagnosis_set_history(struct diagnosis *g, struct history *h);
 
+/* Told the VIN when a guided test read it (UDS 0xF190, a profile DID), e.g. for the
+ * MQTT topics. The history session gets it in any case. */
+typedef void (*diagnosis_vin_fn)(void *userdata, const char *vin);
+void diagnosis_set_vin_hook(struct diagnosis *g, diagnosis_vin_fn fn, void *userdata);
+
 /* True while a guided test runs. */
 bool diagnosis_running(const struct diagnosis *g);

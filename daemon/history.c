@@ -225,7 +225,7 @@ static int pragma_int(struct history *h, const char *sql, int64_t *ret)
 
 int history_schema_version(struct history *h)
 {
-	int64_t v;
+	int64_t v = 0;
 	int r = pragma_int(h, "PRAGMA user_version", &v);
 
 	return r < 0 ? r : (int)v;
@@ -1202,7 +1202,7 @@ int history_parse_time(const char *s, int64_t *ret_us)
 
 int history_used_bytes(struct history *h, uint64_t *ret)
 {
-	int64_t pages, free_pages, size;
+	int64_t pages = 0, free_pages = 0, size = 0;
 	int r;
 
 	r = pragma_int(h, "PRAGMA page_count", &pages);
@@ -1551,7 +1551,7 @@ int history_queue_remove(struct history *h, int64_t id)
 
 int history_queue_depth(struct history *h, uint64_t *ret)
 {
-	int64_t n;
+	int64_t n = 0;
 	int r = pragma_int(h, "SELECT count(*) FROM forward_queue", &n);
 
 	if (r < 0)

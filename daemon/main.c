@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "actuator.h"
 #include "api.h"
 #include "bodydiag/dbc.h"
 #include "bodydiag/profile.h"
@@ -31,10 +32,19 @@
 #include "macro.h"
 #include "methods.h"
 #include "records.h"
+#include "scan.h"
 #include "uds_broker.h"
 
 #define MAX_OVERRIDES 64
 #define TIMELINE_CAPACITY 65536
+
+enum {
+	BROKER_CLI_P2_CAP = 1u << 0,
+	BROKER_CLI_P2STAR_CAP = 1u << 1,
+	BROKER_CLI_MAX_PENDING = 1u << 2,
+	BROKER_CLI_MAX_BUSY = 1u << 3,
+	BROKER_CLI_RATE = 1u << 4,
+};
 
 /* The vehicle data a reload swaps as a whole: the old set stays when the new one fails. */
 struct vehicle {
@@ -52,10 +62,13 @@ struct daemon {
 	struct api_server *api;
 	struct methods *methods;
 	struct diagnosis *diagnosis; /* NULL without rules */
+	struct actuator *actuator;   /* actuator.test */
 	struct records *records;     /* history, forwarder, metrics */
+	struct scan *scan;           /* background DTC scans */
 	struct bus *bus;
 	struct vehicle vehicle;
-	struct uds_broker_config broker_cfg; /* command-line tuning, kept across reloads */
+	struct uds_broker_config broker_cli; /* command-line tuning, kept across reloads */
+	unsigned broker_cli_set;	     /* which of it was given: BROKER_CLI_* */
 	const char *config_path;
 	bool config_explicit; /* -c given: a missing file is an error, not "use defaults" */
 	char *overrides[MAX_OVERRIDES];
@@ -201,16 +214,41 @@ static int load_dbc(const char *path, struct dbc **ret)
 	return r;
 }
 
+/* [uds] of the config file, then the command-line options over it. */
+static void broker_config_of(const struct daemon *d, const struct config *cfg,
+			     struct uds_broker_config *ret)
+{
+	const struct uds_broker_config *cli = &d->broker_cli;
+
+	uds_broker_config_init(ret);
+	ret->p2_cap_ms = (uint32_t)cfg->uds.p2_cap_ms;
+	ret->p2star_cap_ms = (uint32_t)cfg->uds.p2star_cap_ms;
+	ret->max_pending = cfg->uds.max_pending;
+	ret->max_busy = cfg->uds.max_busy;
+	ret->rate_limit = cfg->uds.rate_limit;
+	if (d->broker_cli_set & BROKER_CLI_P2_CAP)
+		ret->p2_cap_ms = cli->p2_cap_ms;
+	if (d->broker_cli_set & BROKER_CLI_P2STAR_CAP)
+		ret->p2star_cap_ms = cli->p2star_cap_ms;
+	if (d->broker_cli_set & BROKER_CLI_MAX_PENDING)
+		ret->max_pending = cli->max_pending;
+	if (d->broker_cli_set & BROKER_CLI_MAX_BUSY)
+		ret->max_busy = cli->max_busy;
+	if (d->broker_cli_set & BROKER_CLI_RATE)
+		ret->rate_limit = cli->rate_limit;
+}
+
 /* Loads what the configuration names into *ret (all or nothing). */
 static int vehicle_load(struct daemon *d, const struct config *cfg, struct vehicle *ret)
 {
 	struct vehicle v = {0};
 	struct uds_broker_ecu_config ecus[UDS_BROKER_MAX_ECUS];
-	struct uds_broker_config bc = d->broker_cfg;
+	struct uds_broker_config bc;
 	char dbc_path[PATH_MAX];
 	size_t n = 0;
 	int r;
 
+	broker_config_of(d, cfg, &bc);
 	dbc_path[0] = '\0';
 	if (cfg->data.profile[0]) {
 		struct profile_error err;
@@ -309,6 +347,42 @@ static void diagnosis_data_of(const struct vehicle *v, struct diagnosis_data *re
 	};
 }
 
+static void actuator_data_of(const struct config *cfg, const struct vehicle *v,
+			     struct actuator_data *ret)
+{
+	*ret = (struct actuator_data){
+		.dbc = v->dbc,
+		.profile = v->profile,
+		.broker = v->broker,
+		.speed_signal = cfg->safety.speed_signal,
+		.gear_signal = cfg->safety.gear_signal,
+		.current_signal = cfg->safety.current_signal,
+		.ajar_signal = cfg->safety.ajar_signal,
+	};
+}
+
+static void scan_config_of(const struct config *cfg, struct scan_config *ret)
+{
+	*ret = (struct scan_config){
+		.enabled = cfg->scan.enabled,
+		.interval_ms = cfg->scan.interval_ms,
+		.bus_quiet_ms = cfg->scan.bus_quiet_ms,
+		.battery_low_v = cfg->scan.battery_low_v,
+		.battery_signal = cfg->scan.battery_signal,
+	};
+}
+
+static void scan_data_of(struct daemon *d, const struct vehicle *v, struct scan_data *ret)
+{
+	*ret = (struct scan_data){
+		.broker = v->broker,
+		.profile = v->profile,
+		.dbc = v->dbc,
+		.bus = d->bus,
+		.history = d->records ? records_history(d->records) : NULL,
+	};
+}
+
 static int on_mark(void *userdata, int64_t t_us, const char *label)
 {
 	struct daemon *d = userdata;
@@ -324,6 +398,10 @@ static void on_bus_frame(void *userdata, const struct bd_timed_frame *f)
 		methods_bus_frame(d->methods, f);
 	if (d->diagnosis)
 		diagnosis_bus_frame(d->diagnosis, f);
+	if (d->actuator)
+		actuator_bus_frame(d->actuator, f);
+	if (d->scan)
+		scan_bus_frame(d->scan, f);
 }
 
 static void on_bus_event(void *userdata, enum bus_event ev, const char *detail)
@@ -340,8 +418,74 @@ static void on_bus_event(void *userdata, enum bus_event ev, const char *detail)
 		records_bus_event(d->records, d->cfg.can.interface, ev, detail);
 }
 
+/*
+ * Kernel ID filters for the bus: the DBC's messages and the profile ECUs' diagnostic ids,
+ * so that a busy bus costs us only the frames we decode. None (everything) when there is
+ * neither, or more than the kernel's 512 filters. *ret malloc'd, NULL for everything.
+ */
+static void vehicle_filters(const struct vehicle *v, struct can_raw_filter **ret, size_t *ret_n)
+{
+	size_t n = 0, cap = 0;
+	struct can_raw_filter *f;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (v->dbc)
+		cap += dbc_message_count(v->dbc);
+	if (v->profile)
+		cap += 3 * profile_ecu_count(v->profile);
+	if (cap == 0 || cap > 512) {
+		if (cap > 512)
+			log_notice("%zu identifiers: more than the kernel's 512 filters, receiving every frame",
+				   cap);
+		return;
+	}
+	f = calloc(cap, sizeof(*f));
+	if (!f)
+		return; /* everything then: slower, not wrong */
+	for (size_t i = 0; v->dbc && i < dbc_message_count(v->dbc); i++) {
+		const struct dbc_message *m = dbc_message_at(v->dbc, i);
+		bool ext = dbc_message_is_extended(m);
+		f[n++] = (struct can_raw_filter){.id = dbc_message_id(m), .ext = ext,
+						 .mask = ext ? 0x1fffffff : 0x7ff};
+	}
+	for (size_t i = 0; v->profile && i < profile_ecu_count(v->profile); i++) {
+		const struct profile_ecu *e = profile_ecu_at(v->profile, i);
+		const uint32_t ids[] = {e->request_id, e->response_id, e->functional_id};
+		for (size_t k = 0; k < 3; k++) {
+			bool ext = ids[k] > 0x7ff;
+			if (k == 2 && !ids[k])
+				continue;
+			f[n++] = (struct can_raw_filter){.id = ids[k], .ext = ext,
+							 .mask = ext ? 0x1fffffff : 0x7ff};
+		}
+	}
+	*ret = f;
+	*ret_n = n;
+}
+
+static void on_vin(void *userdata, const char *vin)
+{
+	struct daemon *d = userdata;
+
+	log_info("vehicle VIN %s", vin);
+	if (d->records)
+		records_set_vin(d->records, vin);
+}
+
+/* `status` shows the scanner's state (docs/api.md, "scan"). */
+static json_t *scan_status_of(void *userdata)
+{
+	struct daemon *d = userdata;
+
+	return d->scan ? scan_status_json(d->scan) : NULL;
+}
+
 static int bus_attach(struct daemon *d)
 {
+	struct can_raw_filter *filters;
+	size_t n_filters;
+	int r;
 	struct bus_opts o = {
 		.ifname = d->cfg.can.interface,
 		.configure_link = d->cfg.can.bitrate != 0 || d->cfg.can.restart_ms != 0,
@@ -353,7 +497,12 @@ static int bus_attach(struct daemon *d)
 	};
 	static const struct bus_ops ops = {.frame = on_bus_frame, .event = on_bus_event};
 
-	return bus_new(d->loop, &o, &ops, d, &d->bus);
+	vehicle_filters(&d->vehicle, &filters, &n_filters);
+	o.filters = filters;
+	o.n_filters = n_filters;
+	r = bus_new(d->loop, &o, &ops, d, &d->bus);
+	free(filters);
+	return r;
 }
 
 static void on_terminate(struct ev_loop *loop, ev_signal *w, int revents)
@@ -423,12 +572,40 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 			if (diagnosis_new(d->loop, d->api, &dd, &d->diagnosis) < 0)
 				log_warning("reload: cannot start the diagnosis");
 		}
-		if (d->diagnosis)
+		if (d->diagnosis) {
 			diagnosis_set_history(d->diagnosis, records_history(d->records));
+			diagnosis_set_vin_hook(d->diagnosis, on_vin, d);
+		}
+		if (d->actuator) {
+			struct actuator_data ad;
+
+			actuator_data_of(&cfg, &v, &ad);
+			actuator_set_data(d->actuator, &ad);
+		}
+		if (d->scan) {
+			struct scan_config sc;
+			struct scan_data sd;
+
+			/* Like the methods, it stops using the old broker before it goes. */
+			scan_config_of(&cfg, &sc);
+			if (scan_set_config(d->scan, &sc) < 0)
+				log_warning("reload: [scan] battery_signal too long, kept the old one");
+			scan_data_of(d, &v, &sd);
+			scan_set_data(d->scan, &sd);
+		}
 		/* The metrics collector must not read the broker freed below. */
 		records_set_sources(d->records, d->bus, v.broker);
 		vehicle_clear(&d->vehicle);
 		d->vehicle = v;
+		if (d->bus) {
+			struct can_raw_filter *f;
+			size_t n;
+			vehicle_filters(&d->vehicle, &f, &n);
+			r = bus_set_filters(d->bus, f, n);
+			if (r < 0)
+				log_warning_errno(-r, "reload: bus filters not changed");
+			free(f);
+		}
 	}
 	records_reload(d->records, &cfg);
 	limits_from_config(&cfg, &limits);
@@ -520,7 +697,7 @@ int main(int argc, char **argv)
 	unsigned long v;
 	char *end;
 
-	uds_broker_config_init(&d.broker_cfg);
+	uds_broker_config_init(&d.broker_cli);
 
 	while ((opt = getopt_long(argc, argv, "c:s:hV", options, NULL)) != -1) {
 		switch (opt) {
@@ -549,16 +726,22 @@ int main(int argc, char **argv)
 				fprintf(stderr, "invalid number '%s'\n", optarg);
 				return EXIT_FAILURE;
 			}
-			if (opt == 'P')
-				d.broker_cfg.p2_cap_ms = (uint32_t)v;
-			else if (opt == 'S')
-				d.broker_cfg.p2star_cap_ms = (uint32_t)v;
-			else if (opt == 'M')
-				d.broker_cfg.max_pending = (unsigned)v;
-			else if (opt == 'B')
-				d.broker_cfg.max_busy = (unsigned)v;
-			else
-				d.broker_cfg.rate_limit = (double)v;
+			if (opt == 'P') {
+				d.broker_cli.p2_cap_ms = (uint32_t)v;
+				d.broker_cli_set |= BROKER_CLI_P2_CAP;
+			} else if (opt == 'S') {
+				d.broker_cli.p2star_cap_ms = (uint32_t)v;
+				d.broker_cli_set |= BROKER_CLI_P2STAR_CAP;
+			} else if (opt == 'M') {
+				d.broker_cli.max_pending = (unsigned)v;
+				d.broker_cli_set |= BROKER_CLI_MAX_PENDING;
+			} else if (opt == 'B') {
+				d.broker_cli.max_busy = (unsigned)v;
+				d.broker_cli_set |= BROKER_CLI_MAX_BUSY;
+			} else {
+				d.broker_cli.rate_limit = (double)v;
+				d.broker_cli_set |= BROKER_CLI_RATE;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -664,14 +847,41 @@ int main(int argc, char **argv)
 			log_error_errno(-r, "cannot start the diagnosis, findings/diagnose off");
 	}
 
+	{
+		struct actuator_data ad;
+
+		actuator_data_of(&d.cfg, &d.vehicle, &ad);
+		r = actuator_new(d.loop, d.api, &ad, &d.actuator);
+		if (r < 0)
+			log_error_errno(-r, "cannot register actuator.test");
+	}
+
 	r = records_new(d.loop, d.api, &d.cfg, &d.records);
 	if (r < 0) {
 		log_error_errno(-r, "cannot set up history and metrics");
 		goto fail_records;
 	}
 	records_set_sources(d.records, d.bus, d.vehicle.broker);
-	if (d.diagnosis)
+	if (d.diagnosis) {
 		diagnosis_set_history(d.diagnosis, records_history(d.records));
+		diagnosis_set_vin_hook(d.diagnosis, on_vin, &d);
+	}
+	{
+		struct scan_config sc;
+		struct scan_data sd;
+
+		scan_config_of(&d.cfg, &sc);
+		scan_data_of(&d, &d.vehicle, &sd);
+		r = scan_new(d.loop, &sc, &sd, &d.scan);
+		if (r < 0) {
+			log_error_errno(-r, "cannot set up the background scans");
+			goto fail_scan;
+		}
+		r = scan_api_register(d.scan, d.api);
+		if (r < 0)
+			log_warning_errno(-r, "cannot register the API method scan");
+		methods_set_scan_status(d.methods, scan_status_of, &d);
+	}
 
 	r = sd_watchdog_enabled(0, &watchdog_usec);
 	if (r < 0)
@@ -689,7 +899,10 @@ int main(int argc, char **argv)
 
 	if (ev_is_active(&d.watchdog))
 		ev_timer_stop(d.loop, &d.watchdog);
+	d.scan = scan_free(d.scan);
+fail_scan:
 fail_records:
+	d.actuator = actuator_free(d.actuator);
 	d.diagnosis = diagnosis_free(d.diagnosis);
 	d.methods = methods_free(d.methods);
 	d.records = records_free(d.records);

@@ -74,6 +74,8 @@ struct methods {
 	uint64_t marks;
 	int64_t start_us;
 	methods_mark_fn mark_hook;
+	methods_scan_status_fn scan_status;
+	void *scan_status_userdata;
 	void *mark_userdata;
 };
 
@@ -499,6 +501,11 @@ static void method_status(struct api_request *req, json_t *params, void *userdat
 	if (!o) {
 		api_request_fail(req, API_ERROR_INTERNAL, "out of memory");
 		return;
+	}
+	if (m->scan_status) {
+		json_t *scan = m->scan_status(m->scan_status_userdata);
+		if (scan)
+			json_object_set_new(o, "scan", scan);
 	}
 	json_object_set_new(o, "profile",
 			    m->data.profile && profile_vehicle_name(m->data.profile)
@@ -1009,6 +1016,12 @@ void methods_bus_frame(struct methods *m, const struct bd_timed_frame *f)
 		}
 	}
 	live_sweep(m);
+}
+
+void methods_set_scan_status(struct methods *m, methods_scan_status_fn fn, void *userdata)
+{
+	m->scan_status = fn;
+	m->scan_status_userdata = userdata;
 }
 
 void methods_set_mark_hook(struct methods *m, methods_mark_fn fn, void *userdata)

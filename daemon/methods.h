@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "bodydiag/frame.h"
@@ -57,6 +58,10 @@ void methods_bus_frame(struct methods *m, const struct bd_timed_frame *f);
  * diagnosis engine; returns 0 or -errno (logged, the mark stays recorded). */
 typedef int (*methods_mark_fn)(void *userdata, int64_t t_us, const char *label);
 void methods_set_mark_hook(struct methods *m, methods_mark_fn fn, void *userdata);
+
+/* Asked by `status` for the "scan" member (a new reference, or NULL for "disabled"). */
+typedef json_t *(*methods_scan_status_fn)(void *userdata);
+void methods_set_scan_status(struct methods *m, methods_scan_status_fn fn, void *userdata);
 
 /* The timeline and its symbols, for the diagnosis engine. */
 struct timeline *methods_timeline(struct methods *m);

@@ -282,6 +282,17 @@ void records_bus_event(struct records *r, const char *ifname, enum bus_event ev,
 		log_warning("history: cannot record a bus event");
 }
 
+void records_set_vin(struct records *r, const char *vin)
+{
+#if HAVE_MOSQUITTO
+	if (r->forwarder && forwarder_set_vin(r->forwarder, vin) < 0)
+		log_warning("mqtt: cannot switch to the topics of VIN %s", vin);
+#else
+	(void)r;
+	(void)vin;
+#endif
+}
+
 void records_reload(struct records *r, const struct config *cfg)
 {
 	if (r->history)

@@ -40,5 +40,8 @@ void records_set_sources(struct records *r, struct bus *bus, struct uds_broker *
 /* A bus event into the history (outages, bus-off, restarts) and the metrics. */
 void records_bus_event(struct records *r, const char *ifname, enum bus_event ev, const char *detail);
 
+/* The vehicle's VIN once read: MQTT topics become bodydiag/<vin>/... */
+void records_set_vin(struct records *r, const char *vin);
+
 /* SIGHUP: the retention settings of the new config. */
 void records_reload(struct records *r, const struct config *cfg);

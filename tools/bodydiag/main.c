@@ -30,6 +30,7 @@ static const struct {
     {"live", cmd_live, "Print DBC signal changes as they arrive"},
     {"mark", cmd_mark, "Put a user action (fob pressed...) into the timeline"},
     {"diagnose", cmd_diagnose, "Guided trunk test through the daemon: ranked causes with evidence"},
+    {"actuator", cmd_actuator, "Closed-loop release output check (admin, stationary): commanded / current / latch"},
     {"history", cmd_history, "Stored DTC transitions, findings and bus events (JSON lines, CSV)"},
     {"report", cmd_report, "One self-contained HTML report of a session (DTCs, causes, timeline)"},
     {"help", cmd_help, "Show this help"},
