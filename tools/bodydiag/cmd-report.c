@@ -253,6 +253,15 @@ static int cmp_lane(const void *a, const void *b)
 	return ox != oy ? ox - oy : strcmp(x->name, y->name);
 }
 
+/* Where a value sits in its lane; pure events and constant lanes in the middle, so the
+ * step line and the point markers agree. */
+static double lane_y(int y0, double value, double lo, double hi)
+{
+	if (isnan(value) || !(hi > lo))
+		return y0 + LANE_H / 2.0;
+	return y0 + LANE_H - 6 - (value - lo) / (hi - lo) * (LANE_H - 12);
+}
+
 static void svg_timeline(FILE *o, struct report *r)
 {
 	int height = SVG_TOP + (int)r->n_lanes * LANE_H + 30;
@@ -293,14 +302,13 @@ static void svg_timeline(FILE *o, struct report *r)
 			}
 		if (lo <= hi) {
 			/* A step line: values hold until the next sample. */
-			double range = hi > lo ? hi - lo : 1;
 			fputs("<polyline class=\"step\" points=\"", o);
 			double prev_y = NAN;
 			for (size_t k = 0; k < l->n; k++) {
 				if (isnan(l->pts[k].value))
 					continue;
 				double x = x_of(r, l->pts[k].t_us);
-				double y = y0 + LANE_H - 6 - (l->pts[k].value - lo) / range * (LANE_H - 12);
+				double y = lane_y(y0, l->pts[k].value, lo, hi);
 				if (!isnan(prev_y))
 					fprintf(o, "%.1f,%.1f ", x, prev_y);
 				fprintf(o, "%.1f,%.1f ", x, y);
@@ -312,9 +320,7 @@ static void svg_timeline(FILE *o, struct report *r)
 		}
 		for (size_t k = 0; k < l->n; k++) {
 			double x = x_of(r, l->pts[k].t_us);
-			double y = isnan(l->pts[k].value) || !(hi > lo)
-					   ? y0 + LANE_H / 2.0
-					   : y0 + LANE_H - 6 - (l->pts[k].value - lo) / (hi - lo) * (LANE_H - 12);
+			double y = lane_y(y0, l->pts[k].value, lo, hi);
 			fprintf(o, "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"><title>+%.3f s",
 				x, y, (double)(l->pts[k].t_us - r->t_min) / 1e6);
 			if (!isnan(l->pts[k].value))
