@@ -2831,20 +2831,21 @@ static void rank(struct rules_engine *e)
 	e->n_findings = 0;
 	bool cause_or_inhibit = false;
 	e->verdict = RULES_VERDICT_INCONCLUSIVE;
-	for (size_t i = 0; i < m; i++) {
-		uint32_t k = e->order[i];
-		if (e->fstate[k] != FS_HOLDS || e->rules[k].src->kind == RULES_KIND_NORMAL)
-			continue;
-		/* A failed part proven by one action is a fault even when an inhibit explains
-		 * another action (a press while moving, then one after stopping): the inhibit
-		 * makes the verdict only when no cause holds beside it. */
-		if (e->rules[k].src->kind == RULES_KIND_CAUSE)
-			e->verdict = RULES_VERDICT_FAULT;
-		else if (!cause_or_inhibit)
-			e->verdict = RULES_VERDICT_BLOCKED;
-		cause_or_inhibit = true;
-		fill_finding(e, k, &e->findings[e->n_findings++], RULES_STATE_HOLDS, NULL);
-	}
+	/* A failed part proven by one action comes first and makes the verdict a fault even
+	 * when an inhibit explains another action (a press while moving, then one after
+	 * stopping); inhibits that hold follow it, and make the verdict only alone. */
+	static const enum rules_kind holding[] = {RULES_KIND_CAUSE, RULES_KIND_INHIBIT};
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < m; i++) {
+			uint32_t k = e->order[i];
+			if (e->fstate[k] != FS_HOLDS || e->rules[k].src->kind != holding[pass])
+				continue;
+			if (!cause_or_inhibit)
+				e->verdict = holding[pass] == RULES_KIND_CAUSE ? RULES_VERDICT_FAULT
+									       : RULES_VERDICT_BLOCKED;
+			cause_or_inhibit = true;
+			fill_finding(e, k, &e->findings[e->n_findings++], RULES_STATE_HOLDS, NULL);
+		}
 	for (size_t i = 0; i < m && !cause_or_inhibit; i++) {
 		uint32_t k = e->order[i];
 		if (e->fstate[k] != FS_HOLDS || e->rules[k].src->kind != RULES_KIND_NORMAL)

@@ -57,9 +57,9 @@ CASES = [
     ("healthy, fob pressed while moving", [], "release_blocked_speed", "blocked", None,
      "MOVING"),
     # ...and a refusal does not hide a failed part that a later, allowed press shows: the
-    # refusal still explains the first press (listed first), the verdict is the fault
-    ("fuse_blown, first press while moving", ["fuse_blown"], "release_blocked_speed",
-     "fault", "fuse_blown", "MOVING"),
+    # fault comes first and makes the verdict, the refusal still explains the first press
+    ("fuse_blown, first press while moving", ["fuse_blown"], "fuse_blown",
+     "fault", "release_blocked_speed", "MOVING"),
 ]
 
 # Scripts other than the standard test: the first press while driving at 20 km/h, then

@@ -685,24 +685,27 @@ static void inhibits_and_ranking(void **state)
 	assert_int_equal(b->state, RULES_STATE_SUPPRESSED);
 	assert_string_equal(b->by, "moving");
 
-	/* ranking: weight first, then cost; rules_out drops the weaker */
+	/* ranking: causes that hold before the inhibit (it explains only what it covers),
+	 * and the verdict is then a fault; weight first, then cost; rules_out drops the
+	 * weaker */
 	sig(&f, 4 * S, "Flag", 1);
 	rules_evaluate(f.e);
-	assert_string_equal(rules_finding_at(f.e, 0)->id, "moving");
-	assert_string_equal(rules_finding_at(f.e, 1)->id, "cheap");
-	assert_string_equal(rules_finding_at(f.e, 2)->id, "weak");
+	assert_int_equal(rules_verdict(f.e), RULES_VERDICT_FAULT);
+	assert_string_equal(rules_finding_at(f.e, 0)->id, "cheap");
+	assert_string_equal(rules_finding_at(f.e, 1)->id, "weak");
+	assert_string_equal(rules_finding_at(f.e, 2)->id, "moving");
 	sig(&f, 5 * S, "Flag2", 1);
 	rules_evaluate(f.e);
-	assert_string_equal(rules_finding_at(f.e, 0)->id, "moving");
-	assert_string_equal(rules_finding_at(f.e, 1)->id, "strong");
-	assert_string_equal(rules_finding_at(f.e, 2)->id, "cheap");
+	assert_string_equal(rules_finding_at(f.e, 0)->id, "strong");
+	assert_string_equal(rules_finding_at(f.e, 1)->id, "cheap");
+	assert_string_equal(rules_finding_at(f.e, 2)->id, "moving");
 	assert_string_equal(rules_finding_at(f.e, 3)->id, "broken");
 	assert_int_equal(rules_finding_at(f.e, 3)->state, RULES_STATE_SUPPRESSED);
 	assert_string_equal(rules_finding_at(f.e, 4)->id, "weak");
 	assert_int_equal(rules_finding_at(f.e, 4)->state, RULES_STATE_RULED_OUT);
 	assert_string_equal(rules_finding_at(f.e, 4)->by, "strong");
-	assert_int_equal(rules_finding_at(f.e, 1)->n_rules_out, 1);
-	assert_string_equal(rules_finding_at(f.e, 1)->rules_out[0], "weak");
+	assert_int_equal(rules_finding_at(f.e, 0)->n_rules_out, 1);
+	assert_string_equal(rules_finding_at(f.e, 0)->rules_out[0], "weak");
 
 	/* a new session: standing still, the chain works -> no fault found */
 	sig(&f, 6 * S, "Speed", 0);

@@ -222,9 +222,9 @@ enum rules_verdict {
 
 /*
  * Evaluates every active rule at the engine's current time and ranks the findings:
- * HOLDS causes and inhibits first (inhibits covering a cause that holds suppress it;
- * among the rest, by score, then cost, then file order, a finding ruled out by one
- * ranked above it drops to RULED_OUT), then normals (only when nothing else holds),
+ * HOLDS causes, then HOLDS inhibits (inhibits covering a cause suppress it; within each,
+ * by score, then cost, then file order, a finding ruled out by one ranked above it drops
+ * to RULED_OUT), then normals (only when nothing else holds),
  * then POSSIBLE causes, then SUPPRESSED and RULED_OUT ones (to explain what was
  * considered). Rules that are false, and inhibits or normals that are only possible,
  * are not listed. A sequence anchored on a mark is possible until the mark happens; one
