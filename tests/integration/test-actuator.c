@@ -23,21 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bodydiag/linux/can_raw.h"
-#include "itest.h"
+#include "itest-daemon.h"
 
 #define DMN_SOCK "/tmp/bd-act-api.sock"
 #define DMN_CONF "/tmp/bd-act.conf"
@@ -47,174 +35,17 @@
 #define BCM_REQ 0x726
 
 static pid_t daemon_pid = -1, sim_pid = -1;
-static int api_fd = -1, sim_ctl = -1, cap_fd = -1;
-static char api_buf[1 << 16];
-static size_t api_len;
-static int api_id;
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void dump(const char *path)
-{
-	char line[512];
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		print_message("# %s: %s", path, line);
-	fclose(f);
-}
-
-static pid_t spawn(const char *const *argv, const char *log)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (null < 0 || fd < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int connect_wait(const char *path, pid_t child, const char *log)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int64_t end = mono_us() + 20000000;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	for (;;) {
-		int st, fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-		assert_true(fd >= 0);
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return fd;
-		close(fd);
-		if (child > 0 && waitpid(child, &st, WNOHANG) == child) {
-			dump(log);
-			fail_msg("%s exited (status 0x%x) before %s appeared", log, st, path);
-		}
-		if (mono_us() > end) {
-			dump(log);
-			fail_msg("%s did not appear within 20 s", path);
-		}
-		usleep(20000);
-	}
-}
-
-static int stop(pid_t *pid, const char *log)
-{
-	bool exited = false;
-	int st = 0;
-
-	if (*pid <= 0)
-		return -1;
-	kill(*pid, SIGTERM);
-	for (int i = 0; i < 500 && !exited; i++) {
-		exited = waitpid(*pid, &st, WNOHANG) == *pid;
-		if (!exited)
-			usleep(10000);
-	}
-	if (!exited) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, &st, 0);
-	}
-	*pid = -1;
-	if (!exited || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		print_message("# %s: %s, status 0x%x\n", log, exited ? "exited" : "killed", st);
-		dump(log);
-		return -1;
-	}
-	return 0;
-}
-
-static json_t *read_json_line(int fd, int ms)
-{
-	int64_t end = mono_us() + (int64_t)ms * 1000;
-
-	for (;;) {
-		char *nl = memchr(api_buf, '\n', api_len);
-		ssize_t n;
-
-		if (nl) {
-			json_t *j = json_loadb(api_buf, (size_t)(nl - api_buf), 0, NULL);
-			api_len -= (size_t)(nl - api_buf) + 1;
-			memmove(api_buf, nl + 1, api_len);
-			return j;
-		}
-		if (mono_us() > end || api_len == sizeof(api_buf) ||
-		    !itest_wait_readable(fd, (int)((end - mono_us()) / 1000)))
-			return NULL;
-		n = read(fd, api_buf + api_len, sizeof(api_buf) - api_len);
-		if (n <= 0)
-			return NULL;
-		api_len += (size_t)n;
-	}
-}
-
-static void send_request(int fd, int id, const char *method, json_t *params)
-{
-	json_t *req = json_pack("{s:i,s:i,s:s,s:o}", "v", 1, "id", id, "method", method, "params",
-				params ? params : json_object());
-	char *line = json_dumps(req, JSON_COMPACT);
-	size_t len;
-
-	json_decref(req);
-	assert_non_null(line);
-	len = strlen(line);
-	line[len] = '\n'; /* json_dumps' NUL becomes the line end */
-	assert_int_equal(write(fd, line, len + 1), (ssize_t)len + 1);
-	free(line);
-}
+static int sim_ctl = -1, cap_fd = -1;
+static struct itd_client api = {.fd = -1};
 
 static json_t *api_call(const char *method, json_t *params)
 {
-	int64_t end = mono_us() + 15000000;
-
-	send_request(api_fd, ++api_id, method, params);
-	while (mono_us() < end) {
-		json_t *j = read_json_line(api_fd, 15000);
-		if (!j)
-			break;
-		if (json_integer_value(json_object_get(j, "id")) == api_id)
-			return j;
-		json_decref(j);
-	}
-	fail_msg("no reply to %s", method);
-	return NULL;
+	return itd_call_or_fail(&api, method, params, 15000);
 }
 
 static void sim_cmd(const char *cmd)
 {
-	char buf[1024];
-	ssize_t n;
-
-	snprintf(buf, sizeof(buf), "%s\n", cmd);
-	assert_int_equal(write(sim_ctl, buf, strlen(buf)), (ssize_t)strlen(buf));
-	assert_true(itest_wait_readable(sim_ctl, 5000));
-	n = read(sim_ctl, buf, sizeof(buf) - 1);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	if (strncmp(buf, "ok", 2) != 0)
-		fail_msg("simulator: '%s' -> '%s'", cmd, buf);
-}
-
-static void print_json(const char *what, const json_t *j)
-{
-	char *t = json_dumps(j, JSON_COMPACT);
-
-	print_message("%s: %s\n", what, t ? t : "?");
-	free(t);
+	itd_sim_cmd(sim_ctl, cmd);
 }
 
 /* What the capture on can1 saw of the tester's requests since the last call. */
@@ -237,7 +68,7 @@ static void drain(struct seen *s)
 			s->io_on++;
 		else if (d[0] == 0x04 && d[1] == 0x2f && d[4] == 0x00) {
 			if (!s->io_return)
-				s->io_return_us = mono_us();
+				s->io_return_us = itd_mono_us();
 			s->io_return++;
 		} else if (d[0] == 0x02 && d[1] == 0x10 && d[2] == 0x03)
 			s->session_ext++;
@@ -249,22 +80,13 @@ static void drain(struct seen *s)
 /* Watches the capture for ms. */
 static void watch(struct seen *s, int ms)
 {
-	int64_t end = mono_us() + (int64_t)ms * 1000;
+	int64_t end = itd_mono_us() + (int64_t)ms * 1000;
 
-	while (mono_us() < end) {
+	while (itd_mono_us() < end) {
 		if (itest_wait_readable(cap_fd, 20))
 			drain(s);
 	}
 	drain(s);
-}
-
-static const char *root(const char *env)
-{
-	const char *r = getenv(env);
-
-	if (!r || !*r)
-		fail_msg("%s is not set (run through meson test)", env);
-	return r;
 }
 
 /* actuator.test; while the daemon's one-per-5-s limit says so (its clock: it may have
@@ -287,24 +109,25 @@ static json_t *call_retry(json_t *params)
 }
 
 /*
- * Starts actuator.test on api_fd without waiting for its end (retrying while rate
+ * Starts actuator.test on api.fd without waiting for its end (retrying while rate
  * limited) and watches the capture until its 0x2F 0x03 is on the bus. Returns its id.
  */
 static int start_async(int duration_ms, struct seen *s)
 {
 	for (int i = 0; i < 40; i++) {
-		int id = ++api_id;
 		json_t *j = NULL;
+		int id;
 
 		drain(&(struct seen){0});
 		*s = (struct seen){0};
-		send_request(api_fd, id, "actuator.test", json_pack("{s:i}", "duration_ms", duration_ms));
+		id = itd_send(&api, "actuator.test", json_pack("{s:i}", "duration_ms", duration_ms));
+		assert_true(id >= 0);
 		for (int k = 0; k < 50 && !s->io_on; k++)
 			watch(s, 20);
 		if (s->io_on)
 			return id;
-		j = read_json_line(api_fd, 100);
-		print_json("not started", j);
+		j = itd_read(&api, 100);
+		itd_print_json("not started", j);
 		json_decref(j);
 		usleep(250000);
 	}
@@ -322,11 +145,11 @@ static json_t *actuator_call(int duration_ms, struct seen *s)
 	watch(s, 300); /* the last requests' frames */
 	res = json_object_get(r, "result");
 	if (!res) {
-		print_json("actuator.test", r);
-		dump(DMN_LOG);
+		itd_print_json("actuator.test", r);
+		itd_dump(DMN_LOG);
 		fail();
 	}
-	print_json("actuator.test", res);
+	itd_print_json("actuator.test", res);
 	json_incref(res);
 	json_decref(r);
 	print_message("bus: %d request frames, 0x10 03 x%d, 0x2F 03 x%d, 0x2F 00 x%d, 0x10 01 x%d\n",
@@ -336,35 +159,23 @@ static json_t *actuator_call(int duration_ms, struct seen *s)
 
 static void actuator_on_the_bench(void **state)
 {
-	char bin[1024], sim[1024], profile[1024];
-	const char *dargv[] = {bin, "-c", DMN_CONF, NULL};
+	char sim[1024];
 	const char *sargv[] = {sim, "--iface", ITEST_CAN1, "--control", SIM_SOCK, "--no-stdin",
 			       "--seed", "11", NULL};
 	const struct can_raw_filter flt = {.id = BCM_REQ, .mask = 0x7ff};
 	struct seen s;
 	json_t *res, *r;
 	pid_t client;
-	FILE *conf;
 
 	(void)state;
-	snprintf(bin, sizeof(bin), "%s/daemon/bodydiagd", root("BODYDIAG_BUILD_ROOT"));
-	snprintf(sim, sizeof(sim), "%s/tools/bodydiag-sim/bodydiag-sim", root("BODYDIAG_BUILD_ROOT"));
-	snprintf(profile, sizeof(profile), "%s/profiles/sim-2026.profile",
-		 root("BODYDIAG_SOURCE_ROOT"));
-	conf = fopen(DMN_CONF, "we");
-	assert_non_null(conf);
-	fprintf(conf, "[can]\ninterface = %s\n[data]\nprofile = %s\n[api]\nsocket = %s\n"
-		      "rate_limit = 0\n[log]\nlevel = debug\n",
-		ITEST_CAN0, profile, DMN_SOCK);
-	fclose(conf);
+	itd_path(sim, sizeof(sim), "BODYDIAG_BUILD_ROOT", "tools/bodydiag-sim/bodydiag-sim");
+	itd_write_conf_level(DMN_CONF, DMN_SOCK, "debug", NULL, NULL, NULL);
 
 	assert_int_equal(can_raw_open(ITEST_CAN1, &flt, 1, 0, &cap_fd), 0);
-	unlink(DMN_SOCK);
 	unlink(SIM_SOCK);
-	daemon_pid = spawn(dargv, DMN_LOG);
-	sim_pid = spawn(sargv, SIM_LOG);
-	api_fd = connect_wait(DMN_SOCK, daemon_pid, DMN_LOG);
-	sim_ctl = connect_wait(SIM_SOCK, sim_pid, SIM_LOG);
+	api.fd = itd_start_daemon(DMN_CONF, DMN_SOCK, DMN_LOG, &daemon_pid);
+	sim_pid = itd_spawn(sargv, SIM_LOG);
+	sim_ctl = itd_connect_wait(SIM_SOCK, sim_pid, SIM_LOG);
 	usleep(1500000); /* the daemon hears VehicleSpeed = 0 */
 
 	/* 1. Healthy: the whole loop. */
@@ -385,7 +196,7 @@ static void actuator_on_the_bench(void **state)
 
 	/* 2. Rate limit: at once again, refused, nothing sent. */
 	r = api_call("actuator.test", NULL);
-	print_json("second test at once", r);
+	itd_print_json("second test at once", r);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "code")),
 			    "rate_limited");
 	json_decref(r);
@@ -411,7 +222,7 @@ static void actuator_on_the_bench(void **state)
 	s = (struct seen){0};
 	r = call_retry(json_object());
 	watch(&s, 500);
-	print_json("at 30 km/h", r);
+	itd_print_json("at 30 km/h", r);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"), "code")),
 			    "unavailable");
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r, "error"),
@@ -424,7 +235,7 @@ static void actuator_on_the_bench(void **state)
 	sim_cmd("set gear D");
 	usleep(200000);
 	r = call_retry(json_object());
-	print_json("in D", r);
+	itd_print_json("in D", r);
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r, "error"),
 								 "message")),
 			       "not in park"));
@@ -436,8 +247,12 @@ static void actuator_on_the_bench(void **state)
 	client = fork();
 	assert_true(client >= 0);
 	if (client == 0) {
-		int fd = connect_wait(DMN_SOCK, -1, DMN_LOG);
-		send_request(fd, 1, "actuator.test", json_pack("{s:i}", "duration_ms", 3000));
+		static struct itd_client c;
+
+		c.fd = itd_connect_wait(DMN_SOCK, -1, DMN_LOG);
+		assert_int_equal(itd_send(&c, "actuator.test",
+					  json_pack("{s:i}", "duration_ms", 3000)),
+				 1);
 		pause();
 		_exit(0);
 	}
@@ -447,7 +262,7 @@ static void actuator_on_the_bench(void **state)
 	watch(&s, 300);
 	assert_int_equal(s.io_on, 1); /* it did start */
 	{
-		int64_t killed = mono_us();
+		int64_t killed = itd_mono_us();
 		int st;
 
 		kill(client, SIGKILL);
@@ -476,16 +291,16 @@ static void actuator_on_the_bench(void **state)
 
 	/* A fresh simulator: the lockout would refuse everything below. */
 	close(sim_ctl);
-	stop(&sim_pid, SIM_LOG);
+	itd_stop(&sim_pid, SIM_LOG);
 	unlink(SIM_SOCK);
-	sim_pid = spawn(sargv, SIM_LOG);
-	sim_ctl = connect_wait(SIM_SOCK, sim_pid, SIM_LOG);
+	sim_pid = itd_spawn(sargv, SIM_LOG);
+	sim_ctl = itd_connect_wait(SIM_SOCK, sim_pid, SIM_LOG);
 	usleep(1500000);
 
 	/* 7. SIGHUP mid-test: the client is told, control still returned (new broker). */
 	{
 		int id = start_async(3000, &s);
-		int64_t t = mono_us();
+		int64_t t = itd_mono_us();
 
 		kill(daemon_pid, SIGHUP);
 		watch(&s, 1000);
@@ -495,13 +310,13 @@ static void actuator_on_the_bench(void **state)
 		assert_int_equal(s.io_return, 1);
 		assert_int_equal(s.session_default, 1);
 		for (;;) {
-			r = read_json_line(api_fd, 2000);
+			r = itd_read(&api, 2000);
 			assert_non_null(r);
 			if (json_integer_value(json_object_get(r, "id")) == id)
 				break;
 			json_decref(r);
 		}
-		print_json("reload mid-test", r);
+		itd_print_json("reload mid-test", r);
 		assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r, "error"),
 									 "message")),
 				       "reloaded"));
@@ -513,7 +328,7 @@ static void actuator_on_the_bench(void **state)
 		int64_t t;
 
 		(void)start_async(3000, &s);
-		t = mono_us();
+		t = itd_mono_us();
 		kill(daemon_pid, SIGTERM);
 		watch(&s, 1500);
 		print_message("stop mid-test: 0x2F 00 x%d, %.0f ms after SIGTERM; 0x10 01 x%d\n",
@@ -523,23 +338,23 @@ static void actuator_on_the_bench(void **state)
 		assert_int_equal(s.session_default, 1);
 	}
 
-	close(api_fd);
-	api_fd = -1;
+	close(api.fd);
+	api.fd = -1;
 	close(sim_ctl);
 	sim_ctl = -1;
 	close(cap_fd);
 	cap_fd = -1;
-	stop(&sim_pid, SIM_LOG);
-	assert_int_equal(stop(&daemon_pid, DMN_LOG), 0);
+	itd_stop(&sim_pid, SIM_LOG);
+	assert_int_equal(itd_stop(&daemon_pid, DMN_LOG), 0);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	if (sim_pid > 0)
-		stop(&sim_pid, SIM_LOG);
+		itd_stop(&sim_pid, SIM_LOG);
 	if (daemon_pid > 0)
-		stop(&daemon_pid, DMN_LOG);
+		itd_stop(&daemon_pid, DMN_LOG);
 	return 0;
 }
 

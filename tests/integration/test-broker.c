@@ -43,7 +43,7 @@
 #include "daemon/bus.h"
 #include "daemon/methods.h"
 #include "daemon/uds_broker.h"
-#include "itest.h"
+#include "itest-daemon.h"
 
 #define BCM_REQ 0x726
 #define BCM_RESP 0x72e
@@ -57,13 +57,6 @@ static int bcm_fd = -1, eng_fd = -1, func_fd = -1; /* the scripted ECUs' sockets
 static pthread_t ecu_thread;
 static atomic_bool ecu_stop;
 static atomic_int ecu_seen_tp; /* tester present requests the ECU saw */
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- the scripted ECU (runs in its own thread, blocking on poll) ---- */
 
@@ -119,7 +112,7 @@ static void on_done(void *userdata, const struct uds_broker_result *r)
 
 	o->done = true;
 	o->r = *r;
-	o->t_done = mono_us();
+	o->t_done = itd_mono_us();
 	if (r->resp && r->resp_len <= sizeof(o->resp)) {
 		memcpy(o->resp, r->resp, r->resp_len);
 		o->r.resp = o->resp;
@@ -129,13 +122,13 @@ static void on_done(void *userdata, const struct uds_broker_result *r)
 /* Runs the loop until every outcome is done or ms pass. */
 static void run_until(struct outcome **os, size_t n, int ms)
 {
-	int64_t end = mono_us() + (int64_t)ms * 1000;
+	int64_t end = itd_mono_us() + (int64_t)ms * 1000;
 
 	for (;;) {
 		bool all = true;
 		for (size_t i = 0; i < n; i++)
 			all = all && os[i]->done;
-		if (all || mono_us() > end)
+		if (all || itd_mono_us() > end)
 			return;
 		ev_run(loop, EVRUN_NOWAIT);
 		usleep(500);
@@ -144,7 +137,7 @@ static void run_until(struct outcome **os, size_t n, int ms)
 
 static void run_for(int ms)
 {
-	for (int64_t end = mono_us() + (int64_t)ms * 1000; mono_us() < end;) {
+	for (int64_t end = itd_mono_us() + (int64_t)ms * 1000; itd_mono_us() < end;) {
 		ev_run(loop, EVRUN_NOWAIT);
 		usleep(1000);
 	}
@@ -296,7 +289,7 @@ static void script_endless_pending(void)
 static void endless_pending_other_served(void **state)
 {
 	struct outcome o, other, *os[] = {&o}, *os2[] = {&other};
-	int64_t t0 = mono_us();
+	int64_t t0 = itd_mono_us();
 
 	ecu_start(script_endless_pending);
 	submit(0, UDS_BROKER_PRIORITY_INTERACTIVE, read_did, sizeof(read_did), &o);
@@ -535,7 +528,7 @@ static void functional_obd(void **state)
 
 	ecu_start(script_functional);
 	assert_int_equal(uds_broker_functional(broker, pids, sizeof(pids), on_functional, NULL), 0);
-	for (end = mono_us() + 3000000; !fres.done && mono_us() < end;) {
+	for (end = itd_mono_us() + 3000000; !fres.done && itd_mono_us() < end;) {
 		ev_run(loop, EVRUN_NOWAIT);
 		usleep(500);
 	}
@@ -583,14 +576,14 @@ static void listen_only_by_default(void **state)
 	md.listen_only = true;
 	assert_int_equal(methods_new(api, &md, 1024, &m), 0);
 
-	t0 = mono_us();
-	while (mono_us() - t0 < 2000000) {
+	t0 = itd_mono_us();
+	while (itd_mono_us() - t0 < 2000000) {
 		ev_run(loop, EVRUN_NOWAIT);
 		while (can_raw_recv(cap, &f, NULL, NULL) == 1)
 			frames++;
 		usleep(2000);
 	}
-	t1 = mono_us();
+	t1 = itd_mono_us();
 	methods_free(m);
 	bus_free(bus);
 	api_server_free(api);
@@ -612,164 +605,17 @@ static void listen_only_by_default(void **state)
 #define SIM_LOG "/tmp/bd-broker-sim.log"
 
 static pid_t daemon_pid = -1, sim_pid = -1;
-static int api_fd = -1, sim_ctl = -1;
-static char api_buf[1 << 16];
-static size_t api_len;
-static int api_id;
+static int sim_ctl = -1;
+static struct itd_client api = {.fd = -1};
 
-static void dump(const char *path)
-{
-	char line[512];
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		print_message("# %s: %s", path, line);
-	fclose(f);
-}
-
-static pid_t spawn(const char *const *argv, const char *log)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (null < 0 || fd < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Connects to a Unix socket that the child creates, for up to 20 s (ASan under TCG). */
-static int connect_wait(const char *path, pid_t child, const char *log)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int64_t end = mono_us() + 20000000;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	for (;;) {
-		int st, fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-		assert_true(fd >= 0);
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return fd;
-		close(fd);
-		if (waitpid(child, &st, WNOHANG) == child) {
-			dump(log);
-			fail_msg("%s exited (status 0x%x) before %s appeared", log, st, path);
-		}
-		if (mono_us() > end) {
-			dump(log);
-			fail_msg("%s did not appear within 20 s", path);
-		}
-		usleep(20000);
-	}
-}
-
-/* SIGTERM, up to 5 s; returns 0 for a clean exit, -1 otherwise (then killed, log shown). */
-static int stop(pid_t *pid, const char *log)
-{
-	bool exited = false;
-	int st = 0;
-
-	if (*pid <= 0)
-		return -1;
-	kill(*pid, SIGTERM);
-	for (int i = 0; i < 500 && !exited; i++) {
-		exited = waitpid(*pid, &st, WNOHANG) == *pid;
-		if (!exited)
-			usleep(10000);
-	}
-	if (!exited) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, &st, 0);
-	}
-	if (!exited || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		print_message("# %s: %s, status 0x%x\n", log, exited ? "exited" : "killed", st);
-		dump(log);
-		*pid = -1;
-		return -1;
-	}
-	*pid = -1;
-	return 0;
-}
-
-/* Reads one line (up to 5 s) from fd into a JSON object; NULL on timeout or EOF. */
-static json_t *read_json_line(int fd, int ms)
-{
-	int64_t end = mono_us() + (int64_t)ms * 1000;
-
-	for (;;) {
-		char *nl = memchr(api_buf, '\n', api_len);
-		ssize_t n;
-
-		if (nl) {
-			json_t *j = json_loadb(api_buf, (size_t)(nl - api_buf), 0, NULL);
-			api_len -= (size_t)(nl - api_buf) + 1;
-			memmove(api_buf, nl + 1, api_len);
-			return j;
-		}
-		if (mono_us() > end || api_len == sizeof(api_buf) ||
-		    !itest_wait_readable(fd, (int)((end - mono_us()) / 1000)))
-			return NULL;
-		n = read(fd, api_buf + api_len, sizeof(api_buf) - api_len);
-		if (n <= 0)
-			return NULL;
-		api_len += (size_t)n;
-	}
-}
-
-/* One API call; returns the whole reply object (events before it are skipped). */
 static json_t *api_call(const char *method, json_t *params)
 {
-	json_t *req = json_pack("{s:i,s:i,s:s,s:o}", "v", 1, "id", ++api_id, "method", method,
-				"params", params ? params : json_object());
-	char *line = json_dumps(req, JSON_COMPACT);
-	int64_t end = mono_us() + 15000000;
-
-	json_decref(req);
-	assert_non_null(line);
-	assert_int_equal(write(api_fd, line, strlen(line)), (ssize_t)strlen(line));
-	assert_int_equal(write(api_fd, "\n", 1), 1);
-	free(line);
-	while (mono_us() < end) {
-		json_t *j = read_json_line(api_fd, 15000);
-		if (!j)
-			break;
-		if (json_integer_value(json_object_get(j, "id")) == api_id)
-			return j;
-		json_decref(j);
-	}
-	fail_msg("no reply to %s", method);
-	return NULL;
+	return itd_call_or_fail(&api, method, params, 15000);
 }
 
 static void sim_cmd(const char *cmd)
 {
-	char buf[1024];
-	ssize_t n;
-
-	snprintf(buf, sizeof(buf), "%s\n", cmd);
-	assert_int_equal(write(sim_ctl, buf, strlen(buf)), (ssize_t)strlen(buf));
-	assert_true(itest_wait_readable(sim_ctl, 5000));
-	n = read(sim_ctl, buf, sizeof(buf) - 1);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	if (strncmp(buf, "ok", 2) != 0)
-		fail_msg("simulator: '%s' -> '%s'", cmd, buf);
-}
-
-static void print_json(const char *what, const json_t *j)
-{
-	char *t = json_dumps(j, JSON_COMPACT);
-
-	print_message("%s: %s\n", what, t ? t : "?");
-	free(t);
+	itd_sim_cmd(sim_ctl, cmd);
 }
 
 /* Runs the bodydiag CLI against the daemon; its stdout into out. Returns the exit status. */
@@ -811,62 +657,37 @@ static int cli(char *out, size_t cap, const char *const *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static const char *root(const char *env)
-{
-	const char *r = getenv(env);
-
-	if (!r || !*r)
-		fail_msg("%s is not set (run through meson test)", env);
-	return r;
-}
-
 static void daemon_listen_only_then_simulator(void **state)
 {
-	char bin[1024], sim[1024], profile[1024];
-	const char *dargv[] = {bin, "-c", DMN_CONF, NULL};
-	const char *sargv[] = {sim, "--iface", ITEST_CAN1, "--control", SIM_SOCK, "--no-stdin",
-			       "--seed", "7", "--fault", "hinge_wiring_open", NULL};
 	struct bd_timed_frame f;
 	json_t *r, *res, *d, *ev;
 	int cap, frames = 0, events = 0, saw_request = 0;
 	int64_t t0, t1;
-	FILE *conf;
 	size_t i;
 
-	snprintf(bin, sizeof(bin), "%s/daemon/bodydiagd", root("BODYDIAG_BUILD_ROOT"));
-	snprintf(sim, sizeof(sim), "%s/tools/bodydiag-sim/bodydiag-sim", root("BODYDIAG_BUILD_ROOT"));
-	snprintf(profile, sizeof(profile), "%s/profiles/sim-2026.profile",
-		 root("BODYDIAG_SOURCE_ROOT"));
-	conf = fopen(DMN_CONF, "we");
-	assert_non_null(conf);
-	fprintf(conf, "[can]\ninterface = %s\n[data]\nprofile = %s\n[api]\nsocket = %s\n"
-		      "rate_limit = 0\n[log]\nlevel = debug\n",
-		ITEST_CAN0, profile, DMN_SOCK);
-	fclose(conf);
+	itd_write_conf_level(DMN_CONF, DMN_SOCK, "debug", NULL, NULL, NULL);
 
 	/* 1. Listen-only, as a process: the daemon up, nobody asking, can1 hears nothing. */
 	assert_int_equal(can_raw_open(ITEST_CAN1, NULL, 0, 0, &cap), 0);
-	unlink(DMN_SOCK);
-	daemon_pid = spawn(dargv, DMN_LOG);
-	api_fd = connect_wait(DMN_SOCK, daemon_pid, DMN_LOG);
+	api.fd = itd_start_daemon(DMN_CONF, DMN_SOCK, DMN_LOG, &daemon_pid);
 	while (can_raw_recv(cap, &f, NULL, NULL) == 1)
 		frames++;
-	t0 = mono_us();
-	while (mono_us() - t0 < 2000000) {
+	t0 = itd_mono_us();
+	while (itd_mono_us() - t0 < 2000000) {
 		if (itest_wait_readable(cap, 100))
 			while (can_raw_recv(cap, &f, NULL, NULL) == 1)
 				frames++;
 	}
-	t1 = mono_us();
+	t1 = itd_mono_us();
 	close(cap);
 	print_message("bodydiagd listen-only: %d frames on %s over %.2f s (start-up included)\n",
 		      frames, ITEST_CAN1, (double)(t1 - t0) / 1e6);
 	assert_int_equal(frames, 0);
 
 	/* 2. The simulator with an open wire in the release circuit. */
-	unlink(SIM_SOCK);
-	sim_pid = spawn(sargv, SIM_LOG);
-	sim_ctl = connect_wait(SIM_SOCK, sim_pid, SIM_LOG);
+	sim_pid = itd_start_sim("hinge_wiring_open", SIM_SOCK, SIM_LOG);
+	sim_ctl = itd_connect(SIM_SOCK);
+	assert_true(sim_ctl >= 0);
 	usleep(500000); /* the off-state open-load check fails 3 x 100 ms in a row */
 	sim_cmd("press fob_trunk");
 	usleep(1200000);
@@ -876,7 +697,7 @@ static void daemon_listen_only_then_simulator(void **state)
 	r = api_call("dtc.read", json_pack("{s:s,s:s}", "ecu", "bcm", "mask", "0x2f"));
 	res = json_object_get(r, "result");
 	if (!res) {
-		print_json("dtc.read", r);
+		itd_print_json("dtc.read", r);
 		fail();
 	}
 	assert_int_equal(json_array_size(json_object_get(res, "dtcs")), 1);
@@ -887,7 +708,7 @@ static void daemon_listen_only_then_simulator(void **state)
 	assert_int_equal(strtoul(json_string_value(json_object_get(d, "status")), NULL, 16) & 0x24,
 			 0x24);
 	assert_true(json_is_array(json_object_get(d, "flags")));
-	print_json("dtc.read", d);
+	itd_print_json("dtc.read", d);
 	json_decref(r);
 
 	r = api_call("did.read", json_pack("{s:s}", "did", "TrunkOutputCircuitStatus"));
@@ -904,7 +725,7 @@ static void daemon_listen_only_then_simulator(void **state)
 	assert_true(json_is_real(json_object_get(d, "value")));
 	assert_true(json_real_value(json_object_get(d, "value")) > 10.0);
 	assert_string_equal(json_string_value(json_object_get(d, "unit")), "V");
-	print_json("did.read", res);
+	itd_print_json("did.read", res);
 	json_decref(r);
 	r = api_call("did.read", json_pack("{s:i}", "did", 0x1234)); /* not supported: NRC as data */
 	res = json_object_get(r, "result");
@@ -918,8 +739,8 @@ static void daemon_listen_only_then_simulator(void **state)
 	assert_non_null(json_object_get(r, "result"));
 	json_decref(r);
 	sim_cmd("press fob_trunk");
-	t0 = mono_us();
-	while (mono_us() - t0 < 3000000 && (ev = read_json_line(api_fd, 500))) {
+	t0 = itd_mono_us();
+	while (itd_mono_us() - t0 < 3000000 && (ev = itd_read(&api, 500))) {
 		json_t *data = json_object_get(ev, "data");
 		if (json_is_string(json_object_get(ev, "event")) && data) {
 			events++;
@@ -941,8 +762,8 @@ static void daemon_listen_only_then_simulator(void **state)
 	usleep(1000000);
 	sim_cmd("press fob_trunk");
 	saw_request = 0;
-	t0 = mono_us();
-	while (mono_us() - t0 < 3000000 && (ev = read_json_line(api_fd, 500))) {
+	t0 = itd_mono_us();
+	while (itd_mono_us() - t0 < 3000000 && (ev = itd_read(&api, 500))) {
 		json_t *data = json_object_get(ev, "data");
 		if (data && json_is_string(json_object_get(data, "signal")) &&
 		    !strcmp(json_string_value(json_object_get(data, "signal")),
@@ -955,8 +776,8 @@ static void daemon_listen_only_then_simulator(void **state)
 	assert_true(saw_request >= 1);
 
 	/* 4. The CLI against the same daemon, then clearing as root (admin), then status. */
-	close(api_fd);
-	api_len = 0;
+	close(api.fd);
+	api.len = 0;
 	{
 		static char out[16384];
 		const char *dtc[] = {"dtc", "--ecu", "bcm", "--mask", "0x2f", NULL};
@@ -971,13 +792,13 @@ static void daemon_listen_only_then_simulator(void **state)
 		assert_non_null(strstr(out, "TrunkFuseVoltage = 12"));
 		assert_int_equal(cli(out, sizeof(out), nrc), 5); /* negative response */
 	}
-	api_fd = connect_wait(DMN_SOCK, daemon_pid, DMN_LOG);
+	api.fd = itd_connect_wait(DMN_SOCK, daemon_pid, DMN_LOG);
 	r = api_call("dtc.clear", json_pack("{s:s}", "ecu", "bcm"));
 	assert_true(json_is_true(json_object_get(json_object_get(r, "result"), "cleared")));
 	json_decref(r);
 	r = api_call("ecus", NULL);
 	res = json_array_get(json_object_get(json_object_get(r, "result"), "ecus"), 0);
-	print_json("ecus[0]", res);
+	itd_print_json("ecus[0]", res);
 	assert_true(json_integer_value(json_object_get(res, "responses")) >= 5);
 	json_decref(r);
 	for (i = 0; i < 1; i++) {
@@ -985,18 +806,18 @@ static void daemon_listen_only_then_simulator(void **state)
 		res = json_object_get(r, "result");
 		assert_true(json_is_true(json_object_get(res, "attached")));
 		assert_true(json_integer_value(json_object_get(res, "outages")) >= 1);
-		print_json("status", res);
+		itd_print_json("status", res);
 		assert_true(json_integer_value(json_object_get(res, "frames")) > 100);
 		json_decref(r);
 	}
 
-	close(api_fd);
-	api_fd = -1;
+	close(api.fd);
+	api.fd = -1;
 	close(sim_ctl);
 	sim_ctl = -1;
-	stop(&sim_pid, SIM_LOG);
+	itd_stop(&sim_pid, SIM_LOG);
 	/* A clean exit under ASan: no leak after UDS traffic, a subscription, a reconnect. */
-	assert_int_equal(stop(&daemon_pid, DMN_LOG), 0);
+	assert_int_equal(itd_stop(&daemon_pid, DMN_LOG), 0);
 }
 
 int main(void)

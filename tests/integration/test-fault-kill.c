@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "test-fault-util.h"
+#include "itest-daemon.h"
 
 #define DIR "/tmp/bd-fault-kill"
 #define SOCK DIR "/api.sock"
@@ -29,7 +29,7 @@
 #define ROUNDS 3
 #define MAX_ACKED 64
 
-static struct fault_client api;
+static struct itd_client api;
 static int64_t acked[MAX_ACKED];
 static bool acked_dtcs[MAX_ACKED]; /* its result reports a positive DTC read */
 static size_t n_acked;
@@ -41,13 +41,13 @@ static pid_t hammer(void)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		static struct fault_client c;
+		static struct itd_client c;
 		int n = 0;
 
-		c.fd = fault_connect(SOCK);
+		c.fd = itd_connect(SOCK);
 		for (;;) {
-			json_t *r = fault_call(&c, "did.read",
-					       json_pack("{s:s}", "did", "TrunkFuseVoltage"), 5000);
+			json_t *r = itd_call(&c, "did.read",
+					     json_pack("{s:s}", "did", "TrunkFuseVoltage"), 5000);
 			if (!r)
 				_exit(n > 0 ? 0 : 1);
 			json_decref(r);
@@ -102,7 +102,7 @@ static void check_db(int round)
  */
 static int64_t diagnose(bool *ret_dtcs)
 {
-	json_t *r = fault_call(&api, "diagnose", json_pack("{s:b}", "questions", 0), 60000);
+	json_t *r = itd_call(&api, "diagnose", json_pack("{s:b}", "questions", 0), 60000);
 	json_t *res = json_object_get(r, "result"), *read;
 	json_t *s = json_object_get(res, "session");
 	int64_t id = json_is_integer(s) ? json_integer_value(s) : 0;
@@ -115,7 +115,7 @@ static int64_t diagnose(bool *ret_dtcs)
 		    !json_object_get(read, "nrc"))
 			*ret_dtcs = true;
 	if (!id)
-		fault_print_json("diagnose", r);
+		itd_print_json("diagnose", r);
 	json_decref(r);
 	return id;
 }
@@ -127,24 +127,24 @@ static void kill9_under_load(void **state)
 	json_t *r;
 	int st;
 
-	fault_path(rules, sizeof(rules), "BODYDIAG_SOURCE_ROOT", "rules/trunk.rules");
+	itd_path(rules, sizeof(rules), "BODYDIAG_SOURCE_ROOT", "rules/trunk.rules");
 	snprintf(data, sizeof(data), "rules = %s\n", rules);
 	assert_int_equal(system("rm -rf " DIR " && mkdir -p " DIR), 0);
 	snprintf(extra, sizeof(extra), "[history]\npath = %s\n", DB);
-	fault_write_conf(CONF, SOCK, data, NULL, extra);
-	sim = fault_start_sim("hinge_wiring_open", SIM_CTL, SIM_LOG);
+	itd_write_conf(CONF, SOCK, data, NULL, extra);
+	sim = itd_start_sim("hinge_wiring_open", SIM_CTL, SIM_LOG);
 
 	for (int round = 1; round <= ROUNDS; round++) {
 		int64_t t0, t_ready;
 		size_t before = n_acked;
 
-		t0 = fault_mono_us();
-		api.fd = fault_start_daemon(CONF, SOCK, LOG, &pid);
+		t0 = itd_mono_us();
+		api.fd = itd_start_daemon(CONF, SOCK, LOG, &pid);
 		api.len = 0;
-		t_ready = fault_mono_us();
+		t_ready = itd_mono_us();
 		if (round > 1) {
 			check_db(round - 1);
-			r = fault_call(&api, "history", json_pack("{s:s}", "kind", "session"), 10000);
+			r = itd_call(&api, "history", json_pack("{s:s}", "kind", "session"), 10000);
 			assert_true(json_array_size(json_object_get(json_object_get(r, "result"),
 								    "records")) >= n_acked);
 			json_decref(r);
@@ -159,9 +159,9 @@ static void kill9_under_load(void **state)
 			acked[n_acked++] = id;
 		}
 		/* One more in flight, then the kill. */
-		assert_true(fault_send(&api, "diagnose", json_pack("{s:b}", "questions", 0)) > 0);
+		assert_true(itd_send(&api, "diagnose", json_pack("{s:b}", "questions", 0)) > 0);
 		usleep(30000 * (unsigned)round);
-		fault_forget(pid);
+		itd_forget(pid);
 		assert_int_equal(kill(pid, SIGKILL), 0);
 		assert_int_equal(waitpid(pid, &st, 0), pid);
 		assert_true(WIFSIGNALED(st));
@@ -173,17 +173,17 @@ static void kill9_under_load(void **state)
 			      WEXITSTATUS(st));
 	}
 	/* The restart after the last kill: intact, complete, serving. */
-	api.fd = fault_start_daemon(CONF, SOCK, LOG, &pid);
+	api.fd = itd_start_daemon(CONF, SOCK, LOG, &pid);
 	api.len = 0;
 	check_db(ROUNDS);
-	r = fault_call(&api, "did.read", json_pack("{s:s}", "did", "TrunkFuseVoltage"), 10000);
+	r = itd_call(&api, "did.read", json_pack("{s:s}", "did", "TrunkFuseVoltage"), 10000);
 	if (!json_object_get(r, "result"))
-		fault_print_json("did.read after restart", r);
+		itd_print_json("did.read after restart", r);
 	assert_non_null(json_object_get(r, "result"));
 	json_decref(r);
 	close(api.fd);
-	fault_stop(&sim, SIM_LOG);
-	assert_int_equal(fault_stop(&pid, LOG), 0);
+	itd_stop(&sim, SIM_LOG);
+	assert_int_equal(itd_stop(&pid, LOG), 0);
 }
 
 int main(void)
@@ -192,5 +192,5 @@ int main(void)
 		cmocka_unit_test(kill9_under_load),
 	};
 
-	return cmocka_run_group_tests(tests, fault_group_start, fault_group_end);
+	return cmocka_run_group_tests(tests, itd_group_start, itd_group_end);
 }

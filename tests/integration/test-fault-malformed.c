@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "bodydiag/linux/can_raw.h"
-#include "test-fault-util.h"
+#include "itest-daemon.h"
 
 #define SOCK "/tmp/bd-fault-malformed.sock"
 #define CONF "/tmp/bd-fault-malformed.conf"
@@ -24,7 +24,7 @@
 #define REQ_ID 0x726
 #define RESP_ID 0x72e
 
-static struct fault_client api;
+static struct itd_client api;
 static int ecu = -1;
 
 /* One frame of 8 bytes padded with 0xAA. */
@@ -40,11 +40,11 @@ static struct bd_frame frame(const uint8_t *data, size_t len)
 /* The next frame with id from the daemon within ms; false on timeout. */
 static bool wait_frame(uint32_t id, struct bd_frame *ret, int ms)
 {
-	int64_t end = fault_mono_us() + (int64_t)ms * 1000;
+	int64_t end = itd_mono_us() + (int64_t)ms * 1000;
 	struct bd_timed_frame tf;
 
-	while (fault_mono_us() < end) {
-		if (!itest_wait_readable(ecu, (int)((end - fault_mono_us()) / 1000) + 1))
+	while (itd_mono_us() < end) {
+		if (!itest_wait_readable(ecu, (int)((end - itd_mono_us()) / 1000) + 1))
 			continue;
 		while (can_raw_recv(ecu, &tf, NULL, NULL) == 1)
 			if (tf.frame.id == id) {
@@ -66,7 +66,7 @@ struct answer {
 static json_t *exchange(const struct answer *a)
 {
 	struct bd_frame req, fc;
-	int id = fault_send(&api, "did.read", json_pack("{s:s}", "did", "TrunkFuseVoltage"));
+	int id = itd_send(&api, "did.read", json_pack("{s:s}", "did", "TrunkFuseVoltage"));
 	int64_t end;
 
 	assert_true(id > 0);
@@ -81,15 +81,15 @@ static json_t *exchange(const struct answer *a)
 			fail_msg("%s: no flow control", a->what);
 		assert_int_equal(can_raw_send(ecu, &f), 0);
 	}
-	for (end = fault_mono_us() + 10000000; fault_mono_us() < end;) {
-		json_t *r = fault_read(&api, 10000);
+	for (end = itd_mono_us() + 10000000; itd_mono_us() < end;) {
+		json_t *r = itd_read(&api, 10000);
 		if (!r)
 			break;
 		if (json_integer_value(json_object_get(r, "id")) == id)
 			return r;
 		json_decref(r);
 	}
-	fault_dump(LOG);
+	itd_dump(LOG);
 	fail_msg("%s: no reply from the daemon within 10 s", a->what);
 	return NULL;
 }
@@ -104,7 +104,7 @@ static void good_answer_decoded(const char *after)
 
 	if (!v || json_real_value(json_object_get(v, "value")) < 12.49 ||
 	    json_real_value(json_object_get(v, "value")) > 12.51) {
-		fault_print_json("good answer", r);
+		itd_print_json("good answer", r);
 		fail_msg("after %s: a correct answer was not decoded", after);
 	}
 	json_decref(r);
@@ -133,25 +133,25 @@ static void malformed_answers(void **state)
 	pid_t pid;
 	json_t *r;
 
-	fault_write_conf(CONF, SOCK, NULL, NULL, NULL);
+	itd_write_conf(CONF, SOCK, NULL, NULL, NULL);
 	assert_int_equal(can_raw_open(ITEST_CAN1, &flt, 1, 0, &ecu), 0);
-	api.fd = fault_start_daemon(CONF, SOCK, LOG, &pid);
+	api.fd = itd_start_daemon(CONF, SOCK, LOG, &pid);
 
 	good_answer_decoded("start-up");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *code;
 		json_t *res;
-		int64_t t0 = fault_mono_us();
+		int64_t t0 = itd_mono_us();
 
 		r = exchange(&bad[i]);
-		code = fault_error(r);
+		code = itd_error(r);
 		res = json_object_get(r, "result");
 		print_message("%s: %s \"%s\" after %.0f ms\n", bad[i].what,
 			      code ? code : res ? "result" : "?",
 			      code ? json_string_value(json_object_get(json_object_get(r, "error"),
 								       "message"))
 				   : json_string_value(json_object_get(res, "text")) ?: "",
-			      (double)(fault_mono_us() - t0) / 1000);
+			      (double)(itd_mono_us() - t0) / 1000);
 		if (code) {
 			/* Named errors of the protocol, with a reason, never internal_error. */
 			assert_true(!strcmp(code, "unavailable") || !strcmp(code, "timeout"));
@@ -160,19 +160,19 @@ static void malformed_answers(void **state)
 		} else {
 			/* A result must say what is wrong with the payload. */
 			if (!json_object_get(res, "decode_error") && !json_object_get(res, "nrc")) {
-				fault_print_json(bad[i].what, r);
+				itd_print_json(bad[i].what, r);
 				fail_msg("%s: answered as if it were valid", bad[i].what);
 			}
 		}
 		json_decref(r);
 		good_answer_decoded(bad[i].what);
 	}
-	r = fault_call(&api, "ping", NULL, 5000);
+	r = itd_call(&api, "ping", NULL, 5000);
 	assert_true(json_is_true(json_object_get(json_object_get(r, "result"), "pong")));
 	json_decref(r);
 	close(api.fd);
 	close(ecu);
-	assert_int_equal(fault_stop(&pid, LOG), 0);
+	assert_int_equal(itd_stop(&pid, LOG), 0);
 }
 
 int main(void)
@@ -181,5 +181,5 @@ int main(void)
 		cmocka_unit_test(malformed_answers),
 	};
 
-	return cmocka_run_group_tests(tests, fault_group_start, fault_group_end);
+	return cmocka_run_group_tests(tests, itd_group_start, itd_group_end);
 }

@@ -16,7 +16,7 @@
 #include <grp.h>
 #include <sys/stat.h>
 
-#include "test-fault-util.h"
+#include "itest-daemon.h"
 
 #define SOCK "/tmp/bd-fault-perms.sock"
 #define CONF "/tmp/bd-fault-perms.conf"
@@ -40,7 +40,7 @@ static void write_file(const char *path, const char *text)
 /* What a call answered: "ok" for a result, else the error code ("?" for no answer). */
 static const char *outcome(json_t *r, char *buf, size_t cap)
 {
-	const char *e = fault_error(r);
+	const char *e = itd_error(r);
 
 	snprintf(buf, cap, "%s", !r ? "?" : e ? e : json_object_get(r, "result") ? "ok" : "?");
 	json_decref(r);
@@ -63,7 +63,7 @@ static int as_user(uid_t uid, gid_t extra, const char *want_read, const char *wa
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		static struct fault_client c;
+		static struct itd_client c;
 		char a[64], b[64], w[64];
 		json_t *r;
 		bool good;
@@ -75,21 +75,21 @@ static int as_user(uid_t uid, gid_t extra, const char *want_read, const char *wa
 			fflush(stdout);
 			_exit(2);
 		}
-		c.fd = fault_connect(SOCK);
+		c.fd = itd_connect(SOCK);
 		if (c.fd < 0) {
 			print_message("uid %u: connect: %s\n", (unsigned)uid, strerror(-c.fd));
 			fflush(stdout);
 			_exit(3);
 		}
-		r = fault_call(&c, "whoami", NULL, 5000);
+		r = itd_call(&c, "whoami", NULL, 5000);
 		snprintf(w, sizeof(w), "%s",
 			 json_string_value(json_object_get(json_object_get(r, "result"),
 							   "privilege")) ?: "?");
 		json_decref(r);
-		outcome(fault_call(&c, "did.read",
-				   json_pack("{s:s}", "did", "TrunkFuseVoltage"), 10000),
+		outcome(itd_call(&c, "did.read",
+				 json_pack("{s:s}", "did", "TrunkFuseVoltage"), 10000),
 			a, sizeof(a));
-		outcome(fault_call(&c, "dtc.clear", json_pack("{s:s}", "ecu", "bcm"), 10000), b,
+		outcome(itd_call(&c, "dtc.clear", json_pack("{s:s}", "ecu", "bcm"), 10000), b,
 			sizeof(b));
 		good = !strcmp(a, want_read ?: "ok") && !strcmp(b, want_clear ?: "ok");
 		print_message("uid %u groups %u,%u: privilege %s, did.read %s, dtc.clear %s%s\n",
@@ -105,7 +105,7 @@ static int as_user(uid_t uid, gid_t extra, const char *want_read, const char *wa
 static void real_uids_and_groups(void **state)
 {
 	const char *guest = getenv("BDVM_GUEST");
-	struct fault_client root = {.fd = -1};
+	struct itd_client root = {.fd = -1};
 	pid_t pid, sim;
 	json_t *r;
 
@@ -119,14 +119,14 @@ static void real_uids_and_groups(void **state)
 				 "bodydiag:x:2001:reader\nbodydiag-admin:x:2002:admin\n");
 	write_file("/etc/nsswitch.conf", "passwd: files\ngroup: files\n");
 
-	fault_write_conf(CONF, SOCK, NULL, NULL, NULL);
-	sim = fault_start_sim(NULL, SIM_CTL, SIM_LOG);
-	root.fd = fault_start_daemon(CONF, SOCK, LOG, &pid);
+	itd_write_conf(CONF, SOCK, NULL, NULL, NULL);
+	sim = itd_start_sim(NULL, SIM_CTL, SIM_LOG);
+	root.fd = itd_start_daemon(CONF, SOCK, LOG, &pid);
 	/* What a deployment's socket unit would do: everyone may connect, the groups
 	 * decide what they may call. */
 	assert_int_equal(chmod(SOCK, 0666), 0);
-	r = fault_call(&root, "whoami", NULL, 20000);
-	fault_print_json("root", r);
+	r = itd_call(&root, "whoami", NULL, 20000);
+	itd_print_json("root", r);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "result"),
 							      "privilege")) ?: "?",
 			    "admin");
@@ -137,8 +137,8 @@ static void real_uids_and_groups(void **state)
 	assert_int_equal(as_user(1003, GID_ADMIN, NULL, NULL), 0);
 
 	close(root.fd);
-	fault_stop(&sim, SIM_LOG);
-	assert_int_equal(fault_stop(&pid, LOG), 0);
+	itd_stop(&sim, SIM_LOG);
+	assert_int_equal(itd_stop(&pid, LOG), 0);
 }
 
 int main(void)
@@ -147,5 +147,5 @@ int main(void)
 		cmocka_unit_test(real_uids_and_groups),
 	};
 
-	return cmocka_run_group_tests(tests, fault_group_start, fault_group_end);
+	return cmocka_run_group_tests(tests, itd_group_start, itd_group_end);
 }

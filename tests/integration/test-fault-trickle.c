@@ -10,14 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "test-fault-util.h"
+#include "itest-daemon.h"
 
 #define SOCK "/tmp/bd-fault-trickle.sock"
 #define CONF "/tmp/bd-fault-trickle.conf"
 #define LOG "/tmp/bd-fault-trickle.log"
 #define TRICKLE_S 6
 
-static struct fault_client slow, fast;
+static struct itd_client slow, fast;
 
 static void one_byte_per_second(void **state)
 {
@@ -28,33 +28,33 @@ static void one_byte_per_second(void **state)
 	pid_t pid;
 	json_t *r;
 
-	fault_write_conf(CONF, SOCK, NULL, NULL, NULL);
-	fast.fd = fault_start_daemon(CONF, SOCK, LOG, &pid);
+	itd_write_conf(CONF, SOCK, NULL, NULL, NULL);
+	fast.fd = itd_start_daemon(CONF, SOCK, LOG, &pid);
 	/* Once served, the daemon is past its start-up (slow under ASan in the emulator). */
-	r = fault_call(&fast, "ping", NULL, 20000);
+	r = itd_call(&fast, "ping", NULL, 20000);
 	assert_non_null(json_object_get(r, "result"));
 	json_decref(r);
-	slow.fd = fault_connect(SOCK);
+	slow.fd = itd_connect(SOCK);
 	assert_true(slow.fd >= 0);
 
-	next_byte = fault_mono_us();
+	next_byte = itd_mono_us();
 	while (sent < TRICKLE_S) {
 		int64_t t0;
 
-		if (fault_mono_us() >= next_byte) {
+		if (itd_mono_us() >= next_byte) {
 			assert_int_equal(write(slow.fd, line + sent, 1), 1);
 			sent++;
 			next_byte += 1000000;
 		}
-		t0 = fault_mono_us();
-		r = fault_call(&fast, "ping", NULL, 2000);
+		t0 = itd_mono_us();
+		r = itd_call(&fast, "ping", NULL, 2000);
 		if (!json_is_true(json_object_get(json_object_get(r, "result"), "pong"))) {
-			fault_print_json("ping", r);
+			itd_print_json("ping", r);
 			fail_msg("no pong while a client trickles");
 		}
 		json_decref(r);
-		if (fault_mono_us() - t0 > worst)
-			worst = fault_mono_us() - t0;
+		if (itd_mono_us() - t0 > worst)
+			worst = itd_mono_us() - t0;
 		pings++;
 		usleep(50000);
 	}
@@ -65,14 +65,14 @@ static void one_byte_per_second(void **state)
 	/* The rest at once: the slow client's request is answered. */
 	assert_int_equal(write(slow.fd, line + sent, strlen(line) - sent),
 			 (ssize_t)(strlen(line) - sent));
-	r = fault_read(&slow, 5000);
-	fault_print_json("slow client", r);
+	r = itd_read(&slow, 5000);
+	itd_print_json("slow client", r);
 	assert_int_equal(json_integer_value(json_object_get(r, "id")), 7);
 	assert_true(json_is_true(json_object_get(json_object_get(r, "result"), "pong")));
 	json_decref(r);
 	close(slow.fd);
 	close(fast.fd);
-	assert_int_equal(fault_stop(&pid, LOG), 0);
+	assert_int_equal(itd_stop(&pid, LOG), 0);
 }
 
 int main(void)
@@ -81,5 +81,5 @@ int main(void)
 		cmocka_unit_test(one_byte_per_second),
 	};
 
-	return cmocka_run_group_tests(tests, fault_group_start, fault_group_end);
+	return cmocka_run_group_tests(tests, itd_group_start, itd_group_end);
 }

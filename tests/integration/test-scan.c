@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "bodydiag/linux/can_raw.h"
-#include "test-fault-util.h"
+#include "itest-daemon.h"
 
 #define DMN_SOCK "/tmp/bd-scan-api.sock"
 #define DMN_CONF "/tmp/bd-scan.conf"
@@ -35,27 +35,11 @@
 
 static pid_t daemon_pid = -1, sim_pid = -1;
 static int sim_ctl = -1, cap_fd = -1;
-static struct fault_client api = {.fd = -1};
-
-static void sim_cmd_reply(const char *cmd, char *buf, size_t size)
-{
-	ssize_t n;
-
-	snprintf(buf, size, "%s\n", cmd);
-	assert_int_equal(write(sim_ctl, buf, strlen(buf)), (ssize_t)strlen(buf));
-	assert_true(itest_wait_readable(sim_ctl, 5000));
-	n = read(sim_ctl, buf, size - 1);
-	assert_true(n > 0);
-	buf[n] = '\0';
-	if (strncmp(buf, "ok", 2) != 0)
-		fail_msg("simulator: '%s' -> '%s'", cmd, buf);
-}
+static struct itd_client api = {.fd = -1};
 
 static void sim_cmd(const char *cmd)
 {
-	char buf[1024];
-
-	sim_cmd_reply(cmd, buf, sizeof(buf));
+	itd_sim_cmd(sim_ctl, cmd);
 }
 
 /* 0x19 0x02 0xFF requests to the BCM seen by the capture, with their times. */
@@ -95,9 +79,9 @@ static void drain(struct seen *s)
  * runs, its broadcast is counted too (frames) but the requests are ours. */
 static void watch(struct seen *s, int ms)
 {
-	int64_t end = fault_mono_us() + (int64_t)ms * 1000;
+	int64_t end = itd_mono_us() + (int64_t)ms * 1000;
 
-	while (fault_mono_us() < end) {
+	while (itd_mono_us() < end) {
 		if (itest_wait_readable(cap_fd, 20))
 			drain(s);
 	}
@@ -106,15 +90,15 @@ static void watch(struct seen *s, int ms)
 
 static json_t *scan_state(const char *when)
 {
-	json_t *r = fault_call(&api, "scan", NULL, 15000);
+	json_t *r = itd_call(&api, "scan", NULL, 15000);
 	json_t *res = json_object_get(r, "result");
 
 	if (!res) {
-		fault_print_json(when, r);
-		fault_dump(DMN_LOG);
+		itd_print_json(when, r);
+		itd_dump(DMN_LOG);
 		fail();
 	}
-	fault_print_json(when, res);
+	itd_print_json(when, res);
 	json_incref(res);
 	json_decref(r);
 	return res;
@@ -129,8 +113,8 @@ static const char *str(json_t *o, const char *key)
 
 static void start_sim(void)
 {
-	sim_pid = fault_start_sim("hinge_wiring_open", SIM_SOCK, SIM_LOG);
-	sim_ctl = fault_connect(SIM_SOCK);
+	sim_pid = itd_start_sim("hinge_wiring_open", SIM_SOCK, SIM_LOG);
+	sim_ctl = itd_connect(SIM_SOCK);
 	assert_true(sim_ctl >= 0);
 }
 
@@ -138,7 +122,7 @@ static void stop_sim(void)
 {
 	close(sim_ctl);
 	sim_ctl = -1;
-	assert_int_equal(fault_stop(&sim_pid, SIM_LOG), 0);
+	assert_int_equal(itd_stop(&sim_pid, SIM_LOG), 0);
 }
 
 /* The scan settings of the test; battery_signal "" = OBD PID 0x42. */
@@ -150,7 +134,7 @@ static void write_conf(const char *battery_signal)
 		 "[history]\npath = %s\n[scan]\nenabled = true\ninterval = %dms\n"
 		 "bus_quiet = %dms\nbattery_low = 11.8\nbattery_signal = %s\n",
 		 DMN_DB, INTERVAL_MS, QUIET_MS, battery_signal);
-	fault_write_conf(DMN_CONF, DMN_SOCK, NULL, NULL, extra);
+	itd_write_conf(DMN_CONF, DMN_SOCK, NULL, NULL, extra);
 }
 
 static void scans_on_the_bench(void **state)
@@ -170,7 +154,7 @@ static void scans_on_the_bench(void **state)
 
 	/* 0. Before any frame on the bus the daemon does not transmit: a bus never heard
 	 * counts as asleep. */
-	api.fd = fault_start_daemon(DMN_CONF, DMN_SOCK, DMN_LOG, &daemon_pid);
+	api.fd = itd_start_daemon(DMN_CONF, DMN_SOCK, DMN_LOG, &daemon_pid);
 	s = (struct seen){0};
 	watch(&s, INTERVAL_MS + 1000);
 	st = scan_state("scan, empty bus");
@@ -202,7 +186,7 @@ static void scans_on_the_bench(void **state)
 		char dtc[1024];
 
 		/* "ok" alone: the simulator has no DTC failed (yet). */
-		sim_cmd_reply("dtc", dtc, sizeof(dtc));
+		itd_sim_cmd_reply(sim_ctl, "dtc", dtc, sizeof(dtc));
 		print_message("simulator dtc: %s", dtc);
 		if (strlen(dtc) > 4)
 			assert_true(json_integer_value(json_object_get(st, "dtcs")) >= 1);
@@ -211,14 +195,14 @@ static void scans_on_the_bench(void **state)
 	assert_true(json_real_value(json_object_get(st, "battery_v")) > 12.0);
 	json_decref(st);
 	/* The DTCs went into the history. */
-	r = fault_call(&api, "history", json_pack("{s:s}", "kind", "transition"), 15000);
+	r = itd_call(&api, "history", json_pack("{s:s}", "kind", "transition"), 15000);
 	{
 		json_t *recs = json_object_get(json_object_get(r, "result"), "records");
 
 		print_message("history: %zu DTC transitions recorded by the scans\n",
 			      json_array_size(recs));
 		if (json_array_size(recs) < 1)
-			fault_print_json("history", r);
+			itd_print_json("history", r);
 		assert_true(json_array_size(recs) >= 1);
 		assert_string_equal(str(json_array_get(recs, 0), "ecu"), "bcm");
 	}
@@ -228,8 +212,8 @@ static void scans_on_the_bench(void **state)
 	 * interval. The window starts once bus_quiet has passed (a scan due just before may
 	 * still go out) plus the 1 s tick. */
 	stop_sim();
-	sim_stopped = fault_mono_us();
-	while (fault_mono_us() < sim_stopped + (QUIET_MS + 1200) * 1000LL)
+	sim_stopped = itd_mono_us();
+	while (itd_mono_us() < sim_stopped + (QUIET_MS + 1200) * 1000LL)
 		usleep(50000);
 	drain(&(struct seen){0});
 	s = (struct seen){0};
@@ -316,7 +300,7 @@ static void scans_on_the_bench(void **state)
 	close(cap_fd);
 	cap_fd = -1;
 	stop_sim();
-	assert_int_equal(fault_stop(&daemon_pid, DMN_LOG), 0);
+	assert_int_equal(itd_stop(&daemon_pid, DMN_LOG), 0);
 }
 
 
@@ -326,5 +310,5 @@ int main(void)
 		cmocka_unit_test(scans_on_the_bench),
 	};
 
-	return cmocka_run_group_tests(tests, fault_group_start, fault_group_end);
+	return cmocka_run_group_tests(tests, itd_group_start, itd_group_end);
 }
