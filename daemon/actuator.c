@@ -96,13 +96,6 @@ struct actuator {
 	bool ajar_opened;
 };
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void hex(const uint8_t *p, size_t n, char *out, size_t cap)
 {
 	size_t i;
@@ -217,7 +210,7 @@ static void add_step(struct actuator *a, const struct uds_broker_result *r, int 
 
 	hex(a->pdu, a->pdu_len, req, sizeof(req));
 	o = json_pack("{s:s, s:s, s:f}", "step", phase_names[a->phase], "request", req, "t",
-		      (double)(now_us() - a->started_us) / 1e6);
+		      (double)(clock_now_us(CLOCK_MONOTONIC) - a->started_us) / 1e6);
 	if (!o)
 		return;
 	if (submit_err) {
@@ -280,7 +273,7 @@ static void finish(struct actuator *a)
 			"commanded", commanded, "current_flowed", flowed, "peak_current",
 			a->peak_current, "current_samples", (json_int_t)a->current_samples,
 			"latch_released", a->ajar_opened && a->ajar_before != 1, "verdict", v, "steps", a->steps,
-			"duration", (double)(now_us() - a->started_us) / 1e6);
+			"duration", (double)(clock_now_us(CLOCK_MONOTONIC) - a->started_us) / 1e6);
 	if (res) {
 		char did[8];
 		snprintf(did, sizeof(did), "0x%04X", a->did);
@@ -346,7 +339,7 @@ static void on_done(void *userdata, const struct uds_broker_result *r)
 		}
 		if (a->accepted && !a->client_gone) {
 			a->phase = PHASE_WATCH;
-			a->window_end_us = now_us() + (int64_t)a->duration_ms * 1000;
+			a->window_end_us = clock_now_us(CLOCK_MONOTONIC) + (int64_t)a->duration_ms * 1000;
 			ev_timer_set(&a->timer, a->duration_ms / 1e3, 0.);
 			ev_timer_start(a->loop, &a->timer);
 			return;
@@ -451,7 +444,7 @@ static void method_test(struct api_request *req, json_t *params, void *userdata)
 	const struct profile_ecu *pe;
 	json_error_t jerr;
 	char why[192];
-	int64_t now = now_us();
+	int64_t now = clock_now_us(CLOCK_MONOTONIC);
 	int i;
 
 	if (json_unpack_ex(params, &jerr, JSON_STRICT, "{s?s, s?I}", "ecu", &ecu_name, "duration_ms",
@@ -609,13 +602,13 @@ struct actuator *actuator_free(struct actuator *a)
 	if (detach(a, "daemon stopping") && a->data.broker) {
 		/* The main loop has ended: turn it a little longer, for the clean-up only
 		 * (bounded: the guard timer wakes it, the broker's P2 ends each request). */
-		int64_t end = now_us() + 1500000;
+		int64_t end = clock_now_us(CLOCK_MONOTONIC) + 1500000;
 		ev_timer guard;
 
 		ev_timer_init(&guard, on_guard, 0.1, 0.1);
 		ev_timer_start(a->loop, &guard);
 		advance(a);
-		while (a->phase != PHASE_IDLE && now_us() < end)
+		while (a->phase != PHASE_IDLE && clock_now_us(CLOCK_MONOTONIC) < end)
 			ev_run(a->loop, EVRUN_ONCE);
 		ev_timer_stop(a->loop, &guard);
 	}

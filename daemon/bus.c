@@ -38,13 +38,6 @@ struct bus {
 	struct bus_stats stats;
 };
 
-static int64_t clock_us(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 const char *bus_event_name(enum bus_event ev)
 {
 	switch (ev) {
@@ -90,7 +83,7 @@ static void detach(struct bus *b, const char *why)
 	b->fd = -1;
 	b->stats.attached = false;
 	b->stats.outages++;
-	b->detached_since_us = clock_us(CLOCK_MONOTONIC);
+	b->detached_since_us = clock_now_us(CLOCK_MONOTONIC);
 	emit(b, BUS_EVENT_DETACHED, "%s: %s", b->ifname, why);
 }
 
@@ -145,7 +138,7 @@ static int attach(struct bus *b)
 	ev_io_start(b->loop, &b->io);
 	b->stats.attached = true;
 	if (b->detached_since_us) {
-		int64_t gone = clock_us(CLOCK_MONOTONIC) - b->detached_since_us;
+		int64_t gone = clock_now_us(CLOCK_MONOTONIC) - b->detached_since_us;
 		b->stats.outage_us += gone;
 		b->detached_since_us = 0;
 		emit(b, BUS_EVENT_ATTACHED, "%s: listening again after %.1f s outage", b->ifname,
@@ -162,7 +155,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 	/* Kernel stamps are CLOCK_REALTIME; the timeline runs on CLOCK_MONOTONIC. The offset
 	 * is taken once per batch: a wall-clock step between two batches moves only the
 	 * frames of one batch, never the order. */
-	int64_t offset = clock_us(CLOCK_MONOTONIC) - clock_us(CLOCK_REALTIME);
+	int64_t offset = clock_now_us(CLOCK_MONOTONIC) - clock_now_us(CLOCK_REALTIME);
 
 	for (int i = 0; i < READ_BATCH; i++) {
 		struct bd_timed_frame f;
@@ -191,7 +184,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 			emit(b, BUS_EVENT_DROPS, "%s: kernel dropped %u frames (%llu in all)", b->ifname,
 			     lost, (unsigned long long)b->stats.drops);
 		}
-		f.t_us = f.t_us ? f.t_us + offset : clock_us(CLOCK_MONOTONIC);
+		f.t_us = f.t_us ? f.t_us + offset : clock_now_us(CLOCK_MONOTONIC);
 		if (f.frame.flags & BD_FRAME_ERR) {
 			b->stats.error_frames++;
 			continue;
@@ -245,7 +238,7 @@ static void on_poll(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct bus *b = container_of(w, struct bus, poll);
 	struct can_link_info info;
-	int64_t now = clock_us(CLOCK_MONOTONIC);
+	int64_t now = clock_now_us(CLOCK_MONOTONIC);
 
 	if (b->fd < 0) {
 		/* A link that came up while no notification reached us (or whose bitrate
@@ -326,7 +319,7 @@ int bus_new(struct ev_loop *loop, const struct bus_opts *opts, const struct bus_
 	r = attach(b);
 	if (r < 0) {
 		/* Not fatal: the adapter may be plugged in later. */
-		b->detached_since_us = clock_us(CLOCK_MONOTONIC);
+		b->detached_since_us = clock_now_us(CLOCK_MONOTONIC);
 		emit(b, BUS_EVENT_DETACHED, "%s: waiting for the interface (%s)", b->ifname,
 		     strerror(-r));
 	}
@@ -378,7 +371,7 @@ void bus_get_stats(const struct bus *b, struct bus_stats *ret)
 {
 	*ret = b->stats;
 	if (b->detached_since_us)
-		ret->outage_us += clock_us(CLOCK_MONOTONIC) - b->detached_since_us;
+		ret->outage_us += clock_now_us(CLOCK_MONOTONIC) - b->detached_since_us;
 }
 
 const char *bus_ifname(const struct bus *b)

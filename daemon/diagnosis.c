@@ -75,19 +75,12 @@ struct diagnosis {
 	int64_t session;	 /* history session of the running test, 0 = none */
 };
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* History keeps wall-clock time (it outlives reboots); the engine runs on monotonic. */
 static int64_t wall_of(int64_t mono_us)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return mono_us + ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - now_us());
+	return mono_us + ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - clock_now_us(CLOCK_MONOTONIC));
 }
 
 static double seconds(int64_t us)
@@ -148,7 +141,7 @@ static json_t *result_json(struct diagnosis *g)
 	json_t *o, *findings;
 	int r;
 
-	engine_advance(g->engine, now_us());
+	engine_advance(g->engine, clock_now_us(CLOCK_MONOTONIC));
 	r = engine_evaluate(g->engine);
 	if (r < 0)
 		return NULL;
@@ -244,7 +237,7 @@ static void record(struct diagnosis *g, json_t *res)
 	const struct timeline *tl = engine_timeline(g->engine);
 	const struct timeline_symbols *sy = engine_symbols(g->engine);
 	struct rules_engine *re = engine_rules(g->engine);
-	int64_t end = now_us();
+	int64_t end = clock_now_us(CLOCK_MONOTONIC);
 	size_t i;
 	json_t *f;
 	int r;
@@ -321,7 +314,7 @@ static void finish(struct diagnosis *g, const char *unanswered)
 	json_object_set(res, "reads", g->reads_log);
 	json_object_set(res, "questions", g->asked_log);
 	json_object_set_new(res, "unanswered", unanswered ? json_string(unanswered) : json_null());
-	json_object_set_new(res, "duration", json_real(seconds(now_us() - g->started_us)));
+	json_object_set_new(res, "duration", json_real(seconds(clock_now_us(CLOCK_MONOTONIC) - g->started_us)));
 	record(g, res);
 	if (g->session)
 		json_object_set_new(res, "session", json_integer(g->session));
@@ -365,7 +358,7 @@ static void on_read_done(void *userdata, const struct uds_broker_result *r)
 	struct read *rd = userdata;
 	struct diagnosis *g = rd->g;
 	const char *ecu = uds_broker_ecu_name(g->data.broker, rd->ecu);
-	int64_t t = now_us();
+	int64_t t = clock_now_us(CLOCK_MONOTONIC);
 	char hex[2 * sizeof(rd->req) + 1];
 	json_t *entry;
 
@@ -505,7 +498,7 @@ static void arm(struct diagnosis *g, double s)
 static void step(struct diagnosis *g)
 {
 	struct rules_question q;
-	int64_t now = now_us();
+	int64_t now = clock_now_us(CLOCK_MONOTONIC);
 	int r;
 
 	if (!g->req)
@@ -620,7 +613,7 @@ static void method_diagnose(struct api_request *req, json_t *params, void *userd
 	api_request_set_cancel(req, on_client_gone, g);
 	g->answer_timeout_s = timeout;
 	g->ask = ask;
-	g->started_us = now_us();
+	g->started_us = clock_now_us(CLOCK_MONOTONIC);
 	/* A new session: what is already true (stored DTCs, last values) holds from now on,
 	 * windows and counts start afresh. */
 	engine_reset(g->engine, g->started_us);

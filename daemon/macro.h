@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define container_of(ptr, type, member)                                                            \
@@ -44,3 +46,13 @@ static inline void closep(int *fd)
 		(fd) = -1;                                                                         \
 		_fd;                                                                               \
 	})
+
+/* Microseconds on a clock: CLOCK_MONOTONIC for timelines and timers, CLOCK_REALTIME for
+ * what must outlive a reboot (history) and for kernel frame stamps. */
+static inline int64_t clock_now_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -79,13 +79,6 @@ struct methods {
 	void *mark_userdata;
 };
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- parameters ---- */
 
 /* Fails req with invalid_params when params has a member not in allowed (typos must not
@@ -265,7 +258,7 @@ static void reply_dtc_read(struct pending *p, const uint8_t *resp, size_t len)
 	struct uds_rdtci_response rr;
 	json_t *dtcs;
 	uint32_t module = TIMELINE_MODULE_NONE;
-	int64_t t = now_us();
+	int64_t t = clock_now_us(CLOCK_MONOTONIC);
 
 	if (uds_parse_rdtci(p->pdu, p->len, resp, len, &rr) < 0) {
 		api_request_fail(p->req, API_ERROR_INTERNAL, "cannot parse the response");
@@ -495,7 +488,7 @@ static void method_status(struct api_request *req, json_t *params, void *userdat
 		      (json_int_t)st.restarts, "listen_only", m->data.listen_only, "scan",
 		      m->data.listen_only ? "disabled" : "idle", "clients",
 		      (json_int_t)api_server_client_count(m->api), "uptime_s",
-		      (double)(now_us() - m->start_us) / 1e6, "ecus",
+		      (double)(clock_now_us(CLOCK_MONOTONIC) - m->start_us) / 1e6, "ecus",
 		      (json_int_t)(m->data.broker ? uds_broker_ecu_count(m->data.broker) : 0),
 		      "marks", (json_int_t)m->marks);
 	if (!o) {
@@ -806,7 +799,7 @@ static void method_mark(struct api_request *req, json_t *params, void *userdata)
 				 r == -E2BIG ? "too many distinct labels" : strerror(-r));
 		return;
 	}
-	ev = timeline_event_mark(now_us(), index);
+	ev = timeline_event_mark(clock_now_us(CLOCK_MONOTONIC), index);
 	if (timeline_push(m->tl, &ev, &stored) < 0 || !stored) {
 		api_request_fail(req, API_ERROR_INTERNAL, "cannot record the mark");
 		return;
@@ -890,7 +883,7 @@ int methods_new(struct api_server *api, const struct methods_data *data, size_t 
 		return -ENOMEM;
 	m->api = api;
 	m->data = *data;
-	m->start_us = now_us();
+	m->start_us = clock_now_us(CLOCK_MONOTONIC);
 	list_init(&m->pending);
 	list_init(&m->subs);
 	m->tl = timeline_new(timeline_capacity);

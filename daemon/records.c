@@ -12,6 +12,7 @@
 #include "daemon-build.h"
 #include "history.h"
 #include "log.h"
+#include "macro.h"
 #include "metrics.h"
 #include "uds_broker.h"
 #if HAVE_MOSQUITTO
@@ -33,20 +34,6 @@ struct records {
 	char ifname[32];
 };
 
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Runs when the metrics are formatted (textfile timer or the `metrics` method). */
 static void collect(struct metrics *m, void *userdata)
 {
@@ -55,7 +42,7 @@ static void collect(struct metrics *m, void *userdata)
 	struct bus_stats st;
 
 	if (r->bus) {
-		int64_t now = mono_us();
+		int64_t now = clock_now_us(CLOCK_MONOTONIC);
 		bus_get_stats(r->bus, &st);
 		metrics_bus_state(m, r->ifname,
 				  st.attached ? can_link_state_name(st.link.state) : "DETACHED");
@@ -278,7 +265,7 @@ void records_bus_event(struct records *r, const char *ifname, enum bus_event ev,
 		metrics_bus_errors(r->metrics, ifname, "bus-off", 1);
 	if (ev == BUS_EVENT_STATE && strstr(detail, "-> ERROR-PASSIVE"))
 		metrics_bus_errors(r->metrics, ifname, "error-passive", 1);
-	if (r->history && history_record_bus_event(r->history, 0, wall_us(), ifname, what, detail) < 0)
+	if (r->history && history_record_bus_event(r->history, 0, clock_now_us(CLOCK_REALTIME), ifname, what, detail) < 0)
 		log_warning("history: cannot record a bus event");
 }
 

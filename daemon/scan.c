@@ -160,22 +160,6 @@ struct scan {
 	uint64_t scans, dtcs, transitions, failures;
 };
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static bool battery_on_demand(const struct scan *s)
 {
 	return !s->battery_signal[0];
@@ -245,11 +229,11 @@ static void on_dtcs(void *userdata, const struct uds_broker_result *r)
 	struct scan *s = t->s;
 	const char *ecu = uds_broker_ecu_name(s->data.broker, t->ecu);
 	struct uds_rdtci_response rr;
-	int64_t now = wall_us();
+	int64_t now = clock_now_us(CLOCK_REALTIME);
 
 	t->req = NULL;
 	if (s->outstanding > 0 && --s->outstanding == 0)
-		s->last_scan_end_us = mono_us();
+		s->last_scan_end_us = clock_now_us(CLOCK_MONOTONIC);
 	if (r->outcome != UDS_BROKER_RESPONSE) {
 		s->failures++;
 		log_debug("background scan of %s: %s", ecu, uds_broker_outcome_name(r->outcome));
@@ -329,7 +313,7 @@ static void on_battery(void *userdata, const struct uds_broker_functional_answer
 				continue;
 			s->battery_known = true;
 			s->battery_v = v;
-			s->battery_us = mono_us();
+			s->battery_us = clock_now_us(CLOCK_MONOTONIC);
 			/* With the voltage known the scan can start now rather than a tick later. */
 			tick(s);
 			return;
@@ -361,7 +345,7 @@ static void read_battery(struct scan *s, int64_t now)
 
 static void tick(struct scan *s)
 {
-	int64_t now = mono_us();
+	int64_t now = clock_now_us(CLOCK_MONOTONIC);
 	struct scan_inputs in;
 	enum scan_verdict v;
 
@@ -574,7 +558,7 @@ static json_t *time_json(int64_t mono, int64_t now_mono, int64_t now_wall)
 
 json_t *scan_status_json(struct scan *s)
 {
-	int64_t now = mono_us(), wall = wall_us();
+	int64_t now = clock_now_us(CLOCK_MONOTONIC), wall = clock_now_us(CLOCK_REALTIME);
 	struct scan_inputs in;
 	enum scan_verdict v;
 	const char *state;

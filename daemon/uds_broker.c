@@ -80,13 +80,6 @@ struct uds_broker {
 	uint8_t buf[UDS_BROKER_MAX_PDU + 1];
 };
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- pure parts ---- */
 
 void uds_broker_config_init(struct uds_broker_config *c)
@@ -265,7 +258,7 @@ static int open_socket(struct ecu *e)
 
 static void arm_timer(struct ecu *e, int64_t deadline)
 {
-	int64_t d = deadline - now_us();
+	int64_t d = deadline - clock_now_us(CLOCK_MONOTONIC);
 
 	ev_timer_stop(e->b->loop, &e->timer);
 	ev_timer_set(&e->timer, d > 0 ? (double)d / 1e6 : 0., 0.);
@@ -328,7 +321,7 @@ static void finish(struct ecu *e, enum uds_broker_outcome outcome, int transport
 	ev_timer_stop(e->b->loop, &e->timer);
 	res.pending = r->pending;
 	res.busy = r->busy;
-	res.elapsed_us = r->sent_us ? (uint64_t)(now_us() - r->sent_us) : 0;
+	res.elapsed_us = r->sent_us ? (uint64_t)(clock_now_us(CLOCK_MONOTONIC) - r->sent_us) : 0;
 	e->stats.active = false;
 	switch (outcome) {
 	case UDS_BROKER_RESPONSE:
@@ -397,7 +390,7 @@ static void transmit(struct ecu *e, struct uds_broker_request *r)
 		finish(e, UDS_BROKER_TRANSPORT_ERROR, s, NULL, 0);
 		return;
 	}
-	now = now_us();
+	now = clock_now_us(CLOCK_MONOTONIC);
 	if (!r->sent_us)
 		r->sent_us = now;
 	uds_wait_sent(&r->wait, now);
@@ -453,7 +446,7 @@ static void on_kick(struct ev_loop *loop, ev_timer *w, int revents)
 			if (!r)
 				continue;
 			if (!r->internal && !r->func) {
-				wait = uds_broker_bucket_take(&b->bucket, now_us());
+				wait = uds_broker_bucket_take(&b->bucket, clock_now_us(CLOCK_MONOTONIC));
 				if (wait > 0) {
 					ev_timer_stop(loop, &b->kick);
 					ev_timer_set(&b->kick, (double)wait / 1e6, 0.);
@@ -471,7 +464,7 @@ static void on_pdu(struct ecu *e, const uint8_t *pdu, size_t len)
 {
 	struct uds_broker_request *r = e->active;
 	enum uds_wait_action a;
-	int64_t now = now_us();
+	int64_t now = clock_now_us(CLOCK_MONOTONIC);
 
 	if (!r || (r->func && !r->sent_us)) {
 		/* A late answer to a request that timed out, or the answer to a suppressed
@@ -555,7 +548,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (!r)
 		return;
-	switch (uds_wait_timer_expired(&r->wait, now_us())) {
+	switch (uds_wait_timer_expired(&r->wait, clock_now_us(CLOCK_MONOTONIC))) {
 	case UDS_WAIT_TIMEOUT:
 		finish(e, UDS_BROKER_TIMEOUT, 0, NULL, 0);
 		break;
@@ -648,7 +641,7 @@ int uds_broker_new(struct ev_loop *loop, const struct uds_broker_config *c,
 		b->cfg.max_queue = 64;
 	b->raw_fd = -1;
 	b->n_ecus = n_ecus;
-	uds_broker_bucket_init(&b->bucket, c->rate_limit, c->rate_burst, now_us());
+	uds_broker_bucket_init(&b->bucket, c->rate_limit, c->rate_burst, clock_now_us(CLOCK_MONOTONIC));
 	ev_timer_init(&b->kick, on_kick, 0., 0.);
 	for (size_t i = 0; i < n_ecus; i++) {
 		struct ecu *e = &b->ecus[i];
@@ -857,7 +850,7 @@ static void functional_broadcast(struct uds_broker *b, struct functional *f)
 		}
 		s = can_raw_send(b->raw_fd, &frame);
 	}
-	now = now_us();
+	now = clock_now_us(CLOCK_MONOTONIC);
 	if (s < 0) {
 		/* finish() frees f with its last part: walk a copy. */
 		struct ecu *ecus[UDS_BROKER_MAX_ECUS];
