@@ -8,11 +8,12 @@ codes of `bodydiag actuator`. The test on a real bus is tests/integration/test-a
 usage: test-actuator.py PATH-TO-BODYDIAGD PATH-TO-BODYDIAG"""
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from apiclient import as_user, call, code, message
 
 DAEMON, CLI = sys.argv[1], sys.argv[2]
 SRC = os.environ.get("BODYDIAG_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../.."))
@@ -26,61 +27,6 @@ def check(cond, what):
     print(("ok: " if cond else "FAIL: ") + what, flush=True)
     if not cond:
         failures += 1
-
-
-def call(path, method, params=None):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(path)
-    req = {"v": 1, "id": 1, "method": method}
-    if params is not None:
-        req["params"] = params
-    s.sendall(json.dumps(req).encode() + b"\n")
-    f = s.makefile("r")
-    while True:
-        line = f.readline()
-        if not line:
-            s.close()
-            return None
-        j = json.loads(line)
-        if j.get("id") == 1:
-            s.close()
-            return j
-
-
-def code(reply):
-    return (reply or {}).get("error", {}).get("code")
-
-
-def message(reply):
-    return (reply or {}).get("error", {}).get("message", "")
-
-
-def as_user(sock, uid, gid, groups, method, params=None):
-    """One call from a child with other credentials (decided by the kernel at connect)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            os.setgroups(groups)
-            os.setgid(gid)
-            os.setuid(uid)
-            out = json.dumps(call(sock, method, params))
-        except Exception as e:  # noqa: BLE001 - reported to the parent
-            out = json.dumps({"exception": str(e)})
-        os.write(w, out.encode())
-        os._exit(0)
-    os.close(w)
-    data = b""
-    while True:
-        chunk = os.read(r, 65536)
-        if not chunk:
-            break
-        data += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    return json.loads(data)
 
 
 def main():

@@ -9,11 +9,12 @@ sent: requests that reach the broker end in `unavailable` (link_down).
 usage: test-methods.py PATH-TO-BODYDIAGD PATH-TO-BODYDIAG"""
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from apiclient import Client, as_user, code
 
 DAEMON, CLI = sys.argv[1], sys.argv[2]
 SRC = os.environ.get("BODYDIAG_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "../.."))
@@ -27,64 +28,6 @@ def check(cond, what):
     print(("ok: " if cond else "FAIL: ") + what, flush=True)
     if not cond:
         failures += 1
-
-
-class Client:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(5)
-        self.s.connect(path)
-        self.f = self.s.makefile("r")
-        self.id = 0
-
-    def call(self, method, params=None):
-        self.id += 1
-        req = {"v": 1, "id": self.id, "method": method}
-        if params is not None:
-            req["params"] = params
-        self.s.sendall(json.dumps(req).encode() + b"\n")
-        while True:
-            line = self.f.readline()
-            if not line:
-                return None
-            j = json.loads(line)
-            if j.get("id") == self.id:
-                return j
-
-    def close(self):
-        self.s.close()
-
-
-def code(reply):
-    return (reply or {}).get("error", {}).get("code")
-
-
-def as_user(sock, uid, gid, groups, method, params=None):
-    """Runs one call in a child with other credentials (decided by the kernel at connect)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            os.setgroups(groups)
-            os.setgid(gid)
-            os.setuid(uid)
-            c = Client(sock)
-            out = json.dumps(c.call(method, params))
-        except Exception as e:  # noqa: BLE001 - reported to the parent
-            out = json.dumps({"exception": str(e)})
-        os.write(w, out.encode())
-        os._exit(0)
-    os.close(w)
-    data = b""
-    while True:
-        chunk = os.read(r, 65536)
-        if not chunk:
-            break
-        data += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    return json.loads(data)
 
 
 def main():
