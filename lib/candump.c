@@ -11,23 +11,13 @@
 #include <string.h>
 
 #include "bodydiag/candump.h"
+#include "bytes.h"
 
 /* Values from linux/can.h; lib/ core does not include kernel socket headers. */
 #define CAN_ERR_FLAG_BIT 0x20000000u
 #define CAN_ERR_MASK_BITS 0x1fffffffu
 #define CANFD_BRS_BIT 0x01u
 #define CANFD_ESI_BIT 0x02u
-
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 static bool is_space(char c)
 {
@@ -51,7 +41,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < id_len; i++) {
-		int n = nibble(s[i]);
+		int n = hex_digit(s[i]);
 		if (n < 0) {
 			*reason = "identifier is not hexadecimal";
 			return -EINVAL;
@@ -82,7 +72,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 		f->flags |= BD_FRAME_RTR;
 		idx++;
 		if (idx < len) {
-			int n = nibble(s[idx]);
+			int n = hex_digit(s[idx]);
 			if (n < 0 || n > 8) {
 				*reason = "bad remote frame length";
 				return -EINVAL;
@@ -90,7 +80,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 			f->len = (uint8_t)n;
 			idx++;
 			if (n == 8 && idx < len && s[idx] == '_') {
-				int d = idx + 1 < len ? nibble(s[idx + 1]) : -1;
+				int d = idx + 1 < len ? hex_digit(s[idx + 1]) : -1;
 				if (d < 9 || d > 15) {
 					*reason = "bad raw DLC after '_'";
 					return -EINVAL;
@@ -112,7 +102,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 			*reason = "CAN XL frames are not supported";
 			return -EINVAL;
 		}
-		int fl = idx + 1 < len ? nibble(s[idx + 1]) : -1;
+		int fl = idx + 1 < len ? hex_digit(s[idx + 1]) : -1;
 		if (fl < 0) {
 			*reason = "missing CAN FD flags nibble after '##'";
 			return -EINVAL;
@@ -134,8 +124,8 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 		}
 		if (s[idx] == '_')
 			break;
-		int hi = nibble(s[idx]);
-		int lo = idx + 1 < len ? nibble(s[idx + 1]) : -1;
+		int hi = hex_digit(s[idx]);
+		int lo = idx + 1 < len ? hex_digit(s[idx + 1]) : -1;
 		if (hi < 0 || lo < 0) {
 			*reason = idx + 1 >= len ? "odd number of data hex digits"
 						 : "data is not hexadecimal";
@@ -152,7 +142,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 	f->len = (uint8_t)n;
 	if (idx < len) {
 		/* '_' raw DLC: only for 8-byte classic frames */
-		int d = idx + 1 < len ? nibble(s[idx + 1]) : -1;
+		int d = idx + 1 < len ? hex_digit(s[idx + 1]) : -1;
 		if ((f->flags & BD_FRAME_FD) || n != 8 || d < 9 || d > 15 || idx + 2 != len) {
 			*reason = "bad raw DLC after '_'";
 			return -EINVAL;

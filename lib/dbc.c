@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "bodydiag/dbc.h"
+#include "bytes.h"
 
 typedef unsigned __int128 u128;
 typedef __int128 s128;
@@ -2085,22 +2086,7 @@ int dbc_parser_feed(struct dbc_parser *p, const void *buf, size_t len)
 {
 	/* the grammar has no line structure (strings span lines), so the text is kept
 	 * whole and parsed at _finish; the bound keeps that memory finite */
-	if (len > DBC_MAX_SOURCE || p->len > DBC_MAX_SOURCE - len)
-		return -EFBIG;
-	if (p->len + len > p->cap) {
-		size_t cap = p->cap ? p->cap : 65536;
-		while (cap < p->len + len)
-			cap *= 2;
-		char *nb = realloc(p->buf, cap);
-		if (!nb)
-			return -ENOMEM;
-		p->buf = nb;
-		p->cap = cap;
-	}
-	if (len)
-		memcpy(p->buf + p->len, buf, len);
-	p->len += len;
-	return 0;
+	return bytes_append(&p->buf, &p->len, &p->cap, buf, len, 65536, DBC_MAX_SOURCE);
 }
 
 int dbc_parser_finish(struct dbc_parser *p, struct dbc_error *err, struct dbc **ret_dbc)

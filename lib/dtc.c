@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bodydiag/dtc.h"
+#include "bytes.h"
 
 /* ISO 14229-1:2013 D.2, Table D.14 (DTCStatusMask bit definitions). */
 static const char *const status_names[DTC_STATUS_BIT_MAX] = {
@@ -104,28 +105,17 @@ static int letter_value(char c)
 	return -1;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Parses the 5-character code part ("B1A40") into 16 bits. */
 static int parse_code(const char *s, uint16_t *ret)
 {
-	int l = letter_value(s[0]), d1 = s[0] ? hex_value(s[1]) : -1;
+	int l = letter_value(s[0]), d1 = s[0] ? hex_digit(s[1]) : -1;
 	uint16_t v;
 
 	if (l < 0 || d1 < 0 || d1 > 3)
 		return -EINVAL;
 	v = (uint16_t)(l << 14 | d1 << 12);
 	for (int i = 2; i < 5; i++) {
-		int h = hex_value(s[i]);
+		int h = hex_digit(s[i]);
 		if (h < 0)
 			return -EINVAL;
 		v |= (uint16_t)(h << (4 * (4 - i)));
@@ -166,8 +156,8 @@ int dtc_parse(const char *s, uint32_t *ret_dtc)
 		f = s + 6;
 	else
 		return -EINVAL;
-	hi = hex_value(f[0]);
-	lo = hex_value(f[1]);
+	hi = hex_digit(f[0]);
+	lo = hex_digit(f[1]);
 	if (hi < 0 || lo < 0)
 		return -EINVAL;
 	*ret_dtc = (uint32_t)code << 8 | (uint32_t)(hi << 4 | lo);
@@ -211,7 +201,7 @@ int dtc_pattern_compile(const char *s, struct dtc_pattern *ret)
 		m = ((1u << pos[k].width) - 1) << pos[k].shift;
 		if (c == '?')
 			continue;
-		x = k == 0 ? letter_value(c) : hex_value(c);
+		x = k == 0 ? letter_value(c) : hex_digit(c);
 		if (x < 0 || (unsigned)x >= (1u << pos[k].width))
 			return -EINVAL;
 		v = (uint32_t)x << pos[k].shift;

@@ -27,6 +27,7 @@
 #include "bodydiag/dbc.h"
 #include "bodydiag/dtc.h"
 #include "bodydiag/profile.h"
+#include "bytes.h"
 
 #define DEFAULT_P2_MS 50u
 #define DEFAULT_P2STAR_MS 5000u
@@ -328,17 +329,6 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "0x" + 1..8 hex digits. */
 static bool parse_hex(const char *s, size_t n, uint32_t max, uint32_t *ret)
 {
@@ -346,7 +336,7 @@ static bool parse_hex(const char *s, size_t n, uint32_t max, uint32_t *ret)
 	if (n < 3 || n > 10 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
 		return false;
 	for (size_t i = 2; i < n; i++) {
-		int h = hexval(s[i]);
+		int h = hex_digit(s[i]);
 		if (h < 0)
 			return false;
 		v = v * 16 + (unsigned)h;
@@ -686,8 +676,8 @@ static int start_section(struct profile_parser *p, enum section_kind kind, unsig
 		const char *c = arg[1];
 		uint32_t code;
 		bool ok = arglen[1] == 8 && strchr("PCBU", c[0]) && c[1] >= '0' && c[1] <= '3' &&
-			  hexval(c[2]) >= 0 && hexval(c[3]) >= 0 && hexval(c[4]) >= 0 && c[5] == '-' &&
-			  hexval(c[6]) >= 0 && hexval(c[7]) >= 0;
+			  hex_digit(c[2]) >= 0 && hex_digit(c[3]) >= 0 && hex_digit(c[4]) >= 0 && c[5] == '-' &&
+			  hex_digit(c[6]) >= 0 && hex_digit(c[7]) >= 0;
 		char code_text[DTC_TEXT_MAX];
 		if (ok) {
 			memcpy(code_text, c, 8);

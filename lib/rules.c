@@ -27,6 +27,7 @@
 
 #include "bodydiag/dtc.h"
 #include "bodydiag/rules.h"
+#include "bytes.h"
 
 #define MAX_LINE_TOKENS 96u
 #define MAX_STRING 255u
@@ -1482,22 +1483,7 @@ struct rules_parser *rules_parser_new(const char *filename)
 
 int rules_parser_feed(struct rules_parser *p, const void *buf, size_t len)
 {
-	if (len > RULES_MAX_SOURCE - p->len)
-		return -EFBIG;
-	if (p->len + len > p->cap) {
-		size_t cap = p->cap ? p->cap : 4096;
-		while (cap < p->len + len)
-			cap *= 2;
-		char *b = realloc(p->buf, cap);
-		if (!b)
-			return -ENOMEM;
-		p->buf = b;
-		p->cap = cap;
-	}
-	if (len)
-		memcpy(p->buf + p->len, buf, len);
-	p->len += len;
-	return 0;
+	return bytes_append(&p->buf, &p->len, &p->cap, buf, len, 4096, RULES_MAX_SOURCE);
 }
 
 int rules_parser_finish(struct rules_parser *p, struct rules_error *err, struct rules_set **ret_set)
