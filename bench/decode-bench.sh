@@ -6,13 +6,13 @@
 #
 # Usage: bench/decode-bench.sh BODYDIAG [CORPUS_DIR] [REPEAT]
 #   BODYDIAG    the bodydiag binary (use a release build for figures)
-#   CORPUS_DIR  ../shared/corpus (default: beside the source tree)
+#   CORPUS_DIR  a corpus folder (default: the in-tree subset, tests/corpus/data)
 #   REPEAT      how many times the capture is repeated (default 40)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 bodydiag=${1:?usage: decode-bench.sh BODYDIAG [CORPUS_DIR] [REPEAT]}
-corpus=${2:-$here/../../shared/corpus}
+corpus=${2:-$here/../tests/corpus/data}
 repeat=${3:-40}
 dbc=$corpus/dbc/opendbc/hyundai_i30_2014.dbc
 log=$corpus/candump/real/genesis-candump-2021-05-28_164301.log

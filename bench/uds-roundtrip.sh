@@ -7,7 +7,7 @@
 # connection; median, p90, ratio of the medians and the microseconds the daemon adds.
 # Same boot: bodydiagd's fork/exec-to-READY=1 time (sd_notify on our NOTIFY_SOCKET) and
 # its VmRSS/VmHWM after start, after the round trips and after replaying into its bus with
-# canplayer a real capture (../shared/corpus, ~29k frames of unknown IDs) and a
+# canplayer a real capture (tests/corpus/data, ~29k frames of unknown IDs) and a
 # bodydiag-sim capture (5 test cycles with a fault and noise, ~22k frames the DBC decodes).
 #
 # Usage: bench/uds-roundtrip.sh BUILD_ROOT [SOURCE_ROOT] [N]
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: uds-roundtrip.sh BUILD_ROOT [SOURCE_ROOT] [N]}" && pwd)
 root=$(cd "${2:-$here/..}" && pwd)
 n=${3:-200}
-capture=$root/../shared/corpus/candump/real/civic_19_type_r-turnonanddrive.log
+capture=$root/tests/corpus/data/candump/real/civic_19_type_r-turnonanddrive.log
 
 for f in "$build/daemon/bodydiagd" "$build/tools/bodydiag-sim/bodydiag-sim" \
 	"$build/bench/uds-rt-client" "$root/profiles/sim-2026.profile" \

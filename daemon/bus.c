@@ -137,6 +137,12 @@ static int attach(struct bus *b)
 	ev_io_init(&b->io, on_readable, fd, EV_READ);
 	ev_io_start(b->loop, &b->io);
 	b->stats.attached = true;
+	/* The link's figures are refreshed by the poll timer only while attached; a stale
+	 * reading from before the outage (or from a device that was being removed) would
+	 * otherwise be shown until the next tick. */
+	struct can_link_info info;
+	if (can_link_get_info(b->ifname, &info) == 0)
+		b->stats.link = info;
 	if (b->detached_since_us) {
 		int64_t gone = clock_now_us(CLOCK_MONOTONIC) - b->detached_since_us;
 		b->stats.outage_us += gone;
