@@ -156,8 +156,239 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 	return 0;
 }
 
+/* Next blank-separated word of line[*p..len): its start and length; 0 at the end. */
+static size_t next_word(const char *line, size_t len, size_t *p, size_t *ret_start)
+{
+	while (*p < len && is_space(line[*p]))
+		(*p)++;
+	size_t start = *p;
+	while (*p < len && !is_space(line[*p]))
+		(*p)++;
+	*ret_start = start;
+	return *p - start;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (the civil-from-days inverse). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool digits(const char *s, size_t n, unsigned *ret)
+{
+	unsigned v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+/*
+ * The timestamp of a screen line, the text between the parentheses: "1700000000.001000"
+ * (-ta), "000.001000" (-tz, seconds since the first frame) or "2023-11-14 22:13:20.001000"
+ * (-tA: candump prints local time; it is taken as UTC here, which shifts every frame of a
+ * capture alike and leaves the intervals the diagnosis reads untouched).
+ */
+static int parse_screen_time(const char *t, size_t n, int64_t *ret_us)
+{
+	unsigned y, mo, d, h, mi, sec, us;
+
+	if (n == 26 && t[4] == '-' && t[7] == '-' && t[10] == ' ' && t[13] == ':' &&
+	    t[16] == ':' && t[19] == '.' && digits(t, 4, &y) && digits(t + 5, 2, &mo) &&
+	    digits(t + 8, 2, &d) && digits(t + 11, 2, &h) && digits(t + 14, 2, &mi) &&
+	    digits(t + 17, 2, &sec) && digits(t + 20, 6, &us)) {
+		if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+		    y < 1970)
+			return -EINVAL;
+		int64_t days = days_from_civil(y, mo, d);
+		*ret_us = ((days * 86400 + h * 3600 + mi * 60 + sec) * 1000000) + us;
+		return 0;
+	}
+	const char *dot = memchr(t, '.', n);
+	if (!dot || dot == t || dot - t > 12 || n - (size_t)(dot - t) - 1 != 6 ||
+	    !digits(dot + 1, 6, &us))
+		return -EINVAL;
+	uint64_t s = 0;
+	for (const char *c = t; c < dot; c++) {
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+		s = s * 10 + (uint64_t)(*c - '0');
+	}
+	*ret_us = (int64_t)(s * 1000000u + us);
+	return 0;
+}
+
+/*
+ * candump's screen output (`candump can0`, `candump -ta can0`, ...):
+ *   " (1700000000.001000)  can0  123   [8]  11 22 33 44 55 66 77 88"
+ *   "  can0  12345678   [2]  11 22"          29-bit id: 8 hex digits
+ *   "  can0  123  [12]  11 22 ... "           CAN FD: two-digit length
+ *   "  can0  123   [8]  remote request"
+ *   "  can0  20000004   [8]  00 08 ... ERRORFRAME"
+ * with -a an ASCII column in quotes follows the data. Only lines with a timestamp give a
+ * record: the diagnosis reads when things happened.
+ */
+static int parse_screen_line(const char *line, size_t len, struct candump_record *rec,
+			     const char **reason)
+{
+	struct bd_frame *f = &rec->tf.frame;
+	size_t p = 0, w, n;
+	bool stamped = false;
+	int64_t t_us = 0;
+
+	while (p < len && is_space(line[p]))
+		p++;
+	if (p < len && line[p] == '(') {
+		const char *close = memchr(line + p, ')', len - p);
+		if (!close) {
+			*reason = "timestamp without ')'";
+			return -EINVAL;
+		}
+		n = (size_t)(close - line) - p - 1;
+		if (parse_screen_time(line + p + 1, n, &t_us) < 0) {
+			*reason = "timestamp is neither seconds.micros nor a -tA date";
+			return -EINVAL;
+		}
+		stamped = true;
+		p = (size_t)(close - line) + 1;
+	}
+	n = next_word(line, len, &p, &w);
+	if (n == 0 || n >= sizeof(rec->iface)) {
+		*reason = "missing interface name";
+		return -EINVAL;
+	}
+	memcpy(rec->iface, line + w, n);
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)rec->iface[k] <= ' ' || (unsigned char)rec->iface[k] >= 0x7f) {
+			*reason = "interface name is not printable";
+			return -EINVAL;
+		}
+	n = next_word(line, len, &p, &w);
+	if (n == 0 || (n != 8 && n > 3)) {
+		*reason = "identifier is not 1-3 or 8 hex digits";
+		return -EINVAL;
+	}
+	uint32_t id = 0;
+	bool eff = n == 8; /* candump prints 29-bit ids with 8 digits, 11-bit ones with 3 */
+	for (size_t k = 0; k < n; k++) {
+		if (hex_digit(line[w + k]) < 0) {
+			*reason = "identifier is not hexadecimal";
+			return -EINVAL;
+		}
+		id = id << 4 | (uint32_t)hex_digit(line[w + k]);
+	}
+	n = next_word(line, len, &p, &w);
+	unsigned dlc;
+	if (n < 3 || n > 4 || line[w] != '[' || line[w + n - 1] != ']' ||
+	    !digits(line + w + 1, n - 2, &dlc)) {
+		*reason = "missing [length]";
+		return -EINVAL;
+	}
+	memset(f, 0, sizeof(*f));
+	if (n == 4) { /* "[NN]": CAN FD */
+		f->flags |= BD_FRAME_FD;
+		if (dlc > BD_FRAME_MAX_DATA) {
+			*reason = "CAN FD length above 64";
+			return -EINVAL;
+		}
+	} else if (dlc > 8) {
+		*reason = "classic CAN length above 8";
+		return -EINVAL;
+	}
+	if (id & ~(CAN_ERR_MASK_BITS | CAN_ERR_FLAG_BIT)) {
+		*reason = "identifier above 29 bits";
+		return -EINVAL;
+	}
+	f->len = (uint8_t)dlc;
+	size_t save = p;
+	n = next_word(line, len, &p, &w);
+	if (n == 6 && memcmp(line + w, "remote", 6) == 0) {
+		if (f->flags & BD_FRAME_FD) {
+			*reason = "remote frame marked CAN FD";
+			return -EINVAL;
+		}
+		f->flags |= BD_FRAME_RTR;
+	} else {
+		p = save;
+		for (unsigned i = 0; i < dlc; i++) {
+			n = next_word(line, len, &p, &w);
+			if (n != 2 || hex_digit(line[w]) < 0 || hex_digit(line[w + 1]) < 0) {
+				*reason = "fewer data bytes than the [length] says";
+				return -EINVAL;
+			}
+			f->data[i] = (uint8_t)(hex_digit(line[w]) << 4 | hex_digit(line[w + 1]));
+		}
+		n = next_word(line, len, &p, &w);
+		if (n == 10 && memcmp(line + w, "ERRORFRAME", 10) == 0) {
+			f->flags = BD_FRAME_ERR;
+			f->id = id & CAN_ERR_MASK_BITS;
+		} else if (n > 0 && line[w] != '\'') {
+			*reason = "more data than the [length] says";
+			return -EINVAL;
+		}
+	}
+	if (!(f->flags & BD_FRAME_ERR)) {
+		f->id = id;
+		if (id & CAN_ERR_FLAG_BIT) {
+			/* an error frame printed without -e has its class in the id */
+			f->flags = BD_FRAME_ERR;
+			f->id = id & CAN_ERR_MASK_BITS;
+		} else if (eff) {
+			f->flags |= BD_FRAME_EXT;
+		} else if (id > 0x7ff) {
+			*reason = "standard identifier above 0x7FF";
+			return -EINVAL;
+		}
+	}
+	if (!stamped) {
+		*reason = "no timestamp: this is candump's screen output; record with "
+			  "`candump -L can0 > FILE.log` (or -l, or -ta)";
+		return -EINVAL;
+	}
+	candump_set_time_us(rec, t_us);
+	rec->screen = true;
+	return 0;
+}
+
+static int parse_log_line(const char *line, size_t len, const char **reason_out,
+			  struct candump_record *ret_record);
+
 int candump_parse_line(const char *line, size_t len, const char **reason_out,
 		       struct candump_record *ret_record)
+{
+	const char *reason = NULL;
+	struct candump_record rec;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	int r = parse_log_line(line, len, &reason, ret_record);
+	if (r == 0)
+		return 0;
+	/* Not a log line: candump's screen format has a "[len]" column. */
+	if (memchr(line, '[', len) && memchr(line, ']', len)) {
+		const char *screen_reason = NULL;
+		memset(&rec, 0, sizeof(rec));
+		if (parse_screen_line(line, len, &rec, &screen_reason) == 0) {
+			*ret_record = rec;
+			return 0;
+		}
+		reason = screen_reason;
+	}
+	if (reason_out)
+		*reason_out = reason;
+	return -EINVAL;
+}
+
+static int parse_log_line(const char *line, size_t len, const char **reason_out,
+			  struct candump_record *ret_record)
 {
 	struct candump_record rec;
 	const char *reason = NULL;
@@ -165,8 +396,6 @@ int candump_parse_line(const char *line, size_t len, const char **reason_out,
 	int r;
 
 	memset(&rec, 0, sizeof(rec));
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
 	while (p < len && is_space(line[p]))
 		p++;
 	if (p >= len || line[p] != '(') {
@@ -339,6 +568,7 @@ struct candump_reader {
 	size_t len;
 	bool overlong;
 	unsigned lineno, bad;
+	int64_t last_screen_us; /* INT64_MIN before the first screen line */
 };
 
 struct candump_reader *candump_reader_new(unsigned flags, candump_record_fn on_record,
@@ -351,6 +581,7 @@ struct candump_reader *candump_reader_new(unsigned flags, candump_record_fn on_r
 	r->on_record = on_record;
 	r->on_bad_line = on_bad_line;
 	r->userdata = userdata;
+	r->last_screen_us = INT64_MIN;
 	return r;
 }
 
@@ -394,6 +625,14 @@ static int end_line(struct candump_reader *r)
 		return 0; /* blank lines carry nothing */
 	if (candump_parse_line(r->line, len, &reason, &rec) < 0)
 		return bad_line(r, reason);
+	if (rec.screen) {
+		/* -tz counts up from the first frame; -td prints the gap to the previous one,
+		 * in the same shape: the first step back gives it away. */
+		if (rec.tf.t_us < r->last_screen_us)
+			return bad_line(r, "timestamp goes backwards (the deltas of `candump -td`?): "
+					   "record with `candump -L` or -ta");
+		r->last_screen_us = rec.tf.t_us;
+	}
 	rec.line = r->lineno;
 	return r->on_record ? r->on_record(r->userdata, &rec) : 0;
 }

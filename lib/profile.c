@@ -107,7 +107,8 @@ struct profile_did {
 struct ecu_entry {
 	struct profile_ecu pub;
 	unsigned line;
-	unsigned ocd_line, ocd_column; /* output_control_did */
+	unsigned ocd_line, ocd_column;	 /* output_control_did */
+	unsigned resp_line, resp_column; /* response */
 };
 
 struct dtc_entry {
@@ -533,6 +534,11 @@ static int end_section(struct profile_parser *p)
 			return fail(p, p->sec_line, p->sec_column, "missing required key '%s' in %s",
 				    keys[i].name, sections[p->kind].usage);
 
+	if (p->kind == SECTION_ECU && p->ecu->pub.request_id == p->ecu->pub.response_id)
+		/* ISO-TP needs two ids: one each way (the kernel refuses a socket with both equal) */
+		return fail(p, p->ecu->resp_line, p->ecu->resp_column,
+			    "response id 0x%X is the request id too; an ECU answers on an id of its own",
+			    p->ecu->pub.response_id);
 	if (p->kind == SECTION_DID) {
 		struct profile_did *d = p->did;
 		if (d->nsrc == 0 && !d->ascii)
@@ -831,6 +837,8 @@ static int pair_ecu(struct profile_parser *p, int key, const char *v, size_t vn,
 	case 1:
 		return set_can_id(p, &e->pub.request_id, v, vn, vcol);
 	case 2:
+		e->resp_line = p->lineno;
+		e->resp_column = vcol;
 		return set_can_id(p, &e->pub.response_id, v, vn, vcol);
 	case 3:
 		return set_can_id(p, &e->pub.functional_id, v, vn, vcol);

@@ -63,6 +63,53 @@ EXPECTED = [
 ]
 
 
+def run(exe, *args):
+    return subprocess.run([exe, *args], capture_output=True, text=True, encoding="utf-8")
+
+
+def screen_and_wrong_files(exe, tmp):
+    """candump's screen format with a timestamp decodes like the log format; without one
+    the reason says how to record (once per file, then a count); a DBC with no messages
+    and a DBC that matches no frame of the capture are warned about without --verbose."""
+    failures = 0
+    dbc = os.path.join(tmp, "s.dbc")
+    with open(dbc, "wb") as f:
+        f.write(b'BO_ 291 Msg: 2 X\n SG_ A : 0|8@1+ (1,0) [0|0] "" X\n')
+    ta = os.path.join(tmp, "ta.log")
+    with open(ta, "w") as f:
+        f.write(" (1700000000.000100)  can0  123   [2]  07 00\n"
+                " (1700000000.000200)  can0  00000123   [2]  08 00\n")
+    p = run(exe, "decode", "--json", "--dbc", dbc, ta)
+    lines = [json.loads(x) for x in p.stdout.splitlines()]
+    if p.returncode != 0 or len(lines) != 2 or lines[0]["signals"] != {"A": 7} \
+            or lines[1]["ext"] is not True or lines[1]["signals"] != {"A": 8}:
+        print(f"candump -ta screen lines: exit {p.returncode}, {p.stdout!r} {p.stderr!r}")
+        failures += 1
+    plain = os.path.join(tmp, "plain.log")
+    with open(plain, "w") as f:
+        f.write("  can0  123   [2]  07 00\n" * 40)
+    p = run(exe, "decode", "--dbc", dbc, plain)
+    if p.returncode == 0 or "candump -L" not in p.stderr or \
+            p.stderr.count(": bad line: ") != 5 or "35 more bad lines" not in p.stderr:
+        print(f"plain candump output: exit {p.returncode}, {p.stderr!r}")
+        failures += 1
+    garbage = os.path.join(tmp, "garbage.dbc")
+    with open(garbage, "w") as f:
+        f.write("hello world\nthis is not a DBC\n")
+    p = run(exe, "decode", "--dbc", garbage, ta)
+    if "no messages" not in p.stderr or "unknown statement 'hello'" not in p.stderr:
+        print(f"garbage DBC not warned about: {p.stderr!r}")
+        failures += 1
+    other = os.path.join(tmp, "other.dbc")
+    with open(other, "wb") as f:
+        f.write(b'BO_ 1024 Other: 8 X\n SG_ B : 0|8@1+ (1,0) [0|0] "" X\n')
+    p = run(exe, "decode", "--dbc", other, ta)
+    if p.returncode != 0 or "none of the 2 frames" not in p.stderr:
+        print(f"DBC of another vehicle not warned about: {p.returncode} {p.stderr!r}")
+        failures += 1
+    return failures
+
+
 def main():
     exe = sys.argv[1]
     failures = 0
@@ -114,6 +161,7 @@ def main():
         if p.returncode == 0 or f"{dbc}:3:14: error: expected byte order 0 or 1" not in p.stderr:
             print(f"DBC error not reported with file:line:column: {p.stderr!r}")
             failures += 1
+        failures += screen_and_wrong_files(exe, tmp)
     print("decode-cli:", "ok" if failures == 0 else f"{failures} failures")
     return 1 if failures else 0
 

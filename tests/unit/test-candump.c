@@ -253,12 +253,78 @@ static void reader_strict_and_stop(void **state)
 	assert_null(candump_reader_free(NULL));
 }
 
+/* candump's screen output with timestamps (-ta, -tz, -tA) reads as the log format does;
+ * without a timestamp, or with -td's deltas, the reason says how to record instead. */
+static void screen_format(void **state)
+{
+	struct candump_record r = parse_ok(" (1700000000.001000)  can0  123   [4]  DE AD BE EF");
+	assert_true(r.screen);
+	assert_true(r.tf.t_us == 1700000000001000);
+	assert_string_equal(r.iface, "can0");
+	assert_int_equal(r.tf.frame.id, 0x123);
+	assert_int_equal(r.tf.frame.flags, 0);
+	assert_int_equal(r.tf.frame.len, 4);
+	assert_int_equal(r.tf.frame.data[3], 0xef);
+	char out[CANDUMP_MAX_LINE];
+	candump_format_record(&r, out, sizeof(out));
+	assert_string_equal(out, "(1700000000.001000) can0 123#DEADBEEF");
+
+	/* 8 digits: a 29-bit id even when its value would fit in 11 bits */
+	r = parse_ok(" (000.250000)  can1  00000123   [2]  11 22");
+	assert_int_equal(r.tf.frame.flags, BD_FRAME_EXT);
+	assert_int_equal(r.tf.frame.id, 0x123);
+	assert_true(r.tf.t_us == 250000);
+
+	r = parse_ok(" (2023-11-14 22:13:20.000500)  can0  7DF   [8]  remote request");
+	assert_true(r.tf.t_us == 1700000000000500);
+	assert_int_equal(r.tf.frame.flags, BD_FRAME_RTR);
+	assert_int_equal(r.tf.frame.len, 8);
+
+	r = parse_ok(" (1.000000)  can0  123  [12]  00 11 22 33 44 55 66 77 88 99 AA BB");
+	assert_int_equal(r.tf.frame.flags, BD_FRAME_FD);
+	assert_int_equal(r.tf.frame.len, 12);
+	assert_int_equal(r.tf.frame.data[11], 0xbb);
+
+	r = parse_ok(" (1.000000)  can0  20000004   [8]  00 08 00 00 00 00 00 00   ERRORFRAME");
+	assert_int_equal(r.tf.frame.flags, BD_FRAME_ERR);
+	assert_int_equal(r.tf.frame.id, 0x4);
+
+	/* -a adds the bytes as ASCII in quotes */
+	r = parse_ok(" (1.000000)  can0  321   [3]  41 42 43   'ABC'");
+	assert_int_equal(r.tf.frame.len, 3);
+
+	assert_non_null(strstr(parse_bad("  can0  123   [1]  01"), "candump -L"));
+	parse_bad(" (1.000000)  can0  123   [3]  41 42");
+	parse_bad(" (1.000000)  can0  123   [1]  41 42");
+	parse_bad(" (1.000000)  can0  923   [1]  41");
+	parse_bad(" (1.000000)  can0  123   [9]  00 00 00 00 00 00 00 00 00");
+	parse_bad(" (1.000000)  can0  123  [65]  00");
+	parse_bad(" (2023-13-14 22:13:20.000500)  can0  123   [1]  01");
+	parse_bad(" (1.0)  can0  123   [1]  01");
+	parse_bad(" (1.000000  can0  123   [1]  01");
+}
+
+static void screen_reader_refuses_deltas(void **state)
+{
+	static const char text[] = " (000.000000)  can0  001   [1]  01\n"
+				   " (000.010000)  can0  002   [1]  02\n"
+				   " (000.005000)  can0  003   [1]  03\n";
+	struct collect c = {0};
+	struct candump_reader *r = candump_reader_new(0, on_record, on_bad, &c);
+	assert_int_equal(candump_reader_feed(r, text, sizeof(text) - 1), 0);
+	assert_int_equal(c.records, 2);
+	assert_int_equal(c.bad, 1);
+	assert_int_equal(c.bad_lines[0], 3);
+	candump_reader_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(classic_frames), cmocka_unit_test(fd_rtr_error),
 	    cmocka_unit_test(print_back),     cmocka_unit_test(bad_lines),
 	    cmocka_unit_test(reader_chunks),  cmocka_unit_test(reader_strict_and_stop),
+	    cmocka_unit_test(screen_format),  cmocka_unit_test(screen_reader_refuses_deltas),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -422,6 +422,8 @@ static const struct bad bad_cases[] = {
      "missing required key 'platform' in [vehicle]"},
     {"missing-key-ecu", HEAD "[ecu bcm]\nrequest = 0x726\n[ecu b]\n", 0, 5, 1,
      "missing required key 'response' in [ecu NAME]"},
+    {"same-ids", HEAD "[ecu bcm]\nrequest = 0x726\nresponse = 0x726\n", 0, 7, 12,
+     "response id 0x726 is the request id too; an ECU answers on an id of its own"},
     {"missing-key-dtc", ECU "[dtc bcm B1A40-13]\ntext = t\n", 0, 8, 1,
      "missing required key 'source' in [dtc ECU CODE]"},
     {"expected-key", HEAD "Make = m\n", 0, 5, 1, "expected a key, a [section] or a comment"},

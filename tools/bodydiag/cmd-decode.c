@@ -35,20 +35,22 @@ struct decode {
 	struct out out;
 	struct dbc_sample *samples;
 	size_t cap;
-	unsigned frames;
+	unsigned frames, matched;
 	const char *capture;
+	struct line_notes bad, warnings;
 };
 
 static void on_warning(void *userdata, const char *file, unsigned line, unsigned column,
 		       const char *message)
 {
-	fprintf(stderr, "%s:%u:%u: warning: %s\n", file, line, column, message);
+	struct decode *d = userdata;
+	line_note(&d->warnings, line, column, message);
 }
 
 static void on_bad_line(void *userdata, unsigned line, const char *reason)
 {
-	const struct decode *d = userdata;
-	fprintf(stderr, "%s:%u: bad line: %s\n", d->capture, line, reason);
+	struct decode *d = userdata;
+	line_note(&d->bad, line, 0, reason);
 }
 
 /* The timestamp as written, but as a JSON number: no leading zeros in the seconds. */
@@ -266,6 +268,7 @@ static int on_record(void *userdata, const struct candump_record *r)
 	if (!(f->flags & (BD_FRAME_ERR | BD_FRAME_RTR))) {
 		m = dbc_find_message(d->db, f->id, f->flags & BD_FRAME_EXT);
 		if (m) {
+			d->matched++;
 			n = dbc_decode(m, f->data, f->len, d->samples, d->cap, &st);
 			if (n < 0)
 				return n;
@@ -279,6 +282,8 @@ static int on_record(void *userdata, const struct candump_record *r)
 	return d->out.error;
 }
 
+#define NOTES_SHOWN 5u
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: bodydiag decode --dbc FILE [--json] [--strict] [--verbose] "
@@ -286,7 +291,8 @@ static void usage(FILE *f)
 		   "  --dbc FILE   DBC database\n"
 		   "  --json       one JSON object per data frame\n"
 		   "  --strict     stop at the first malformed log line\n"
-		   "  --verbose    print DBC warnings (overlaps, signals past the frame)\n");
+		   "  --verbose    print every DBC warning and bad line (default: the first %u, "
+		   "then a count)\n", NOTES_SHOWN);
 }
 
 int cmd_decode(int argc, char **argv)
@@ -339,8 +345,15 @@ int cmd_decode(int argc, char **argv)
 		fprintf(stderr, "bodydiag: %s: %s\n", dbc_path, strerror(-r));
 		goto out;
 	}
-	r = dbc_parse(text, len, dbc_path, verbose ? on_warning : NULL, NULL, &err, &d.db);
+	d.warnings = (struct line_notes){.file = dbc_path, .severity = "warning",
+					 .what = "DBC warnings", .hint = "--verbose shows them all",
+					 .shown_max = verbose ? 0 : NOTES_SHOWN};
+	d.bad = (struct line_notes){.file = capture, .severity = "bad line", .what = "bad lines",
+				    .hint = "--verbose shows them all",
+				    .shown_max = verbose ? 0 : NOTES_SHOWN};
+	r = dbc_parse(text, len, dbc_path, on_warning, &d, &err, &d.db);
 	free(text);
+	line_notes_finish(&d.warnings);
 	if (r < 0) {
 		if (r == -EINVAL)
 			fprintf(stderr, "%s:%u:%u: error: %s\n", err.file, err.line, err.column,
@@ -349,6 +362,9 @@ int cmd_decode(int argc, char **argv)
 			fprintf(stderr, "bodydiag: %s: %s\n", dbc_path, strerror(-r));
 		goto out;
 	}
+	if (dbc_message_count(d.db) == 0)
+		fprintf(stderr, "%s: warning: no messages (no BO_ statement): every frame will be "
+				"unknown; is this a DBC file?\n", dbc_path);
 	for (size_t i = 0; i < dbc_message_count(d.db); i++) {
 		size_t n = dbc_message_max_samples(dbc_message_at(d.db, i));
 		if (n > d.cap)
@@ -388,6 +404,15 @@ int cmd_decode(int argc, char **argv)
 	r = candump_reader_finish(reader);
 	if (r < 0)
 		goto fail;
+	line_notes_finish(&d.bad);
+	if (d.frames == 0 && d.bad.total > 0) {
+		fprintf(stderr, "bodydiag: %s: no frame could be read (%u bad lines)\n", capture,
+			d.bad.total);
+		goto flush;
+	}
+	if (d.frames > 0 && d.matched == 0 && dbc_message_count(d.db) > 0)
+		fprintf(stderr, "%s: warning: none of the %u frames has an id of %s: a DBC for "
+				"another vehicle or bus?\n", capture, d.frames, dbc_path);
 	ret = 0;
 	goto flush;
 fail:

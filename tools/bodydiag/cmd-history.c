@@ -92,7 +92,7 @@ int cmd_history(int argc, char **argv)
 					"bodydiag history: --%s '%s': expected Unix seconds or an ISO 8601 "
 					"UTC time such as 2026-01-31T12:00:00Z\n",
 					c == OPT_SINCE ? "since" : "until", optarg);
-				return 2;
+				return 1;
 			}
 			break;
 		case OPT_VIN:
@@ -102,7 +102,7 @@ int cmd_history(int argc, char **argv)
 			if (dtc_parse(optarg, &f.code) < 0) {
 				fprintf(stderr, "bodydiag history: --code '%s': expected a DTC such as B1A40-13\n",
 					optarg);
-				return 2;
+				return 1;
 			}
 			f.have_code = true;
 			break;
@@ -115,7 +115,7 @@ int cmd_history(int argc, char **argv)
 			if (errno || *end || f.session <= 0) {
 				fprintf(stderr, "bodydiag history: --session '%s': expected a positive integer\n",
 					optarg);
-				return 2;
+				return 1;
 			}
 			break;
 		case OPT_KIND:
@@ -124,7 +124,7 @@ int cmd_history(int argc, char **argv)
 					"bodydiag history: --kind '%s': expected session, dtc, transition, "
 					"finding or bus\n",
 					optarg);
-				return 2;
+				return 1;
 			}
 			f.kinds |= 1u << kind;
 			break;
@@ -134,7 +134,7 @@ int cmd_history(int argc, char **argv)
 			if (errno || *end || n == 0 || n > 100000000 || optarg[0] == '-') {
 				fprintf(stderr, "bodydiag history: --limit '%s': expected a positive integer\n",
 					optarg);
-				return 2;
+				return 1;
 			}
 			f.limit = (unsigned)n;
 			break;
@@ -149,17 +149,17 @@ int cmd_history(int argc, char **argv)
 			else {
 				fprintf(stderr, "bodydiag history: --format '%s': expected table, jsonl or csv\n",
 					optarg);
-				return 2;
+				return 1;
 			}
 			break;
 		default:
 			usage(stderr);
-			return 2;
+			return 1;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "bodydiag history: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		return 1;
 	}
 	if (!dbpath[0] && default_db(dbpath, sizeof(dbpath)) < 0) {
 		fprintf(stderr, "bodydiag history: no history database configured; use --db\n");

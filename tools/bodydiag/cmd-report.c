@@ -635,19 +635,19 @@ int cmd_report(int argc, char **argv)
 			if (errno || *end || session <= 0) {
 				fprintf(stderr, "bodydiag report: --session '%s': expected a positive integer\n",
 					optarg);
-				return 2;
+				return 1;
 			}
 			break;
 		case 'o':
 			out_path = optarg;
 			break;
 		default:
-			return 2;
+			return 1;
 		}
 	}
 	if (!out_path || optind < argc) {
 		fprintf(stderr, "Usage: bodydiag report [--db PATH] [--session ID] -o report.html\n");
-		return 2;
+		return 1;
 	}
 	if (!dbpath[0]) {
 		struct config cfg;

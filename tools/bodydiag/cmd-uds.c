@@ -88,6 +88,7 @@ struct view {
 	const char *iface; /* of the frame being fed */
 	int64_t now;	   /* time of the last frame */
 	unsigned pdus, problems;
+	struct line_notes bad;
 };
 
 /* ---- output ---- */
@@ -837,8 +838,8 @@ static int on_record(void *userdata, const struct candump_record *r)
 
 static void on_bad_line(void *userdata, unsigned line, const char *reason)
 {
-	const struct view *v = userdata;
-	fprintf(stderr, "%s:%u: bad line: %s\n", v->capture, line, reason);
+	struct view *v = userdata;
+	line_note(&v->bad, line, 0, reason);
 }
 
 /* End of capture: reassemblies cut short and requests still waiting. */
@@ -1010,6 +1011,8 @@ int cmd_uds(int argc, char **argv)
 		fprintf(stderr, "bodydiag uds: %s: %s\n", v->capture, strerror(-r));
 		goto out;
 	}
+	v->bad = (struct line_notes){.file = v->capture, .severity = "bad line", .what = "bad lines",
+				     .shown_max = 5};
 	reader = candump_reader_new(0, on_record, on_bad_line, v);
 	if (!reader)
 		goto out;
@@ -1017,6 +1020,7 @@ int cmd_uds(int argc, char **argv)
 	r = candump_reader_feed(reader, text, len);
 	if (r >= 0)
 		r = candump_reader_finish(reader);
+	line_notes_finish(&v->bad);
 	if (r < 0)
 		fprintf(stderr, "bodydiag uds: %s: %s\n", v->capture, strerror(-r));
 	else

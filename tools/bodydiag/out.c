@@ -202,3 +202,23 @@ void out_text(struct out *o, const char *str)
 			out_cp1252_char(o, *s);
 	}
 }
+
+void line_note(struct line_notes *n, unsigned line, unsigned column, const char *reason)
+{
+	n->total++;
+	if (n->shown_max && n->total > n->shown_max)
+		return;
+	if (column)
+		fprintf(stderr, "%s:%u:%u: %s: %s\n", n->file, line, column, n->severity, reason);
+	else
+		fprintf(stderr, "%s:%u: %s: %s\n", n->file, line, n->severity, reason);
+}
+
+void line_notes_finish(const struct line_notes *n)
+{
+	if (!n->shown_max || n->total <= n->shown_max)
+		return;
+	fprintf(stderr, "%s: %u more %s not shown (%u in all)%s%s\n", n->file,
+		n->total - n->shown_max, n->what, n->total, n->hint ? "; " : "",
+		n->hint ? n->hint : "");
+}

@@ -39,3 +39,20 @@ void out_double(struct out *o, double d, bool json);
 void out_json_string(struct out *o, const char *s);
 /* Text from a DBC (Windows-1252) as UTF-8, unquoted. */
 void out_text(struct out *o, const char *s);
+
+/*
+ * Per-line problems of an input file (a capture's bad lines, a DBC's warnings), printed
+ * on stderr as "FILE:LINE[:COL]: SEVERITY: REASON" for the first `shown_max` (0 = all),
+ * then counted: a wrong file must not flood the terminal with one message per line.
+ * line_notes_finish() prints "FILE: N more ..." for what was not shown.
+ */
+struct line_notes {
+	const char *file;
+	const char *severity; /* "warning", "error" */
+	const char *what;     /* plural noun for the summary: "bad lines", "DBC warnings" */
+	const char *hint;     /* appended to the summary, may be NULL */
+	unsigned shown_max;
+	unsigned total;
+};
+void line_note(struct line_notes *n, unsigned line, unsigned column, const char *reason);
+void line_notes_finish(const struct line_notes *n);

@@ -12,7 +12,18 @@
  *   (1700000000.001000) can0 20000080#0000000000000000  error frame (CAN_ERR_FLAG)
  *
  * Data bytes may be separated by '.'. The timestamp is kept as written so that a
- * record prints back byte for byte. The reader is a pure streaming parser: feed it
+ * record prints back byte for byte.
+ *
+ * candump's screen output with a timestamp is read too (`candump -ta`, `-tz`, `-tA`):
+ *
+ *    (1700000000.001000)  can0  123   [4]  DE AD BE EF
+ *    (000.001000)  can0  12345678   [2]  11 22       29-bit id: 8 digits; -tz: from 0
+ *    (2023-11-14 22:13:20.001000)  can0  123  [12]  ...  -tA; two-digit length: CAN FD
+ *
+ * Its records carry a log-format time (candump_set_time_us) and write back as log
+ * lines. Screen lines without a timestamp (plain `candump can0`) are refused with a
+ * reason that says how to record a usable capture; the reader also refuses screen
+ * timestamps that go backwards (the deltas of `candump -td`). The reader is a pure streaming parser: feed it
  * chunks of any size, it calls back once per complete line. Lines are at most
  * CANDUMP_MAX_LINE bytes.
  */
@@ -34,6 +45,7 @@ struct candump_record {
 	char time[CANDUMP_MAX_TIME];   /* the text between the parentheses, as written */
 	char iface[CANDUMP_MAX_IFACE]; /* interface name */
 	uint8_t len8_dlc;	       /* classic CAN raw DLC 9..15 after '_', else 0 */
+	bool screen;		       /* read from candump's screen format */
 	unsigned line;		       /* 1-based line number in the stream */
 };
 
