@@ -195,7 +195,8 @@ static void generate(struct unit *u, unsigned index)
 			json_object_set_new(o, "detail", pick == 1 ? json_string("ERROR-ACTIVE -> ERROR-PASSIVE") : json_null());
 			add(u, o, FLEET_KIND_BUS);
 		} else if (pick <= 5) {
-			unsigned d = (index + rnd(&s)) % 5;
+			/* Two vans in three only ever see the network DTC (U1100-00), not a body one. */
+			unsigned d = index % 3 ? 4 : (index + rnd(&s)) % 5;
 			int old = dtc_status[d];
 			int now = old < 0 ? 0x2f : old == 0x2f ? 0x2e : (rnd(&s) % 3 ? 0x2f : 0x00);
 			char code[16];

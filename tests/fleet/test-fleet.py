@@ -6,9 +6,19 @@ SIGKILLed once mid-stream (and started again). Every record must be stored exact
 the invalid ones refused and receipted as such, both instances must have taken a share.
 
 All services are Debian's binaries started here, on loopback, in a temporary directory.
-Output is TAP. Usage: test-fleet.py BODYDIAG_INGEST SIM_UNITS
+Then the operator's view on that database: `bodydiag fleet vans|causes|history|silent`
+against the same questions answered here in Python from the raw rows, and `bodydiag fleet
+html` rendered in Debian's headless chromium (DOM and screenshot checked). A missing
+chromium is a failure.
+
+Output is TAP. Usage: test-fleet.py BODYDIAG_INGEST SIM_UNITS BODYDIAG
 """
+import collections
+import html.parser
+import importlib.util
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,8 +40,119 @@ def check(cond, what):
         failed += 1
 
 
+def render_module():
+    """tests/tools/test-report-render.py: its chromium runner and PNG reader."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools',
+                        'test-report-render.py')
+    spec = importlib.util.spec_from_file_location('report_render', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class Tables(html.parser.HTMLParser):
+    """id -> data-rows of every <table>/<p> with an id, and the <details> per van."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.vans = {}, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if 'data-rows' in a and a.get('id') != 'history':
+            self.rows[a['id']] = int(a['data-rows'])
+        if tag == 'details':
+            self.vans.append(a.get('data-van'))
+
+
+def fleet(bodydiag, pg, *args):
+    r = subprocess.run([bodydiag, 'fleet', '--db', pg.conninfo] + list(args),
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f'bodydiag fleet {args}: {r.stderr}')
+    return r.stdout
+
+
+def view_checks(bodydiag, pg, env):
+    # Two vans silent for three days, one whose connection died (the will).
+    pg.psql("UPDATE units SET last_seen = now() - interval '3 days' "
+            "WHERE unit IN ('van-049', 'van-050')")
+    pg.psql("UPDATE units SET state = 'offline', state_reason = 'will' WHERE unit = 'van-048'")
+    rows = pg.psql("SELECT unit, kind, t_us, seq, code, status, cause, state FROM records")
+    latest = {}
+    causes = collections.Counter()
+    history = collections.Counter()
+    for unit, kind, t_us, seq, code, status, cause, state in rows:
+        if kind == 'dtc':
+            key = (unit, code)
+            if key not in latest or (int(t_us), int(seq)) > latest[key][0]:
+                latest[key] = ((int(t_us), int(seq)), code, int(status))
+        elif kind == 'finding' and state == 'holds':
+            causes[cause] += 1
+        if kind in ('finding', 'session'):
+            history[unit] += 1
+    open_faults = collections.Counter(k[0] for k, v in latest.items()
+                                      if v[1].startswith('B') and v[2] & 9)
+    vans = [json.loads(line) for line in fleet(bodydiag, pg, 'vans', '--json').splitlines()]
+    check({v['van']: v['open_faults'] for v in vans} == dict(open_faults),
+          f'fleet vans: {len(vans)} vans with open body faults, as counted from the records')
+    check(all(v['last_verdict'] for v in vans), 'fleet vans: each has its last verdict')
+    got = [json.loads(line) for line in fleet(bodydiag, pg, 'causes', '--json').splitlines()]
+    check([(c['cause'], c['findings']) for c in got] ==
+          sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])),
+          f'fleet causes: {[(c["cause"], c["findings"]) for c in got[:3]]}... by frequency')
+    h = fleet(bodydiag, pg, 'history', 'van-007', '--limit', '1000', '--json').splitlines()
+    check(len(h) == history['van-007'] and json.loads(h[0])['time'] >= json.loads(h[-1])['time'],
+          f'fleet history van-007: {len(h)} findings and sessions, newest first')
+    silent = [json.loads(line)['van'] for line in
+              fleet(bodydiag, pg, 'silent', '--json').splitlines()]
+    check(silent == ['van-049', 'van-050', 'van-048'] or
+          sorted(silent) == ['van-048', 'van-049', 'van-050'],
+          f'fleet silent: {silent}')
+    table = fleet(bodydiag, pg, 'vans')
+    check(table.startswith('van ') and 'B1A40-13' in table, 'fleet vans as a table')
+
+    page = os.path.join(env.dir, 'fleet.html')
+    fleet(bodydiag, pg, 'html', '-o', page)
+    rr = render_module()
+    exe = shutil.which('chromium')
+    check(exe is not None, 'chromium installed (tools/install-deps)')
+    if not exe:
+        return
+    t0 = time.monotonic()
+    r = rr.chromium(exe, os.path.join(env.dir, 'profile'), ['--dump-dom'], 'file://' + page)
+    dom = r.stdout.decode('utf-8', 'replace')
+    check(r.returncode == 0 and '</html>' in dom, 'chromium --dump-dom of the fleet page' +
+          rr.why(r))
+    t = Tables()
+    t.feed(dom)
+    check(t.rows == {'open-faults': len(vans), 'causes': len(got), 'silent': len(silent)},
+          f'rendered tables: {t.rows}')
+    check(t.vans == [v['van'] for v in vans], f'one findings history per van with faults '
+          f'({len(t.vans)})')
+    shot = os.path.join(env.dir, 'fleet.png')
+    r = rr.chromium(exe, os.path.join(env.dir, 'profile'), ['--screenshot=' + shot],
+                    'file://' + page)
+    check(r.returncode == 0 and os.path.exists(shot), 'chromium --screenshot' + rr.why(r))
+    if not os.path.exists(shot):
+        return
+    w, h_, bpp, png = rr.decode_png(open(shot, 'rb').read())
+    colours = {row[x:x + 3] for row in png[::10] for x in range(0, len(row), bpp * 5)}
+    check(len(colours) >= 16, f'screenshot not blank: {len(colours)} colours sampled')
+    # The cause bars: #c33 boxes 10 px high, one per cause, the first the longest.
+    bars = sorted((b for b in rr.blobs(png, bpp, (0xcc, 0x33, 0x33))
+                   if 9 <= b[3] - b[1] + 1 <= 11 and b[2] - b[0] >= 8), key=lambda b: b[1])
+    check(len(bars) == len(got) and bars[0][2] - bars[0][0] >= bars[-1][2] - bars[-1][0],
+          f'{len(bars)} cause bars drawn for {len(got)} causes, longest first')
+    keep = os.environ.get('BODYDIAG_FLEET_SCREENSHOT')
+    if keep:
+        shutil.copy(shot, keep)
+        shutil.copy(page, os.path.splitext(keep)[0] + '.html')
+    print(f'# chromium: {time.monotonic() - t0:.1f} s')
+
+
 def main():
-    ingest_exe, sim_exe = sys.argv[1], sys.argv[2]
+    ingest_exe, sim_exe, bodydiag = sys.argv[1], sys.argv[2], sys.argv[3]
     env = fleetenv.Env('fleet-test')
     t_start = time.monotonic()
     try:
@@ -114,6 +235,7 @@ def main():
         check(stopped[0][0] == str(UNITS), f'clean offline of every unit: {stopped[0][0]}')
         version = pg.psql('SELECT max(version) FROM schema_migrations')
         check(version[0][0] == '2', 'schema at version 2')
+        view_checks(bodydiag, pg, env)
         print(f'# wall time {time.monotonic() - t_start:.1f} s')
     except Exception as e:  # noqa: BLE001 - report any failure as a TAP line
         check(False, f'harness: {e}')

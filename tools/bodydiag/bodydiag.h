@@ -21,6 +21,7 @@ int cmd_live(int argc, char **argv);
 int cmd_mark(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
 int cmd_actuator(int argc, char **argv); /* cmd-actuator.c */
+int cmd_fleet(int argc, char **argv);    /* cmd-fleet.c: runs bodydiag-fleet */
 
 /* Reads a whole file ("-" for stdin) into a malloc'd buffer; -errno on failure. */
 int read_file(const char *path, char **ret_buf, size_t *ret_len);

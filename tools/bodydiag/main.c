@@ -33,6 +33,7 @@ static const struct {
     {"actuator", cmd_actuator, "Closed-loop release output check (admin, stationary): commanded / current / latch"},
     {"history", cmd_history, "Stored DTC transitions, findings and bus events (JSON lines, CSV)"},
     {"report", cmd_report, "One self-contained HTML report of a session (DTCs, causes, timeline)"},
+    {"fleet", cmd_fleet, "The fleet database: vans with open faults, causes, histories, silent vans, HTML"},
     {"help", cmd_help, "Show this help"},
 };
 
