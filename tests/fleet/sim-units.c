@@ -51,6 +51,7 @@ struct rec {
 	char topic[160];
 	enum rec_state state;
 	bool bad; /* made invalid on purpose: must come back as rejected */
+	int mid;  /* of the last publish (--puback-only) */
 	int64_t first_us, sent_us, done_us;
 };
 
@@ -71,6 +72,7 @@ static struct {
 	double rate, resend_s, deadline_s, days;
 	int64_t start_us;
 	unsigned seed;
+	bool puback_only; /* benchmark reference: the broker's PUBACK counts as done */
 	FILE *expected;
 	uint64_t sent, resent, receipts, rejected, dup_receipts;
 } opt = {
@@ -326,6 +328,19 @@ static void on_message(struct mosquitto *m, void *userdata, const struct mosquit
 	fleet_record_finish(&rec);
 }
 
+/* --puback-only: the broker alone, no ingest (the benchmark's reference). */
+static void on_publish(struct mosquitto *m, void *userdata, int mid, int reason,
+		       const mosquitto_property *props)
+{
+	struct unit *u = userdata;
+
+	for (size_t i = 0; i < u->next; i++)
+		if (u->recs[i].state == REC_STATE_SENT && u->recs[i].mid == mid) {
+			mark_done(u, (int64_t)i + 1, u->recs[i].bad);
+			return;
+		}
+}
+
 static int connect_unit(struct unit *u)
 {
 	mosquitto_property *props = NULL;
@@ -356,8 +371,8 @@ static void pump(struct unit *u, int64_t now, int64_t started)
 		struct rec *r = &u->recs[i];
 		if (r->state != REC_STATE_SENT || now - r->sent_us < resend)
 			continue;
-		if (mosquitto_publish(u->mosq, NULL, r->topic, (int)strlen(r->payload), r->payload,
-				      1, false) == MOSQ_ERR_SUCCESS) {
+		if (mosquitto_publish(u->mosq, &r->mid, r->topic, (int)strlen(r->payload),
+				      r->payload, 1, false) == MOSQ_ERR_SUCCESS) {
 			r->sent_us = now;
 			opt.resent++;
 		}
@@ -366,8 +381,8 @@ static void pump(struct unit *u, int64_t now, int64_t started)
 		if (opt.rate > 0 && (double)(now - started) / 1e6 * opt.rate < (double)u->next)
 			break;
 		struct rec *r = &u->recs[u->next];
-		if (mosquitto_publish(u->mosq, NULL, r->topic, (int)strlen(r->payload), r->payload,
-				      1, false) != MOSQ_ERR_SUCCESS)
+		if (mosquitto_publish(u->mosq, &r->mid, r->topic, (int)strlen(r->payload),
+				      r->payload, 1, false) != MOSQ_ERR_SUCCESS)
 			break;
 		r->state = REC_STATE_SENT;
 		r->first_us = r->sent_us = now;
@@ -398,7 +413,8 @@ int main(int argc, char **argv)
 		{"window", required_argument, NULL, 'w'},  {"resend", required_argument, NULL, 's'},
 		{"deadline", required_argument, NULL, 'd'}, {"seed", required_argument, NULL, 'S'},
 		{"expected", required_argument, NULL, 'e'}, {"bad-units", required_argument, NULL, 'b'},
-		{"days", required_argument, NULL, 'D'},    {},
+		{"days", required_argument, NULL, 'D'},    {"puback-only", no_argument, NULL, 'A'},
+		{},
 	};
 	int c;
 
@@ -416,6 +432,7 @@ int main(int argc, char **argv)
 		case 'S': opt.seed = (unsigned)atoi(optarg); break;
 		case 'b': opt.bad_units = (unsigned)atoi(optarg); break;
 		case 'D': opt.days = atof(optarg); break;
+		case 'A': opt.puback_only = true; break;
 		case 'e':
 			opt.expected = fopen(optarg, "we");
 			if (!opt.expected) {
@@ -427,7 +444,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: sim-units [--host H] [--port P] [--units N] "
 					"[--records M] [--rate R/s/unit] [--window W] [--resend S] "
 					"[--deadline S] [--seed N] [--bad-units K] [--days D] "
-					"[--expected FILE]\n");
+					"[--expected FILE] [--puback-only]\n");
 			return 2;
 		}
 	}
@@ -452,6 +469,8 @@ int main(int argc, char **argv)
 		mosquitto_connect_v5_callback_set(u->mosq, on_connect);
 		mosquitto_disconnect_v5_callback_set(u->mosq, on_disconnect);
 		mosquitto_message_v5_callback_set(u->mosq, on_message);
+		if (opt.puback_only)
+			mosquitto_publish_v5_callback_set(u->mosq, on_publish);
 		if (connect_unit(u) != MOSQ_ERR_SUCCESS)
 			u->retry_at = now_us(CLOCK_MONOTONIC) + 500000;
 	}
