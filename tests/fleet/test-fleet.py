@@ -199,7 +199,9 @@ def main():
         rc = sim.wait(120)
         print('# ' + open(sim_log).read().strip().replace('\n', '\n# '))
         check(rc == 0, 'every simulated unit got a receipt for every record')
-        time.sleep(1.0)  # the units' "offline"/"stop" messages
+        # The units' "offline"/"stop" messages, on their way through the broker.
+        fleetenv.wait_for('offline status of every unit', lambda: pg.psql(
+            "SELECT count(*) FROM units WHERE state = 'offline'")[0][0] == str(UNITS), 20)
         for ing in (a, b):
             check(ing.stop() == 0, f'ingest {ing.name} stops cleanly on SIGTERM')
             print(f'# ingest {ing.name}: {ing.stats()}')
