@@ -90,12 +90,11 @@ static const char *store(struct ingest_config *cfg, const struct key *k, const c
 
 	switch (k->type) {
 	case KEY_TYPE_HOST:
-		if (strpbrk(v, " \t"))
-			return "a host name has no blanks";
-		/* fall through */
 	case KEY_TYPE_TEXT:
 		if (n == 0)
 			return "empty value";
+		if (k->type == KEY_TYPE_HOST && strpbrk(v, " \t"))
+			return "a host name has no blanks";
 		break;
 	case KEY_TYPE_NAME:
 		if (!fleet_unit_valid(v, n))
