@@ -41,6 +41,13 @@
 #include "config.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/*
+ * Room beyond queue_max: the read stops at queue_max, but one mosquitto_loop_read() call
+ * reads as many packets as the client has messages in flight (our receipts awaiting their
+ * PUBACK), so a few more can arrive after the queue is "full". Past the slack a message is
+ * dropped unreceipted (counted; the unit sends it again).
+ */
+#define QUEUE_SLACK 1024
 
 struct receipt {
 	struct receipt *next;
@@ -60,13 +67,14 @@ struct ingest {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int wake_fd; /* eventfd: the database thread wakes the main thread */
-	struct ingest_msg **queue; /* ring of cfg.ingest.queue_max */
+	struct ingest_msg **queue; /* ring of cfg.ingest.queue_max + QUEUE_SLACK */
+	size_t ring;
 	size_t head, count;
 	struct receipt *receipts, **receipts_tail;
 	bool stopping, db_done;
 
 	/* statistics, under lock */
-	uint64_t received, invalid, committed_msgs, batches, db_errors, receipts_sent;
+	uint64_t received, invalid, dropped, committed_msgs, batches, db_errors, receipts_sent;
 	uint64_t db_busy_us, full_us;
 	uint64_t mqtt_cpu_us, db_cpu_us; /* each thread's user + system time, at its end */
 };
@@ -302,7 +310,7 @@ static void *db_main(void *arg)
 			bool was_full = g->count >= g->cfg.ingest.queue_max;
 			while (n < g->cfg.ingest.batch_max && g->count) {
 				batch[n++] = g->queue[g->head];
-				g->head = (g->head + 1) % g->cfg.ingest.queue_max;
+				g->head = (g->head + 1) % g->ring;
 				g->count--;
 			}
 			pthread_mutex_unlock(&g->lock);
@@ -432,15 +440,16 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
 	pthread_mutex_lock(&g->lock);
 	g->received++;
 	g->invalid += !m->valid;
-	if (g->count < g->cfg.ingest.queue_max) {
-		g->queue[(g->head + g->count) % g->cfg.ingest.queue_max] = m;
+	if (g->count < g->ring) {
+		g->queue[(g->head + g->count) % g->ring] = m;
 		g->count++;
 		m = NULL;
 		pthread_cond_signal(&g->cond);
+	} else {
+		g->dropped++;
 	}
 	pthread_mutex_unlock(&g->lock);
-	/* Full despite the read stop (one read can carry several packets): not receipted, resent. */
-	ingest_msg_free(m);
+	ingest_msg_free(m); /* dropped: not receipted, so the unit sends it again */
 }
 
 static void publish_receipts(struct ingest *g)
@@ -525,6 +534,13 @@ static void mqtt_connect(struct ingest *g)
 	 */
 	rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
 					  g->cfg.mqtt.session_expiry_s);
+	/*
+	 * The broker sends nothing larger (it drops it for us): bounds the memory a queued
+	 * message can take. Between FLEET_MAX_PAYLOAD and this, a payload is refused with a
+	 * receipt; beyond it a unit would resend in vain, which a forwarder never does.
+	 */
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE, 1u << 20);
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = mosquitto_connect_bind_v5(g->mosq, g->cfg.mqtt.host, (int)g->cfg.mqtt.port,
 					       (int)g->cfg.mqtt.keepalive_s, NULL, props);
@@ -543,10 +559,10 @@ static void print_stats(struct ingest *g)
 	pthread_mutex_lock(&g->lock);
 	fprintf(stderr,
 		LOG_INFO_ "ingest: stats name=%s received=%" PRIu64 " invalid=%" PRIu64
-			  " committed=%" PRIu64 " batches=%" PRIu64 " db_errors=%" PRIu64
+			  " dropped=%" PRIu64 " committed=%" PRIu64 " batches=%" PRIu64 " db_errors=%" PRIu64
 			  " receipts=%" PRIu64 " db_busy_ms=%" PRIu64 " queue_full_ms=%" PRIu64
 			  " mqtt_cpu_ms=%" PRIu64 " db_cpu_ms=%" PRIu64 "\n",
-		g->cfg.ingest.name, g->received, g->invalid, g->committed_msgs, g->batches,
+		g->cfg.ingest.name, g->received, g->invalid, g->dropped, g->committed_msgs, g->batches,
 		g->db_errors, g->receipts_sent, g->db_busy_us / 1000, g->full_us / 1000,
 		g->mqtt_cpu_us / 1000, g->db_cpu_us / 1000);
 	pthread_mutex_unlock(&g->lock);
@@ -823,7 +839,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	g->queue = calloc(g->cfg.ingest.queue_max, sizeof(*g->queue));
+	g->ring = g->cfg.ingest.queue_max + QUEUE_SLACK;
+	g->queue = calloc(g->ring, sizeof(*g->queue));
 	g->receipts_tail = &g->receipts;
 	g->backoff = 1;
 	g->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -866,7 +883,7 @@ int main(int argc, char **argv)
 	mosquitto_lib_cleanup();
 	while (g->count) {
 		ingest_msg_free(g->queue[g->head]);
-		g->head = (g->head + 1) % g->cfg.ingest.queue_max;
+		g->head = (g->head + 1) % g->ring;
 		g->count--;
 	}
 	free(g->queue);

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Issue 20's proof: 50 simulated units -> mosquitto -> two bodydiag-ingest instances on one
 shared subscription -> PostgreSQL, with the ingest, the broker and the database each
-SIGKILLed once mid-stream (and started again). Every record must be stored exactly once,
+SIGKILLed once mid-stream (and started again). Instance b has a queue of 40 messages, so
+it fills while the database is down and b must stop reading from the broker (back-pressure).
+Every record must be stored exactly once,
 the invalid ones refused and receipted as such, both instances must have taken a share.
 
 All services are Debian's binaries started here, on loopback, in a temporary directory.
@@ -161,7 +163,9 @@ def main():
         broker = fleetenv.Broker(env)
         broker.start()
         a = fleetenv.Ingest(env, ingest_exe, 'a', broker, pg)
-        b = fleetenv.Ingest(env, ingest_exe, 'b', broker, pg)
+        # b with a small queue: while the database is down it fills, and b stops reading.
+        b = fleetenv.Ingest(env, ingest_exe, 'b', broker, pg,
+                            extra='queue_max = 40\nbatch_max = 20\n')
         a.start()
         b.start()
         expected_path = os.path.join(env.dir, 'expected.jsonl')
@@ -205,6 +209,11 @@ def main():
         for ing in (a, b):
             check(ing.stop() == 0, f'ingest {ing.name} stops cleanly on SIGTERM')
             print(f'# ingest {ing.name}: {ing.stats()}')
+        full_ms = int(b.stats().get('queue_full_ms', 0))
+        check(full_ms > 0, f'back-pressure: ingest b\'s queue (40) was full {full_ms} ms '
+              'while the database was down, and nothing was lost (below)')
+        check(a.stats().get('dropped') == '0' and b.stats().get('dropped') == '0',
+              'no message dropped by a full queue: reading stopped instead')
 
         expected = fleetenv.read_expected(expected_path)
         want = {(e['unit'], e['epoch'], e['seq'], e['kind'], e['t_us']) for e in expected}
