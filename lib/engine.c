@@ -11,13 +11,11 @@
 #include "bodydiag/engine.h"
 #include "bodydiag/isotp.h"
 #include "bodydiag/profile.h"
+#include "bodydiag/route.h"
 #include "bodydiag/uds.h"
 
-/* linux/can/error.h's CAN_ERR_BUSOFF, not included: lib core has no kernel headers */
-#define ENGINE_CAN_ERR_BUSOFF 0x40u
-
-#define KEY_EXT (1u << 31)
-#define SLOT_EMPTY UINT32_MAX
+/* An error-frame storm would fill the timeline: at most one event per this many µs. */
+#define ERROR_FRAME_GAP_US 1000
 
 /* A read signal of a DBC message. */
 struct plan_sig {
@@ -26,12 +24,10 @@ struct plan_sig {
 	uint32_t index;		      /* TIMELINE_SYMBOL_SIGNAL */
 };
 
-/* What to do with a frame of one CAN id. */
-struct route {
-	uint32_t key; /* id | KEY_EXT; SLOT_EMPTY = free slot */
-	enum { ROUTE_MESSAGE, ROUTE_ECU, ROUTE_FUNCTIONAL } kind;
-	uint32_t first, count; /* MESSAGE: plan_sig range; ECU: the ECU index in first */
-	unsigned len;	       /* MESSAGE: the message length */
+/* The read signals of one DBC message (by dbc_message_at() index). */
+struct plan {
+	uint32_t first, count; /* plan_sig range */
+	unsigned len;	       /* the message length */
 };
 
 /* A DID signal the rules read. */
@@ -59,8 +55,9 @@ struct engine {
 	bool unknown_id_events;
 	bool session;
 
-	struct route *routes; /* open addressing, power of two */
-	size_t n_routes_mask;
+	const struct route_table *routes; /* cfg->routes, or own_routes */
+	struct route_table *own_routes;
+	struct plan *plans; /* one per DBC message */
 	struct plan_sig *psigs;
 	size_t n_psigs;
 
@@ -71,6 +68,7 @@ struct engine {
 	const struct profile_did **dids; /* the DIDs of dsigs, without repeats */
 	size_t n_dids;
 
+	int64_t last_error_frame_us;
 	struct engine_stats st;
 };
 
@@ -78,38 +76,6 @@ void engine_config_init(struct engine_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->unknown_id_events = true;
-}
-
-static uint32_t route_key(uint32_t id, bool ext)
-{
-	return (id & 0x1fffffffu) | (ext ? KEY_EXT : 0);
-}
-
-static size_t route_slot(const struct engine *e, uint32_t key)
-{
-	return (size_t)((key * 0x9E3779B1u) >> 7) & e->n_routes_mask;
-}
-
-static struct route *route_find(const struct engine *e, uint32_t key)
-{
-	for (size_t i = route_slot(e, key);; i = (i + 1) & e->n_routes_mask) {
-		struct route *r = &e->routes[i];
-		if (r->key == key)
-			return r;
-		if (r->key == SLOT_EMPTY)
-			return NULL;
-	}
-}
-
-/* The slot for key, claimed when free; a later entry for the same id replaces it (the
- * DBC's own rule: the last message with an id wins). */
-static struct route *route_claim(struct engine *e, uint32_t key)
-{
-	size_t i = route_slot(e, key);
-	while (e->routes[i].key != SLOT_EMPTY && e->routes[i].key != key)
-		i = (i + 1) & e->n_routes_mask;
-	e->routes[i].key = key;
-	return &e->routes[i];
 }
 
 static bool lookup_read(const struct engine *e, const char *name, uint32_t *ret)
@@ -124,33 +90,31 @@ static bool lookup_read(const struct engine *e, const char *name, uint32_t *ret)
 	return true;
 }
 
-static int build_routes(struct engine *e)
+static int build_routes(struct engine *e, const struct route_table *shared)
 {
-	size_t n_msgs = e->db ? dbc_message_count(e->db) : 0;
-	size_t n_ecus = e->profile ? profile_ecu_count(e->profile) : 0;
-	size_t want = 2 * (n_msgs + 3 * n_ecus) + 2, size = 16, n_sigs = 0;
-	while (size < want)
-		size *= 2;
-	e->routes = calloc(size, sizeof(*e->routes));
-	if (!e->routes)
-		return -ENOMEM;
-	for (size_t i = 0; i < size; i++)
-		e->routes[i].key = SLOT_EMPTY;
-	e->n_routes_mask = size - 1;
+	size_t n_msgs = e->db ? dbc_message_count(e->db) : 0, n_sigs = 0;
+	int r;
 
+	if (shared) {
+		e->routes = shared;
+	} else {
+		r = route_table_new(e->db, e->profile, &e->own_routes);
+		if (r < 0)
+			return r;
+		e->routes = e->own_routes;
+	}
 	for (size_t i = 0; i < n_msgs; i++)
 		n_sigs += dbc_message_signal_count(dbc_message_at(e->db, i));
 	e->psigs = calloc(n_sigs ? n_sigs : 1, sizeof(*e->psigs));
-	if (!e->psigs)
+	e->plans = calloc(n_msgs ? n_msgs : 1, sizeof(*e->plans));
+	if (!e->psigs || !e->plans)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_msgs; i++) {
 		const struct dbc_message *m = dbc_message_at(e->db, i);
-		struct route *r =
-		    route_claim(e, route_key(dbc_message_id(m), dbc_message_is_extended(m)));
-		r->kind = ROUTE_MESSAGE;
-		r->first = (uint32_t)e->n_psigs;
-		r->count = 0;
-		r->len = dbc_message_length(m);
+		struct plan *pl = &e->plans[i];
+		pl->first = (uint32_t)e->n_psigs;
+		pl->count = 0;
+		pl->len = dbc_message_length(m);
 		for (size_t k = 0; k < dbc_message_signal_count(m); k++) {
 			const struct dbc_signal *s = dbc_message_signal_at(m, k);
 			uint32_t idx;
@@ -158,28 +122,7 @@ static int build_routes(struct engine *e)
 				continue;
 			e->psigs[e->n_psigs++] = (struct plan_sig){
 			    .sig = s, .mux = dbc_signal_multiplexer(s), .index = idx};
-			r->count++;
-		}
-	}
-	/* diagnostic ids last: a DBC that lists them as messages must not steal them */
-	for (size_t i = 0; i < e->n_ecus; i++) {
-		const struct profile_ecu *pe = e->ecus[i].pe;
-		uint32_t ids[2] = {pe->request_id, pe->response_id};
-		for (size_t k = 0; k < 2; k++) {
-			struct route *r = route_claim(e, route_key(ids[k], ids[k] > 0x7ff));
-			r->kind = ROUTE_ECU;
-			r->first = (uint32_t)i;
-			r->count = 0;
-		}
-		/* functional requests (0x7DF) are answered on the physical response ids; the
-		 * request itself carries nothing the rules read, but it is no unknown id */
-		if (pe->functional_id) {
-			struct route *r = route_claim(
-			    e, route_key(pe->functional_id, pe->functional_id > 0x7ff));
-			if (r->kind != ROUTE_ECU) {
-				r->kind = ROUTE_FUNCTIONAL;
-				r->count = 0;
-			}
+			pl->count++;
 		}
 	}
 	return 0;
@@ -489,7 +432,7 @@ int engine_new(const struct engine_config *cfg, struct rules_error *err, struct 
 		goto fail;
 	r = build_ecus(e);
 	if (r >= 0)
-		r = build_routes(e);
+		r = build_routes(e, cfg->routes);
 	if (r >= 0)
 		r = build_dids(e);
 	if (r < 0)
@@ -510,7 +453,8 @@ struct engine *engine_free(struct engine *e)
 	free(e->ecus);
 	free(e->dsigs);
 	free(e->dids);
-	free(e->routes);
+	route_table_free(e->own_routes);
+	free(e->plans);
 	free(e->psigs);
 	rules_engine_free(e->rules);
 	timeline_free(e->tl);
@@ -521,13 +465,12 @@ struct engine *engine_free(struct engine *e)
 
 /* ---- input ---- */
 
-static void decode_message(struct engine *e, const struct route *rt, const struct bd_timed_frame *tf)
+static void decode_message(struct engine *e, const struct plan *pl, const struct bd_timed_frame *tf)
 {
-	size_t len = tf->frame.len < rt->len ? tf->frame.len : rt->len;
-	const struct plan_sig *ps = &e->psigs[rt->first];
+	size_t len = tf->frame.len < pl->len ? tf->frame.len : pl->len;
+	const struct plan_sig *ps = &e->psigs[pl->first];
 
-	e->st.decoded++;
-	for (uint32_t i = 0; i < rt->count; i++) {
+	for (uint32_t i = 0; i < pl->count; i++) {
 		struct dbc_value v;
 		if (ps[i].mux) {
 			double raw;
@@ -542,43 +485,88 @@ static void decode_message(struct engine *e, const struct route *rt, const struc
 	}
 }
 
-int engine_feed_frame(struct engine *e, const struct bd_timed_frame *tf)
+/* The read signals among samples a caller decoded (dbc_decode: only the signals present,
+ * multiplexing already resolved). */
+static void take_samples(struct engine *e, const struct plan *pl, int64_t t_us,
+			 const struct dbc_sample *samples, size_t n)
 {
-	if (!e || !tf || !bd_frame_is_valid(&tf->frame))
+	const struct plan_sig *ps = &e->psigs[pl->first];
+
+	for (uint32_t i = 0; i < pl->count; i++)
+		for (size_t k = 0; k < n; k++)
+			if (samples[k].signal == ps[i].sig) {
+				push_signal(e, t_us, ps[i].index, dbc_value_as_double(samples[k].value));
+				break;
+			}
+}
+
+static void error_frame(struct engine *e, const struct bd_timed_frame *tf)
+{
+	if (tf->frame.id & ROUTE_CAN_ERR_BUSOFF) {
+		push_transport(e, tf->t_us, TIMELINE_TRANSPORT_BUS_OFF, 0, 0, 0);
+		return;
+	}
+	if (e->last_error_frame_us && tf->t_us - e->last_error_frame_us < ERROR_FRAME_GAP_US)
+		return;
+	e->last_error_frame_us = tf->t_us;
+	push_transport(e, tf->t_us, TIMELINE_TRANSPORT_ERROR_FRAME, tf->frame.id, 0, 0);
+}
+
+int engine_feed_classified(struct engine *e, const struct bd_timed_frame *tf, struct route_hit hit,
+			   const struct dbc_sample *samples, size_t n_samples)
+{
+	if (!e || !tf || !bd_frame_is_valid(&tf->frame) || (unsigned)hit.kind >= ROUTE_KIND_MAX ||
+	    (hit.kind == ROUTE_MESSAGE && hit.index >= route_table_message_count(e->routes)) ||
+	    ((hit.kind == ROUTE_DIAG_REQUEST || hit.kind == ROUTE_DIAG_RESPONSE) &&
+	     hit.index >= e->n_ecus))
 		return -EINVAL;
-	const struct bd_frame *f = &tf->frame;
 	touch(e, tf->t_us);
 	e->st.frames++;
-	if (f->flags & BD_FRAME_ERR) {
-		if (f->id & ENGINE_CAN_ERR_BUSOFF)
-			push_transport(e, tf->t_us, TIMELINE_TRANSPORT_BUS_OFF, 0, 0, 0);
-		return 0;
-	}
-	if (f->flags & BD_FRAME_RTR)
-		return 0;
-	bool ext = f->flags & BD_FRAME_EXT;
-	const struct route *rt = route_find(e, route_key(f->id, ext));
-	/* cantools keys messages by number alone: the other format is a fallback */
-	if (!rt)
-		rt = route_find(e, route_key(f->id, !ext));
-	if (!rt) {
+	switch (hit.kind) {
+	case ROUTE_ERROR:
+		error_frame(e, tf);
+		break;
+	case ROUTE_UNKNOWN:
 		e->st.unknown_ids++;
 		if (e->unknown_id_events && e->db)
-			push_transport(e, tf->t_us, TIMELINE_TRANSPORT_UNKNOWN_ID, f->id, 0, 0);
-		return 0;
-	}
-	if (rt->kind == ROUTE_FUNCTIONAL) {
+			push_transport(e, tf->t_us, TIMELINE_TRANSPORT_UNKNOWN_ID, tf->frame.id, 0, 0);
+		break;
+	case ROUTE_FUNCTIONAL:
 		e->st.diag_frames++;
-		return 0;
-	}
-	if (rt->kind == ROUTE_ECU) {
+		break;
+	case ROUTE_DIAG_REQUEST:
+	case ROUTE_DIAG_RESPONSE:
 		e->st.diag_frames++;
-		isotp_observer_feed(e->ecus[rt->first].obs, f, tf->t_us);
-		return 0;
+		isotp_observer_feed(e->ecus[hit.index].obs, &tf->frame, tf->t_us);
+		break;
+	case ROUTE_MESSAGE: {
+		const struct plan *pl = &e->plans[hit.index];
+		if (!pl->count)
+			break;
+		e->st.decoded++;
+		if (samples)
+			take_samples(e, pl, tf->t_us, samples, n_samples);
+		else
+			decode_message(e, pl, tf);
+		break;
 	}
-	if (rt->count)
-		decode_message(e, rt, tf);
+	case ROUTE_REMOTE:
+	case ROUTE_KIND_MAX:
+		break;
+	}
 	return 0;
+}
+
+int engine_feed_frame(struct engine *e, const struct bd_timed_frame *tf)
+{
+	if (!e || !tf)
+		return -EINVAL;
+	return engine_feed_classified(e, tf, route_classify(e->routes, &tf->frame), NULL, 0);
+}
+
+bool engine_reads_message(const struct engine *e, size_t msg_index)
+{
+	return msg_index < route_table_message_count(e->routes) && e->plans[msg_index].count > 0;
 }
 
 int engine_mark(struct engine *e, int64_t t_us, const char *name, size_t len)

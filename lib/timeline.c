@@ -196,6 +196,7 @@ static const char *const transport_names[TIMELINE_TRANSPORT_MAX] = {
     [TIMELINE_TRANSPORT_NRC] = "nrc",
     [TIMELINE_TRANSPORT_BUS_OFF] = "busoff",
     [TIMELINE_TRANSPORT_UNKNOWN_ID] = "unknown_id",
+    [TIMELINE_TRANSPORT_ERROR_FRAME] = "error_frame",
 };
 
 const char *timeline_transport_name(enum timeline_transport kind)

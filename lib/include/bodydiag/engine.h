@@ -28,10 +28,12 @@
 #include <stdint.h>
 
 #include "bodydiag/frame.h"
+#include "bodydiag/route.h"
 #include "bodydiag/rules.h"
 #include "bodydiag/timeline.h"
 
 struct dbc;
+struct dbc_sample;
 struct profile;
 
 #define ENGINE_DEFAULT_TIMELINE (1u << 16) /* events kept when the config says 0 */
@@ -44,6 +46,9 @@ struct engine_config {
 	size_t timeline_capacity;	/* events kept in the ring; 0 = ENGINE_DEFAULT_TIMELINE */
 	bool unknown_id_events;		/* frames no DBC message has become `transport
 					 * unknown_id` events (default true) */
+	const struct route_table *routes; /* built from this dbc and profile, shared with the
+					 * caller (must outlive the engine); NULL: the engine
+					 * builds its own */
 };
 
 void engine_config_init(struct engine_config *c);
@@ -67,11 +72,28 @@ static inline void engine_freep(struct engine **e)
 
 /*
  * One captured or received frame. Error frames with the bus-off class become a
- * `transport busoff` event; frames on a profile ECU's request/response ids go to the
- * ISO-TP observer; frames of DBC messages are decoded; others are `unknown_id`.
- * Returns 0; -EINVAL for NULL or an invalid frame (bd_frame_is_valid()).
+ * `transport busoff` event, other error frames `transport error_frame` (at most one per
+ * millisecond, so an error storm cannot flush the timeline); frames on a profile ECU's
+ * request/response ids go to the ISO-TP observer; frames of DBC messages are decoded;
+ * others are `unknown_id`. Returns 0; -EINVAL for NULL or an invalid frame
+ * (bd_frame_is_valid()).
  */
 int engine_feed_frame(struct engine *e, const struct bd_timed_frame *tf);
+
+/*
+ * engine_feed_frame() for a caller that has classified the frame already
+ * (route_classify() over the same DBC and profile) and, for a ROUTE_MESSAGE, may have
+ * decoded it: with samples (dbc_decode()'s output for this frame) the engine takes the
+ * values of the signals its rules read from them and decodes nothing itself; with
+ * samples NULL it decodes what it reads. Returns 0; -EINVAL for NULL, an invalid frame
+ * or an index out of range.
+ */
+int engine_feed_classified(struct engine *e, const struct bd_timed_frame *tf, struct route_hit hit,
+			   const struct dbc_sample *samples, size_t n_samples);
+
+/* True when the rules read a signal of DBC message msg_index (dbc_message_at()): the
+ * frames of other messages need no decoding for this engine. */
+bool engine_reads_message(const struct engine *e, size_t msg_index);
 
 /* What the person did ("fob_trunk_pressed"), len bytes. Returns 0; -EINVAL for an
  * invalid name (see timeline_symbols_intern), -E2BIG, -ENOMEM. */
@@ -86,10 +108,11 @@ int engine_mark(struct engine *e, int64_t t_us, const char *name, size_t len);
  * request and response): a 0x59 list or a 0x62 whose DID lengths the profile knows is
  * still understood. Returns 0 (also when nothing could be taken from it); -ENOENT for
  * an unknown ECU; -EINVAL.
- * A live caller that hands over its own client's exchanges here and also feeds raw
- * frames should leave the ECU's ids out of those frames (its CAN_RAW filter), or each
- * response is taken twice: harmless for DTC statuses (a repeated status is no event),
- * but DID samples and NRCs would count double.
+ * Each exchange must reach the engine once: a live caller that hands its exchanges over
+ * here must not also feed the frames on the ECU's ids (the daemon feeds no such frame:
+ * its frame router reassembles them once and publishes every exchange, its own and
+ * those of another tester on the bus, to this function), or DID samples and NRCs would
+ * count double.
  */
 int engine_uds(struct engine *e, const char *ecu_id, int64_t t_us, const uint8_t *req,
 	       size_t req_len, const uint8_t *resp, size_t resp_len);

@@ -11,7 +11,7 @@
  *    the timeline keeps the last status of every DTC it has seen, so a poll that
  *    returns the same status again is not an event),
  *  - marks (what the person did: fob_trunk_pressed, interior_pressed, ...),
- *  - transport events (timeout, negative response, bus-off, unknown CAN id).
+ *  - transport events (timeout, negative response, bus-off, unknown CAN id, error frame).
  *
  * Names are resolved once, at load time, through a symbol table (struct
  * timeline_symbols): the DBC decoder, the profile and the rule compiler intern the
@@ -88,6 +88,7 @@ enum timeline_transport {
 	TIMELINE_TRANSPORT_NRC,	       /* negative response: service and nrc set */
 	TIMELINE_TRANSPORT_BUS_OFF,    /* controller went bus-off */
 	TIMELINE_TRANSPORT_UNKNOWN_ID, /* a frame whose identifier no DBC message has */
+	TIMELINE_TRANSPORT_ERROR_FRAME, /* a CAN error frame other than bus-off: id = class */
 	TIMELINE_TRANSPORT_MAX,
 };
 
