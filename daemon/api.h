@@ -133,6 +133,9 @@ char *api_format_error(const json_t *id, enum api_error err, const char *message
 		       size_t *ret_len);
 char *api_format_event(const char *event, json_t *data, size_t *ret_len);
 
+/* True when name is a valid method name ([a-z0-9._-], 1..API_MAX_METHOD_NAME bytes). */
+bool api_method_name_valid(const char *name, size_t len);
+
 /* --- The server --- */
 
 struct api_server;
@@ -222,6 +225,13 @@ int api_request_reply(struct api_request *req, json_t *result);
 /* Completes req with an error; message is printf-style. Returns like api_request_reply. */
 int api_request_fail(struct api_request *req, enum api_error err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Fails req with invalid_params when params has a member not in allowed (a
+ * NULL-terminated list): typos must not pass silently, as in the envelope. Returns 0, or
+ * -EINVAL after completing req.
+ */
+int api_params_check(struct api_request *req, json_t *params, const char *const *allowed);
 
 /*
  * Creates a subscription on req's client, for events sent with api_subscription_send.

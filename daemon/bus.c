@@ -192,11 +192,12 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		f.t_us = f.t_us ? f.t_us + offset : clock_now_us(CLOCK_MONOTONIC);
 		if (f.frame.flags & BD_FRAME_ERR) {
+			/* Error frames go on too: bus-off and error bursts are evidence. */
 			b->stats.error_frames++;
-			continue;
+		} else {
+			b->stats.frames++;
+			b->stats.last_frame_us = f.t_us;
 		}
-		b->stats.frames++;
-		b->stats.last_frame_us = f.t_us;
 		if (b->ops.frame)
 			b->ops.frame(b->userdata, &f);
 	}
@@ -383,11 +384,4 @@ void bus_get_stats(const struct bus *b, struct bus_stats *ret)
 const char *bus_ifname(const struct bus *b)
 {
 	return b->ifname;
-}
-
-int bus_send(struct bus *b, const struct bd_frame *f)
-{
-	if (b->fd < 0)
-		return -ENOTCONN;
-	return can_raw_send(b->fd, f);
 }

@@ -6,8 +6,8 @@
  * netlink watch that detaches when the link goes down or the adapter disappears and
  * reattaches when it comes back, without restarting the daemon.
  *
- * Listen-only: the bus never transmits by itself; bus_send() exists for the policy
- * module, which decides what may go out.
+ * Listen-only: the bus never transmits by itself. Frames go to the frame router
+ * (daemon/router.h), which classifies and decodes them once for every module.
  */
 #pragma once
 
@@ -41,7 +41,7 @@ struct bus_opts {
 				* kernel's restart-ms is 0 (after restart_holdoff_s) */
 	double restart_holdoff_s;
 	bool can_fd;           /* receive CAN FD frames */
-	bool error_frames;     /* count error frames */
+	bool error_frames;     /* receive error frames (counted, and passed to ops.frame) */
 	const struct can_raw_filter *filters; /* copied; NULL/0: everything */
 	size_t n_filters;
 	double poll_interval_s; /* how often the controller state and counters are read; default 1 */
@@ -61,7 +61,8 @@ struct bus_stats {
 };
 
 struct bus_ops {
-	/* Every received data/remote frame, t_us in CLOCK_MONOTONIC µs. Must not free the bus. */
+	/* Every received frame (data, remote, and error frames when error_frames is set),
+	 * t_us in CLOCK_MONOTONIC µs. Must not free the bus. */
 	void (*frame)(void *userdata, const struct bd_timed_frame *f);
 	/* Attachment, state and counter events; detail is a short human-readable text. */
 	void (*event)(void *userdata, enum bus_event ev, const char *detail);
@@ -82,7 +83,3 @@ int bus_set_filters(struct bus *b, const struct can_raw_filter *filters, size_t 
 void bus_get_stats(const struct bus *b, struct bus_stats *ret);
 const char *bus_ifname(const struct bus *b);
 const char *bus_event_name(enum bus_event ev);
-
-/* Sends one frame on the attached interface: 0, -ENOTCONN when detached, -EAGAIN when the
- * queue is full, or -errno. Callers go through the transmit policy first. */
-int bus_send(struct bus *b, const struct bd_frame *f);

@@ -38,6 +38,7 @@ struct config {
 		char interface[IF_NAMESIZE]; /* "" never: default "can0" */
 		uint32_t bitrate;            /* bit/s; 0 = leave the link as configured */
 		uint32_t restart_ms;         /* bus-off auto restart; 0 = leave as configured */
+		bool listen_only;            /* never transmit, not even for a client */
 	} can;
 	struct {
 		char dbc[CONFIG_MAX_STRING];     /* "" = none */

@@ -2,62 +2,54 @@
 #include "diagnosis.h"
 
 #include <errno.h>
-#include <ev.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api.h"
 #include "bodydiag/dbc.h"
-#include "bodydiag/timeline.h"
-#include "history.h"
 #include "bodydiag/engine.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/rules.h"
+#include "bodydiag/timeline.h"
 #include "bodydiag/uds.h"
+#include "core.h"
+#include "history.h"
 #include "log.h"
 #include "macro.h"
-#include "uds_broker.h"
+#include "policy.h"
+#include "records.h"
+#include "router.h"
+#include "vehicle.h"
 
 #define MAX_READS 64		   /* outstanding UDS reads of one step */
 #define DEFAULT_ANSWER_TIMEOUT_S 120.0
 #define MAX_ANSWER_TIMEOUT_S 3600.0
-#define MAX_WAIT_S 30.0		   /* a window never holds the test longer than this */
-#define MAX_DIAG_IDS 2 * UDS_BROKER_MAX_ECUS
-
-enum step_state {
-	STEP_IDLE,
-	STEP_READING, /* UDS reads outstanding */
-	STEP_ASKING,  /* a question is out, waiting for its mark */
-	STEP_WAITING, /* a rule window is open after an action */
-};
+#define MAX_WAIT_US 30000000	   /* a window never holds the test longer than this */
 
 struct diagnosis;
 
 struct read {
 	struct diagnosis *g;
-	struct uds_broker_request *handle; /* NULL once done */
-	size_t ecu;
+	struct uds_port_request *handle; /* NULL once done */
+	const char *ecu;		 /* the vehicle's */
 	uint8_t req[8];
 	size_t req_len;
 };
 
 struct diagnosis {
-	struct ev_loop *loop;
-	struct api_server *api;
-	struct diagnosis_data data;
-	struct engine *engine;
-	uint32_t diag_ids[MAX_DIAG_IDS]; /* the profile ECUs' ids: their traffic is ours */
-	size_t n_diag_ids;
+	struct core *c;
+	struct vehicle *vehicle;
+	struct engine *engine; /* NULL without rules (the methods answer `unavailable`) */
+	struct router_watch *watch;
 
 	/* the guided test */
-	enum step_state state;
+	enum diagnosis_state state;
 	struct api_request *req;
 	struct api_subscription *sub;
-	double answer_timeout_s;
+	int64_t answer_timeout_us;
 	bool ask;		/* false: evaluate right after the reads */
 	bool reread;		/* an action happened: read again before the next question */
 	const char *asked;	/* mark of the question that is out (owned by the rules set) */
@@ -65,28 +57,23 @@ struct diagnosis {
 	json_t *asked_log;	/* questions asked, with their answer times */
 	struct read reads[MAX_READS];
 	size_t n_reads, reads_left;
-	ev_timer timer;
+	struct timer timer;
 	int64_t started_us;
-
-	struct history *history; /* may be NULL */
-	diagnosis_vin_fn vin_hook;
-	void *vin_userdata;
 	bool vin_asked;		 /* this test has read the VIN */
 	int64_t session;	 /* history session of the running test, 0 = none */
 };
-
-/* History keeps wall-clock time (it outlives reboots); the engine runs on monotonic. */
-static int64_t wall_of(int64_t mono_us)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return mono_us + ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - clock_now_us(CLOCK_MONOTONIC));
-}
 
 static double seconds(int64_t us)
 {
 	return (double)us / 1e6;
 }
+
+static struct history *history_of(const struct diagnosis *g)
+{
+	return g->c->records ? records_history(g->c->records) : NULL;
+}
+
+static void notify_event(struct diagnosis *g, const char *event, json_t *data);
 
 /* ---- findings as JSON (the keys of `bodydiag analyze --json`) ---- */
 
@@ -141,7 +128,7 @@ static json_t *result_json(struct diagnosis *g)
 	json_t *o, *findings;
 	int r;
 
-	engine_advance(g->engine, clock_now_us(CLOCK_MONOTONIC));
+	engine_advance(g->engine, clock_now(&g->c->clock));
 	r = engine_evaluate(g->engine);
 	if (r < 0)
 		return NULL;
@@ -172,61 +159,136 @@ static json_t *result_json(struct diagnosis *g)
 	return o;
 }
 
-/* ---- the engine ---- */
+/* ---- the engine: every frame, exchange and mark, as the router delivers them ---- */
 
-static int build(struct diagnosis *g, const struct diagnosis_data *data, struct engine **ret,
-		 uint32_t *ids, size_t *n_ids)
+static void on_frame(void *userdata, const struct router_frame *f)
+{
+	struct diagnosis *g = userdata;
+
+	if (!g->engine)
+		return;
+	switch (f->hit.kind) {
+	case ROUTE_MESSAGE:
+		if (!f->samples)
+			return; /* a message no rule reads: nothing to take */
+		break;
+	case ROUTE_UNKNOWN:
+	case ROUTE_ERROR:
+		break;
+	case ROUTE_DIAG_REQUEST:
+	case ROUTE_DIAG_RESPONSE:
+	case ROUTE_FUNCTIONAL:
+	case ROUTE_REMOTE:
+	case ROUTE_KIND_MAX:
+		/* diagnostic frames arrive as whole exchanges (on_exchange), once each */
+		return;
+	}
+	(void)engine_feed_classified(g->engine, f->tf, f->hit, f->samples, f->n_samples);
+}
+
+static void on_exchange(void *userdata, const struct router_exchange *x)
+{
+	struct diagnosis *g = userdata;
+	const struct profile_ecu *e = vehicle_ecu_at(g->vehicle, x->ecu);
+
+	/* Exchanges name their ECU; a reload may have renumbered the vehicle's. */
+	if (!g->engine || !e || strcmp(e->id, x->ecu_name) != 0)
+		return;
+	if (x->outcome == UDS_BROKER_RESPONSE && x->resp)
+		(void)engine_uds(g->engine, x->ecu_name, x->t_us, x->req, x->req_len, x->resp,
+				 x->resp_len);
+	else if (x->outcome == UDS_BROKER_TIMEOUT && x->req_len)
+		(void)engine_transport(g->engine, x->t_us, TIMELINE_TRANSPORT_TIMEOUT, e->response_id,
+				       x->req[0], 0);
+}
+
+static void step(struct diagnosis *g);
+
+static void on_mark(void *userdata, const struct router_mark *m)
+{
+	struct diagnosis *g = userdata;
+	int r;
+
+	if (!g->engine)
+		return;
+	r = engine_mark(g->engine, m->t_us, m->label, strlen(m->label));
+	if (r < 0) {
+		log_warning("mark \"%s\": the diagnosis did not take it: %s", m->label, strerror(-r));
+		return;
+	}
+	if (!g->req || g->state != DIAGNOSIS_ASKING || !g->asked || strcmp(g->asked, m->label))
+		return;
+	/* Whatever the person did is evidence; the answer to the question is its mark. */
+	size_t n = json_array_size(g->asked_log);
+	json_t *last = n ? json_array_get(g->asked_log, n - 1) : NULL;
+	if (last)
+		json_object_set_new(last, "answered", json_real(seconds(m->t_us - g->started_us)));
+	g->asked = NULL;
+	g->reread = true;
+	notify_event(g, "diagnose.watching", json_pack("{s:s}", "mark", m->label));
+	step(g);
+}
+
+static int build(struct diagnosis *g, struct vehicle *v, struct engine **ret)
 {
 	struct engine_config cfg;
 	struct rules_error err = {0};
-	size_t n = 0;
 	int r;
 
-	if (!data->rules)
-		return -EINVAL;
 	engine_config_init(&cfg);
-	cfg.rules = data->rules;
-	cfg.dbc = data->dbc;
-	cfg.profile = data->profile;
+	cfg.rules = vehicle_rules(v);
+	cfg.dbc = vehicle_dbc(v);
+	cfg.profile = vehicle_profile(v);
+	cfg.routes = vehicle_routes(v);
 	r = engine_new(&cfg, &err, ret);
 	if (r < 0) {
 		log_error("diagnosis: cannot build the engine: %s (%s)", strerror(-r), err.message);
 		return r;
 	}
-	for (size_t i = 0; data->profile && i < profile_ecu_count(data->profile); i++) {
-		const struct profile_ecu *ecu = profile_ecu_at(data->profile, i);
-		if (n + 2 > MAX_DIAG_IDS)
-			break;
-		ids[n++] = ecu->request_id;
-		ids[n++] = ecu->response_id;
-	}
-	*n_ids = n;
-	(void)g;
+	/* Only the messages whose signals the rules read are decoded for us. */
+	router_watch_want_none(g->watch);
+	for (size_t i = 0; i < route_table_message_count(cfg.routes); i++)
+		if (engine_reads_message(*ret, i) && router_watch_want(g->watch, v, i, true) < 0) {
+			*ret = engine_free(*ret);
+			return -ENOMEM;
+		}
 	return 0;
 }
 
 /* ---- the guided test ---- */
 
-static void step(struct diagnosis *g);
-
 static void session_end(struct diagnosis *g)
 {
 	for (size_t i = 0; i < g->n_reads; i++)
 		if (g->reads[i].handle) {
-			uds_broker_request_cancel(g->reads[i].handle);
+			uds_port_cancel(&g->c->uds, g->reads[i].handle);
 			g->reads[i].handle = NULL;
 		}
+	if (g->state != DIAGNOSIS_IDLE)
+		policy_end(g->c->policy, POLICY_GUIDED_TEST);
 	g->n_reads = g->reads_left = 0;
-	ev_timer_stop(g->loop, &g->timer);
+	timer_stop(&g->timer);
 	g->sub = api_subscription_free(g->sub);
 	json_decref(g->reads_log);
 	json_decref(g->asked_log);
 	g->reads_log = g->asked_log = NULL;
 	g->req = NULL;
 	g->asked = NULL;
-	g->state = STEP_IDLE;
+	g->state = DIAGNOSIS_IDLE;
 	g->session = 0;
 	g->vin_asked = false;
+}
+
+/* Ends the running test with an error (its client is told why). */
+static void abort_running(struct diagnosis *g, enum api_error err, const char *why)
+{
+	struct api_request *req = g->req;
+
+	if (!req)
+		return;
+	g->req = NULL;
+	session_end(g);
+	api_request_fail(req, err, "%s", why);
 }
 
 /* The test into the history: findings that hold or may hold, with their evidence, and the
@@ -234,15 +296,16 @@ static void session_end(struct diagnosis *g)
  * client still gets its answer. */
 static void record(struct diagnosis *g, json_t *res)
 {
+	struct history *h = history_of(g);
 	const struct timeline *tl = engine_timeline(g->engine);
 	const struct timeline_symbols *sy = engine_symbols(g->engine);
 	struct rules_engine *re = engine_rules(g->engine);
-	int64_t end = clock_now_us(CLOCK_MONOTONIC);
+	int64_t end = clock_now(&g->c->clock);
 	size_t i;
 	json_t *f;
 	int r;
 
-	if (!g->history || !g->session)
+	if (!h || !g->session)
 		return;
 	json_array_foreach(json_object_get(res, "findings"), i, f) {
 		const char *state = json_string_value(json_object_get(f, "state"));
@@ -250,7 +313,7 @@ static void record(struct diagnosis *g, json_t *res)
 		if (strcmp(state, "holds") != 0 && strcmp(state, "possible") != 0)
 			continue;
 		ev = json_dumps(json_object_get(f, "evidence"), JSON_COMPACT);
-		r = history_record_finding(g->history, g->session, wall_of(end),
+		r = history_record_finding(h, g->session, core_wall_of(g->c, end),
 					   json_string_value(json_object_get(f, "id")),
 					   json_real_value(json_object_get(f, "score")), state,
 					   json_string_value(json_object_get(f, "advice")), ev, NULL);
@@ -266,7 +329,7 @@ static void record(struct diagnosis *g, json_t *res)
 		free(last);
 		free(seen);
 		log_warning("history: out of memory, timeline not recorded");
-		history_session_end(g->history, g->session, wall_of(end));
+		history_session_end(h, g->session, core_wall_of(g->c, end));
 		return;
 	}
 	for (i = timeline_find_time(tl, g->started_us); i < timeline_count(tl); i++) {
@@ -281,12 +344,12 @@ static void record(struct diagnosis *g, json_t *res)
 		}
 		if (e->type == TIMELINE_EVENT_SIGNAL && rules_engine_reads_signal(re, e->signal.index))
 			r = history_record_timeline(
-				g->history, g->session, wall_of(e->t_us),
+				h, g->session, core_wall_of(g->c, e->t_us),
 				timeline_symbols_name(sy, TIMELINE_SYMBOL_SIGNAL, e->signal.index),
 				e->signal.value, NULL);
 		else if (e->type == TIMELINE_EVENT_MARK)
 			r = history_record_timeline(
-				g->history, g->session, wall_of(e->t_us), "mark", NAN,
+				h, g->session, core_wall_of(g->c, e->t_us), "mark", NAN,
 				timeline_symbols_name(sy, TIMELINE_SYMBOL_MARK, e->mark.index));
 		else
 			continue;
@@ -297,7 +360,7 @@ static void record(struct diagnosis *g, json_t *res)
 	}
 	free(last);
 	free(seen);
-	history_session_end(g->history, g->session, wall_of(end));
+	history_session_end(h, g->session, core_wall_of(g->c, end));
 }
 
 static void finish(struct diagnosis *g, const char *unanswered)
@@ -306,23 +369,23 @@ static void finish(struct diagnosis *g, const char *unanswered)
 	struct api_request *req = g->req;
 
 	if (!res) {
-		g->req = NULL;
-		session_end(g);
-		api_request_fail(req, API_ERROR_INTERNAL, "out of memory");
+		abort_running(g, API_ERROR_INTERNAL, "out of memory");
 		return;
 	}
 	json_object_set(res, "reads", g->reads_log);
 	json_object_set(res, "questions", g->asked_log);
 	json_object_set_new(res, "unanswered", unanswered ? json_string(unanswered) : json_null());
-	json_object_set_new(res, "duration", json_real(seconds(clock_now_us(CLOCK_MONOTONIC) - g->started_us)));
+	json_object_set_new(res, "duration",
+			    json_real(seconds(clock_now(&g->c->clock) - g->started_us)));
 	record(g, res);
 	if (g->session)
 		json_object_set_new(res, "session", json_integer(g->session));
+	g->req = NULL;
 	session_end(g);
 	api_request_reply(req, res);
 }
 
-static void notify(struct diagnosis *g, const char *event, json_t *data)
+static void notify_event(struct diagnosis *g, const char *event, json_t *data)
 {
 	if (g->sub)
 		(void)api_subscription_send(g->sub, event, data);
@@ -330,69 +393,25 @@ static void notify(struct diagnosis *g, const char *event, json_t *data)
 		json_decref(data);
 }
 
-/* The VIN (ISO 3779: 17 characters, no I, O, Q; we only insist on printable ASCII, as
- * ECUs pad or shorten it) into the history session and to whoever wants it. */
-static void vin_read(struct diagnosis *g, const uint8_t *data, size_t len)
-{
-	char vin[33];
-	size_t n = 0;
-
-	for (size_t i = 0; i < len && n + 1 < sizeof(vin); i++) {
-		if (data[i] == 0 || data[i] == ' ' || data[i] == 0xff)
-			continue; /* padding */
-		if (data[i] < 0x21 || data[i] > 0x7e)
-			return;
-		vin[n++] = (char)data[i];
-	}
-	vin[n] = 0;
-	if (n == 0)
-		return;
-	if (g->history && g->session && history_session_set_vin(g->history, g->session, vin) < 0)
-		log_warning("history: cannot record the VIN");
-	if (g->vin_hook)
-		g->vin_hook(g->vin_userdata, vin);
-}
-
 static void on_read_done(void *userdata, const struct uds_broker_result *r)
 {
 	struct read *rd = userdata;
 	struct diagnosis *g = rd->g;
-	const char *ecu = uds_broker_ecu_name(g->data.broker, rd->ecu);
-	int64_t t = clock_now_us(CLOCK_MONOTONIC);
 	char hex[2 * sizeof(rd->req) + 1];
 	json_t *entry;
 
+	/* The exchange itself reached the engine through the router, before this. */
 	rd->handle = NULL;
 	for (size_t i = 0; i < rd->req_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", rd->req[i]);
-	entry = json_pack("{s:s, s:s, s:s, s:f}", "ecu", ecu, "request", hex, "outcome",
+	entry = json_pack("{s:s, s:s, s:s, s:f}", "ecu", rd->ecu, "request", hex, "outcome",
 			  uds_broker_outcome_name(r->outcome), "ms", (double)r->elapsed_us / 1e3);
-	if (r->outcome == UDS_BROKER_RESPONSE && rd->req_len == 3 && rd->req[0] == 0x22 &&
-	    rd->req[1] == 0xf1 && rd->req[2] == 0x90 && r->resp_len > 3 && r->resp[0] == 0x62 &&
-	    r->resp[1] == 0xf1 && r->resp[2] == 0x90)
-		vin_read(g, r->resp + 3, r->resp_len - 3);
-	if (r->outcome == UDS_BROKER_RESPONSE) {
-		struct uds_rdtci_response dl;
-		(void)engine_uds(g->engine, ecu, t, rd->req, rd->req_len, r->resp, r->resp_len);
-		if (g->history && g->session && rd->req[0] == 0x19 &&
-		    uds_parse_rdtci(rd->req, rd->req_len, r->resp, r->resp_len, &dl) == 0 &&
-		    dl.r.result == UDS_RESULT_OK && dl.shape == UDS_RDTCI_SHAPE_DTC_LIST) {
-			struct uds_dtc_record rec;
-			for (size_t i = 0; uds_rdtci_dtc(&dl, i, &rec) == 0; i++)
-				if (history_record_dtc(g->history, g->session, wall_of(t), ecu, rec.dtc,
-						       rec.status, NULL) < 0)
-					break;
-		}
-		if (entry && r->resp_len >= 3 && r->resp[0] == UDS_SID_NEGATIVE_RESPONSE)
-			json_object_set_new(entry, "nrc", json_integer(r->resp[2]));
-	} else if (r->outcome == UDS_BROKER_TIMEOUT) {
-		(void)engine_transport(g->engine, t, TIMELINE_TRANSPORT_TIMEOUT,
-				       uds_broker_ecu_config(g->data.broker, rd->ecu)->rx_id,
-				       rd->req[0], 0);
-	} else if (r->outcome == UDS_BROKER_TRANSPORT_ERROR && entry) {
+	if (entry && r->outcome == UDS_BROKER_RESPONSE && r->resp_len >= 3 &&
+	    r->resp[0] == UDS_SID_NEGATIVE_RESPONSE)
+		json_object_set_new(entry, "nrc", json_integer(r->resp[2]));
+	else if (entry && r->outcome == UDS_BROKER_TRANSPORT_ERROR)
 		json_object_set_new(entry, "transport",
 				    json_string(uds_broker_transport_name(r->transport_errno)));
-	}
 	if (entry)
 		json_array_append_new(g->reads_log, entry);
 	if (--g->reads_left == 0) {
@@ -401,7 +420,7 @@ static void on_read_done(void *userdata, const struct uds_broker_result *r)
 	}
 }
 
-static int submit_read(struct diagnosis *g, size_t ecu, const uint8_t *req, size_t len)
+static int submit_read(struct diagnosis *g, const char *ecu, const uint8_t *req, size_t len)
 {
 	struct read *rd;
 	int r;
@@ -411,8 +430,8 @@ static int submit_read(struct diagnosis *g, size_t ecu, const uint8_t *req, size
 	rd = &g->reads[g->n_reads];
 	*rd = (struct read){.g = g, .ecu = ecu, .req_len = len};
 	memcpy(rd->req, req, len);
-	r = uds_broker_submit(g->data.broker, ecu, UDS_BROKER_PRIORITY_INTERACTIVE, rd->req, len,
-			      on_read_done, rd, &rd->handle);
+	r = uds_port_submit(&g->c->uds, ecu, UDS_BROKER_PRIORITY_INTERACTIVE, rd->req, len,
+			    on_read_done, rd, &rd->handle);
 	if (r < 0)
 		return r;
 	g->n_reads++;
@@ -444,61 +463,42 @@ static bool did_wanted(struct diagnosis *g, const struct profile_did *d)
  * Returns the number of reads started (0: nothing to read). */
 static int start_reads(struct diagnosis *g)
 {
-	const struct profile *p = g->data.profile;
+	const struct profile *p = vehicle_profile(g->vehicle);
 	int n = 0;
 
-	if (!g->data.broker || !p)
-		return 0;
-	for (size_t i = 0; i < profile_ecu_count(p) && i < uds_broker_ecu_count(g->data.broker); i++) {
-		const struct profile_ecu *ecu = profile_ecu_at(p, i);
-		bool has_dtcs = false;
-		for (size_t k = 0; k < profile_dtc_count(p) && !has_dtcs; k++)
-			has_dtcs = strcmp(profile_dtc_at(p, k)->ecu, ecu->id) == 0;
-		if (has_dtcs) {
-			/* reportDTCByStatusMask, every status bit: what is stored, not only active */
-			const uint8_t req[] = {0x19, 0x02, 0xff};
-			if (submit_read(g, i, req, sizeof(req)) == 0)
-				n++;
-		}
+	for (size_t i = 0; i < vehicle_ecu_count(g->vehicle); i++) {
+		/* reportDTCByStatusMask, every status bit: what is stored, not only active */
+		static const uint8_t req[] = {UDS_SID_READ_DTC_INFORMATION, 0x02, 0xff};
+		if (vehicle_ecu_has_dtcs(g->vehicle, i) &&
+		    submit_read(g, vehicle_ecu_at(g->vehicle, i)->id, req, sizeof(req)) == 0)
+			n++;
 	}
-	for (size_t k = 0; k < profile_did_count(p); k++) {
+	for (size_t k = 0; p && k < profile_did_count(p); k++) {
 		const struct profile_did *d = profile_did_at(p, k);
-		const struct profile_ecu *ecu;
-		int idx = -1;
 		/* the VIN names the vehicle in the history and on MQTT: once per test */
 		bool vin = profile_did_id(d) == 0xf190 && !g->vin_asked;
-		if (!vin && !did_wanted(g, d))
+		int idx = vehicle_ecu_find(g->vehicle, profile_did_ecu(d));
+		if (idx < 0 || (!vin && !did_wanted(g, d)))
 			continue;
 		if (vin)
 			g->vin_asked = true;
-		for (size_t i = 0; i < profile_ecu_count(p); i++)
-			if ((ecu = profile_ecu_at(p, i)) && strcmp(ecu->id, profile_did_ecu(d)) == 0)
-				idx = (int)i;
-		if (idx < 0 || (size_t)idx >= uds_broker_ecu_count(g->data.broker))
-			continue;
-		const uint8_t req[] = {0x22, profile_did_id(d) >> 8, profile_did_id(d) & 0xff};
-		if (submit_read(g, (size_t)idx, req, sizeof(req)) == 0)
+		const uint8_t req[] = {UDS_SID_READ_DATA_BY_IDENTIFIER, profile_did_id(d) >> 8,
+				       profile_did_id(d) & 0xff};
+		if (submit_read(g, vehicle_ecu_at(g->vehicle, (size_t)idx)->id, req, sizeof(req)) == 0)
 			n++;
 	}
 	if (n > 0) {
-		g->state = STEP_READING;
-		notify(g, "diagnose.reading", json_pack("{s:i}", "requests", n));
+		g->state = DIAGNOSIS_READING;
+		notify_event(g, "diagnose.reading", json_pack("{s:i}", "requests", n));
 	}
 	return n;
-}
-
-static void arm(struct diagnosis *g, double s)
-{
-	ev_timer_stop(g->loop, &g->timer);
-	ev_timer_set(&g->timer, s > 0.001 ? s : 0.001, 0.);
-	ev_timer_start(g->loop, &g->timer);
 }
 
 /* Decides what the guided test does next. */
 static void step(struct diagnosis *g)
 {
 	struct rules_question q;
-	int64_t now = clock_now_us(CLOCK_MONOTONIC);
+	int64_t now = clock_now(&g->c->clock);
 	int r;
 
 	if (!g->req)
@@ -507,9 +507,10 @@ static void step(struct diagnosis *g)
 	r = engine_next_question(g->engine, &q);
 	if (r == -EAGAIN) {
 		int64_t due = engine_next_deadline(g->engine);
-		double s = due == INT64_MAX ? MAX_WAIT_S : seconds(due - now) + 0.001;
-		g->state = STEP_WAITING;
-		arm(g, s < MAX_WAIT_S ? s : MAX_WAIT_S);
+		int64_t wait = due == INT64_MAX || due - now > MAX_WAIT_US ? MAX_WAIT_US
+									  : due - now + 1000;
+		g->state = DIAGNOSIS_WAITING;
+		timer_start(&g->timer, wait);
 		return;
 	}
 	/* The windows of the last action are closed: what the ECU says now belongs to it. */
@@ -520,60 +521,54 @@ static void step(struct diagnosis *g)
 		r = engine_next_question(g->engine, &q);
 	}
 	if (r == 0 && g->ask) {
-		g->state = STEP_ASKING;
+		g->state = DIAGNOSIS_ASKING;
 		g->asked = q.mark;
 		json_array_append_new(g->asked_log, json_pack("{s:s, s:s, s:f}", "mark", q.mark,
 							      "prompt", q.prompt, "asked",
 							      seconds(now - g->started_us)));
-		notify(g, "diagnose.question",
-		       json_pack("{s:s, s:s, s:I, s:I}", "mark", q.mark, "prompt", q.prompt, "cost",
-				 (json_int_t)q.cost, "waiting", (json_int_t)q.waiting));
-		arm(g, g->answer_timeout_s);
+		notify_event(g, "diagnose.question",
+			     json_pack("{s:s, s:s, s:I, s:I}", "mark", q.mark, "prompt", q.prompt,
+				       "cost", (json_int_t)q.cost, "waiting", (json_int_t)q.waiting));
+		timer_start(&g->timer, g->answer_timeout_us);
 		return;
 	}
-	if (r < 0 && r != -ENOENT && r != -EAGAIN && r != 0) {
-		struct api_request *req = g->req;
-		g->req = NULL;
-		session_end(g);
-		api_request_fail(req, API_ERROR_INTERNAL, "rules: %s", strerror(-r));
+	if (r < 0 && r != -ENOENT && r != -EAGAIN) {
+		char why[96];
+		snprintf(why, sizeof(why), "rules: %s", strerror(-r));
+		abort_running(g, API_ERROR_INTERNAL, why);
 		return;
 	}
 	finish(g, NULL);
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_timer(struct timer *t)
 {
-	struct diagnosis *g = container_of(w, struct diagnosis, timer);
+	struct diagnosis *g = container_of(t, struct diagnosis, timer);
 
-	if (g->state == STEP_ASKING) {
-		log_notice("diagnose: no answer to \"%s\" within %.0f s", g->asked, g->answer_timeout_s);
+	if (g->state == DIAGNOSIS_ASKING) {
+		log_notice("diagnose: no answer to \"%s\" within %.0f s", g->asked,
+			   seconds(g->answer_timeout_us));
 		finish(g, g->asked);
 		return;
 	}
 	step(g);
-	(void)loop;
-	(void)revents;
 }
 
 static void on_client_gone(void *data)
 {
-	struct diagnosis *g = data;
-	struct api_request *req = g->req;
-
-	if (!req)
-		return;
-	g->req = NULL;
-	session_end(g);
-	api_request_fail(req, API_ERROR_UNAVAILABLE, "client gone"); /* discarded, frees req */
+	/* The request is an orphan now: failing it discards the answer and frees it. */
+	abort_running(data, API_ERROR_UNAVAILABLE, "client gone");
 }
 
 static void method_diagnose(struct api_request *req, json_t *params, void *userdata)
 {
-	struct diagnosis *g = userdata;
+	struct diagnosis *g = ((struct core *)userdata)->diagnosis;
+	struct history *h = history_of(g);
 	const char *system = "trunk";
 	double timeout = DEFAULT_ANSWER_TIMEOUT_S;
 	int ask = 1, read = 1;
 	json_error_t jerr;
+	char why[192];
 
 	if (json_unpack_ex(params, &jerr, JSON_STRICT, "{s?s, s?F, s?b, s?b}", "system", &system,
 			   "answer_timeout", &timeout, "questions", &ask, "read", &read) < 0) {
@@ -598,34 +593,37 @@ static void method_diagnose(struct api_request *req, json_t *params, void *userd
 		api_request_fail(req, API_ERROR_UNAVAILABLE, "a guided test is already running");
 		return;
 	}
-	if (api_request_subscribe(req, on_client_gone, g, &g->sub) < 0) {
-		api_request_fail(req, API_ERROR_INTERNAL, "cannot subscribe");
+	if (policy_begin(g->c->policy, POLICY_GUIDED_TEST, why, sizeof(why)) != POLICY_GO) {
+		log_notice("diagnose refused: %s", why);
+		api_request_fail(req, API_ERROR_UNAVAILABLE, "%s", why);
 		return;
 	}
+	g->state = DIAGNOSIS_STARTING;
 	g->reads_log = json_array();
 	g->asked_log = json_array();
-	if (!g->reads_log || !g->asked_log) {
+	if (!g->reads_log || !g->asked_log || api_request_subscribe(req, on_client_gone, g, &g->sub) < 0) {
 		session_end(g);
-		api_request_fail(req, API_ERROR_INTERNAL, "out of memory");
+		api_request_fail(req, API_ERROR_INTERNAL, "cannot start: out of memory");
 		return;
 	}
 	g->req = req;
 	api_request_set_cancel(req, on_client_gone, g);
-	g->answer_timeout_s = timeout;
+	g->answer_timeout_us = (int64_t)(timeout * 1e6);
 	g->ask = ask;
-	g->started_us = clock_now_us(CLOCK_MONOTONIC);
+	g->started_us = clock_now(&g->c->clock);
 	/* A new session: what is already true (stored DTCs, last values) holds from now on,
 	 * windows and counts start afresh. */
 	engine_reset(g->engine, g->started_us);
-	if (g->history) {
+	if (h) {
 		char label[64];
 		snprintf(label, sizeof(label), "diagnose %s", system);
-		if (history_session_begin(g->history, wall_of(g->started_us), NULL, label, &g->session) < 0) {
+		if (history_session_begin(h, core_wall_of(g->c, g->started_us), NULL, label,
+					  &g->session) < 0) {
 			log_warning("history: cannot begin a session, this test is not recorded");
 			g->session = 0;
 		}
 	}
-	notify(g, "diagnose.started", json_pack("{s:s, s:b}", "system", system, "read", read));
+	notify_event(g, "diagnose.started", json_pack("{s:s, s:b}", "system", system, "read", read));
 	if (read && start_reads(g) > 0)
 		return;
 	step(g);
@@ -633,7 +631,7 @@ static void method_diagnose(struct api_request *req, json_t *params, void *userd
 
 static void method_findings(struct api_request *req, json_t *params, void *userdata)
 {
-	struct diagnosis *g = userdata;
+	struct diagnosis *g = ((struct core *)userdata)->diagnosis;
 	json_t *res;
 
 	if (json_object_size(params) != 0) {
@@ -652,142 +650,83 @@ static void method_findings(struct api_request *req, json_t *params, void *userd
 	api_request_reply(req, res);
 }
 
-/* ---- public ---- */
+static const struct api_method method_table[] = {
+	{"findings", API_PRIVILEGE_READ, method_findings, NULL,
+	 "ranked causes from what the bus has shown so far"},
+	{"diagnose", API_PRIVILEGE_READ, method_diagnose, NULL,
+	 "guided trunk test: reads DTCs/DIDs, asks for actions, ranks causes"},
+};
 
-int diagnosis_new(struct ev_loop *loop, struct api_server *api, const struct diagnosis_data *data,
-		  struct diagnosis **ret)
+/* ---- the module ---- */
+
+static void use_vehicle(struct diagnosis *g, struct vehicle *v)
 {
-	const struct api_method methods[] = {
-		{"findings", API_PRIVILEGE_READ, method_findings, NULL,
-		 "ranked causes from what the bus has shown so far"},
-		{"diagnose", API_PRIVILEGE_READ, method_diagnose, NULL,
-		 "guided trunk test: reads DTCs/DIDs, asks for actions, ranks causes"},
-	};
+	struct engine *e = NULL;
+
+	if (vehicle_rules(v) && build(g, v, &e) < 0)
+		log_warning("diagnosis: off until the next reload (the engine cannot be built)");
+	g->engine = engine_free(g->engine);
+	g->engine = e;
+	vehicle_unref(g->vehicle);
+	g->vehicle = vehicle_ref(v);
+}
+
+static int diagnosis_new(struct core *c)
+{
+	static const struct router_watch_ops ops = {
+		.frame = on_frame, .exchange = on_exchange, .mark = on_mark};
 	struct diagnosis *g = calloc(1, sizeof(*g));
 	int r;
 
 	if (!g)
 		return -ENOMEM;
-	g->loop = loop;
-	g->api = api;
-	ev_timer_init(&g->timer, on_timer, 1., 0.);
-	if (data && data->rules) {
-		r = build(g, data, &g->engine, g->diag_ids, &g->n_diag_ids);
-		if (r < 0) {
-			free(g);
-			return r;
-		}
-		g->data = *data;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
-		struct api_method m = methods[i];
-		m.userdata = g;
-		r = api_server_register(api, &m);
-		if (r < 0) {
-			for (size_t k = 0; k < i; k++)
-				api_server_unregister(api, methods[k].name);
-			engine_free(g->engine);
-			free(g);
-			return r;
-		}
-	}
-	*ret = g;
-	return 0;
-}
-
-static void abort_running(struct diagnosis *g, const char *why)
-{
-	struct api_request *req = g->req;
-
-	if (!req)
-		return;
-	g->req = NULL;
-	session_end(g);
-	api_request_fail(req, API_ERROR_UNAVAILABLE, "%s", why);
-}
-
-struct diagnosis *diagnosis_free(struct diagnosis *g)
-{
-	if (!g)
-		return NULL;
-	abort_running(g, "daemon stopping");
-	api_server_unregister(g->api, "findings");
-	api_server_unregister(g->api, "diagnose");
-	engine_free(g->engine);
-	free(g);
-	return NULL;
-}
-
-int diagnosis_set_data(struct diagnosis *g, const struct diagnosis_data *data)
-{
-	struct engine *e = NULL;
-	uint32_t ids[MAX_DIAG_IDS];
-	size_t n = 0;
-	int r;
-
-	if (data->rules) {
-		r = build(g, data, &e, ids, &n);
-		if (r < 0)
-			return r;
-	}
-	abort_running(g, "configuration reloaded");
-	engine_free(g->engine);
-	g->engine = e;
-	g->data = *data;
-	memcpy(g->diag_ids, ids, n * sizeof(ids[0]));
-	g->n_diag_ids = n;
-	return 0;
-}
-
-void diagnosis_bus_frame(struct diagnosis *g, const struct bd_timed_frame *f)
-{
-	if (!g->engine)
-		return;
-	/* The daemon's own requests and their answers reach the engine with their request
-	 * through engine_uds(); the same frames echoed on the bus would count them twice. */
-	for (size_t i = 0; i < g->n_diag_ids; i++)
-		if (g->diag_ids[i] == f->frame.id)
-			return;
-	(void)engine_feed_frame(g->engine, f);
-}
-
-int diagnosis_mark(struct diagnosis *g, int64_t t_us, const char *name)
-{
-	int r;
-
-	if (!g->engine)
-		return 0;
-	r = engine_mark(g->engine, t_us, name, strlen(name));
+	g->c = c;
+	c->diagnosis = g;
+	timer_init(&g->timer, &c->clock, on_timer);
+	r = router_watch_new(c->router, &ops, g, &g->watch);
 	if (r < 0)
 		return r;
-	if (g->req && g->state == STEP_ASKING) {
-		/* Whatever the person did is evidence; the answer to the question is its mark. */
-		if (g->asked && strcmp(g->asked, name) == 0) {
-			size_t n = json_array_size(g->asked_log);
-			json_t *last = n ? json_array_get(g->asked_log, n - 1) : NULL;
-			if (last)
-				json_object_set_new(last, "answered", json_real(seconds(t_us - g->started_us)));
-			g->asked = NULL;
-			g->reread = true;
-			notify(g, "diagnose.watching", json_pack("{s:s}", "mark", name));
-			step(g);
-		}
-	}
+	use_vehicle(g, c->vehicle);
 	return 0;
 }
 
-void diagnosis_set_vin_hook(struct diagnosis *g, diagnosis_vin_fn fn, void *userdata)
+static void diagnosis_set_vehicle(struct core *c, struct vehicle *v)
 {
-	g->vin_hook = fn;
-	g->vin_userdata = userdata;
+	struct diagnosis *g = c->diagnosis;
+
+	abort_running(g, API_ERROR_UNAVAILABLE, "configuration reloaded");
+	use_vehicle(g, v);
 }
 
-void diagnosis_set_history(struct diagnosis *g, struct history *h)
+static void diagnosis_free(struct core *c)
 {
-	g->history = h;
+	struct diagnosis *g = c->diagnosis;
+
+	if (!g)
+		return;
+	abort_running(g, API_ERROR_UNAVAILABLE, "daemon stopping");
+	router_watch_free(g->watch);
+	engine_free(g->engine);
+	vehicle_unref(g->vehicle);
+	free(g);
+	c->diagnosis = NULL;
 }
 
-bool diagnosis_running(const struct diagnosis *g)
+const struct module diagnosis_module = {
+	.name = "diagnosis",
+	.new = diagnosis_new,
+	.set_vehicle = diagnosis_set_vehicle,
+	.free = diagnosis_free,
+	.methods = method_table,
+	.n_methods = ARRAY_SIZE(method_table),
+};
+
+enum diagnosis_state diagnosis_state(const struct diagnosis *g)
 {
-	return g && g->req;
+	return g ? g->state : DIAGNOSIS_IDLE;
+}
+
+struct engine *diagnosis_engine(const struct diagnosis *g)
+{
+	return g ? g->engine : NULL;
 }

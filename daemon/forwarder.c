@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "history.h"
+#include "history_outbox.h"
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"

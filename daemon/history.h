@@ -12,6 +12,11 @@
  *
  * The daemon opens it read-write (migrating the schema); `bodydiag history` opens the
  * same file read-only while the daemon runs, which WAL allows without blocking either.
+ *
+ * The parts, one idea each: this header is the store (history.c: schema, records,
+ * queries) and its export (history_export.c: JSON, CSV, table, times), which is all
+ * the CLI links (no event loop, no logging, no MQTT); history_outbox.h is the
+ * forwarding queue, history_retention.h the pruning, history_api.h the API method.
  */
 #pragma once
 
@@ -21,8 +26,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-struct ev_loop;
-struct api_server;
 
 #define HISTORY_SCHEMA_VERSION 3  /* PRAGMA user_version after migrating */
 #define HISTORY_DEFAULT_LIMIT 1000 /* rows of an API query without "limit" */
@@ -51,6 +54,12 @@ static inline void history_freep(struct history **h)
 	history_free(*h);
 }
 #define _history_cleanup_ __attribute__((cleanup(history_freep)))
+
+/* SQLite's text for the last failure on this connection. */
+const char *history_last_error(struct history *h);
+/* The session begun through this connection and not ended yet (a guided test's), 0 when
+ * none: where what happens meanwhile (a DTC read by anyone) is recorded. */
+int64_t history_open_session(const struct history *h);
 
 /* The schema version of the open database (PRAGMA user_version). */
 int history_schema_version(struct history *h);
@@ -169,52 +178,3 @@ void history_csv_field(FILE *out, const char *s);
  */
 int history_parse_time(const char *s, int64_t *ret_us);
 
-/* --- Pruning: small steps, never a long block of the caller --- */
-
-/*
- * Deletes at most max_rows rows per table that are older than the retention or, while
- * the used size exceeds max_bytes, the oldest rows; then frees a few pages (incremental
- * vacuum). Returns 1 when more remains to be pruned, 0 when done, -errno.
- */
-int history_prune_step(struct history *h, int64_t now_us, unsigned max_rows);
-/* Used bytes: (page_count - freelist_count) * page_size. */
-int history_used_bytes(struct history *h, uint64_t *ret);
-
-/*
- * Runs history_prune_step from a libev timer on loop: every interval_s, and again soon
- * while a step reports more work. Stopped by history_free.
- */
-int history_start_pruning(struct history *h, struct ev_loop *loop, double interval_s);
-
-/* --- The forwarder's queue (same DB; used by daemon/forwarder.c) --- */
-
-struct history_queue_item {
-	int64_t id;
-	const char *topic;
-	const void *payload;
-	size_t len;
-};
-/* Appends; drops the oldest rows beyond max_rows (0 = unbounded), counted in *ret_dropped. */
-int history_queue_push(struct history *h, const char *topic, const void *payload, size_t len,
-		       int64_t t_us, unsigned max_rows, unsigned *ret_dropped, int64_t *ret_id);
-/*
- * Forwarding: from now on every finding and every DTC transition also queues its JSON
- * (history_row_to_json) on <prefix>/<vin>/findings or <prefix>/<vin>/dtc ("unknown"
- * while the session has no VIN) in the same transaction as the record, so a record is
- * never stored without being queued or queued without being stored. queue_max bounds
- * the queue (0 = unbounded; the oldest rows go first). notify (may be NULL) runs after
- * each commit that queued something. prefix NULL turns forwarding off.
- * daemon/forwarder.c's forwarder_forward_history() sets this up.
- */
-int history_forward_enable(struct history *h, const char *prefix, unsigned queue_max,
-			   void (*notify)(void *userdata), void *userdata);
-/* Queue rows dropped by forwarding because the queue was full. */
-uint64_t history_forward_dropped(const struct history *h);
-/* Calls cb for up to max items with id > after_id in id order; returns the count or -errno. */
-int history_queue_peek(struct history *h, int64_t after_id, unsigned max,
-		       int (*cb)(const struct history_queue_item *it, void *userdata), void *userdata);
-int history_queue_remove(struct history *h, int64_t id);
-int history_queue_depth(struct history *h, uint64_t *ret);
-
-/* --- API: registers "history" (read privilege). --- */
-int history_api_register(struct api_server *server, struct history *h);

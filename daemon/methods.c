@@ -1,27 +1,30 @@
 /* SPDX-License-Identifier: MIT */
+#include "methods.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api.h"
 #include "bodydiag/dbc.h"
 #include "bodydiag/dtc.h"
 #include "bodydiag/linux/isotp_socket.h"
 #include "bodydiag/profile.h"
-#include "bodydiag/timeline.h"
 #include "bodydiag/uds.h"
 #include "bus.h"
+#include "core.h"
 #include "list.h"
 #include "log.h"
 #include "macro.h"
-#include "methods.h"
+#include "policy.h"
+#include "router.h"
+#include "scan.h"
 #include "uds_broker.h"
+#include "vehicle.h"
 
-#define MAX_SUBSCRIBED_SIGNALS 64
 #define MAX_LABEL 128 /* bytes of a mark label (TIMELINE_MAX_NAME) */
 
 enum pending_kind {
@@ -36,71 +39,23 @@ struct pending {
 	struct list_head link;
 	struct methods *m;
 	struct api_request *req;
-	struct uds_broker_request *breq;
+	struct uds_port_request *handle;
 	enum pending_kind kind;
-	size_t ecu;
+	char ecu[UDS_BROKER_MAX_NAME];
+	struct vehicle *vehicle;       /* what did points into */
 	const struct profile_did *did; /* did.read of a profile DID, else NULL */
 	uint16_t did_id;
 	size_t len;
 	uint8_t pdu[16];
 };
 
-struct live_signal {
-	const struct dbc_message *msg;
-	const struct dbc_signal *sig;
-	bool has_last;
-	struct dbc_value last;
-};
-
-struct live_sub {
-	struct list_head link;
-	struct methods *m;
-	struct api_subscription *sub;
-	bool closed;
-	size_t n;
-	struct live_signal sigs[];
-};
-
 struct methods {
-	struct api_server *api;
-	struct methods_data data;
+	struct core *c;
+	struct vehicle *vehicle;
 	struct list_head pending;
-	struct list_head subs;
-	size_t n_subs;
-	struct dbc_sample *samples; /* decode scratch, max samples of any DBC message */
-	size_t samples_cap;
-	struct timeline *tl;
-	struct timeline_symbols *syms;
-	uint64_t marks;
-	int64_t start_us;
-	methods_mark_fn mark_hook;
-	methods_scan_status_fn scan_status;
-	void *scan_status_userdata;
-	void *mark_userdata;
 };
 
 /* ---- parameters ---- */
-
-/* Fails req with invalid_params when params has a member not in allowed (typos must not
- * pass silently, as in the envelope). Returns 0 or -EINVAL (req completed). */
-static int check_members(struct api_request *req, json_t *params, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(params, key, v) {
-		bool ok = false;
-		for (size_t i = 0; allowed[i]; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				ok = true;
-		if (!ok) {
-			api_request_fail(req, API_ERROR_INVALID_PARAMS, "unknown parameter \"%s\"",
-					 key);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
 
 /* A number given as a JSON integer or as a string "0x1A2B" / "6699". */
 static int number_param(json_t *v, uint64_t max, uint64_t *ret)
@@ -131,8 +86,8 @@ static int number_param(json_t *v, uint64_t max, uint64_t *ret)
 	return -EINVAL;
 }
 
-/* The ECU named by params.ecu, or the profile's first ECU when absent. Returns the
- * index, or -1 after failing req. */
+/* The ECU named by params.ecu, or fallback, or the profile's first ECU. Returns its
+ * index in the vehicle, or -1 after failing req. */
 static int ecu_param(struct methods *m, struct api_request *req, json_t *params,
 		     const char *fallback)
 {
@@ -144,7 +99,7 @@ static int ecu_param(struct methods *m, struct api_request *req, json_t *params,
 		api_request_fail(req, API_ERROR_INVALID_PARAMS, "\"ecu\" must be a string");
 		return -1;
 	}
-	if (!m->data.broker || uds_broker_ecu_count(m->data.broker) == 0) {
+	if (vehicle_ecu_count(m->vehicle) == 0 || !m->c->uds.ops) {
 		api_request_fail(req, API_ERROR_UNAVAILABLE,
 				 "no ECUs configured (no vehicle profile loaded)");
 		return -1;
@@ -153,7 +108,7 @@ static int ecu_param(struct methods *m, struct api_request *req, json_t *params,
 		name = json_string_value(v);
 	if (!name)
 		return 0;
-	i = uds_broker_ecu_find(m->data.broker, name);
+	i = vehicle_ecu_find(m->vehicle, name);
 	if (i < 0) {
 		api_request_fail(req, API_ERROR_NOT_FOUND, "no ECU \"%s\" in the profile", name);
 		return -1;
@@ -166,6 +121,7 @@ static int ecu_param(struct methods *m, struct api_request *req, json_t *params,
 static void pending_free(struct pending *p)
 {
 	list_del(&p->link);
+	vehicle_unref(p->vehicle);
 	free(p);
 }
 
@@ -175,7 +131,7 @@ static void pending_cancel(void *data)
 
 	/* The client went away: the broker keeps waiting for an answer already on its way
 	 * (so that it is not taken for the next request's) but drops it. */
-	uds_broker_request_cancel(p->breq);
+	uds_port_cancel(&p->m->c->uds, p->handle);
 	api_request_fail(p->req, API_ERROR_UNAVAILABLE, "client gone");
 	pending_free(p);
 }
@@ -191,7 +147,7 @@ static json_t *nrc_result(const char *ecu, uint8_t nrc)
 /* Fails p->req for an outcome other than a response; returns true when it did. */
 static bool fail_outcome(struct pending *p, const struct uds_broker_result *r)
 {
-	const char *ecu = uds_broker_ecu_name(p->m->data.broker, p->ecu);
+	const char *ecu = p->ecu;
 	const char *reason = uds_broker_outcome_name(r->outcome);
 
 	switch (r->outcome) {
@@ -231,11 +187,11 @@ static bool fail_outcome(struct pending *p, const struct uds_broker_result *r)
 	return true;
 }
 
-static json_t *dtc_json(struct methods *m, const char *ecu, uint32_t code, uint8_t status)
+static json_t *dtc_json(const struct pending *p, uint32_t code, uint8_t status)
 {
+	const struct profile *prof = vehicle_profile(p->vehicle);
 	char text[DTC_TEXT_MAX], hex[8];
-	const struct profile_dtc *pd =
-		m->data.profile ? profile_dtc_find(m->data.profile, ecu, code) : NULL;
+	const struct profile_dtc *pd = prof ? profile_dtc_find(prof, p->ecu, code) : NULL;
 	const char *ftb = dtc_ftb_name((uint8_t)code);
 	json_t *flags = json_array(), *o;
 
@@ -253,12 +209,9 @@ static json_t *dtc_json(struct methods *m, const char *ecu, uint32_t code, uint8
 
 static void reply_dtc_read(struct pending *p, const uint8_t *resp, size_t len)
 {
-	struct methods *m = p->m;
-	const char *ecu = uds_broker_ecu_name(m->data.broker, p->ecu);
+	const char *ecu = p->ecu;
 	struct uds_rdtci_response rr;
 	json_t *dtcs;
-	uint32_t module = TIMELINE_MODULE_NONE;
-	int64_t t = clock_now_us(CLOCK_MONOTONIC);
 
 	if (uds_parse_rdtci(p->pdu, p->len, resp, len, &rr) < 0) {
 		api_request_fail(p->req, API_ERROR_INTERNAL, "cannot parse the response");
@@ -273,17 +226,14 @@ static void reply_dtc_read(struct pending *p, const uint8_t *resp, size_t len)
 				 uds_result_name(rr.r.result));
 		return;
 	}
-	timeline_symbols_intern(m->syms, TIMELINE_SYMBOL_MODULE, ecu, strlen(ecu), &module);
+	/* The exchange itself reached the engine and the history through the router. */
 	dtcs = json_array();
 	for (size_t i = 0; i < rr.n_dtcs; i++) {
 		struct uds_dtc_record d;
-		struct timeline_event ev;
 
 		if (uds_rdtci_dtc(&rr, i, &d) < 0)
 			break;
-		json_array_append_new(dtcs, dtc_json(m, ecu, d.dtc, d.status));
-		ev = timeline_event_dtc(t, module, d.dtc & 0xffffffu, d.status);
-		timeline_push(m->tl, &ev, NULL);
+		json_array_append_new(dtcs, dtc_json(p, d.dtc, d.status));
 	}
 	api_request_reply(p->req, json_pack("{s:s,s:i,s:i,s:o}", "ecu", ecu, "mask",
 					    (int)p->pdu[2], "availability_mask",
@@ -292,7 +242,7 @@ static void reply_dtc_read(struct pending *p, const uint8_t *resp, size_t len)
 
 static void reply_dtc_clear(struct pending *p, const uint8_t *resp, size_t len)
 {
-	const char *ecu = uds_broker_ecu_name(p->m->data.broker, p->ecu);
+	const char *ecu = p->ecu;
 	struct uds_response r;
 
 	if (uds_parse_clear_dtc(p->pdu, p->len, resp, len, &r) < 0) {
@@ -352,7 +302,7 @@ static int did_value_cb(void *userdata, const struct profile_did *d, const struc
 
 static void reply_did_read(struct pending *p, const uint8_t *resp, size_t len)
 {
-	const char *ecu = uds_broker_ecu_name(p->m->data.broker, p->ecu);
+	const char *ecu = p->ecu;
 	struct uds_did_value dv;
 	struct uds_response r;
 	size_t n = 0;
@@ -429,9 +379,16 @@ static void pending_done(void *userdata, const struct uds_broker_result *r)
 static void pending_submit(struct pending *p)
 {
 	struct methods *m = p->m;
-	int r = uds_broker_submit(m->data.broker, p->ecu, UDS_BROKER_PRIORITY_INTERACTIVE, p->pdu,
-				  p->len, pending_done, p, &p->breq);
+	char why[160];
+	int r;
 
+	if (policy_begin(m->c->policy, POLICY_CLIENT, why, sizeof(why)) != POLICY_GO) {
+		api_request_fail(p->req, API_ERROR_UNAVAILABLE, "%s", why);
+		pending_free(p);
+		return;
+	}
+	r = uds_port_submit(&m->c->uds, p->ecu, UDS_BROKER_PRIORITY_INTERACTIVE, p->pdu, p->len,
+			    pending_done, p, &p->handle);
 	if (r < 0) {
 		if (r == -ENOBUFS)
 			api_request_fail(p->req, API_ERROR_UNAVAILABLE,
@@ -439,10 +396,9 @@ static void pending_submit(struct pending *p)
 		else
 			api_request_fail(p->req, API_ERROR_INTERNAL, "cannot queue: %s",
 					 strerror(-r));
-		free(p);
+		pending_free(p);
 		return;
 	}
-	list_add_tail(&m->pending, &p->link);
 	api_request_set_cancel(p->req, pending_cancel, p);
 }
 
@@ -458,8 +414,9 @@ static struct pending *pending_new(struct methods *m, struct api_request *req,
 	p->m = m;
 	p->req = req;
 	p->kind = kind;
-	p->ecu = ecu;
-	list_init(&p->link);
+	p->vehicle = vehicle_ref(m->vehicle);
+	snprintf(p->ecu, sizeof(p->ecu), "%s", vehicle_ecu_at(m->vehicle, ecu)->id);
+	list_add_tail(&m->pending, &p->link);
 	return p;
 }
 
@@ -468,76 +425,76 @@ static struct pending *pending_new(struct methods *m, struct api_request *req,
 static void method_status(struct api_request *req, json_t *params, void *userdata)
 {
 	static const char *const allowed[] = {NULL};
-	struct methods *m = userdata;
+	struct core *c = userdata;
+	const struct profile *prof = vehicle_profile(c->vehicle);
+	const struct dbc *db = vehicle_dbc(c->vehicle);
+	bool listen_only = c->cfg.can.listen_only || !c->cfg.scan.enabled;
+	struct router_stats rs;
 	struct bus_stats st = {0};
 	json_t *o;
 
-	if (check_members(req, params, allowed) < 0)
+	if (api_params_check(req, params, allowed) < 0)
 		return;
-	if (m->data.bus)
-		bus_get_stats(m->data.bus, &st);
+	if (c->bus)
+		bus_get_stats(c->bus, &st);
+	router_get_stats(c->router, &rs);
 	o = json_pack("{s:s,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s,s:I,s:f,s:I,s:I}",
-		      "interface",
-		      m->data.bus ? bus_ifname(m->data.bus)
-				  : (m->data.ifname ? m->data.ifname : ""),
-		      "attached", st.attached, "state",
+		      "interface", c->cfg.can.interface, "attached", st.attached, "state",
 		      st.attached ? can_link_state_name(st.link.state) : "DETACHED", "bitrate",
 		      (json_int_t)st.link.bitrate, "frames", (json_int_t)st.frames,
 		      "error_frames", (json_int_t)st.error_frames, "drops",
 		      (json_int_t)st.drops, "outages", (json_int_t)st.outages, "restarts",
-		      (json_int_t)st.restarts, "listen_only", m->data.listen_only, "scan",
-		      m->data.listen_only ? "disabled" : "idle", "clients",
-		      (json_int_t)api_server_client_count(m->api), "uptime_s",
-		      (double)(clock_now_us(CLOCK_MONOTONIC) - m->start_us) / 1e6, "ecus",
-		      (json_int_t)(m->data.broker ? uds_broker_ecu_count(m->data.broker) : 0),
-		      "marks", (json_int_t)m->marks);
+		      (json_int_t)st.restarts, "listen_only", listen_only, "scan",
+		      listen_only ? "disabled" : "idle", "clients",
+		      (json_int_t)api_server_client_count(c->api), "uptime_s",
+		      (double)(clock_now(&c->clock) - c->start_us) / 1e6, "ecus",
+		      (json_int_t)vehicle_ecu_count(c->vehicle), "marks", (json_int_t)rs.marks);
 	if (!o) {
 		api_request_fail(req, API_ERROR_INTERNAL, "out of memory");
 		return;
 	}
-	if (m->scan_status) {
-		json_t *scan = m->scan_status(m->scan_status_userdata);
+	if (c->scan) {
+		json_t *scan = scan_status_json(c->scan);
 		if (scan)
 			json_object_set_new(o, "scan", scan);
 	}
+	if (c->policy)
+		json_object_set_new(o, "policy", policy_status_json(c->policy));
 	json_object_set_new(o, "profile",
-			    m->data.profile && profile_vehicle_name(m->data.profile)
-				    ? json_string(profile_vehicle_name(m->data.profile))
-				    : json_null());
+			    prof && profile_vehicle_name(prof) ? json_string(profile_vehicle_name(prof))
+							      : json_null());
 	json_object_set_new(o, "dbc_messages",
-			    json_integer(m->data.dbc ? (json_int_t)dbc_message_count(m->data.dbc)
-						     : 0));
+			    json_integer(db ? (json_int_t)dbc_message_count(db) : 0));
 	api_request_reply(req, o);
 }
 
 static void method_ecus(struct api_request *req, json_t *params, void *userdata)
 {
 	static const char *const allowed[] = {NULL};
-	struct methods *m = userdata;
+	struct core *c = userdata;
+	size_t n = c->broker ? uds_broker_ecu_count(c->broker) : 0;
 	json_t *arr;
-	size_t n;
 
-	if (check_members(req, params, allowed) < 0)
+	if (api_params_check(req, params, allowed) < 0)
 		return;
 	arr = json_array();
-	n = m->data.broker ? uds_broker_ecu_count(m->data.broker) : 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct uds_broker_ecu_config *c = uds_broker_ecu_config(m->data.broker, i);
-		const struct profile_ecu *pe =
-			m->data.profile ? profile_ecu_find(m->data.profile, c->name) : NULL;
+		const struct uds_broker_ecu_config *e = uds_broker_ecu_config(c->broker, i);
+		int k = vehicle_ecu_find(c->vehicle, e->name);
+		const struct profile_ecu *pe = k >= 0 ? vehicle_ecu_at(c->vehicle, (size_t)k) : NULL;
 		struct uds_broker_stats st;
 		char tx[16], rx[16], fn[16];
 
-		uds_broker_ecu_stats(m->data.broker, i, &st);
-		snprintf(tx, sizeof(tx), "0x%03" PRIx32, c->tx_id);
-		snprintf(rx, sizeof(rx), "0x%03" PRIx32, c->rx_id);
-		snprintf(fn, sizeof(fn), "0x%03" PRIx32, c->functional_id);
+		uds_broker_ecu_stats(c->broker, i, &st);
+		snprintf(tx, sizeof(tx), "0x%03" PRIx32, e->tx_id);
+		snprintf(rx, sizeof(rx), "0x%03" PRIx32, e->rx_id);
+		snprintf(fn, sizeof(fn), "0x%03" PRIx32, e->functional_id);
 		json_array_append_new(
 			arr,
 			json_pack("{s:s,s:s?,s:s,s:s,s:s?,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,"
 				  "s:f,s:f,s:I,s:i,s:i}",
-				  "name", c->name, "description", pe ? pe->name : NULL, "tx", tx,
-				  "rx", rx, "functional", c->functional_id ? fn : NULL, "session",
+				  "name", e->name, "description", pe ? pe->name : NULL, "tx", tx,
+				  "rx", rx, "functional", e->functional_id ? fn : NULL, "session",
 				  (int)st.session, "requests", (json_int_t)st.requests, "responses",
 				  (json_int_t)st.responses, "negative", (json_int_t)st.negative,
 				  "timeouts", (json_int_t)st.timeouts, "transport_errors",
@@ -555,13 +512,13 @@ static void method_ecus(struct api_request *req, json_t *params, void *userdata)
 static void method_dtc_read(struct api_request *req, json_t *params, void *userdata)
 {
 	static const char *const allowed[] = {"ecu", "mask", NULL};
-	struct methods *m = userdata;
+	struct methods *m = ((struct core *)userdata)->methods;
 	json_t *v = json_object_get(params, "mask");
 	uint64_t mask = 0xff;
 	struct pending *p;
 	int ecu;
 
-	if (check_members(req, params, allowed) < 0)
+	if (api_params_check(req, params, allowed) < 0)
 		return;
 	if (v && number_param(v, 0xff, &mask) < 0) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS,
@@ -582,13 +539,13 @@ static void method_dtc_read(struct api_request *req, json_t *params, void *userd
 static void method_dtc_clear(struct api_request *req, json_t *params, void *userdata)
 {
 	static const char *const allowed[] = {"ecu", "group", NULL};
-	struct methods *m = userdata;
+	struct methods *m = ((struct core *)userdata)->methods;
 	json_t *v = json_object_get(params, "group");
 	uint64_t group = UDS_DTC_GROUP_ALL;
 	struct pending *p;
 	int ecu;
 
-	if (check_members(req, params, allowed) < 0)
+	if (api_params_check(req, params, allowed) < 0)
 		return;
 	if (v && number_param(v, 0xffffff, &group) < 0) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS,
@@ -608,16 +565,17 @@ static void method_dtc_clear(struct api_request *req, json_t *params, void *user
 static void method_did_read(struct api_request *req, json_t *params, void *userdata)
 {
 	static const char *const allowed[] = {"ecu", "did", NULL};
-	struct methods *m = userdata;
+	struct methods *m = ((struct core *)userdata)->methods;
+	const struct profile *prof = vehicle_profile(m->vehicle);
 	json_t *v = json_object_get(params, "did");
 	const struct profile_did *d = NULL;
-	const char *fallback = NULL;
+	const char *fallback = NULL, *ecu_name;
 	uint64_t num = 0;
 	struct pending *p;
 	uint16_t id;
 	int ecu;
 
-	if (check_members(req, params, allowed) < 0)
+	if (api_params_check(req, params, allowed) < 0)
 		return;
 	if (!v) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS, "\"did\" is required");
@@ -626,12 +584,12 @@ static void method_did_read(struct api_request *req, json_t *params, void *userd
 	if (json_is_string(v) && number_param(v, 0xffff, &num) < 0) {
 		const char *name = json_string_value(v);
 
-		if (!m->data.profile) {
+		if (!prof) {
 			api_request_fail(req, API_ERROR_UNAVAILABLE,
 					 "no vehicle profile loaded: give the DID by number");
 			return;
 		}
-		d = profile_did_find_name(m->data.profile, name);
+		d = profile_did_find_name(prof, name);
 		if (!d) {
 			api_request_fail(req, API_ERROR_NOT_FOUND, "no DID \"%s\" in the profile",
 					 name);
@@ -646,15 +604,15 @@ static void method_did_read(struct api_request *req, json_t *params, void *userd
 	ecu = ecu_param(m, req, params, fallback);
 	if (ecu < 0)
 		return;
-	if (d && strcmp(profile_did_ecu(d), uds_broker_ecu_name(m->data.broker, (size_t)ecu))) {
+	ecu_name = vehicle_ecu_at(m->vehicle, (size_t)ecu)->id;
+	if (d && strcmp(profile_did_ecu(d), ecu_name)) {
 		api_request_fail(req, API_ERROR_NOT_FOUND, "DID \"%s\" belongs to ECU \"%s\"",
 				 profile_did_name(d), profile_did_ecu(d));
 		return;
 	}
 	id = d ? profile_did_id(d) : (uint16_t)num;
-	if (!d && m->data.profile)
-		d = profile_did_find(m->data.profile, uds_broker_ecu_name(m->data.broker, (size_t)ecu),
-				     id);
+	if (!d && prof)
+		d = profile_did_find(prof, ecu_name, id);
 	p = pending_new(m, req, PENDING_DID_READ, (size_t)ecu);
 	if (!p)
 		return;
@@ -664,126 +622,15 @@ static void method_did_read(struct api_request *req, json_t *params, void *userd
 	pending_submit(p);
 }
 
-static void live_close(void *data)
-{
-	struct live_sub *s = data;
-
-	/* May run inside api_subscription_send(): only mark it, the sweep frees it. */
-	s->closed = true;
-}
-
-static void live_free(struct live_sub *s)
-{
-	list_del(&s->link);
-	s->m->n_subs--;
-	api_subscription_free(s->sub);
-	free(s);
-}
-
-static void live_sweep(struct methods *m)
-{
-	struct list_head *i = m->subs.next;
-
-	while (i != &m->subs) {
-		struct live_sub *s = list_entry(i, struct live_sub, link);
-		i = i->next;
-		if (s->closed)
-			live_free(s);
-	}
-}
-
-static const struct dbc_signal *find_signal(const struct dbc *db, const char *name,
-					    const struct dbc_message **ret_msg)
-{
-	for (size_t i = 0; i < dbc_message_count(db); i++) {
-		const struct dbc_message *msg = dbc_message_at(db, i);
-		const struct dbc_signal *s = dbc_message_find_signal(msg, name);
-
-		if (s) {
-			*ret_msg = msg;
-			return s;
-		}
-	}
-	return NULL;
-}
-
-static void method_live_subscribe(struct api_request *req, json_t *params, void *userdata)
-{
-	static const char *const allowed[] = {"signals", NULL};
-	struct methods *m = userdata;
-	json_t *sigs = json_object_get(params, "signals"), *v, *names;
-	struct live_sub *s;
-	size_t i, n;
-	int r;
-
-	/* Subscribers that left while the bus was silent are still listed: free them now,
-	 * so that subscribing and leaving in a loop cannot grow the list. */
-	live_sweep(m);
-	if (check_members(req, params, allowed) < 0)
-		return;
-	if (!json_is_array(sigs) || json_array_size(sigs) == 0 ||
-	    json_array_size(sigs) > MAX_SUBSCRIBED_SIGNALS) {
-		api_request_fail(req, API_ERROR_INVALID_PARAMS,
-				 "\"signals\" must be an array of 1..%d signal names",
-				 MAX_SUBSCRIBED_SIGNALS);
-		return;
-	}
-	json_array_foreach(sigs, i, v) {
-		if (!json_is_string(v)) {
-			api_request_fail(req, API_ERROR_INVALID_PARAMS,
-					 "\"signals\"[%zu] is not a string", i);
-			return;
-		}
-	}
-	if (!m->data.dbc) {
-		api_request_fail(req, API_ERROR_UNAVAILABLE, "no DBC loaded");
-		return;
-	}
-	n = json_array_size(sigs);
-	s = calloc(1, sizeof(*s) + n * sizeof(s->sigs[0]));
-	if (!s) {
-		api_request_fail(req, API_ERROR_INTERNAL, "out of memory");
-		return;
-	}
-	s->m = m;
-	s->n = n;
-	list_init(&s->link);
-	names = json_array();
-	json_array_foreach(sigs, i, v) {
-		s->sigs[i].sig = find_signal(m->data.dbc, json_string_value(v), &s->sigs[i].msg);
-		if (!s->sigs[i].sig) {
-			api_request_fail(req, API_ERROR_NOT_FOUND, "no signal \"%s\" in the DBC",
-					 json_string_value(v));
-			json_decref(names);
-			free(s);
-			return;
-		}
-		json_array_append_new(names, json_string(dbc_signal_name(s->sigs[i].sig)));
-	}
-	r = api_request_subscribe(req, live_close, s, &s->sub);
-	if (r < 0) {
-		json_decref(names);
-		free(s);
-		api_request_fail(req, API_ERROR_INTERNAL, "cannot subscribe: %s", strerror(-r));
-		return;
-	}
-	list_add_tail(&m->subs, &s->link);
-	m->n_subs++;
-	api_request_reply(req, json_pack("{s:o}", "subscribed", names));
-}
-
 static void method_mark(struct api_request *req, json_t *params, void *userdata)
 {
 	static const char *const allowed[] = {"label", NULL};
-	struct methods *m = userdata;
+	struct core *c = userdata;
 	json_t *v = json_object_get(params, "label");
-	const struct timeline_event *stored = NULL;
-	struct timeline_event ev;
-	const char *label;
-	uint32_t index;
-	int r;
+	int64_t t = clock_now(&c->clock);
+	uint64_t seq;
 
-	if (check_members(req, params, allowed) < 0)
+	if (api_params_check(req, params, allowed) < 0)
 		return;
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    json_string_length(v) >= MAX_LABEL || strlen(json_string_value(v)) != json_string_length(v)) {
@@ -791,34 +638,17 @@ static void method_mark(struct api_request *req, json_t *params, void *userdata)
 				 "\"label\" must be a string of 1..%d bytes", MAX_LABEL - 1);
 		return;
 	}
-	label = json_string_value(v);
-	r = timeline_symbols_intern(m->syms, TIMELINE_SYMBOL_MARK, label, strlen(label), &index);
-	if (r < 0) {
-		api_request_fail(req, r == -E2BIG ? API_ERROR_UNAVAILABLE : API_ERROR_INTERNAL,
-				 "cannot record the mark: %s",
-				 r == -E2BIG ? "too many distinct labels" : strerror(-r));
-		return;
-	}
-	ev = timeline_event_mark(clock_now_us(CLOCK_MONOTONIC), index);
-	if (timeline_push(m->tl, &ev, &stored) < 0 || !stored) {
+	if (router_publish_mark(c->router, t, json_string_value(v), &seq) < 0) {
 		api_request_fail(req, API_ERROR_INTERNAL, "cannot record the mark");
 		return;
 	}
-	m->marks++;
-	ev = *stored; /* stored lives until the next push only */
-	if (m->mark_hook) {
-		r = m->mark_hook(m->mark_userdata, ev.t_us, label);
-		if (r < 0)
-			log_warning("mark \"%s\": the diagnosis did not take it: %s", label,
-				    strerror(-r));
-	}
-	api_request_reply(req, json_pack("{s:s,s:I,s:I}", "label", label, "t_us",
-					 (json_int_t)ev.t_us, "seq", (json_int_t)ev.seq));
+	api_request_reply(req, json_pack("{s:s,s:I,s:I}", "label", json_string_value(v), "t_us",
+					 (json_int_t)t, "seq", (json_int_t)seq));
 }
 
 static const struct api_method method_table[] = {
 	{.name = "status", .privilege = API_PRIVILEGE_READ, .handler = method_status,
-	 .summary = "bus state, counters, ECUs, uptime"},
+	 .summary = "bus state, counters, ECUs, transmit policy, uptime"},
 	{.name = "ecus", .privilege = API_PRIVILEGE_READ, .handler = method_ecus,
 	 .summary = "the profile's ECUs with session, timing and latency"},
 	{.name = "dtc.read", .privilege = API_PRIVILEGE_READ, .handler = method_dtc_read,
@@ -827,208 +657,62 @@ static const struct api_method method_table[] = {
 	 .summary = "clear an ECU's DTCs (0x14)"},
 	{.name = "did.read", .privilege = API_PRIVILEGE_READ, .handler = method_did_read,
 	 .summary = "read a DID by profile name or number (0x22)"},
-	{.name = "live.subscribe", .privilege = API_PRIVILEGE_READ,
-	 .handler = method_live_subscribe, .summary = "DBC signal changes as events"},
 	{.name = "mark", .privilege = API_PRIVILEGE_READ, .handler = method_mark,
 	 .summary = "put a user action into the timeline"},
 };
 
 /* ---- lifecycle ---- */
 
-static int samples_reserve(struct methods *m, const struct dbc *db)
-{
-	size_t need = 0;
-
-	for (size_t i = 0; db && i < dbc_message_count(db); i++) {
-		size_t k = dbc_message_max_samples(dbc_message_at(db, i));
-		if (k > need)
-			need = k;
-	}
-	if (need > m->samples_cap) {
-		struct dbc_sample *n = realloc(m->samples, need * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		m->samples = n;
-		m->samples_cap = need;
-	}
-	return 0;
-}
-
 static void cancel_all(struct methods *m, const char *why)
 {
 	while (!list_empty(&m->pending)) {
 		struct pending *p = list_first_entry(&m->pending, struct pending, link);
 
-		uds_broker_request_cancel(p->breq);
+		uds_port_cancel(&m->c->uds, p->handle);
 		api_request_fail(p->req, API_ERROR_UNAVAILABLE, "%s", why);
 		pending_free(p);
 	}
-	while (!list_empty(&m->subs)) {
-		struct live_sub *s = list_first_entry(&m->subs, struct live_sub, link);
-
-		if (!s->closed)
-			api_subscription_send(s->sub, "live_end", json_pack("{s:s}", "reason", why));
-		live_free(s);
-	}
 }
 
-int methods_new(struct api_server *api, const struct methods_data *data, size_t timeline_capacity,
-		struct methods **ret)
+static int methods_new(struct core *c)
 {
 	struct methods *m = calloc(1, sizeof(*m));
-	size_t i;
-	int r;
 
 	if (!m)
 		return -ENOMEM;
-	m->api = api;
-	m->data = *data;
-	m->start_us = clock_now_us(CLOCK_MONOTONIC);
+	m->c = c;
+	m->vehicle = vehicle_ref(c->vehicle);
 	list_init(&m->pending);
-	list_init(&m->subs);
-	m->tl = timeline_new(timeline_capacity);
-	m->syms = timeline_symbols_new();
-	if (!m->tl || !m->syms || samples_reserve(m, data->dbc) < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	for (i = 0; i < ARRAY_SIZE(method_table); i++) {
-		struct api_method meth = method_table[i];
-
-		meth.userdata = m;
-		r = api_server_register(api, &meth);
-		if (r < 0)
-			goto fail_register;
-	}
-	*ret = m;
+	c->methods = m;
 	return 0;
-fail_register:
-	while (i-- > 0)
-		api_server_unregister(api, method_table[i].name);
-fail:
-	timeline_free(m->tl);
-	timeline_symbols_free(m->syms);
-	free(m->samples);
-	free(m);
-	return r;
 }
 
-struct methods *methods_free(struct methods *m)
+static void methods_set_vehicle(struct core *c, struct vehicle *v)
 {
-	if (!m)
-		return NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(method_table); i++)
-		api_server_unregister(m->api, method_table[i].name);
-	cancel_all(m, "daemon stopping");
-	timeline_free(m->tl);
-	timeline_symbols_free(m->syms);
-	free(m->samples);
-	free(m);
-	return NULL;
-}
+	struct methods *m = c->methods;
 
-void methods_set_data(struct methods *m, const struct methods_data *data)
-{
 	cancel_all(m, "configuration reloaded");
-	if (samples_reserve(m, data->dbc) < 0) {
-		/* Keep serving; live.subscribe will decode nothing until the next reload. */
-		m->data = *data;
-		m->data.dbc = NULL;
+	vehicle_unref(m->vehicle);
+	m->vehicle = vehicle_ref(v);
+}
+
+static void methods_free(struct core *c)
+{
+	struct methods *m = c->methods;
+
+	if (!m)
 		return;
-	}
-	m->data = *data;
+	cancel_all(m, "daemon stopping");
+	vehicle_unref(m->vehicle);
+	free(m);
+	c->methods = NULL;
 }
 
-static bool value_equal(struct dbc_value a, struct dbc_value b)
-{
-	if (a.type != b.type)
-		return false;
-	switch (a.type) {
-	case DBC_VALUE_INT:
-		return a.i == b.i;
-	case DBC_VALUE_UINT:
-		return a.u == b.u;
-	case DBC_VALUE_FLOAT:
-		return a.f == b.f || (a.f != a.f && b.f != b.f);
-	case DBC_VALUE_TYPE_MAX:
-		break;
-	}
-	return true;
-}
-
-void methods_bus_frame(struct methods *m, const struct bd_timed_frame *f)
-{
-	const struct dbc_message *msg;
-	struct live_sub *s;
-	bool wanted = false;
-	int n;
-
-	if (!m->data.dbc || list_empty(&m->subs))
-		return;
-	msg = dbc_find_message(m->data.dbc, f->frame.id, f->frame.flags & BD_FRAME_EXT);
-	if (!msg)
-		return;
-	for (struct list_head *i = m->subs.next; i != &m->subs && !wanted; i = i->next) {
-		s = list_entry(i, struct live_sub, link);
-		for (size_t k = 0; k < s->n && !wanted; k++)
-			wanted = s->sigs[k].msg == msg;
-	}
-	if (!wanted)
-		return;
-	n = dbc_decode(msg, f->frame.data, f->frame.len, m->samples, m->samples_cap, NULL);
-	if (n <= 0)
-		return;
-	for (struct list_head *i = m->subs.next; i != &m->subs; i = i->next) {
-		s = list_entry(i, struct live_sub, link);
-		for (size_t k = 0; k < s->n && !s->closed; k++) {
-			struct live_signal *ls = &s->sigs[k];
-
-			if (ls->msg != msg)
-				continue;
-			for (int j = 0; j < n; j++) {
-				const struct dbc_sample *smp = &m->samples[j];
-				json_t *data;
-
-				if (smp->signal != ls->sig)
-					continue;
-				if (ls->has_last && value_equal(ls->last, smp->value))
-					break;
-				ls->has_last = true;
-				ls->last = smp->value;
-				data = json_pack("{s:I,s:s,s:o,s:s*,s:s*}", "t_us",
-						 (json_int_t)f->t_us, "signal",
-						 dbc_signal_name(ls->sig), "value",
-						 value_json(smp->value), "label", smp->choice, "unit",
-						 *dbc_signal_unit(ls->sig) ? dbc_signal_unit(ls->sig)
-									    : NULL);
-				/* A slow subscriber is sent "dropped" and closed by the server;
-				 * live_close marks it and the sweep below frees it. */
-				api_subscription_send(s->sub, "live", data);
-				break;
-			}
-		}
-	}
-	live_sweep(m);
-}
-
-void methods_set_scan_status(struct methods *m, methods_scan_status_fn fn, void *userdata)
-{
-	m->scan_status = fn;
-	m->scan_status_userdata = userdata;
-}
-
-void methods_set_mark_hook(struct methods *m, methods_mark_fn fn, void *userdata)
-{
-	m->mark_hook = fn;
-	m->mark_userdata = userdata;
-}
-
-struct timeline *methods_timeline(struct methods *m)
-{
-	return m->tl;
-}
-
-struct timeline_symbols *methods_symbols(struct methods *m)
-{
-	return m->syms;
-}
+const struct module methods_module = {
+	.name = "diagnostic methods",
+	.new = methods_new,
+	.set_vehicle = methods_set_vehicle,
+	.free = methods_free,
+	.methods = method_table,
+	.n_methods = ARRAY_SIZE(method_table),
+};

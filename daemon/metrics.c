@@ -481,7 +481,7 @@ int metrics_start_textfile(struct metrics *m, struct ev_loop *loop, const char *
 	return 0;
 }
 
-static void api_metrics(struct api_request *req, json_t *params, void *userdata)
+void metrics_api_query(struct metrics *m, struct api_request *req, json_t *params)
 {
 	char *text = NULL;
 	size_t len;
@@ -491,7 +491,7 @@ static void api_metrics(struct api_request *req, json_t *params, void *userdata)
 		api_request_fail(req, API_ERROR_INVALID_PARAMS, "\"metrics\" takes no parameters");
 		return;
 	}
-	r = metrics_format(userdata, &text, &len);
+	r = metrics_format(m, &text, &len);
 	if (r < 0) {
 		api_request_fail(req, API_ERROR_INTERNAL, "formatting metrics: %s", strerror(-r));
 		return;
@@ -503,18 +503,6 @@ static void api_metrics(struct api_request *req, json_t *params, void *userdata)
 		return;
 	}
 	api_request_reply(req, result);
-}
-
-int metrics_api_register(struct api_server *server, struct metrics *m)
-{
-	const struct api_method method = {
-		.name = "metrics",
-		.privilege = API_PRIVILEGE_READ,
-		.handler = api_metrics,
-		.userdata = m,
-		.summary = "Prometheus text exposition of bus, request and queue metrics",
-	};
-	return api_server_register(server, &method);
 }
 
 /* --- bodydiag series --- */

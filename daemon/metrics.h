@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct ev_loop;
 struct api_server;
 
@@ -74,8 +76,10 @@ int metrics_write_textfile(struct metrics *m, const char *path);
 int metrics_start_textfile(struct metrics *m, struct ev_loop *loop, const char *path,
 			   double interval_s);
 
-/* Registers the API method "metrics" (read): {"format":"prometheus","text":"..."}. */
-int metrics_api_register(struct api_server *server, struct metrics *m);
+/* Answers an API "metrics" request: {"format":"prometheus-text-0.0.4","text":"..."}
+ * (the records module serves the method). */
+struct api_request;
+void metrics_api_query(struct metrics *m, struct api_request *req, json_t *params);
 
 /* Label value escaping of the format (\\, \", \n); returns the length it would need. */
 size_t metrics_escape_label(const char *in, char *buf, size_t size);

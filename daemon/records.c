@@ -8,25 +8,30 @@
 #include <time.h>
 
 #include "api.h"
+#include "bodydiag/uds.h"
 #include "config.h"
+#include "core.h"
 #include "daemon-build.h"
-#include "history.h"
+#include "history_api.h"
+#include "history_retention.h"
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
+#include "router.h"
 #include "uds_broker.h"
 #if HAVE_MOSQUITTO
 #include "forwarder.h"
 #endif
 
 struct records {
+	struct core *c;
+	struct router_watch *watch;
 	struct history *history;
+	struct history_pruner *pruner;
 	struct metrics *metrics;
 #if HAVE_MOSQUITTO
 	struct forwarder *forwarder;
 #endif
-	struct bus *bus;
-	struct uds_broker *broker;
 	struct metrics_family *frames, *drops, *error_frames, *outages, *ecu_requests,
 		*ecu_timeouts, *ecu_negative, *ecu_latency;
 	uint64_t last_frames;
@@ -41,9 +46,9 @@ static void collect(struct metrics *m, void *userdata)
 	const char *ifl[] = {r->ifname};
 	struct bus_stats st;
 
-	if (r->bus) {
+	if (r->c->bus) {
 		int64_t now = clock_now_us(CLOCK_MONOTONIC);
-		bus_get_stats(r->bus, &st);
+		bus_get_stats(r->c->bus, &st);
 		metrics_bus_state(m, r->ifname,
 				  st.attached ? can_link_state_name(st.link.state) : "DETACHED");
 		metrics_set(r->frames, ifl, (double)st.frames);
@@ -57,10 +62,10 @@ static void collect(struct metrics *m, void *userdata)
 		r->last_frames = st.frames;
 		r->last_collect_us = now;
 	}
-	for (size_t i = 0; r->broker && i < uds_broker_ecu_count(r->broker); i++) {
+	for (size_t i = 0; r->c->broker && i < uds_broker_ecu_count(r->c->broker); i++) {
 		struct uds_broker_stats s;
-		const char *el[] = {uds_broker_ecu_name(r->broker, i)};
-		if (uds_broker_ecu_stats(r->broker, i, &s) < 0)
+		const char *el[] = {uds_broker_ecu_name(r->c->broker, i)};
+		if (uds_broker_ecu_stats(r->c->broker, i, &s) < 0)
 			continue;
 		metrics_set(r->ecu_requests, el, (double)s.requests);
 		metrics_set(r->ecu_timeouts, el, (double)s.timeouts);
@@ -97,8 +102,7 @@ static int families(struct records *r)
 	return metrics_add_collector(r->metrics, collect, r);
 }
 
-static void open_history(struct records *r, struct api_server *api, struct ev_loop *loop,
-			 const struct config *cfg)
+static void open_history(struct records *r, struct ev_loop *loop, const struct config *cfg)
 {
 	struct history_options o = {
 		.retention_ms = cfg->history.retention_ms,
@@ -117,10 +121,7 @@ static void open_history(struct records *r, struct api_server *api, struct ev_lo
 		r->history = NULL;
 		return;
 	}
-	e = history_api_register(api, r->history);
-	if (e < 0)
-		log_warning_errno(-e, "history: cannot register the history method");
-	e = history_start_pruning(r->history, loop, 60.0);
+	e = history_pruner_new(r->history, loop, 60.0, &r->pruner);
 	if (e < 0)
 		log_warning_errno(-e, "history: pruning not started");
 }
@@ -171,56 +172,120 @@ static void start_forwarder(struct records *r, struct ev_loop *loop, const struc
 }
 #endif
 
-int records_new(struct ev_loop *loop, struct api_server *api, const struct config *cfg,
-		struct records **ret)
+/* The VIN (ISO 3779: 17 characters, no I, O, Q; we only insist on printable ASCII, as
+ * ECUs pad or shorten it) of a 0x62 F1 90 answer, or false. */
+static bool vin_of(const struct router_exchange *x, char *vin, size_t size)
 {
+	size_t n = 0;
+
+	if (x->resp_len <= 3 || x->resp[0] != UDS_SID_READ_DATA_BY_IDENTIFIER + UDS_POSITIVE_OFFSET ||
+	    x->resp[1] != 0xf1 || x->resp[2] != 0x90)
+		return false;
+	for (size_t i = 3; i < x->resp_len && n + 1 < size; i++) {
+		uint8_t b = x->resp[i];
+		if (b == 0 || b == ' ' || b == 0xff)
+			continue; /* padding */
+		if (b < 0x21 || b > 0x7e)
+			return false;
+		vin[n++] = (char)b;
+	}
+	vin[n] = 0;
+	return n > 0;
+}
+
+/* The DTC list of an answer to 0x19 into the history, in the session open now (a guided
+ * test's) or in none. Whoever asked: a client's dtc.read, a scan, a guided test, another
+ * tester on the bus. */
+static void record_dtcs(struct records *r, const struct router_exchange *x, int64_t session,
+			int64_t wall)
+{
+	struct uds_rdtci_response dl;
+	struct uds_dtc_record rec;
+
+	if (!x->req || uds_parse_rdtci(x->req, x->req_len, x->resp, x->resp_len, &dl) < 0 ||
+	    dl.r.result != UDS_RESULT_OK || dl.shape != UDS_RDTCI_SHAPE_DTC_LIST)
+		return;
+	for (size_t i = 0; uds_rdtci_dtc(&dl, i, &rec) == 0; i++) {
+		int e = history_record_dtc(r->history, session, wall, x->ecu_name, rec.dtc & 0xffffffu,
+					   rec.status, NULL);
+		if (e < 0) {
+			log_warning_errno(-e, "history: cannot record a DTC of %s", x->ecu_name);
+			return;
+		}
+	}
+}
+
+static void on_exchange(void *userdata, const struct router_exchange *x)
+{
+	struct records *r = userdata;
+	int64_t session = r->history ? history_open_session(r->history) : 0;
+	char vin[33];
+
+	if (x->outcome != UDS_BROKER_RESPONSE || !x->resp)
+		return;
+	if (vin_of(x, vin, sizeof(vin))) {
+		log_info("vehicle VIN %s", vin);
+		if (session && history_session_set_vin(r->history, session, vin) < 0)
+			log_warning("history: cannot record the VIN");
+#if HAVE_MOSQUITTO
+		if (r->forwarder && forwarder_set_vin(r->forwarder, vin) < 0)
+			log_warning("mqtt: cannot switch to the topics of VIN %s", vin);
+#endif
+	}
+	if (r->history && x->resp[0] == UDS_SID_READ_DTC_INFORMATION + UDS_POSITIVE_OFFSET)
+		record_dtcs(r, x, session, core_wall_of(r->c, x->t_us));
+}
+
+static int records_new(struct core *c)
+{
+	static const struct router_watch_ops ops = {.exchange = on_exchange};
+	const struct config *cfg = &c->cfg;
 	struct records *r = calloc(1, sizeof(*r));
 	int e;
 
 	if (!r)
 		return -ENOMEM;
+	r->c = c;
+	c->records = r;
 	snprintf(r->ifname, sizeof(r->ifname), "%s", cfg->can.interface);
 	e = metrics_new(&r->metrics);
+	if (e >= 0)
+		e = families(r);
+	if (e >= 0)
+		e = router_watch_new(c->router, &ops, r, &r->watch);
 	if (e < 0)
-		goto fail;
-	e = families(r);
-	if (e < 0)
-		goto fail;
-	e = metrics_api_register(api, r->metrics);
-	if (e < 0)
-		goto fail;
+		return e;
 	if (cfg->metrics.textfile[0]) {
-		e = metrics_start_textfile(r->metrics, loop, cfg->metrics.textfile,
+		e = metrics_start_textfile(r->metrics, c->loop, cfg->metrics.textfile,
 					   (double)cfg->metrics.interval_ms / 1000.0);
 		if (e < 0)
 			log_warning_errno(-e, "metrics: cannot write %s", cfg->metrics.textfile);
 	}
-	open_history(r, api, loop, cfg);
+	open_history(r, c->loop, cfg);
 #if HAVE_MOSQUITTO
-	start_forwarder(r, loop, cfg);
+	start_forwarder(r, c->loop, cfg);
 #else
 	if (cfg->mqtt.enabled)
 		log_error("mqtt: this build has no libmosquitto; forwarding is off");
 #endif
-	*ret = r;
 	return 0;
-fail:
-	metrics_free(r->metrics);
-	free(r);
-	return e;
 }
 
-struct records *records_free(struct records *r)
+static void records_free(struct core *c)
 {
+	struct records *r = c->records;
+
 	if (!r)
-		return NULL;
+		return;
+	router_watch_free(r->watch);
 #if HAVE_MOSQUITTO
 	forwarder_free(r->forwarder);
 #endif
+	history_pruner_free(r->pruner);
 	history_free(r->history);
 	metrics_free(r->metrics);
 	free(r);
-	return NULL;
+	c->records = NULL;
 }
 
 struct history *records_history(struct records *r)
@@ -228,10 +293,9 @@ struct history *records_history(struct records *r)
 	return r ? r->history : NULL;
 }
 
-void records_set_sources(struct records *r, struct bus *bus, struct uds_broker *broker)
+struct metrics *records_metrics(struct records *r)
 {
-	r->bus = bus;
-	r->broker = broker;
+	return r ? r->metrics : NULL;
 }
 
 void records_bus_event(struct records *r, const char *ifname, enum bus_event ev, const char *detail)
@@ -269,20 +333,45 @@ void records_bus_event(struct records *r, const char *ifname, enum bus_event ev,
 		log_warning("history: cannot record a bus event");
 }
 
-void records_set_vin(struct records *r, const char *vin)
+/* SIGHUP: the retention settings of the new config (the rest takes effect at restart). */
+static void records_set_vehicle(struct core *c, struct vehicle *v)
 {
-#if HAVE_MOSQUITTO
-	if (r->forwarder && forwarder_set_vin(r->forwarder, vin) < 0)
-		log_warning("mqtt: cannot switch to the topics of VIN %s", vin);
-#else
-	(void)r;
-	(void)vin;
-#endif
+	struct records *r = c->records;
+
+	if (r->history)
+		history_set_retention(r->history, c->cfg.history.retention_ms,
+				      (uint64_t)c->cfg.history.max_size_mb << 20);
 }
 
-void records_reload(struct records *r, const struct config *cfg)
+static void method_history(struct api_request *req, json_t *params, void *userdata)
 {
-	if (r->history)
-		history_set_retention(r->history, cfg->history.retention_ms,
-				      (uint64_t)cfg->history.max_size_mb << 20);
+	struct records *r = ((struct core *)userdata)->records;
+
+	if (!r->history) {
+		api_request_fail(req, API_ERROR_UNAVAILABLE, "no history database ([history] path)");
+		return;
+	}
+	history_api_query(r->history, req, params);
 }
+
+static void method_metrics(struct api_request *req, json_t *params, void *userdata)
+{
+	metrics_api_query(((struct core *)userdata)->records->metrics, req, params);
+}
+
+static const struct api_method method_table[] = {
+	{.name = "history", .privilege = API_PRIVILEGE_READ, .handler = method_history,
+	 .summary = "stored DTC transitions, findings and bus events (filters: since, until, "
+		    "vin, code, cause, session, kind, limit)"},
+	{.name = "metrics", .privilege = API_PRIVILEGE_READ, .handler = method_metrics,
+	 .summary = "Prometheus text exposition of the daemon's metrics"},
+};
+
+const struct module records_module = {
+	.name = "history and metrics",
+	.new = records_new,
+	.set_vehicle = records_set_vehicle,
+	.free = records_free,
+	.methods = method_table,
+	.n_methods = ARRAY_SIZE(method_table),
+};

@@ -13,7 +13,9 @@
 #include "list.h"
 #include "log.h"
 #include "macro.h"
+#include "router.h"
 #include "uds_broker.h"
+#include "uds_port.h"
 
 /* PDUs read per wakeup, so that a chattering ECU cannot starve the rest of the loop. */
 #define READ_BATCH 16
@@ -69,7 +71,7 @@ struct uds_broker {
 	struct ev_loop *loop;
 	struct uds_broker_config cfg;
 	char ifname[32];
-	struct ecu *ecus;
+	struct ecu **ecus; /* each allocated alone: a reload keeps the unchanged ones */
 	size_t n_ecus;
 	struct uds_broker_bucket bucket;
 	ev_timer kick; /* start what can start, from the loop */
@@ -301,6 +303,30 @@ static void functional_part_done(struct functional *f, struct uds_broker_request
 				 const struct uds_broker_result *res, struct uds_broker *b);
 static void functional_broadcast(struct uds_broker *b, struct functional *f);
 
+/* Every exchange that happened on the bus goes to the router, also one whose client has
+ * cancelled it: the ECU answered, and its DTCs are news for the engine and the history. */
+static void publish(struct ecu *e, const struct uds_broker_request *r,
+		    const struct uds_broker_result *res)
+{
+	struct router_exchange x = {
+		.origin = ROUTER_ORIGIN_DAEMON,
+		.ecu = e->index,
+		.ecu_name = e->name,
+		.req = r->pdu,
+		.req_len = r->len,
+		.outcome = res->outcome,
+		.resp = res->resp,
+		.resp_len = res->resp_len,
+		.transport_errno = res->transport_errno,
+		.t_us = clock_now_us(CLOCK_MONOTONIC),
+		.elapsed_us = res->elapsed_us,
+	};
+
+	if (!e->b->cfg.router || r->internal || res->outcome == UDS_BROKER_CANCELLED)
+		return;
+	router_publish_exchange(e->b->cfg.router, &x);
+}
+
 /* Completes the active request of e, then lets the next one start. */
 static void finish(struct ecu *e, enum uds_broker_outcome outcome, int transport_errno,
 		   const uint8_t *resp, size_t resp_len)
@@ -346,6 +372,7 @@ static void finish(struct ecu *e, enum uds_broker_outcome outcome, int transport
 	case UDS_BROKER_OUTCOME_MAX:
 		break;
 	}
+	publish(e, r, &res);
 	if (r->func)
 		functional_part_done(r->func, r, &res, e->b);
 	else if (r->done)
@@ -439,7 +466,7 @@ static void on_kick(struct ev_loop *loop, ev_timer *w, int revents)
 	/* Interactive requests of every ECU take tokens before any background one. */
 	for (int p = 0; p < UDS_BROKER_PRIORITY_MAX; p++) {
 		for (size_t i = 0; i < b->n_ecus; i++) {
-			struct ecu *e = &b->ecus[i];
+			struct ecu *e = b->ecus[i];
 			struct uds_broker_request *r = next_request(e, (enum uds_broker_priority)p);
 			int64_t wait;
 
@@ -609,14 +636,9 @@ static void on_tester_present(struct ev_loop *loop, ev_timer *w, int revents)
 	enqueue(e, r);
 }
 
-int uds_broker_new(struct ev_loop *loop, const struct uds_broker_config *c,
-		   const struct uds_broker_ecu_config *ecus, size_t n_ecus,
-		   struct uds_broker **ret)
+static int check_ecus(const struct uds_broker_ecu_config *ecus, size_t n_ecus)
 {
-	struct uds_broker *b;
-
-	if (!loop || !c || !c->ifname || !*c->ifname || strlen(c->ifname) >= sizeof(b->ifname) ||
-	    n_ecus > UDS_BROKER_MAX_ECUS || (n_ecus && !ecus))
+	if (n_ecus > UDS_BROKER_MAX_ECUS || (n_ecus && !ecus))
 		return -EINVAL;
 	for (size_t i = 0; i < n_ecus; i++) {
 		if (!ecus[i].name || !*ecus[i].name || strlen(ecus[i].name) >= UDS_BROKER_MAX_NAME)
@@ -625,14 +647,123 @@ int uds_broker_new(struct ev_loop *loop, const struct uds_broker_config *c,
 			if (strcmp(ecus[i].name, ecus[j].name) == 0)
 				return -EINVAL;
 	}
+	return 0;
+}
+
+static struct ecu *ecu_new(struct uds_broker *b, const struct uds_broker_ecu_config *c)
+{
+	struct ecu *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->b = b;
+	e->cfg = *c;
+	strcpy(e->name, c->name);
+	e->cfg.name = e->name;
+	e->fd = -1;
+	e->session = 1;
+	e->p2_ms = e->cfg.p2_ms ? e->cfg.p2_ms : 50;
+	e->p2star_ms = e->cfg.p2star_ms ? e->cfg.p2star_ms : 5000;
+	for (int p = 0; p < UDS_BROKER_PRIORITY_MAX; p++)
+		list_init(&e->queue[p]);
+	ev_io_init(&e->io, on_readable, -1, EV_READ);
+	ev_timer_init(&e->timer, on_timer, 0., 0.);
+	ev_timer_init(&e->tester_present, on_tester_present, 0., 0.);
+	return e;
+}
+
+/* Completes everything of e with CANCELLED, closes its socket, frees it. */
+static void ecu_free(struct ecu *e)
+{
+	/* Queued functional parts are started as cancelled so the functional request
+	 * completes once; everything else just gets CANCELLED. */
+	for (int p = 0; p < UDS_BROKER_PRIORITY_MAX; p++)
+		while (!list_empty(&e->queue[p])) {
+			struct uds_broker_request *r =
+				list_first_entry(&e->queue[p], struct uds_broker_request, link);
+			list_del(&r->link);
+			e->queued--;
+			if (e->active)
+				finish(e, UDS_BROKER_CANCELLED, 0, NULL, 0);
+			e->active = r;
+		}
+	finish(e, UDS_BROKER_CANCELLED, 0, NULL, 0);
+	ev_timer_stop(e->b->loop, &e->timer);
+	ev_timer_stop(e->b->loop, &e->tester_present);
+	close_socket(e);
+	free(e);
+}
+
+/* The same ECU as far as the wire is concerned: its queue and session may carry on. */
+static bool ecu_same(const struct ecu *e, const struct uds_broker_ecu_config *c)
+{
+	return strcmp(e->name, c->name) == 0 && e->cfg.tx_id == c->tx_id &&
+	       e->cfg.rx_id == c->rx_id && e->cfg.ext_ids == c->ext_ids &&
+	       e->cfg.padding == c->padding && e->cfg.functional_id == c->functional_id &&
+	       e->cfg.p2_ms == c->p2_ms && e->cfg.p2star_ms == c->p2star_ms &&
+	       e->cfg.s3_ms == c->s3_ms;
+}
+
+int uds_broker_set_ecus(struct uds_broker *b, const struct uds_broker_ecu_config *ecus,
+			size_t n_ecus)
+{
+	struct ecu **next, **old = b->ecus;
+	size_t n_old = b->n_ecus, from[UDS_BROKER_MAX_ECUS];
+	int r = check_ecus(ecus, n_ecus);
+
+	if (r < 0)
+		return r;
+	next = calloc(n_ecus ? n_ecus : 1, sizeof(*next));
+	if (!next)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_ecus; i++) {
+		from[i] = SIZE_MAX;
+		for (size_t j = 0; j < n_old && !next[i]; j++)
+			if (old[j] && ecu_same(old[j], &ecus[i])) {
+				next[i] = old[j];
+				old[j] = NULL;
+				from[i] = j;
+			}
+		if (!next[i])
+			next[i] = ecu_new(b, &ecus[i]);
+		if (next[i])
+			continue;
+		/* Out of memory: everything back as it was. */
+		for (size_t k = 0; k < i; k++) {
+			if (from[k] != SIZE_MAX)
+				old[from[k]] = next[k];
+			else
+				free(next[k]);
+		}
+		free(next);
+		return -ENOMEM;
+	}
+	b->ecus = next;
+	b->n_ecus = n_ecus;
+	for (size_t i = 0; i < n_ecus; i++)
+		next[i]->index = i;
+	for (size_t j = 0; j < n_old; j++)
+		if (old[j])
+			ecu_free(old[j]);
+	free(old);
+	return 0;
+}
+
+int uds_broker_new(struct ev_loop *loop, const struct uds_broker_config *c,
+		   const struct uds_broker_ecu_config *ecus, size_t n_ecus,
+		   struct uds_broker **ret)
+{
+	struct uds_broker *b;
+	int r;
+
+	if (!loop || !c || !c->ifname || !*c->ifname || strlen(c->ifname) >= sizeof(b->ifname))
+		return -EINVAL;
+	r = check_ecus(ecus, n_ecus);
+	if (r < 0)
+		return r;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->ecus = calloc(n_ecus ? n_ecus : 1, sizeof(*b->ecus));
-	if (!b->ecus) {
-		free(b);
-		return -ENOMEM;
-	}
 	b->loop = loop;
 	b->cfg = *c;
 	strcpy(b->ifname, c->ifname);
@@ -640,29 +771,28 @@ int uds_broker_new(struct ev_loop *loop, const struct uds_broker_config *c,
 	if (!b->cfg.max_queue)
 		b->cfg.max_queue = 64;
 	b->raw_fd = -1;
-	b->n_ecus = n_ecus;
 	uds_broker_bucket_init(&b->bucket, c->rate_limit, c->rate_burst, clock_now_us(CLOCK_MONOTONIC));
 	ev_timer_init(&b->kick, on_kick, 0., 0.);
-	for (size_t i = 0; i < n_ecus; i++) {
-		struct ecu *e = &b->ecus[i];
-
-		e->b = b;
-		e->index = i;
-		e->cfg = ecus[i];
-		strcpy(e->name, ecus[i].name);
-		e->cfg.name = e->name;
-		e->fd = -1;
-		e->session = 1;
-		e->p2_ms = e->cfg.p2_ms ? e->cfg.p2_ms : 50;
-		e->p2star_ms = e->cfg.p2star_ms ? e->cfg.p2star_ms : 5000;
-		for (int p = 0; p < UDS_BROKER_PRIORITY_MAX; p++)
-			list_init(&e->queue[p]);
-		ev_io_init(&e->io, on_readable, -1, EV_READ);
-		ev_timer_init(&e->timer, on_timer, 0., 0.);
-		ev_timer_init(&e->tester_present, on_tester_present, 0., 0.);
+	r = uds_broker_set_ecus(b, ecus, n_ecus);
+	if (r < 0) {
+		free(b);
+		return r;
 	}
 	*ret = b;
 	return 0;
+}
+
+void uds_broker_set_tuning(struct uds_broker *b, const struct uds_broker_config *c)
+{
+	b->cfg.p2_cap_ms = c->p2_cap_ms;
+	b->cfg.p2star_cap_ms = c->p2star_cap_ms;
+	b->cfg.max_pending = c->max_pending;
+	b->cfg.max_busy = c->max_busy;
+	if (c->rate_limit != b->cfg.rate_limit || c->rate_burst != b->cfg.rate_burst)
+		uds_broker_bucket_init(&b->bucket, c->rate_limit, c->rate_burst,
+				       clock_now_us(CLOCK_MONOTONIC));
+	b->cfg.rate_limit = c->rate_limit;
+	b->cfg.rate_burst = c->rate_burst;
 }
 
 struct uds_broker *uds_broker_free(struct uds_broker *b)
@@ -672,25 +802,8 @@ struct uds_broker *uds_broker_free(struct uds_broker *b)
 	ev_timer_stop(b->loop, &b->kick);
 	b->rate_wait = true; /* finish() must not schedule more work */
 	b->freeing = true;
-	for (size_t i = 0; i < b->n_ecus; i++) {
-		struct ecu *e = &b->ecus[i];
-
-		/* Queued functional parts are started as cancelled so the functional
-		 * request completes once; everything else just gets CANCELLED. */
-		for (int p = 0; p < UDS_BROKER_PRIORITY_MAX; p++)
-			while (!list_empty(&e->queue[p])) {
-				struct uds_broker_request *r = list_first_entry(
-					&e->queue[p], struct uds_broker_request, link);
-				list_del(&r->link);
-				e->queued--;
-				if (e->active)
-					finish(e, UDS_BROKER_CANCELLED, 0, NULL, 0);
-				e->active = r;
-			}
-		finish(e, UDS_BROKER_CANCELLED, 0, NULL, 0);
-		ev_timer_stop(b->loop, &e->tester_present);
-		close_socket(e);
-	}
+	for (size_t i = 0; i < b->n_ecus; i++)
+		ecu_free(b->ecus[i]);
 	if (b->raw_fd >= 0)
 		close(b->raw_fd);
 	free(b->ecus);
@@ -706,19 +819,19 @@ size_t uds_broker_ecu_count(const struct uds_broker *b)
 int uds_broker_ecu_find(const struct uds_broker *b, const char *name)
 {
 	for (size_t i = 0; i < b->n_ecus; i++)
-		if (strcmp(b->ecus[i].name, name) == 0)
+		if (strcmp(b->ecus[i]->name, name) == 0)
 			return (int)i;
 	return -ENOENT;
 }
 
 const char *uds_broker_ecu_name(const struct uds_broker *b, size_t i)
 {
-	return i < b->n_ecus ? b->ecus[i].name : NULL;
+	return i < b->n_ecus ? b->ecus[i]->name : NULL;
 }
 
 const struct uds_broker_ecu_config *uds_broker_ecu_config(const struct uds_broker *b, size_t i)
 {
-	return i < b->n_ecus ? &b->ecus[i].cfg : NULL;
+	return i < b->n_ecus ? &b->ecus[i]->cfg : NULL;
 }
 
 int uds_broker_ecu_stats(const struct uds_broker *b, size_t i, struct uds_broker_stats *ret)
@@ -727,7 +840,7 @@ int uds_broker_ecu_stats(const struct uds_broker *b, size_t i, struct uds_broker
 
 	if (i >= b->n_ecus)
 		return -ENOENT;
-	e = &b->ecus[i];
+	e = b->ecus[i];
 	*ret = e->stats;
 	ret->queued = e->queued;
 	ret->session = e->session;
@@ -747,7 +860,7 @@ int uds_broker_submit(struct uds_broker *b, size_t ecu, enum uds_broker_priority
 		return -ENOENT;
 	if (!req || len == 0 || len > UDS_BROKER_MAX_PDU || (unsigned)prio >= UDS_BROKER_PRIORITY_MAX)
 		return -EINVAL;
-	e = &b->ecus[ecu];
+	e = b->ecus[ecu];
 	if (e->queued >= b->cfg.max_queue)
 		return -ENOBUFS;
 	r = request_new(e, prio, req, len);
@@ -884,7 +997,7 @@ int uds_broker_functional(struct uds_broker *b, const uint8_t *req, size_t len,
 	if (b->func)
 		return -EBUSY;
 	for (size_t i = 0; i < b->n_ecus; i++)
-		if (b->ecus[i].cfg.functional_id)
+		if (b->ecus[i]->cfg.functional_id)
 			n++;
 	if (n == 0)
 		return -ENOENT;
@@ -905,9 +1018,9 @@ int uds_broker_functional(struct uds_broker *b, const uint8_t *req, size_t len,
 	for (size_t i = 0; i < b->n_ecus; i++) {
 		struct uds_broker_request *r;
 
-		if (!b->ecus[i].cfg.functional_id)
+		if (!b->ecus[i]->cfg.functional_id)
 			continue;
-		r = request_new(&b->ecus[i], UDS_BROKER_PRIORITY_INTERACTIVE, req, len);
+		r = request_new(b->ecus[i], UDS_BROKER_PRIORITY_INTERACTIVE, req, len);
 		if (!r)
 			goto fail_parts;
 		r->func = f;
@@ -925,4 +1038,44 @@ fail_parts:
 fail:
 	functional_free(f);
 	return -ENOMEM;
+}
+
+/* ---- the broker as a uds_port ---- */
+
+static int port_submit(void *impl, const char *ecu, enum uds_broker_priority prio,
+		       const uint8_t *req, size_t len, uds_broker_done_fn done, void *userdata,
+		       struct uds_port_request **ret_req)
+{
+	struct uds_broker_request *r = NULL;
+	int i = uds_broker_ecu_find(impl, ecu), k;
+
+	if (i < 0)
+		return i;
+	k = uds_broker_submit(impl, (size_t)i, prio, req, len, done, userdata, &r);
+	if (k >= 0 && ret_req)
+		*ret_req = (struct uds_port_request *)r;
+	return k;
+}
+
+static void port_cancel(void *impl, struct uds_port_request *r)
+{
+	uds_broker_request_cancel((struct uds_broker_request *)r);
+}
+
+static int port_functional(void *impl, const uint8_t *req, size_t len,
+			   uds_broker_functional_fn done, void *userdata)
+{
+	return uds_broker_functional(impl, req, len, done, userdata);
+}
+
+void uds_broker_port(struct uds_broker *b, struct uds_port *ret)
+{
+	static const struct uds_port_ops ops = {
+		.submit = port_submit,
+		.cancel = port_cancel,
+		.functional = port_functional,
+	};
+
+	ret->ops = b ? &ops : NULL;
+	ret->impl = b;
 }

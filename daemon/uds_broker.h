@@ -32,6 +32,7 @@
 #include "bodydiag/uds.h"
 
 struct ev_loop;
+struct router;
 struct uds_broker;
 struct uds_broker_request;
 
@@ -93,6 +94,8 @@ struct uds_broker_config {
 	double rate_limit;	/* requests per second over the broker; 0 = unlimited */
 	double rate_burst;	/* bucket size; 0 = max(rate_limit, 1) */
 	unsigned max_queue;	/* queued requests per ECU; default 64 */
+	struct router *router;	/* where every completed exchange is published (but tester
+				 * present and what the broker's end cancels); may be NULL */
 };
 
 /* Fills the defaults above (ifname "can0"). */
@@ -154,6 +157,18 @@ const char *uds_broker_transport_name(int neg_errno);
 int uds_broker_new(struct ev_loop *loop, const struct uds_broker_config *c,
 		   const struct uds_broker_ecu_config *ecus, size_t n_ecus,
 		   struct uds_broker **ret);
+/*
+ * A new set of ECUs (a reload): an ECU with the same name and addressing as before keeps
+ * its queue, the request on the wire, its session and socket; the others' requests
+ * complete with CANCELLED before this returns, and their sockets close. ECU indices
+ * follow the new order. Returns 0, -EINVAL (as uds_broker_new), -ENOMEM (nothing
+ * changed).
+ */
+int uds_broker_set_ecus(struct uds_broker *b, const struct uds_broker_ecu_config *ecus,
+			size_t n_ecus);
+/* New timing caps, 0x78/0x21 limits and rate limit (a reload); the rest of c is ignored. */
+void uds_broker_set_tuning(struct uds_broker *b, const struct uds_broker_config *c);
+
 /* Completes every request with CANCELLED, closes the sockets. Accepts NULL, returns NULL. */
 struct uds_broker *uds_broker_free(struct uds_broker *b);
 static inline void uds_broker_freep(struct uds_broker **b)

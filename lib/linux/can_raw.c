@@ -171,6 +171,10 @@ int can_raw_recv(int fd, struct bd_timed_frame *ret, int *ret_ifindex, uint32_t 
 	} else if (kf.len > CAN_MAX_DLEN) {
 		return -EBADMSG;
 	}
+	/* The kernel marks frames that another socket of this host sent (MSG_DONTROUTE) and
+	 * those this socket sent itself (MSG_CONFIRM): both are ours, not the car's. */
+	if (msg.msg_flags & (MSG_DONTROUTE | MSG_CONFIRM))
+		out.frame.flags |= BD_FRAME_LOCAL;
 	out.frame.len = kf.len;
 	if (!(out.frame.flags & BD_FRAME_RTR))
 		memcpy(out.frame.data, kf.data, kf.len);

@@ -39,10 +39,11 @@
 #include "bodydiag/linux/can_link.h"
 #include "bodydiag/linux/can_raw.h"
 #include "bodydiag/linux/isotp_socket.h"
+#include "bodydiag/profile.h"
 #include "daemon/api.h"
-#include "daemon/bus.h"
-#include "daemon/methods.h"
+#include "daemon/core.h"
 #include "daemon/uds_broker.h"
+#include "daemon/vehicle.h"
 #include "itest-daemon.h"
 
 #define BCM_REQ 0x726
@@ -540,23 +541,21 @@ static void functional_obd(void **state)
 	assert_int_equal(fres.resp[0], 0x41);
 }
 
-/* The daemon's pieces as main.c wires them, nobody asking anything: can1 sees nothing. */
+/* Every module of the daemon as main.c starts them (core_new), nobody asking anything:
+ * can1 sees nothing. */
 static void listen_only_by_default(void **state)
 {
+	static const char profile_text[] = "format = 1\n[vehicle]\nmake = test\nplatform = t1\n"
+					   "[ecu bcm]\nrequest = 0x726\nresponse = 0x72E\n"
+					   "padding = 0xAA\n[dtc bcm B1A40-13]\ntext = open\nsource = test\n"
+					   "[ecu eng]\nrequest = 0x7E0\nresponse = 0x7E8\n"
+					   "functional = 0x7DF\n";
 	struct api_limits limits;
 	struct api_groups groups = {0};
-	struct api_server *api = NULL;
-	struct methods *m = NULL;
-	struct bus *bus = NULL;
-	struct uds_broker *b2 = NULL;
-	struct uds_broker_config c;
-	const struct uds_broker_ecu_config ecus[] = {
-		{.name = "bcm", .tx_id = BCM_REQ, .rx_id = BCM_RESP, .padding = 0xaa},
-		{.name = "eng", .tx_id = ENG_REQ, .rx_id = ENG_RESP, .functional_id = FUNC_ID},
-	};
-	const struct bus_opts bo = {.ifname = ITEST_CAN0, .poll_interval_s = 0.2};
-	const struct bus_ops ops = {0};
-	struct methods_data md = {0};
+	struct core c = {.loop = loop};
+	struct profile *p = NULL;
+	struct profile_error perr;
+	struct vehicle *v;
 	struct bd_timed_frame f;
 	int cap, frames = 0;
 	int64_t t0, t1;
@@ -565,16 +564,17 @@ static void listen_only_by_default(void **state)
 	while (can_raw_recv(cap, &f, NULL, NULL) == 1)
 		; /* leftovers of earlier scenarios */
 
-	uds_broker_config_init(&c);
-	c.ifname = ITEST_CAN0;
-	assert_int_equal(uds_broker_new(loop, &c, ecus, 2, &b2), 0);
+	config_init_defaults(&c.cfg);
+	snprintf(c.cfg.can.interface, sizeof(c.cfg.can.interface), "%s", ITEST_CAN0);
+	c.cfg.history.path[0] = '\0';
+	c.cfg.metrics.textfile[0] = '\0';
+	clock_ev_init(&c.clock, loop);
 	api_limits_default(&limits);
-	assert_int_equal(api_server_new(loop, &limits, &groups, &api), 0);
-	assert_int_equal(bus_new(loop, &bo, &ops, NULL, &bus), 0);
-	md.broker = b2;
-	md.bus = bus;
-	md.listen_only = true;
-	assert_int_equal(methods_new(api, &md, 1024, &m), 0);
+	assert_int_equal(api_server_new(loop, &limits, &groups, &c.api), 0);
+	assert_int_equal(profile_parse(profile_text, sizeof(profile_text) - 1, "t.profile", &p, &perr), 0);
+	assert_int_equal(vehicle_new(NULL, p, NULL, &v), 0);
+	assert_int_equal(core_new(&c, v), 0);
+	vehicle_unref(v);
 
 	t0 = itd_mono_us();
 	while (itd_mono_us() - t0 < 2000000) {
@@ -584,10 +584,8 @@ static void listen_only_by_default(void **state)
 		usleep(2000);
 	}
 	t1 = itd_mono_us();
-	methods_free(m);
-	bus_free(bus);
-	api_server_free(api);
-	uds_broker_free(b2);
+	core_free(&c);
+	api_server_free(c.api);
 	while (can_raw_recv(cap, &f, NULL, NULL) == 1)
 		frames++;
 	close(cap);

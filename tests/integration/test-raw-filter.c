@@ -33,7 +33,8 @@ static void filter_passes_only_matching(void **state)
 	assert_true(itest_wait_readable(rx, 1000));
 	assert_int_equal(can_raw_recv(rx, &got, &ifindex, &drops), 1);
 	assert_int_equal(got.frame.id, 0x123);
-	assert_int_equal(got.frame.flags, 0);
+	/* Sent by another socket of this host: the kernel's loopback mark. */
+	assert_int_equal(got.frame.flags, BD_FRAME_LOCAL);
 	assert_int_equal(got.frame.len, 3);
 	assert_memory_equal(got.frame.data, f.data, 3);
 	assert_true(got.t_us > 0); /* kernel timestamp present */
@@ -61,10 +62,38 @@ static void fd_frames_on_vcan(void **state)
 	assert_true(itest_wait_readable(rx, 1000));
 	assert_int_equal(can_raw_recv(rx, &got, NULL, NULL), 1);
 	assert_int_equal(got.frame.id, 0x1abcdef);
-	assert_int_equal(got.frame.flags, BD_FRAME_EXT | BD_FRAME_FD | BD_FRAME_BRS);
+	assert_int_equal(got.frame.flags,
+			 BD_FRAME_EXT | BD_FRAME_FD | BD_FRAME_BRS | BD_FRAME_LOCAL);
 	assert_int_equal(got.frame.len, 48);
 	assert_memory_equal(got.frame.data, f.data, 48);
 	close(rx);
+	close(tx);
+}
+
+/* A frame that came over the wire from another controller is not ours; the sender's own
+ * interface sees it as local (what the daemon's router tells its own requests by). */
+static void local_only_for_this_host(void **state)
+{
+	struct bd_frame f = {.id = 0x321, .len = 2, .data = {4, 5}};
+	struct bd_timed_frame got;
+	int rx_wire, rx_here, tx;
+
+	assert_int_equal(can_raw_open(ITEST_CAN1, NULL, 0, 0, &rx_wire), 0);
+	assert_int_equal(can_raw_open(ITEST_CAN0, NULL, 0, 0, &rx_here), 0);
+	assert_int_equal(can_raw_open(ITEST_CAN0, NULL, 0, 0, &tx), 0);
+	while (can_raw_recv(rx_wire, &got, NULL, NULL) == 1 || can_raw_recv(rx_here, &got, NULL, NULL) == 1)
+		; /* leftovers */
+	assert_int_equal(can_raw_send(tx, &f), 0);
+	assert_true(itest_wait_readable(rx_wire, 1000));
+	assert_int_equal(can_raw_recv(rx_wire, &got, NULL, NULL), 1);
+	assert_int_equal(got.frame.id, 0x321);
+	assert_int_equal(got.frame.flags, 0);
+	assert_true(itest_wait_readable(rx_here, 1000));
+	assert_int_equal(can_raw_recv(rx_here, &got, NULL, NULL), 1);
+	assert_int_equal(got.frame.id, 0x321);
+	assert_int_equal(got.frame.flags, BD_FRAME_LOCAL);
+	close(rx_wire);
+	close(rx_here);
 	close(tx);
 }
 
@@ -83,6 +112,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(filter_passes_only_matching),
 		cmocka_unit_test(fd_frames_on_vcan),
+		cmocka_unit_test(local_only_for_this_host),
 		cmocka_unit_test(invalid_frame_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,9 @@
 #include <bodydiag/dtc.h>
 
 #include "daemon/history.h"
+#include "daemon/history_api.h"
+#include "daemon/history_outbox.h"
+#include "daemon/history_retention.h"
 #include "api-client.h"
 
 #define T0 1767225600000000ll /* 2026-01-01T00:00:00Z */
@@ -485,6 +488,11 @@ static void read_only_beside_writer(void **state)
 	history_free(w);
 }
 
+static void serve_history(struct api_request *req, json_t *params, void *userdata)
+{
+	history_api_query(userdata, req, params);
+}
+
 static void api_method(void **state)
 {
 	struct fx *f = *state;
@@ -496,7 +504,8 @@ static void api_method(void **state)
 
 	fill(h, &s1, &s2);
 	assert_int_equal(test_api_start(&t, loop), 0);
-	assert_int_equal(history_api_register(t.server, h), 0);
+	assert_int_equal(api_server_register(t.server, &(struct api_method){.name = "history",
+				.privilege = API_PRIVILEGE_NONE, .handler = serve_history, .userdata = h}), 0);
 
 	reply = test_api_call(&t, "{\"v\":1,\"id\":1,\"method\":\"history\",\"params\":"
 				  "{\"code\":\"B1A40-13\",\"vin\":\"WVWZZZ1KZ6W000001\"}}");

@@ -401,6 +401,11 @@ static void collector(struct metrics *m, void *userdata)
 	metrics_forward_queue(m, (uint64_t)collector_runs, 0);
 }
 
+static void serve_metrics(struct api_request *req, json_t *params, void *userdata)
+{
+	metrics_api_query(userdata, req, params);
+}
+
 static void textfile_and_api(void **state)
 {
 	_metrics_cleanup_ struct metrics *m = NULL;
@@ -443,7 +448,8 @@ static void textfile_and_api(void **state)
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct test_api t;
 	assert_int_equal(test_api_start(&t, loop), 0);
-	assert_int_equal(metrics_api_register(t.server, m), 0);
+	assert_int_equal(api_server_register(t.server, &(struct api_method){.name = "metrics",
+				.privilege = API_PRIVILEGE_NONE, .handler = serve_metrics, .userdata = m}), 0);
 	json_t *reply = test_api_call(&t, "{\"v\":1,\"id\":1,\"method\":\"metrics\"}");
 	assert_non_null(reply);
 	const char *text = json_string_value(json_object_get(json_object_get(reply, "result"), "text"));

@@ -20,6 +20,7 @@
 #include "broadcast.h"
 #include "config.h"
 #include "model.h"
+#include "runner.h"
 
 #define MS 1000LL
 #define S 1000000LL
@@ -46,7 +47,8 @@ static struct dbc *load_dbc(void)
 struct capture {
 	struct bd_timed_frame *f;
 	size_t n, cap;
-	int64_t clock;
+	int64_t clock; /* where the last run ended (exclusive) */
+	struct sim_runner *runner;
 };
 
 static void push(struct capture *c, const struct bd_timed_frame *f)
@@ -59,30 +61,25 @@ static void push(struct capture *c, const struct bd_timed_frame *f)
 	c->f[c->n++] = *f;
 }
 
-/* Runs model and broadcaster together for dur_us, the way the simulator will. */
+static void on_frame(void *userdata, const struct bd_timed_frame *f)
+{
+	push(userdata, f);
+}
+
+/* Runs model and broadcaster together for dur_us, the way the simulator does: its one
+ * runner, resumed where the last run left off. */
 static void run(struct sim_model *m, struct sim_broadcast *b, int64_t dur_us,
 		struct capture *c)
 {
-	/* Resume where the last run left off: the broadcaster may be ahead of the last
-	 * model tick (frames between ticks). */
+	static const struct sim_runner_ops ops = {.frame = on_frame};
 	int64_t t = c->clock > sim_model_now(m) ? c->clock : sim_model_now(m);
-	int64_t end = t + dur_us, next = t;
 
-	while (t < end) {
-		struct bd_timed_frame out[SIM_BROADCAST_MAX_BURST];
-		int64_t tick = (t / SIM_MODEL_TICK_US + 1) * SIM_MODEL_TICK_US;
-		int n;
-
-		assert_int_equal(sim_model_step(m, t), 0);
-		n = sim_broadcast_poll(b, sim_model_signals(m), t, out, SIM_BROADCAST_MAX_BURST,
-				       &next);
-		assert_true(n >= 0);
-		for (int i = 0; i < n; i++)
-			push(c, &out[i]);
-		assert_true(next > t);
-		t = next < tick ? next : tick;
-	}
-	c->clock = t;
+	if (!c->runner)
+		assert_int_equal(sim_runner_new(&(struct sim_runner_config){.model = m, .broadcast = b},
+						&ops, c, &c->runner),
+				 0);
+	assert_int_equal(sim_runner_run_until(c->runner, t + dur_us - 1), 0);
+	c->clock = t + dur_us;
 }
 
 static size_t count_id(const struct capture *c, uint32_t id)
@@ -152,6 +149,7 @@ static void schedule_and_content(void **state)
 			assert_true(decoded(db, f, "GearPosition") == SIM_GEAR_P);
 	}
 	free(c.f);
+	sim_runner_free(c.runner);
 	sim_broadcast_free(b);
 	sim_model_free(m);
 	dbc_free(db);
@@ -207,6 +205,7 @@ static void events_follow_the_model(void **state)
 		}
 	}
 	free(c.f);
+	sim_runner_free(c.runner);
 	sim_broadcast_free(b);
 	sim_model_free(m);
 	dbc_free(db);
@@ -249,6 +248,7 @@ static void aftermarket_node(void **state)
 	run(m, b, 1 * S, &c);
 	assert_int_equal(count_id(&c, 0x5A0) + count_id(&c, 0x5A1), 0);
 	free(c.f);
+	sim_runner_free(c.runner);
 	sim_broadcast_free(b);
 	sim_model_free(m);
 	dbc_free(db);
@@ -298,7 +298,9 @@ static void jitter_and_noise(void **state)
 	assert_int_equal(noise, sim_broadcast_noise_count(b));
 	assert_in_range(noise, 400, 600); /* Poisson, 50/s over 10 s */
 	free(c.f);
+	sim_runner_free(c.runner);
 	free(c2.f);
+	sim_runner_free(c2.runner);
 	sim_broadcast_free(b);
 	sim_broadcast_free(b2);
 	sim_model_free(m);

@@ -27,6 +27,8 @@
 #include "broadcast.h"
 #include "live.h"
 #include "model.h"
+#include "runner.h"
+#include "scenario.h"
 #include "uds_server.h"
 
 #define TICK_S 0.001
@@ -73,9 +75,8 @@ struct sim_live {
 	struct sim_model *m;
 	struct sim_broadcast *bc;
 	struct sim_uds *uds;
+	struct sim_runner *runner;
 	int64_t t0_us; /* monotonic time of model time 0 */
-	size_t cursor; /* next scenario step */
-	bool scenario_done;
 	int64_t uds_next;
 	int status; /* exit status of the run: 0 or -errno */
 
@@ -306,43 +307,51 @@ static void isotp_chan_close(struct sim_live *l, struct isotp_chan *c)
 
 /* --- the tick ---------------------------------------------------------------------- */
 
-/* Steps the model (and the scenario) to the clock and sends what came due. */
+static void on_frame(void *userdata, const struct bd_timed_frame *f)
+{
+	txq_push(userdata, &f->frame);
+}
+
+static void on_event(void *userdata, const struct sim_event *e)
+{
+	struct sim_live *l = userdata;
+	char buf[160];
+
+	if (!l->cfg.verbose)
+		return;
+	sim_event_format(e, buf, sizeof(buf));
+	logf_(l, "# %s", buf);
+}
+
+static int runner_start(struct sim_live *l, const struct sim_scenario *sc)
+{
+	static const struct sim_runner_ops ops = {.frame = on_frame, .event = on_event};
+
+	l->runner = sim_runner_free(l->runner);
+	return sim_runner_new(&(struct sim_runner_config){.model = l->m, .broadcast = l->bc,
+							  .scenario = sc},
+			      &ops, l, &l->runner);
+}
+
+/* Runs the car (and the scenario) to the clock and sends what came due. */
 static void step(struct sim_live *l)
 {
-	int64_t now = model_now(l), next;
-	struct bd_timed_frame frames[SIM_BROADCAST_MAX_BURST];
-	struct sim_event e;
+	const struct sim_scenario_step *st;
 	uint8_t resp[SIM_UDS_RESPONSE_MAX];
 	size_t n;
-	int r;
+	int r = sim_runner_run_until(l->runner, model_now(l));
 
-	if (now < sim_model_now(l->m))
-		now = sim_model_now(l->m);
-	if (l->cfg.sc && !l->scenario_done) {
-		r = sim_scenario_advance(l->cfg.sc, l->m, &l->cursor, now);
-		if (r < 0) {
-			const struct sim_scenario_step *s = sim_scenario_step(l->cfg.sc, l->cursor);
+	if (r < 0) {
+		st = sim_runner_failed_step(l->runner);
+		if (st)
 			fprintf(stderr, "bodydiag-sim: scenario line %u: %s (scenario stopped)\n",
-				s ? s->line : 0, strerror(-r));
-			l->scenario_done = true;
-		} else if (l->cursor >= sim_scenario_n_steps(l->cfg.sc)) {
-			l->scenario_done = true;
-		}
+				st->line, strerror(-r));
+		else
+			fprintf(stderr, "bodydiag-sim: %s\n", strerror(-r));
+		/* The car goes on without the rest of the scenario. */
+		if (runner_start(l, NULL) < 0)
+			ev_break(l->loop, EVBREAK_ALL);
 	}
-	sim_model_step(l->m, now);
-	while (sim_model_pop_event(l->m, &e) > 0) {
-		if (l->cfg.verbose) {
-			char buf[160];
-			sim_event_format(&e, buf, sizeof(buf));
-			logf_(l, "# %s", buf);
-		}
-	}
-	r = sim_broadcast_poll(l->bc, sim_model_signals(l->m), sim_model_now(l->m), frames,
-			       SIM_BROADCAST_MAX_BURST, &next);
-	for (int i = 0; i < r; i++)
-		txq_push(l, &frames[i].frame);
-	if (r < 0)
-		fprintf(stderr, "bodydiag-sim: broadcast: %s\n", strerror(-r));
 	txq_flush(l);
 
 	if (sim_model_now(l->m) >= l->uds_next) {
@@ -869,6 +878,8 @@ int sim_live_new(struct ev_loop *loop, const struct sim_live_config *cfg, struct
 		goto fail;
 	}
 	r = sim_uds_new(l->m, NULL, &l->uds);
+	if (r >= 0)
+		r = runner_start(l, cfg->sc);
 	if (r < 0)
 		goto fail;
 
@@ -938,6 +949,7 @@ struct sim_live *sim_live_free(struct sim_live *l)
 	ev_signal_stop(l->loop, &l->sigint);
 	ev_signal_stop(l->loop, &l->sigterm);
 	sim_uds_free(l->uds);
+	sim_runner_free(l->runner);
 	sim_broadcast_free(l->bc);
 	sim_model_free(l->m);
 	free(l);

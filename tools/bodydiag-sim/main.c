@@ -23,6 +23,7 @@
 #include "faults.h"
 #include "live.h"
 #include "model.h"
+#include "runner.h"
 #include "scenario.h"
 
 #define SCENARIO_FILE_MAX (4u * 1024 * 1024)
@@ -201,6 +202,8 @@ struct output {
 	const char *iface;
 	struct sim_broadcast *bc;
 	bool print;
+	struct sim_model *m;
+	struct printer printer;
 };
 
 static int load_dbc(const char *path, struct dbc **ret)
@@ -222,25 +225,16 @@ static int load_dbc(const char *path, struct dbc **ret)
 	return r;
 }
 
-static int write_frames(struct output *o, const struct sim_signals *s, int64_t t,
-			int64_t *next_due)
+static void write_frame(void *userdata, const struct bd_timed_frame *f)
 {
-	struct bd_timed_frame frames[SIM_BROADCAST_MAX_BURST];
-	int n = sim_broadcast_poll(o->bc, s, t, frames, SIM_BROADCAST_MAX_BURST, next_due);
+	struct output *o = userdata;
+	struct candump_record rec = {.tf = *f};
+	char line[CANDUMP_MAX_LINE];
 
-	if (n < 0) {
-		fprintf(stderr, "broadcast: %s\n", strerror(-n));
-		return n;
-	}
-	for (int i = 0; i < n; i++) {
-		struct candump_record rec = {.tf = frames[i]};
-		char line[CANDUMP_MAX_LINE];
-		snprintf(rec.iface, sizeof(rec.iface), "%s", o->iface);
-		candump_set_time_us(&rec, CANDUMP_EPOCH_US + frames[i].t_us);
-		candump_format_record(&rec, line, sizeof(line));
-		fprintf(o->candump, "%s\n", line);
-	}
-	return 0;
+	snprintf(rec.iface, sizeof(rec.iface), "%s", o->iface);
+	candump_set_time_us(&rec, CANDUMP_EPOCH_US + f->t_us);
+	candump_format_record(&rec, line, sizeof(line));
+	fprintf(o->candump, "%s\n", line);
 }
 
 /* What the person did, in the words rules use (rules-and-profiles.md "marks"). */
@@ -267,27 +261,44 @@ static const char *mark_name(const struct sim_command *c)
 	return NULL;
 }
 
-static void write_marks(struct output *o, const struct sim_scenario *sc, size_t from, size_t to)
+static void write_mark(void *userdata, const struct sim_scenario_step *st)
 {
-	for (size_t i = from; o->marks && i < to; i++) {
-		const struct sim_scenario_step *st = sim_scenario_step(sc, i);
-		const char *name = mark_name(&st->cmd);
-		int64_t t = CANDUMP_EPOCH_US + st->t_us;
-		if (name)
-			fprintf(o->marks, "%lld.%06lld mark %s\n", (long long)(t / 1000000),
-				(long long)(t % 1000000), name);
-	}
+	struct output *o = userdata;
+	const char *name = mark_name(&st->cmd);
+	int64_t t = CANDUMP_EPOCH_US + st->t_us;
+
+	if (o->marks && name)
+		fprintf(o->marks, "%lld.%06lld mark %s\n", (long long)(t / 1000000),
+			(long long)(t % 1000000), name);
+}
+
+static void print_event(void *userdata, const struct sim_event *e)
+{
+	struct output *o = userdata;
+	char buf[160];
+
+	if (!o->print)
+		return;
+	sim_event_format(e, buf, sizeof(buf));
+	printf("%10.3f  # %s\n", (double)e->t_us / 1e6, buf);
+}
+
+static void print_tick(void *userdata, int64_t t)
+{
+	struct output *o = userdata;
+
+	if (o->print && t % SIM_MODEL_TICK_US == 0)
+		print_changes(&o->printer, sim_model_signals(o->m), t);
 }
 
 static int run(const struct sim_scenario *sc, const struct sim_command *faults,
 	       size_t n_faults, const uint64_t *seed, struct output *o)
 {
+	static const struct sim_runner_ops ops = {
+		.frame = write_frame, .event = print_event, .step = write_mark, .tick = print_tick};
 	struct sim_model_config cfg;
-	struct sim_model *m = NULL;
-	struct printer pr = {.first = true};
-	size_t cursor = 0;
+	struct sim_runner *runner = NULL;
 	int64_t end = sc ? sim_scenario_end_us(sc) : 5000000;
-	int64_t t = 0, next_due = 0;
 	int r;
 
 	sim_model_config_init(&cfg);
@@ -295,60 +306,39 @@ static int run(const struct sim_scenario *sc, const struct sim_command *faults,
 		sim_scenario_model_config(sc, &cfg);
 	if (seed)
 		cfg.seed = *seed;
-	r = sim_model_new(&cfg, &m);
+	r = sim_model_new(&cfg, &o->m);
 	if (r < 0) {
 		fprintf(stderr, "model: %s\n", strerror(-r));
 		return r;
 	}
+	o->printer.first = true;
 	if (sc)
-		r = sim_scenario_start(sc, m);
+		r = sim_scenario_start(sc, o->m);
 	for (size_t i = 0; r >= 0 && i < n_faults; i++)
-		r = sim_command_apply(&faults[i], m);
+		r = sim_command_apply(&faults[i], o->m);
 	if (r < 0) {
 		fprintf(stderr, "fault: %s\n", strerror(-r));
 		goto out;
 	}
-	while (t <= end) {
-		struct sim_event e;
-		char buf[160];
-		int64_t next_tick;
-
-		if (sc) {
-			size_t before = cursor;
-			r = sim_scenario_advance(sc, m, &cursor, t);
-			write_marks(o, sc, before, cursor);
-			if (r < 0) {
-				const struct sim_scenario_step *s = sim_scenario_step(sc, cursor);
-				fprintf(stderr, "line %u: %s\n", s ? s->line : 0, strerror(-r));
-				goto out;
-			}
-		} else {
-			sim_model_step(m, t);
-		}
-		while (sim_model_pop_event(m, &e) > 0) {
-			if (!o->print)
-				continue;
-			sim_event_format(&e, buf, sizeof(buf));
-			printf("%10.3f  # %s\n", (double)e.t_us / 1e6, buf);
-		}
-		if (o->print && t % SIM_MODEL_TICK_US == 0)
-			print_changes(&pr, sim_model_signals(m), t);
-		next_tick = (t / SIM_MODEL_TICK_US + 1) * SIM_MODEL_TICK_US;
-		if (o->bc) {
-			/* Frames go out between model ticks too, at their jittered times. */
-			r = write_frames(o, sim_model_signals(m), t, &next_due);
-			if (r < 0)
-				goto out;
-			t = next_due < next_tick ? next_due : next_tick;
-		} else {
-			t = next_tick;
-		}
+	r = sim_runner_new(&(struct sim_runner_config){.model = o->m, .broadcast = o->bc,
+						       .scenario = sc},
+			   &ops, o, &runner);
+	if (r >= 0)
+		r = sim_runner_run_until(runner, end);
+	if (r < 0) {
+		const struct sim_scenario_step *st = runner ? sim_runner_failed_step(runner) : NULL;
+		if (st)
+			fprintf(stderr, "line %u: %s\n", st->line, strerror(-r));
+		else
+			fprintf(stderr, "simulation: %s\n", strerror(-r));
+		goto out;
 	}
 	if (o->print)
-		print_dtcs(m);
+		print_dtcs(o->m);
 	r = 0;
 out:
-	sim_model_free(m);
+	sim_runner_free(runner);
+	o->m = sim_model_free(o->m);
 	return r;
 }
 

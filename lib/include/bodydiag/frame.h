@@ -20,6 +20,8 @@ enum bd_frame_flag {
 	BD_FRAME_FD = 1u << 3,  /* CAN FD frame */
 	BD_FRAME_BRS = 1u << 4, /* CAN FD bit rate switch */
 	BD_FRAME_ESI = 1u << 5, /* CAN FD error state indicator */
+	BD_FRAME_LOCAL = 1u << 6, /* received: sent by a socket of this host (the kernel's
+				   * loopback), e.g. our own ISO-TP requests; never sent */
 };
 
 struct bd_frame {

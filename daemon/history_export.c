@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The history as text: a row as JSON (the API's and the forwarder's shape), CSV
+ * (RFC 4180), the CLI's table, and the time syntax of the filters. With the store,
+ * this is what `bodydiag history` and `bodydiag report` link: no event loop, no daemon.
+ */
+#include "history.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bodydiag/dtc.h>
+
+#include "macro.h"
+
+static void format_time(int64_t t_us, char *buf, size_t size)
+{
+	time_t s = (time_t)(t_us >= 0 ? t_us / 1000000 : (t_us - 999999) / 1000000);
+	long us = (long)(t_us - (int64_t)s * 1000000);
+	struct tm tm;
+
+	if (!gmtime_r(&s, &tm)) {
+		snprintf(buf, size, "%" PRId64, t_us);
+		return;
+	}
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+}
+
+static void format_code(int64_t code, char *buf, size_t size)
+{
+	if (code < 0 || dtc_format((uint32_t)code, buf, size) < 0)
+		snprintf(buf, size, "%s", code < 0 ? "" : "?");
+}
+
+static int json_set_str(json_t *o, const char *k, const char *v)
+{
+	return v ? json_object_set_new(o, k, json_string(v)) : 0;
+}
+
+json_t *history_row_to_json(const struct history_row *row)
+{
+	json_t *o = json_object();
+	char buf[64];
+	int r = 0;
+
+	if (!o)
+		return NULL;
+	format_time(row->t_us, buf, sizeof(buf));
+	r |= json_set_str(o, "kind", history_kind_name(row->kind));
+	r |= json_object_set_new(o, "id", json_integer(row->id));
+	r |= json_object_set_new(o, "t_us", json_integer(row->t_us));
+	r |= json_set_str(o, "time", buf);
+	if (row->session)
+		r |= json_object_set_new(o, "session", json_integer(row->session));
+	r |= json_set_str(o, "vin", row->vin);
+	r |= json_set_str(o, "ecu", row->ecu);
+	if (row->code >= 0) {
+		format_code(row->code, buf, sizeof(buf));
+		r |= json_set_str(o, "code", buf);
+	}
+	if (row->status >= 0) {
+		char flags[256];
+		snprintf(buf, sizeof(buf), "0x%02x", (unsigned)row->status);
+		r |= json_set_str(o, "status", buf);
+		if (dtc_status_format((uint8_t)row->status, flags, sizeof(flags)) >= 0)
+			r |= json_set_str(o, "flags", flags);
+	}
+	if (row->kind == HISTORY_KIND_TRANSITION) {
+		if (row->old_status >= 0) {
+			snprintf(buf, sizeof(buf), "0x%02x", (unsigned)row->old_status);
+			r |= json_set_str(o, "old_status", buf);
+		} else {
+			r |= json_object_set_new(o, "old_status", json_null());
+		}
+	}
+	r |= json_set_str(o, "cause", row->cause);
+	if (!isnan(row->confidence))
+		r |= json_object_set_new(o, "confidence", json_real(row->confidence));
+	r |= json_set_str(o, "state", row->state);
+	r |= json_set_str(o, "advice", row->advice);
+	if (row->evidence) {
+		json_t *ev = json_loads(row->evidence, JSON_DECODE_ANY, NULL);
+		/* The column has a json_valid CHECK; a string keeps it readable regardless. */
+		r |= json_object_set_new(o, "evidence", ev ? ev : json_string(row->evidence));
+	}
+	r |= json_set_str(o, "interface", row->interface);
+	r |= json_set_str(o, "event", row->event);
+	if (row->kind == HISTORY_KIND_SESSION) {
+		r |= json_set_str(o, "label", row->detail);
+		if (row->end_us)
+			r |= json_object_set_new(o, "end_us", json_integer(row->end_us));
+	} else {
+		r |= json_set_str(o, "detail", row->detail);
+	}
+	if (r) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+void history_csv_field(FILE *out, const char *s)
+{
+	if (!s)
+		return;
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static const char *const CSV_COLUMNS[] = {
+	"kind",   "id",	    "time",	 "t_us",   "session", "vin",	    "ecu",
+	"code",	  "status", "old_status", "cause", "confidence", "state", "advice",
+	"evidence", "interface", "event", "detail",
+};
+
+struct export_ctx {
+	FILE *out;
+	enum history_format fmt;
+};
+
+static int export_row(const struct history_row *row, void *userdata)
+{
+	struct export_ctx *x = userdata;
+	char t[64], code[32] = "", st[16] = "", old[16] = "", num[2][32], conf[32] = "";
+
+	if (x->fmt == HISTORY_FORMAT_JSONL) {
+		json_t *o = history_row_to_json(row);
+		if (!o)
+			return -ENOMEM;
+		int r = json_dumpf(o, x->out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+		json_decref(o);
+		if (r < 0)
+			return -EIO;
+		fputc('\n', x->out);
+		return ferror(x->out) ? -EIO : 0;
+	}
+	format_time(row->t_us, t, sizeof(t));
+	format_code(row->code, code, sizeof(code));
+	if (row->status >= 0)
+		snprintf(st, sizeof(st), "0x%02x", (unsigned)row->status);
+	if (row->old_status >= 0)
+		snprintf(old, sizeof(old), "0x%02x", (unsigned)row->old_status);
+	if (!isnan(row->confidence))
+		snprintf(conf, sizeof(conf), "%.3g", row->confidence);
+	snprintf(num[0], sizeof(num[0]), "%" PRId64, row->id);
+	snprintf(num[1], sizeof(num[1]), "%" PRId64, row->t_us);
+
+	if (x->fmt == HISTORY_FORMAT_TABLE) {
+		const char *what = row->cause ? row->cause : row->event ? row->event : "";
+		const char *more = row->kind == HISTORY_KIND_FINDING ? row->advice : row->detail;
+		char flags[200] = "";
+
+		if (row->status >= 0)
+			dtc_status_format((uint8_t)row->status, flags, sizeof(flags));
+		fprintf(x->out, "%-27s %-10s %-17s %-6s %-9s %-4s %-4s %s%s%s%s%s\n", t,
+			history_kind_name(row->kind), row->vin ? row->vin : "-",
+			row->ecu ? row->ecu : row->interface ? row->interface : "-",
+			code[0] ? code : "-", st[0] ? st : "-", old[0] ? old : "-", what,
+			conf[0] ? " " : "", conf, flags[0] ? " " : "", flags);
+		if (more && *more)
+			fprintf(x->out, "%-27s   %s\n", "", more);
+		return ferror(x->out) ? -EIO : 0;
+	}
+
+	/* CSV */
+	const char *fields[ARRAY_SIZE(CSV_COLUMNS)] = {
+		history_kind_name(row->kind),
+		num[0],
+		t,
+		num[1],
+		NULL,
+		row->vin,
+		row->ecu,
+		code,
+		st,
+		old,
+		row->cause,
+		conf,
+		row->state,
+		row->advice,
+		row->evidence,
+		row->interface,
+		row->event,
+		row->detail,
+	};
+	char sess[32] = "";
+	if (row->session)
+		snprintf(sess, sizeof(sess), "%" PRId64, row->session);
+	fields[4] = sess;
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		if (i)
+			fputc(',', x->out);
+		history_csv_field(x->out, fields[i]);
+	}
+	fputs("\r\n", x->out);
+	return ferror(x->out) ? -EIO : 0;
+}
+
+int history_export(struct history *h, const struct history_filter *f, enum history_format fmt,
+		   FILE *out)
+{
+	struct export_ctx x = {.out = out, .fmt = fmt};
+
+	if (fmt == HISTORY_FORMAT_CSV) {
+		for (size_t i = 0; i < ARRAY_SIZE(CSV_COLUMNS); i++)
+			fprintf(out, "%s%s", i ? "," : "", CSV_COLUMNS[i]);
+		fputs("\r\n", out);
+	} else if (fmt == HISTORY_FORMAT_TABLE) {
+		fprintf(out, "%-27s %-10s %-17s %-6s %-9s %-4s %-4s %s\n", "TIME", "KIND", "VIN",
+			"ECU/IF", "CODE", "ST", "OLD", "CAUSE/EVENT");
+	}
+	return history_query(h, f, export_row, &x);
+}
+
+int history_parse_time(const char *s, int64_t *ret_us)
+{
+	struct tm tm = {0};
+	const char *p;
+	char *end;
+
+	if (!s || !*s)
+		return -EINVAL;
+	/* Unix seconds, optionally with a fraction. */
+	errno = 0;
+	double d = strtod(s, &end);
+	if (*end == '\0' && errno == 0 && isfinite(d) && d >= 0 && d < 1e11) {
+		*ret_us = (int64_t)llround(d * 1e6);
+		return 0;
+	}
+	p = strptime(s, "%Y-%m-%d", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == 'T' || *p == ' ') {
+		p = strptime(p + 1, "%H:%M", &tm);
+		if (!p)
+			return -EINVAL;
+		if (*p == ':') {
+			p = strptime(p + 1, "%S", &tm);
+			if (!p)
+				return -EINVAL;
+		}
+	}
+	if (*p == 'Z')
+		p++;
+	if (*p != '\0')
+		return -EINVAL;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*ret_us = (int64_t)t * 1000000;
+	return 0;
+}
+

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Retention of the history store: small pruning steps, never a long block of the
+ * caller, and a libev timer that runs them (the daemon's; the CLI never prunes).
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "history.h"
+
+struct ev_loop;
+struct history_pruner;
+
+/*
+ * Deletes at most max_rows rows per table that are older than the retention or, while
+ * the used size exceeds max_bytes, the oldest rows; then frees a few pages (incremental
+ * vacuum). Returns 1 when more remains to be pruned, 0 when done, -errno.
+ */
+int history_prune_step(struct history *h, int64_t now_us, unsigned max_rows);
+/* Used bytes: (page_count - freelist_count) * page_size. */
+int history_used_bytes(struct history *h, uint64_t *ret);
+
+/*
+ * Runs history_prune_step from a libev timer on loop: every interval_s, and again soon
+ * while a step reports more work. h must outlive the pruner. Returns 0, -EINVAL
+ * (read-only, bad interval), -ENOMEM.
+ */
+int history_pruner_new(struct history *h, struct ev_loop *loop, double interval_s,
+		       struct history_pruner **ret);
+/* Accepts NULL, returns NULL. */
+struct history_pruner *history_pruner_free(struct history_pruner *p);

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+#include "policy.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bodydiag/dbc.h"
+#include "bus.h"
+#include "core.h"
+#include "log.h"
+#include "macro.h"
+#include "router.h"
+#include "vehicle.h"
+
+#define MAX_SIGNAL_NAME 128
+
+static const char *const verdict_names[POLICY_VERDICT_MAX] = {
+	[POLICY_GO] = "scanning",
+	[POLICY_LISTEN_ONLY] = "listen_only",
+	[POLICY_DISABLED] = "disabled",
+	[POLICY_NOTHING] = "nothing_to_scan",
+	[POLICY_BUSY] = "busy",
+	[POLICY_DETACHED] = "detached",
+	[POLICY_BUS_QUIET] = "bus_quiet",
+	[POLICY_BATTERY_UNKNOWN] = "battery_unknown",
+	[POLICY_BATTERY_LOW] = "battery_low",
+	[POLICY_READ_BATTERY] = "reading_battery",
+	[POLICY_NOT_DUE] = "waiting",
+	[POLICY_RATE_LIMITED] = "rate_limited",
+	[POLICY_NOT_STATIONARY] = "not_stationary",
+};
+
+static const char *const activity_names[POLICY_ACTIVITY_MAX] = {
+	[POLICY_CLIENT] = "client",
+	[POLICY_GUIDED_TEST] = "guided_test",
+	[POLICY_ACTUATOR_TEST] = "actuator_test",
+	[POLICY_SCAN] = "scan",
+};
+
+const char *policy_verdict_name(enum policy_verdict v)
+{
+	return (unsigned)v < POLICY_VERDICT_MAX ? verdict_names[v] : NULL;
+}
+
+const char *policy_activity_name(enum policy_activity a)
+{
+	return (unsigned)a < POLICY_ACTIVITY_MAX ? activity_names[a] : NULL;
+}
+
+enum policy_verdict policy_decide_scan(const struct policy_inputs *in)
+{
+	int64_t interval_us = (int64_t)in->interval_ms * 1000;
+	int64_t quiet_us = (int64_t)in->bus_quiet_ms * 1000;
+	bool due = !in->last_scan_us || in->now_us - in->last_scan_us >= interval_us;
+
+	if (in->listen_only)
+		return POLICY_LISTEN_ONLY;
+	if (!in->enabled)
+		return POLICY_DISABLED;
+	if (!in->n_targets)
+		return POLICY_NOTHING;
+	if (in->busy)
+		return POLICY_BUSY;
+	if (!in->attached)
+		return POLICY_DETACHED;
+	/* A bus never heard is asleep (or empty): a request would be the first frame on it. */
+	if (!in->last_frame_us || in->now_us - in->last_frame_us >= quiet_us)
+		return POLICY_BUS_QUIET;
+	if (in->battery_low_v > 0) {
+		/* A broadcast signal is refreshed all the time; a value read on demand is
+		 * as current as the scans it guards. */
+		int64_t valid_us = in->battery_on_demand ? interval_us : quiet_us;
+		bool fresh = in->battery_known && in->now_us - in->battery_us < valid_us &&
+			     isfinite(in->battery_v);
+
+		if (!fresh) {
+			if (!in->battery_on_demand)
+				return POLICY_BATTERY_UNKNOWN;
+			if (!due)
+				return POLICY_NOT_DUE;
+			if (in->last_battery_request_us &&
+			    in->now_us - in->last_battery_request_us < interval_us)
+				return POLICY_BATTERY_UNKNOWN;
+			return POLICY_READ_BATTERY;
+		}
+		if (in->battery_v < in->battery_low_v)
+			return POLICY_BATTERY_LOW;
+	}
+	return due ? POLICY_GO : POLICY_NOT_DUE;
+}
+
+int policy_verdict_format(enum policy_verdict v, const struct policy_inputs *in, char *buf,
+			  size_t size)
+{
+	switch (v) {
+	case POLICY_GO:
+		return snprintf(buf, size, "scanning");
+	case POLICY_LISTEN_ONLY:
+		return snprintf(buf, size, "listen-only ([can] listen_only)");
+	case POLICY_DISABLED:
+		return snprintf(buf, size, "background scans disabled");
+	case POLICY_NOTHING:
+		return snprintf(buf, size, "no profile ECU with DTCs");
+	case POLICY_BUSY:
+		return snprintf(buf, size, "%s", in->busy_with == POLICY_ACTUATOR_TEST
+							 ? "an actuator test is running"
+							 : "a guided test is running");
+	case POLICY_DETACHED:
+		return snprintf(buf, size, "bus detached");
+	case POLICY_BUS_QUIET:
+		if (!in->last_frame_us)
+			return snprintf(buf, size, "bus quiet (no frame seen)");
+		return snprintf(buf, size, "bus quiet for %lld s",
+				(long long)((in->now_us - in->last_frame_us) / 1000000));
+	case POLICY_BATTERY_UNKNOWN:
+		return snprintf(buf, size, "battery voltage unknown");
+	case POLICY_BATTERY_LOW:
+		return snprintf(buf, size, "battery %.2f V below %.2f V", in->battery_v,
+				in->battery_low_v);
+	case POLICY_READ_BATTERY:
+		return snprintf(buf, size, "reading the battery voltage (OBD PID 0x42)");
+	case POLICY_NOT_DUE:
+		return snprintf(buf, size, "waiting for the next scan");
+	case POLICY_RATE_LIMITED:
+		return snprintf(buf, size, "one actuator test per %.0f s",
+				ACTUATOR_MIN_INTERVAL_US / 1e6);
+	case POLICY_NOT_STATIONARY:
+		return snprintf(buf, size, "vehicle not known to be stationary");
+	case POLICY_VERDICT_MAX:
+		break;
+	}
+	return snprintf(buf, size, "?");
+}
+
+/* ---- the runtime ---- */
+
+/* The last value of one DBC signal the policy reads. */
+struct watched {
+	char name[MAX_SIGNAL_NAME];
+	const struct dbc_signal *sig; /* NULL: not in the DBC */
+	size_t msg;
+	bool seen;
+	int64_t t_us;
+	double value;
+	const char *choice; /* VAL_ label, owned by the DBC of the vehicle held */
+};
+
+enum {
+	W_SPEED,
+	W_GEAR,
+	W_BATTERY,
+	W_MAX,
+};
+
+struct policy {
+	struct core *c;
+	struct router_watch *watch;
+	struct vehicle *vehicle;
+	unsigned running[POLICY_ACTIVITY_MAX];
+	int64_t last_foreign_us; /* the last data frame not sent by this host */
+	struct watched w[W_MAX];
+	bool obd_known;		 /* battery read on demand */
+	double obd_v;
+	int64_t obd_us;
+	int64_t last_actuator_us; /* 0 = never */
+};
+
+static void on_frame(void *userdata, const struct router_frame *f)
+{
+	struct policy *p = userdata;
+
+	/* Our own requests come back to the bus listener; they must not count as the car
+	 * being awake, or a scan would keep a sleeping bus "awake" by itself. */
+	if (!f->local && f->hit.kind != ROUTE_ERROR && f->tf->t_us > p->last_foreign_us)
+		p->last_foreign_us = f->tf->t_us;
+	for (size_t j = 0; j < f->n_samples; j++)
+		for (size_t k = 0; k < W_MAX; k++) {
+			struct watched *w = &p->w[k];
+
+			if (w->sig != f->samples[j].signal)
+				continue;
+			w->seen = true;
+			w->t_us = f->tf->t_us;
+			w->value = dbc_value_as_double(f->samples[j].value);
+			w->choice = f->samples[j].choice;
+		}
+}
+
+static void set_names(struct policy *p, const struct config *cfg)
+{
+	snprintf(p->w[W_SPEED].name, MAX_SIGNAL_NAME, "%s", cfg->safety.speed_signal);
+	snprintf(p->w[W_GEAR].name, MAX_SIGNAL_NAME, "%s", cfg->safety.gear_signal);
+	snprintf(p->w[W_BATTERY].name, MAX_SIGNAL_NAME, "%s", cfg->scan.battery_signal);
+}
+
+static void resolve(struct policy *p, struct vehicle *v)
+{
+	router_watch_want_none(p->watch);
+	for (size_t k = 0; k < W_MAX; k++) {
+		struct watched *w = &p->w[k];
+		char name[MAX_SIGNAL_NAME];
+
+		memcpy(name, w->name, sizeof(name));
+		*w = (struct watched){0};
+		memcpy(w->name, name, sizeof(name));
+		if (!w->name[0])
+			continue;
+		if (vehicle_find_signal(v, w->name, &w->msg, &w->sig) < 0 ||
+		    router_watch_want(p->watch, v, w->msg, true) < 0) {
+			if (k == W_BATTERY && vehicle_dbc(v))
+				log_warning("[scan] battery_signal %s is not in the DBC: battery "
+					    "voltage unknown", w->name);
+			w->sig = NULL;
+		}
+	}
+	/* Values of the old data source do not carry over. */
+	p->obd_known = false;
+}
+
+static int policy_new(struct core *c)
+{
+	static const struct router_watch_ops ops = {.frame = on_frame};
+	struct policy *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->c = c;
+	c->policy = p;
+	r = router_watch_new(c->router, &ops, p, &p->watch);
+	if (r < 0)
+		return r;
+	set_names(p, &c->cfg);
+	resolve(p, c->vehicle);
+	return 0;
+}
+
+static void policy_set_vehicle(struct core *c, struct vehicle *v)
+{
+	struct policy *p = c->policy;
+
+	set_names(p, &c->cfg);
+	resolve(p, v);
+}
+
+static void policy_free(struct core *c)
+{
+	struct policy *p = c->policy;
+
+	if (!p)
+		return;
+	router_watch_free(p->watch);
+	free(p);
+	c->policy = NULL;
+}
+
+static bool listen_only(const struct policy *p)
+{
+	return p->c->cfg.can.listen_only;
+}
+
+/* Why the vehicle is not known to be stationary now, or NULL when it is. */
+static const char *stationary(const struct policy *p, int64_t now, char *buf, size_t cap)
+{
+	const struct watched *s = &p->w[W_SPEED], *g = &p->w[W_GEAR];
+
+	if (!s->sig) {
+		snprintf(buf, cap, "vehicle speed unknown: no signal %s in the DBC", s->name);
+		return buf;
+	}
+	if (!s->seen || now - s->t_us > ACTUATOR_SPEED_MAX_AGE_US) {
+		snprintf(buf, cap, "vehicle speed unknown: no %s on the bus within the last %.0f s",
+			 s->name, ACTUATOR_SPEED_MAX_AGE_US / 1e6);
+		return buf;
+	}
+	if (s->value != 0.0) {
+		snprintf(buf, cap, "vehicle not stationary: %s = %g%s%s", s->name, s->value,
+			 *dbc_signal_unit(s->sig) ? " " : "", dbc_signal_unit(s->sig));
+		return buf;
+	}
+	/* Gear is optional: a DBC without it, or a frame not seen lately, does not block. */
+	if (g->sig && g->seen && now - g->t_us <= ACTUATOR_SPEED_MAX_AGE_US &&
+	    (g->choice ? strcmp(g->choice, "P") != 0 : g->value != 0.0)) {
+		snprintf(buf, cap, "vehicle not in park: %s = %s", g->name,
+			 g->choice ? g->choice : "not 0");
+		return buf;
+	}
+	return NULL;
+}
+
+/* Which running activity stops a from starting, or -1. */
+static int interlock(const struct policy *p, enum policy_activity a)
+{
+	static const bool blocks[POLICY_ACTIVITY_MAX][POLICY_ACTIVITY_MAX] = {
+		/* [a][running]: a may not start while running holds the bus */
+		[POLICY_GUIDED_TEST] = {[POLICY_ACTUATOR_TEST] = true},
+		[POLICY_ACTUATOR_TEST] = {[POLICY_GUIDED_TEST] = true, [POLICY_SCAN] = true},
+		[POLICY_SCAN] = {[POLICY_GUIDED_TEST] = true, [POLICY_ACTUATOR_TEST] = true},
+	};
+
+	for (int k = 0; k < POLICY_ACTIVITY_MAX; k++)
+		if (blocks[a][k] && p->running[k])
+			return k;
+	return -1;
+}
+
+static enum policy_verdict check(const struct policy *p, enum policy_activity a, int64_t now,
+				 char *why, size_t size)
+{
+	static const char *const running_text[POLICY_ACTIVITY_MAX] = {
+		[POLICY_GUIDED_TEST] = "a guided test is running",
+		[POLICY_ACTUATOR_TEST] = "an actuator test is running",
+		[POLICY_SCAN] = "a background scan is running",
+	};
+	int k;
+
+	if (listen_only(p)) {
+		snprintf(why, size, "listen-only: [can] listen_only = yes, nothing is sent");
+		return POLICY_LISTEN_ONLY;
+	}
+	if (a == POLICY_CLIENT)
+		return POLICY_GO;
+	k = interlock(p, a);
+	if (k >= 0) {
+		snprintf(why, size, "%s", running_text[k]);
+		return POLICY_BUSY;
+	}
+	if (a != POLICY_ACTUATOR_TEST)
+		return POLICY_GO;
+	if (p->last_actuator_us && now - p->last_actuator_us < ACTUATOR_MIN_INTERVAL_US) {
+		snprintf(why, size, "one actuator test per %.0f s: retry in %.1f s",
+			 ACTUATOR_MIN_INTERVAL_US / 1e6,
+			 (double)(p->last_actuator_us + ACTUATOR_MIN_INTERVAL_US - now) / 1e6);
+		return POLICY_RATE_LIMITED;
+	}
+	if (stationary(p, now, why, size))
+		return POLICY_NOT_STATIONARY;
+	return POLICY_GO;
+}
+
+enum policy_verdict policy_begin(struct policy *p, enum policy_activity a, char *why, size_t size)
+{
+	int64_t now = clock_now(&p->c->clock);
+	enum policy_verdict v = check(p, a, now, why, size);
+
+	if (v != POLICY_GO || a == POLICY_CLIENT)
+		return v;
+	if (a == POLICY_ACTUATOR_TEST)
+		p->last_actuator_us = now;
+	p->running[a]++;
+	return POLICY_GO;
+}
+
+void policy_end(struct policy *p, enum policy_activity a)
+{
+	if ((unsigned)a < POLICY_ACTIVITY_MAX && a != POLICY_CLIENT && p->running[a] > 0)
+		p->running[a]--;
+}
+
+bool policy_running(const struct policy *p, enum policy_activity a)
+{
+	return (unsigned)a < POLICY_ACTIVITY_MAX && p->running[a] > 0;
+}
+
+void policy_note_battery(struct policy *p, double volts, int64_t t_us)
+{
+	p->obd_known = true;
+	p->obd_v = volts;
+	p->obd_us = t_us;
+}
+
+double policy_battery(const struct policy *p, const char **ret_source)
+{
+	const struct watched *b = &p->w[W_BATTERY];
+	bool on_demand = !b->name[0];
+
+	if (ret_source)
+		*ret_source = on_demand ? "obd" : "signal";
+	if (on_demand)
+		return p->obd_known ? p->obd_v : NAN;
+	return b->sig && b->seen ? b->value : NAN;
+}
+
+enum policy_verdict policy_scan_check(struct policy *p, const struct policy_scan_state *s,
+				      struct policy_inputs *ret_in)
+{
+	const struct config *cfg = &p->c->cfg;
+	const struct watched *b = &p->w[W_BATTERY];
+	struct bus_stats st = {0};
+	bool on_demand = !b->name[0];
+	int busy = interlock(p, POLICY_SCAN);
+
+	if (p->c->bus)
+		bus_get_stats(p->c->bus, &st);
+	*ret_in = (struct policy_inputs){
+		.listen_only = listen_only(p),
+		.enabled = cfg->scan.enabled,
+		.busy = busy >= 0,
+		.busy_with = busy >= 0 ? (enum policy_activity)busy : POLICY_CLIENT,
+		.attached = p->c->bus && st.attached,
+		.now_us = clock_now(&p->c->clock),
+		.last_frame_us = p->last_foreign_us,
+		.last_scan_us = s->last_scan_us,
+		.interval_ms = cfg->scan.interval_ms,
+		.bus_quiet_ms = cfg->scan.bus_quiet_ms,
+		.battery_low_v = cfg->scan.battery_low_v,
+		.battery_on_demand = on_demand,
+		.battery_known = on_demand ? p->obd_known : b->sig && b->seen,
+		.battery_v = on_demand ? p->obd_v : b->value,
+		.battery_us = on_demand ? p->obd_us : b->t_us,
+		.last_battery_request_us = s->last_battery_request_us,
+		.n_targets = s->n_targets,
+	};
+	return policy_decide_scan(ret_in);
+}
+
+json_t *policy_status_json(struct policy *p)
+{
+	static const enum policy_activity shown[] = {POLICY_GUIDED_TEST, POLICY_ACTUATOR_TEST};
+	const struct config *cfg = &p->c->cfg;
+	int64_t now = clock_now(&p->c->clock);
+	int64_t quiet_us = (int64_t)cfg->scan.bus_quiet_ms * 1000;
+	struct bus_stats st = {0};
+	json_t *o, *running = json_array(), *refused = json_object();
+	const char *bus;
+
+	if (p->c->bus)
+		bus_get_stats(p->c->bus, &st);
+	if (!st.attached)
+		bus = "detached";
+	else if (!p->last_foreign_us || now - p->last_foreign_us >= quiet_us)
+		bus = "quiet";
+	else
+		bus = "awake";
+	for (int k = 0; k < POLICY_ACTIVITY_MAX; k++)
+		if (p->running[k])
+			json_array_append_new(running, json_string(activity_names[k]));
+	for (size_t i = 0; i < ARRAY_SIZE(shown); i++) {
+		char why[192];
+
+		json_object_set_new(refused, activity_names[shown[i]],
+				    check(p, shown[i], now, why, sizeof(why)) == POLICY_GO
+					    ? json_null()
+					    : json_string(why));
+	}
+	o = json_pack("{s:b, s:s, s:o, s:s, s:o}", "listen_only", listen_only(p), "transmit",
+		      listen_only(p) ? "never" : cfg->scan.enabled ? "clients_and_scans" : "clients",
+		      "running", running, "bus", bus, "refused", refused);
+	return o;
+}
+
+const struct module policy_module = {
+	.name = "transmit policy",
+	.new = policy_new,
+	.set_vehicle = policy_set_vehicle,
+	.free = policy_free,
+};

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+#include "vehicle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bodydiag/dbc.h"
+#include "bodydiag/linux/can_raw.h"
+#include "bodydiag/profile.h"
+#include "bodydiag/route.h"
+#include "bodydiag/rules.h"
+#include "config.h"
+#include "log.h"
+#include "macro.h"
+#include "uds_broker.h"
+
+#define MAX_KERNEL_FILTERS 512
+
+struct vehicle {
+	unsigned refs;
+	struct dbc *dbc;
+	struct profile *profile;
+	struct rules_set *rules;
+	struct route_table *routes;
+	size_t max_samples;
+	struct can_raw_filter *filters; /* NULL: receive everything */
+	size_t n_filters;
+};
+
+static struct vehicle *vehicle_free(struct vehicle *v)
+{
+	route_table_free(v->routes);
+	rules_set_free(v->rules);
+	dbc_free(v->dbc);
+	profile_free(v->profile);
+	free(v->filters);
+	free(v);
+	return NULL;
+}
+
+static int build_filters(struct vehicle *v)
+{
+	size_t n = 0, cap = 0;
+	struct can_raw_filter *f;
+
+	if (v->dbc)
+		cap += dbc_message_count(v->dbc);
+	cap += 3 * vehicle_ecu_count(v);
+	if (cap == 0)
+		return 0;
+	if (cap > MAX_KERNEL_FILTERS) {
+		log_notice("%zu identifiers: more than the kernel's %d filters, receiving every frame",
+			   cap, MAX_KERNEL_FILTERS);
+		return 0;
+	}
+	f = calloc(cap, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; v->dbc && i < dbc_message_count(v->dbc); i++) {
+		const struct dbc_message *m = dbc_message_at(v->dbc, i);
+		bool ext = dbc_message_is_extended(m);
+		f[n++] = (struct can_raw_filter){.id = dbc_message_id(m), .ext = ext,
+						 .mask = ext ? 0x1fffffff : 0x7ff};
+	}
+	for (size_t i = 0; i < vehicle_ecu_count(v); i++) {
+		const struct profile_ecu *e = vehicle_ecu_at(v, i);
+		const uint32_t ids[] = {e->request_id, e->response_id, e->functional_id};
+		for (size_t k = 0; k < 3; k++) {
+			bool ext = ids[k] > 0x7ff;
+			if (k == 2 && !ids[k])
+				continue;
+			f[n++] = (struct can_raw_filter){.id = ids[k], .ext = ext,
+							 .mask = ext ? 0x1fffffff : 0x7ff};
+		}
+	}
+	v->filters = f;
+	v->n_filters = n;
+	return 0;
+}
+
+int vehicle_new(struct dbc *db, struct profile *p, struct rules_set *rules, struct vehicle **ret)
+{
+	struct vehicle *v = calloc(1, sizeof(*v));
+	int r;
+
+	if (!v) {
+		rules_set_free(rules);
+		dbc_free(db);
+		profile_free(p);
+		return -ENOMEM;
+	}
+	*v = (struct vehicle){.refs = 1, .dbc = db, .profile = p, .rules = rules};
+	for (size_t i = 0; db && i < dbc_message_count(db); i++) {
+		size_t k = dbc_message_max_samples(dbc_message_at(db, i));
+		if (k > v->max_samples)
+			v->max_samples = k;
+	}
+	r = route_table_new(db, p, &v->routes);
+	if (r >= 0)
+		r = build_filters(v);
+	if (r < 0) {
+		vehicle_free(v);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+struct vehicle *vehicle_ref(struct vehicle *v)
+{
+	if (v)
+		v->refs++;
+	return v;
+}
+
+struct vehicle *vehicle_unref(struct vehicle *v)
+{
+	if (v && --v->refs == 0)
+		vehicle_free(v);
+	return NULL;
+}
+
+/* ---- loading ---- */
+
+static int read_whole(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+			if (cap >= DBC_MAX_SOURCE) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+			free(buf);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static void dbc_warn(void *userdata, const char *file, unsigned line, unsigned column,
+		     const char *message)
+{
+	log_debug("%s:%u:%u: %s", file, line, column, message);
+}
+
+static int load_dbc(const char *path, struct dbc **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct dbc_error err = {0};
+	size_t len;
+	int r;
+
+	r = read_whole(path, &buf, &len);
+	if (r < 0) {
+		log_error_errno(-r, "%s", path);
+		return r;
+	}
+	r = dbc_parse(buf, len, path, dbc_warn, NULL, &err, ret);
+	if (r < 0)
+		log_error("%s:%u:%u: %s", err.file, err.line, err.column, err.message);
+	return r;
+}
+
+static int load_rules(const char *path, struct rules_set **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct rules_error err = {0};
+	size_t len;
+	int r;
+
+	r = read_whole(path, &buf, &len);
+	if (r < 0) {
+		log_error_errno(-r, "%s", path);
+		return r;
+	}
+	r = rules_parse(buf, len, path, &err, ret);
+	if (r < 0)
+		log_error("%s:%u:%u: %s", err.file, err.line, err.column, err.message);
+	return r;
+}
+
+static int load_profile(const char *path, struct profile **ret)
+{
+	struct profile_error err;
+	int r = profile_load(path, ret, &err);
+
+	if (r < 0) {
+		char text[512];
+		profile_error_format(&err, text, sizeof(text));
+		log_error("%s", text);
+	}
+	return r;
+}
+
+int vehicle_load(const struct config *cfg, struct vehicle **ret)
+{
+	struct profile *p = NULL;
+	struct dbc *db = NULL;
+	struct rules_set *rules = NULL;
+	char dbc_path[PATH_MAX] = "";
+	int r = 0;
+
+	if (cfg->data.profile[0]) {
+		r = load_profile(cfg->data.profile, &p);
+		if (r < 0)
+			return r;
+		/* The profile names its DBC relative to dbc/ beside profiles/ (source tree and
+		 * share/bodydiag alike); an explicit data.dbc wins. */
+		if (!cfg->data.dbc[0] && profile_dbc(p)) {
+			char dir[PATH_MAX];
+
+			snprintf(dir, sizeof(dir), "%s", cfg->data.profile);
+			snprintf(dbc_path, sizeof(dbc_path), "%s/../dbc/%s", dirname(dir),
+				 profile_dbc(p));
+		}
+	}
+	if (cfg->data.dbc[0])
+		snprintf(dbc_path, sizeof(dbc_path), "%s", cfg->data.dbc);
+	if (dbc_path[0])
+		r = load_dbc(dbc_path, &db);
+	if (r >= 0 && cfg->data.rules[0])
+		r = load_rules(cfg->data.rules, &rules);
+	if (r < 0) {
+		dbc_free(db);
+		profile_free(p);
+		return r;
+	}
+	r = vehicle_new(db, p, rules, ret);
+	if (r < 0)
+		return r;
+	log_info("vehicle data: profile %s (%zu ECUs), DBC %s (%zu messages), rules %s",
+		 cfg->data.profile[0] ? cfg->data.profile : "none", vehicle_ecu_count(*ret),
+		 dbc_path[0] ? dbc_path : "none", db ? dbc_message_count(db) : 0,
+		 cfg->data.rules[0] ? cfg->data.rules : "none");
+	return 0;
+}
+
+/* ---- accessors ---- */
+
+const struct dbc *vehicle_dbc(const struct vehicle *v)
+{
+	return v->dbc;
+}
+
+const struct profile *vehicle_profile(const struct vehicle *v)
+{
+	return v->profile;
+}
+
+const struct rules_set *vehicle_rules(const struct vehicle *v)
+{
+	return v->rules;
+}
+
+const struct route_table *vehicle_routes(const struct vehicle *v)
+{
+	return v->routes;
+}
+
+size_t vehicle_max_samples(const struct vehicle *v)
+{
+	return v->max_samples;
+}
+
+int vehicle_find_signal(const struct vehicle *v, const char *name, size_t *ret_msg_index,
+			const struct dbc_signal **ret_signal)
+{
+	for (size_t i = 0; v->dbc && name && i < dbc_message_count(v->dbc); i++) {
+		const struct dbc_signal *s = dbc_message_find_signal(dbc_message_at(v->dbc, i), name);
+
+		if (s) {
+			*ret_msg_index = i;
+			*ret_signal = s;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+size_t vehicle_ecu_count(const struct vehicle *v)
+{
+	size_t n = v->profile ? profile_ecu_count(v->profile) : 0;
+
+	return n < UDS_BROKER_MAX_ECUS ? n : UDS_BROKER_MAX_ECUS;
+}
+
+const struct profile_ecu *vehicle_ecu_at(const struct vehicle *v, size_t i)
+{
+	return i < vehicle_ecu_count(v) ? profile_ecu_at(v->profile, i) : NULL;
+}
+
+int vehicle_ecu_find(const struct vehicle *v, const char *name)
+{
+	for (size_t i = 0; name && i < vehicle_ecu_count(v); i++)
+		if (strcmp(vehicle_ecu_at(v, i)->id, name) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+bool vehicle_ecu_has_dtcs(const struct vehicle *v, size_t i)
+{
+	const struct profile_ecu *e = vehicle_ecu_at(v, i);
+
+	for (size_t k = 0; e && k < profile_dtc_count(v->profile); k++)
+		if (strcmp(profile_dtc_at(v->profile, k)->ecu, e->id) == 0)
+			return true;
+	return false;
+}
+
+void vehicle_broker_ecu(const struct vehicle *v, size_t i, struct uds_broker_ecu_config *ret)
+{
+	const struct profile_ecu *e = vehicle_ecu_at(v, i);
+
+	*ret = (struct uds_broker_ecu_config){
+		.name = e->id,
+		.tx_id = e->request_id,
+		.rx_id = e->response_id,
+		.ext_ids = e->request_id > 0x7ff || e->response_id > 0x7ff,
+		.padding = e->padding,
+		.functional_id = e->functional_id,
+		.p2_ms = e->p2_ms,
+		.p2star_ms = e->p2star_ms,
+		.s3_ms = e->s3_ms,
+	};
+}
+
+void vehicle_filters(const struct vehicle *v, const struct can_raw_filter **ret, size_t *ret_n)
+{
+	*ret = v->filters;
+	*ret_n = v->n_filters;
+}
