@@ -23,44 +23,34 @@ FILES = ["--dbc", os.path.join(ROOT, "dbc/bodydiag-sim.dbc"),
          "--profile", os.path.join(ROOT, "profiles/sim-2026.profile"),
          "--rules", os.path.join(ROOT, "rules/trunk.rules")]
 
-# (label, [fault statements], expected top finding, verdict, also acceptable as top with why)
-# Two faults: `expect` must be first; `also` must be among the findings that hold, or
-# be explained as masked (see MASKED).
-CASES = [
-    ("healthy", [], "release_chain_ok", "no fault found in the release chain", None),
-    ("fob_battery_weak", ["fob_battery_weak"], "fob_battery_weak", "fault", None),
-    ("fob_unprogrammed", ["fob_unprogrammed"], "fob_unprogrammed", "fault", None),
-    ("fuse_blown", ["fuse_blown"], "fuse_blown", "fault", None),
-    ("hinge_wiring_open", ["hinge_wiring_open"], "hinge_wiring_open", "fault", None),
-    ("hinge_wiring_intermittent", ["hinge_wiring_intermittent"], "hinge_wiring_intermittent",
-     "fault", None),
-    ("hinge_wiring_short", ["hinge_wiring_short"], "hinge_wiring_short", "fault", None),
-    ("hinge_wiring_short blow_fuse=1", ["hinge_wiring_short blow_fuse=1"],
-     "hinge_wiring_short", "fault", None),
-    ("actuator_worn", ["actuator_worn"], "actuator_worn", "fault", None),
-    ("latch_jammed", ["latch_jammed"], "latch_jammed", "fault", None),
-    ("bcm_fault", ["bcm_fault"], "bcm_fault", "fault", None),
-    ("aftermarket_alarm", ["aftermarket_alarm"], "aftermarket_alarm", "fault", None),
-    ("aftermarket_alarm mode=splice", ["aftermarket_alarm mode=splice"], "aftermarket_alarm",
-     "fault", None),
-    # the fob press fails (weak cell at 3 m), the interior press shows the fuse: both hold
-    ("fob_battery_weak + fuse_blown", ["fob_battery_weak", "fuse_blown"], "fuse_blown",
-     "fault", "fob_battery_weak"),
-    # the trunk button is dropped, so the jam shows only on the interior press and the key
-    # blade; the BCM commanding the output for the interior button still proves the
-    # programming fault: both hold, the latch first (0.85 against 0.75)
-    ("fob_unprogrammed + latch_jammed", ["fob_unprogrammed", "latch_jammed"], "latch_jammed",
-     "fault", "fob_unprogrammed"),
-    ("actuator_worn + aftermarket_alarm", ["actuator_worn", "aftermarket_alarm"],
-     "aftermarket_alarm", "fault", "actuator_worn"),
-    # lockouts are first-class: a refused release is not a failed part...
-    ("healthy, fob pressed while moving", [], "release_blocked_speed", "blocked", None,
-     "MOVING"),
-    # ...and a refusal does not hide a failed part that a later, allowed press shows: the
-    # fault comes first and makes the verdict, the refusal still explains the first press
-    ("fuse_blown, first press while moving", ["fuse_blown"], "fuse_blown",
-     "fault", "release_blocked_speed", "MOVING"),
-]
+
+def load_matrix():
+    """The cases of tests/scenarios/matrix (the one list every matrix reads)."""
+    cases, limits, masked = [], {}, {}
+    with open(os.path.join(ROOT, "tests/scenarios/matrix")) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            label, faults, expect, verdict, also, script, sets, note = line.split("|", 7)
+            faults = [x for x in faults.split(",") if x]
+            sets = sets.split(",")
+            also = None if also == "-" else also
+            if "limit" in sets:
+                limits[label] = (faults, expect, note)
+            if "offline" not in sets:
+                continue
+            if note.startswith("masked:"):
+                masked[label] = note[len("masked:"):].strip()
+            case = (label, faults, expect, verdict, also)
+            cases.append(case + ("MOVING",) if script == "moving" else case)
+    return cases, limits, masked
+
+
+# (label, [fault statements], expected top finding, verdict, also: a second finding that
+# must hold, or be explained as masked (MASKED)); LIMITS: label -> (faults, the top
+# finding a broadcast-only capture supports, why), run and printed apart (not counted).
+CASES, LIMITS, MASKED = load_matrix()
 
 # Scripts other than the standard test: the first press while driving at 20 km/h, then
 # the car stops and the interior button is pressed.
@@ -76,25 +66,6 @@ at 4s set speed 0
 at 6s press interior
 end 12s
 """,
-}
-
-# Cases a broadcast-only capture cannot decide, run and printed apart (not counted):
-# label -> (faults, the top finding the broadcast supports, why).
-LIMITS = {
-    "bcm_fault mode=no_request": (
-        ["bcm_fault mode=no_request"], "fob_unprogrammed",
-        "on the bus it is identical to fob_unprogrammed (valid trunk telegram, no request); "
-        "only the DIDs Fob1..4TrunkEnabled (UDS 0x22, read by the guided test) tell them "
-        "apart, and bodydiag-sim --candump records no diagnostic traffic (with that traffic "
-        "on the bus the engine finds it: tests/unit/test-engine-sim.c)"),
-}
-
-# A second fault the first one hides from any test the person can do, with the reason
-# printed beside the result: it may then be absent from the findings.
-MASKED = {
-    "actuator_worn + aftermarket_alarm":
-        "the add-on alarm refuses every release (TrunkInhibitReason external_request), so "
-        "the actuator is never driven and cannot be judged until the alarm is removed",
 }
 
 SCRIPT = """format 1

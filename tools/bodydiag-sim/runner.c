@@ -91,6 +91,16 @@ int sim_runner_run_until(struct sim_runner *r, int64_t until_us)
 		}
 		r->next_us = next;
 	}
+	/* The model stands at until itself: a button pressed now is pressed at that time. */
+	if (r->now_us < until_us) {
+		k = step_model(r, until_us);
+		if (k < 0)
+			return k;
+		while (sim_model_pop_event(r->cfg.model, &e) > 0)
+			if (r->ops.event)
+				r->ops.event(r->userdata, &e);
+		r->now_us = until_us;
+	}
 	return 0;
 }
 

@@ -47,8 +47,9 @@ int sim_runner_new(const struct sim_runner_config *cfg, const struct sim_runner_
 /* Accepts NULL, returns NULL. */
 struct sim_runner *sim_runner_free(struct sim_runner *r);
 
-/* Runs every time up to until_us (inclusive). Returns 0, or the first -errno of the
- * model, the scenario (sim_runner_failed_step() says which step) or the broadcast. */
+/* Runs every time up to until_us (inclusive); the model then stands at until_us. Returns
+ * 0, or the first -errno of the model, the scenario (sim_runner_failed_step() says which
+ * step) or the broadcast. */
 int sim_runner_run_until(struct sim_runner *r, int64_t until_us);
 
 /* The time reached, and whether every scenario step is done. */
