@@ -410,6 +410,7 @@ int engine_new(const struct engine_config *cfg, struct rules_error *err, struct 
 	e->profile = cfg->profile;
 	e->unknown_id_events = cfg->unknown_id_events;
 	e->st.first_us = e->st.last_us = INT64_MIN;
+	e->last_error_frame_us = INT64_MIN;
 	e->syms = timeline_symbols_new();
 	e->tl = timeline_new(cap);
 	if (!e->syms || !e->tl) {
@@ -506,7 +507,7 @@ static void error_frame(struct engine *e, const struct bd_timed_frame *tf)
 		push_transport(e, tf->t_us, TIMELINE_TRANSPORT_BUS_OFF, 0, 0, 0);
 		return;
 	}
-	if (e->last_error_frame_us && tf->t_us - e->last_error_frame_us < ERROR_FRAME_GAP_US)
+	if (e->last_error_frame_us != INT64_MIN && tf->t_us - e->last_error_frame_us < ERROR_FRAME_GAP_US)
 		return;
 	e->last_error_frame_us = tf->t_us;
 	push_transport(e, tf->t_us, TIMELINE_TRANSPORT_ERROR_FRAME, tf->frame.id, 0, 0);
