@@ -546,7 +546,7 @@ static void on_timer(struct timer *t)
 	struct diagnosis *g = container_of(t, struct diagnosis, timer);
 
 	if (g->state == DIAGNOSIS_ASKING) {
-		log_notice("diagnose: no answer to \"%s\" within %.0f s", g->asked,
+		log_notice("diagnose: no answer to \"%s\" within %.1f s", g->asked,
 			   seconds(g->answer_timeout_us));
 		finish(g, g->asked);
 		return;

@@ -327,3 +327,23 @@ static inline json_t *fixture_client_next(struct fixture_client *cl, struct ev_l
 	}
 	return NULL;
 }
+
+/* One turn of the server's loop and one read: the next line, or NULL at once. */
+static inline json_t *fixture_client_try(struct fixture_client *cl, struct ev_loop *loop)
+{
+	char *nl;
+	ssize_t n;
+
+	ev_run(loop, EVRUN_NOWAIT);
+	n = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - cl->len);
+	if (n > 0)
+		cl->len += (size_t)n;
+	nl = memchr(cl->buf, '\n', cl->len);
+	if (!nl)
+		return NULL;
+	json_t *j = json_loadb(cl->buf, (size_t)(nl - cl->buf), 0, NULL);
+	size_t used = (size_t)(nl - cl->buf) + 1;
+	memmove(cl->buf, nl + 1, cl->len - used);
+	cl->len -= used;
+	return j;
+}
