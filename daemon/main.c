@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
 #include "api.h"
@@ -21,6 +20,7 @@
 #include "daemon-build.h"
 #include "log.h"
 #include "macro.h"
+#include "startup.h"
 #include "vehicle.h"
 
 #define MAX_OVERRIDES 64
@@ -52,41 +52,6 @@ static void api_settings(const struct config *cfg, struct api_limits *ret)
 	ret->rate_limit = cfg->api.rate_limit;
 }
 
-/* The file and the --set overrides (the broker options are --set uds.*); a missing
- * default file means built-in defaults. Logs what failed, with file:line:column. */
-static int load_config(struct daemon *d, struct config *ret_cfg)
-{
-	struct config_error err = {0};
-	int r = config_load(d->config_path, d->overrides, d->n_overrides, ret_cfg, &err);
-
-	if (r == -ENOENT && !d->config_explicit) {
-		log_notice("%s not found, using built-in defaults", d->config_path);
-		config_init_defaults(ret_cfg);
-		for (size_t i = 0; i < d->n_overrides; i++) {
-			r = config_apply_override(ret_cfg, d->overrides[i], &err);
-			if (r < 0) {
-				log_error("--set %s: column %u: %s", d->overrides[i], err.column,
-					  err.message);
-				return r;
-			}
-		}
-		return 0;
-	}
-	if (r < 0 && err.line > 0) {
-		char file[CONFIG_MAX_STRING + 16], line[32], column[32];
-		const char *const fields[] = {file, line, column, NULL};
-
-		snprintf(file, sizeof(file), "CONFIG_FILE=%s", d->config_path);
-		snprintf(line, sizeof(line), "CONFIG_LINE=%u", err.line);
-		snprintf(column, sizeof(column), "BODYDIAG_CONFIG_COLUMN=%u", err.column);
-		log_full(LOG_ERR, 0, fields, "%s:%u:%u: %s", d->config_path, err.line, err.column,
-			 err.message);
-	} else if (r < 0) {
-		log_error("%s: %s", d->config_path, err.message);
-	}
-	return r;
-}
-
 static void on_terminate(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("signal %d: stopping", w->signum);
@@ -103,7 +68,8 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	struct vehicle *v;
 
 	sd_notify(0, "RELOADING=1");
-	if (load_config(d, &cfg) < 0 ||
+	if (startup_load_config(d->config_path, d->config_explicit, d->overrides,
+				d->n_overrides, &cfg) < 0 ||
 	    api_groups_resolve(cfg.api.admin_group, cfg.api.read_group, &groups) < 0 ||
 	    vehicle_load(&cfg, &v) < 0) {
 		log_error("reload failed, keeping the previous configuration and vehicle data");
@@ -130,45 +96,6 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	/* Fed from the loop itself, so a stuck loop stops feeding and systemd restarts us. */
 	sd_notify(0, "WATCHDOG=1");
-}
-
-/* The listening sockets of socket activation (bodydiagd.socket): how many were stored
- * in fds (0 when not socket-activated), or -errno after logging why. */
-static int collect_listen_fds(int *fds, size_t max)
-{
-	int n = sd_listen_fds(1);
-
-	if (n < 0 || (size_t)n > max) {
-		log_error("cannot take the %d sockets systemd passed (at most %zu)", n, max);
-		return n < 0 ? n : -E2BIG;
-	}
-	for (int i = 0; i < n; i++) {
-		int fd = SD_LISTEN_FDS_START + i;
-
-		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
-			log_error("fd %d from systemd is not a listening Unix stream socket", fd);
-			return -ENOTSOCK;
-		}
-		fds[i] = fd;
-	}
-	return n;
-}
-
-static int listen_api(struct daemon *d, int *fds, int n)
-{
-	int r = 0;
-
-	for (int i = 0; i < n && r >= 0; i++)
-		r = api_server_listen_fd(d->core.api, steal_fd(fds[i]));
-	if (n == 0)
-		r = api_server_listen_path(d->core.api, d->core.cfg.api.socket);
-	if (r < 0)
-		log_error_errno(-r, "cannot listen on %s", n ? "the sockets systemd passed"
-							      : d->core.cfg.api.socket);
-	else
-		log_info("API listening on %s", n ? "the socket-activated socket(s)"
-						  : d->core.cfg.api.socket);
-	return r;
 }
 
 static const char usage_text[] =
@@ -261,9 +188,9 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	log_init("bodydiagd");
-	/* LISTEN_FDS first: the loop's epoll fd must not be mistaken for fd 3. */
-	n_listen = collect_listen_fds(listen_fds, ARRAY_SIZE(listen_fds));
-	if (n_listen < 0 || load_config(&d, &c->cfg) < 0)
+	n_listen = startup_listen_fds(listen_fds, ARRAY_SIZE(listen_fds));
+	if (n_listen < 0 || startup_load_config(d.config_path, d.config_explicit, d.overrides,
+						       d.n_overrides, &c->cfg) < 0)
 		goto fail_config;
 	log_set_max_priority(syslog_priority(c->cfg.log.level));
 	if (check_only) {
@@ -292,7 +219,7 @@ int main(int argc, char **argv)
 	ev_signal_start(c->loop, &d.sighup);
 	api_settings(&c->cfg, &limits);
 	r = api_server_new(c->loop, &limits, &groups, &c->api);
-	if (r < 0 || listen_api(&d, listen_fds, n_listen) < 0)
+	if (r < 0 || startup_listen_api(c->api, c->cfg.api.socket, listen_fds, n_listen) < 0)
 		goto fail_api;
 	if (vehicle_load(&c->cfg, &v) < 0)
 		goto fail_api;

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The start-up steps of bodydiagd that are not modules: the configuration as the daemon
+ * loads it (file, --set overrides, built-in defaults when the default file is missing,
+ * errors to the journal with file, line and column fields) and the API's listening
+ * sockets (systemd's socket activation, or the configured path).
+ */
+#include "startup.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+
+#include "api.h"
+#include "log.h"
+#include "macro.h"
+
+/* The file and the --set overrides (the broker options are --set uds.*); a missing
+ * default file means built-in defaults. Logs what failed, with file:line:column. */
+int startup_load_config(const char *path, bool explicit_path, char *const *overrides,
+			size_t n_overrides, struct config *ret_cfg)
+{
+	struct config_error err = {0};
+	int r = config_load(path, overrides, n_overrides, ret_cfg, &err);
+
+	if (r == -ENOENT && !explicit_path) {
+		log_notice("%s not found, using built-in defaults", path);
+		config_init_defaults(ret_cfg);
+		for (size_t i = 0; i < n_overrides; i++) {
+			r = config_apply_override(ret_cfg, overrides[i], &err);
+			if (r < 0) {
+				log_error("--set %s: column %u: %s", overrides[i], err.column,
+					  err.message);
+				return r;
+			}
+		}
+		return 0;
+	}
+	if (r < 0 && err.line > 0) {
+		char file[CONFIG_MAX_STRING + 16], line[32], column[32];
+		const char *const fields[] = {file, line, column, NULL};
+
+		snprintf(file, sizeof(file), "CONFIG_FILE=%s", path);
+		snprintf(line, sizeof(line), "CONFIG_LINE=%u", err.line);
+		snprintf(column, sizeof(column), "BODYDIAG_CONFIG_COLUMN=%u", err.column);
+		log_full(LOG_ERR, 0, fields, "%s:%u:%u: %s", path, err.line, err.column,
+			 err.message);
+	} else if (r < 0) {
+		log_error("%s: %s", path, err.message);
+	}
+	return r;
+}
+
+/* The listening sockets of socket activation (bodydiagd.socket): how many were stored
+ * in fds (0 when not socket-activated), or -errno after logging why. */
+int startup_listen_fds(int *fds, size_t max)
+{
+	int n = sd_listen_fds(1);
+
+	if (n < 0 || (size_t)n > max) {
+		log_error("cannot take the %d sockets systemd passed (at most %zu)", n, max);
+		return n < 0 ? n : -E2BIG;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			log_error("fd %d from systemd is not a listening Unix stream socket", fd);
+			return -ENOTSOCK;
+		}
+		fds[i] = fd;
+	}
+	return n;
+}
+
+int startup_listen_api(struct api_server *api, const char *path, int *fds, int n)
+{
+	int r = 0;
+
+	for (int i = 0; i < n && r >= 0; i++)
+		r = api_server_listen_fd(api, steal_fd(fds[i]));
+	if (n == 0)
+		r = api_server_listen_path(api, path);
+	if (r < 0)
+		log_error_errno(-r, "cannot listen on %s", n ? "the sockets systemd passed"
+							      : path);
+	else
+		log_info("API listening on %s", n ? "the socket-activated socket(s)"
+						  : path);
+	return r;
+}
+

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Start-up steps of bodydiagd (startup.c); each logs what failed. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct api_server;
+
+/* The file at path with the overrides; a missing file that was not named explicitly
+ * means the built-in defaults. Returns 0 or -errno. */
+int startup_load_config(const char *path, bool explicit_path, char *const *overrides,
+			size_t n_overrides, struct config *ret_cfg);
+/* The listening sockets systemd passed (socket activation) into fds: how many (0 when not
+ * socket-activated), or -errno. Call before opening any fd of our own. */
+int startup_listen_fds(int *fds, size_t max);
+/* Hands the n sockets of fds to api (taking them), or listens on path when n is 0. */
+int startup_listen_api(struct api_server *api, const char *path, int *fds, int n);
