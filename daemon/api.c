@@ -1023,11 +1023,6 @@ int api_subscription_send(struct api_subscription *sub, const char *event, json_
 	return client_queue_owned(sub->client, line, len);
 }
 
-const struct api_peer *api_subscription_peer(const struct api_subscription *sub)
-{
-	return &sub->peer;
-}
-
 bool api_subscription_is_orphan(const struct api_subscription *sub)
 {
 	return !sub->client;

@@ -250,8 +250,6 @@ int api_request_subscribe(struct api_request *req, api_cancel_fn on_close, void 
  */
 int api_subscription_send(struct api_subscription *sub, const char *event, json_t *data);
 
-/* The subscriber's credentials. */
-const struct api_peer *api_subscription_peer(const struct api_subscription *sub);
 bool api_subscription_is_orphan(const struct api_subscription *sub);
 
 /* Unsubscribes (no callback) and frees. Accepts NULL, returns NULL. */

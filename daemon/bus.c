@@ -380,8 +380,3 @@ void bus_get_stats(const struct bus *b, struct bus_stats *ret)
 	if (b->detached_since_us)
 		ret->outage_us += clock_now_us(CLOCK_MONOTONIC) - b->detached_since_us;
 }
-
-const char *bus_ifname(const struct bus *b)
-{
-	return b->ifname;
-}

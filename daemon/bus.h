@@ -81,5 +81,4 @@ struct bus *bus_free(struct bus *b);
  * the kernel's 512), -ENOMEM, -errno; the old filters stay on failure. */
 int bus_set_filters(struct bus *b, const struct can_raw_filter *filters, size_t n_filters);
 void bus_get_stats(const struct bus *b, struct bus_stats *ret);
-const char *bus_ifname(const struct bus *b);
 const char *bus_event_name(enum bus_event ev);

@@ -58,11 +58,6 @@ int forwarder_new(struct ev_loop *loop, struct history *h, const struct forwarde
 		  struct forwarder **ret);
 /* Publishes "offline" and disconnects cleanly when connected. Accepts NULL, returns NULL. */
 struct forwarder *forwarder_free(struct forwarder *f);
-static inline void forwarder_freep(struct forwarder **f)
-{
-	forwarder_free(*f);
-}
-#define _forwarder_cleanup_ __attribute__((cleanup(forwarder_freep)))
 
 /*
  * Queues payload for <prefix>/<vin>/<kind> (kind: "findings", "dtc"; [a-z0-9_-]) and

@@ -49,11 +49,6 @@ struct history_options {
 int history_open(const char *path, const struct history_options *opt, struct history **ret,
 		 char *ret_error, size_t error_size);
 struct history *history_free(struct history *h);
-static inline void history_freep(struct history **h)
-{
-	history_free(*h);
-}
-#define _history_cleanup_ __attribute__((cleanup(history_freep)))
 
 /* SQLite's text for the last failure on this connection. */
 const char *history_last_error(struct history *h);

@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include <jansson.h>
+
 struct ev_loop;
 struct api_server;
 

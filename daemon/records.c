@@ -293,11 +293,6 @@ struct history *records_history(struct records *r)
 	return r ? r->history : NULL;
 }
 
-struct metrics *records_metrics(struct records *r)
-{
-	return r ? r->metrics : NULL;
-}
-
 void records_bus_event(struct records *r, const char *ifname, enum bus_event ev, const char *detail)
 {
 	const char *what = NULL;

@@ -26,7 +26,6 @@ struct records;
 
 /* NULL when there is no history (none configured, or it failed to open). */
 struct history *records_history(struct records *r);
-struct metrics *records_metrics(struct records *r);
 
 /* A bus event into the history (outages, bus-off, restarts) and the metrics. */
 void records_bus_event(struct records *r, const char *ifname, enum bus_event ev, const char *detail);

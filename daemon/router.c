@@ -298,6 +298,9 @@ void router_feed(struct router *r, const struct bd_timed_frame *tf)
 	};
 	bool decoded = false;
 
+	/* Time passes as frames come: a reassembly the bus abandoned ends now. */
+	for (size_t i = 0; i < r->n_obs; i++)
+		isotp_observer_poll(r->obs[i].o, tf->t_us);
 	r->st.frames++;
 	r->st.by_kind[f.hit.kind]++;
 	r->st.local += f.local;
@@ -341,12 +344,6 @@ void router_feed(struct router *r, const struct bd_timed_frame *tf)
 		w->ops.frame(w->userdata, &wf);
 	}
 	end_dispatch(r);
-}
-
-void router_advance(struct router *r, int64_t now_us)
-{
-	for (size_t i = 0; i < r->n_obs; i++)
-		isotp_observer_poll(r->obs[i].o, now_us);
 }
 
 /* ---- lifecycle ---- */

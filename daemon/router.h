@@ -20,8 +20,8 @@
  * Marks (what the person did) are published here too, so that every module that cares
  * (the diagnosis engine) sees each one once.
  *
- * The router has no event loop and reads no clock: frames carry their times, and
- * router_advance() lets the observers time out.
+ * The router has no event loop and reads no clock: frames carry their times, and each
+ * frame's time lets the observers' reassemblies time out.
  */
 #pragma once
 
@@ -108,8 +108,6 @@ int router_set_vehicle(struct router *r, struct vehicle *v);
 
 /* A frame from the bus (data, remote or error frame), in time order. */
 void router_feed(struct router *r, const struct bd_timed_frame *tf);
-/* Lets the passive observers time out (the broker's timers do this for its own). */
-void router_advance(struct router *r, int64_t now_us);
 
 /* Called by the broker for each of its completed exchanges (x->origin DAEMON). */
 void router_publish_exchange(struct router *r, const struct router_exchange *x);

@@ -171,11 +171,6 @@ void uds_broker_set_tuning(struct uds_broker *b, const struct uds_broker_config 
 
 /* Completes every request with CANCELLED, closes the sockets. Accepts NULL, returns NULL. */
 struct uds_broker *uds_broker_free(struct uds_broker *b);
-static inline void uds_broker_freep(struct uds_broker **b)
-{
-	if (*b)
-		uds_broker_free(*b);
-}
 
 size_t uds_broker_ecu_count(const struct uds_broker *b);
 /* Index of an ECU by name, -ENOENT when absent. */

@@ -42,10 +42,6 @@ int vehicle_new(struct dbc *db, struct profile *p, struct rules_set *rules, stru
 struct vehicle *vehicle_ref(struct vehicle *v);
 /* Drops a reference; the last one frees. Accepts NULL, returns NULL. */
 struct vehicle *vehicle_unref(struct vehicle *v);
-static inline void vehicle_unrefp(struct vehicle **v)
-{
-	vehicle_unref(*v);
-}
 
 /* The pieces, valid while the caller holds a reference; NULL when absent. */
 const struct dbc *vehicle_dbc(const struct vehicle *v);

@@ -181,8 +181,6 @@ static inline void simcar_run(struct simcar *s, int64_t us)
 		/* the car's frames up to to, then the daemon's timers due by then */
 		assert_int_equal(sim_runner_run_until(s->runner, to), 0);
 		fake_clock_advance(&s->fc, step);
-		if (s->c.router)
-			router_advance(s->c.router, s->fc.now);
 	}
 }
 

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "daemon/forwarder.h"
-#include "daemon/history.h"
+#include "daemon/history_outbox.h"
 
 #define VIN "WVWZZZ1KZ6W000001"
 #define MAX_MSGS 512

@@ -54,10 +54,6 @@ struct sim_live;
 int sim_live_new(struct ev_loop *loop, const struct sim_live_config *cfg, struct sim_live **ret);
 /* Closes everything and removes the control socket. Accepts NULL; returns NULL. */
 struct sim_live *sim_live_free(struct sim_live *l);
-static inline void sim_live_freep(struct sim_live **l)
-{
-	*l = sim_live_free(*l);
-}
 
 /* Runs until quit, SIGINT/SIGTERM or a fatal socket error. 0 or -errno. */
 int sim_live_run(struct sim_live *l);

@@ -104,16 +104,6 @@ int sim_runner_run_until(struct sim_runner *r, int64_t until_us)
 	return 0;
 }
 
-int64_t sim_runner_now(const struct sim_runner *r)
-{
-	return r->now_us;
-}
-
-bool sim_runner_scenario_done(const struct sim_runner *r)
-{
-	return !r->cfg.scenario || r->cursor >= sim_scenario_n_steps(r->cfg.scenario);
-}
-
 const struct sim_scenario_step *sim_runner_failed_step(const struct sim_runner *r)
 {
 	return r->failed && r->cfg.scenario ? sim_scenario_step(r->cfg.scenario, r->cursor) : NULL;

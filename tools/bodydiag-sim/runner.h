@@ -52,8 +52,5 @@ struct sim_runner *sim_runner_free(struct sim_runner *r);
  * step) or the broadcast. */
 int sim_runner_run_until(struct sim_runner *r, int64_t until_us);
 
-/* The time reached, and whether every scenario step is done. */
-int64_t sim_runner_now(const struct sim_runner *r);
-bool sim_runner_scenario_done(const struct sim_runner *r);
 /* The scenario step that failed (after -errno from run_until), else NULL. */
 const struct sim_scenario_step *sim_runner_failed_step(const struct sim_runner *r);
