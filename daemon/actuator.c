@@ -147,8 +147,7 @@ static void use_vehicle(struct actuator *a, struct vehicle *v)
 		    router_watch_want(a->watch, v, msg, true) < 0)
 			a->w[k].sig = NULL;
 	}
-	vehicle_unref(a->vehicle);
-	a->vehicle = vehicle_ref(v);
+	vehicle_set(&a->vehicle, v);
 }
 
 /* ---- the test ---- */

@@ -262,8 +262,7 @@ void core_set_vehicle(struct core *c, const struct config *cfg, struct vehicle *
 	c->cfg = *cfg;
 	for (size_t i = 0; c->modules[i]; i++)
 		c->modules[i]->set_vehicle(c, v);
-	vehicle_unref(c->vehicle);
-	c->vehicle = vehicle_ref(v);
+	vehicle_set(&c->vehicle, v);
 }
 
 void core_free(struct core *c)

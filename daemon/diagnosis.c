@@ -667,8 +667,7 @@ static void use_vehicle(struct diagnosis *g, struct vehicle *v)
 		log_warning("diagnosis: off until the next reload (the engine cannot be built)");
 	g->engine = engine_free(g->engine);
 	g->engine = e;
-	vehicle_unref(g->vehicle);
-	g->vehicle = vehicle_ref(v);
+	vehicle_set(&g->vehicle, v);
 }
 
 static int diagnosis_new(struct core *c)

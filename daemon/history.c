@@ -832,6 +832,60 @@ static int col_int(sqlite3_stmt *st, int i)
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int(st, i);
 }
 
+int history_each_row(sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *userdata),
+		     void *userdata)
+{
+	int r = 0, rc, n = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = row(st, userdata);
+		if (r < 0)
+			break;
+		n++;
+	}
+	if (r >= 0)
+		r = rc == SQLITE_DONE ? n : history_sqlite_errno(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+struct query_ctx {
+	history_row_fn cb;
+	void *userdata;
+};
+
+static int query_row(sqlite3_stmt *st, void *userdata)
+{
+	struct query_ctx *q = userdata;
+	struct history_row row = {
+		.kind = (enum history_kind)sqlite3_column_int(st, 0),
+		.id = sqlite3_column_int64(st, 1),
+		.t_us = sqlite3_column_int64(st, 2),
+		.session = sqlite3_column_int64(st, 3),
+		.vin = col_text(st, 4),
+		.ecu = col_text(st, 5),
+		.code = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
+								   : sqlite3_column_int64(st, 6),
+		.status = col_int(st, 7),
+		.old_status = col_int(st, 8),
+		.cause = col_text(st, 9),
+		.confidence = sqlite3_column_type(st, 10) == SQLITE_NULL
+				      ? NAN
+				      : sqlite3_column_double(st, 10),
+		.state = col_text(st, 11),
+		.advice = col_text(st, 12),
+		.evidence = col_text(st, 13),
+		.interface = col_text(st, 14),
+		.event = col_text(st, 15),
+		.detail = col_text(st, 16),
+		.end_us = sqlite3_column_type(st, 17) == SQLITE_NULL
+				  ? 0
+				  : sqlite3_column_int64(st, 17),
+	};
+
+	return q->cb ? q->cb(&row, q->userdata) : 0;
+}
+
 int history_query(struct history *h, const struct history_filter *f, history_row_fn cb,
 		  void *userdata)
 {
@@ -845,7 +899,7 @@ int history_query(struct history *h, const struct history_filter *f, history_row
 	struct history_filter none = {0};
 	sqlite3_stmt *st;
 	unsigned kinds;
-	int r, rc, n = 0;
+	int r;
 
 	if (!f)
 		f = &none;
@@ -873,44 +927,8 @@ int history_query(struct history *h, const struct history_filter *f, history_row
 	sqlite3_bind_int(st, 7, (int)kinds);
 	sqlite3_bind_int64(st, 8, f->limit ? (int64_t)f->limit : -1);
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct history_row row = {
-			.kind = (enum history_kind)sqlite3_column_int(st, 0),
-			.id = sqlite3_column_int64(st, 1),
-			.t_us = sqlite3_column_int64(st, 2),
-			.session = sqlite3_column_int64(st, 3),
-			.vin = col_text(st, 4),
-			.ecu = col_text(st, 5),
-			.code = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
-									   : sqlite3_column_int64(st, 6),
-			.status = col_int(st, 7),
-			.old_status = col_int(st, 8),
-			.cause = col_text(st, 9),
-			.confidence = sqlite3_column_type(st, 10) == SQLITE_NULL
-					      ? NAN
-					      : sqlite3_column_double(st, 10),
-			.state = col_text(st, 11),
-			.advice = col_text(st, 12),
-			.evidence = col_text(st, 13),
-			.interface = col_text(st, 14),
-			.event = col_text(st, 15),
-			.detail = col_text(st, 16),
-			.end_us = sqlite3_column_type(st, 17) == SQLITE_NULL
-					  ? 0
-					  : sqlite3_column_int64(st, 17),
-		};
-		if (cb) {
-			r = cb(&row, userdata);
-			if (r < 0) {
-				sqlite3_finalize(st);
-				return r;
-			}
-		}
-		n++;
-	}
-	r = rc == SQLITE_DONE ? n : history_sqlite_errno(rc);
-	sqlite3_finalize(st);
-	return r;
+	struct query_ctx ctx = {.cb = cb, .userdata = userdata};
+	return history_each_row(st, query_row, &ctx);
 }
 
 const char *history_last_error(struct history *h)

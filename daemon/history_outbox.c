@@ -159,35 +159,37 @@ void history_forward_notify(struct history *h)
 		h->forward_notify(h->forward_userdata);
 }
 
+struct peek_ctx {
+	int (*cb)(const struct history_queue_item *it, void *userdata);
+	void *userdata;
+};
+
+static int peek_row(sqlite3_stmt *st, void *userdata)
+{
+	struct peek_ctx *p = userdata;
+	struct history_queue_item it = {
+		.id = sqlite3_column_int64(st, 0),
+		.topic = (const char *)sqlite3_column_text(st, 1),
+		.payload = sqlite3_column_blob(st, 2),
+		.len = (size_t)sqlite3_column_bytes(st, 2),
+	};
+
+	return p->cb(&it, p->userdata);
+}
+
 int history_queue_peek(struct history *h, int64_t after_id, unsigned max,
 		       int (*cb)(const struct history_queue_item *it, void *userdata), void *userdata)
 {
+	struct peek_ctx ctx = {.cb = cb, .userdata = userdata};
 	sqlite3_stmt *st;
-	int r, rc, n = 0;
+	int r = history_prepare(
+		h, "SELECT id, topic, payload FROM forward_queue WHERE id > ? ORDER BY id LIMIT ?", &st);
 
-	r = history_prepare(h, "SELECT id, topic, payload FROM forward_queue WHERE id > ? ORDER BY id LIMIT ?",
-		    &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, after_id);
 	sqlite3_bind_int(st, 2, (int)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct history_queue_item it = {
-			.id = sqlite3_column_int64(st, 0),
-			.topic = (const char *)sqlite3_column_text(st, 1),
-			.payload = sqlite3_column_blob(st, 2),
-			.len = (size_t)sqlite3_column_bytes(st, 2),
-		};
-		r = cb(&it, userdata);
-		if (r < 0) {
-			sqlite3_finalize(st);
-			return r;
-		}
-		n++;
-	}
-	r = rc == SQLITE_DONE ? n : history_sqlite_errno(rc);
-	sqlite3_finalize(st);
-	return r;
+	return history_each_row(st, peek_row, &ctx);
 }
 
 int history_queue_remove(struct history *h, int64_t id)

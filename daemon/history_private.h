@@ -30,6 +30,10 @@ void history_seterr(char *buf, size_t size, const char *fmt, ...) __attribute__(
 int history_exec(struct history *h, const char *sql);
 int history_pragma_int(struct history *h, const char *sql, int64_t *ret);
 int history_prepare(struct history *h, const char *sql, sqlite3_stmt **ret);
+/* Calls row for each result row of st (stops at its first negative return, which is
+ * returned), finalizes st; the number of rows, or -errno. */
+int history_each_row(sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *userdata),
+		     void *userdata);
 /* Runs a statement without result rows and finalizes it. */
 int history_step_done(struct history *h, sqlite3_stmt *st);
 /* Inside a record's transaction: queues the row for forwarding (history_outbox.c). */

@@ -243,8 +243,7 @@ static void live_set_vehicle(struct core *c, struct vehicle *v)
 
 	end_all(l, "configuration reloaded");
 	router_watch_want_none(l->watch);
-	vehicle_unref(l->vehicle);
-	l->vehicle = vehicle_ref(v);
+	vehicle_set(&l->vehicle, v);
 }
 
 static void live_free(struct core *c)

@@ -692,8 +692,7 @@ static void methods_set_vehicle(struct core *c, struct vehicle *v)
 	struct methods *m = c->methods;
 
 	cancel_all(m, "configuration reloaded");
-	vehicle_unref(m->vehicle);
-	m->vehicle = vehicle_ref(v);
+	vehicle_set(&m->vehicle, v);
 }
 
 static void methods_free(struct core *c)

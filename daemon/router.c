@@ -370,8 +370,7 @@ int router_set_vehicle(struct router *r, struct vehicle *v)
 	r->samples = samples;
 	r->samples_cap = cap;
 	r->func_len = 0;
-	vehicle_unref(r->vehicle);
-	r->vehicle = vehicle_ref(v);
+	vehicle_set(&r->vehicle, v);
 	return 0;
 }
 

@@ -112,6 +112,14 @@ int vehicle_new(struct dbc *db, struct profile *p, struct rules_set *rules, stru
 	return 0;
 }
 
+void vehicle_set(struct vehicle **slot, struct vehicle *v)
+{
+	struct vehicle *old = *slot;
+
+	*slot = vehicle_ref(v);
+	vehicle_unref(old);
+}
+
 struct vehicle *vehicle_ref(struct vehicle *v)
 {
 	if (v)
@@ -176,39 +184,43 @@ static void dbc_warn(void *userdata, const char *file, unsigned line, unsigned c
 	log_debug("%s:%u:%u: %s", file, line, column, message);
 }
 
-static int load_dbc(const char *path, struct dbc **ret)
+/* A DBC or a rule set: the parsers differ, the file, the errors' shape do not. */
+static int parse_dbc(const char *buf, size_t len, const char *path, void *ret, char *where,
+		     size_t size)
 {
-	_cleanup_free_ char *buf = NULL;
 	struct dbc_error err = {0};
-	size_t len;
-	int r;
+	int r = dbc_parse(buf, len, path, dbc_warn, NULL, &err, ret);
 
-	r = read_whole(path, &buf, &len);
-	if (r < 0) {
-		log_error_errno(-r, "%s", path);
-		return r;
-	}
-	r = dbc_parse(buf, len, path, dbc_warn, NULL, &err, ret);
-	if (r < 0)
-		log_error("%s:%u:%u: %s", err.file, err.line, err.column, err.message);
+	snprintf(where, size, "%s:%u:%u: %s", err.file, err.line, err.column, err.message);
 	return r;
 }
 
-static int load_rules(const char *path, struct rules_set **ret)
+static int parse_rules(const char *buf, size_t len, const char *path, void *ret, char *where,
+		       size_t size)
+{
+	struct rules_error err = {0};
+	int r = rules_parse(buf, len, path, &err, ret);
+
+	snprintf(where, size, "%s:%u:%u: %s", err.file, err.line, err.column, err.message);
+	return r;
+}
+
+static int load_file(const char *path,
+		     int (*parse)(const char *, size_t, const char *, void *, char *, size_t),
+		     void *ret)
 {
 	_cleanup_free_ char *buf = NULL;
-	struct rules_error err = {0};
+	char where[512];
 	size_t len;
-	int r;
+	int r = read_whole(path, &buf, &len);
 
-	r = read_whole(path, &buf, &len);
 	if (r < 0) {
 		log_error_errno(-r, "%s", path);
 		return r;
 	}
-	r = rules_parse(buf, len, path, &err, ret);
+	r = parse(buf, len, path, ret, where, sizeof(where));
 	if (r < 0)
-		log_error("%s:%u:%u: %s", err.file, err.line, err.column, err.message);
+		log_error("%s", where);
 	return r;
 }
 
@@ -250,9 +262,9 @@ int vehicle_load(const struct config *cfg, struct vehicle **ret)
 	if (cfg->data.dbc[0])
 		snprintf(dbc_path, sizeof(dbc_path), "%s", cfg->data.dbc);
 	if (dbc_path[0])
-		r = load_dbc(dbc_path, &db);
+		r = load_file(dbc_path, parse_dbc, &db);
 	if (r >= 0 && cfg->data.rules[0])
-		r = load_rules(cfg->data.rules, &rules);
+		r = load_file(cfg->data.rules, parse_rules, &rules);
 	if (r < 0) {
 		dbc_free(db);
 		profile_free(p);

@@ -42,6 +42,8 @@ int vehicle_new(struct dbc *db, struct profile *p, struct rules_set *rules, stru
 struct vehicle *vehicle_ref(struct vehicle *v);
 /* Drops a reference; the last one frees. Accepts NULL, returns NULL. */
 struct vehicle *vehicle_unref(struct vehicle *v);
+/* *slot holds a reference to v from now on (v may be NULL), the old one is dropped. */
+void vehicle_set(struct vehicle **slot, struct vehicle *v);
 
 /* The pieces, valid while the caller holds a reference; NULL when absent. */
 const struct dbc *vehicle_dbc(const struct vehicle *v);

@@ -279,9 +279,13 @@ static inline void itd_print_json(const char *what, const json_t *j)
 	free(t);
 }
 
+/* The interface the configs below name (NULL: can0). */
+static const char *itd_conf_iface;
+
 /*
- * Writes a daemon config: can0, the simulator's profile, the socket, no rate limit, the log
- * level, plus lines for [data] and [api], and extra sections (e.g. "[history]\npath = ...\n").
+ * Writes a daemon config: can0 (or itd_conf_iface), the simulator's profile, the socket, no
+ * rate limit, the log level, plus lines for [data] and [api], and extra sections (e.g.
+ * "[history]\npath = ...\n").
  */
 static inline void itd_write_conf_level(const char *conf, const char *sock, const char *level,
 					const char *data_extra, const char *api_extra,
@@ -294,7 +298,8 @@ static inline void itd_write_conf_level(const char *conf, const char *sock, cons
 	assert_non_null(f);
 	fprintf(f, "[can]\ninterface = %s\n[data]\nprofile = %s\n%s[api]\nsocket = %s\n"
 		   "rate_limit = 0\n%s[log]\nlevel = %s\n%s",
-		ITEST_CAN0, profile, data_extra ? data_extra : "", sock, api_extra ? api_extra : "",
+		itd_conf_iface ? itd_conf_iface : ITEST_CAN0, profile, data_extra ? data_extra : "",
+		sock, api_extra ? api_extra : "",
 		level, extra ? extra : "");
 	fclose(f);
 }

@@ -66,15 +66,10 @@ static void write_rules(void)
 
 static void write_conf(const char *iface)
 {
-	char profile[1024];
-	FILE *f = fopen(DMN_CONF, "we");
-
-	itd_path(profile, sizeof(profile), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
-	assert_non_null(f);
-	fprintf(f, "[can]\ninterface = %s\n[data]\nprofile = %s\nrules = %s\n[api]\nsocket = %s\n"
-		   "rate_limit = 0\n[history]\npath = %s\n",
-		iface, profile, RULES, DMN_SOCK, DMN_DB);
-	fclose(f);
+	itd_conf_iface = iface;
+	itd_write_conf(DMN_CONF, DMN_SOCK, "rules = " RULES "\n", NULL,
+		       "[history]\npath = " DMN_DB "\n");
+	itd_conf_iface = NULL;
 }
 
 /* One error frame of class cls on iface, as a controller's driver reports it. */

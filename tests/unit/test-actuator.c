@@ -271,20 +271,19 @@ static void refusals(void **state)
 	char why[128];
 
 	start(&r, NULL);
-	/* During a background scan. */
-	assert_int_equal(policy_begin(r.s.c.policy, POLICY_SCAN, why, sizeof(why)), POLICY_GO);
-	begin(&r, "{}");
-	reply = run_until(&r, 1 * S, ACTUATOR_IDLE);
-	assert_string_equal(error_of(reply), "a background scan is running");
-	json_decref(reply);
-	policy_end(r.s.c.policy, POLICY_SCAN);
-	/* During a guided test. */
-	assert_int_equal(policy_begin(r.s.c.policy, POLICY_GUIDED_TEST, why, sizeof(why)), POLICY_GO);
-	begin(&r, "{}");
-	reply = run_until(&r, 1 * S, ACTUATOR_IDLE);
-	assert_string_equal(error_of(reply), "a guided test is running");
-	json_decref(reply);
-	policy_end(r.s.c.policy, POLICY_GUIDED_TEST);
+	/* During a background scan, during a guided test. */
+	for (size_t k = 0; k < 2; k++) {
+		static const enum policy_activity holder[] = {POLICY_SCAN, POLICY_GUIDED_TEST};
+		static const char *const text[] = {"a background scan is running",
+						   "a guided test is running"};
+
+		assert_int_equal(policy_begin(r.s.c.policy, holder[k], why, sizeof(why)), POLICY_GO);
+		begin(&r, "{}");
+		reply = run_until(&r, 1 * S, ACTUATOR_IDLE);
+		assert_string_equal(error_of(reply), text[k]);
+		json_decref(reply);
+		policy_end(r.s.c.policy, holder[k]);
+	}
 	assert_int_equal(r.s.fe.n_log, 0);
 	/* One test, then a second within 5 s: rate limited. */
 	begin(&r, "{\"duration_ms\":100}");

@@ -59,22 +59,32 @@ static int step_model(struct sim_runner *r, int64_t t)
 	return k;
 }
 
+/* The model (and scenario) to t, and its events out. */
+static int advance(struct sim_runner *r, int64_t t)
+{
+	struct sim_event e;
+	int k = step_model(r, t);
+
+	if (k < 0)
+		return k;
+	while (sim_model_pop_event(r->cfg.model, &e) > 0)
+		if (r->ops.event)
+			r->ops.event(r->userdata, &e);
+	r->now_us = t;
+	return 0;
+}
+
 int sim_runner_run_until(struct sim_runner *r, int64_t until_us)
 {
 	struct bd_timed_frame frames[SIM_BROADCAST_MAX_BURST];
-	struct sim_event e;
 	int k;
 
 	while (r->next_us <= until_us) {
 		int64_t t = r->next_us, next = (t / SIM_MODEL_TICK_US + 1) * SIM_MODEL_TICK_US;
 
-		k = step_model(r, t);
+		k = advance(r, t);
 		if (k < 0)
 			return k;
-		while (sim_model_pop_event(r->cfg.model, &e) > 0)
-			if (r->ops.event)
-				r->ops.event(r->userdata, &e);
-		r->now_us = t;
 		if (r->ops.tick)
 			r->ops.tick(r->userdata, t);
 		if (r->cfg.broadcast) {
@@ -92,16 +102,7 @@ int sim_runner_run_until(struct sim_runner *r, int64_t until_us)
 		r->next_us = next;
 	}
 	/* The model stands at until itself: a button pressed now is pressed at that time. */
-	if (r->now_us < until_us) {
-		k = step_model(r, until_us);
-		if (k < 0)
-			return k;
-		while (sim_model_pop_event(r->cfg.model, &e) > 0)
-			if (r->ops.event)
-				r->ops.event(r->userdata, &e);
-		r->now_us = until_us;
-	}
-	return 0;
+	return r->now_us < until_us ? advance(r, until_us) : 0;
 }
 
 const struct sim_scenario_step *sim_runner_failed_step(const struct sim_runner *r)
