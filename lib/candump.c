@@ -293,7 +293,8 @@ static int parse_screen_line(const char *line, size_t len, struct candump_record
 		return -EINVAL;
 	}
 	memset(f, 0, sizeof(*f));
-	if (n == 4) { /* "[NN]": CAN FD */
+	bool dlc_fd = n == 4;
+	if (dlc_fd) { /* "[NN]": CAN FD */
 		f->flags |= BD_FRAME_FD;
 		if (dlc > BD_FRAME_MAX_DATA) {
 			*reason = "CAN FD length above 64";
@@ -334,6 +335,10 @@ static int parse_screen_line(const char *line, size_t len, struct candump_record
 			*reason = "more data than the [length] says";
 			return -EINVAL;
 		}
+	}
+	if (((f->flags & BD_FRAME_ERR) || (id & CAN_ERR_FLAG_BIT)) && dlc_fd) {
+		*reason = "error frame marked CAN FD";
+		return -EINVAL;
 	}
 	if (!(f->flags & BD_FRAME_ERR)) {
 		f->id = id;

@@ -301,6 +301,9 @@ static void screen_format(void **state)
 	parse_bad(" (1.000000)  can0  123  [65]  00");
 	parse_bad(" (2023-13-14 22:13:20.000500)  can0  123   [1]  01");
 	parse_bad(" (1.0)  can0  123   [1]  01");
+	/* error frames are classic CAN, whether the id or the ERRORFRAME word says so */
+	parse_bad(" (1.000000)  can0  20000123  [12]  00 11 22 32 44 55 66 77 88 99 AA BB");
+	parse_bad(" (1.000000)  can0  123  [08]  00 08 00 00 00 00 00 00   ERRORFRAME");
 	parse_bad(" (1.000000  can0  123   [1]  01");
 }
 
