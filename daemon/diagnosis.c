@@ -439,23 +439,12 @@ static int submit_read(struct diagnosis *g, const char *ecu, const uint8_t *req,
 	return 0;
 }
 
-/* True when an active rule reads one of the DID's values (by its name or its signals'). */
+/* True when the DID carries a chain role an active rule reads (the engine's list). */
 static bool did_wanted(struct diagnosis *g, const struct profile_did *d)
 {
-	const struct timeline_symbols *sy = engine_symbols(g->engine);
-	struct rules_engine *re = engine_rules(g->engine);
-	uint32_t idx;
-	const char *name = profile_did_name(d);
-
-	if (timeline_symbols_lookup(sy, TIMELINE_SYMBOL_SIGNAL, name, strlen(name), &idx) == 0 &&
-	    rules_engine_reads_signal(re, idx))
-		return true;
-	for (size_t i = 0; i < profile_did_signal_count(d); i++) {
-		const char *s = dbc_signal_name(profile_did_signal_at(d, i));
-		if (timeline_symbols_lookup(sy, TIMELINE_SYMBOL_SIGNAL, s, strlen(s), &idx) == 0 &&
-		    rules_engine_reads_signal(re, idx))
+	for (size_t i = 0; i < engine_did_count(g->engine); i++)
+		if (engine_did_at(g->engine, i) == d)
 			return true;
-	}
 	return false;
 }
 

@@ -4,6 +4,8 @@
  * findings out. See engine.h for the pipeline.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,17 +13,19 @@
 #include "bodydiag/engine.h"
 #include "bodydiag/isotp.h"
 #include "bodydiag/profile.h"
+#include "bodydiag/role.h"
+#include "bodydiag/rolemap.h"
 #include "bodydiag/route.h"
 #include "bodydiag/uds.h"
 
 /* An error-frame storm would fill the timeline: at most one event per this many µs. */
 #define ERROR_FRAME_GAP_US 1000
 
-/* A read signal of a DBC message. */
+/* A role source in a DBC message. */
 struct plan_sig {
+	const struct rolemap_source *src;
 	const struct dbc_signal *sig;
 	const struct dbc_signal *mux; /* its multiplexer, NULL when always present */
-	uint32_t index;		      /* TIMELINE_SYMBOL_SIGNAL */
 };
 
 /* The read signals of one DBC message (by dbc_message_at() index). */
@@ -30,11 +34,11 @@ struct plan {
 	unsigned len;	       /* the message length */
 };
 
-/* A DID signal the rules read. */
-struct did_sig {
-	const struct profile_did *did;
-	const struct dbc_signal *sig;
-	uint32_t index;
+/* What the engine knows of each role. */
+struct role_state {
+	uint32_t sym;  /* TIMELINE_SYMBOL_SIGNAL of the role's name */
+	bool read;     /* an active rule reads it: its samples go to the timeline */
+	struct engine_role_stats st;
 };
 
 struct ecu {
@@ -63,10 +67,14 @@ struct engine {
 
 	struct ecu *ecus;
 	size_t n_ecus;
-	struct did_sig *dsigs;
-	size_t n_dsigs;
-	const struct profile_did **dids; /* the DIDs of dsigs, without repeats */
+	struct rolemap *roles;		 /* the profile's role sources, bound */
+	struct role_state *rs;		 /* per registry role */
+	uint8_t *provided;		 /* per registry role: the vehicle shows it */
+	const struct profile_did **dids; /* DIDs with a role a rule reads, without repeats */
 	size_t n_dids;
+	struct engine_transition *tr; /* body events, ENGINE_MAX_TRANSITIONS */
+	size_t n_tr;
+	uint64_t tr_dropped;
 
 	int64_t last_error_frame_us;
 	struct engine_stats st;
@@ -76,18 +84,6 @@ void engine_config_init(struct engine_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->unknown_id_events = true;
-}
-
-static bool lookup_read(const struct engine *e, const char *name, uint32_t *ret)
-{
-	uint32_t idx;
-	if (!name || timeline_symbols_lookup(e->syms, TIMELINE_SYMBOL_SIGNAL, name, strlen(name),
-					     &idx) < 0)
-		return false;
-	if (!rules_engine_reads_signal(e->rules, idx))
-		return false;
-	*ret = idx;
-	return true;
 }
 
 static int build_routes(struct engine *e, const struct route_table *shared)
@@ -103,8 +99,7 @@ static int build_routes(struct engine *e, const struct route_table *shared)
 			return r;
 		e->routes = e->own_routes;
 	}
-	for (size_t i = 0; i < n_msgs; i++)
-		n_sigs += dbc_message_signal_count(dbc_message_at(e->db, i));
+	n_sigs = rolemap_source_count(e->roles);
 	e->psigs = calloc(n_sigs ? n_sigs : 1, sizeof(*e->psigs));
 	e->plans = calloc(n_msgs ? n_msgs : 1, sizeof(*e->plans));
 	if (!e->psigs || !e->plans)
@@ -115,13 +110,14 @@ static int build_routes(struct engine *e, const struct route_table *shared)
 		pl->first = (uint32_t)e->n_psigs;
 		pl->count = 0;
 		pl->len = dbc_message_length(m);
-		for (size_t k = 0; k < dbc_message_signal_count(m); k++) {
-			const struct dbc_signal *s = dbc_message_signal_at(m, k);
-			uint32_t idx;
-			if (!lookup_read(e, dbc_signal_name(s), &idx))
+		/* every role source of the message: the rules read some, the body events and
+		 * the observability report want all */
+		for (size_t k = 0; k < n_sigs; k++) {
+			const struct rolemap_source *src = rolemap_source_at(e->roles, k);
+			if (src->msg != m)
 				continue;
 			e->psigs[e->n_psigs++] = (struct plan_sig){
-			    .sig = s, .mux = dbc_signal_multiplexer(s), .index = idx};
+			    .src = src, .sig = src->sig, .mux = dbc_signal_multiplexer(src->sig)};
 			pl->count++;
 		}
 	}
@@ -158,10 +154,45 @@ static int push(struct engine *e, const struct timeline_event *ev)
 	return r < 0 ? r : 1;
 }
 
-static void push_signal(struct engine *e, int64_t t_us, uint32_t index, double v)
+static void transition(struct engine *e, int64_t t_us, const struct rolemap_source *src,
+		       double from, double to)
 {
-	struct timeline_event ev = timeline_event_signal(t_us, index, v);
-	/* a non-finite float signal is no sample: timeline_push refuses it */
+	if (e->n_tr == ENGINE_MAX_TRANSITIONS) {
+		e->tr_dropped++;
+		return;
+	}
+	e->tr[e->n_tr++] = (struct engine_transition){
+	    .t_us = t_us, .role = src->role, .from = from, .to = to, .source = src};
+}
+
+/* One value of a role source: statistics, body events, and the timeline and rules when a
+ * rule reads the role. */
+static void push_role(struct engine *e, int64_t t_us, const struct rolemap_source *src,
+		      double raw, double phys)
+{
+	struct role_state *r = &e->rs[src->role];
+	double v;
+	/* a non-finite float signal is no sample */
+	if (rolemap_convert(src, raw, phys, &v) < 0 || v != v || v - v != 0) {
+		e->st.unmapped++;
+		return;
+	}
+	if (role_at(src->role)->body_event && (!r->st.samples || r->st.last != v))
+		transition(e, t_us, src, r->st.samples ? r->st.last : NAN, v);
+	if (!r->st.samples) {
+		r->st.first_us = t_us;
+		r->st.min = r->st.max = v;
+	}
+	if (v < r->st.min)
+		r->st.min = v;
+	if (v > r->st.max)
+		r->st.max = v;
+	r->st.samples++;
+	r->st.last = v;
+	r->st.last_us = t_us;
+	if (!r->read)
+		return;
+	struct timeline_event ev = timeline_event_signal(t_us, r->sym, v);
 	if (push(e, &ev) >= 0)
 		e->st.signal_events++;
 }
@@ -196,9 +227,16 @@ static int on_did_value(void *userdata, const struct profile_did *d, const struc
 	struct engine *e = c->e;
 	if (!s)
 		return 0;
-	for (size_t i = 0; i < e->n_dsigs; i++)
-		if (e->dsigs[i].sig == s)
-			push_signal(e, c->t_us, e->dsigs[i].index, dbc_value_as_double(value));
+	for (size_t i = 0; i < rolemap_source_count(e->roles); i++) {
+		const struct rolemap_source *src = rolemap_source_at(e->roles, i);
+		if (src->sig != s)
+			continue;
+		/* DID signals carry no offset of their own often; the raw value is what maps
+		 * use: recover it from the physical one */
+		double phys = dbc_value_as_double(value);
+		double f = dbc_signal_factor(s), raw = f != 0 ? (phys - dbc_signal_offset(s)) / f : phys;
+		push_role(e, c->t_us, src, raw, phys);
+	}
 	return 0;
 }
 
@@ -284,6 +322,9 @@ static void uds_read_dtc(struct engine *e, struct ecu *u, int64_t t_us, const ui
 		return;
 	if (r.r.result != UDS_RESULT_OK || r.shape != UDS_RDTCI_SHAPE_DTC_LIST)
 		return;
+	/* the module's fault memory was read: a DTC it does not list is not set */
+	struct timeline_event rd = timeline_event_dtc_read(t_us, u->module);
+	(void)push(e, &rd);
 	for (size_t i = 0; i < r.n_dtcs; i++) {
 		struct uds_dtc_record rec;
 		if (uds_rdtci_dtc(&r, i, &rec) < 0)
@@ -366,28 +407,63 @@ static int build_ecus(struct engine *e)
 	return 0;
 }
 
+/* The DIDs whose signals carry a role a rule reads: what the guided test reads. */
 static int build_dids(struct engine *e)
 {
-	size_t n = 0, nd = e->profile ? profile_did_count(e->profile) : 0;
-	for (size_t i = 0; i < nd; i++)
-		n += profile_did_signal_count(profile_did_at(e->profile, i));
-	e->dsigs = calloc(n ? n : 1, sizeof(*e->dsigs));
+	size_t nd = e->profile ? profile_did_count(e->profile) : 0;
 	e->dids = calloc(nd ? nd : 1, sizeof(*e->dids));
-	if (!e->dsigs || !e->dids)
+	if (!e->dids)
 		return -ENOMEM;
 	for (size_t i = 0; i < nd; i++) {
 		const struct profile_did *d = profile_did_at(e->profile, i);
-		bool read = false;
-		for (size_t k = 0; k < profile_did_signal_count(d); k++) {
-			const struct dbc_signal *s = profile_did_signal_at(d, k);
-			uint32_t idx;
-			if (!lookup_read(e, dbc_signal_name(s), &idx))
-				continue;
-			e->dsigs[e->n_dsigs++] = (struct did_sig){.did = d, .sig = s, .index = idx};
-			read = true;
+		for (size_t k = 0; k < rolemap_source_count(e->roles); k++) {
+			const struct rolemap_source *src = rolemap_source_at(e->roles, k);
+			if (src->did == d && e->rs[src->role].read) {
+				e->dids[e->n_dids++] = d;
+				break;
+			}
 		}
-		if (read)
-			e->dids[e->n_dids++] = d;
+	}
+	return 0;
+}
+
+/* The profile's role sources, bound to the DBC; a mistake is the profile's, at its line. */
+static int build_roles(struct engine *e, struct rules_error *err)
+{
+	size_t n = role_count();
+	e->rs = calloc(n, sizeof(*e->rs));
+	e->provided = calloc(n, sizeof(*e->provided));
+	e->tr = calloc(ENGINE_MAX_TRANSITIONS, sizeof(*e->tr));
+	if (!e->rs || !e->provided || !e->tr)
+		return -ENOMEM;
+	if (e->profile) {
+		struct profile_error perr = {0};
+		int r = rolemap_new(e->profile, e->db, &perr, &e->roles);
+		if (r < 0) {
+			if (err && r == -EINVAL) {
+				*err = (struct rules_error){.line = perr.line, .column = perr.column};
+				snprintf(err->file, sizeof(err->file), "%s", perr.file);
+				snprintf(err->message, sizeof(err->message), "%.191s", perr.message);
+			}
+			return r;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		e->provided[i] = rolemap_provides(e->roles, (unsigned)i) != 0;
+	return 0;
+}
+
+/* After the rules engine: which roles it reads, and their symbols. */
+static int link_roles(struct engine *e)
+{
+	for (size_t i = 0; i < role_count(); i++) {
+		const char *name = role_at(i)->name;
+		struct role_state *r = &e->rs[i];
+		int ret = timeline_symbols_intern(e->syms, TIMELINE_SYMBOL_SIGNAL, name, strlen(name),
+						  &r->sym);
+		if (ret < 0)
+			return ret;
+		r->read = rules_engine_reads_signal(e->rules, r->sym);
 	}
 	return 0;
 }
@@ -418,9 +494,13 @@ int engine_new(const struct engine_config *cfg, struct rules_error *err, struct 
 		goto fail;
 	}
 
-	/* the vehicle decides which rules apply (scope make/platform/module) */
+	r = build_roles(e, err);
+	if (r < 0)
+		goto fail;
+	/* the vehicle decides which rules apply (scope make/platform/module) and which roles
+	 * can be seen at all */
 	const char *mods[64];
-	struct rules_vehicle v = {0};
+	struct rules_vehicle v = {.roles = e->provided};
 	if (e->profile) {
 		v.make = profile_make(e->profile);
 		v.platform = profile_platform(e->profile);
@@ -428,10 +508,12 @@ int engine_new(const struct engine_config *cfg, struct rules_error *err, struct 
 			mods[v.n_modules++] = profile_ecu_at(e->profile, i)->id;
 		v.modules = mods;
 	}
-	r = rules_engine_new(cfg->rules, e->syms, e->profile ? &v : NULL, err, &e->rules);
+	r = rules_engine_new(cfg->rules, e->syms, &v, err, &e->rules);
 	if (r < 0)
 		goto fail;
-	r = build_ecus(e);
+	r = link_roles(e);
+	if (r >= 0)
+		r = build_ecus(e);
 	if (r >= 0)
 		r = build_routes(e, cfg->routes);
 	if (r >= 0)
@@ -452,10 +534,13 @@ struct engine *engine_free(struct engine *e)
 	for (size_t i = 0; i < e->n_ecus; i++)
 		isotp_observer_free(e->ecus[i].obs);
 	free(e->ecus);
-	free(e->dsigs);
 	free(e->dids);
 	route_table_free(e->own_routes);
 	free(e->plans);
+	free(e->rs);
+	free(e->provided);
+	free(e->tr);
+	rolemap_free(e->roles);
 	free(e->psigs);
 	rules_engine_free(e->rules);
 	timeline_free(e->tl);
@@ -470,35 +555,52 @@ static void decode_message(struct engine *e, const struct plan *pl, const struct
 {
 	size_t len = tf->frame.len < pl->len ? tf->frame.len : pl->len;
 	const struct plan_sig *ps = &e->psigs[pl->first];
+	bool any = false;
 
 	for (uint32_t i = 0; i < pl->count; i++) {
 		struct dbc_value v;
+		double raw;
 		if (ps[i].mux) {
-			double raw;
-			if (dbc_signal_decode_raw(ps[i].mux, tf->frame.data, len, &raw) < 0 ||
-			    !dbc_signal_selected_by(ps[i].sig, (int64_t)raw))
+			double mraw;
+			if (dbc_signal_decode_raw(ps[i].mux, tf->frame.data, len, &mraw) < 0 ||
+			    !dbc_signal_selected_by(ps[i].sig, (int64_t)mraw))
 				continue;
 		}
 		/* a signal past the frame's end is not in this frame: no sample */
-		if (dbc_signal_decode(ps[i].sig, tf->frame.data, len, &v) < 0)
+		if (dbc_signal_decode(ps[i].sig, tf->frame.data, len, &v) < 0 ||
+		    dbc_signal_decode_raw(ps[i].sig, tf->frame.data, len, &raw) < 0)
 			continue;
-		push_signal(e, tf->t_us, ps[i].index, dbc_value_as_double(v));
+		any = true;
+		push_role(e, tf->t_us, ps[i].src, raw, dbc_value_as_double(v));
 	}
+	if (any)
+		e->st.role_frames++;
 }
 
 /* The read signals among samples a caller decoded (dbc_decode: only the signals present,
  * multiplexing already resolved). */
-static void take_samples(struct engine *e, const struct plan *pl, int64_t t_us,
+static void take_samples(struct engine *e, const struct plan *pl, const struct bd_timed_frame *tf,
 			 const struct dbc_sample *samples, size_t n)
 {
 	const struct plan_sig *ps = &e->psigs[pl->first];
+	bool any = false;
 
 	for (uint32_t i = 0; i < pl->count; i++)
-		for (size_t k = 0; k < n; k++)
-			if (samples[k].signal == ps[i].sig) {
-				push_signal(e, t_us, ps[i].index, dbc_value_as_double(samples[k].value));
-				break;
-			}
+		for (size_t k = 0; k < n; k++) {
+			if (samples[k].signal != ps[i].sig)
+				continue;
+			/* Value maps read the raw value; the caller decoded the physical one and the
+			 * frame is not decoded twice: raw values are integers, so undoing the
+			 * scaling and rounding gives them back exactly. */
+			double phys = dbc_value_as_double(samples[k].value);
+			double f = dbc_signal_factor(ps[i].sig), o = dbc_signal_offset(ps[i].sig);
+			double raw = f != 0 ? nearbyint((phys - o) / f) : phys;
+			any = true;
+			push_role(e, tf->t_us, ps[i].src, raw, phys);
+			break;
+		}
+	if (any)
+		e->st.role_frames++;
 }
 
 static void error_frame(struct engine *e, const struct bd_timed_frame *tf)
@@ -542,11 +644,11 @@ int engine_feed_classified(struct engine *e, const struct bd_timed_frame *tf, st
 		break;
 	case ROUTE_MESSAGE: {
 		const struct plan *pl = &e->plans[hit.index];
+		e->st.decoded++;
 		if (!pl->count)
 			break;
-		e->st.decoded++;
 		if (samples)
-			take_samples(e, pl, tf->t_us, samples, n_samples);
+			take_samples(e, pl, tf, samples, n_samples);
 		else
 			decode_message(e, pl, tf);
 		break;
@@ -724,4 +826,85 @@ const struct timeline *engine_timeline(const struct engine *e)
 const struct timeline_symbols *engine_symbols(const struct engine *e)
 {
 	return e->syms;
+}
+
+/* ---- what the vehicle showed ---- */
+
+int engine_role_stats(const struct engine *e, unsigned role, struct engine_role_stats *ret)
+{
+	if (!e || role >= role_count())
+		return -EINVAL;
+	*ret = e->rs[role].st;
+	ret->provides = rolemap_provides(e->roles, role);
+	return 0;
+}
+
+size_t engine_transition_count(const struct engine *e)
+{
+	return e->n_tr;
+}
+
+const struct engine_transition *engine_transition_at(const struct engine *e, size_t i)
+{
+	return i < e->n_tr ? &e->tr[i] : NULL;
+}
+
+uint64_t engine_transitions_dropped(const struct engine *e)
+{
+	return e->tr_dropped;
+}
+
+const struct rolemap *engine_rolemap(const struct engine *e)
+{
+	return e->roles;
+}
+
+void engine_chain(const struct engine *e, struct engine_chain *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < RULES_CHAIN_LINKS; i++) {
+		struct engine_link *l = &ret->links[i];
+		const struct rules_link *rl = rules_link_at(e->rules, i);
+		unsigned bits = 0;
+		l->link = (enum role_link)i;
+		l->name = role_link_name(l->link);
+		l->title = rl->title;
+		l->judged = rl;
+		for (size_t k = 0; k < role_count(); k++) {
+			if (role_at(k)->link != l->link)
+				continue;
+			unsigned b = rolemap_provides(e->roles, (unsigned)k);
+			if (!b)
+				continue;
+			bits |= b;
+			if (e->rs[k].st.samples)
+				l->seen = true;
+			if (l->n_roles < ENGINE_LINK_MAX_ROLES)
+				l->roles[l->n_roles++] = (unsigned)k;
+		}
+		l->observability = bits & ROLEMAP_BROADCAST ? ENGINE_OBS_BROADCAST
+				   : bits & ROLEMAP_DID	    ? ENGINE_OBS_DIAGNOSTIC
+							    : ENGINE_OBS_NONE;
+		l->state = rl->state;
+		/* what was seen working or failing stands; otherwise a link nothing of which
+		 * arrived cannot be told, whatever a press might have shown */
+		if (l->state != RULES_LINK_WORKING && l->state != RULES_LINK_FAILING &&
+		    (l->observability == ENGINE_OBS_NONE || !l->seen))
+			l->state = RULES_LINK_NOT_OBSERVABLE;
+	}
+}
+
+const char *engine_observability_name(enum engine_observability o)
+{
+	switch (o) {
+	case ENGINE_OBS_NONE:
+		return "not shown by this vehicle";
+	case ENGINE_OBS_DIAGNOSTIC:
+		return "diagnostic connection only";
+	case ENGINE_OBS_BROADCAST:
+		return "broadcast";
+	case ENGINE_OBS_MAX:
+		break;
+	}
+	return "?";
 }

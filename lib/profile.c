@@ -27,6 +27,7 @@
 #include "bodydiag/dbc.h"
 #include "bodydiag/dtc.h"
 #include "bodydiag/profile.h"
+#include "bodydiag/role.h"
 #include "bytes.h"
 
 #define DEFAULT_P2_MS 50u
@@ -116,7 +117,16 @@ struct dtc_entry {
 	unsigned line;
 };
 
+struct role_entry {
+	struct profile_role pub;
+	struct profile_role_map *map;
+	unsigned grade_line, grade_column, default_line, default_column;
+	unsigned scale_line, scale_column;
+	bool has_offset;
+};
+
 struct profile {
+	char *filename;
 	char *make, *platform, *name, *bus, *dbc;
 	uint32_t bitrate;
 	struct ecu_entry **ecus;
@@ -125,6 +135,8 @@ struct profile {
 	size_t ndids;
 	struct dtc_entry **dtcs;
 	size_t ndtcs;
+	struct role_entry **roles;
+	size_t nroles;
 };
 
 /* ---- parser state ---- */
@@ -135,6 +147,7 @@ enum section_kind {
 	SECTION_ECU,
 	SECTION_DID,
 	SECTION_DTC,
+	SECTION_ROLE,
 	SECTION_MAX,
 };
 
@@ -171,6 +184,13 @@ static const struct key_def dtc_keys[] = {
     {NULL, 0},
 };
 
+static const struct key_def role_keys[] = {
+    {"dbc_signal", KEY_OPTIONAL}, {"did", KEY_OPTIONAL},	 {"map", KEY_MULTI},
+    {"default", KEY_OPTIONAL}, {"scale", KEY_OPTIONAL},	 {"offset", KEY_OPTIONAL},
+    {"source", KEY_REQUIRED},  {"grade", KEY_REQUIRED},	 {"note", KEY_OPTIONAL},
+    {NULL, 0},
+};
+
 static const struct {
 	const char *word;
 	unsigned nargs;
@@ -181,6 +201,7 @@ static const struct {
     [SECTION_ECU] = {"ecu", 1, "[ecu NAME]", ecu_keys},
     [SECTION_DID] = {"did", 2, "[did ECU ID]", did_keys},
     [SECTION_DTC] = {"dtc", 2, "[dtc ECU CODE]", dtc_keys},
+    [SECTION_ROLE] = {"role", 1, "[role NAME]", role_keys},
 };
 
 struct profile_parser {
@@ -199,6 +220,7 @@ struct profile_parser {
 	struct ecu_entry *ecu;
 	struct profile_did *did;
 	struct dtc_entry *dtc;
+	struct role_entry *role;
 };
 
 static int fail(struct profile_parser *p, unsigned line, unsigned column, const char *fmt, ...)
@@ -286,6 +308,20 @@ struct profile *profile_free(struct profile *p)
 		free(p->dtcs[i]);
 	}
 	free(p->dtcs);
+	for (size_t i = 0; i < p->nroles; i++) {
+		struct role_entry *e = p->roles[i];
+		for (size_t k = 0; k < e->pub.n_map; k++)
+			free((char *)e->map[k].from_label);
+		free(e->map);
+		free((char *)e->pub.message);
+		free((char *)e->pub.signal);
+		free((char *)e->pub.ecu);
+		free((char *)e->pub.source);
+		free((char *)e->pub.note);
+		free(e);
+	}
+	free(p->roles);
+	free(p->filename);
 	free(p);
 	return NULL;
 }
@@ -298,6 +334,9 @@ struct profile_parser *profile_parser_new(const char *filename)
 	p->filename = strdup(filename ? filename : "<memory>");
 	p->prof = calloc(1, sizeof(*p->prof));
 	if (!p->filename || !p->prof)
+		return profile_parser_free(p);
+	p->prof->filename = strdup(p->filename);
+	if (!p->prof->filename)
 		return profile_parser_free(p);
 	p->lineno = 1;
 	return p;
@@ -522,6 +561,10 @@ static int key_index(const struct key_def *keys, const char *k, size_t n)
 	return -1;
 }
 
+static int start_role(struct profile_parser *p, unsigned column, const char *name, size_t len,
+		      unsigned col);
+static int end_role(struct profile_parser *p);
+
 static int end_section(struct profile_parser *p)
 {
 	const struct key_def *keys = sections[p->kind].keys;
@@ -539,6 +582,8 @@ static int end_section(struct profile_parser *p)
 		return fail(p, p->ecu->resp_line, p->ecu->resp_column,
 			    "response id 0x%X is the request id too; an ECU answers on an id of its own",
 			    p->ecu->pub.response_id);
+	if (p->kind == SECTION_ROLE && (r = end_role(p)) < 0)
+		return r;
 	if (p->kind == SECTION_DID) {
 		struct profile_did *d = p->did;
 		if (d->nsrc == 0 && !d->ascii)
@@ -642,6 +687,8 @@ static int start_section(struct profile_parser *p, enum section_kind kind, unsig
 		p->ecu = e;
 		return 0;
 	}
+	if (kind == SECTION_ROLE)
+		return start_role(p, column, arg[0], arglen[0], argcol[0]);
 	if (kind == SECTION_DID || kind == SECTION_DTC) {
 		const struct ecu_entry *ecu = NULL;
 		for (size_t i = 0; i < pr->necus; i++)
@@ -1032,6 +1079,326 @@ static int pair_did(struct profile_parser *p, int key, const char *v, size_t vn,
 	return 0;
 }
 
+/* ---- [role NAME] ---- */
+
+static int start_role(struct profile_parser *p, unsigned column, const char *name, size_t len,
+		      unsigned col)
+{
+	struct profile *pr = p->prof;
+	unsigned idx;
+	if (role_find(name, len, &idx) < 0)
+		return fail(p, p->lineno, col,
+			    "unknown role '%.*s' (the roles are listed in rules/README.md)",
+			    (int)len, name);
+	if (pr->nroles == PROFILE_MAX_ROLES)
+		return fail(p, p->lineno, column, "more than %u [role] sections", PROFILE_MAX_ROLES);
+	struct role_entry *e = calloc(1, sizeof(*e));
+	if (!e || !PUSH(pr->roles, pr->nroles)) {
+		free(e);
+		return -ENOMEM;
+	}
+	pr->roles[pr->nroles++] = e;
+	e->pub.role = idx;
+	e->pub.default_value = -1;
+	e->pub.scale = 1;
+	e->pub.line = p->lineno;
+	e->pub.column = column;
+	p->role = e;
+	return 0;
+}
+
+static int end_role(struct profile_parser *p)
+{
+	struct role_entry *e = p->role;
+	const struct role *ro = role_at(e->pub.role);
+	if (!e->pub.message && !e->pub.ecu)
+		return fail(p, p->sec_line, p->sec_column,
+			    "[role %s] needs 'dbc_signal' (a DBC signal) or 'did' (a DID of this "
+			    "profile)",
+			    ro->name);
+	if (ro->kind == ROLE_KIND_NUMBER && e->pub.n_map)
+		return fail(p, e->pub.map[0].line, e->pub.map[0].column,
+			    "role '%s' is a number (%s): it takes 'scale' and 'offset', not 'map'",
+			    ro->name, ro->unit[0] ? ro->unit : "no unit");
+	if (ro->kind == ROLE_KIND_NUMBER && e->pub.default_value >= 0)
+		return fail(p, e->default_line, e->default_column,
+			    "role '%s' is a number: 'default' names a label", ro->name);
+	if (ro->kind != ROLE_KIND_NUMBER && (e->pub.has_scale || e->has_offset))
+		return fail(p, e->scale_line, e->scale_column,
+			    "role '%s' has labels: 'scale' and 'offset' are for number roles",
+			    ro->name);
+	if (ro->kind == ROLE_KIND_ENUM && !e->pub.n_map)
+		return fail(p, p->sec_line, p->sec_column,
+			    "role '%s' has labels: its source needs a 'map' (raw value or source "
+			    "label ':' role label)",
+			    ro->name);
+	return 0;
+}
+
+/* A role label at v (n bytes): its value, or a failure naming the labels. */
+static int want_role_label(struct profile_parser *p, const struct role *ro, const char *v,
+			   size_t n, unsigned col, unsigned *ret)
+{
+	char list[200];
+	size_t k = 0;
+	if (role_label_find(ro, v, n, ret) == 0)
+		return 0;
+	list[0] = 0;
+	for (unsigned i = 0; i < ro->n_labels && k < sizeof(list); i++)
+		k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
+				      ro->labels[i]);
+	return fail(p, p->lineno, col, "unknown value '%.*s' of role '%s' (%s)", (int)n, v,
+		    ro->name, list);
+}
+
+/*
+ * `map = FROM:LABEL {, FROM:LABEL}`: FROM is a raw integer (decimal, or 0x hex, maybe
+ * negative) or a label of the source signal, bare or in double quotes; LABEL a label of
+ * the role.
+ */
+static int parse_map(struct profile_parser *p, struct role_entry *e, const char *v, size_t vn,
+		     unsigned vcol)
+{
+	const struct role *ro = role_at(e->pub.role);
+	size_t i = 0;
+	if (vn == 0)
+		return fail(p, p->lineno, vcol, "empty value");
+	for (;;) {
+		struct profile_role_map m = {.line = p->lineno};
+		while (i < vn && is_ws(v[i]))
+			i++;
+		size_t a = i;
+		m.column = vcol + (unsigned)a;
+		if (i < vn && v[i] == '"') {
+			size_t b = ++i;
+			while (i < vn && v[i] != '"')
+				i++;
+			if (i >= vn || i == b)
+				return fail(p, p->lineno, m.column, "expected a quoted source label");
+			if (!(m.from_label = dup_n(v + b, i - b)))
+				return -ENOMEM;
+			i++;
+		} else {
+			while (i < vn && v[i] != ':' && v[i] != ',' && !is_ws(v[i]))
+				i++;
+			if (i == a)
+				return fail(p, p->lineno, m.column,
+					    "expected a source value (a raw number or a label) before "
+					    "':'");
+			char num[32], *endp;
+			long long x = 0;
+			bool numeric = false;
+			if (i - a < sizeof(num)) {
+				memcpy(num, v + a, i - a);
+				num[i - a] = 0;
+				errno = 0;
+				x = strtoll(num, &endp, 0);
+				numeric = endp != num && !*endp && errno != ERANGE &&
+					  (is_digit(num[0]) || (num[0] == '-' && is_digit(num[1])));
+			}
+			if (numeric)
+				m.from_raw = x;
+			else if (!(m.from_label = dup_n(v + a, i - a)))
+				return -ENOMEM;
+		}
+		while (i < vn && is_ws(v[i]))
+			i++;
+		if (i >= vn || v[i] != ':') {
+			free((char *)m.from_label);
+			return fail(p, p->lineno, vcol + (unsigned)i,
+				    "expected ':' and a label of role '%s'", ro->name);
+		}
+		i++;
+		while (i < vn && is_ws(v[i]))
+			i++;
+		size_t b = i;
+		while (i < vn && v[i] != ',' && !is_ws(v[i]))
+			i++;
+		int r = want_role_label(p, ro, v + b, i - b, vcol + (unsigned)b, &m.value);
+		if (r == 0 && e->pub.n_map == PROFILE_MAX_ROLE_MAP)
+			r = fail(p, p->lineno, m.column, "more than %u map entries",
+				 PROFILE_MAX_ROLE_MAP);
+		if (r == 0 && !PUSH(e->map, e->pub.n_map))
+			r = -ENOMEM;
+		if (r < 0) {
+			free((char *)m.from_label);
+			return r;
+		}
+		e->map[e->pub.n_map++] = m;
+		e->pub.map = e->map;
+		while (i < vn && is_ws(v[i]))
+			i++;
+		if (i == vn)
+			return 0;
+		if (v[i] != ',')
+			return fail(p, p->lineno, vcol + (unsigned)i, "expected ',' or the end");
+		i++;
+	}
+}
+
+static int parse_double(struct profile_parser *p, const char *v, size_t vn, unsigned vcol,
+			double *ret)
+{
+	char num[64], *endp;
+	if (vn == 0 || vn >= sizeof(num))
+		return fail(p, p->lineno, vcol, "expected a number");
+	memcpy(num, v, vn);
+	num[vn] = 0;
+	errno = 0;
+	double x = strtod(num, &endp);
+	if (endp == num || *endp || errno == ERANGE || x != x || x - x != 0)
+		return fail(p, p->lineno, vcol, "expected a number, got '%.*s'", (int)vn, v);
+	*ret = x;
+	return 0;
+}
+
+static int pair_role(struct profile_parser *p, int key, const char *v, size_t vn, unsigned vcol)
+{
+	struct role_entry *e = p->role;
+	const struct role *ro = role_at(e->pub.role);
+	switch (key) {
+	case 0: { /* dbc_signal = MESSAGE.SIGNAL */
+		const char *dot = memchr(v, '.', vn);
+		if (e->pub.ecu)
+			return fail(p, p->lineno, vcol, "'dbc_signal' and 'did' in the same [role]");
+		if (!dot || dot == v || dot == v + vn - 1 || memchr(dot + 1, '.', vn - (size_t)(dot + 1 - v)))
+			return fail(p, p->lineno, vcol,
+				    "expected MESSAGE.SIGNAL (a message name or 0x id, a dot, a "
+				    "signal name), got '%.*s'",
+				    (int)vn, v);
+		for (size_t k = 0; k < vn; k++)
+			if (is_ws(v[k]))
+				return fail(p, p->lineno, vcol + (unsigned)k,
+					    "blank in MESSAGE.SIGNAL");
+		e->pub.from = PROFILE_ROLE_FROM_DBC;
+		e->pub.message = dup_n(v, (size_t)(dot - v));
+		e->pub.signal = dup_n(dot + 1, vn - (size_t)(dot + 1 - v));
+		e->pub.from_line = p->lineno;
+		e->pub.from_column = vcol;
+		return e->pub.message && e->pub.signal ? 0 : -ENOMEM;
+	}
+	case 1: { /* did = ECU 0xDID [SIGNAL] */
+		const char *w[4];
+		size_t wl[4];
+		unsigned n = 0;
+		uint32_t id;
+		if (e->pub.message)
+			return fail(p, p->lineno, vcol, "'dbc_signal' and 'did' in the same [role]");
+		for (size_t k = 0; k < vn && n < 4;) {
+			while (k < vn && is_ws(v[k]))
+				k++;
+			if (k == vn)
+				break;
+			w[n] = v + k;
+			while (k < vn && !is_ws(v[k]))
+				k++;
+			wl[n] = (size_t)(v + k - w[n]);
+			n++;
+		}
+		if (n < 2 || n > 3)
+			return fail(p, p->lineno, vcol, "expected 'ECU 0xDID' or 'ECU 0xDID SIGNAL'");
+		const struct ecu_entry *ecu = NULL;
+		for (size_t i = 0; i < p->prof->necus; i++)
+			if (strlen(p->prof->ecus[i]->pub.id) == wl[0] &&
+			    !memcmp(p->prof->ecus[i]->pub.id, w[0], wl[0]))
+				ecu = p->prof->ecus[i];
+		if (!ecu)
+			return fail(p, p->lineno, vcol, "undeclared ECU '%.*s'", (int)wl[0], w[0]);
+		if (wl[1] != 6 || !parse_hex(w[1], wl[1], 0xFFFF, &id))
+			return fail(p, p->lineno, vcol + (unsigned)(w[1] - v),
+				    "bad DID '%.*s' (expected 0x and 4 hex digits)", (int)wl[1], w[1]);
+		e->pub.from = PROFILE_ROLE_FROM_DID;
+		e->pub.ecu = dup_n(w[0], wl[0]);
+		e->pub.did = (uint16_t)id;
+		if (n == 3 && !(e->pub.signal = dup_n(w[2], wl[2])))
+			return -ENOMEM;
+		e->pub.from_line = p->lineno;
+		e->pub.from_column = vcol;
+		return e->pub.ecu ? 0 : -ENOMEM;
+	}
+	case 2: /* map */
+		return parse_map(p, e, v, vn, vcol);
+	case 3: { /* default */
+		unsigned val;
+		int r;
+		e->default_line = p->lineno;
+		e->default_column = vcol;
+		if (ro->kind == ROLE_KIND_NUMBER)
+			return fail(p, p->lineno, vcol, "role '%s' is a number: 'default' names a label",
+				    ro->name);
+		if ((r = want_role_label(p, ro, v, vn, vcol, &val)) < 0)
+			return r;
+		e->pub.default_value = (int)val;
+		return 0;
+	}
+	case 4: /* scale */
+	case 5: /* offset */
+		e->scale_line = p->lineno;
+		e->scale_column = vcol;
+		if (key == 4) {
+			e->pub.has_scale = true;
+			return parse_double(p, v, vn, vcol, &e->pub.scale);
+		}
+		e->has_offset = true;
+		return parse_double(p, v, vn, vcol, &e->pub.offset);
+	case 6: /* source */
+		return set_string(p, (char **)&e->pub.source, v, vn, vcol);
+	case 7: /* grade */
+		if (vn != 1 || (v[0] != 'A' && v[0] != 'B' && v[0] != 'C'))
+			return fail(p, p->lineno, vcol, "grade must be A, B or C, got '%.*s'", (int)vn,
+				    v);
+		e->pub.grade = v[0];
+		return 0;
+	case 8: /* note */
+		return set_string(p, (char **)&e->pub.note, v, vn, vcol);
+	}
+	return 0;
+}
+
+/* A `did` source names a DID of this profile (declared anywhere in the file), one of its
+ * signals, and labels that signal has. */
+static int check_role_dids(struct profile_parser *p)
+{
+	struct profile *pr = p->prof;
+	for (size_t i = 0; i < pr->nroles; i++) {
+		const struct role_entry *e = pr->roles[i];
+		const struct profile_role *r = &e->pub;
+		if (r->from != PROFILE_ROLE_FROM_DID)
+			continue;
+		const struct profile_did *d = profile_did_find(pr, r->ecu, r->did);
+		if (!d)
+			return fail(p, r->from_line, r->from_column,
+				    "[did %s 0x%04X] is not in this profile", r->ecu, r->did);
+		const struct dbc_signal *sig = NULL;
+		for (size_t k = 0; k < d->nsignals; k++)
+			if (r->signal ? !strcmp(dbc_signal_name(d->signals[k]), r->signal)
+				      : d->nsignals == 1)
+				sig = d->signals[k];
+		if (!sig && r->signal)
+			return fail(p, r->from_line, r->from_column, "DID 0x%04X has no signal '%s'",
+				    r->did, r->signal);
+		if (!sig)
+			return fail(p, r->from_line, r->from_column,
+				    "DID 0x%04X has %zu signals: name one (did = ECU 0xDID SIGNAL)",
+				    r->did, d->nsignals);
+		for (size_t k = 0; k < r->n_map; k++) {
+			const struct profile_role_map *m = &r->map[k];
+			bool found = !m->from_label;
+			for (size_t c = 0; m->from_label && c < dbc_signal_choice_count(sig); c++) {
+				int64_t raw;
+				const char *label;
+				if (dbc_signal_choice_at(sig, c, &raw, &label) &&
+				    !strcmp(label, m->from_label))
+					found = true;
+			}
+			if (!found)
+				return fail(p, m->line, m->column, "signal '%s' has no value '%s'",
+					    dbc_signal_name(sig), m->from_label);
+		}
+	}
+	return 0;
+}
+
 static int pair_dtc(struct profile_parser *p, int key, const char *v, size_t vn, unsigned vcol)
 {
 	struct dtc_entry *e = p->dtc;
@@ -1119,6 +1486,8 @@ static int parse_pair(struct profile_parser *p, const char *s, size_t n, size_t 
 		return pair_did(p, key, val, vn, vcol);
 	case SECTION_DTC:
 		return pair_dtc(p, key, val, vn, vcol);
+	case SECTION_ROLE:
+		return pair_role(p, key, val, vn, vcol);
 	case SECTION_NONE:
 	case SECTION_MAX:
 		break;
@@ -1278,7 +1647,7 @@ static int finish_checks(struct profile_parser *p)
 	if (!p->vehicle_seen)
 		return fail(p, p->lineno, 1, "missing [vehicle] section");
 	int r = check_value_names(p);
-	if (r < 0)
+	if (r < 0 || (r = check_role_dids(p)) < 0)
 		return r;
 	for (size_t i = 0; i < pr->necus; i++) {
 		const struct ecu_entry *e = pr->ecus[i];
@@ -1625,4 +1994,61 @@ const struct profile_dtc *profile_dtc_find(const struct profile *p, const char *
 		    (!ecu || strcmp(p->dtcs[i]->pub.ecu, ecu) == 0))
 			return &p->dtcs[i]->pub;
 	return NULL;
+}
+
+/* ---- roles ---- */
+
+size_t profile_role_count(const struct profile *p)
+{
+	return p ? p->nroles : 0;
+}
+
+const struct profile_role *profile_role_at(const struct profile *p, size_t i)
+{
+	return p && i < p->nroles ? &p->roles[i]->pub : NULL;
+}
+
+const char *profile_filename(const struct profile *p)
+{
+	return p && p->filename ? p->filename : "<memory>";
+}
+
+int profile_dbc_path(const struct profile *p, const char *profile_path, const char *datadir,
+		     char *buf, size_t size)
+{
+	char dir[4096], cand[3][4096];
+	size_t n = 0, used = 0;
+	if (!p || !p->dbc) {
+		snprintf(buf, size, "the profile names no dbc");
+		return -ENOENT;
+	}
+	if (p->dbc[0] == '/') {
+		if (snprintf(cand[n++], sizeof(cand[0]), "%s", p->dbc) >= (int)sizeof(cand[0]))
+			return -ENAMETOOLONG;
+	} else {
+		const char *slash = profile_path ? strrchr(profile_path, '/') : NULL;
+		if (slash)
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - profile_path), profile_path);
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if (slash == profile_path)
+			snprintf(dir, sizeof(dir), "/");
+		if (snprintf(cand[n++], sizeof(cand[0]), "%s/%s", dir, p->dbc) >= (int)sizeof(cand[0]) ||
+		    snprintf(cand[n++], sizeof(cand[0]), "%s/../dbc/%s", dir, p->dbc) >= (int)sizeof(cand[0]))
+			return -ENAMETOOLONG;
+		if (datadir && snprintf(cand[n++], sizeof(cand[0]), "%s/dbc/%s", datadir, p->dbc) >=
+				   (int)sizeof(cand[0]))
+			return -ENAMETOOLONG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (access(cand[i], R_OK) == 0) {
+			if (snprintf(buf, size, "%s", cand[i]) >= (int)size)
+				return -ENAMETOOLONG;
+			return 0;
+		}
+	}
+	buf[0] = 0;
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", cand[i]);
+	return -ENOENT;
 }

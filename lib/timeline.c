@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bodydiag/dtc.h"
+#include "bodydiag/role.h"
 #include "bodydiag/timeline.h"
 
 /* ---- symbol table: per kind a dense array of names and an open-addressed hash ---- */
@@ -191,6 +192,15 @@ struct timeline_event timeline_event_transport(int64_t t_us, enum timeline_trans
 	};
 }
 
+struct timeline_event timeline_event_dtc_read(int64_t t_us, uint32_t module)
+{
+	return (struct timeline_event){
+	    .t_us = t_us,
+	    .type = TIMELINE_EVENT_DTC_READ,
+	    .dtc_read = {.module = module},
+	};
+}
+
 static const char *const transport_names[TIMELINE_TRANSPORT_MAX] = {
     [TIMELINE_TRANSPORT_TIMEOUT] = "timeout",
     [TIMELINE_TRANSPORT_NRC] = "nrc",
@@ -287,6 +297,8 @@ static bool event_valid(const struct timeline_event *ev)
 		return true;
 	case TIMELINE_EVENT_TRANSPORT:
 		return (unsigned)ev->transport.kind < TIMELINE_TRANSPORT_MAX;
+	case TIMELINE_EVENT_DTC_READ:
+		return true;
 	case TIMELINE_EVENT_TYPE_MAX:
 		break;
 	}
@@ -421,6 +433,13 @@ int timeline_event_format(const struct timeline_event *ev, const struct timeline
 	case TIMELINE_EVENT_SIGNAL: {
 		const char *n =
 		    timeline_symbols_name(syms, TIMELINE_SYMBOL_SIGNAL, ev->signal.index);
+		unsigned ri;
+		/* a role's value as people read it: its label, or the number and unit */
+		if (n && role_find(n, strlen(n), &ri) == 0) {
+			char v[64];
+			role_value_format(role_at(ri), ev->signal.value, v, sizeof(v));
+			return snprintf(buf, size, "%s signal %s = %s", ts, n, v);
+		}
 		if (n)
 			return snprintf(buf, size, "%s signal %s = %g", ts, n, ev->signal.value);
 		return snprintf(buf, size, "%s signal #%" PRIu32 " = %g", ts, ev->signal.index,
@@ -447,6 +466,13 @@ int timeline_event_format(const struct timeline_event *ev, const struct timeline
 		if (n)
 			return snprintf(buf, size, "%s mark %s", ts, n);
 		return snprintf(buf, size, "%s mark #%" PRIu32, ts, ev->mark.index);
+	}
+	case TIMELINE_EVENT_DTC_READ: {
+		const char *m =
+		    ev->dtc_read.module == TIMELINE_MODULE_NONE
+			? "?"
+			: timeline_symbols_name(syms, TIMELINE_SYMBOL_MODULE, ev->dtc_read.module);
+		return snprintf(buf, size, "%s dtc_read %s", ts, m ? m : "?");
 	}
 	case TIMELINE_EVENT_TRANSPORT: {
 		const char *n = timeline_transport_name(ev->transport.kind);

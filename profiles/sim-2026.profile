@@ -220,6 +220,299 @@ values = 0 "ok" 1 "low"
 signal = Fob4BatteryLow : 3|1@1+ (1,0) [0|1] ""
 values = 0 "ok" 1 "low"
 
+; --- chain roles: where this car shows each role of rules/trunk.rules ------------------
+; Every broadcast role also has its DID (the guided test reads them); DID-only roles
+; (lockout_timer, output_status, fob_index, fobN_trunk_enabled) need the diagnostic
+; connection. Grade A: the simulator defines these signals itself (dbc/README.md,
+; tools/bodydiag-sim/README.md), so each mapping is exact by construction.
+[role fob_event]
+dbc_signal = BCM_RkeStatus.RkeButton
+map = NONE:none, LOCK:lock, UNLOCK:unlock, TRUNK:trunk, PANIC:panic
+source = bodydiag-sim.dbc BCM_RkeStatus RkeButton
+grade = A
+
+[role fob_event]
+did = bcm 0xD110
+map = NONE:none, LOCK:lock, UNLOCK:unlock, TRUNK:trunk, PANIC:panic
+source = sim-2026.profile [did bcm 0xD110] RkeButton
+grade = A
+
+[role fob_status]
+dbc_signal = BCM_RkeStatus.RkeTelegramStatus
+map = idle:idle, valid:valid, crc_error:crc_error, unknown_fob:unknown_fob
+source = bodydiag-sim.dbc BCM_RkeStatus RkeTelegramStatus
+grade = A
+
+[role fob_status]
+did = bcm 0xD115
+map = idle:idle, valid:valid, crc_error:crc_error, unknown_fob:unknown_fob
+source = sim-2026.profile [did bcm 0xD115] RkeTelegramStatus
+grade = A
+
+[role fob_battery_low]
+dbc_signal = BCM_RkeStatus.RkeFobBatteryLow
+source = bodydiag-sim.dbc BCM_RkeStatus RkeFobBatteryLow
+grade = A
+
+[role fob_battery_low]
+did = bcm 0xD112
+map = ok:ok, low:low
+source = sim-2026.profile [did bcm 0xD112] RkeFobBatteryLow
+grade = A
+
+[role fob_rssi]
+dbc_signal = BCM_RkeStatus.RkeRssi
+source = bodydiag-sim.dbc BCM_RkeStatus RkeRssi
+grade = A
+
+[role fob_rssi]
+did = bcm 0xD111
+source = sim-2026.profile [did bcm 0xD111] RkeRssi
+grade = A
+
+[role fob_index]
+did = bcm 0xD113
+source = sim-2026.profile [did bcm 0xD113] RkeLastFobUsed; the slot of the last fob used, kept after its telegram (the broadcast RkeFobIndex falls back to 7 = none)
+grade = A
+
+[role fob1_trunk_enabled]
+did = bcm 0xD11A Fob1TrunkEnabled
+map = disabled:disabled, enabled:enabled
+source = sim-2026.profile [did bcm 0xD11A] FobTrunkFunctionEnabled
+grade = A
+
+[role fob2_trunk_enabled]
+did = bcm 0xD11A Fob2TrunkEnabled
+map = disabled:disabled, enabled:enabled
+source = sim-2026.profile [did bcm 0xD11A] FobTrunkFunctionEnabled
+grade = A
+
+[role fob3_trunk_enabled]
+did = bcm 0xD11A Fob3TrunkEnabled
+map = disabled:disabled, enabled:enabled
+source = sim-2026.profile [did bcm 0xD11A] FobTrunkFunctionEnabled
+grade = A
+
+[role fob4_trunk_enabled]
+did = bcm 0xD11A Fob4TrunkEnabled
+map = disabled:disabled, enabled:enabled
+source = sim-2026.profile [did bcm 0xD11A] FobTrunkFunctionEnabled
+grade = A
+
+[role release_request]
+dbc_signal = BCM_TrunkStatus.TrunkReleaseRequest
+map = idle:none, fob:fob, interior:interior, exterior:exterior, tester:tester
+source = bodydiag-sim.dbc BCM_TrunkStatus TrunkReleaseRequest
+grade = A
+
+[role release_request]
+did = bcm 0xD100
+map = idle:none, fob:fob, interior:interior, exterior:exterior, tester:tester
+source = sim-2026.profile [did bcm 0xD100] TrunkReleaseRequest
+grade = A
+
+[role release_inhibit]
+dbc_signal = BCM_TrunkStatus.TrunkInhibitReason
+map = none:none, speed:speed, gear:gear, alarm_armed:alarm_armed, valet:valet, output_lockout:output_lockout, switch_stuck:switch_stuck, low_voltage:low_voltage, external_request:external_request, vehicle_locked:vehicle_locked
+source = bodydiag-sim.dbc BCM_TrunkStatus TrunkInhibitReason
+grade = A
+
+[role release_inhibit]
+did = bcm 0xD104
+map = none:none, speed:speed, gear:gear, alarm_armed:alarm_armed, valet:valet, output_lockout:output_lockout, switch_stuck:switch_stuck, low_voltage:low_voltage, external_request:external_request, vehicle_locked:vehicle_locked
+source = sim-2026.profile [did bcm 0xD104] TrunkInhibitReason
+grade = A
+
+[role interior_switch]
+dbc_signal = BCM_TrunkStatus.TrunkInteriorSwitch
+map = released:released, pressed:pressed
+source = bodydiag-sim.dbc BCM_TrunkStatus TrunkInteriorSwitch
+grade = A
+
+[role interior_switch]
+did = bcm 0xD105
+map = released:released, pressed:pressed
+source = sim-2026.profile [did bcm 0xD105] TrunkInteriorSwitch
+grade = A
+
+[role exterior_switch]
+dbc_signal = BCM_TrunkStatus.TrunkExteriorSwitch
+map = released:released, pressed:pressed
+source = bodydiag-sim.dbc BCM_TrunkStatus TrunkExteriorSwitch
+grade = A
+
+[role exterior_switch]
+did = bcm 0xD106
+map = released:released, pressed:pressed
+source = sim-2026.profile [did bcm 0xD106] TrunkExteriorSwitch
+grade = A
+
+[role actuator_cmd]
+dbc_signal = BCM_TrunkStatus.TrunkActuatorCmd
+map = off:off, on:on
+source = bodydiag-sim.dbc BCM_TrunkStatus TrunkActuatorCmd
+grade = A
+
+[role actuator_cmd]
+did = bcm 0xD101
+map = off:off, on:on
+source = sim-2026.profile [did bcm 0xD101] TrunkActuatorCmd
+grade = A
+
+[role lockout_timer]
+did = bcm 0xD108
+source = sim-2026.profile [did bcm 0xD108] TrunkOutputLockoutTimer
+grade = A
+
+[role actuator_current]
+dbc_signal = BCM_TrunkStatus.TrunkActuatorCurrent
+source = bodydiag-sim.dbc BCM_TrunkStatus TrunkActuatorCurrent
+grade = A
+
+[role actuator_current]
+did = bcm 0xD102
+source = sim-2026.profile [did bcm 0xD102] TrunkActuatorCurrent
+grade = A
+
+[role fuse_voltage]
+dbc_signal = BCM_Power.TrunkFuseVoltage
+source = bodydiag-sim.dbc BCM_Power TrunkFuseVoltage
+grade = A
+
+[role fuse_voltage]
+did = bcm 0xD107
+source = sim-2026.profile [did bcm 0xD107] TrunkFuseVoltage
+grade = A
+
+[role output_status]
+did = bcm 0xD109
+map = not_tested:not_tested, ok:ok, open:open, short_to_ground:short_to_ground, low_current:low_current
+source = sim-2026.profile [did bcm 0xD109] TrunkOutputCircuitStatus
+grade = A
+
+[role ajar]
+dbc_signal = BCM_TrunkStatus.TrunkAjar
+map = closed:closed, ajar:open
+source = bodydiag-sim.dbc BCM_TrunkStatus TrunkAjar
+grade = A
+
+[role ajar]
+did = bcm 0xD103
+map = closed:closed, ajar:open
+source = sim-2026.profile [did bcm 0xD103] TrunkAjar
+grade = A
+
+[role speed]
+dbc_signal = BCM_VehicleState.VehicleSpeed
+source = bodydiag-sim.dbc BCM_VehicleState VehicleSpeed
+grade = A
+
+[role speed]
+did = bcm 0xD10A
+source = sim-2026.profile [did bcm 0xD10A] VehicleSpeed
+grade = A
+
+[role gear]
+dbc_signal = BCM_VehicleState.GearPosition
+map = P:park, R:reverse, N:neutral, D:drive, invalid:other
+source = bodydiag-sim.dbc BCM_VehicleState GearPosition
+grade = A
+
+[role gear]
+did = bcm 0xD10B
+map = P:park, R:reverse, N:neutral, D:drive, invalid:other
+source = sim-2026.profile [did bcm 0xD10B] GearPosition
+grade = A
+
+[role ignition]
+dbc_signal = BCM_VehicleState.IgnitionState
+map = off:off, acc:accessory, run:run, start:start
+source = bodydiag-sim.dbc BCM_VehicleState IgnitionState
+grade = A
+
+[role ignition]
+did = bcm 0xD10C
+map = off:off, acc:accessory, run:run, start:start
+source = sim-2026.profile [did bcm 0xD10C] IgnitionState
+grade = A
+
+[role battery_voltage]
+dbc_signal = BCM_VehicleState.BatteryVoltage
+source = bodydiag-sim.dbc BCM_VehicleState BatteryVoltage
+grade = A
+
+[role battery_voltage]
+did = bcm 0xD10D
+source = sim-2026.profile [did bcm 0xD10D] BatteryVoltage
+grade = A
+
+[role bcm_supply_voltage]
+dbc_signal = BCM_Power.BcmSupplyVoltage
+source = bodydiag-sim.dbc BCM_Power BcmSupplyVoltage
+grade = A
+
+[role bcm_supply_voltage]
+did = bcm 0xD117
+source = sim-2026.profile [did bcm 0xD117] BcmSupplyVoltage
+grade = A
+
+[role lock_state]
+dbc_signal = BCM_Power.DoorLockState
+map = unlocked:unlocked, locked:locked
+source = bodydiag-sim.dbc BCM_Power DoorLockState
+grade = A
+
+[role lock_state]
+did = bcm 0xD10E
+map = unlocked:unlocked, locked:locked
+source = sim-2026.profile [did bcm 0xD10E] DoorLockState
+grade = A
+
+[role alarm_state]
+dbc_signal = BCM_Power.PerimeterAlarmState
+map = disarmed:disarmed, arming:arming, armed:armed
+source = bodydiag-sim.dbc BCM_Power PerimeterAlarmState
+grade = A
+
+[role alarm_state]
+did = bcm 0xD10F
+map = disarmed:disarmed, arming:arming, armed:armed
+source = sim-2026.profile [did bcm 0xD10F] PerimeterAlarmState
+grade = A
+
+[role valet_mode]
+dbc_signal = BCM_Power.ValetMode
+map = off:off, on:on
+source = bodydiag-sim.dbc BCM_Power ValetMode
+grade = A
+
+[role valet_mode]
+did = bcm 0xD116
+map = off:off, on:on
+source = sim-2026.profile [did bcm 0xD116] ValetMode
+grade = A
+
+[role addon_alarm_armed]
+dbc_signal = ALARM_Status.AmAlarmArmed
+source = bodydiag-sim.dbc ALARM_Status AmAlarmArmed; frame of the simulated aftermarket alarm (attribute Aftermarket = Yes)
+grade = A
+
+[role addon_release_cut]
+dbc_signal = ALARM_Status.AmReleaseCutActive
+source = bodydiag-sim.dbc ALARM_Status AmReleaseCutActive; the add-on relay in the release wire is open
+grade = A
+
+[role addon_inhibit]
+dbc_signal = ALARM_Status.AmInhibitActive
+source = bodydiag-sim.dbc ALARM_Status AmInhibitActive; the add-on applies its inhibit
+grade = A
+
+[role addon_inhibit]
+dbc_signal = ALARM_Command.AmTrunkInhibitRequest
+map = none:off, inhibit:on
+source = bodydiag-sim.dbc ALARM_Command AmTrunkInhibitRequest; event frame: the add-on asks the BCM for an inhibit
+grade = A
+
 ; --- identification (ISO 14229-1 Annex C standard DIDs) -------------------------------
 [did bcm 0xF190]
 name = VIN

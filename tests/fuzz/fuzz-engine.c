@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lib/engine fed with arbitrary frames, marks and time steps: DBC decode (plain and
- * multiplexed messages), the ISO-TP observer and UDS responses on the diagnostic ids
- * (DTC lists, DID records, NRCs), unknown ids, error frames, then ranking and the next
+ * multiplexed messages) into role samples through the profile's value maps, the ISO-TP
+ * observer and UDS responses on the diagnostic ids (DTC lists, DID records, NRCs),
+ * unknown ids, error frames, then ranking, the chain, the body events and the next
  * question. Input: records of [op][time step ms][len][data...]; op bits 0-2 pick the
  * CAN id (0x3A0, 0x3A1, 0x726, 0x72E, 0x123, 29-bit 0x18DAF126, an error frame, a mark),
  * bit 3 advances time, bit 4 evaluates.
@@ -14,6 +15,7 @@
 #include "bodydiag/dbc.h"
 #include "bodydiag/engine.h"
 #include "bodydiag/profile.h"
+#include "bodydiag/rolemap.h"
 #include "bodydiag/rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,21 +40,37 @@ static const char PROFILE[] = "format = 1\n"
 			      "[did bcm 0xD110]\nname = FobFlags\n"
 			      "signal = Fob2 : 1|1@1+ (1,0) [0|1] \"\"\n"
 			      "signal = Fob1 : 0|1@1+ (1,0) [0|1] \"\"\n"
-			      "[did bcm 0xF190]\nname = VIN\nascii = 17\n";
+			      "values = 0 \"off\" 1 \"on\"\n"
+			      "[did bcm 0xF190]\nname = VIN\nascii = 17\n"
+			      "[role actuator_cmd]\ndbc_signal = Trunk.Cmd\nsource = s\ngrade = C\n"
+			      "[role actuator_current]\ndbc_signal = Trunk.Current\nsource = s\ngrade = C\n"
+			      "[role speed]\ndbc_signal = Trunk.F\nscale = 3.6\nsource = s\ngrade = C\n"
+			      "[role fuse_voltage]\ndbc_signal = Muxed.Fuse\nsource = s\ngrade = C\n"
+			      "[role release_request]\ndbc_signal = Muxed.Page\n"
+			      "map = 0:none, 1:fob, 2:interior\ndefault = source_unknown\nsource = s\ngrade = C\n"
+			      "[role ajar]\ndbc_signal = Muxed.Page\nmap = 3:open, 4:closed\nsource = s\ngrade = C\n"
+			      "[role lockout_timer]\ndid = bcm 0xD10B\nsource = s\ngrade = C\n"
+			      "[role fob1_trunk_enabled]\ndid = bcm 0xD110 Fob1\nmap = off:disabled, on:enabled\n"
+			      "source = s\ngrade = C\n"
+			      "[role fob2_trunk_enabled]\ndid = bcm 0xD110 Fob2\nsource = s\ngrade = C\n";
 
-static const char RULES[] = "format 1\n"
+static const char RULES[] = "format 2\n"
 			    "question pressed \"Press\"\n"
+			    "link ajar \"Ajar\"\n\tworks rises ajar\n"
+			    "\tfails after mark pressed: absent signal ajar == open within 1s\n"
+			    "link request \"Request\"\n\tworks rises release_request\n"
 			    "rule a \"A\"\n"
-			    "\twhen after mark pressed: signal Cmd == 1 within 500ms\n"
-			    "\t\tand absent signal Current > 0.5 within 1s\n"
-			    "\tevidence Lockout, F\n"
+			    "\twhen after mark pressed: signal actuator_cmd == on within 500ms\n"
+			    "\t\tand absent signal actuator_current > 0.5 within 1s\n"
+			    "\tevidence lockout_timer, speed\n"
 			    "rule b \"B\"\n\twhen any\n\t\tdtc B1A4?-1? active\n\t\tdtc * flapping 2\n"
-			    "\t\tsignal Lockout > 5 for 100ms\n\t\tsignal Fob1 == 1\n"
-			    "\t\tsignal Fuse < 1 while F > 2\n"
+			    "\t\tsignal lockout_timer > 5 for 100ms\n\t\tsignal fob1_trunk_enabled == enabled\n"
+			    "\t\tsignal fuse_voltage < 1 while speed > 2\n"
+			    "\t\tsignal release_request == source_unknown\n"
 			    "\t\tcount transport unknown_id >= 3 within 1s\n"
 			    "\t\ttransport nrc 0x22\n\t\ttransport busoff\n"
 			    "\tscope module bcm\n"
-			    "normal ok \"OK\"\n\twhen after mark pressed: rises Current above 3 within 1s\n";
+			    "normal ok \"OK\"\n\twhen after mark pressed: rises actuator_current above 3 within 1s\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -115,6 +133,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				for (size_t k = 0; k < f->n_evidence; k++)
 					engine_evidence_format(e, &f->evidence[k], buf, sizeof(buf));
 			}
+			struct engine_chain c;
+			engine_chain(e, &c);
+			for (size_t k = 0; k < engine_transition_count(e); k++)
+				rolemap_source_format(engine_transition_at(e, k)->source, buf,
+						      sizeof(buf));
 			(void)engine_next_question(e, &q);
 		}
 	}

@@ -3,7 +3,8 @@
  * Vehicle profiles: parse any bytes at once and in two chunks split at the first byte's
  * value; both must agree (same error, or same profile). A failure must say where and
  * why; a profile that loads has every DID decoded and formatted from the input's own
- * bytes, at its length and at a wrong one.
+ * bytes, at its length and at a wrong one, and its [role] sections bound (lib/rolemap) to
+ * a small DBC of its own, every source converting values taken from the input.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -11,6 +12,18 @@
 #include <string.h>
 
 #include "bodydiag/profile.h"
+#include "bodydiag/role.h"
+#include "bodydiag/rolemap.h"
+
+/* What [role] sections of the seeds bind to: a plain, a labelled, a multiplexed signal. */
+static const char DBC[] = "VERSION \"\"\n"
+			  "BO_ 928 Trunk: 8 BCM\n"
+			  " SG_ Cmd : 0|1@1+ (1,0) [0|1] \"\" X\n"
+			  " SG_ Req : 1|3@1+ (1,0) [0|7] \"\" X\n"
+			  " SG_ Speed : 8|16@1+ (0.01,0) [0|300] \"mph\" X\n"
+			  " SG_ Page M : 24|8@1+ (1,0) [0|255] \"\" X\n"
+			  " SG_ Lid m1 : 32|1@1- (1,0) [0|1] \"\" X\n"
+			  "VAL_ 928 Req 0 \"Null\" 1 \"Remote\" 3 \"Key Cylinder\";\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,6 +75,37 @@ static void walk(const struct profile *p, const uint8_t *data, size_t size)
 		if (!t->text || !t->source || !profile_dtc_find(p, t->ecu, t->code))
 			abort();
 	}
+	for (size_t i = 0; i < profile_role_count(p); i++) {
+		const struct profile_role *r = profile_role_at(p, i);
+		const struct role *ro = role_at(r->role);
+		if (!ro || !r->source || (r->grade != 'A' && r->grade != 'B' && r->grade != 'C'))
+			abort();
+		for (size_t k = 0; k < r->n_map; k++)
+			if (r->map[k].value >= ro->n_labels)
+				abort();
+	}
+	struct dbc *db = NULL;
+	struct rolemap *m = NULL;
+	struct profile_error err;
+	if (dbc_parse(DBC, strlen(DBC), NULL, NULL, NULL, NULL, &db) < 0)
+		abort();
+	if (rolemap_new(p, size & 1 ? db : NULL, &err, &m) == 0) {
+		for (size_t i = 0; i < rolemap_source_count(m); i++) {
+			const struct rolemap_source *src = rolemap_source_at(m, i);
+			double v, raw = size ? (double)(int8_t)data[i % size] : 0;
+			rolemap_source_format(src, line, sizeof(line));
+			if (rolemap_convert(src, raw, raw * 0.5, &v) == 0 &&
+			    role_at(src->role)->kind != ROLE_KIND_NUMBER &&
+			    !role_label(role_at(src->role), v))
+				abort(); /* a label role takes labels only */
+			if (!(rolemap_provides(m, src->role) & (ROLEMAP_BROADCAST | ROLEMAP_DID)))
+				abort();
+		}
+	} else if (!err.line || !err.message[0]) {
+		abort();
+	}
+	rolemap_free(m);
+	dbc_free(db);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -96,7 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (profile_did_count(p1) != profile_did_count(p2) ||
 	    profile_dtc_count(p1) != profile_dtc_count(p2) ||
-	    profile_ecu_count(p1) != profile_ecu_count(p2))
+	    profile_ecu_count(p1) != profile_ecu_count(p2) ||
+	    profile_role_count(p1) != profile_role_count(p2))
 		abort();
 	walk(p1, data, size);
 	profile_free(p1);

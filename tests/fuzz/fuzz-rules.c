@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Rule files: parse any bytes; when they parse, compile them and run the engine over a
- * short synthetic timeline derived from the same bytes, so the evaluator, the ranking and
- * the question helper see every rule shape the parser accepts.
+ * Rule files: parse any bytes; when they parse, compile them for a vehicle that shows a
+ * part of the roles (chosen by the same bytes) and run the engine over a short synthetic
+ * timeline derived from the same bytes, so the evaluator, the four truth values, the
+ * ranking, the links and the question helper see every rule shape the parser accepts.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "bodydiag/role.h"
 #include "bodydiag/rules.h"
 #include "bodydiag/timeline.h"
 
@@ -28,7 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct timeline_symbols *syms = timeline_symbols_new();
 	struct rules_engine *e = NULL;
-	if (!syms || rules_engine_new(set, syms, NULL, &err, &e) < 0)
+	uint8_t roles[64];
+	for (size_t k = 0; k < sizeof(roles); k++)
+		roles[k] = ((data[k % size] ^ k) & 3) != 0;
+	struct rules_vehicle v = {.roles = roles};
+	if (!syms || role_count() > sizeof(roles) ||
+	    rules_engine_new(set, syms, size % 5 ? &v : NULL, &err, &e) < 0)
 		goto out;
 	size_t nsig = timeline_symbols_count(syms, TIMELINE_SYMBOL_SIGNAL);
 	size_t nmark = timeline_symbols_count(syms, TIMELINE_SYMBOL_MARK);
@@ -46,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ev = timeline_event_mark(t, nmark ? b % nmark : 0);
 			break;
 		case 2:
-			ev = timeline_event_dtc(t, TIMELINE_MODULE_NONE, 0x9A4000u | b, a);
+			ev = b & 1 ? timeline_event_dtc_read(t, TIMELINE_MODULE_NONE)
+				   : timeline_event_dtc(t, TIMELINE_MODULE_NONE, 0x9A4000u | b, a);
 			break;
 		default:
 			ev = timeline_event_transport(
@@ -66,6 +74,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct rules_finding *f = rules_finding_at(e, i);
 		for (size_t j = 0; j < f->n_evidence; j++)
 			rules_evidence_format(e, &f->evidence[j], buf, sizeof(buf));
+		for (size_t j = 0; j < f->n_missing; j++)
+			rules_missing_format(&f->missing[j], buf, sizeof(buf));
+	}
+	for (size_t i = 0; i < RULES_CHAIN_LINKS; i++) {
+		const struct rules_link *l = rules_link_at(e, i);
+		if (!l || (unsigned)l->state >= RULES_LINK_STATE_MAX)
+			__builtin_trap();
+		for (size_t j = 0; j < l->n_evidence; j++)
+			rules_evidence_format(e, &l->evidence[j], buf, sizeof(buf));
 	}
 	struct rules_question q;
 	rules_next_question(e, &q);

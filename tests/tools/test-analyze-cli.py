@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: MIT
 """`bodydiag analyze` end to end: the text and --json reports of a simulator capture,
 marks from a side file and from `# mark` lines, diagnostic traffic in a capture (an
-ISO-TP DTC read turned into DTC events), and a clear file:line[:column] error for every
-kind of bad input.
+ISO-TP DTC read turned into DTC events), the vehicle's data found from the profile alone
+(its own `dbc =`, the rules beside it) or by name in the data directory, never a silent
+default, and a clear error (file:line:column where there is one) or warning for every
+kind of bad input: a missing or mismatching profile, a rule naming an unknown role, an
+empty capture, a capture from another car.
 
 Usage: test-analyze-cli.py BODYDIAG BODYDIAG_SIM
 """
@@ -18,7 +21,7 @@ ROOT = os.environ.get("BODYDIAG_SOURCE_ROOT", os.path.join(os.path.dirname(__fil
 DBC = os.path.join(ROOT, "dbc/bodydiag-sim.dbc")
 PROFILE = os.path.join(ROOT, "profiles/sim-2026.profile")
 RULES = os.path.join(ROOT, "rules/trunk.rules")
-FILES = ["--dbc", DBC, "--profile", PROFILE, "--rules", RULES]
+FILES = ["--profile", PROFILE]
 failures = 0
 
 
@@ -59,18 +62,66 @@ def main():
               and "\n1. fuse_blown: Trunk release fuse blown" in p.stdout
               and "advice: Check the trunk release fuse" in p.stdout
               and "rules out: hinge_wiring_open" in p.stdout
-              and "signal TrunkFuseVoltage = 0" in p.stdout, p.stdout + p.stderr)
+              and "signal fuse_voltage = 0 V" in p.stdout
+              and "\nrelease chain:\n" in p.stdout
+              and "current   failing" in p.stdout
+              and "ajar             closed -> open" in p.stdout, p.stdout + p.stderr)
         p = run(*FILES, "--marks", marks, "--json", log)
         res = json.loads(p.stdout)
         top = res["findings"][0]
+        chain = {l["link"]: l for l in res["chain"]}
+        events = [(e["role"], e["from"], e["to"]) for e in res["body_events"]]
         check("json report", res["verdict"] == "fault" and top["id"] == "fuse_blown"
               and top["state"] == "holds" and top["kind"] == "cause"
               and res["marks"] == 3 and res["frames"] > 1000
               and any(e["kind"] == "absent" for e in top["evidence"])
-              and all("t" in e and "text" in e for e in top["evidence"]), p.stdout)
-        # defaults: the source tree's simulated car
+              and all("t" in e and "text" in e for e in top["evidence"])
+              and res["vehicle"]["dbc"].endswith("bodydiag-sim.dbc")
+              and res["vehicle"]["rules"].endswith("trunk.rules")
+              and res["warnings"] == []
+              and list(chain) == ["fob", "receiver", "request", "output", "current", "latch",
+                                  "ajar"]
+              and chain["current"]["state"] == "failing"
+              and chain["output"]["state"] == "working"
+              and chain["ajar"]["state"] == "working"   # the key blade opened it
+              and ("release_request", "none", "fob") in events
+              and ("actuator_cmd", "off", "on") in events
+              and ("ajar", "closed", "open") in events
+              and res["roles"]["fuse_voltage"]["max"] < 1
+              and res["roles"]["lockout_timer"] == {"link": "output", "broadcast": False,
+                                                   "did": True, "samples": 0}, p.stdout)
+        # the DID-only roles were never read: what needs them cannot be told
+        nobs = {f["id"]: f for f in res["findings"] if f["state"] == "not observable"}
+        check("not observable findings name what they need",
+              "release_blocked_lockout" in nobs
+              and {"what": "lockout_timer", "why": "diagnostic connection only, not read"}
+              in nobs["release_blocked_lockout"]["missing"]
+              and all(f["score"] == 0 for f in nobs.values()), p.stdout)
+        # no silent default: the vehicle must be named
         p = run("--marks", marks, log)
-        check("default files", p.returncode == 0 and "1. fuse_blown" in p.stdout, p.stderr)
+        check("no profile: an error, not the simulator", p.returncode == 1
+              and "which vehicle? Give --profile FILE" in p.stderr and not p.stdout, p.stderr)
+        # by name, from the data directory ($BODYDIAG_DATADIR here: the source tree has the
+        # installed layout)
+        p = subprocess.run([BODYDIAG, "analyze", "--vehicle", "sim", "--marks", marks, log],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, BODYDIAG_DATADIR=ROOT))
+        check("--vehicle sim", p.returncode == 0 and "1. fuse_blown" in p.stdout, p.stderr)
+        p = subprocess.run([BODYDIAG, "analyze", "--vehicle", "nosuchcar", log],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, BODYDIAG_DATADIR=ROOT))
+        check("--vehicle unknown", p.returncode == 1
+              and "no vehicle 'nosuchcar'" in p.stderr, p.stderr)
+        expect_error("--profile and --vehicle", ["--profile", PROFILE, "--vehicle", "sim", log], 1,
+                     "give --profile or --vehicle, not both")
+        # a profile whose DBC is not where it says: no fallback
+        lone = os.path.join(tmp, "lone.profile")
+        write(lone, open(PROFILE).read())
+        expect_error("profile's DBC missing", ["--profile", lone, log], 1,
+                     "its DBC 'bodydiag-sim.dbc' is not in " + os.path.join(tmp, "bodydiag-sim.dbc"))
+        p = run("--profile", lone, "--dbc", DBC, "--rules", RULES, "--json", "--marks", marks, log)
+        check("--dbc and --rules override", p.returncode == 0
+              and json.loads(p.stdout)["findings"][0]["id"] == "fuse_blown", p.stderr)
         # without marks nothing was pressed: the fob question comes first
         p = run(*FILES, "--json", log)
         res = json.loads(p.stdout)
@@ -158,13 +209,66 @@ def main():
         write(badprof, "format = 1\n[vehicle]\nmake = x\nplatform = y\n[ecu 9]\n")
         expect_error("bad profile", ["--dbc", DBC, "--profile", badprof, "--rules", RULES, log], 1,
                      "bad.profile:5:")
+        # a profile that maps a role to a signal its DBC does not have
+        text = open(PROFILE).read().replace("dbc_signal = BCM_TrunkStatus.TrunkAjar",
+                                            "dbc_signal = BCM_TrunkStatus.TrunkAjr")
+        write(badprof, text)
+        line = text[:text.index("TrunkAjr")].count("\n") + 1
+        expect_error("profile and DBC mismatch",
+                     ["--dbc", DBC, "--profile", badprof, "--rules", RULES, log], 1,
+                     f"bad.profile:{line}:14: error: message 'BCM_TrunkStatus' of the DBC has no "
+                     "signal 'TrunkAjr'")
+        write(badprof, open(PROFILE).read() + "[role ajar]\ndbc_signal = BCM_TrunkStatus.TrunkAjar\n"
+              "map = closed:closed, open:open\nsource = x\ngrade = A\n")
+        expect_error("profile maps a label the DBC lacks",
+                     ["--dbc", DBC, "--profile", badprof, "--rules", RULES, log], 1,
+                     "signal 'TrunkAjar' has no value label 'open'")
+        write(badprof, open(PROFILE).read() + "[role trunk_ajar]\n")
+        expect_error("profile names an unknown role", ["--dbc", DBC, "--profile", badprof, log], 1,
+                     "unknown role 'trunk_ajar'")
         badrules = os.path.join(tmp, "bad.rules")
-        write(badrules, "format 1\nrule a \"A\"\n\twhen signal X > \n")
-        expect_error("bad rules", ["--dbc", DBC, "--profile", PROFILE, "--rules", badrules, log], 1,
-                     "bad.rules:3:")
+        write(badrules, "format 2\nrule a \"A\"\n\twhen signal TrunkAjar == 1\n")
+        expect_error("rule with an unknown signal", ["--profile", PROFILE, "--rules", badrules, log],
+                     1, "bad.rules:3:14: error: unknown role 'TrunkAjar' (rules name chain roles, "
+                     "not vehicle signals")
+        write(badrules, "format 2\nrule a \"A\"\n\twhen signal ajar == ajar\n")
+        expect_error("rule with an unknown label", ["--profile", PROFILE, "--rules", badrules, log],
+                     1, "bad.rules:3:22: error: unknown value 'ajar' of role 'ajar' (closed, open)")
+        write(badrules, "format 1\nrule a \"A\"\n\twhen signal TrunkAjar == 1\n")
+        expect_error("a format 1 rule file", ["--profile", PROFILE, "--rules", badrules, log], 1,
+                     "bad.rules:1:8: error: format 1 names vehicle signals")
+        # an empty capture is an error, not a list of causes
+        empty = os.path.join(tmp, "empty.log")
+        write(empty, "")
+        expect_error("empty capture", [*FILES, empty], 1, "empty.log: no CAN frames")
+        write(empty, "# only a comment\nnot a frame\n")
+        expect_error("capture without frames", [*FILES, empty], 1,
+                     "empty.log: no CAN frames (2 lines, all bad)")
+        # a capture from another car: few frames decode, none carries a role
+        other = os.path.join(tmp, "other.log")
+        write(other, "".join(f"(1700000000.{i:06d}) can0 {0x100 + i % 7:03X}#0011223344556677\n"
+                             for i in range(200)) + "(1700000000.500000) can0 3A0#0000000000000000\n")
+        p = run(*FILES, "--json", other)
+        res = json.loads(p.stdout)
+        check("capture from another vehicle: a warning naming the mismatch",
+              p.returncode == 0 and "only 0 % of the frames (1 of 201)" in p.stderr
+              and "is the capture from this vehicle (bodydiag sim-2026)" in p.stderr
+              and len(res["warnings"]) == 1, p.stdout + p.stderr)
+        write(other, "".join(f"(1700000000.{i:06d}) can0 123#00000000\n" for i in range(20)))
+        p = run(*FILES, "--json", other)
+        res = json.loads(p.stdout)
+        chain = {l["link"]: l for l in res["chain"]}
+        check("none of the role messages in the capture",
+              p.returncode == 0 and "none of the 6 messages that carry this profile's roles" in p.stderr
+              and "BCM_TrunkStatus 0x3A0" in p.stderr and len(res["warnings"]) == 2
+              and res["body_events"] == []
+              and all(l["state"] == "not observable" for l in chain.values())
+              and chain["ajar"]["why"] == "its messages are not in the capture"
+              and not any(f["state"] == "possible" for f in res["findings"]),
+              p.stdout + p.stderr)
         expect_error("no capture", FILES, 1, "Usage: bodydiag analyze")
         p = run("--help")
-        check("--help names the defaults", p.returncode == 0 and "source tree" in p.stdout
+        check("--help names the options", p.returncode == 0 and "--vehicle NAME" in p.stdout
               and "# mark SECONDS.MICROS NAME" in p.stdout, p.stdout)
 
     print(f"{'FAILED' if failures else 'all passed'}")

@@ -19,9 +19,7 @@ import tempfile
 SIM, BODYDIAG = sys.argv[1], sys.argv[2]
 SEEDS = int(sys.argv[3]) if len(sys.argv) > 3 else 6
 ROOT = os.environ.get("BODYDIAG_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
-FILES = ["--dbc", os.path.join(ROOT, "dbc/bodydiag-sim.dbc"),
-         "--profile", os.path.join(ROOT, "profiles/sim-2026.profile"),
-         "--rules", os.path.join(ROOT, "rules/trunk.rules")]
+FILES = ["--profile", os.path.join(ROOT, "profiles/sim-2026.profile")]
 
 
 def load_matrix():

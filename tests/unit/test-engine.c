@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/engine on hand-made inputs: only the signals rules read reach the timeline (also
- * multiplexed ones), unknown ids and bus-off become transport events, diagnostic frames
- * are reassembled by the ISO-TP observer into DTC status events (multi-frame 0x59 with
- * flow control) and DID signal events (0x62, also without the request in the capture),
- * negative responses into NRC events (0x78 ignored), marks drive sequences, and bad
- * input is refused without harm.
+ * lib/engine on hand-made inputs: DBC signals and DIDs become role samples through the
+ * profile's [role] sections (value maps, defaults, units), only the roles rules read
+ * reach the timeline (also multiplexed ones), body events and role statistics are kept
+ * for every role, a profile naming a signal the DBC lacks is refused at its line, unknown
+ * ids and bus-off become transport events, diagnostic frames are reassembled by the
+ * ISO-TP observer into DTC status events and DTC reads (multi-frame 0x59 with flow
+ * control) and DID role samples (0x62, also without the request in the capture),
+ * negative responses into NRC events (0x78 ignored), marks drive sequences, the chain's
+ * links report what the car can show, and bad input is refused without harm.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +24,8 @@
 #include "bodydiag/dbc.h"
 #include "bodydiag/engine.h"
 #include "bodydiag/profile.h"
+#include "bodydiag/role.h"
+#include "bodydiag/rolemap.h"
 #include "bodydiag/rules.h"
 #include "bodydiag/timeline.h"
 
@@ -30,11 +36,14 @@ static const char DBC[] = "VERSION \"\"\n"
 			  "BO_ 928 Trunk: 8 BCM\n"
 			  " SG_ Cmd : 0|1@1+ (1,0) [0|1] \"\" BCM\n"
 			  " SG_ Current : 8|16@1+ (0.01,0) [0|40] \"A\" BCM\n"
-			  " SG_ Unread : 24|8@1+ (1,0) [0|255] \"\" BCM\n"
+			  " SG_ Lid : 24|8@1+ (1,0) [0|255] \"\" BCM\n"
+			  " SG_ Req : 32|3@1+ (1,0) [0|7] \"\" BCM\n"
+			  " SG_ Speed : 40|8@1+ (1,0) [0|255] \"mph\" BCM\n"
 			  "BO_ 929 Muxed: 8 BCM\n"
 			  " SG_ Page M : 0|8@1+ (1,0) [0|255] \"\" BCM\n"
 			  " SG_ Fuse m1 : 8|8@1+ (0.1,0) [0|25] \"V\" BCM\n"
-			  " SG_ Other m2 : 8|8@1+ (1,0) [0|255] \"\" BCM\n";
+			  " SG_ Other m2 : 8|8@1+ (1,0) [0|255] \"\" BCM\n"
+			  "VAL_ 928 Req 0 \"Null\" 1 \"Remote\" 2 \"Cabin\" 5 \"Diag\";\n";
 
 static const char PROFILE[] = "format = 1\n"
 			      "[vehicle]\n"
@@ -52,13 +61,50 @@ static const char PROFILE[] = "format = 1\n"
 			      "name = FobFlags\n"
 			      "length = 1\n"
 			      "signal = Fob1 : 0|1@1+ (1,0) [0|1] \"\"\n"
-			      "signal = Fob2 : 1|1@1+ (1,0) [0|1] \"\"\n";
+			      "signal = Fob2 : 1|1@1+ (1,0) [0|1] \"\"\n"
+			      "values = 0 \"off\" 1 \"on\"\n"
+			      "[role actuator_cmd]\n"
+			      "dbc_signal = Trunk.Cmd\n"
+			      "source = t.dbc Trunk Cmd\n"
+			      "grade = C\n"
+			      "[role actuator_current]\n"
+			      "dbc_signal = 0x3A0.Current\n"
+			      "source = t.dbc Trunk Current\n"
+			      "grade = C\n"
+			      "[role ajar]\n"
+			      "dbc_signal = Trunk.Lid\n"
+			      "source = t.dbc Trunk Lid: 0 closed, else open\n"
+			      "grade = C\n"
+			      "[role release_request]\n"
+			      "dbc_signal = Trunk.Req\n"
+			      "map = Null:none, Remote:fob, \"Cabin\":interior\n"
+			      "source = t.dbc Trunk Req; 5 (Diag) and 3, 4, 6, 7 unmapped\n"
+			      "grade = C\n"
+			      "[role speed]\n"
+			      "dbc_signal = Trunk.Speed\n"
+			      "source = t.dbc Trunk Speed, mph\n"
+			      "grade = C\n"
+			      "[role fuse_voltage]\n"
+			      "dbc_signal = Muxed.Fuse\n"
+			      "source = t.dbc Muxed Fuse\n"
+			      "grade = C\n"
+			      "[role lockout_timer]\n"
+			      "did = bcm 0xD10B\n"
+			      "source = t.profile DID 0xD10B\n"
+			      "grade = C\n"
+			      "[role fob2_trunk_enabled]\n"
+			      "did = bcm 0xD110 Fob2\n"
+			      "map = off:disabled, on:enabled\n"
+			      "source = t.profile DID 0xD110 bit 1\n"
+			      "grade = C\n";
 
-static const char RULES[] = "format 1\n"
+static const char RULES[] = "format 2\n"
 			    "question pressed \"Press\"\n"
+			    "link ajar \"Ajar\"\n"
+			    "\tworks rises ajar\n"
 			    "rule no_current \"Commanded, no current\"\n"
-			    "\twhen after mark pressed: signal Cmd == 1 within 500ms\n"
-			    "\t\tand absent signal Current > 0.5 within 1s\n"
+			    "\twhen after mark pressed: signal actuator_cmd == on within 500ms\n"
+			    "\t\tand absent signal actuator_current > 0.5 within 1s\n"
 			    "\tadvice \"check\"\n"
 			    "\tweight 0.9\n"
 			    "rule open_dtc \"Open circuit DTC\"\n"
@@ -66,13 +112,13 @@ static const char RULES[] = "format 1\n"
 			    "\tscope module bcm\n"
 			    "\tweight 0.8\n"
 			    "rule lockout \"Lockout\"\n"
-			    "\twhen signal Lockout > 5\n"
+			    "\twhen signal lockout_timer > 5\n"
 			    "\tweight 0.7\n"
 			    "rule fob2 \"Fob 2 flag\"\n"
-			    "\twhen signal Fob2 == 1\n"
+			    "\twhen signal fob2_trunk_enabled == enabled\n"
 			    "\tweight 0.6\n"
 			    "rule fuse \"Fuse\"\n"
-			    "\twhen signal Fuse < 1\n"
+			    "\twhen signal fuse_voltage < 1\n"
 			    "\tweight 0.5\n"
 			    "rule refused \"Refused\"\n"
 			    "\twhen transport nrc 0x22\n"
@@ -166,23 +212,36 @@ static uint32_t signal_index(struct engine *e, const char *name)
 	return i;
 }
 
-/* Only read signals are pushed; the sequence after a mark decides. */
+static unsigned role(const char *name)
+{
+	unsigned r;
+	assert_int_equal(role_find(name, strlen(name), &r), 0);
+	return r;
+}
+
+/* Only the roles rules read reach the timeline; the sequence after a mark decides. */
 static void decode_read_signals_only(void **state)
 {
 	struct fixture *f = *state;
 	struct engine *e = f->e;
 	struct engine_stats st;
+	struct engine_role_stats rs;
 
-	feed(e, 1000 * MS, 928, "0000000700000000"); /* Cmd 0, Current 0, Unread 7 */
-	/* two signals read, the third not even in the symbol table */
-	assert_int_equal(timeline_count(engine_timeline(e)), 2);
-	uint32_t idx;
-	assert_int_equal(timeline_symbols_lookup(engine_symbols(e), TIMELINE_SYMBOL_SIGNAL,
-						 "Unread", 6, &idx),
-			 -ENOENT);
+	feed(e, 1000 * MS, 928, "0000000700000000"); /* Cmd 0, Current 0, Lid 7, Req 0, Speed 0 */
+	/* three roles read (the link reads ajar); release_request and speed only counted */
+	assert_int_equal(timeline_count(engine_timeline(e)), 3);
+	assert_int_equal(engine_role_stats(e, role("release_request"), &rs), 0);
+	assert_int_equal(rs.samples, 1);
+	assert_int_equal(rs.provides, ROLEMAP_BROADCAST);
+	assert_int_equal(engine_role_stats(e, role("speed"), &rs), 0);
+	assert_int_equal(rs.samples, 1);
+	assert_int_equal(engine_role_stats(e, role("hood"), &rs), 0);
+	assert_int_equal(rs.samples, 0);
+	assert_int_equal(rs.provides, 0);
+	assert_int_equal(engine_role_stats(e, 1000, &rs), -EINVAL);
 	assert_int_equal(engine_mark(e, 1100 * MS, "pressed", 7), 0);
 	assert_false(holds(e, "no_current"));
-	feed(e, 1200 * MS, 928, "0100000000000000"); /* commanded, no current */
+	feed(e, 1200 * MS, 928, "0100000000000000"); /* commanded, no current, lid closed */
 	feed(e, 1700 * MS, 928, "0114000000000000"); /* 0.2 A: below 0.5 */
 	engine_advance(e, 2200 * MS);
 	assert_true(holds(e, "no_current"));
@@ -196,10 +255,131 @@ static void decode_read_signals_only(void **state)
 	engine_stats(e, &st);
 	assert_int_equal(st.frames, 3);
 	assert_int_equal(st.decoded, 3);
-	assert_int_equal(st.signal_events, 6);
+	assert_int_equal(st.role_frames, 3);
+	assert_int_equal(st.signal_events, 9);
 	assert_int_equal(st.marks, 1);
 	assert_int_equal(st.first_us, 1000 * MS);
 	assert_int_equal(st.last_us, 2200 * MS);
+
+	/* body events: each role's first state, then its changes, with their source */
+	assert_int_equal(engine_transition_count(e), 5);
+	const struct engine_transition *t = engine_transition_at(e, 0);
+	assert_int_equal(t->role, role("actuator_cmd"));
+	assert_true(isnan(t->from));
+	assert_true(t->to == 0);
+	rolemap_source_format(t->source, buf, sizeof(buf));
+	assert_string_equal(buf, "Trunk.Cmd");
+	t = engine_transition_at(e, 3);
+	assert_int_equal(t->role, role("actuator_cmd"));
+	assert_int_equal(t->t_us, 1200 * MS);
+	assert_true(t->from == 0 && t->to == 1);
+	t = engine_transition_at(e, 4);
+	assert_int_equal(t->role, role("ajar"));
+	assert_true(t->from == 1 && t->to == 0);
+	assert_null(engine_transition_at(e, 5));
+	assert_int_equal(engine_transitions_dropped(e), 0);
+}
+
+/* Value maps by label and raw value, unmapped values, units. */
+static void role_values(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	struct engine_role_stats rs;
+	struct engine_stats st;
+	feed(e, 1000 * MS, 928, "00000000010A0000"); /* Req Remote, 10 mph */
+	feed(e, 1010 * MS, 928, "0000000005000000"); /* Req Diag: no role value */
+	feed(e, 1020 * MS, 928, "0000000002000000"); /* Req Cabin */
+	assert_int_equal(engine_role_stats(e, role("release_request"), &rs), 0);
+	assert_int_equal(rs.samples, 2);
+	assert_true(rs.last == 2); /* interior */
+	engine_stats(e, &st);
+	assert_int_equal(st.unmapped, 1);
+	assert_int_equal(engine_role_stats(e, role("speed"), &rs), 0);
+	assert_true(rs.max > 16.09 && rs.max < 16.1); /* mph to km/h by the DBC's unit */
+	size_t n = engine_transition_count(e);
+	const struct engine_transition *t = engine_transition_at(e, n - 1);
+	assert_int_equal(t->role, role("release_request"));
+	assert_true(t->from == 1 && t->to == 2);
+}
+
+/* A profile that names what the DBC does not have is refused at its own line. */
+static void profile_mismatch(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *role;
+		unsigned line, column;
+		const char *message;
+	} cases[] = {
+	    {"[role ajar]\ndbc_signal = Trunk.Nope\n", 6, 14,
+	     "message 'Trunk' of the DBC has no signal 'Nope'"},
+	    {"[role ajar]\ndbc_signal = Boot.Lid\n", 6, 14, "the DBC has no message 'Boot'"},
+	    {"[role ajar]\ndbc_signal = 0x3A1.Lid\n", 6, 14,
+	     "message 'Muxed' of the DBC has no signal 'Lid'"},
+	    {"[role release_request]\ndbc_signal = Trunk.Req\nmap = Remot:fob\n", 7, 7,
+	     "signal 'Req' has no value label 'Remot'"},
+	    {"[role release_request]\ndbc_signal = Trunk.Req\nmap = 1:fob, 9:interior\n", 7, 14,
+	     "raw value 9 does not fit the 3-bit signal 'Req'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		struct profile *p;
+		struct profile_error perr;
+		struct rules_error err = {0};
+		struct engine *e;
+		struct engine_config cfg;
+		snprintf(text, sizeof(text),
+			 "format = 1\n[vehicle]\nmake = test\nplatform = t1\n%ssource = x\ngrade = C\n",
+			 cases[i].role);
+		assert_int_equal(profile_parse(text, strlen(text), "bad.profile", &p, &perr), 0);
+		engine_config_init(&cfg);
+		cfg.rules = f->set;
+		cfg.dbc = f->db;
+		cfg.profile = p;
+		assert_int_equal(engine_new(&cfg, &err, &e), -EINVAL);
+		if (strcmp(err.file, "bad.profile") || err.line != cases[i].line ||
+		    err.column != cases[i].column || !strstr(err.message, cases[i].message))
+			fail_msg("case %zu: %s:%u:%u: %s", i, err.file, err.line, err.column,
+				 err.message);
+		/* without a DBC, a DBC source is refused too */
+		cfg.dbc = NULL;
+		assert_int_equal(engine_new(&cfg, &err, &e), -EINVAL);
+		assert_non_null(strstr(err.message, "no DBC is loaded"));
+		profile_free(p);
+	}
+}
+
+/* The chain as this car can show it: broadcast, diagnostic only, not at all. */
+static void chain(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	struct engine_chain c;
+	engine_evaluate(e);
+	engine_chain(e, &c);
+	assert_int_equal(c.links[ROLE_LINK_FOB].observability, ENGINE_OBS_DIAGNOSTIC);
+	assert_int_equal(c.links[ROLE_LINK_FOB].state, RULES_LINK_NOT_OBSERVABLE);
+	assert_int_equal(c.links[ROLE_LINK_RECEIVER].observability, ENGINE_OBS_NONE);
+	assert_int_equal(c.links[ROLE_LINK_RECEIVER].n_roles, 0);
+	assert_int_equal(c.links[ROLE_LINK_REQUEST].observability, ENGINE_OBS_BROADCAST);
+	/* nothing heard yet: not observable, whatever the rules would say */
+	assert_int_equal(c.links[ROLE_LINK_REQUEST].state, RULES_LINK_NOT_OBSERVABLE);
+	assert_false(c.links[ROLE_LINK_REQUEST].seen);
+	assert_string_equal(c.links[ROLE_LINK_AJAR].title, "Ajar");
+	feed(e, 1000 * MS, 928, "0000000000000000");
+	feed(e, 1100 * MS, 928, "0000000100000000"); /* the lid opens */
+	engine_evaluate(e);
+	engine_chain(e, &c);
+	assert_true(c.links[ROLE_LINK_REQUEST].seen);
+	assert_int_equal(c.links[ROLE_LINK_REQUEST].state, RULES_LINK_NOT_EXERCISED);
+	assert_int_equal(c.links[ROLE_LINK_AJAR].state, RULES_LINK_WORKING);
+	assert_int_equal(c.links[ROLE_LINK_AJAR].judged->since_us, 1100 * MS);
+	assert_int_equal(c.links[ROLE_LINK_CURRENT].n_roles, 2); /* actuator_current, fuse */
+	assert_int_equal(c.links[ROLE_LINK_OUTPUT].observability, ENGINE_OBS_BROADCAST);
+	assert_string_equal(engine_observability_name(ENGINE_OBS_DIAGNOSTIC),
+			    "diagnostic connection only");
+	assert_non_null(engine_rolemap(e));
 }
 
 static void decode_multiplexed(void **state)
@@ -212,7 +392,7 @@ static void decode_multiplexed(void **state)
 	feed(e, 1010 * MS, 929, "0105000000000000"); /* page 1: Fuse 0.5 V */
 	assert_true(holds(e, "fuse"));
 	const struct timeline_event *ev = timeline_at(engine_timeline(e), 0);
-	assert_int_equal(ev->signal.index, signal_index(e, "Fuse"));
+	assert_int_equal(ev->signal.index, signal_index(e, "fuse_voltage"));
 	assert_true(ev->signal.value > 0.49 && ev->signal.value < 0.51);
 	/* a frame too short for the signal is no sample */
 	feed(e, 1020 * MS, 929, "01");
@@ -245,6 +425,12 @@ static void isotp_dtc_read(void **state)
 	struct fixture *f = *state;
 	struct engine *e = f->e;
 	struct engine_stats st;
+	/* nothing read yet: the fault memory says nothing */
+	assert_int_equal(finding(e, "open_dtc")->state, RULES_STATE_NOT_OBSERVABLE);
+	/* a read that lists nothing: the DTC is not there */
+	feed(e, 500 * MS, 0x726, "031902FF");
+	feed(e, 510 * MS, 0x72E, "0359027F");
+	assert_null(finding(e, "open_dtc"));
 	feed(e, 1000 * MS, 0x726, "031902FF");
 	/* 59 02 7F | B1A40-13 status 09 | U3000-49 status 08: 11 bytes */
 	feed(e, 1010 * MS, 0x72E, "100B59027F9A4013");
@@ -253,8 +439,8 @@ static void isotp_dtc_read(void **state)
 	feed(e, 1012 * MS, 0x72E, "2109F000490800");
 	assert_true(holds(e, "open_dtc"));
 	engine_stats(e, &st);
-	assert_int_equal(st.diag_frames, 4);
-	assert_int_equal(st.pdus, 1);
+	assert_int_equal(st.diag_frames, 6);
+	assert_int_equal(st.pdus, 2);
 	assert_int_equal(st.dtc_events, 2);
 	/* the same statuses read again are no new events */
 	feed(e, 2000 * MS, 0x726, "031902FF");
@@ -382,7 +568,7 @@ static void bounded_timeline(void **state)
 	for (int i = 0; i < 1000; i++)
 		feed(e, i * MS, 928, "0000000000000000");
 	assert_int_equal(timeline_count(engine_timeline(e)), 256);
-	assert_int_equal(timeline_dropped(engine_timeline(e)), 2000 - 256);
+	assert_int_equal(timeline_dropped(engine_timeline(e)), 3000 - 256); /* 3 read roles */
 	/* a session restarted later forgets the mark-anchored windows */
 	engine_reset(e, 1000 * MS);
 	struct rules_question q;
@@ -394,6 +580,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(decode_read_signals_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(role_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(profile_mismatch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(decode_multiplexed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(unknown_ids_and_bus_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(isotp_dtc_read, setup, teardown),

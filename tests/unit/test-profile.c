@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 
 #include "bodydiag/dtc.h"
 #include "bodydiag/profile.h"
+#include "bodydiag/role.h"
 
 #define SIM_PROFILE BODYDIAG_SOURCE_ROOT "/profiles/sim-2026.profile"
 
@@ -519,7 +522,176 @@ static const struct bad bad_cases[] = {
      0, 14, 10, "name 'A' already names DID 0xD100 (line 10)"},
     {"too-wide", DID "signal = X : 0|72@1+ (1,0) [0|0] \"\"\n", 0, 10, 10,
      "signal 'X' is wider than 64 bits"},
+    /* [role NAME] */
+    {"role-unknown", HEAD "[role trunk_ajar]\n", 0, 5, 7,
+     "unknown role 'trunk_ajar' (the roles are listed in rules/README.md)"},
+    {"role-args", HEAD "[role]\n", 0, 5, 6, "missing arguments: [role NAME]"},
+    {"role-no-source", HEAD "[role ajar]\ngrade = A\n", 0, 5, 1,
+     "missing required key 'source' in [role NAME]"},
+    {"role-no-from", HEAD "[role ajar]\nsource = s\ngrade = A\n", 0, 5, 1,
+     "[role ajar] needs 'dbc_signal' (a DBC signal) or 'did' (a DID of this profile)"},
+    {"role-dotless", HEAD "[role ajar]\ndbc_signal = TrunkAjar\n", 0, 6, 14,
+     "expected MESSAGE.SIGNAL (a message name or 0x id, a dot, a signal name), got 'TrunkAjar'"},
+    {"role-two-dots", HEAD "[role ajar]\ndbc_signal = A.B.C\n", 0, 6, 14,
+     "expected MESSAGE.SIGNAL (a message name or 0x id, a dot, a signal name), got 'A.B.C'"},
+    {"role-blank", HEAD "[role ajar]\ndbc_signal = A. B\n", 0, 6, 16, "blank in MESSAGE.SIGNAL"},
+    {"role-both", ECU "[role ajar]\ndbc_signal = A.B\ndid = bcm 0xD100\n", 0, 10, 7,
+     "'dbc_signal' and 'did' in the same [role]"},
+    {"role-did-words", ECU "[role ajar]\ndid = bcm\n", 0, 9, 7,
+     "expected 'ECU 0xDID' or 'ECU 0xDID SIGNAL'"},
+    {"role-did-ecu", ECU "[role ajar]\ndid = abs 0xD100\n", 0, 9, 7, "undeclared ECU 'abs'"},
+    {"role-did-hex", ECU "[role ajar]\ndid = bcm 0xD1\n", 0, 9, 11,
+     "bad DID '0xD1' (expected 0x and 4 hex digits)"},
+    {"role-did-undeclared", ECU "[role ajar]\ndid = bcm 0xD100\nsource = s\ngrade = A\n", 0, 9, 7,
+     "[did bcm 0xD100] is not in this profile"},
+    {"role-did-signal", DID "signal = X : 0|8@1+ (1,0) [0|0] \"\"\n[role ajar]\ndid = bcm 0xD100 Y\n"
+			"source = s\ngrade = A\n",
+     0, 12, 7, "DID 0xD100 has no signal 'Y'"},
+    {"role-did-which", ECU "[did bcm 0xD100]\nname = F\nsignal = A : 0|1@1+ (1,0) [0|1] \"\"\n"
+			"signal = B : 1|1@1+ (1,0) [0|1] \"\"\n[role ajar]\ndid = bcm 0xD100\n"
+			"source = s\ngrade = A\n",
+     0, 13, 7, "DID 0xD100 has 2 signals: name one (did = ECU 0xDID SIGNAL)"},
+    {"role-did-label", DID "signal = X : 0|8@1+ (1,0) [0|0] \"\"\nvalues = 0 \"shut\"\n[role ajar]\n"
+			"did = bcm 0xD100\nmap = closed:closed\nsource = s\ngrade = A\n",
+     0, 14, 7, "signal 'X' has no value 'closed'"},
+    {"role-map-label", HEAD "[role ajar]\ndbc_signal = A.B\nmap = 1:ajar\n", 0, 7, 9,
+     "unknown value 'ajar' of role 'ajar' (closed, open)"},
+    {"role-map-colon", HEAD "[role ajar]\ndbc_signal = A.B\nmap = 1 open\n", 0, 7, 9,
+     "expected ':' and a label of role 'ajar'"},
+    {"role-map-from", HEAD "[role ajar]\ndbc_signal = A.B\nmap = :open\n", 0, 7, 7,
+     "expected a source value (a raw number or a label) before ':'"},
+    {"role-map-quote", HEAD "[role ajar]\ndbc_signal = A.B\nmap = \"\":open\n", 0, 7, 7,
+     "expected a quoted source label"},
+    {"role-map-comma", HEAD "[role ajar]\ndbc_signal = A.B\nmap = 1:open 0:closed\n", 0, 7, 14,
+     "expected ',' or the end"},
+    {"role-map-number", HEAD "[role speed]\ndbc_signal = A.B\nmap = 1:1\nsource = s\ngrade = A\n",
+     0, 7, 9, "unknown value '1' of role 'speed' ()"},
+    {"role-number-map", HEAD "[role gear]\ndbc_signal = A.B\nscale = 2\nsource = s\ngrade = A\n",
+     0, 7, 9, "role 'gear' has labels: 'scale' and 'offset' are for number roles"},
+    {"role-enum-no-map", HEAD "[role gear]\ndbc_signal = A.B\nsource = s\ngrade = A\n", 0, 5, 1,
+     "role 'gear' has labels: its source needs a 'map' (raw value or source label ':' role "
+     "label)"},
+    {"role-default-number", HEAD "[role speed]\ndbc_signal = A.B\ndefault = none\n", 0, 7, 11,
+     "role 'speed' is a number: 'default' names a label"},
+    {"role-default-label", HEAD "[role gear]\ndbc_signal = A.B\ndefault = P\n", 0, 7, 11,
+     "unknown value 'P' of role 'gear' (park, reverse, neutral, drive, other)"},
+    {"role-scale", HEAD "[role speed]\ndbc_signal = A.B\nscale = fast\n", 0, 7, 9,
+     "expected a number, got 'fast'"},
+    {"role-offset", HEAD "[role speed]\ndbc_signal = A.B\noffset = 1e999\n", 0, 7, 10,
+     "expected a number, got '1e999'"},
+    {"role-grade", HEAD "[role ajar]\ndbc_signal = A.B\ngrade = D\n", 0, 7, 9,
+     "grade must be A, B or C, got 'D'"},
+    {"role-note-dup", HEAD "[role ajar]\ndbc_signal = A.B\nnote = a\nnote = b\n", 0, 8, 1,
+     "repeated key 'note' (first at line 7)"},
 };
+
+/* [role] sections: every key, several sources of one role, DID sources checked. */
+static void roles(void **state)
+{
+	static const char text[] =
+	    ECU "[did bcm 0xD110]\nname = Flags\nsignal = F1 : 0|1@1+ (1,0) [0|1] \"\"\n"
+		"values = 0 \"off\" 1 \"on\"\nsignal = F2 : 1|1@1+ (1,0) [0|1] \"\"\n"
+		"[role release_request]\n"
+		"dbc_signal = Locking_Systems_2_FD1.Veh_Lock_Requestor ; Ford\n"
+		"map = Remote:fob, \"Key Cylinder\":key, 0x3:interior, -1:none\n"
+		"map = 9 : passive\n"
+		"default = source_unknown\n"
+		"source = ford_lincoln_base_pt.dbc Locking_Systems_2_FD1 Veh_Lock_Requestor\n"
+		"grade = B\n"
+		"note = values 10..31 are other requestors\n"
+		"[role speed]\ndbc_signal = 0x415.Veh_V_ActlBrk\nscale = 1.609344\noffset = -1\n"
+		"source = s\ngrade = A\n"
+		"[role fob1_trunk_enabled]\ndid = bcm 0xD110 F1\nmap = off:disabled, on:enabled\n"
+		"source = DID\ngrade = C\n"
+		"[role fob2_trunk_enabled]\ndid = bcm 0xD110 F2\nsource = DID\ngrade = C\n";
+	struct profile *p = NULL;
+	struct profile_error err;
+	unsigned idx;
+	if (profile_parse(text, strlen(text), "r.profile", &p, &err) < 0)
+		fail_msg("%u:%u: %s", err.line, err.column, err.message);
+	assert_string_equal(profile_filename(p), "r.profile");
+	assert_int_equal(profile_role_count(p), 4);
+	assert_null(profile_role_at(p, 4));
+	const struct profile_role *r = profile_role_at(p, 0);
+	assert_int_equal(role_find("release_request", 15, &idx), 0);
+	assert_int_equal(r->role, idx);
+	assert_int_equal(r->from, PROFILE_ROLE_FROM_DBC);
+	assert_string_equal(r->message, "Locking_Systems_2_FD1");
+	assert_string_equal(r->signal, "Veh_Lock_Requestor");
+	assert_int_equal(r->n_map, 5);
+	assert_string_equal(r->map[0].from_label, "Remote");
+	assert_int_equal(r->map[0].value, 1); /* fob */
+	assert_string_equal(r->map[1].from_label, "Key Cylinder");
+	assert_null(r->map[2].from_label);
+	assert_int_equal(r->map[2].from_raw, 3);
+	assert_int_equal(r->map[3].from_raw, -1);
+	assert_int_equal(r->map[4].from_raw, 9);
+	assert_int_equal(r->map[4].line, 16);
+	assert_int_equal(r->map[4].column, 7);
+	assert_int_equal(r->default_value, 8); /* source_unknown */
+	assert_int_equal(r->grade, 'B');
+	assert_string_equal(r->note, "values 10..31 are other requestors");
+	assert_int_equal(r->from_line, 14);
+	assert_int_equal(r->from_column, 14);
+	r = profile_role_at(p, 1);
+	assert_string_equal(r->message, "0x415");
+	assert_true(r->has_scale && r->scale == 1.609344 && r->offset == -1);
+	r = profile_role_at(p, 2);
+	assert_int_equal(r->from, PROFILE_ROLE_FROM_DID);
+	assert_string_equal(r->ecu, "bcm");
+	assert_int_equal(r->did, 0xD110);
+	assert_string_equal(r->signal, "F1");
+	assert_int_equal(profile_role_at(p, 3)->n_map, 0);
+	profile_free(p);
+}
+
+/* Where the profile's DBC is: beside it, in ../dbc/, in the data directory. */
+static void dbc_path(void **state)
+{
+	char buf[4096], dir[] = "/tmp/bodydiag-profile-XXXXXX";
+	struct profile *p = NULL;
+	struct profile_error err;
+	static const char text[] = "format = 1\n[vehicle]\nmake = m\nplatform = p\ndbc = x.dbc\n";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(profile_parse(text, strlen(text), "t.profile", &p, &err), 0);
+	snprintf(buf, sizeof(buf), "%s/profiles", dir);
+	assert_int_equal(mkdir(buf, 0700), 0);
+	snprintf(buf, sizeof(buf), "%s/dbc", dir);
+	assert_int_equal(mkdir(buf, 0700), 0);
+	char prof[4096], want[4096];
+	snprintf(prof, sizeof(prof), "%s/profiles/t.profile", dir);
+	/* nowhere yet: the places tried */
+	assert_int_equal(profile_dbc_path(p, prof, "/nonexistent", buf, sizeof(buf)), -ENOENT);
+	assert_non_null(strstr(buf, "/profiles/x.dbc, "));
+	assert_non_null(strstr(buf, "/nonexistent/dbc/x.dbc"));
+	/* in ../dbc/ beside profiles/ */
+	snprintf(want, sizeof(want), "%s/dbc/x.dbc", dir);
+	fclose(fopen(want, "w"));
+	assert_int_equal(profile_dbc_path(p, prof, NULL, buf, sizeof(buf)), 0);
+	snprintf(want, sizeof(want), "%s/profiles/../dbc/x.dbc", dir);
+	assert_string_equal(buf, want);
+	/* beside the profile wins */
+	snprintf(want, sizeof(want), "%s/profiles/x.dbc", dir);
+	fclose(fopen(want, "w"));
+	assert_int_equal(profile_dbc_path(p, prof, NULL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, want);
+	assert_int_equal(profile_dbc_path(p, prof, NULL, buf, 8), -ENAMETOOLONG);
+	unlink(want);
+	snprintf(want, sizeof(want), "%s/dbc/x.dbc", dir);
+	unlink(want);
+	snprintf(buf, sizeof(buf), "%s/dbc", dir);
+	rmdir(buf);
+	snprintf(buf, sizeof(buf), "%s/profiles", dir);
+	rmdir(buf);
+	rmdir(dir);
+	profile_free(p);
+	/* a profile without dbc = */
+	static const char none[] = "format = 1\n[vehicle]\nmake = m\nplatform = p\n";
+	assert_int_equal(profile_parse(none, strlen(none), "t.profile", &p, &err), 0);
+	assert_int_equal(profile_dbc_path(p, "t.profile", NULL, buf, sizeof(buf)), -ENOENT);
+	assert_string_equal(buf, "the profile names no dbc");
+	profile_free(p);
+}
 
 
 static void bad_case(void **state)
@@ -637,7 +809,8 @@ int main(void)
 	const struct CMUnitTest fixed[] = {
 	    cmocka_unit_test(sim_profile), cmocka_unit_test(decode),	 cmocka_unit_test(streaming),
 	    cmocka_unit_test(minimal),	   cmocka_unit_test(load_missing), cmocka_unit_test(too_big),
-	    cmocka_unit_test(overlong),	   cmocka_unit_test(limits),
+	    cmocka_unit_test(overlong),	   cmocka_unit_test(limits),	   cmocka_unit_test(roles),
+	    cmocka_unit_test(dbc_path),
 	};
 	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	struct CMUnitTest *tests = calloc(nfixed + nbad, sizeof(*tests));

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "bodydiag/dtc.h"
+#include "bodydiag/role.h"
 #include "bodydiag/rules.h"
 #include "bodydiag/timeline.h"
 
@@ -84,6 +85,15 @@ static void dtc(struct fx *f, int64_t t, const char *code, uint8_t status)
 	feed(f, &ev);
 }
 
+/* The BCM's fault memory was read (the list may be empty). */
+static void dtc_read(struct fx *f, int64_t t)
+{
+	uint32_t m;
+	assert_int_equal(timeline_symbols_intern(f->syms, TIMELINE_SYMBOL_MODULE, "bcm", 3, &m), 0);
+	struct timeline_event ev = timeline_event_dtc_read(t, m);
+	feed(f, &ev);
+}
+
 static const struct rules_finding *find(struct fx *f, const char *id)
 {
 	rules_evaluate(f->e);
@@ -108,85 +118,87 @@ struct perr {
 	const char *message; /* substring */
 };
 
-#define HDR "format 1\n"
+#define HDR "format 2\n"
 #define R0 "rule a \"A\"\n"
 
 static const struct perr parse_errors[] = {
-    {"", 1, 1, "the file must start with 'format 1'"},
-    {"# only a comment\n", 2, 1, "the file must start with 'format 1'"},
-    {"rule a \"A\"\n", 1, 1, "the file must start with 'format 1'"},
-    {"format 2\n", 1, 8, "unsupported format version 2 (this build reads format 1)"},
+    {"", 1, 1, "the file must start with 'format 2'"},
+    {"# only a comment\n", 2, 1, "the file must start with 'format 2'"},
+    {"rule a \"A\"\n", 1, 1, "the file must start with 'format 2'"},
+    {"format 3\n", 1, 8, "unsupported format version 3 (this build reads format 2)"},
+    {"format 1\nrule a \"A\"\n  when signal TrunkAjar == 1\n", 1, 8,
+     "format 1 names vehicle signals; this build reads format 2, where rules name chain roles"},
     {"format x\n", 1, 8, "expected format version (an integer 0..1000000), got 'x'"},
-    {"format 1 2\n", 1, 10, "unexpected '2' at end of statement"},
-    {HDR "format 1\n", 2, 1, "'format' may appear only once, at the top"},
+    {"format 2 2\n", 1, 10, "unexpected '2' at end of statement"},
+    {HDR "format 2\n", 2, 1, "'format' may appear only once, at the top"},
     {HDR "rule a \"A\" ~\n", 2, 12, "unexpected character '~'"},
     {HDR "rule a \"A\" \x01\n", 2, 12, "unexpected byte 0x01"},
     {HDR "rule a \"A\n", 2, 8, "unterminated string"},
     {HDR "rule a \"A\\n\"\n", 2, 10, "unknown escape in string"},
     {HDR "rule a \"A\x02\"\n", 2, 10, "control character in string"},
     {HDR "rule a = 1\n", 2, 8, "unexpected '=' (did you mean '=='?)"},
-    {HDR "when signal X == 1\n", 2, 1,
-     "expected 'rule', 'inhibit', 'normal' or 'question', got 'when'"},
+    {HDR "when signal speed == 1\n", 2, 1,
+     "expected 'rule', 'inhibit', 'normal', 'link' or 'question', got 'when'"},
     {HDR "\"x\"\n", 2, 1, "expected a statement, got \"x\""},
     {HDR "rule\n", 2, 5, "expected a rule id, got end of line"},
     {HDR "rule 1a \"A\"\n", 2, 6, "invalid a rule id '1a'"},
     {HDR "rule a\n", 2, 7, "expected a title in double quotes, got end of line"},
-    {HDR R0 "when signal X == 1\nrule a \"B\"\n", 4, 6,
+    {HDR R0 "when signal speed == 1\nrule a \"B\"\n", 4, 6,
      "duplicate id 'a' (first defined on line 2)"},
     {HDR R0 "weight 1\n", 2, 1, "rule 'a' has no 'when' clause"},
     {HDR R0 "when\n", 3, 5, "'when' needs 'any', 'all' or a condition"},
     {HDR R0 "when any\nweight 1\n", 3, 1, "the 'when' block is empty"},
-    {HDR R0 "when signal X == 1\nwhen signal X == 2\n", 4, 1, "duplicate 'when' clause"},
-    {HDR R0 "when signal X == 1\nweight 2\n", 4, 8, "weight must be between 0 and 1"},
-    {HDR R0 "when signal X == 1\nweight x\n", 4, 8, "expected a weight (a number), got 'x'"},
-    {HDR R0 "when signal X == 1\nweight 1\nweight 1\n", 5, 1, "duplicate 'weight' clause"},
-    {HDR R0 "when signal X == 1\ncost 1001\n", 4, 6, "cost 1001 out of range 0..1000"},
-    {HDR R0 "when signal X == 1\ncost -1\n", 4, 6, "expected cost (an integer 0..1000)"},
-    {HDR R0 "when signal X == 1\ncost 1\ncost 2\n", 5, 1, "duplicate 'cost' clause"},
-    {HDR R0 "when signal X == 1\nadvice x\n", 4, 8, "expected the advice in double quotes"},
-    {HDR R0 "when signal X == 1\nadvice \"x\"\nadvice \"y\"\n", 5, 1, "duplicate 'advice' clause"},
-    {HDR R0 "when signal X == 1\ncovers a\n", 4, 1, "'covers' is only allowed in an inhibit"},
-    {HDR "inhibit a \"A\"\nwhen signal X == 1\ncovers b\n", 4, 8, "unknown id 'b' in covers"},
-    {HDR "inhibit a \"A\"\nwhen signal X == 1\ncovers *\ncovers *\n", 5, 1,
+    {HDR R0 "when signal speed == 1\nwhen signal speed == 2\n", 4, 1, "duplicate 'when' clause"},
+    {HDR R0 "when signal speed == 1\nweight 2\n", 4, 8, "weight must be between 0 and 1"},
+    {HDR R0 "when signal speed == 1\nweight x\n", 4, 8, "expected a weight (a number), got 'x'"},
+    {HDR R0 "when signal speed == 1\nweight 1\nweight 1\n", 5, 1, "duplicate 'weight' clause"},
+    {HDR R0 "when signal speed == 1\ncost 1001\n", 4, 6, "cost 1001 out of range 0..1000"},
+    {HDR R0 "when signal speed == 1\ncost -1\n", 4, 6, "expected cost (an integer 0..1000)"},
+    {HDR R0 "when signal speed == 1\ncost 1\ncost 2\n", 5, 1, "duplicate 'cost' clause"},
+    {HDR R0 "when signal speed == 1\nadvice x\n", 4, 8, "expected the advice in double quotes"},
+    {HDR R0 "when signal speed == 1\nadvice \"x\"\nadvice \"y\"\n", 5, 1, "duplicate 'advice' clause"},
+    {HDR R0 "when signal speed == 1\ncovers a\n", 4, 1, "'covers' is only allowed in an inhibit"},
+    {HDR "inhibit a \"A\"\nwhen signal speed == 1\ncovers b\n", 4, 8, "unknown id 'b' in covers"},
+    {HDR "inhibit a \"A\"\nwhen signal speed == 1\ncovers *\ncovers *\n", 5, 1,
      "duplicate 'covers' clause"},
-    {HDR "inhibit a \"A\"\nwhen signal X == 1\ncovers a\n", 4, 8,
+    {HDR "inhibit a \"A\"\nwhen signal speed == 1\ncovers a\n", 4, 8,
      "'covers' names 'a', which is not a cause ('rule')"},
-    {HDR R0 "when signal X == 1\nrules_out b, c\n", 4, 11, "unknown id 'b' in rules_out"},
-    {HDR R0 "when signal X == 1\nrules_out a\n", 4, 11, "rule 'a' cannot rule out itself"},
-    {HDR R0 "when signal X == 1\nrules_out a,\n", 4, 13, "expected a rule id, got end of line"},
-    {HDR R0 "when signal X == 1\nrules_out a\nrules_out a\n", 5, 1, "duplicate 'rules_out' clause"},
-    {HDR R0 "when signal X == 1\nevidence 3x\n", 4, 10, "invalid a signal name '3x'"},
-    {HDR R0 "when signal X == 1\nevidence X\nevidence Y\n", 5, 1, "duplicate 'evidence' clause"},
-    {HDR R0 "when signal X == 1\nscope\n", 4, 6, "'scope' needs make, platform or module"},
-    {HDR R0 "when signal X == 1\nscope colour red\n", 4, 7,
+    {HDR R0 "when signal speed == 1\nrules_out b, c\n", 4, 11, "unknown id 'b' in rules_out"},
+    {HDR R0 "when signal speed == 1\nrules_out a\n", 4, 11, "rule 'a' cannot rule out itself"},
+    {HDR R0 "when signal speed == 1\nrules_out a,\n", 4, 13, "expected a rule id, got end of line"},
+    {HDR R0 "when signal speed == 1\nrules_out a\nrules_out a\n", 5, 1, "duplicate 'rules_out' clause"},
+    {HDR R0 "when signal speed == 1\nevidence 3x\n", 4, 10, "unknown role '3x' (rules name chain roles, not vehicle signals"},
+    {HDR R0 "when signal speed == 1\nevidence speed\nevidence battery_voltage\n", 5, 1, "duplicate 'evidence' clause"},
+    {HDR R0 "when signal speed == 1\nscope\n", 4, 6, "'scope' needs make, platform or module"},
+    {HDR R0 "when signal speed == 1\nscope colour red\n", 4, 7,
      "'scope' expects make, platform or module, got 'colour'"},
-    {HDR R0 "when signal X == 1\nscope make\n", 4, 11, "expected a make name, got end of line"},
-    {HDR R0 "when signal X == 1\nscope make a make b\n", 4, 14, "duplicate scope 'make'"},
-    {HDR R0 "when signal X == 1\nsignal Y == 1\n", 4, 1, "condition outside a 'when' block"},
-    {HDR R0 "wehn signal X == 1\n", 3, 1, "unknown clause 'wehn' in rule 'a'"},
-    {HDR R0 "when signal X == 1\nend\n", 4, 1, "'end' without an open group"},
+    {HDR R0 "when signal speed == 1\nscope make\n", 4, 11, "expected a make name, got end of line"},
+    {HDR R0 "when signal speed == 1\nscope make a make b\n", 4, 14, "duplicate scope 'make'"},
+    {HDR R0 "when signal speed == 1\nsignal battery_voltage == 1\n", 4, 1, "condition outside a 'when' block"},
+    {HDR R0 "wehn signal speed == 1\n", 3, 1, "unknown clause 'wehn' in rule 'a'"},
+    {HDR R0 "when signal speed == 1\nend\n", 4, 1, "'end' without an open group"},
     {HDR R0 "when bogus X\n", 3, 6,
      "expected a condition (signal, rises, falls, update, mark, dtc, transport, count, "
      "after, not, any, all), got 'bogus'"},
     {HDR R0 "when any\nbogus X\n", 4, 1, "expected a condition"},
-    {HDR R0 "when any\nsignal X == 1 extra\n", 4, 15, "unexpected 'extra' at end of statement"},
-    {HDR R0 "when signal\n", 3, 12, "expected a signal name, got end of line"},
-    {HDR R0 "when signal X 1\n", 3, 15, "expected a comparison (==, !=, <, <=, >, >=), got '1'"},
-    {HDR R0 "when signal X == high\n", 3, 18,
+    {HDR R0 "when any\nsignal speed == 1 extra\n", 4, 19, "unexpected 'extra' at end of statement"},
+    {HDR R0 "when signal\n", 3, 12, "expected a role, got end of line"},
+    {HDR R0 "when signal speed 1\n", 3, 19, "expected a comparison (==, !=, <, <=, >, >=), got '1'"},
+    {HDR R0 "when signal speed == high\n", 3, 22,
      "expected a value to compare with (a number), got 'high'"},
-    {HDR R0 "when signal X == 1e999\n", 3, 18, "expected a value to compare with (a number)"},
-    {HDR R0 "when signal X == 1 while\n", 3, 25,
-     "expected a signal name after 'while', got end of line"},
-    {HDR R0 "when signal X == 1 for\n", 3, 23,
+    {HDR R0 "when signal speed == 1e999\n", 3, 22, "expected a value to compare with (a number)"},
+    {HDR R0 "when signal speed == 1 while\n", 3, 29,
+     "expected a role after 'while', got end of line"},
+    {HDR R0 "when signal speed == 1 for\n", 3, 27,
      "expected a duration (like 150ms or 2s), got end of line"},
-    {HDR R0 "when signal X == 1 for 10\n", 3, 24,
+    {HDR R0 "when signal speed == 1 for 10\n", 3, 28,
      "invalid duration '10' (a number followed by us, ms, s or min)"},
-    {HDR R0 "when signal X == 1 for 10h\n", 3, 24, "invalid duration '10h'"},
-    {HDR R0 "when signal X == 1 for 0ms\n", 3, 24, "duration '0ms' out of range (1us..24h)"},
-    {HDR R0 "when signal X == 1 for 2000min\n", 3, 24, "duration '2000min' out of range"},
-    {HDR R0 "when rises X above\n", 3, 19, "expected a threshold after 'above' (a number)"},
-    {HDR R0 "when falls X below y\n", 3, 20, "expected a threshold after 'below' (a number)"},
-    {HDR R0 "when update\n", 3, 12, "expected a signal name"},
+    {HDR R0 "when signal speed == 1 for 10h\n", 3, 28, "invalid duration '10h'"},
+    {HDR R0 "when signal speed == 1 for 0ms\n", 3, 28, "duration '0ms' out of range (1us..24h)"},
+    {HDR R0 "when signal speed == 1 for 2000min\n", 3, 28, "duration '2000min' out of range"},
+    {HDR R0 "when rises speed above\n", 3, 23, "expected a threshold after 'above' (a number)"},
+    {HDR R0 "when falls speed below y\n", 3, 24, "expected a threshold after 'below' (a number)"},
+    {HDR R0 "when update\n", 3, 12, "expected a role"},
     {HDR R0 "when mark a|\n", 3, 13, "expected a mark name, got end of line"},
     {HDR R0 "when dtc\n", 3, 9, "expected a DTC or pattern"},
     {HDR R0 "when dtc X1A40-13\n", 3, 10, "invalid DTC pattern 'X1A40-13'"},
@@ -199,27 +211,26 @@ static const struct perr parse_errors[] = {
      "'count' needs '>= N within DURATION', got '3'"},
     {HDR R0 "when count mark m >= 0 within 1s\n", 3, 22, "count 0 out of range 1..64"},
     {HDR R0 "when count mark m >= 2\n", 3, 23, "'count' needs 'within DURATION', got end of line"},
-    {HDR R0 "when after mark m rises X within 1s\n", 3, 19,
+    {HDR R0 "when after mark m rises speed within 1s\n", 3, 19,
      "expected ':' after the event of 'after', got 'rises'"},
-    {HDR R0 "when after mark m: rises X\n", 3, 27,
+    {HDR R0 "when after mark m: rises speed\n", 3, 31,
      "a step needs 'within DURATION', got end of line"},
-    {HDR R0 "when after mark m: rises X within 1s or rises Y within 1s\n", 3, 38,
+    {HDR R0 "when after mark m: rises speed within 1s or rises battery_voltage within 1s\n", 3, 42,
      "unexpected 'or' at end of statement"},
-    {HDR R0 "when after mark m: rises X within 1s and rises X within 1s and rises X within 1s "
-	    "and rises X within 1s and rises X within 1s and rises X within 1s and rises X "
-	    "within 1s and rises X within 1s and rises X within 1s\n",
-     3, 196, "too many steps in one sequence (limit 8)"},
-    {HDR R0 "when absent rises X within 1s\n", 3, 6,
+    {HDR R0 "when after mark m: rises speed within 1s and rises speed within 1s and rises speed within 1s "
+	    "and rises speed within 1s and rises speed within 1s and rises speed within 1s and rises speed "
+	    "within 1s and rises speed within 1s and rises speed within 1s\n", 3, 228, "too many steps in one sequence (limit 8)"},
+    {HDR R0 "when absent rises speed within 1s\n", 3, 6,
      "'absent' is only allowed in a step of 'after EVENT:'"},
     {HDR R0 "when within 1s\n", 3, 6, "'within' is only allowed in 'after' steps and 'count'"},
-    {HDR R0 "when any\nand rises X within 1s\n", 4, 1, "'and' must continue an 'after' sequence"},
-    {HDR R0 "when signal X == 1\nthen rises X within 1s\n", 4, 1,
+    {HDR R0 "when any\nand rises speed within 1s\n", 4, 1, "'and' must continue an 'after' sequence"},
+    {HDR R0 "when signal speed == 1\nthen rises speed within 1s\n", 4, 1,
      "'then' must continue an 'after' sequence"},
     {HDR R0 "when any\nany\nweight 1\n", 5, 1, "missing 'end' for the group opened on line 4"},
     {HDR R0 "when any\nall\nend\n", 5, 1, "empty group (opened on line 4)"},
     {HDR R0 "when any\nall\nall\nall\nall\nall\nall\nall\nall\n", 11, 1,
      "groups nested too deep (limit 8)"},
-    {HDR R0 "when not not not not not not not not not signal X == 1\n", 3, 38,
+    {HDR R0 "when not not not not not not not not not signal speed == 1\n", 3, 38,
      "conditions nested too deep (limit 8)"},
     {HDR R0 "when any\nend x\n", 4, 5, "unexpected 'x' at end of statement"},
     {HDR "question\n", 2, 9, "expected a mark name, got end of line"},
@@ -229,6 +240,42 @@ static const struct perr parse_errors[] = {
     {HDR "question m \"M\"\nquestion m \"N\"\n", 3, 10,
      "duplicate question for mark 'm' (first on line 2)"},
     {HDR R0 "when after mark m:\n", 4, 1, "expected the first step of the 'after' sequence"},
+    /* roles and their labels */
+    {HDR R0 "when signal TrunkAjar == 1\n", 3, 13,
+     "unknown role 'TrunkAjar' (rules name chain roles, not vehicle signals"},
+    {HDR R0 "when signal ajar == ajar\n", 3, 21, "unknown value 'ajar' of role 'ajar' (closed, open)"},
+    {HDR R0 "when signal ajar == 1\n", 3, 21, "unknown value '1' of role 'ajar' (closed, open)"},
+    {HDR R0 "when signal release_request > none\n", 3, 29,
+     "role 'release_request' has labels (none, fob, interior"},
+    {HDR R0 "when signal speed == fast\n", 3, 22, "expected a value to compare with (a number)"},
+    {HDR R0 "when signal speed > 3 while gear == P\n", 3, 37,
+     "unknown value 'P' of role 'gear' (park, reverse, neutral, drive, other)"},
+    {HDR R0 "when rises ajar above 0\n", 3, 17,
+     "'above' needs a number role; 'ajar' has labels: write 'rises ajar' alone"},
+    {HDR R0 "when falls ajar below 1\n", 3, 17, "'below' needs a number role"},
+    {HDR R0 "when update Speed\n", 3, 13, "unknown role 'Speed'"},
+    {HDR R0 "when signal speed > 1\nevidence speed, Fuse\n", 4, 17, "unknown role 'Fuse'"},
+    /* links */
+    {HDR "link\n", 2, 5, "expected a link of the chain, got end of line"},
+    {HDR "link wheel \"W\"\n", 2, 6,
+     "unknown link 'wheel' (fob, receiver, request, output, current, latch, ajar)"},
+    {HDR "link context \"C\"\n", 2, 6, "unknown link 'context'"},
+    {HDR "link ajar\n", 2, 10, "expected a title in double quotes, got end of line"},
+    {HDR "link ajar \"A\"\n  works rises ajar\nlink ajar \"B\"\n", 4, 6,
+     "duplicate link 'ajar' (first defined on line 2)"},
+    {HDR "link ajar \"A\"\n  when rises ajar\n", 3, 3,
+     "a link takes 'works' and 'fails' conditions, not 'when'"},
+    {HDR "link ajar \"A\"\n  works rises ajar\n  weight 1\n", 4, 3,
+     "a link takes only 'works' and 'fails', got 'weight'"},
+    {HDR "link ajar \"A\"\nrule a \"A\"\n  when rises ajar\n", 2, 1,
+     "link 'ajar' has neither 'works' nor 'fails'"},
+    {HDR "link ajar \"A\"\n  works rises ajar\n  works rises ajar\n", 4, 3, "duplicate 'works' clause"},
+    {HDR "link ajar \"A\"\n  fails any\n  works rises ajar\n", 3, 1, "the 'fails' block is empty"},
+    {HDR "link ajar \"A\"\n  works\n", 3, 8, "'works' needs 'any', 'all' or a condition"},
+    {HDR "link ajar \"A\"\n  works rises ajar\n  rises ajar\n", 4, 3,
+     "condition outside a 'works' block (use 'works any' or 'works all'"},
+    {HDR R0 "  works rises ajar\n", 3, 3, "'works' is only allowed in a link"},
+    {HDR R0 "  when rises ajar\n  fails rises ajar\n", 4, 3, "'fails' is only allowed in a link"},
 };
 
 static void parser_errors(void **state)
@@ -254,9 +301,9 @@ static void parser_limits(void **state)
 	/* more conditions than a rule may hold */
 	size_t cap = 64 * 1024;
 	char *src = malloc(cap);
-	size_t n = (size_t)snprintf(src, cap, "format 1\nrule a \"A\"\nwhen any\n");
+	size_t n = (size_t)snprintf(src, cap, "format 2\nrule a \"A\"\nwhen any\n");
 	for (unsigned i = 0; i < RULES_MAX_CONDITIONS; i++)
-		n += (size_t)snprintf(src + n, cap - n, "signal X == %u\n", i);
+		n += (size_t)snprintf(src + n, cap - n, "signal speed == %u\n", i);
 	struct rules_error err = {0};
 	struct rules_set *set = NULL;
 	assert_int_equal(rules_parse(src, n, NULL, &err, &set), -EINVAL);
@@ -264,21 +311,21 @@ static void parser_limits(void **state)
 	assert_string_equal(err.file, "<memory>");
 
 	/* a list longer than RULES_MAX_LIST */
-	n = (size_t)snprintf(src, cap, "format 1\nrule a \"A\"\nwhen signal X == 1\nevidence A0");
+	n = (size_t)snprintf(src, cap, "format 2\nrule a \"A\"\nwhen signal speed == 1\nevidence speed");
 	for (unsigned i = 1; i <= RULES_MAX_LIST; i++)
-		n += (size_t)snprintf(src + n, cap - n, ", A%u", i);
+		n += (size_t)snprintf(src + n, cap - n, ", speed");
 	assert_int_equal(rules_parse(src, n, NULL, &err, &set), -EINVAL);
 	assert_non_null(strstr(err.message, "too many entries in the list"));
 
 	/* too many tokens on a line */
-	n = (size_t)snprintf(src, cap, "format 1\nrule a \"A\"\nwhen signal X == 1\nevidence A0");
+	n = (size_t)snprintf(src, cap, "format 2\nrule a \"A\"\nwhen signal speed == 1\nevidence speed");
 	for (unsigned i = 1; i < 60; i++)
-		n += (size_t)snprintf(src + n, cap - n, ", A%u", i);
+		n += (size_t)snprintf(src + n, cap - n, ", gear");
 	assert_int_equal(rules_parse(src, n, NULL, &err, &set), -EINVAL);
 	assert_non_null(strstr(err.message, "line has too many tokens"));
 
 	/* a string longer than 255 bytes */
-	n = (size_t)snprintf(src, cap, "format 1\nrule a \"");
+	n = (size_t)snprintf(src, cap, "format 2\nrule a \"");
 	memset(src + n, 'x', 300);
 	n += 300;
 	n += (size_t)snprintf(src + n, cap - n, "\"\n");
@@ -293,7 +340,7 @@ static void parser_limits(void **state)
 
 	/* too many rules */
 	char *big = malloc(1 << 20);
-	n = (size_t)snprintf(big, 1 << 20, "format 1\n");
+	n = (size_t)snprintf(big, 1 << 20, "format 2\n");
 	for (unsigned i = 0; i <= RULES_MAX_RULES; i++)
 		n += (size_t)snprintf(big + n, (1 << 20) - n, "rule r%u \"R\"\nwhen mark m\n", i);
 	assert_int_equal(rules_parse(big, n, NULL, &err, &set), -EINVAL);
@@ -305,7 +352,7 @@ static void parser_limits(void **state)
 static void parser_ok(void **state)
 {
 	static const char src[] =
-	    "format 1   # header\n"
+	    "format 2   # header\n"
 	    "\n"
 	    "question fob_trunk_pressed \"Press the fob\"\n"
 	    "  cost 0\n"
@@ -313,25 +360,31 @@ static void parser_ok(void **state)
 	    "  scope make bodydiag platform sim-2026 module bcm\n"
 	    "  when all\n"
 	    "    after mark fob_trunk_pressed:\n"
-	    "      rises TrunkReleaseRequest within 400ms\n"
-	    "      then rises TrunkActuatorCmd within 0.6s\n"
-	    "      and absent rises TrunkActuatorCurrent above 0.5 within 1s\n"
+	    "      rises release_request within 400ms\n"
+	    "      then rises actuator_cmd within 0.6s\n"
+	    "      and absent rises actuator_current above 0.5 within 1s\n"
 	    "    any\n"
 	    "      dtc B1A40-13 active confirmed\n"
 	    "      dtc B1A4? flapping 3\n"
 	    "      count transport nrc 0x22 >= 2 within 1min\n"
 	    "    end\n"
-	    "    not signal TrunkFuseVoltage <= 1 while TrunkActuatorCmd != 0 for 150ms\n"
+	    "    not signal fuse_voltage <= 1 while actuator_cmd != off for 150ms\n"
 	    "  rules_out b\n"
 	    "  weight 0.7\n"
 	    "  cost 2\n"
 	    "  advice \"x\"\n"
-	    "  evidence RkeRssi, RkeButton\n"
+	    "  evidence fob_rssi, fob_event\n"
 	    "inhibit b \"B\"\n"
-	    "  when falls X below -2.5e1\n"
+	    "  when falls speed below -2.5e1\n"
 	    "  covers *\n"
 	    "normal c \"C\"\n"
-	    "  when update Y";
+	    "  when update battery_voltage\n"
+	    "link ajar \"Ajar switch\"\n"
+	    "  works rises ajar\n"
+	    "  fails any\n"
+	    "    after rises latch: absent signal ajar == open within 3s\n"
+	    "link fob \"Fob\"\n"
+	    "  fails after mark fob_trunk_pressed: absent update fob_event within 1s";
 	struct rules_error err = {0};
 	struct rules_set *set = NULL;
 	int r = rules_parse(src, sizeof(src) - 1, "ok.rules", &err, &set);
@@ -343,6 +396,7 @@ static void parser_ok(void **state)
 	assert_int_equal(rules_set_rule_kind(set, 1), RULES_KIND_INHIBIT);
 	assert_int_equal(rules_set_rule_kind(set, 2), RULES_KIND_NORMAL);
 	assert_null(rules_set_rule_id(set, 3));
+	assert_int_equal(rules_set_link_count(set), 2);
 
 	/* scope: a vehicle of another platform deactivates rule a */
 	struct timeline_symbols *syms = timeline_symbols_new();
@@ -365,11 +419,15 @@ static void parser_ok(void **state)
 	assert_int_equal(rules_engine_new(set, syms, NULL, &err, &e), 0);
 	assert_int_equal(rules_engine_active_count(e), 2); /* make unknown: scoped rule off */
 	uint32_t idx;
-	assert_int_equal(timeline_symbols_lookup(syms, TIMELINE_SYMBOL_SIGNAL, "X", 1, &idx), 0);
+	assert_int_equal(timeline_symbols_lookup(syms, TIMELINE_SYMBOL_SIGNAL, "speed", 5, &idx), 0);
 	assert_true(rules_engine_reads_signal(e, idx)); /* inhibit b */
 	assert_int_equal(
-		timeline_symbols_lookup(syms, TIMELINE_SYMBOL_SIGNAL, "RkeRssi", 7, &idx), 0);
+		timeline_symbols_lookup(syms, TIMELINE_SYMBOL_SIGNAL, "fob_rssi", 8, &idx), 0);
 	assert_false(rules_engine_reads_signal(e, idx)); /* evidence of the inactive rule a */
+	assert_int_equal(timeline_symbols_lookup(syms, TIMELINE_SYMBOL_SIGNAL, "latch", 5, &idx), 0);
+	assert_true(rules_engine_reads_signal(e, idx)); /* a link reads it */
+	assert_int_equal(timeline_symbols_lookup(syms, TIMELINE_SYMBOL_SIGNAL, "hood", 4, &idx), 0);
+	assert_false(rules_engine_reads_signal(e, idx)); /* every role has a symbol; none reads it */
 	assert_false(rules_engine_reads_signal(e, 100000));
 	rules_engine_free(e);
 	timeline_symbols_free(syms);
@@ -385,22 +443,171 @@ static void parser_ok(void **state)
 	rules_set_free(set);
 }
 
+
+/* ---- not observable: what the vehicle cannot show is never "possible" ---- */
+
+static struct rules_engine *engine_without(struct fx *f, const char *src, const char *const *hidden)
+{
+	struct rules_error err = {0};
+	static uint8_t roles[64];
+	memset(f, 0, sizeof(*f));
+	f->syms = timeline_symbols_new();
+	f->tl = timeline_new(4096);
+	assert_true(role_count() <= sizeof(roles));
+	memset(roles, 1, sizeof(roles));
+	for (size_t i = 0; hidden && hidden[i]; i++) {
+		unsigned r;
+		assert_int_equal(role_find(hidden[i], strlen(hidden[i]), &r), 0);
+		roles[r] = 0;
+	}
+	struct rules_vehicle v = {.roles = roles};
+	if (rules_parse(src, strlen(src), "nobs.rules", &err, &f->set) < 0)
+		fail_msg("%u:%u: %s", err.line, err.column, err.message);
+	assert_int_equal(rules_engine_new(f->set, f->syms, &v, &err, &f->e), 0);
+	return f->e;
+}
+
+static void not_observable(void **state)
+{
+	static const char *const hidden[] = {"actuator_current", NULL};
+	struct fx f;
+	engine_without(&f,
+		       HDR "question press \"Press\"\n"
+			   "rule a \"Needs current\"\n"
+			   "  when after mark press: signal actuator_cmd == on within 1s\n"
+			   "    and absent signal actuator_current > 0.5 within 2s\n"
+			   "rule b \"Any\"\n  when any\n    signal speed > 3\n"
+			   "    signal actuator_current > 4\n"
+			   "rule c \"All\"\n  when all\n    signal speed > 3\n"
+			   "    signal actuator_current > 4\n"
+			   "rule d \"Not\"\n  when not signal actuator_current > 4\n",
+		       hidden);
+	sig(&f, 0, "speed", 0);
+	sig(&f, 0, "actuator_cmd", 0);
+	rules_evaluate(f.e);
+	/* a press could not decide rule a: it is not observable, not possible, and the
+	 * press is not worth asking for */
+	assert_int_equal(state_of(&f, "a"), RULES_STATE_NOT_OBSERVABLE);
+	const struct rules_finding *a = find(&f, "a");
+	assert_int_equal(a->n_missing, 1);
+	assert_false(a->missing[0].dtc);
+	char buf[64];
+	rules_missing_format(&a->missing[0], buf, sizeof(buf));
+	assert_string_equal(buf, "actuator_current");
+	assert_true(a->score == 0);
+	assert_int_equal(state_of(&f, "b"), RULES_STATE_NOT_OBSERVABLE); /* false or unseen */
+	assert_int_equal(state_of(&f, "c"), -1);			   /* one part is false */
+	assert_int_equal(state_of(&f, "d"), RULES_STATE_NOT_OBSERVABLE);
+	assert_int_equal(rules_verdict(f.e), RULES_VERDICT_NOT_OBSERVABLE);
+	assert_string_equal(rules_verdict_name(RULES_VERDICT_NOT_OBSERVABLE),
+			    "not observable on this vehicle");
+	struct rules_question q;
+	assert_int_equal(rules_next_question(f.e, &q), -ENOENT);
+	/* what can be seen still decides: speed above 3 holds rule b; rule c cannot be told */
+	sig(&f, 1 * S, "speed", 5);
+	assert_int_equal(state_of(&f, "b"), RULES_STATE_HOLDS);
+	assert_int_equal(state_of(&f, "c"), RULES_STATE_NOT_OBSERVABLE);
+	assert_int_equal(rules_verdict(f.e), RULES_VERDICT_FAULT);
+	fx_free(&f);
+
+	/* provided, but nothing of it ever arrived: a window that closes proves nothing */
+	fx_load(&f, HDR "rule e \"Latch\"\n"
+			"  when after mark press: absent signal ajar == open within 1s\n"
+			"rule g \"Stored\"\n  when dtc B1A40-13 stored\n  scope module bcm\n");
+	/* nothing of ajar arrived: a press could not be judged, it is not asked for */
+	assert_int_equal(state_of(&f, "e"), RULES_STATE_NOT_OBSERVABLE);
+	assert_int_equal(state_of(&f, "g"), RULES_STATE_NOT_OBSERVABLE); /* never read */
+	assert_true(find(&f, "g")->missing[0].dtc);
+	mark(&f, 1 * S, "press");
+	rules_advance(f.e, 3 * S);
+	assert_int_equal(state_of(&f, "e"), RULES_STATE_NOT_OBSERVABLE);
+	unsigned ajar;
+	assert_int_equal(role_find("ajar", 4, &ajar), 0);
+	assert_false(rules_role_seen(f.e, ajar));
+	/* a read that found nothing: the DTC is not stored */
+	dtc_read(&f, 3 * S);
+	assert_int_equal(state_of(&f, "g"), -1);
+	/* with ajar seen, the next press decides */
+	sig(&f, 4 * S, "ajar", 0);
+	assert_true(rules_role_seen(f.e, ajar));
+	assert_int_equal(state_of(&f, "e"), RULES_STATE_NOT_OBSERVABLE); /* that press stays */
+	rules_reset(f.e, 4 * S + 1);
+	assert_int_equal(state_of(&f, "e"), RULES_STATE_POSSIBLE);
+	mark(&f, 5 * S, "press");
+	rules_advance(f.e, 7 * S);
+	assert_int_equal(state_of(&f, "e"), RULES_STATE_HOLDS);
+	fx_free(&f);
+}
+
+static void links(void **state)
+{
+	static const char *const hidden[] = {"release_request", "release_inhibit",
+					     "interior_switch", "exterior_switch", NULL};
+	struct fx f;
+	engine_without(&f,
+		       HDR "link ajar \"Ajar switch\"\n"
+			   "  works rises ajar\n"
+			   "  fails after mark press: absent signal ajar == open within 1s\n"
+			   "link latch \"Latch\"\n  works rises latch\n",
+		       hidden);
+	rules_evaluate(f.e);
+	const struct rules_link *l = rules_link_at(f.e, ROLE_LINK_AJAR);
+	assert_non_null(l);
+	assert_null(rules_link_at(f.e, RULES_CHAIN_LINKS));
+	assert_true(l->judged);
+	assert_string_equal(l->title, "Ajar switch");
+	assert_int_equal(l->state, RULES_LINK_NOT_OBSERVABLE); /* nothing of ajar yet */
+	sig(&f, 0, "ajar", 0);
+	rules_evaluate(f.e);
+	assert_int_equal(l->state, RULES_LINK_NOT_EXERCISED);
+	/* not judged by the file: by what the vehicle can show */
+	l = rules_link_at(f.e, ROLE_LINK_REQUEST);
+	assert_false(l->judged);
+	assert_string_equal(l->title, "request");
+	assert_int_equal(l->state, RULES_LINK_NOT_OBSERVABLE);
+	assert_int_equal(rules_link_at(f.e, ROLE_LINK_OUTPUT)->state, RULES_LINK_NOT_EXERCISED);
+	/* judged, but nothing of its role arrives: not observable */
+	assert_int_equal(rules_link_at(f.e, ROLE_LINK_LATCH)->state, RULES_LINK_NOT_OBSERVABLE);
+	assert_int_equal(rules_link_at(f.e, ROLE_LINK_LATCH)->n_missing, 1);
+	/* a press that did not open: failing, with the absence as evidence */
+	mark(&f, 1 * S, "press");
+	rules_advance(f.e, 3 * S);
+	rules_evaluate(f.e);
+	l = rules_link_at(f.e, ROLE_LINK_AJAR);
+	assert_int_equal(l->state, RULES_LINK_FAILING);
+	assert_true(l->n_evidence >= 2);
+	assert_int_equal(l->evidence[1].kind, RULES_EVIDENCE_ABSENT);
+	assert_string_equal(rules_link_state_name(l->state), "failing");
+	fx_free(&f);
+
+	/* seen working: the lid opened, whatever opened it */
+	engine_without(&f, HDR "link ajar \"Ajar switch\"\n  works rises ajar\n", NULL);
+	sig(&f, 0, "ajar", 0);
+	sig(&f, 2 * S, "ajar", 1);
+	rules_evaluate(f.e);
+	l = rules_link_at(f.e, ROLE_LINK_AJAR);
+	assert_int_equal(l->state, RULES_LINK_WORKING);
+	assert_int_equal(l->since_us, 2 * S);
+	assert_string_equal(rules_link_state_name(RULES_LINK_NOT_OBSERVABLE), "not observable");
+	fx_free(&f);
+}
+
 /* ---- the evaluator on synthetic timelines ---- */
 
 static void levels_and_durations(void **state)
 {
 	struct fx f;
 	fx_load(&f, HDR "rule hot \"Hot\"\n"
-			"  when signal I > 2 for 150ms\n"
+			"  when signal actuator_current > 2 for 150ms\n"
 			"rule pair \"Pair\"\n"
-			"  when signal I < 0.1 while Cmd == 1 for 100ms\n");
-	sig(&f, 0, "I", 0);
-	sig(&f, 0, "Cmd", 0);
-	sig(&f, 10 * MS, "I", 2.5);
-	sig(&f, 100 * MS, "I", 2.6);
-	sig(&f, 150 * MS, "I", 1.0); /* 140 ms above 2 A: not enough */
+			"  when signal actuator_current < 0.1 while actuator_cmd == on for 100ms\n");
+	sig(&f, 0, "actuator_current", 0);
+	sig(&f, 0, "actuator_cmd", 0);
+	sig(&f, 10 * MS, "actuator_current", 2.5);
+	sig(&f, 100 * MS, "actuator_current", 2.6);
+	sig(&f, 150 * MS, "actuator_current", 1.0); /* 140 ms above 2 A: not enough */
 	assert_int_equal(state_of(&f, "hot"), -1);
-	sig(&f, 200 * MS, "I", 3.0);
+	sig(&f, 200 * MS, "actuator_current", 3.0);
 	assert_int_equal(rules_next_deadline(f.e), 350 * MS);
 	rules_advance(f.e, 349 * MS);
 	assert_int_equal(state_of(&f, "hot"), -1);
@@ -413,24 +620,26 @@ static void levels_and_durations(void **state)
 	assert_int_equal(h->evidence[0].kind, RULES_EVIDENCE_HELD);
 	assert_int_equal(h->evidence[0].from_us, 200 * MS);
 	assert_int_equal(h->evidence[0].until_us, 350 * MS);
-	assert_string_equal(h->evidence[0].condition, "signal I > 2 for 150ms");
+	assert_string_equal(h->evidence[0].condition, "signal actuator_current > 2 for 150ms");
 	char buf[256];
 	rules_evidence_format(f.e, &h->evidence[0], buf, sizeof(buf));
-	assert_string_equal(buf, "signal I > 2 for 150ms: held 0.150 s from 0.200000 signal I = 3");
+	assert_string_equal(
+	    buf,
+	    "signal actuator_current > 2 for 150ms: held 0.150 s from 0.200000 signal actuator_current = 3 A");
 
 	/* the pair needs both: current low WHILE commanded */
-	sig(&f, 400 * MS, "I", 0);
+	sig(&f, 400 * MS, "actuator_current", 0);
 	assert_int_equal(state_of(&f, "pair"), -1);
-	sig(&f, 500 * MS, "Cmd", 1);
-	sig(&f, 550 * MS, "Cmd", 1);
-	sig(&f, 560 * MS, "I", 0.5); /* interrupted */
+	sig(&f, 500 * MS, "actuator_cmd", 1);
+	sig(&f, 550 * MS, "actuator_cmd", 1);
+	sig(&f, 560 * MS, "actuator_current", 0.5); /* interrupted */
 	rules_advance(f.e, 700 * MS);
 	assert_int_equal(state_of(&f, "pair"), -1);
-	sig(&f, 710 * MS, "I", 0.05);
+	sig(&f, 710 * MS, "actuator_current", 0.05);
 	rules_advance(f.e, 809 * MS);
 	assert_int_equal(state_of(&f, "pair"), -1);
 	/* the hold completes at an event too, without an advance */
-	sig(&f, 810 * MS, "Cmd", 1);
+	sig(&f, 810 * MS, "actuator_cmd", 1);
 	assert_int_equal(state_of(&f, "pair"), RULES_STATE_HOLDS);
 	fx_free(&f);
 }
@@ -438,23 +647,24 @@ static void levels_and_durations(void **state)
 static void edges_and_updates(void **state)
 {
 	struct fx f;
-	fx_load(&f, HDR "rule up \"Up\"\n  when rises A above 1.5\n"
-			"rule down \"Down\"\n  when falls A\n"
-			"rule below \"Below\"\n  when falls B below 10\n"
-			"rule seen \"Seen\"\n  when update C\n");
-	sig(&f, 0, "A", 2); /* the first sample is no edge */
+	fx_load(&f, HDR "rule up \"Up\"\n  when rises fuse_voltage above 1.5\n"
+			"rule down \"Down\"\n  when falls fuse_voltage\n"
+			"rule below \"Below\"\n  when falls bcm_supply_voltage below 10\n"
+			"rule seen \"Seen\"\n  when update fob_rssi\n");
+	sig(&f, 0, "fuse_voltage", 2); /* the first sample is no edge */
 	assert_int_equal(state_of(&f, "up"), -1);
-	sig(&f, 1 * MS, "A", 1.5);
-	sig(&f, 2 * MS, "A", 1.6);
+	sig(&f, 1 * MS, "fuse_voltage", 1.5);
+	sig(&f, 2 * MS, "fuse_voltage", 1.6);
 	assert_int_equal(state_of(&f, "up"), RULES_STATE_HOLDS);
 	assert_int_equal(state_of(&f, "down"), -1);
-	sig(&f, 3 * MS, "A", 0);
+	sig(&f, 3 * MS, "fuse_voltage", 0);
 	assert_int_equal(state_of(&f, "down"), RULES_STATE_HOLDS);
-	sig(&f, 4 * MS, "B", 10);
-	sig(&f, 5 * MS, "B", 9.99);
+	sig(&f, 4 * MS, "bcm_supply_voltage", 10);
+	sig(&f, 5 * MS, "bcm_supply_voltage", 9.99);
 	assert_int_equal(state_of(&f, "below"), RULES_STATE_HOLDS);
-	assert_int_equal(state_of(&f, "seen"), -1);
-	sig(&f, 6 * MS, "C", 0);
+	/* nothing of fob_rssi arrived yet: not false, not observable */
+	assert_int_equal(state_of(&f, "seen"), RULES_STATE_NOT_OBSERVABLE);
+	sig(&f, 6 * MS, "fob_rssi", 0);
 	assert_int_equal(state_of(&f, "seen"), RULES_STATE_HOLDS);
 	fx_free(&f);
 }
@@ -464,31 +674,31 @@ static void sequences_and_windows(void **state)
 	struct fx f;
 	fx_load(&f, HDR "rule seq \"Seq\"\n"
 			"  when after mark press:\n"
-			"    rises Req within 400ms\n"
-			"    then rises Cmd within 200ms\n"
-			"    and absent rises Cur above 0.5 within 1s\n");
-	sig(&f, 0, "Req", 0);
-	sig(&f, 0, "Cmd", 0);
-	sig(&f, 0, "Cur", 0);
+			"    rises release_request within 400ms\n"
+			"    then rises actuator_cmd within 200ms\n"
+			"    and absent rises actuator_current above 0.5 within 1s\n");
+	sig(&f, 0, "release_request", 0);
+	sig(&f, 0, "actuator_cmd", 0);
+	sig(&f, 0, "actuator_current", 0);
 	/* before the press nothing is decided: the rule waits for it */
 	assert_int_equal(state_of(&f, "seq"), RULES_STATE_POSSIBLE);
 	/* an edge before the press does not count */
-	sig(&f, 50 * MS, "Req", 1);
-	sig(&f, 60 * MS, "Req", 0);
+	sig(&f, 50 * MS, "release_request", 1);
+	sig(&f, 60 * MS, "release_request", 0);
 	mark(&f, 100 * MS, "press");
 	assert_int_equal(state_of(&f, "seq"), RULES_STATE_POSSIBLE);
-	sig(&f, 300 * MS, "Req", 1);
+	sig(&f, 300 * MS, "release_request", 1);
 	/* Cmd 250 ms after Req: outside the `then` window of 200 ms */
-	sig(&f, 550 * MS, "Cmd", 1);
+	sig(&f, 550 * MS, "actuator_cmd", 1);
 	rules_advance(f.e, 2 * S);
 	assert_int_equal(state_of(&f, "seq"), -1); /* false: window closed */
 
 	/* second press: everything in time */
-	sig(&f, 2100 * MS, "Req", 0);
-	sig(&f, 2100 * MS, "Cmd", 0);
+	sig(&f, 2100 * MS, "release_request", 0);
+	sig(&f, 2100 * MS, "actuator_cmd", 0);
 	mark(&f, 3 * S, "press");
-	sig(&f, 3 * S + 399 * MS, "Req", 1); /* 399 ms */
-	sig(&f, 3 * S + 599 * MS, "Cmd", 1); /* 200 ms after Req: inclusive */
+	sig(&f, 3 * S + 399 * MS, "release_request", 1); /* 399 ms */
+	sig(&f, 3 * S + 599 * MS, "actuator_cmd", 1); /* 200 ms after Req: inclusive */
 	assert_int_equal(state_of(&f, "seq"), RULES_STATE_POSSIBLE); /* absence still open */
 	assert_int_equal(rules_next_deadline(f.e), 4 * S + 1);
 	rules_advance(f.e, 4 * S);
@@ -510,7 +720,7 @@ static void sequences_and_windows(void **state)
 	char buf[256];
 	rules_evidence_format(f.e, &x->evidence[3], buf, sizeof(buf));
 	assert_string_equal(buf,
-			    "no 'rises Cur above 0.5' within 1.000 s after 3.000000 mark press");
+			    "no 'rises actuator_current above 0.5' within 1.000 s after 3.000000 mark press");
 	assert_int_equal(rules_next_deadline(f.e), INT64_MAX);
 	fx_free(&f);
 }
@@ -519,10 +729,10 @@ static void absence_fails(void **state)
 {
 	struct fx f;
 	fx_load(&f, HDR "rule silent \"Silent\"\n"
-			"  when after mark press: absent signal Tel == 1 within 1s\n");
-	sig(&f, 0, "Tel", 0);
+			"  when after mark press: absent signal fob_status == valid within 1s\n");
+	sig(&f, 0, "fob_status", 0);
 	mark(&f, 1 * S, "press");
-	sig(&f, 1 * S + 500 * MS, "Tel", 1);
+	sig(&f, 1 * S + 500 * MS, "fob_status", 1);
 	rules_advance(f.e, 3 * S);
 	assert_int_equal(state_of(&f, "silent"), -1);
 	/* a level already true when the window opens fails the absence at once */
@@ -530,7 +740,7 @@ static void absence_fails(void **state)
 	assert_int_equal(state_of(&f, "silent"), -1);
 	assert_int_equal(rules_next_deadline(f.e), INT64_MAX);
 	/* the next press with nothing: holds */
-	sig(&f, 5 * S, "Tel", 0);
+	sig(&f, 5 * S, "fob_status", 0);
 	mark(&f, 6 * S, "press");
 	rules_advance(f.e, 8 * S);
 	assert_int_equal(state_of(&f, "silent"), RULES_STATE_HOLDS);
@@ -542,19 +752,19 @@ static void level_steps(void **state)
 	struct fx f;
 	/* a level step: true at the window's start counts, a duration inside the window */
 	fx_load(&f, HDR "rule moving \"Moving\"\n"
-			"  when after mark press: signal Speed > 0 within 500ms\n"
+			"  when after mark press: signal speed > 0 within 500ms\n"
 			"rule stall \"Stall\"\n"
-			"  when after mark press: signal I > 4 for 150ms within 1s\n");
-	sig(&f, 0, "Speed", 12);
-	sig(&f, 0, "I", 0);
+			"  when after mark press: signal actuator_current > 4 for 150ms within 1s\n");
+	sig(&f, 0, "speed", 12);
+	sig(&f, 0, "actuator_current", 0);
 	mark(&f, 1 * S, "press");
 	assert_int_equal(state_of(&f, "moving"), RULES_STATE_HOLDS);
-	sig(&f, 1 * S + 900 * MS, "I", 7.5);
+	sig(&f, 1 * S + 900 * MS, "actuator_current", 7.5);
 	rules_advance(f.e, 2 * S + 60 * MS); /* would hold at 2.05 s: after the window */
 	assert_int_equal(state_of(&f, "stall"), -1);
-	sig(&f, 3 * S, "I", 0);
+	sig(&f, 3 * S, "actuator_current", 0);
 	mark(&f, 4 * S, "press");
-	sig(&f, 4 * S + 100 * MS, "I", 7.5);
+	sig(&f, 4 * S + 100 * MS, "actuator_current", 7.5);
 	rules_advance(f.e, 4 * S + 250 * MS);
 	assert_int_equal(state_of(&f, "stall"), RULES_STATE_HOLDS);
 	fx_free(&f);
@@ -564,23 +774,23 @@ static void counts(void **state)
 {
 	struct fx f;
 	fx_load(&f, HDR "rule flicker \"Flicker\"\n"
-			"  when count rises Cur above 0.5 >= 3 within 1s\n"
+			"  when count rises actuator_current above 0.5 >= 3 within 1s\n"
 			"rule noisy \"Noisy\"\n"
 			"  when count transport unknown_id >= 2 within 100ms\n");
-	sig(&f, 0, "Cur", 0);
+	sig(&f, 0, "actuator_current", 0);
 	int64_t t = 0;
 	/* three rises spread over 2.2 s: not yet */
 	for (int i = 0; i < 3; i++) {
 		t += 1100 * MS;
-		sig(&f, t, "Cur", 1);
-		sig(&f, t + 10 * MS, "Cur", 0);
+		sig(&f, t, "actuator_current", 1);
+		sig(&f, t + 10 * MS, "actuator_current", 0);
 	}
 	assert_int_equal(state_of(&f, "flicker"), -1);
 	/* two more quickly: the last three fall within 1 s */
-	sig(&f, t + 100 * MS, "Cur", 1);
-	sig(&f, t + 110 * MS, "Cur", 0);
+	sig(&f, t + 100 * MS, "actuator_current", 1);
+	sig(&f, t + 110 * MS, "actuator_current", 0);
 	assert_int_equal(state_of(&f, "flicker"), -1);
-	sig(&f, t + 200 * MS, "Cur", 1);
+	sig(&f, t + 200 * MS, "actuator_current", 1);
 	assert_int_equal(state_of(&f, "flicker"), RULES_STATE_HOLDS);
 
 	struct timeline_event ev =
@@ -655,22 +865,24 @@ static void inhibits_and_ranking(void **state)
 	struct fx f;
 	fx_load(&f,
 		HDR "rule broken \"Broken part\"\n"
-		    "  when after mark press: rises Req within 1s and absent rises Cmd within 1s\n"
+		    "  when after mark press: rises release_request within 1s and absent rises actuator_cmd within 1s\n"
 		    "  weight 0.8\n"
-		    "rule weak \"Weak cause\"\n  when signal Flag == 1\n  weight 0.6\n  cost 1\n"
-		    "rule strong \"Strong cause\"\n  when signal Flag2 == 1\n  weight 0.9\n"
+		    "rule weak \"Weak cause\"\n  when signal fob_battery_low == low\n  weight 0.6\n  cost 1\n"
+		    "rule strong \"Strong cause\"\n  when signal valet_mode == on\n  weight 0.9\n"
 		    "  rules_out weak\n"
-		    "rule cheap \"Cheap\"\n  when signal Flag == 1\n  weight 0.6\n  cost 0\n"
+		    "rule cheap \"Cheap\"\n  when signal fob_battery_low == low\n  weight 0.6\n  cost 0\n"
 		    "inhibit moving \"Moving\"\n"
-		    "  when after mark press: signal Speed > 0 within 100ms\n"
+		    "  when after mark press: signal speed > 0 within 100ms\n"
 		    "  covers broken\n  weight 0.95\n"
-		    "normal ok \"OK\"\n  when after mark press: rises Ajar within 2s\n");
-	sig(&f, 0, "Req", 0);
-	sig(&f, 0, "Cmd", 0);
-	sig(&f, 0, "Speed", 30);
-	sig(&f, 0, "Ajar", 0);
+		    "normal ok \"OK\"\n  when after mark press: rises ajar within 2s\n");
+	sig(&f, 0, "release_request", 0);
+	sig(&f, 0, "actuator_cmd", 0);
+	sig(&f, 0, "speed", 30);
+	sig(&f, 0, "ajar", 0);
+	sig(&f, 0, "fob_battery_low", 0);
+	sig(&f, 0, "valet_mode", 0);
 	mark(&f, 1 * S, "press");
-	sig(&f, 1 * S + 100 * MS, "Req", 1);
+	sig(&f, 1 * S + 100 * MS, "release_request", 1);
 	rules_advance(f.e, 3 * S);
 	assert_int_equal(rules_evaluate(f.e), 2);
 	/* the blocked release is explained, not reported as a broken part */
@@ -688,13 +900,13 @@ static void inhibits_and_ranking(void **state)
 	/* ranking: causes that hold before the inhibit (it explains only what it covers),
 	 * and the verdict is then a fault; weight first, then cost; rules_out drops the
 	 * weaker */
-	sig(&f, 4 * S, "Flag", 1);
+	sig(&f, 4 * S, "fob_battery_low", 1);
 	rules_evaluate(f.e);
 	assert_int_equal(rules_verdict(f.e), RULES_VERDICT_FAULT);
 	assert_string_equal(rules_finding_at(f.e, 0)->id, "cheap");
 	assert_string_equal(rules_finding_at(f.e, 1)->id, "weak");
 	assert_string_equal(rules_finding_at(f.e, 2)->id, "moving");
-	sig(&f, 5 * S, "Flag2", 1);
+	sig(&f, 5 * S, "valet_mode", 1);
 	rules_evaluate(f.e);
 	assert_string_equal(rules_finding_at(f.e, 0)->id, "strong");
 	assert_string_equal(rules_finding_at(f.e, 1)->id, "cheap");
@@ -708,15 +920,15 @@ static void inhibits_and_ranking(void **state)
 	assert_string_equal(rules_finding_at(f.e, 0)->rules_out[0], "weak");
 
 	/* a new session: standing still, the chain works -> no fault found */
-	sig(&f, 6 * S, "Speed", 0);
-	sig(&f, 6 * S, "Req", 0);
-	sig(&f, 6 * S, "Flag", 0);
-	sig(&f, 6 * S, "Flag2", 0);
+	sig(&f, 6 * S, "speed", 0);
+	sig(&f, 6 * S, "release_request", 0);
+	sig(&f, 6 * S, "fob_battery_low", 0);
+	sig(&f, 6 * S, "valet_mode", 0);
 	rules_reset(f.e, 7 * S);
 	mark(&f, 8 * S, "press");
-	sig(&f, 8 * S + 50 * MS, "Req", 1);
-	sig(&f, 8 * S + 60 * MS, "Cmd", 1);
-	sig(&f, 8 * S + 200 * MS, "Ajar", 1);
+	sig(&f, 8 * S + 50 * MS, "release_request", 1);
+	sig(&f, 8 * S + 60 * MS, "actuator_cmd", 1);
+	sig(&f, 8 * S + 200 * MS, "ajar", 1);
 	rules_advance(f.e, 10 * S);
 	assert_int_equal(rules_evaluate(f.e), 1);
 	assert_int_equal(rules_verdict(f.e), RULES_VERDICT_NO_FAULT);
@@ -741,24 +953,24 @@ static void next_question(void **state)
 			"question inside \"Press the interior button\"\n  cost 1\n"
 			"question blade \"Turn the key blade\"\n  cost 2\n"
 			"rule signal_side \"Signal side\"\n  when all\n"
-			"    after mark press: absent rises Req within 1s\n"
-			"    after mark inside: rises Ajar within 2s\n"
+			"    after mark press: absent rises release_request within 1s\n"
+			"    after mark inside: rises ajar within 2s\n"
 			"rule power_side \"Power side\"\n  when all\n"
-			"    after mark press: rises Req within 1s\n"
-			"    after mark inside: absent rises Ajar within 2s\n"
+			"    after mark press: rises release_request within 1s\n"
+			"    after mark inside: absent rises ajar within 2s\n"
 			"rule latch \"Latch\"\n  when all\n"
-			"    after mark press: rises Req within 1s\n"
-			"    after mark blade: absent rises Ajar within 2s\n"
+			"    after mark press: rises release_request within 1s\n"
+			"    after mark blade: absent rises ajar within 2s\n"
 			"  weight 0.9\n");
-	sig(&f, 0, "Req", 0);
-	sig(&f, 0, "Ajar", 0);
+	sig(&f, 0, "release_request", 0);
+	sig(&f, 0, "ajar", 0);
 	assert_int_equal(rules_next_question(f.e, &q), 0);
 	assert_string_equal(q.mark, "press");
 	assert_string_equal(q.prompt, "Press the fob");
 	assert_int_equal(q.waiting, 3);
 	mark(&f, 1 * S, "press");
 	assert_int_equal(rules_next_question(f.e, &q), -EAGAIN);
-	sig(&f, 1 * S + 100 * MS, "Req", 1);
+	sig(&f, 1 * S + 100 * MS, "release_request", 1);
 	rules_advance(f.e, rules_next_deadline(f.e));
 	/* the request came: power side or latch; the interior button is cheaper */
 	assert_int_equal(rules_next_question(f.e, &q), 0);
@@ -771,7 +983,7 @@ static void next_question(void **state)
 	assert_int_equal(rules_next_question(f.e, &q), 0);
 	assert_string_equal(q.mark, "blade");
 	mark(&f, 7 * S, "blade");
-	sig(&f, 7 * S + 500 * MS, "Ajar", 1);
+	sig(&f, 7 * S + 500 * MS, "ajar", 1);
 	rules_advance(f.e, 10 * S);
 	assert_int_equal(rules_next_question(f.e, &q), -ENOENT);
 	assert_string_equal(rules_finding_at(f.e, 0)->id, "power_side");
@@ -781,13 +993,13 @@ static void next_question(void **state)
 static void bounded_instances(void **state)
 {
 	struct fx f;
-	fx_load(&f, HDR "rule r \"R\"\n  when after mark p: rises X within 10s\n");
-	sig(&f, 0, "X", 0);
+	fx_load(&f, HDR "rule r \"R\"\n  when after mark p: rises speed within 10s\n");
+	sig(&f, 0, "speed", 0);
 	/* more presses than open windows: the oldest are given up, memory stays bounded */
 	for (int i = 0; i < 20; i++)
 		mark(&f, i * MS, "p");
 	assert_int_equal(state_of(&f, "r"), RULES_STATE_POSSIBLE);
-	sig(&f, 50 * MS, "X", 1);
+	sig(&f, 50 * MS, "speed", 1);
 	assert_int_equal(state_of(&f, "r"), RULES_STATE_HOLDS);
 	/* unknown indices and bad events */
 	struct timeline_event ev = timeline_event_signal(60 * MS, 999, 1);
@@ -864,37 +1076,36 @@ static int64_t jitter(struct car *c, int64_t max)
 	return (int64_t)((c->rng >> 16) % (uint32_t)(max + 1));
 }
 
-/* BCM_TrunkStatus as the DBC orders it */
+/* The simulated car's BCM_TrunkStatus, as the profile maps it to roles (same values). */
 static void trunk_frame(struct car *c, int64_t t, int req, int cmd, double cur, int inhibit)
 {
-	sig(c->f, t, "TrunkReleaseRequest", req);
-	sig(c->f, t, "TrunkActuatorCmd", cmd);
-	sig(c->f, t, "TrunkAjar", c->ajar);
-	sig(c->f, t, "TrunkInteriorSwitch", 0);
-	sig(c->f, t, "TrunkInhibitReason", inhibit);
-	sig(c->f, t, "TrunkActuatorCurrent", cur < 0 ? 0 : cur);
+	sig(c->f, t, "release_request", req);
+	sig(c->f, t, "actuator_cmd", cmd);
+	sig(c->f, t, "ajar", c->ajar);
+	sig(c->f, t, "interior_switch", 0);
+	sig(c->f, t, "release_inhibit", inhibit);
+	sig(c->f, t, "actuator_current", cur < 0 ? 0 : cur);
 }
 
 static void rke_frame(struct car *c, int64_t t, int status, bool low)
 {
-	sig(c->f, t, "RkeButton", status == 1 || status == 3 ? 3 : 0);
-	sig(c->f, t, "RkeTelegramStatus", status);
-	sig(c->f, t, "RkeFobBatteryLow", low);
-	sig(c->f, t, "RkeFobIndex", status == 1 ? 0 : 7);
-	sig(c->f, t, "RkeRssi", status ? -70 + noise(c, 5) : -150);
+	sig(c->f, t, "fob_event", status == 1 || status == 3 ? 3 : 0);
+	sig(c->f, t, "fob_status", status);
+	sig(c->f, t, "fob_battery_low", low);
+	sig(c->f, t, "fob_rssi", status ? -70 + noise(c, 5) : -150);
 }
 
 static void other_frames(struct car *c, int64_t t)
 {
 	const struct scenario *sc = c->sc;
-	sig(c->f, t, "VehicleSpeed", sc->speed);
-	sig(c->f, t, "GearPosition", 0);
-	sig(c->f, t, "BcmSupplyVoltage", 12.25 + noise(c, 0.05));
-	sig(c->f, t, "TrunkFuseVoltage", sc->fuse_v + noise(c, 0.05) < 0 ? 0 : sc->fuse_v);
+	sig(c->f, t, "speed", sc->speed);
+	sig(c->f, t, "gear", 0);
+	sig(c->f, t, "bcm_supply_voltage", 12.25 + noise(c, 0.05));
+	sig(c->f, t, "fuse_voltage", sc->fuse_v + noise(c, 0.05) < 0 ? 0 : sc->fuse_v);
 	if (sc->alarm_frames || sc->alarm_cut) {
-		sig(c->f, t, "AmAlarmArmed", 1);
-		sig(c->f, t, "AmReleaseCutActive", sc->alarm_cut);
-		sig(c->f, t, "AmInhibitActive", sc->alarm_frames);
+		sig(c->f, t, "addon_alarm_armed", 1);
+		sig(c->f, t, "addon_release_cut", sc->alarm_cut);
+		sig(c->f, t, "addon_inhibit", sc->alarm_frames);
 	}
 }
 
@@ -967,6 +1178,7 @@ static void act(struct car *c, const char *what)
 			    in_cmd ? current(c, r.power, t - on) : 0, inh);
 		/* the BCM's DTCs and DIDs, read by the guided test after the press */
 		if (t >= t0 + 1500 * MS && t < t0 + 1510 * MS && strcmp(what, "idle")) {
+			dtc_read(c->f, t);
 			if (sc->dtc_code && sc->dtc_flapping) {
 				dtc(c->f, t, sc->dtc_code, 0x2F);
 				dtc(c->f, t + 1 * MS, sc->dtc_code, 0x2E);
@@ -974,11 +1186,11 @@ static void act(struct car *c, const char *what)
 				dtc(c->f, t, sc->dtc_code, sc->dtc_status);
 			}
 			if (sc->fob_trunk_enabled >= 0) {
-				sig(c->f, t, "RkeLastFobUsed", 0);
-				sig(c->f, t, "Fob1TrunkEnabled", sc->fob_trunk_enabled);
+				sig(c->f, t, "fob_index", 0);
+				sig(c->f, t, "fob1_trunk_enabled", sc->fob_trunk_enabled);
 			}
 			if (sc->lockout_s > 0)
-				sig(c->f, t, "TrunkOutputLockoutTimer", sc->lockout_s);
+				sig(c->f, t, "lockout_timer", sc->lockout_s);
 		}
 	}
 	c->t += 3 * S;
@@ -1251,6 +1463,8 @@ int main(void)
 	    cmocka_unit_test(inhibits_and_ranking),
 	    cmocka_unit_test(next_question),
 	    cmocka_unit_test(bounded_instances),
+	    cmocka_unit_test(not_observable),
+	    cmocka_unit_test(links),
 	    cmocka_unit_test(trunk_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

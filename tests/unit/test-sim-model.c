@@ -1611,7 +1611,11 @@ static void data_profile(void **state)
 	unsigned signals = 0, dtcs = 0, sources = 0;
 	char *save = NULL;
 
+	bool in_dtc = false;
+
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '[')
+			in_dtc = strncmp(line, "[dtc ", 5) == 0; /* [role] sections have sources too */
 		if (strncmp(line, "signal = ", 9) == 0) {
 			struct dbc_signal *s = NULL;
 			struct dbc_error err;
@@ -1632,7 +1636,7 @@ static void data_profile(void **state)
 			if (!known)
 				fail_msg("profile DTC %s is not one the model sets", line);
 			dtcs++;
-		} else if (strncmp(line, "source = ", 9) == 0) {
+		} else if (in_dtc && strncmp(line, "source = ", 9) == 0) {
 			assert_true(strstr(line, "modelled on") || strstr(line, "no single OEM"));
 			assert_non_null(strstr(line, "grade "));
 			sources++;

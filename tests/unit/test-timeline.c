@@ -156,6 +156,30 @@ static void format(void **state)
 	ev = timeline_event_signal(0, 99, 1);
 	timeline_event_format(&ev, NULL, buf, sizeof(buf));
 	assert_string_equal(buf, "0.000000 signal #99 = 1");
+	/* a chain role's value reads as its label, or with its unit */
+	uint32_t ajar, cur;
+	timeline_symbols_intern(s, TIMELINE_SYMBOL_SIGNAL, "ajar", 4, &ajar);
+	timeline_symbols_intern(s, TIMELINE_SYMBOL_SIGNAL, "actuator_current", 16, &cur);
+	ev = timeline_event_signal(1000000, ajar, 1);
+	timeline_event_format(&ev, s, buf, sizeof(buf));
+	assert_string_equal(buf, "1.000000 signal ajar = open");
+	ev = timeline_event_signal(1000000, ajar, 7); /* no label: the number */
+	timeline_event_format(&ev, s, buf, sizeof(buf));
+	assert_string_equal(buf, "1.000000 signal ajar = 7");
+	ev = timeline_event_signal(1000000, cur, 2.5);
+	timeline_event_format(&ev, s, buf, sizeof(buf));
+	assert_string_equal(buf, "1.000000 signal actuator_current = 2.5 A");
+	/* a fault memory read */
+	ev = timeline_event_dtc_read(2000000, mod);
+	timeline_event_format(&ev, s, buf, sizeof(buf));
+	assert_string_equal(buf, "2.000000 dtc_read bcm");
+	ev = timeline_event_dtc_read(2000000, TIMELINE_MODULE_NONE);
+	timeline_event_format(&ev, s, buf, sizeof(buf));
+	assert_string_equal(buf, "2.000000 dtc_read ?");
+	struct timeline *tl = timeline_new(4);
+	assert_int_equal(timeline_push(tl, &ev, NULL), 1); /* stored like any event */
+	assert_int_equal(timeline_at(tl, 0)->type, TIMELINE_EVENT_DTC_READ);
+	timeline_free(tl);
 
 	enum timeline_transport k;
 	assert_int_equal(timeline_transport_from_name("busoff", 6, &k), 0);

@@ -5,15 +5,22 @@
  * engine: the one diagnosis pipeline, used by the daemon (live) and `bodydiag analyze`
  * (offline) alike:
  *
- *   timed CAN frame -> DBC decode (only the signals the rules read) --------------.
+ *   timed CAN frame -> DBC decode (the profile's role sources) -> role samples -----.
  *   frame on an ECU's diagnostic ids -> passive ISO-TP reassembly -> UDS response  |
- *        -> DTC status events (0x59) and DID signal events (0x62, via the profile) |-> timeline -> rules
+ *        -> DTC status events (0x59) and DID role samples (0x62, via the profile)  |-> timeline -> rules
  *   marks (what the person did), transport events, time passing -------------------'
  *
- * Everything is resolved at engine_new(): signal names to timeline indices, DBC
- * messages to a small decode plan (the read signals only), diagnostic ids to their ECU,
- * so a frame costs one hash lookup plus one decode and one rules_feed() per read signal,
- * and no string is compared per frame. No sockets, no clock: time is the caller's
+ * The profile says which chain roles (bodydiag/role.h) the car shows in which DBC
+ * signal or DID, and how their values map into the roles' normalised values
+ * (bodydiag/rolemap.h): the rules never see a vehicle's own signal names. Every role
+ * sample updates the role's statistics and, for the roles of body events (doors, lid,
+ * locks, fob, requests), the list of transitions; the samples of roles an active rule
+ * reads go to the timeline and the rules.
+ *
+ * Everything is resolved at engine_new(): the profile's role sources bound to the DBC
+ * (a signal the DBC lacks is an error at the profile's line), DBC messages to a small
+ * decode plan (their role sources only), diagnostic ids to their ECU, so a frame costs
+ * one hash lookup plus one decode per role source, and no string is compared per frame. No sockets, no clock: time is the caller's
  * monotonic microseconds (a capture's timestamps offline). Memory is bounded and
  * allocated here: the timeline ring (timeline_capacity events), the rules engine's
  * state (see rules.h), two ISO-TP buffers and one request buffer per ECU.
@@ -29,15 +36,19 @@
 
 #include "bodydiag/frame.h"
 #include "bodydiag/route.h"
+#include "bodydiag/role.h"
 #include "bodydiag/rules.h"
 #include "bodydiag/timeline.h"
 
 struct dbc;
 struct dbc_sample;
 struct profile;
+struct rolemap;
+struct rolemap_source;
 
 #define ENGINE_DEFAULT_TIMELINE (1u << 16) /* events kept when the config says 0 */
 #define ENGINE_MAX_REQUEST 256u		   /* bytes of a UDS request remembered per ECU */
+#define ENGINE_MAX_TRANSITIONS 4096u	   /* body events kept; later ones are counted */
 
 struct engine_config {
 	const struct rules_set *rules;	/* required; must outlive the engine */
@@ -57,8 +68,10 @@ struct engine;
 
 /*
  * Builds the pipeline. The dbc, profile and rules must outlive the engine. Returns 0
- * and *ret; -EINVAL (no rules, a bad timeline capacity), -ENOMEM, -E2BIG (symbol table
- * full), with err (may be NULL) filled for errors of the rules compiler.
+ * and *ret; -EINVAL (no rules, a bad timeline capacity, or a profile role source the DBC
+ * or the profile's DIDs do not have: err then names the profile's file, line and
+ * column), -ENOMEM, -E2BIG (symbol table full), with err (may be NULL) filled for errors
+ * of the binding and the rules compiler.
  */
 int engine_new(const struct engine_config *cfg, struct rules_error *err, struct engine **ret);
 /* Accepts NULL, returns NULL. */
@@ -148,7 +161,9 @@ int engine_evidence_format(const struct engine *e, const struct rules_evidence *
 
 struct engine_stats {
 	uint64_t frames;	  /* fed */
-	uint64_t decoded;	  /* frames of a DBC message with at least one signal read */
+	uint64_t decoded;	  /* frames of a DBC message (not error, remote or diagnostic) */
+	uint64_t role_frames;	  /* frames that carried at least one role source */
+	uint64_t unmapped;	  /* role source values the profile's map does not name */
 	uint64_t unknown_ids;	  /* frames of no DBC message and no ECU */
 	uint64_t diag_frames;	  /* frames on an ECU's ISO-TP ids */
 	uint64_t pdus;		  /* UDS responses taken (observed or given) */
@@ -162,12 +177,75 @@ struct engine_stats {
 void engine_stats(const struct engine *e, struct engine_stats *ret);
 
 /*
- * The profile DIDs whose signals an active rule reads, in profile order, without
+ * The profile DIDs that carry a role an active rule reads, in profile order, without
  * repeats: what the guided test should read (0x22) after each action. i-th of them, or
  * NULL out of range.
  */
 size_t engine_did_count(const struct engine *e);
 const struct profile_did *engine_did_at(const struct engine *e, size_t i);
+
+/* ---- what the vehicle showed ---- */
+
+/* A role's samples so far (every source of it, DBC and DID). */
+struct engine_role_stats {
+	uint64_t samples;
+	int64_t first_us, last_us;
+	double min, max, last; /* normalised values; meaningful when samples > 0 */
+	unsigned provides;     /* ROLEMAP_BROADCAST / ROLEMAP_DID bits: how the car shows it */
+};
+/* Statistics of registry role `role`: 0, or -EINVAL out of range. */
+int engine_role_stats(const struct engine *e, unsigned role, struct engine_role_stats *ret);
+
+/* A change of a body-event role (role->body_event: doors, lid, locks, fob, requests). */
+struct engine_transition {
+	int64_t t_us;
+	unsigned role;	/* registry index */
+	double from;	/* NAN: the first sample, the state when the capture began */
+	double to;
+	const struct rolemap_source *source; /* the signal or DID it came from */
+};
+/* In time order; ENGINE_MAX_TRANSITIONS at most (engine_transitions_dropped() counts the
+ * rest). */
+size_t engine_transition_count(const struct engine *e);
+const struct engine_transition *engine_transition_at(const struct engine *e, size_t i);
+uint64_t engine_transitions_dropped(const struct engine *e);
+
+/* How a vehicle can show a link of the chain. */
+enum engine_observability {
+	ENGINE_OBS_NONE,       /* the profile maps none of its roles: the car does not show it */
+	ENGINE_OBS_DIAGNOSTIC, /* only in DIDs: seen only through the diagnostic connection */
+	ENGINE_OBS_BROADCAST,  /* some role is in a broadcast signal: seen by listening */
+	ENGINE_OBS_MAX,
+};
+
+#define ENGINE_LINK_MAX_ROLES 16u
+
+/* One link of the release chain, for the CLI, the daemon's API and reports. */
+struct engine_link {
+	enum role_link link;
+	const char *name;  /* "fob", "receiver", ... */
+	const char *title; /* the rule file's, or the name */
+	/* WORKING / FAILING as the rules judged it; NOT_OBSERVABLE when the car does not
+	 * show it or nothing of it arrived; NOT_EXERCISED otherwise */
+	enum rules_link_state state;
+	enum engine_observability observability;
+	bool seen; /* a sample of one of its roles arrived */
+	unsigned roles[ENGINE_LINK_MAX_ROLES]; /* its roles this vehicle maps (registry) */
+	size_t n_roles;
+	const struct rules_link *judged; /* evidence and what is missing */
+};
+
+struct engine_chain {
+	struct engine_link links[RULES_CHAIN_LINKS]; /* fob, receiver, ... ajar */
+};
+
+/* The chain as the last engine_evaluate() (or engine_next_question()) left it. */
+void engine_chain(const struct engine *e, struct engine_chain *ret);
+/* "not shown by this vehicle", "diagnostic connection only", "broadcast" */
+const char *engine_observability_name(enum engine_observability o);
+
+/* The profile's role sources bound to the DBC; NULL without a profile. */
+const struct rolemap *engine_rolemap(const struct engine *e);
 
 /* The parts, for reports and for the daemon's own reads (which DIDs to ask for). */
 struct rules_engine *engine_rules(const struct engine *e);

@@ -4,7 +4,13 @@
 /*
  * profile: vehicle profiles (profiles/README.md, "Format 1"): which ECUs answer
  * diagnostics at which ISO-TP ids, what their DIDs contain and how to scale them, what
- * their DTCs mean on this platform and where that meaning comes from.
+ * their DTCs mean on this platform and where that meaning comes from, and which chain
+ * roles (bodydiag/role.h) the car shows in which DBC signal or DID, with a value map into
+ * the role's normalised values, a source and a confidence grade.
+ *
+ * Role names and their labels are checked against the role registry while parsing, and a
+ * `did` source against the profile's own DIDs; the DBC signal a source names is checked
+ * when the profile is bound to its DBC (bodydiag/rolemap.h).
  *
  * The parser is pure and streaming: feed it chunks of any size (a line may be split
  * anywhere), then finish. It never opens files; profile_load() is the one convenience
@@ -35,6 +41,8 @@
 #define PROFILE_MAX_DIDS 4096u
 #define PROFILE_MAX_DTCS 4096u
 #define PROFILE_MAX_SIGNALS 256u
+#define PROFILE_MAX_ROLES 1024u	   /* [role] sections */
+#define PROFILE_MAX_ROLE_MAP 256u  /* map entries of one [role] section */
 
 struct profile;	       /* opaque, immutable after parsing */
 struct profile_parser; /* streaming: feed chunks, then finish */
@@ -157,6 +165,60 @@ int profile_did_decode(const struct profile_did *d, const uint8_t *data, size_t 
  */
 int profile_did_format(const struct profile_did *d, const uint8_t *data, size_t len, char *buf,
 		       size_t size);
+
+/* ---- [role NAME]: where the car shows a chain role ---- */
+
+enum profile_role_from {
+	PROFILE_ROLE_FROM_DBC, /* `dbc_signal = MESSAGE.SIGNAL` of the profile's DBC */
+	PROFILE_ROLE_FROM_DID, /* `did = ECU 0xDID [SIGNAL]` of the profile */
+	PROFILE_ROLE_FROM_MAX,
+};
+
+/* One `map` entry: a value of the source signal, by raw number or by its label, and the
+ * role value it means. */
+struct profile_role_map {
+	const char *from_label; /* the source's VAL_ / `values` label, or NULL: from_raw */
+	int64_t from_raw;
+	unsigned value; /* index of the role's label */
+	unsigned line, column;
+};
+
+struct profile_role {
+	unsigned role; /* registry index (role_at()) */
+	enum profile_role_from from;
+	const char *message; /* DBC: the message name, or its id as written ("0x3A0") */
+	const char *signal;  /* DBC: the signal; DID: the DID's signal, NULL for its only one */
+	const char *ecu;     /* DID: the ECU */
+	uint16_t did;	     /* DID */
+	const struct profile_role_map *map;
+	size_t n_map;
+	int default_value;  /* label index for values the map does not name; -1 = none */
+	double scale;	    /* number roles: value = physical * scale + offset ... */
+	double offset;
+	bool has_scale;	    /* ... scale given; otherwise the unit decides (role_unit_factor) */
+	const char *source; /* where the mapping comes from (file, message, signal, why) */
+	char grade;	    /* 'A', 'B' or 'C' (profiles/README.md) */
+	const char *note;   /* NULL when absent */
+	unsigned line, column;		/* the section header */
+	unsigned from_line, from_column; /* the `dbc_signal` / `did` value */
+};
+
+/* [role NAME] sections in file order (a role may have several sources); NULL out of
+ * range. */
+size_t profile_role_count(const struct profile *p);
+const struct profile_role *profile_role_at(const struct profile *p, size_t i);
+/* The file name the profile was parsed under ("<memory>" when none). */
+const char *profile_filename(const struct profile *p);
+
+/*
+ * Where the profile's `dbc =` file is: beside the profile, then in `../dbc/` beside the
+ * profile's directory (a source tree or share/bodydiag), then in datadir/dbc/ (datadir
+ * may be NULL). profile_path is the path the profile was loaded from. Returns 0 and the
+ * path in buf; -ENOENT when the profile names no DBC or none of the places has it (buf
+ * then lists the places tried); -ENAMETOOLONG.
+ */
+int profile_dbc_path(const struct profile *p, const char *profile_path, const char *datadir,
+		     char *buf, size_t size);
 
 /* [dtc ECU CODE], in file order. */
 struct profile_dtc {

@@ -4,12 +4,15 @@
 /*
  * timeline: what happened on the vehicle and what the person did, in time order.
  *
- * Four kinds of events, each with a monotonic time in microseconds given by the caller
+ * Five kinds of events, each with a monotonic time in microseconds given by the caller
  * (lib never reads a clock):
- *  - signal samples (a DBC signal or a profile DID, decoded to a double),
+ *  - signal samples: a chain role's value (bodydiag/role.h), decoded from a DBC signal
+ *    or a profile DID and normalised by the vehicle profile,
  *  - DTC status changes (3-byte DTC + status byte, with the status it had before:
  *    the timeline keeps the last status of every DTC it has seen, so a poll that
  *    returns the same status again is not an event),
+ *  - DTC reads (the fault memory of a module was read: a list arrived, maybe empty, so
+ *    an absent DTC now means something),
  *  - marks (what the person did: fob_trunk_pressed, interior_pressed, ...),
  *  - transport events (timeout, negative response, bus-off, unknown CAN id, error frame).
  *
@@ -38,7 +41,7 @@
 /* ---- symbol table ---- */
 
 enum timeline_symbol_kind {
-	TIMELINE_SYMBOL_SIGNAL, /* DBC signal or profile DID name */
+	TIMELINE_SYMBOL_SIGNAL, /* a chain role's name (or, in tests, any signal name) */
 	TIMELINE_SYMBOL_MARK,	/* user action */
 	TIMELINE_SYMBOL_MODULE, /* ECU / module name of the profile ("bcm") */
 	TIMELINE_SYMBOL_KIND_MAX,
@@ -80,6 +83,7 @@ enum timeline_event_type {
 	TIMELINE_EVENT_DTC,
 	TIMELINE_EVENT_MARK,
 	TIMELINE_EVENT_TRANSPORT,
+	TIMELINE_EVENT_DTC_READ,
 	TIMELINE_EVENT_TYPE_MAX,
 };
 
@@ -112,6 +116,9 @@ struct timeline_event {
 			bool first_seen;  /* no earlier status known */
 		} dtc;
 		struct {
+			uint32_t module; /* TIMELINE_SYMBOL_MODULE index or TIMELINE_MODULE_NONE */
+		} dtc_read;
+		struct {
 			uint32_t index; /* TIMELINE_SYMBOL_MARK */
 		} mark;
 		struct {
@@ -130,6 +137,7 @@ struct timeline_event timeline_event_dtc(int64_t t_us, uint32_t module, uint32_t
 					 uint8_t status);
 struct timeline_event timeline_event_transport(int64_t t_us, enum timeline_transport kind,
 					       uint32_t id, uint8_t service, uint8_t nrc);
+struct timeline_event timeline_event_dtc_read(int64_t t_us, uint32_t module);
 
 /* ---- the ring ---- */
 
@@ -184,7 +192,8 @@ int timeline_dtc_status(const struct timeline *tl, uint32_t module, uint32_t cod
 void timeline_clear(struct timeline *tl);
 
 /*
- * One line for logs and reports: "12.345678 signal TrunkActuatorCurrent = 2.31",
+ * One line for logs and reports: "12.345678 signal actuator_current = 2.31 A" (a role's
+ * value with its unit or label), "12.5 dtc_read bcm",
  * "12.400000 dtc bcm B1A40-13 status 0x09 (was 0x50)", "13.0 mark fob_trunk_pressed".
  * syms may be NULL (indices are printed). Returns snprintf's result.
  */

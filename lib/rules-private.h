@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The evaluator's state, shared by rules.c (compile, feed, advance, reset) and
+ * rules_verdict.c (truth values, findings, links, questions). Not installed.
+ *
+ * The engine copies every rule's (and link's) node and atom arrays into flat global
+ * arrays with names resolved to symbol indices. Each atom has exactly one user, which
+ * its fires are handed to: a latch (the condition held at some time since the reset),
+ * a counter (N fires within a window) or a step of a sequence (checked against the
+ * windows of that sequence's open instances).
+ */
+
+#include "bodydiag/rules.h"
+#include "rules_lang-private.h"
+
+/* Functions shared between the evaluator's files, never exported by the library. */
+#define RULES_HIDDEN __attribute__((visibility("hidden")))
+
+/* Four truth values; the order matters nowhere. */
+enum tv {
+	TV_FALSE,
+	TV_UNKNOWN,
+	TV_TRUE,
+	TV_NOBS, /* cannot be decided on this vehicle with this connection */
+};
+
+enum user_kind {
+	USER_LATCH,
+	USER_COUNT,
+	USER_STEP,
+	USER_ANCHOR,
+	USER_KIND_MAX,
+};
+
+struct eatom {
+	const struct atom_src *src;
+	enum atom_kind kind;
+	uint32_t sig[2]; /* symbol indices of the roles read */
+	uint32_t *marks;
+	size_t n_marks;
+	uint32_t module; /* DTC: NONE = any module */
+	enum user_kind user;
+	uint32_t node; /* LATCH, COUNT, ANCHOR: global node index; STEP: the SEQ node */
+	unsigned step; /* STEP */
+	uint32_t rule;
+	/* level state (LEVEL, DTC) */
+	bool cur;   /* the comparison / match holds now */
+	bool fired; /* this run of cur has fired (reached its duration) */
+	int64_t since;
+	struct timeline_event start_ev;
+};
+
+enum step_state {
+	STEP_PENDING,
+	STEP_MET,
+	STEP_FAILED,
+	STEP_NOBS, /* the window closed, and what it looked for could not be seen */
+	STEP_STATE_MAX,
+};
+
+struct instance {
+	bool open;
+	int64_t t0;
+	struct timeline_event anchor_ev;
+	uint8_t state[RULES_MAX_STEPS];
+	int64_t t[RULES_MAX_STEPS]; /* when the step was met */
+	struct rules_evidence ev[RULES_MAX_STEPS];
+};
+
+struct enode {
+	const struct node_src *src;
+	enum node_kind kind;
+	uint32_t first_child, next_sibling; /* global */
+	uint32_t atom;			    /* global */
+	uint32_t rule;
+	/* ATOM, COUNT: latch */
+	bool latched;
+	int64_t latched_t;
+	struct rules_evidence ev;
+	/* COUNT: ring of fire times, count_n entries from the engine's pool */
+	int64_t *ring;
+	unsigned ring_len, ring_head;
+	/* SEQ */
+	struct instance inst[RULES_MAX_INSTANCES];
+	struct instance won; /* first instance that met every step */
+	unsigned n_failed, n_nobs;
+	bool opened; /* the anchor fired since the reset */
+};
+
+/* A rule, inhibit or normal (the set's rules, first), or a link (after them). */
+struct erule {
+	const struct rule_src *src;
+	bool active;
+	uint32_t root, root2; /* root2: a link's `fails`; NONE when absent */
+	uint32_t *evidence_sigs;
+	bool *reads_question; /* per question: a mark atom of this rule names its mark */
+	/* evaluation results */
+	enum tv value, value2;
+	int64_t since, since2;
+};
+
+struct edtc {
+	uint32_t module, code;
+	uint8_t status;
+	unsigned toggles;
+};
+
+struct rules_engine {
+	const struct rules_set *set;
+	struct timeline_symbols *syms;
+	struct eatom *atoms;
+	size_t n_atoms;
+	struct enode *nodes;
+	size_t n_nodes;
+	struct erule *rules; /* n_rules of the set, then n_links */
+	size_t n_rules, n_links, n_active;
+	int64_t *ring_pool;
+	/* per registry role */
+	uint8_t *role_provided;
+	uint32_t *role_sym; /* the symbol of the role's name */
+	/* per signal symbol */
+	size_t n_sigs;
+	double *val;
+	int64_t *val_t;
+	uint8_t *have;
+	uint8_t *reads; /* an active rule reads the signal (conditions or `evidence`) */
+	uint32_t *sig_off, *sig_atoms; /* CSR: atoms reading signal s */
+	/* per mark */
+	size_t n_marks;
+	uint32_t *mark_off, *mark_atoms;
+	unsigned *mark_seen;
+	/* atoms by event kind */
+	uint32_t *dtc_atoms, *transport_atoms, *timed_atoms, *seq_nodes;
+	size_t n_dtc_atoms, n_transport_atoms, n_timed_atoms, n_seq_nodes;
+	struct edtc dtcs[RULES_MAX_DTCS];
+	size_t n_dtcs;
+	/* modules whose fault memory was read (a DTC list or a DTC status arrived) */
+	uint32_t read_modules[RULES_MAX_READ_MODULES];
+	size_t n_read_modules;
+	bool read_any;
+	int64_t now;
+	int64_t deadline;
+	bool dirty; /* something that can move the deadline earlier happened */
+	/* questions */
+	uint32_t *question_marks;
+	/* ranking */
+	struct rules_finding *findings;
+	size_t n_findings;
+	enum rules_verdict verdict;
+	struct rules_link links[RULES_CHAIN_LINKS];
+	uint32_t *order;
+	uint8_t *fstate;
+	uint32_t *fby;
+};
+
+/* An evidence entry for atom a fired by event ev. */
+RULES_HIDDEN struct rules_evidence rules_ev_event(const struct eatom *a,
+						  const struct timeline_event *ev);
+
+/*
+ * Whether what atom a reads can be seen on this vehicle: statically (the vehicle
+ * provides its roles) or, with dynamic, right now (a sample of each role has arrived; for
+ * a DTC atom, the module's fault memory was read or the atom matched).
+ */
+RULES_HIDDEN bool rules_atom_observable(const struct rules_engine *e, const struct eatom *a,
+					bool dynamic);
+
+/* The evaluator's truth value of node ni at the engine's time; *ret_since: when it
+ * became true. */
+RULES_HIDDEN enum tv rules_eval_node(const struct rules_engine *e, uint32_t ni,
+				     int64_t *ret_since);

@@ -1,0 +1,8 @@
+format = 1
+[vehicle]
+make = m
+platform = p
+[role ajar]
+dbc_signal = Trunk.Nope
+source = x
+grade = B

@@ -1,0 +1,8 @@
+format = 1
+[vehicle]
+make = m
+platform = p
+[role gear]
+dbc_signal = Trunk.Req
+source = x
+grade = B
