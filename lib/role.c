@@ -218,6 +218,7 @@ struct unit {
 
 static const struct unit units[] = {
     {"km/h", 'v', 1},	     {"kph", 'v', 1},  {"kmh", 'v', 1},	  {"KPH", 'v', 1},
+    {"km / h", 'v', 1},     {"km/hr", 'v', 1}, {"Unit_KiloMeterPerHour", 'v', 1},
     {"Km/h", 'v', 1},	     {"KMH", 'v', 1},  {"m/s", 'v', 3.6}, {"mph", 'v', 1.609344},
     {"MPH", 'v', 1.609344}, {"V", 'u', 1},    {"volt", 'u', 1},  {"Volt", 'u', 1},
     {"mV", 'u', 1e-3},	     {"A", 'i', 1},    {"ampere", 'i', 1}, {"mA", 'i', 1e-3},
