@@ -193,9 +193,16 @@ def main():
         write(badlog, lines[0] + "(1767225600.5) can0 12G#00\n" + lines[1] + "x" * 600 + "\n")
         p = run(*FILES, badlog)
         check("bad capture lines are reported and skipped",
-              p.returncode == 0 and "bad.log:2: warning: bad line" in p.stderr
-              and "bad.log:4: warning: bad line: longer than 512 bytes" in p.stderr
+              p.returncode == 0 and "bad.log:2: bad line: " in p.stderr
+              and "bad.log:4: bad line: longer than 512 bytes" in p.stderr
               and "2 bad lines skipped" in p.stdout, p.stdout + p.stderr)
+        # a wrong file must not flood the terminal: five shown, the rest counted
+        write(badlog, lines[0] + "garbage\n" * 12 + lines[1])
+        p = run(*FILES, badlog)
+        check("bad capture lines: the first five shown, then a count",
+              p.returncode == 0 and p.stderr.count(": bad line: ") == 5
+              and "bad.log: 7 more bad lines not shown (12 in all)" in p.stderr
+              and "12 bad lines skipped" in p.stdout, p.stdout + p.stderr)
         expect_error("--strict stops at the first bad line", [*FILES, "--strict", badlog], 1,
                      "bad.log:2: error: bad line")
         write(badlog, "(1767225600.5) can0 800#00\n")

@@ -14,6 +14,7 @@
 #include "bodydiag.h"
 #include "bodydiag/candump.h"
 #include "capture.h"
+#include "out.h"
 
 struct mark {
 	int64_t t_us;
@@ -29,6 +30,7 @@ struct reader {
 	struct mark *marks; /* side file, sorted by time */
 	size_t n_marks, next_mark;
 	unsigned bad_lines, capture_marks;
+	struct line_notes bad; /* the first few bad lines are shown, then counted */
 	char line[CANDUMP_MAX_LINE + 1];
 	size_t line_len;
 	bool line_too_long;
@@ -224,6 +226,15 @@ static int feed_marks_until(struct reader *a, int64_t t, const char *marks_path)
 	return 0;
 }
 
+/* A malformed capture line: reported (the first few, then counted) and skipped, or fatal
+ * with strict. */
+static int bad_line(struct reader *a, const char *why)
+{
+	a->bad_lines++;
+	line_note(&a->bad, a->lineno, 0, why);
+	return a->strict ? -EBADMSG : 0;
+}
+
 static int capture_line(struct reader *a, const char *s, size_t len, const char *marks_path)
 {
 	struct candump_record rec;
@@ -253,19 +264,13 @@ static int capture_line(struct reader *a, const char *s, size_t len, const char 
 		return 0; /* a comment */
 	}
 	if (candump_parse_line(s, len, &why, &rec) < 0) {
-		a->bad_lines++;
-		fprintf(stderr, "%s:%u: %s: bad line: %s\n", a->capture, a->lineno,
-			a->strict ? "error" : "warning", why);
-		return a->strict ? -EBADMSG : 0;
+		return bad_line(a, why);
 	}
 	r = feed_marks_until(a, rec.tf.t_us, marks_path);
 	if (r < 0)
 		return r;
 	if (!bd_frame_is_valid(&rec.tf.frame)) {
-		a->bad_lines++;
-		fprintf(stderr, "%s:%u: %s: bad line: invalid frame\n", a->capture, a->lineno,
-			a->strict ? "error" : "warning");
-		return a->strict ? -EBADMSG : 0;
+		return bad_line(a, "invalid frame");
 	}
 	return a->ops->frame(a->userdata, &rec.tf);
 }
@@ -288,15 +293,9 @@ static int capture_feed(struct reader *a, const char *buf, size_t n, bool eof,
 		a->lineno++;
 		int r = 0;
 		if (a->line_too_long) {
-			a->bad_lines++;
-			fprintf(stderr, "%s:%u: %s: bad line: longer than %u bytes\n", a->capture,
-				a->lineno, a->strict ? "error" : "warning", CANDUMP_MAX_LINE);
-			r = a->strict ? -EBADMSG : 0;
+			r = bad_line(a, "longer than 512 bytes"); /* CANDUMP_MAX_LINE */
 		} else if (memchr(a->line, '\0', a->line_len)) {
-			a->bad_lines++;
-			fprintf(stderr, "%s:%u: %s: bad line: NUL byte\n", a->capture, a->lineno,
-				a->strict ? "error" : "warning");
-			r = a->strict ? -EBADMSG : 0;
+			r = bad_line(a, "NUL byte");
 		} else {
 			r = capture_line(a, a->line, a->line_len, marks_path);
 		}
@@ -313,7 +312,9 @@ static int capture_feed(struct reader *a, const char *buf, size_t n, bool eof,
 int capture_read(const char *capture, const char *marks_path, bool strict,
 		 const struct capture_ops *ops, void *userdata, struct capture_result *ret)
 {
-	struct reader a = {.ops = ops, .userdata = userdata, .capture = capture, .strict = strict};
+	struct reader a = {.ops = ops, .userdata = userdata, .capture = capture, .strict = strict,
+			   .bad = {.file = capture, .severity = strict ? "error: bad line" : "bad line",
+				   .what = "bad lines", .shown_max = strict ? 0 : 5}};
 	int r = 0, fd = -1;
 
 	if (marks_path && (r = load_marks(&a, marks_path)) < 0)
@@ -340,6 +341,7 @@ int capture_read(const char *capture, const char *marks_path, bool strict,
 	}
 	if (r >= 0)
 		r = feed_marks_until(&a, INT64_MAX, marks_path);
+	line_notes_finish(&a.bad);
 	if (r >= 0)
 		*ret = (struct capture_result){.lines = a.lineno,
 					       .bad_lines = a.bad_lines,
