@@ -8,16 +8,29 @@ between), `bodydiag analyze` reads them back, and the top cause must be the inje
 fault ("no fault found" when healthy). Marks go once through the side file and once as
 `# mark` lines inside the capture. Prints the matrix and `N/N correct`; fails on any miss.
 
-Usage: test-analyze-matrix.py BODYDIAG_SIM BODYDIAG [SEEDS]
+With --passive the same cases run against a car seen only passively: a profile made from
+sim-2026.profile without its ECUs, DIDs, DTCs, the roles read by UDS, and without
+actuator_current (the car does not broadcast the release current; most real cars do not).
+The engine may then not be able to name the fault, but it must never name a wrong one:
+every cause that holds is the injected fault (or the second fault of a two-fault case,
+or the lockout of a refused press), "no fault found" only when healthy, and an injected
+fault that is not found is reported with what cannot be seen (not observable, never
+ruled out). "No fault found" with a fault injected passes only when every press
+worked end to end and the fault is listed as not observable with what it needs.
+
+Usage: test-analyze-matrix.py [--passive] BODYDIAG_SIM BODYDIAG [SEEDS]
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 
-SIM, BODYDIAG = sys.argv[1], sys.argv[2]
-SEEDS = int(sys.argv[3]) if len(sys.argv) > 3 else 6
+ARGS = [a for a in sys.argv[1:] if a != "--passive"]
+PASSIVE = "--passive" in sys.argv[1:]
+SIM, BODYDIAG = ARGS[0], ARGS[1]
+SEEDS = int(ARGS[2]) if len(ARGS) > 2 else 6
 ROOT = os.environ.get("BODYDIAG_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 FILES = ["--profile", os.path.join(ROOT, "profiles/sim-2026.profile")]
 
@@ -80,6 +93,29 @@ end 16s
 """
 
 
+def passive_profile(tmp):
+    """sim-2026.profile as a car seen only passively: no [ecu]/[did]/[dtc] sections, no
+    role read by UDS (`did =`), no actuator_current; its DBC named by absolute path."""
+    with open(os.path.join(ROOT, "profiles/sim-2026.profile")) as f:
+        text = f.read()
+    sections = re.split(r"(?m)^(?=\[)", text)
+    keep = []
+    for sec in sections:
+        head = sec.split("\n", 1)[0].strip()
+        if re.match(r"\[(ecu|did|dtc)\b", head):
+            continue
+        if head.startswith("[role") and (re.search(r"(?m)^did\s*=", sec)
+                                         or head == "[role actuator_current]"):
+            continue
+        keep.append(sec)
+    text = re.sub(r"(?m)^dbc\s*=.*$", "dbc = " + os.path.join(ROOT, "dbc/bodydiag-sim.dbc"),
+                  "".join(keep))
+    path = os.path.join(tmp, "passive.profile")
+    with open(path, "w") as f:
+        f.write(text)
+    return ["--profile", path, "--rules", os.path.join(ROOT, "rules/trunk.rules")]
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
@@ -95,7 +131,7 @@ def analyze(tmp, label, faults, seed, inline, script=None):
     p = run([SIM, "--scenario", scn, "--candump", log, "--marks", marks])
     if p.returncode != 0:
         sys.exit(f"bodydiag-sim failed for {label} seed {seed}: {p.stderr}")
-    args = [BODYDIAG, "analyze", *FILES, "--json"]
+    args = [BODYDIAG, "analyze", *(FILES_PASSIVE or FILES), "--json"]
     if inline:
         # the marks as `# mark` lines of the capture, each before the first later frame
         with open(marks) as f:
@@ -138,7 +174,82 @@ def check(case, res):
     return True, top
 
 
+FILES_PASSIVE = None
+# the lockouts a scripted press may meet: a refusal, not a cause
+LOCKOUTS = {"MOVING": "release_blocked_speed"}
+# what a fault makes the BCM do, true beside it: the output lockout after a short
+CONSEQUENCES = {"hinge_wiring_short": {"release_blocked_lockout"}}
+
+
+def check_passive(case, res):
+    """No wrong cause, and an honest word about a fault that cannot be seen."""
+    label, faults, expect, verdict, also = case[:5]
+    allowed = {expect, also} - {None}
+    if len(case) > 5 and case[5] in LOCKOUTS:
+        allowed.add(LOCKOUTS[case[5]])
+    for fault in faults:
+        allowed |= CONSEQUENCES.get(fault.split()[0], set())
+    fs = {f["id"]: f for f in res["findings"]}
+    held = [i for i, f in fs.items() if f["state"] == "holds" and f["kind"] != "normal"]
+    wrong = [i for i in held if i not in allowed]
+    if wrong:
+        return False, f"wrong cause {wrong} ({res['verdict']})"
+    if res["verdict"] == "fault" and (not res["findings"]
+                                      or res["findings"][0]["id"] not in allowed):
+        return False, f"verdict fault on {res['findings'][0]['id'] if res['findings'] else '-'}"
+    if faults and res["verdict"].startswith("no fault found"):
+        # every press worked end to end and the fault shows only in what the car does
+        # not broadcast: allowed only when the fault is named as not observable
+        f = fs.get(expect)
+        if not f or f["state"] != "not observable" or not f.get("missing"):
+            return False, "no fault found with a fault injected, not said to be unobservable"
+        why = ", ".join(sorted({m["what"] for m in f["missing"]}))
+        return True, f"chain worked; {expect} not observable (needs {why})"
+    if not faults:
+        return True, "healthy: " + res["verdict"]
+    if expect in held:
+        return True, "found"
+    f = fs.get(expect)
+    if not f:
+        return False, f"{expect} silently dropped ({res['verdict']})"
+    if f["state"] == "not observable" and not f.get("missing"):
+        return False, f"{expect} not observable without saying what is missing"
+    why = ", ".join(sorted({m["what"] for m in f.get("missing", [])}))
+    return True, f"{f['state']}" + (f" (needs {why})" if why else "")
+
+
+def main_passive():
+    global FILES_PASSIVE
+    total = good = 0
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        FILES_PASSIVE = passive_profile(tmp)
+        for case in CASES:
+            ok = 0
+            outcomes = set()
+            miss = ""
+            for seed in range(1, SEEDS + 1):
+                res = analyze(tmp, case[0], case[1], seed, False,
+                              case[5] if len(case) > 5 else None)
+                passed, what = check_passive(case, res)
+                ok += passed
+                if passed:
+                    outcomes.add(what)
+                elif not miss:
+                    miss = f"  seed {seed}: {what}"
+            total += SEEDS
+            good += ok
+            rows.append(f"  {case[0]:<36} {ok}/{SEEDS}{miss}  [{'; '.join(sorted(outcomes))}]")
+    print(f"offline scenario matrix, car seen passively ({SEEDS} seeds; no UDS, no "
+          "actuator_current): no wrong cause, the rest said to be not observable")
+    print("\n".join(rows))
+    print(f"passive matrix: {good}/{total} correct")
+    return 0 if good == total else 1
+
+
 def main():
+    if PASSIVE:
+        return main_passive()
     total = good = 0
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
