@@ -11,6 +11,7 @@ int cmd_decode(int argc, char **argv);
 int cmd_history(int argc, char **argv); /* cmd-history.c */
 int cmd_report(int argc, char **argv);  /* cmd-report.c */
 int cmd_analyze(int argc, char **argv);
+int cmd_changes(int argc, char **argv); /* cmd-changes.c */
 int cmd_uds(int argc, char **argv);
 /* API clients of bodydiagd (cmd-client.c) */
 int cmd_status(int argc, char **argv);

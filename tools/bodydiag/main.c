@@ -21,6 +21,7 @@ static const struct {
 	const char *help;
 } commands[] = {
     {"analyze", cmd_analyze, "Diagnose a candump capture offline: ranked causes with evidence"},
+    {"changes", cmd_changes, "Which decoded signals changed around each mark: find a car's own signals"},
     {"decode", cmd_decode, "Decode a candump log with a DBC file"},
     {"uds", cmd_uds, "ISO-TP/UDS view of a candump capture: PDUs, latencies, transport problems"},
     {"status", cmd_status, "The daemon's bus state, counters, ECUs, uptime"},

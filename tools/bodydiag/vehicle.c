@@ -47,7 +47,7 @@ static int load_text(const char *path, char **ret_text, size_t *ret_len)
 	return r;
 }
 
-static int load_dbc(const char *path, struct dbc **ret)
+int vehicle_load_dbc(const char *path, struct dbc **ret)
 {
 	struct dbc_error err;
 	char *text;
@@ -163,7 +163,7 @@ int vehicle_load(const struct vehicle_args *args, bool with_rules, struct vehicl
 			fprintf(stderr, "bodydiag: %s: %s\n", d.profile_path, strerror(-r));
 	}
 	if (r >= 0)
-		r = load_dbc(d.dbc_path, &d.dbc);
+		r = vehicle_load_dbc(d.dbc_path, &d.dbc);
 	if (r >= 0 && with_rules) {
 		r = find_rules(args, d.profile_path, d.rules_path);
 		if (r >= 0)

@@ -45,6 +45,8 @@ const char *vehicle_datadir(void);
  */
 int vehicle_load(const struct vehicle_args *args, bool with_rules, struct vehicle_data *ret);
 void vehicle_data_clear(struct vehicle_data *d);
+/* One DBC file alone (`changes --dbc`); the reason is printed on failure. */
+int vehicle_load_dbc(const char *path, struct dbc **ret);
 
 /* The usage lines of the options above, for the commands' --help. */
 extern const char vehicle_usage[];
