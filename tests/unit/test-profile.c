@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,9 +19,11 @@
 
 #include "config.h"
 
+#include "bodydiag/dbc.h"
 #include "bodydiag/dtc.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/role.h"
+#include "bodydiag/rolemap.h"
 
 #define SIM_PROFILE BODYDIAG_SOURCE_ROOT "/profiles/sim-2026.profile"
 
@@ -803,6 +806,54 @@ static void limits(void **state)
 	free(buf);
 }
 
+/* Every profile this tree ships loads, finds its own DBC (dbc/, as installed) and binds
+ * every [role] to it, and every role mapping names its source and grade. */
+static void shipped_profiles(void **state)
+{
+	(void)state;
+	char dir[4096], path[4096 + 256], dbcpath[4096];
+	snprintf(dir, sizeof(dir), "%s/profiles", BODYDIAG_SOURCE_ROOT);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	unsigned n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 9 || strcmp(de->d_name + len - 8, ".profile") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		struct profile *p = NULL;
+		struct profile_error perr;
+		if (profile_load(path, &p, &perr) < 0)
+			fail_msg("%s:%u:%u: %s", perr.file, perr.line, perr.column, perr.message);
+		assert_int_equal(profile_dbc_path(p, path, "/nonexistent", dbcpath, sizeof(dbcpath)), 0);
+		FILE *f = fopen(dbcpath, "rb");
+		assert_non_null(f);
+		static char text[8u << 20];
+		size_t tl = fread(text, 1, sizeof(text), f);
+		fclose(f);
+		struct dbc *db = NULL;
+		struct dbc_error derr;
+		if (dbc_parse(text, tl, dbcpath, NULL, NULL, &derr, &db) < 0)
+			fail_msg("%s:%u:%u: %s", derr.file, derr.line, derr.column, derr.message);
+		struct rolemap *m = NULL;
+		if (rolemap_new(p, db, &perr, &m) < 0)
+			fail_msg("%s:%u:%u: %s", perr.file, perr.line, perr.column, perr.message);
+		assert_true(profile_role_count(p) > 0);
+		for (size_t i = 0; i < profile_role_count(p); i++) {
+			const struct profile_role *r = profile_role_at(p, i);
+			assert_true(r->source && r->source[0]);
+			assert_true(r->grade == 'A' || r->grade == 'B' || r->grade == 'C');
+		}
+		rolemap_free(m);
+		dbc_free(db);
+		profile_free(p);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 10); /* the simulated car and nine real families */
+}
+
 int main(void)
 {
 	const size_t nbad = sizeof(bad_cases) / sizeof(bad_cases[0]);
@@ -810,7 +861,7 @@ int main(void)
 	    cmocka_unit_test(sim_profile), cmocka_unit_test(decode),	 cmocka_unit_test(streaming),
 	    cmocka_unit_test(minimal),	   cmocka_unit_test(load_missing), cmocka_unit_test(too_big),
 	    cmocka_unit_test(overlong),	   cmocka_unit_test(limits),	   cmocka_unit_test(roles),
-	    cmocka_unit_test(dbc_path),
+	    cmocka_unit_test(dbc_path),	   cmocka_unit_test(shipped_profiles),
 	};
 	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	struct CMUnitTest *tests = calloc(nfixed + nbad, sizeof(*tests));

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -137,12 +139,49 @@ static void units(void **state)
 	assert_int_equal(role_unit_factor(NULL, "V", &f), -ENOENT);
 }
 
+/* rules/README.md is where rule and profile writers look the roles up: every role of the
+ * registry has its row there, with its labels. */
+static void readme_lists_every_role(void **state)
+{
+	(void)state;
+	const char *root = getenv("BODYDIAG_SOURCE_ROOT");
+	char path[4096], line[1024];
+	if (!root)
+		fail_msg("BODYDIAG_SOURCE_ROOT is not set (run through meson test)");
+	snprintf(path, sizeof(path), "%s/rules/README.md", root);
+	for (size_t i = 0; i < role_count(); i++) {
+		const struct role *r = role_at(i);
+		char want[160];
+		bool found = false;
+		snprintf(want, sizeof(want), "| `%s` | %s | ", r->name, role_link_name(r->link));
+		FILE *f = fopen(path, "r");
+		if (!f)
+			fail_msg("cannot open %s", path);
+		while (!found && fgets(line, sizeof(line), f)) {
+			if (strncmp(line, want, strlen(want)) != 0)
+				continue;
+			found = true;
+			for (unsigned k = 0; k < r->n_labels; k++) {
+				char lab[80];
+				snprintf(lab, sizeof(lab), "`%s`", r->labels[k]);
+				if (!strstr(line, lab))
+					fail_msg("rules/README.md: role %s lacks label %s", r->name,
+						 lab);
+			}
+		}
+		fclose(f);
+		if (!found)
+			fail_msg("rules/README.md has no row '%s...'", want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(registry),
 	    cmocka_unit_test(names_and_values),
 	    cmocka_unit_test(units),
+	    cmocka_unit_test(readme_lists_every_role),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
