@@ -235,15 +235,23 @@ int rules_want_string(struct parse *p, size_t *i, const char *what, const char *
 	return 0;
 }
 
+/* Token i as a C string in buf, when it is a word that fits; NULL otherwise. */
+static const struct token *tok_cstr(const struct parse *p, size_t i, char *buf, size_t size)
+{
+	if (i >= p->ntok || p->toks[i].type != TOK_WORD || p->toks[i].len >= size)
+		return NULL;
+	memcpy(buf, p->toks[i].s, p->toks[i].len);
+	buf[p->toks[i].len] = '\0';
+	return &p->toks[i];
+}
+
 int rules_want_number(struct parse *p, size_t *i, const char *what, double *ret)
 {
 	char d[64], buf[64];
-	if (*i >= p->ntok || p->toks[*i].type != TOK_WORD || p->toks[*i].len >= sizeof(buf))
+	const struct token *t = tok_cstr(p, *i, buf, sizeof(buf));
+	if (!t)
 		return rules_fail(p, rules_col_at(p, *i), "expected %s (a number), got %s", what,
 			    rules_tok_desc(p, *i, d, sizeof(d)));
-	const struct token *t = &p->toks[*i];
-	memcpy(buf, t->s, t->len);
-	buf[t->len] = '\0';
 	char *endp;
 	errno = 0;
 	double v = strtod(buf, &endp);
@@ -259,12 +267,10 @@ int rules_want_uint(struct parse *p, size_t *i, const char *what, unsigned lo, u
 		     unsigned *ret)
 {
 	char d[64], buf[32];
-	if (*i >= p->ntok || p->toks[*i].type != TOK_WORD || p->toks[*i].len >= sizeof(buf))
+	const struct token *t = tok_cstr(p, *i, buf, sizeof(buf));
+	if (!t)
 		return rules_fail(p, rules_col_at(p, *i), "expected %s (an integer %u..%u), got %s", what, lo,
 			    hi, rules_tok_desc(p, *i, d, sizeof(d)));
-	const struct token *t = &p->toks[*i];
-	memcpy(buf, t->s, t->len);
-	buf[t->len] = '\0';
 	char *endp;
 	errno = 0;
 	long v = strtol(buf, &endp, 0);
@@ -282,12 +288,10 @@ int rules_want_uint(struct parse *p, size_t *i, const char *what, unsigned lo, u
 int rules_want_duration(struct parse *p, size_t *i, int64_t *ret)
 {
 	char d[64], buf[64];
-	if (*i >= p->ntok || p->toks[*i].type != TOK_WORD || p->toks[*i].len >= sizeof(buf))
+	const struct token *t = tok_cstr(p, *i, buf, sizeof(buf));
+	if (!t)
 		return rules_fail(p, rules_col_at(p, *i), "expected a duration (like 150ms or 2s), got %s",
 			    rules_tok_desc(p, *i, d, sizeof(d)));
-	const struct token *t = &p->toks[*i];
-	memcpy(buf, t->s, t->len);
-	buf[t->len] = '\0';
 	char *endp;
 	errno = 0;
 	double v = strtod(buf, &endp);

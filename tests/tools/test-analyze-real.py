@@ -55,6 +55,17 @@ def initial_states(res):
     return first, changes
 
 
+def doors_first_seen(name, res, doors, lid, t):
+    """The four doors (fl, fr, rl, rr) and the lid as first seen, all at t seconds from the
+    start of the capture, and no change after."""
+    first, changes = initial_states(res)
+    want = dict(zip(("door_fl", "door_fr", "door_rl", "door_rr"), doors), ajar=lid)
+    check(f"{name}: doors {'/'.join(doors)}, lid {lid} when first seen, at +{t:.3f} s",
+          first == want and all(abs(e["t"] - t) < 0.001 for e in res["body_events"]),
+          res["body_events"])
+    check(f"{name}: nothing opened or closed in the capture", changes == {}, changes)
+
+
 def common(name, res, stderr, not_shown):
     """What every real capture here has in common: no marks, so no cause can hold and none
     is merely possible where its roles are not shown; nothing is asked the car cannot
@@ -142,12 +153,7 @@ def civic_type_r(capture):
     res, err = analyze("honda-civic-2017.profile", capture)
     if res is None:
         return check("type r: analyze runs", False, err)
-    first, changes = initial_states(res)
-    check("type r: four doors and the trunk closed when first seen, at +20.759 s",
-          first == {"door_fl": "closed", "door_fr": "closed", "door_rl": "closed",
-                    "door_rr": "closed", "ajar": "closed"}
-          and all(abs(e["t"] - 20.759) < 0.001 for e in res["body_events"]), res["body_events"])
-    check("type r: nothing opened or closed while driving", changes == {}, changes)
+    doors_first_seen("type r", res, ["closed"] * 4, "closed", 20.759)
     sp = res["roles"]["speed"]
     check("type r: speed 0 .. 8.95 km/h", sp["min"] == 0 and abs(sp["max"] - 8.95) < 1e-9
           and res["roles"]["gear"]["samples"] == 0, sp)
@@ -163,14 +169,10 @@ def wrx(capture):
     res, err = analyze("subaru-preglobal.profile", capture)
     if res is None:
         return check("wrx: analyze runs", False, err)
-    first, changes = initial_states(res)
-    check("wrx: doors and hatch closed when first seen, at +0.734 s",
-          first == {"door_fl": "closed", "door_fr": "closed", "door_rl": "closed",
-                    "door_rr": "closed", "ajar": "closed"}
-          and all(abs(e["t"] - 0.734) < 0.001 for e in res["body_events"])
-          and all(e["source"].startswith("BodyInfo.") and e["grade"] == "B"
-                  for e in res["body_events"]), res["body_events"])
-    check("wrx: no door moved in the capture", changes == {}, changes)
+    doors_first_seen("wrx", res, ["closed"] * 4, "closed", 0.734)
+    check("wrx: the body events come from BodyInfo, grade B",
+          all(e["source"].startswith("BodyInfo.") and e["grade"] == "B"
+              for e in res["body_events"]), res["body_events"])
     check("wrx: 3 BodyInfo frames, speed 0 in 174", res["roles"]["ajar"]["samples"] == 3
           and res["roles"]["speed"]["samples"] == 174 and res["roles"]["speed"]["max"] == 0,
           res["roles"])
@@ -188,12 +190,7 @@ def gt86(capture):
     res, err = analyze("subaru-preglobal.profile", capture)
     if res is None:
         return check("gt86: analyze runs", False, err)
-    first, changes = initial_states(res)
-    check("gt86: front doors open, rear doors and hatch closed, at +3.090 s",
-          first == {"door_fl": "open", "door_fr": "open", "door_rl": "closed",
-                    "door_rr": "closed", "ajar": "closed"}
-          and all(abs(e["t"] - 3.090) < 0.001 for e in res["body_events"]), res["body_events"])
-    check("gt86: no change", changes == {}, changes)
+    doors_first_seen("gt86", res, ["open", "open", "closed", "closed"], "closed", 3.090)
     check("gt86: speed 0", res["roles"]["speed"]["max"] == 0
           and res["roles"]["speed"]["samples"] == 37, res["roles"])
     common("gt86", res, err, ["fob", "receiver", "request", "output", "current", "latch"])
