@@ -174,6 +174,156 @@ static void wide_signals(void **state)
 	dbc_free(db);
 }
 
+/*
+ * Scaling past 64 bits: cantools computes raw * factor + offset with Python's exact
+ * integers, so a 64-bit raw value times an integral factor can leave the 64-bit range.
+ * Expected values from Python (float() of the exact integer: correctly rounded).
+ */
+static const struct dbc_sample *decode_u64(const struct dbc *db, uint32_t id, uint64_t raw,
+					   struct dbc_sample *s)
+{
+	uint8_t d[8];
+	for (int i = 0; i < 8; i++)
+		d[i] = (uint8_t)(raw >> (8 * i));
+	int n = decode(db, id, false, d, 8, s, NULL);
+	assert_int_equal(n, 1);
+	return &s[0];
+}
+
+static void assert_exact_float(const struct dbc_sample *s, double v)
+{
+	assert_int_equal(s->value.type, DBC_VALUE_FLOAT);
+	assert_true(s->value.f == v);
+}
+
+static uint64_t encode_u64(const struct dbc *db, uint32_t id, struct dbc_value v, int *ret)
+{
+	uint8_t d[8] = {0};
+	uint64_t raw = 0;
+	*ret = dbc_encode(dbc_find_message(db, id, false), &v, d, sizeof(d));
+	for (int i = 7; i >= 0; i--)
+		raw = raw << 8 | d[i];
+	return raw;
+}
+
+static void beyond_64_bits(void **state)
+{
+	struct dbc *db = load(with_header("BO_ 1 A: 8 A\n SG_ Three : 0|64@1+ (3,2049) [0|0] \"\" B\n"
+					  "BO_ 2 B: 8 A\n SG_ Tie : 0|64@1+ (3,2048) [0|0] \"\" B\n"
+					  "BO_ 3 C: 8 A\n SG_ Neg : 0|64@1- (2,-1) [0|0] \"\" B\n"
+					  "BO_ 4 D: 8 A\n SG_ Up : 0|64@1+ (1,5) [0|0] \"\" B\n"
+					  "BO_ 5 E: 8 A\n SG_ Flip : 0|64@1+ (-1,0) [0|0] \"\" B\n"
+					  "BO_ 6 F: 8 A\n SG_ Lit : 0|64@1+ (2,0.5) [0|0] \"\" B\n"
+					  "BO_ 7 G: 8 A\n SG_ Fit : 0|64@1- (4,-7) [0|0] \"\" B\n"
+					  "BO_ 8 H: 8 A\n SG_ SFlip : 0|64@1- (-1,0) [0|0] \"\" B\n"
+					  "BO_ 9 I: 8 A\n SG_ Seven : 0|64@1+ (7,0) [0|0] \"\" B\n"));
+	struct dbc_sample s[4];
+	const struct dbc_sample *x;
+	int r;
+
+	/* 3 * 2^63 + 2049: above the tie, rounds up; + 2048: the tie, rounds to even */
+	assert_exact_float(decode_u64(db, 1, UINT64_C(1) << 63, s), 0x1.8000000000001p+64);
+	assert_exact_float(decode_u64(db, 2, UINT64_C(1) << 63, s), 0x1.8p+64);
+	assert_exact_float(decode_u64(db, 1, UINT64_MAX, s), 0x1.8p+65);
+	assert_int_value(decode_u64(db, 1, 0, s), 2049);
+	/* 2 * INT64_MIN - 1 */
+	assert_exact_float(decode_u64(db, 3, UINT64_C(1) << 63, s), -0x1p+64);
+	assert_int_value(decode_u64(db, 3, UINT64_MAX, s), -3);
+	/* the unsigned range above INT64_MAX stays an exact integer */
+	x = decode_u64(db, 4, UINT64_MAX - 5, s);
+	assert_int_equal(x->value.type, DBC_VALUE_UINT);
+	assert_true(x->value.u == UINT64_MAX);
+	assert_exact_float(decode_u64(db, 4, UINT64_MAX - 4, s), 0x1p+64);
+	x = decode_u64(db, 4, (UINT64_C(1) << 63) - 5, s);
+	assert_int_equal(x->value.type, DBC_VALUE_UINT);
+	assert_true(x->value.u == UINT64_C(1) << 63);
+	assert_exact_float(decode_u64(db, 5, UINT64_MAX, s), -0x1p+64);
+	assert_int_value(decode_u64(db, 5, UINT64_C(1) << 63, s), INT64_MIN);
+	/* int * int exact, then + 0.5 in double: 2 * (2^63 + 1025) = 2^64 + 2050 */
+	assert_exact_float(decode_u64(db, 6, (UINT64_C(1) << 63) + 1025, s), 0x1.0000000000001p+64);
+	assert_int_value(decode_u64(db, 7, (UINT64_C(1) << 61) - 1, s), INT64_MAX - 10);
+	x = decode_u64(db, 7, UINT64_C(1) << 62, s); /* 2^64 - 7 */
+	assert_int_equal(x->value.type, DBC_VALUE_UINT);
+	assert_true(x->value.u == UINT64_MAX - 6);
+	assert_exact_float(decode_u64(db, 7, (UINT64_C(1) << 62) + 2, s), 0x1p+64);
+	assert_exact_float(decode_u64(db, 7, UINT64_C(1) << 63, s), -0x1p+65);
+	x = decode_u64(db, 8, UINT64_C(1) << 63, s); /* -(INT64_MIN) */
+	assert_int_equal(x->value.type, DBC_VALUE_UINT);
+	assert_true(x->value.u == UINT64_C(1) << 63);
+
+	/* encoding: (value - offset) / factor, exact when it divides, else rounded */
+	struct dbc_value v = {.type = DBC_VALUE_UINT, .u = UINT64_MAX};
+	assert_true(encode_u64(db, 1, v, &r) == UINT64_C(6148914691236516522));
+	assert_int_equal(r, 8);
+	assert_true(encode_u64(db, 9, v, &r) == UINT64_C(2635249153387078656));
+	assert_int_equal(r, 8);
+	assert_true(encode_u64(db, 4, v, &r) == UINT64_MAX - 5);
+	v.u = 4;
+	encode_u64(db, 4, v, &r); /* 4 - 5 < 0 */
+	assert_int_equal(r, -ERANGE);
+	v = (struct dbc_value){.type = DBC_VALUE_INT, .i = INT64_MIN};
+	assert_true(encode_u64(db, 5, v, &r) == UINT64_C(1) << 63);
+	assert_int_equal(r, 8);
+	encode_u64(db, 8, v, &r); /* -(INT64_MIN) does not fit a signed 64-bit field */
+	assert_int_equal(r, -ERANGE);
+	v.i = INT64_MAX;
+	assert_true(encode_u64(db, 8, v, &r) == (uint64_t)-INT64_MAX);
+	assert_int_equal(r, 8);
+	/* (INT64_MIN + 1) / 2 is not whole: rounded in double, where it is -2^62 */
+	v.i = INT64_MIN;
+	assert_true(encode_u64(db, 3, v, &r) == (uint64_t)-(INT64_C(1) << 62));
+	assert_int_equal(r, 8);
+	v = (struct dbc_value){.type = DBC_VALUE_FLOAT, .f = -0x1p+64};
+	encode_u64(db, 5, v, &r); /* raw 2^64 */
+	assert_int_equal(r, -ERANGE);
+	dbc_free(db);
+}
+
+/* A 64-bit field starting mid-byte spans nine bytes: written without touching its neighbours. */
+static void wide_encode(void **state)
+{
+	struct dbc *db = load(with_header("BO_ 4 N: 24 A\n"
+					  " SG_ Lo : 0|4@1+ (1,0) [0|0] \"\" B\n"
+					  " SG_ Nine : 4|64@1+ (1,0) [0|0] \"\" B\n"
+					  " SG_ Mid : 68|4@1+ (1,0) [0|0] \"\" B\n"
+					  " SG_ NineBE : 75|64@0+ (1,0) [0|0] \"\" B\n"
+					  " SG_ Tail : 144|4@1+ (1,0) [0|0] \"\" B\n"));
+	const struct dbc_message *m = dbc_find_message(db, 4, false);
+	const uint64_t nine = UINT64_C(0xf123456789abcdef), nbe = UINT64_C(0x8000000000000001);
+	struct dbc_value v[5] = {
+	    {.type = DBC_VALUE_INT, .i = 0xa},
+	    {.type = DBC_VALUE_UINT, .u = nine},
+	    {.type = DBC_VALUE_INT, .i = 0x5},
+	    {.type = DBC_VALUE_UINT, .u = nbe},
+	    {.type = DBC_VALUE_INT, .i = 0xc},
+	};
+	uint8_t d[24], want[24] = {0};
+	assert_int_equal(dbc_encode(m, v, d, sizeof(d)), 24);
+	/* reference: bit by bit, Intel positions count up from byte 0 bit 0 */
+	for (unsigned i = 0; i < 4; i++) {
+		want[i / 8] |= (uint8_t)(((0xa >> i) & 1) << (i % 8));
+		want[(68 + i) / 8] |= (uint8_t)(((0x5 >> i) & 1) << ((68 + i) % 8));
+		want[(144 + i) / 8] |= (uint8_t)(((0xc >> i) & 1) << ((144 + i) % 8));
+	}
+	for (unsigned i = 0; i < 64; i++)
+		want[(4 + i) / 8] |= (uint8_t)(((nine >> i) & 1) << ((4 + i) % 8));
+	/* Motorola: MSB at byte 9 bit 3 = network position 76, going down the network order */
+	for (unsigned i = 0; i < 64; i++) {
+		unsigned p = 76 + i, bit = 7 - p % 8;
+		want[p / 8] |= (uint8_t)(((nbe >> (63 - i)) & 1) << bit);
+	}
+	assert_memory_equal(d, want, sizeof(want));
+	struct dbc_sample s[8];
+	int n = dbc_decode(m, d, sizeof(d), s, 8, NULL);
+	assert_int_equal(n, 5);
+	assert_int_value(sample(s, n, "Lo"), 0xa);
+	assert_true(sample(s, n, "Nine")->value.u == nine);
+	assert_int_value(sample(s, n, "Mid"), 0x5);
+	assert_true(sample(s, n, "NineBE")->value.u == nbe);
+	assert_int_value(sample(s, n, "Tail"), 0xc);
+	dbc_free(db);
+}
+
 static void signed_one_bit(void **state)
 {
 	struct dbc *db = load(with_header("BO_ 5 M: 1 A\n"
@@ -713,6 +863,8 @@ int main(void)
 	    cmocka_unit_test(little_endian),
 	    cmocka_unit_test(motorola_crossing_bytes),
 	    cmocka_unit_test(wide_signals),
+	    cmocka_unit_test(beyond_64_bits),
+	    cmocka_unit_test(wide_encode),
 	    cmocka_unit_test(signed_one_bit),
 	    cmocka_unit_test(float_and_double),
 	    cmocka_unit_test(integer_or_float),
