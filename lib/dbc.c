@@ -25,8 +25,143 @@
 #include "bodydiag/dbc.h"
 #include "bytes.h"
 
-typedef unsigned __int128 u128;
-typedef __int128 s128;
+/*
+ * Exact integers past 64 bits, as cantools gets them from Python: a 64-bit raw value
+ * times an integral factor plus an integral offset. Two's complement in two words
+ * rather than __int128, which GCC lacks on 32-bit targets (armhf). Every value these
+ * functions see has a magnitude below 2^127.
+ */
+struct wide {
+	uint64_t hi, lo;
+};
+
+static struct wide wide_from_i64(int64_t v)
+{
+	return (struct wide){.hi = v < 0 ? UINT64_MAX : 0, .lo = (uint64_t)v};
+}
+
+static struct wide wide_from_u64(uint64_t v)
+{
+	return (struct wide){.hi = 0, .lo = v};
+}
+
+static bool wide_negative(struct wide a)
+{
+	return a.hi >> 63;
+}
+
+static struct wide wide_neg(struct wide a)
+{
+	struct wide r = {.hi = ~a.hi, .lo = ~a.lo + 1};
+	if (r.lo == 0)
+		r.hi++;
+	return r;
+}
+
+static struct wide wide_add(struct wide a, struct wide b)
+{
+	struct wide r = {.hi = a.hi + b.hi, .lo = a.lo + b.lo};
+	if (r.lo < a.lo)
+		r.hi++;
+	return r;
+}
+
+/* The value as int64_t, if it fits. */
+static bool wide_to_i64(struct wide a, int64_t *ret)
+{
+	if (a.hi != ((a.lo >> 63) ? UINT64_MAX : 0))
+		return false;
+	*ret = (int64_t)a.lo;
+	return true;
+}
+
+/* |a| for a magnitude below 2^127, where the high word's sign bit is free. */
+static struct wide wide_abs(struct wide a)
+{
+	return wide_negative(a) ? wide_neg(a) : a;
+}
+
+/* 64 x 64 -> 128 bits, unsigned, from 32-bit halves. */
+static struct wide umul_64(uint64_t a, uint64_t b)
+{
+	uint64_t al = a & UINT32_MAX, ah = a >> 32, bl = b & UINT32_MAX, bh = b >> 32;
+	uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+	uint64_t mid = (ll >> 32) + (lh & UINT32_MAX) + (hl & UINT32_MAX);
+	return (struct wide){
+		.hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32),
+		.lo = (mid << 32) | (ll & UINT32_MAX),
+	};
+}
+
+/* a * b for |a| < 2^64 (any int64_t or uint64_t) and any int64_t b. */
+static struct wide wide_mul_i64(struct wide a, int64_t b)
+{
+	uint64_t mb = b < 0 ? 0 - (uint64_t)b : (uint64_t)b;
+	struct wide p = umul_64(wide_abs(a).lo, mb);
+	return wide_negative(a) != (b < 0) ? wide_neg(p) : p;
+}
+
+/*
+ * Truncating division as C does it (quotient toward zero, remainder with the dividend's
+ * sign), for |d| < 2^127 and |m| < 2^62: long division, one bit at a time, so the
+ * remainder (below |m|) never overflows a word.
+ */
+static void wide_divmod_i64(struct wide d, int64_t m, struct wide *ret_q, int64_t *ret_r)
+{
+	struct wide n = wide_abs(d), q = {0};
+	uint64_t mm = m < 0 ? 0 - (uint64_t)m : (uint64_t)m, rem = 0;
+	int64_t d64;
+
+	if (wide_to_i64(d, &d64) && d64 != INT64_MIN) {
+		*ret_q = wide_from_i64(d64 / m);
+		*ret_r = d64 % m;
+		return;
+	}
+	for (int i = 127; i >= 0; i--) {
+		uint64_t bit = i >= 64 ? (n.hi >> (i - 64)) & 1 : (n.lo >> i) & 1;
+		rem = rem << 1 | bit;
+		if (rem >= mm) {
+			rem -= mm;
+			if (i >= 64)
+				q.hi |= UINT64_C(1) << (i - 64);
+			else
+				q.lo |= UINT64_C(1) << i;
+		}
+	}
+	*ret_q = wide_negative(d) != (m < 0) ? wide_neg(q) : q;
+	*ret_r = wide_negative(d) ? -(int64_t)rem : (int64_t)rem;
+}
+
+/*
+ * The nearest double, ties to even, as a conversion from __int128 gives it: the top 64
+ * significant bits are converted with every bit shifted out folded into the lowest one
+ * (a sticky bit: it lies below the rounding position, so only a tie changes), then
+ * scaled back exactly.
+ */
+static double wide_to_double(struct wide a)
+{
+	struct wide m = wide_abs(a);
+	double v;
+
+	if (m.hi == 0) {
+		v = (double)m.lo;
+	} else {
+		int sh = 64 - __builtin_clzll(m.hi); /* 1..63 below 2^127 */
+		uint64_t top = (m.hi << (64 - sh)) | (m.lo >> sh);
+		if (m.lo << (64 - sh))
+			top |= 1;
+		v = ldexp((double)top, sh);
+	}
+	return wide_negative(a) ? -v : v;
+}
+
+/* An integral double in [-2^64, 2^64). */
+static struct wide wide_from_double(double q)
+{
+	double mag = fabs(q);
+	struct wide m = mag >= 0x1p64 ? (struct wide){.hi = 1} : wide_from_u64((uint64_t)mag);
+	return q < 0 ? wide_neg(m) : m;
+}
 
 /* ---- memory ---------------------------------------------------------------------- */
 
@@ -2494,12 +2629,14 @@ static uint64_t extract(const struct plan *pl, bool big_endian, const uint8_t *p
 	uint64_t a, b;
 	memcpy(&a, pad + pl->byte_lo, 8);
 	memcpy(&b, pad + pl->byte_lo + 8, 8);
+	/* wide: 1 <= shift <= 7 and 58 <= length <= 64, so no shift below is by 0 or 64 */
 	if (big_endian) {
-		u128 v = ((u128)be64toh(a) << 64) | be64toh(b);
-		return (uint64_t)((v << pl->shift) >> (128 - pl->length));
+		uint64_t hi = be64toh(a), lo = be64toh(b);
+		uint64_t top = (hi << pl->shift) | (lo >> (64 - pl->shift));
+		return pl->length == 64 ? top : top >> (64 - pl->length);
 	}
-	u128 v = ((u128)le64toh(b) << 64) | le64toh(a);
-	return (uint64_t)(v >> pl->shift) & pl->mask;
+	uint64_t lo = le64toh(a), hi = le64toh(b);
+	return ((lo >> pl->shift) | (hi << (64 - pl->shift))) & pl->mask;
 }
 
 struct raw {
@@ -2535,20 +2672,32 @@ static struct raw raw_value(const struct dbc_signal *s, const struct plan *pl, u
 	return r;
 }
 
-static struct dbc_value int128_value(s128 v)
+/* An exact integer: int64_t, uint64_t above INT64_MAX, else the nearest double. */
+static struct dbc_value wide_value(struct wide v)
 {
 	struct dbc_value out;
-	if (v >= INT64_MIN && v <= INT64_MAX) {
+	if (wide_to_i64(v, &out.i)) {
 		out.type = DBC_VALUE_INT;
-		out.i = (int64_t)v;
-	} else if (v > 0 && v <= (s128)UINT64_MAX) {
+	} else if (v.hi == 0) {
 		out.type = DBC_VALUE_UINT;
-		out.u = (uint64_t)v;
+		out.u = v.lo;
 	} else {
 		out.type = DBC_VALUE_FLOAT;
-		out.f = (double)v;
+		out.f = wide_to_double(v);
 	}
 	return out;
+}
+
+/* raw * iscale + ioffset, exactly; in 64 bits when it fits (the usual case). */
+static struct wide scaled(const struct dbc_signal *s, const struct raw *r, bool add_offset)
+{
+	int64_t p;
+	if ((r->neg_ok || r->u <= INT64_MAX) && !__builtin_mul_overflow(r->i, s->iscale, &p) &&
+	    (!add_offset || !__builtin_add_overflow(p, s->ioffset, &p)))
+		return wide_from_i64(p);
+	struct wide w = r->neg_ok ? wide_from_i64(r->i) : wide_from_u64(r->u);
+	w = wide_mul_i64(w, s->iscale);
+	return add_offset ? wide_add(w, wide_from_i64(s->ioffset)) : w;
 }
 
 static struct dbc_value physical(const struct dbc_signal *s, const struct raw *r)
@@ -2559,17 +2708,16 @@ static struct dbc_value physical(const struct dbc_signal *s, const struct raw *r
 		v.f = s->conv == CONV_IDENTITY ? r->f : r->f * s->factor + s->offset;
 		return v;
 	}
-	s128 raw = r->neg_ok ? (s128)r->i : (s128)r->u;
 	switch (s->conv) {
 	case CONV_IDENTITY:
-		return int128_value(raw);
+		return wide_value(r->neg_ok ? wide_from_i64(r->i) : wide_from_u64(r->u));
 	case CONV_LINEAR_INT:
-		return int128_value(raw * s->iscale + s->ioffset);
+		return wide_value(scaled(s, r, true));
 	case CONV_LINEAR:
 		v.type = DBC_VALUE_FLOAT;
 		if (s->factor_is_int_literal)
 			/* Python: int * int stays exact, then int + float */
-			v.f = (double)(raw * s->iscale) + s->offset;
+			v.f = wide_to_double(scaled(s, r, false)) + s->offset;
 		else
 			v.f = (r->neg_ok ? (double)r->i : (double)r->u) * s->factor + s->offset;
 		return v;
@@ -2824,22 +2972,22 @@ static int to_raw(const struct dbc_signal *s, struct dbc_value v, uint64_t *ret_
 		return 0;
 	}
 
-	s128 raw;
+	struct wide raw;
 	if (v.type != DBC_VALUE_FLOAT && s->conv != CONV_LINEAR) {
-		s128 x = v.type == DBC_VALUE_INT ? (s128)v.i : (s128)v.u;
+		struct wide x = v.type == DBC_VALUE_INT ? wide_from_i64(v.i) : wide_from_u64(v.u);
 		if (s->conv == CONV_IDENTITY) {
 			raw = x;
 		} else {
-			s128 d = x - s->ioffset;
+			struct wide d = wide_add(x, wide_neg(wide_from_i64(s->ioffset)));
+			int64_t rem;
 			if (s->iscale == 0)
 				return -ERANGE;
-			if (d % s->iscale == 0) {
-				raw = d / s->iscale;
-			} else {
-				double q = nearbyint((double)d / (double)s->iscale);
+			wide_divmod_i64(d, s->iscale, &raw, &rem);
+			if (rem != 0) {
+				double q = nearbyint(wide_to_double(d) / (double)s->iscale);
 				if (!(q >= -0x1p64 && q < 0x1p64))
 					return -ERANGE;
-				raw = (s128)q;
+				raw = wide_from_double(q);
 			}
 		}
 	} else {
@@ -2853,18 +3001,34 @@ static int to_raw(const struct dbc_signal *s, struct dbc_value v, uint64_t *ret_
 		q = nearbyint(q); /* round half to even, like Python's round() */
 		if (!(q >= -0x1p64 && q < 0x1p64))
 			return -ERANGE;
-		raw = (s128)q;
+		raw = wide_from_double(q);
 	}
 
 	if (s->is_signed) {
-		s128 lo = -((s128)1 << (s->length - 1)), hi = ((s128)1 << (s->length - 1)) - 1;
-		if (raw < lo || raw > hi)
+		int64_t i, lo = s->length >= 64 ? INT64_MIN : -(INT64_C(1) << (s->length - 1));
+		int64_t hi = s->length >= 64 ? INT64_MAX : (INT64_C(1) << (s->length - 1)) - 1;
+		if (!wide_to_i64(raw, &i) || i < lo || i > hi)
 			return -ERANGE;
-	} else if (raw < 0 || raw > (s128)s->pl.mask) {
+	} else if (raw.hi != 0 || raw.lo > s->pl.mask) {
 		return -ERANGE;
 	}
-	*ret_bits = (uint64_t)raw & s->pl.mask;
+	*ret_bits = raw.lo & s->pl.mask;
 	return 0;
+}
+
+/* x << sh as a 128-bit number (hi, lo), 0 <= sh < 128 */
+static void shl_128(uint64_t x, unsigned sh, uint64_t *ret_hi, uint64_t *ret_lo)
+{
+	if (sh == 0) {
+		*ret_hi = 0;
+		*ret_lo = x;
+	} else if (sh < 64) {
+		*ret_hi = x >> (64 - sh);
+		*ret_lo = x << sh;
+	} else {
+		*ret_hi = x << (sh - 64);
+		*ret_lo = 0;
+	}
 }
 
 static void insert(const struct dbc_signal *s, uint8_t *pad, uint64_t bits)
@@ -2873,19 +3037,21 @@ static void insert(const struct dbc_signal *s, uint8_t *pad, uint64_t bits)
 	uint64_t a, b;
 	memcpy(&a, pad + pl->byte_lo, 8);
 	memcpy(&b, pad + pl->byte_lo + 8, 8);
+	/* the 16-byte window as one 128-bit number (hi, lo), the field shifted left by sh */
+	unsigned sh = s->big_endian ? 128 - pl->shift - pl->length : pl->shift;
+	uint64_t hi = s->big_endian ? be64toh(a) : le64toh(b);
+	uint64_t lo = s->big_endian ? be64toh(b) : le64toh(a);
+	uint64_t mhi, mlo, bhi, blo;
+	shl_128(pl->mask, sh, &mhi, &mlo);
+	shl_128(bits, sh, &bhi, &blo);
+	hi = (hi & ~mhi) | bhi;
+	lo = (lo & ~mlo) | blo;
 	if (s->big_endian) {
-		u128 v = ((u128)be64toh(a) << 64) | be64toh(b);
-		unsigned sh = 128 - pl->shift - pl->length;
-		u128 mask = (u128)pl->mask << sh;
-		v = (v & ~mask) | ((u128)bits << sh);
-		a = htobe64((uint64_t)(v >> 64));
-		b = htobe64((uint64_t)v);
+		a = htobe64(hi);
+		b = htobe64(lo);
 	} else {
-		u128 v = ((u128)le64toh(b) << 64) | le64toh(a);
-		u128 mask = (u128)pl->mask << pl->shift;
-		v = (v & ~mask) | ((u128)bits << pl->shift);
-		a = htole64((uint64_t)v);
-		b = htole64((uint64_t)(v >> 64));
+		a = htole64(lo);
+		b = htole64(hi);
 	}
 	memcpy(pad + pl->byte_lo, &a, 8);
 	memcpy(pad + pl->byte_lo + 8, &b, 8);
