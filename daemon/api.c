@@ -849,6 +849,20 @@ int api_server_listen_path(struct api_server *s, const char *path)
 		unlink(path);
 		return r;
 	}
+	/*
+	 * The group is the read group, as bodydiagd.socket's SocketGroup= makes it; a
+	 * daemon started by hand would leave its own (root's) and lock the group out. Not
+	 * being allowed to (a non-root daemon outside the group) only costs those clients.
+	 */
+	if (s->groups.have_read && chown(path, (uid_t)-1, s->groups.read_gid) < 0) {
+		if (errno != EPERM) {
+			r = -errno;
+			unlink(path);
+			return r;
+		}
+		log_warning("API socket %s: not allowed to give it to gid %u, only its owner "
+			    "can connect", path, (unsigned)s->groups.read_gid);
+	}
 	r = api_server_listen_fd(s, steal_fd(fd));
 	if (r < 0) {
 		unlink(path);

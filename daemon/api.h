@@ -174,7 +174,8 @@ int api_server_new(struct ev_loop *loop, const struct api_limits *limits,
 struct api_server *api_server_free(struct api_server *server);
 
 /*
- * Binds a new listening socket at path (mode 0660; parents must exist). A stale socket
+ * Binds a new listening socket at path (mode 0660, group the read group when it exists;
+ * parents must exist). A stale socket
  * left by a dead daemon is replaced; a live one gives -EADDRINUSE. Returns 0 or -errno.
  */
 int api_server_listen_path(struct api_server *server, const char *path);

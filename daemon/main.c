@@ -219,7 +219,8 @@ int main(int argc, char **argv)
 	ev_signal_start(c->loop, &d.sighup);
 	api_settings(&c->cfg, &limits);
 	r = api_server_new(c->loop, &limits, &groups, &c->api);
-	if (r < 0 || startup_listen_api(c->api, c->cfg.api.socket, listen_fds, n_listen) < 0)
+	if (r < 0 || startup_listen_api(c->api, c->cfg.api.socket, c->cfg.api.read_group, listen_fds,
+				       n_listen) < 0)
 		goto fail_api;
 	if (vehicle_load(&c->cfg, &v) < 0)
 		goto fail_api;

@@ -75,7 +75,8 @@ int startup_listen_fds(int *fds, size_t max)
 	return n;
 }
 
-int startup_listen_api(struct api_server *api, const char *path, int *fds, int n)
+int startup_listen_api(struct api_server *api, const char *path, const char *group, int *fds,
+		       int n)
 {
 	int r = 0;
 
@@ -83,7 +84,15 @@ int startup_listen_api(struct api_server *api, const char *path, int *fds, int n
 		r = api_server_listen_fd(api, steal_fd(fds[i]));
 	if (n == 0)
 		r = api_server_listen_path(api, path);
-	if (r < 0)
+	if (r == -ENOENT && n == 0) {
+		/* A fresh host: only the service (RuntimeDirectory=) and tmpfiles make it. */
+		const char *slash = strrchr(path, '/');
+		int len = slash ? (int)(slash - path) : 0;
+
+		log_error("cannot listen on %s: the folder %.*s does not exist. Start the service "
+			  "(systemctl start bodydiagd), which creates it, or create it first: "
+			  "install -d -m 0750 -g %s %.*s", path, len, path, group, len, path);
+	} else if (r < 0)
 		log_error_errno(-r, "cannot listen on %s", n ? "the sockets systemd passed"
 							      : path);
 	else

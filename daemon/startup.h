@@ -16,5 +16,7 @@ int startup_load_config(const char *path, bool explicit_path, char *const *overr
 /* The listening sockets systemd passed (socket activation) into fds: how many (0 when not
  * socket-activated), or -errno. Call before opening any fd of our own. */
 int startup_listen_fds(int *fds, size_t max);
-/* Hands the n sockets of fds to api (taking them), or listens on path when n is 0. */
-int startup_listen_api(struct api_server *api, const char *path, int *fds, int n);
+/* Hands the n sockets of fds to api (taking them), or listens on path when n is 0; a
+ * missing folder is explained with the command that makes it for group. */
+int startup_listen_api(struct api_server *api, const char *path, const char *group, int *fds,
+		       int n);

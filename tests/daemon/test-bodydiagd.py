@@ -71,6 +71,14 @@ def main():
           "config errors carry file:line:column")
     r = subprocess.run([DAEMON, "-c", os.path.join(tmp, "missing.conf")], capture_output=True)
     check(r.returncode == 1, "a missing explicit config file is fatal")
+    # Started by hand on a fresh host: no /run/bodydiag yet. The message says what to do.
+    nodir = os.path.join(tmp, "nodir.conf")
+    with open(nodir, "w") as f:
+        f.write("[api]\nsocket = %s/missing/api.sock\n" % tmp)
+    r = subprocess.run([DAEMON, "-c", nodir], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 1 and "systemctl start bodydiagd" in r.stderr and
+          "install -d -m 0750 -g bodydiag %s/missing" % tmp in r.stderr,
+          "a missing socket folder: the error says how to get one")
 
     # A supervised run.
     ns_path = os.path.join(tmp, "notify")

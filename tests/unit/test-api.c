@@ -1156,6 +1156,42 @@ static void listen_paths(void **state)
 	assert_null(api_server_free(NULL));
 }
 
+/*
+ * Started by hand, the daemon gives its socket to the read group (as the socket unit's
+ * SocketGroup= does), so that group's members can connect. Root may give any gid; others
+ * any group they are in.
+ */
+static void listen_path_group(void **state)
+{
+	struct fixture *f = *state;
+	struct api_server *other;
+	struct api_limits l;
+	struct api_groups g = no_groups();
+	gid_t list[64];
+	int n = getgroups(64, list);
+	char path[160];
+	struct stat st;
+
+	g.have_read = true;
+	g.read_gid = getegid();
+	if (geteuid() == 0) {
+		g.read_gid = 4242; /* a gid nobody uses: only the chown can put it there */
+	} else {
+		for (int i = 0; i < n; i++)
+			if (list[i] != getegid())
+				g.read_gid = list[i];
+	}
+	api_limits_default(&l);
+	assert_int_equal(api_server_new(f->loop, &l, &g, &other), 0);
+	snprintf(path, sizeof(path), "%s/group.sock", f->dir);
+	assert_int_equal(api_server_listen_path(other, path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(st.st_gid, g.read_gid);
+	other = api_server_free(other);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1177,6 +1213,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(accept_emfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(registration, setup, teardown),
 		cmocka_unit_test_setup_teardown(listen_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(listen_path_group, setup, teardown),
 	};
 	/* The daemon's log lines (400 rejected clients...) would drown the test output. */
 	log_set_max_priority(LOG_ERR);
