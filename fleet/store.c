@@ -299,7 +299,10 @@ static const char INSERT_REJECTS[] =
 	"FROM jsonb_to_recordset($1::jsonb) AS x(topic text, unit text, epoch bigint, seq bigint,"
 	" reason text, payload text)";
 
-/* Sorted by unit, so two instances lock unit rows in the same order. */
+/* Sorted by unit, so two instances lock unit rows in the same order. The unit's state is
+ * that of its newest connection (conn); within one connection "offline" wins over
+ * "online", and a clean "stop" over the will: a unit that said goodbye and whose socket
+ * then closed before the broker read its DISCONNECT has both, in either order. */
 static const char UPSERT_UNITS[] =
 	"INSERT INTO units AS u (unit, vin, epoch, last_seq, first_seen, last_seen, last_record,"
 	" state, state_reason, state_time, conn, software) "
@@ -319,7 +322,8 @@ static const char UPSERT_UNITS[] =
 	" (state, state_reason, state_time, conn, software) = (SELECT * FROM (VALUES"
 	"  (excluded.state, excluded.state_reason, excluded.state_time, excluded.conn, excluded.software),"
 	"  (u.state, u.state_reason, u.state_time, u.conn, u.software)) AS c(a, b, t, n, sw)"
-	"  ORDER BY n DESC NULLS LAST, a = 'offline' DESC NULLS LAST LIMIT 1)";
+	"  ORDER BY n DESC NULLS LAST, a = 'offline' DESC NULLS LAST, b = 'stop' DESC NULLS LAST"
+	"  LIMIT 1)";
 
 /* Per-unit summary of a batch for UPSERT_UNITS. */
 static void unit_merge(json_t *units, const struct ingest_msg *m)

@@ -63,6 +63,8 @@ struct unit {
 	size_t n, next, inflight, done;
 	bool connected;
 	int64_t conn_us, retry_at;
+	int stop_mid;	/* the "offline"/"stop" message in flight, 0 = none */
+	bool stop_acked;
 };
 
 static struct {
@@ -273,6 +275,8 @@ static void on_disconnect(struct mosquitto *m, void *userdata, int rc,
 	struct unit *u = userdata;
 
 	u->connected = false;
+	if (!u->stop_acked)
+		u->stop_mid = 0;
 }
 
 static void mark_done(struct unit *u, int64_t seq, bool rejected)
@@ -328,12 +332,19 @@ static void on_message(struct mosquitto *m, void *userdata, const struct mosquit
 	fleet_record_finish(&rec);
 }
 
-/* --puback-only: the broker alone, no ingest (the benchmark's reference). */
+/* --puback-only: the broker alone, no ingest (the benchmark's reference); and the clean
+ * stop's "offline"/"stop", which must reach the broker before the DISCONNECT. */
 static void on_publish(struct mosquitto *m, void *userdata, int mid, int reason,
 		       const mosquitto_property *props)
 {
 	struct unit *u = userdata;
 
+	if (u->stop_mid && mid == u->stop_mid) {
+		u->stop_acked = true;
+		return;
+	}
+	if (!opt.puback_only)
+		return;
 	for (size_t i = 0; i < u->next; i++)
 		if (u->recs[i].state == REC_STATE_SENT && u->recs[i].mid == mid) {
 			mark_done(u, (int64_t)i + 1, u->recs[i].bad);
@@ -404,6 +415,37 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
+/* One round of socket work for every unit after poll(); reconnects the ones that lost
+ * their connection, 300 ms apart. */
+static void io_all(struct unit *all, const struct pollfd *p)
+{
+	int64_t now = now_us(CLOCK_MONOTONIC);
+
+	for (unsigned i = 0; i < opt.units; i++) {
+		struct unit *u = &all[i];
+		int rc = MOSQ_ERR_SUCCESS;
+		if (p[i].fd >= 0) {
+			if (p[i].revents & (POLLIN | POLLERR | POLLHUP))
+				rc = mosquitto_loop_read(u->mosq, 1);
+			if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(u->mosq))
+				rc = mosquitto_loop_write(u->mosq, 1);
+			if (rc == MOSQ_ERR_SUCCESS)
+				rc = mosquitto_loop_misc(u->mosq);
+		}
+		if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(u->mosq) < 0) {
+			u->connected = false;
+			u->stop_mid = 0; /* a stop lost with the connection is sent again */
+			if (!u->retry_at)
+				u->retry_at = now + 300000;
+		}
+		if (u->retry_at && now >= u->retry_at) {
+			u->retry_at = 0;
+			if (connect_unit(u) != MOSQ_ERR_SUCCESS)
+				u->retry_at = now + 300000;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -469,8 +511,7 @@ int main(int argc, char **argv)
 		mosquitto_connect_v5_callback_set(u->mosq, on_connect);
 		mosquitto_disconnect_v5_callback_set(u->mosq, on_disconnect);
 		mosquitto_message_v5_callback_set(u->mosq, on_message);
-		if (opt.puback_only)
-			mosquitto_publish_v5_callback_set(u->mosq, on_publish);
+		mosquitto_publish_v5_callback_set(u->mosq, on_publish);
 		if (connect_unit(u) != MOSQ_ERR_SUCCESS)
 			u->retry_at = now_us(CLOCK_MONOTONIC) + 500000;
 	}
@@ -496,29 +537,7 @@ int main(int argc, char **argv)
 		if (done == total || now > deadline)
 			break;
 		poll(p, opt.units, 20);
-		now = now_us(CLOCK_MONOTONIC);
-		for (unsigned i = 0; i < opt.units; i++) {
-			struct unit *u = &units[i];
-			int rc = MOSQ_ERR_SUCCESS;
-			if (p[i].fd >= 0) {
-				if (p[i].revents & (POLLIN | POLLERR | POLLHUP))
-					rc = mosquitto_loop_read(u->mosq, 1);
-				if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(u->mosq))
-					rc = mosquitto_loop_write(u->mosq, 1);
-				if (rc == MOSQ_ERR_SUCCESS)
-					rc = mosquitto_loop_misc(u->mosq);
-			}
-			if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(u->mosq) < 0) {
-				u->connected = false;
-				if (!u->retry_at)
-					u->retry_at = now + 300000;
-			}
-			if (u->retry_at && now >= u->retry_at) {
-				u->retry_at = 0;
-				if (connect_unit(u) != MOSQ_ERR_SUCCESS)
-					u->retry_at = now + 300000;
-			}
-		}
+		io_all(units, p);
 	}
 	double elapsed = (double)(now_us(CLOCK_MONOTONIC) - started) / 1e6;
 
@@ -542,19 +561,43 @@ int main(int argc, char **argv)
 				fprintf(stderr, "sim-units: %s: %zu of %zu receipted\n", units[i].name,
 					units[i].done, units[i].n);
 
-	/* A clean stop: "offline"/"stop", then DISCONNECT (which suppresses the will). */
+	/* A clean stop, as a forwarder stopping does it: every unit connected (one still
+	 * reconnecting after the broker's restart waits for it), "offline"/"stop" published
+	 * and its PUBACK received, then DISCONNECT (which suppresses the will). A unit that
+	 * left without the goodbye would show as offline by its will. */
+	int64_t stop_deadline = now_us(CLOCK_MONOTONIC) + 15000000;
+	for (;;) {
+		bool all = true;
+		for (unsigned i = 0; i < opt.units; i++) {
+			struct unit *u = &units[i];
+			char topic[160], *payload;
+			if (u->connected && !u->stop_mid) {
+				fleet_topic_format(opt.prefix, u->name, NULL, FLEET_KIND_STATUS, topic,
+						   sizeof(topic));
+				status_payload(u, "offline", "stop", now_us(CLOCK_REALTIME), &payload);
+				if (mosquitto_publish(u->mosq, &u->stop_mid, topic, (int)strlen(payload),
+						      payload, 1, true) != MOSQ_ERR_SUCCESS)
+					u->stop_mid = 0;
+				free(payload);
+			}
+			all = all && u->stop_acked;
+			p[i].fd = mosquitto_socket(u->mosq);
+			p[i].events = POLLIN | (mosquitto_want_write(u->mosq) ? POLLOUT : 0);
+			p[i].revents = 0;
+		}
+		if (all || interrupted || now_us(CLOCK_MONOTONIC) > stop_deadline)
+			break;
+		poll(p, opt.units, 20);
+		io_all(units, p);
+	}
 	for (unsigned i = 0; i < opt.units; i++) {
 		struct unit *u = &units[i];
-		char topic[160], *payload;
+		if (!u->stop_acked)
+			fprintf(stderr, "sim-units: %s: no PUBACK for its offline/stop\n", u->name);
 		if (u->connected) {
-			fleet_topic_format(opt.prefix, u->name, NULL, FLEET_KIND_STATUS, topic,
-					   sizeof(topic));
-			status_payload(u, "offline", "stop", now_us(CLOCK_REALTIME), &payload);
-			mosquitto_publish(u->mosq, NULL, topic, (int)strlen(payload), payload, 1, true);
-			free(payload);
+			mosquitto_disconnect(u->mosq);
 			for (int k = 0; k < 50 && mosquitto_want_write(u->mosq); k++)
 				mosquitto_loop_write(u->mosq, 1);
-			mosquitto_disconnect(u->mosq);
 		}
 		mosquitto_destroy(u->mosq);
 		for (size_t k = 0; k < u->n; k++)
