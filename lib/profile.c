@@ -107,6 +107,7 @@ struct profile_did {
 
 struct ecu_entry {
 	struct profile_ecu pub;
+	struct isotp_addr_spec spec; /* addressing keys, checked together at the section's end */
 	unsigned line;
 	unsigned ocd_line, ocd_column;	 /* output_control_did */
 	unsigned resp_line, resp_column; /* response */
@@ -167,10 +168,15 @@ static const struct key_def vehicle_keys[] = {
     {"bus", KEY_OPTIONAL},  {"bitrate", KEY_OPTIONAL},	{"dbc", KEY_OPTIONAL},
     {NULL, 0},
 };
+/* request and response are required by the addressing (lib/isotp_addr): normal needs
+ * them, normal_fixed computes them. Keys from ECU_ADDR_KEY_FIRST on go to isotp_addr. */
+#define ECU_ADDR_KEY_FIRST 9
 static const struct key_def ecu_keys[] = {
-    {"name", KEY_OPTIONAL},	  {"request", KEY_REQUIRED},   {"response", KEY_REQUIRED},
+    {"name", KEY_OPTIONAL},	  {"request", KEY_OPTIONAL},   {"response", KEY_OPTIONAL},
     {"functional", KEY_OPTIONAL}, {"padding", KEY_OPTIONAL},   {"p2_ms", KEY_OPTIONAL},
     {"p2star_ms", KEY_OPTIONAL},  {"s3_ms", KEY_OPTIONAL},     {"output_control_did", KEY_OPTIONAL},
+    {"addressing", KEY_OPTIONAL}, {"target", KEY_OPTIONAL},    {"source", KEY_OPTIONAL},
+    {"ext_address", KEY_OPTIONAL}, {"bs", KEY_OPTIONAL},       {"stmin", KEY_OPTIONAL},
     {NULL, 0},
 };
 static const struct key_def did_keys[] = {
@@ -216,7 +222,7 @@ struct profile_parser {
 	bool format_seen, vehicle_seen, any_section;
 	enum section_kind kind;
 	unsigned sec_line, sec_column;
-	unsigned seen[16]; /* per key of the current section: line where it was set */
+	unsigned seen[32]; /* per key of the current section: line where it was set */
 	struct ecu_entry *ecu;
 	struct profile_did *did;
 	struct dtc_entry *dtc;
@@ -565,6 +571,33 @@ static int start_role(struct profile_parser *p, unsigned column, const char *nam
 		      unsigned col);
 static int end_role(struct profile_parser *p);
 
+/* The [ecu] section's addressing, checked as a whole (lib/isotp_addr); request_id,
+ * response_id and padding of the public struct follow it. */
+static int ecu_addressing(struct profile_parser *p)
+{
+	struct ecu_entry *e = p->ecu;
+	struct isotp_addr_spec *s = &e->spec;
+	const char *key = NULL;
+	char why[160];
+
+	if (p->seen[1])
+		s->request = e->pub.request_id;
+	if (p->seen[2])
+		s->response = e->pub.response_id;
+	if (p->seen[3])
+		s->functional = e->pub.functional_id;
+	s->padding = e->pub.padding;
+	if (isotp_addr_spec_build(s, &e->pub.addr, &key, why, sizeof(why)) < 0) {
+		int k = key ? key_index(ecu_keys, key, strlen(key)) : -1;
+		if (k >= 0 && p->seen[k])
+			return fail(p, p->seen[k], 1, "%s", why);
+		return fail(p, p->sec_line, p->sec_column, "%s in %s", why, sections[SECTION_ECU].usage);
+	}
+	e->pub.request_id = e->pub.addr.tx_id;
+	e->pub.response_id = e->pub.addr.rx_id;
+	return 0;
+}
+
 static int end_section(struct profile_parser *p)
 {
 	const struct key_def *keys = sections[p->kind].keys;
@@ -577,12 +610,16 @@ static int end_section(struct profile_parser *p)
 			return fail(p, p->sec_line, p->sec_column, "missing required key '%s' in %s",
 				    keys[i].name, sections[p->kind].usage);
 
-	if (p->kind == SECTION_ECU && p->ecu->pub.request_id == p->ecu->pub.response_id)
+	/* request and response both written, and equal: said at the response's position */
+	if (p->kind == SECTION_ECU && p->seen[1] && p->seen[2] &&
+	    p->ecu->pub.request_id == p->ecu->pub.response_id)
 		/* ISO-TP needs two ids: one each way (the kernel refuses a socket with both equal) */
 		return fail(p, p->ecu->resp_line, p->ecu->resp_column,
 			    "response id 0x%X is the request id too; an ECU answers on an id of its own",
 			    p->ecu->pub.response_id);
 	if (p->kind == SECTION_ROLE && (r = end_role(p)) < 0)
+		return r;
+	if (p->kind == SECTION_ECU && (r = ecu_addressing(p)) < 0)
 		return r;
 	if (p->kind == SECTION_DID) {
 		struct profile_did *d = p->did;
@@ -679,6 +716,7 @@ static int start_section(struct profile_parser *p, enum section_kind kind, unsig
 		pr->ecus[pr->necus++] = e;
 		e->line = p->lineno;
 		e->pub.padding = -1;
+		isotp_addr_spec_init(&e->spec);
 		e->pub.p2_ms = DEFAULT_P2_MS;
 		e->pub.p2star_ms = DEFAULT_P2STAR_MS;
 		e->pub.s3_ms = DEFAULT_S3_MS;
@@ -878,6 +916,12 @@ static int pair_ecu(struct profile_parser *p, int key, const char *v, size_t vn,
 {
 	struct ecu_entry *e = p->ecu;
 	uint32_t x;
+	if (key >= ECU_ADDR_KEY_FIRST) {
+		char why[160];
+		if (isotp_addr_spec_set(&e->spec, ecu_keys[key].name, v, vn, why, sizeof(why)) < 0)
+			return fail(p, p->lineno, vcol, "%s", why);
+		return 0;
+	}
 	switch (key) {
 	case 0:
 		return set_string(p, (char **)&e->pub.name, v, vn, vcol);

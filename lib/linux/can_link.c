@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <libsocketcan.h>
 #include <linux/can/netlink.h>
@@ -124,6 +127,8 @@ int can_link_get_info(const char *ifname, struct can_link_info *ret)
 	}
 	if (can_get_restart_ms(ifname, &restart_ms) == 0)
 		info.restart_ms = restart_ms;
+	info.ctrlmode = 0;
+	(void)can_link_get_ctrlmode(ifname, &info.ctrlmode);
 	memset(&bec, 0, sizeof(bec));
 	if (can_get_berr_counter(ifname, &bec) == 0) {
 		info.txerr = bec.txerr;
@@ -140,4 +145,105 @@ int can_link_get_info(const char *ifname, struct can_link_info *ret)
 	}
 	*ret = info;
 	return 0;
+}
+
+int can_link_get_ctrlmode(const char *ifname, uint32_t *ret_flags)
+{
+	struct can_ctrlmode cm = {0};
+
+	if (if_nametoindex(ifname) == 0)
+		return -ENODEV;
+	errno = 0;
+	if (can_get_ctrlmode(ifname, &cm) < 0)
+		return errno > 0 ? -errno : -EOPNOTSUPP;
+	*ret_flags = cm.flags;
+	return 0;
+}
+
+int can_link_is_up(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int fd, r;
+
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
+		return -ENODEV;
+	/* Any socket reaches the generic device ioctls; AF_UNIX exists everywhere. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : !!(ifr.ifr_flags & IFF_UP);
+	close(fd);
+	return r;
+}
+
+int can_link_set_mode(const char *ifname, uint32_t bitrate, uint32_t mask, uint32_t flags,
+		      bool start)
+{
+	struct can_bittiming bt = {0};
+	uint32_t now;
+	int r;
+
+	r = can_link_stop(ifname);
+	if (r < 0)
+		return r;
+	if (bitrate > 0) {
+		errno = 0;
+		if (can_set_bitrate(ifname, bitrate) < 0)
+			return fail_errno();
+	}
+	if (mask) {
+		struct can_ctrlmode cm = {.mask = mask, .flags = flags & mask};
+		errno = 0;
+		if (can_set_ctrlmode(ifname, &cm) < 0)
+			return fail_errno();
+	}
+	/* Read back: a driver may round the bitrate or keep a mode it cannot change, and
+	 * a caller that promised listen-only must know it really is. */
+	if (bitrate > 0) {
+		if (can_get_bittiming(ifname, &bt) < 0)
+			return fail_errno();
+		if (bt.bitrate == 0 || bt.bitrate > bitrate + bitrate / 100 ||
+		    bt.bitrate < bitrate - bitrate / 100)
+			return -EIO;
+	}
+	if (mask) {
+		r = can_link_get_ctrlmode(ifname, &now);
+		if (r < 0)
+			return r;
+		if ((now & mask) != (flags & mask))
+			return -EIO;
+	}
+	return start ? can_link_start(ifname) : 0;
+}
+
+int can_link_save(const char *ifname, struct can_link_saved *ret)
+{
+	struct can_link_saved s = {0};
+	struct can_bittiming bt = {0};
+	int r;
+
+	r = can_link_is_up(ifname);
+	if (r < 0)
+		return r;
+	s.up = r;
+	if (can_get_bittiming(ifname, &bt) == 0)
+		s.bitrate = bt.bitrate;
+	r = can_link_get_ctrlmode(ifname, &s.ctrlmode);
+	if (r < 0 && r != -EOPNOTSUPP)
+		return r;
+	*ret = s;
+	return 0;
+}
+
+int can_link_restore(const char *ifname, const struct can_link_saved *s)
+{
+	int r;
+
+	if (s->bitrate == 0)
+		return 0; /* no controller (vcan): nothing was changed */
+	r = can_link_set_mode(ifname, s->bitrate,
+			      CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING,
+			      s->ctrlmode, s->up);
+	return r;
 }

@@ -22,9 +22,33 @@ void isotp_socket_opts_init(struct isotp_socket_opts *o, uint32_t tx_id, uint32_
 		.tx_pad = -1,
 		.rx_pad_check = -1,
 		.ext_address = -1,
+		.rx_ext_address = -1,
 		.wait_tx_done = true,
 		.ll_mtu = 0,
 	};
+}
+
+void isotp_socket_opts_from_addr(struct isotp_socket_opts *o, const struct isotp_addr *a)
+{
+	isotp_socket_opts_init(o, a->tx_id, a->rx_id);
+	o->ext_ids = a->ext_ids;
+	o->tx_pad = a->padding;
+	o->block_size = a->bs;
+	o->stmin = a->stmin;
+	switch (a->mode) {
+	case ISOTP_ADDR_MIXED:
+	case ISOTP_ADDR_EXTENDED:
+		/* The kernel does not tell mixed from extended: both are one byte in front of
+		 * the N_PCI of every frame (net/can/isotp.c, ae = 1). */
+		o->ext_address = a->tx_ea;
+		if (a->rx_ea != a->tx_ea)
+			o->rx_ext_address = a->rx_ea;
+		break;
+	case ISOTP_ADDR_NORMAL:
+	case ISOTP_ADDR_NORMAL_FIXED:
+	case ISOTP_ADDR_MODE_MAX:
+		break;
+	}
 }
 
 int isotp_socket_open(const char *ifname, const struct isotp_socket_opts *o, int *ret_fd)
@@ -57,6 +81,14 @@ int isotp_socket_open(const char *ifname, const struct isotp_socket_opts *o, int
 	if (o->ext_address >= 0) {
 		opts.flags |= CAN_ISOTP_EXTEND_ADDR;
 		opts.ext_address = (uint8_t)o->ext_address;
+		/* Without CAN_ISOTP_RX_EXT_ADDR the kernel expects ext_address in what it
+		 * receives too (isotp_setsockopt copies it into rx_ext_address). */
+		if (o->rx_ext_address >= 0 && o->rx_ext_address != o->ext_address) {
+			opts.flags |= CAN_ISOTP_RX_EXT_ADDR;
+			opts.rx_ext_address = (uint8_t)o->rx_ext_address;
+		}
+	} else if (o->rx_ext_address >= 0) {
+		return -EINVAL;
 	}
 	if (o->wait_tx_done)
 		opts.flags |= CAN_ISOTP_WAIT_TX_DONE;

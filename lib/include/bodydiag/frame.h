@@ -24,6 +24,23 @@ enum bd_frame_flag {
 				   * loopback), e.g. our own ISO-TP requests; never sent */
 };
 
+/* Classes of an error frame (BD_FRAME_ERR), held in its id: the values of linux/can/error.h's
+ * CAN_ERR_*, repeated because lib core includes no kernel header. data[1] details a
+ * CRTL error, data[2] a PROT error. */
+enum bd_frame_err_class {
+	BD_FRAME_ERR_TX_TIMEOUT = 0x001,
+	BD_FRAME_ERR_LOSTARB = 0x002,
+	BD_FRAME_ERR_CRTL = 0x004,	/* controller: warning/passive levels, overflows */
+	BD_FRAME_ERR_PROT = 0x008,	/* protocol violation: bit, stuff, form errors */
+	BD_FRAME_ERR_TRX = 0x010,
+	BD_FRAME_ERR_ACK = 0x020,	/* our frame was not acknowledged */
+	BD_FRAME_ERR_BUSOFF = 0x040,
+	BD_FRAME_ERR_BUSERROR = 0x080,
+	BD_FRAME_ERR_RESTARTED = 0x100, /* the controller restarted after bus-off */
+};
+/* data[1] bits of a CRTL error frame that only say a queue overflowed (no bus fault). */
+#define BD_FRAME_ERR_CRTL_OVERFLOW 0x03u
+
 struct bd_frame {
 	uint32_t id;   /* identifier without any flag bits: 11 or 29 bits */
 	uint8_t flags; /* enum bd_frame_flag */
@@ -45,3 +62,10 @@ uint8_t bd_frame_len_to_dlc(uint8_t len);
 uint8_t bd_frame_round_len(uint8_t len);
 /* True when id and flags are consistent: 11-bit id unless EXT, len within limits. */
 bool bd_frame_is_valid(const struct bd_frame *f);
+
+/* True for an error frame that says something about the bus (a wrong bitrate, a fault,
+ * bus-off): every class but a bare restart notice or a queue overflow. */
+bool bd_frame_err_is_bus_fault(const struct bd_frame *f);
+/* "protocol violation, bus error", the classes of an error frame joined by ", "; "" for a
+ * data frame. Returns snprintf's result. */
+int bd_frame_err_format(const struct bd_frame *f, char *buf, size_t size);

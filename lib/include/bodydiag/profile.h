@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "bodydiag/dbc.h"
+#include "bodydiag/isotp_addr.h"
 
 #define PROFILE_MAX_LINE 4096u
 #define PROFILE_MAX_SOURCE (16u * 1024u * 1024u)
@@ -114,6 +115,9 @@ struct profile_ecu {
 	int padding;		/* 0x00..0xFF, -1 = none */
 	uint32_t p2_ms, p2star_ms, s3_ms; /* defaults 50, 5000, 5000 */
 	uint32_t output_control_did;	  /* 0 = none */
+	/* The whole ISO-TP addressing (addressing, target, source, ext_address, bs, stmin
+	 * and the keys above); request_id/response_id are its tx_id/rx_id. */
+	struct isotp_addr addr;
 };
 
 size_t profile_ecu_count(const struct profile *p);

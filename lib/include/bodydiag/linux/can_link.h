@@ -6,6 +6,7 @@
  * after bus-off, start/stop, state and error counters.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum can_link_state {
@@ -19,8 +20,18 @@ enum can_link_state {
 	_CAN_LINK_STATE_MAX,
 };
 
+/* Controller mode bits: the kernel's CAN_CTRLMODE_* values (linux/can/netlink.h). */
+enum can_link_ctrlmode {
+	CAN_LINK_CTRLMODE_LOOPBACK = 0x01,
+	CAN_LINK_CTRLMODE_LISTENONLY = 0x02,	 /* never drives the bus: no ACK, no error flags, no tx */
+	CAN_LINK_CTRLMODE_3_SAMPLES = 0x04,
+	CAN_LINK_CTRLMODE_ONE_SHOT = 0x08,
+	CAN_LINK_CTRLMODE_BERR_REPORTING = 0x10, /* bus errors as error frames (CAN_ERR_PROT) */
+};
+
 struct can_link_info {
 	enum can_link_state state;
+	uint32_t ctrlmode;   /* enum can_link_ctrlmode bits; 0 when the device has none (vcan) */
 	uint32_t bitrate;    /* 0 when the device has no bit timing (vcan) */
 	uint32_t sample_point_permille;
 	uint32_t restart_ms;
@@ -52,3 +63,34 @@ int can_link_restart(const char *ifname);
 /* Reads state, bit timing and counters. Devices without bit timing (vcan) report
  * bitrate 0 and state UNKNOWN rather than failing. Returns 0 or -errno. */
 int can_link_get_info(const char *ifname, struct can_link_info *ret);
+
+/* The controller mode bits (enum can_link_ctrlmode) as the kernel reports them.
+ * 0 and *ret_flags; -ENODEV no such interface; -EOPNOTSUPP a device without CAN netlink
+ * data (vcan); -errno. */
+int can_link_get_ctrlmode(const char *ifname, uint32_t *ret_flags);
+
+/* 1 when the interface is administratively up, 0 when down, -errno. */
+int can_link_is_up(const char *ifname);
+
+/*
+ * Reconfigures the controller: stops the link (the kernel refuses bit timing and ctrlmode
+ * changes on a running link), sets the bitrate (0 keeps it), sets the ctrlmode bits in mask
+ * to their value in flags (mask 0 leaves the mode alone), and starts the link again when
+ * start is true. The result is read back: -EIO when the kernel did not take the bitrate or
+ * the mode. Returns 0 or -errno (-EOPNOTSUPP: the driver lacks that mode).
+ */
+int can_link_set_mode(const char *ifname, uint32_t bitrate, uint32_t mask, uint32_t flags,
+		      bool start);
+
+/* What can_link_restore() puts back: up or down, bitrate, controller mode. */
+struct can_link_saved {
+	bool up;
+	uint32_t bitrate;  /* 0: the device had no bit timing (nothing to restore) */
+	uint32_t ctrlmode;
+};
+
+/* Records the link's configuration. 0 or -errno. */
+int can_link_save(const char *ifname, struct can_link_saved *ret);
+/* Puts it back: bitrate and the listen-only and bus-error-reporting bits, then up or down
+ * as it was. 0 or -errno. */
+int can_link_restore(const char *ifname, const struct can_link_saved *s);

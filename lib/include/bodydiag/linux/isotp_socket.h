@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bodydiag/isotp_addr.h"
+
 struct isotp_socket_opts {
 	uint32_t tx_id;        /* CAN id we send on */
 	uint32_t rx_id;        /* CAN id we receive on */
@@ -20,7 +22,9 @@ struct isotp_socket_opts {
 	uint8_t block_size;    /* our flow control: BS (0 = no limit) */
 	uint8_t stmin;         /* our flow control: STmin as coded on the wire (0xF1-0xF9 = 100-900 µs) */
 	uint8_t wftmax;        /* max wait frames accepted */
-	int ext_address;       /* extended/mixed addressing byte for tx and rx, -1 = normal */
+	int ext_address;       /* extended/mixed addressing byte we send, -1 = normal addressing */
+	int rx_ext_address;    /* the byte received frames carry when it differs (extended
+				* addressing behind BMW-style testers), -1 = ext_address */
 	bool wait_tx_done;     /* write() returns only after the PDU is on the bus (CAN_ISOTP_WAIT_TX_DONE) */
 	bool listen_only;      /* never send flow control (passive) */
 	uint8_t ll_mtu;        /* 16 = classic CAN (CAN_MTU), 72 = CAN FD (CANFD_MTU); 0 = classic */
@@ -32,6 +36,12 @@ struct isotp_socket_opts {
 /* Options with the defaults the daemon starts from: no padding, BS 0, STmin 0,
  * WAIT_TX_DONE on, classic CAN. */
 void isotp_socket_opts_init(struct isotp_socket_opts *o, uint32_t tx_id, uint32_t rx_id);
+
+/* The tester's socket for an ECU address (lib/isotp_addr): ids, 29-bit flag, address
+ * bytes (CAN_ISOTP_EXTEND_ADDR, and CAN_ISOTP_RX_EXT_ADDR when the answers carry another
+ * byte), padding and our flow control; the other fields keep isotp_socket_opts_init()'s
+ * defaults. For the ECU's side pass isotp_addr_reverse()'s result. */
+void isotp_socket_opts_from_addr(struct isotp_socket_opts *o, const struct isotp_addr *a);
 
 /* Opens and binds a CAN_ISOTP socket (CLOEXEC|NONBLOCK). Every option is set and checked.
  * Returns 0 and the fd, or -errno (-EPROTONOSUPPORT: can-isotp module missing). */
