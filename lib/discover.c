@@ -1,0 +1,1534 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bodydiag/discover.h"
+#include "bodydiag/obd.h"
+#include "bytes.h"
+
+#define FLIGHTS 32u		 /* probes remembered for attributing answers */
+#define EXT_SLOTS (2u * DISCOVER_MAX_EXT_IDS) /* open addressing, at most half full */
+#define RETRY_US 10000		 /* a send the link refused is offered again after this */
+#define GARBAGE_MAX 3u		 /* answers that are no answers before an ECU is given up */
+#define NO_ANSWER_MAX 2u	 /* unanswered UDS reads before the rest are skipped */
+
+/* ISO 15765-4: OBD physical request = response - 8; 0x7DF and 0x18DB33F1 functional. */
+#define OBD_FUNC_11 0x7DFu
+#define OBD_FUNC_29 0x18DB33F1u
+#define FIXED_BASE 0x18DA0000u
+
+/* Offsets between a physical request id and its response id that are common in the field:
+ * +8 (ISO 15765-4 and most makers), +0x20 (Renault/Nissan 0x745 -> 0x765), +0x6A (VW
+ * group 0x70E -> 0x778). Used only to choose between several probes in flight. */
+static const uint32_t usual_offsets[] = {8, 0x20, 0x6A};
+
+enum phase {
+	PHASE_QUIET,
+	PHASE_PROBE,
+	PHASE_IDENT,
+	PHASE_DONE,
+};
+
+enum read_state {
+	READ_NEED_SEND,
+	READ_WAIT,    /* P2 / P2* running */
+	READ_BACKOFF, /* 0x21: resend at the deadline */
+};
+
+struct flight {
+	bool used;
+	int64_t t;
+	enum discover_range_kind kind;
+	uint32_t tx_id;
+	uint8_t ta;
+	bool obd; /* functional OBD mode 01 probe */
+};
+
+struct discover {
+	struct discover_config cfg;
+	enum phase phase;
+	enum discover_status status;
+	int64_t t_end, quiet_end, next_slot, last_probe, spacing;
+
+	/* the probe cursor: range, position, sub-probe (functional: OBD, then UDS) */
+	size_t ri;
+	uint32_t pos;
+	unsigned sub;
+
+	struct flight flights[FLIGHTS];
+	size_t fnext;
+
+	uint8_t used11[2048 / 8];
+	uint32_t ext_ids[EXT_SLOTS]; /* id | 0x80000000, 0 = empty */
+	size_t n_ext;
+
+	struct discover_ecu ecus[DISCOVER_MAX_ECUS];
+	size_t n_ecus;
+
+	/* identification */
+	size_t cur;
+	enum discover_ident_id rid;
+	enum read_state rstate;
+	struct uds_wait wait;
+	uint8_t req[8];
+	size_t req_len;
+	int64_t ecu_start;
+	bool ecu_started;
+	bool resend; /* the wait machine asked for the same request again (0x21) */
+	unsigned no_answer;
+	bool uds_off;
+
+	/* a send the caller could not do, offered again */
+	bool retry;
+	int64_t retry_at;
+	struct discover_action last;
+
+	unsigned sent, skipped;
+	struct bd_frame stop_frame;
+	int stop_errno;
+};
+
+/* ---- ranges ---- */
+
+static const struct {
+	const char *word;
+	enum discover_range_kind kind;
+	uint32_t first, last, tx, rx;
+} presets[] = {
+    {"functional", DISCOVER_RANGE_FUNCTIONAL, 0, 0, OBD_FUNC_11, 0},
+    {"functional29", DISCOVER_RANGE_FUNCTIONAL29, 0, 0, OBD_FUNC_29, 0},
+    {"11bit", DISCOVER_RANGE_11BIT, 0x700, 0x7F7, 0, 0},
+    {"29bit", DISCOVER_RANGE_29BIT, 0x00, 0xFF, 0, 0},
+    /* Toyota/Lexus: sub-ECUs behind the 0x750 gateway answer on 0x758 with their address
+     * byte first; BMW: the tester 0x6F1 puts the ECU's address first, the ECU answers on
+     * 0x600 + its address with the tester's 0xF1 first. */
+    {"toyota", DISCOVER_RANGE_EXT_ECHO, 0x00, 0xFF, 0x750, 0x758},
+    {"bmw", DISCOVER_RANGE_EXT_TESTER, 0x00, 0xFF, 0x6F1, 0x600},
+};
+
+static int rerr(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rerr(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && cap) {
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Hex with optional 0x: advances *i; false when there are no digits or it exceeds max. */
+static bool hex_num(const char *s, size_t n, size_t *i, uint32_t max, uint32_t *ret)
+{
+	uint64_t v = 0;
+	size_t d;
+
+	if (*i + 1 < n && s[*i] == '0' && (s[*i + 1] == 'x' || s[*i + 1] == 'X'))
+		*i += 2;
+	d = *i;
+	while (*i < n && hex_digit(s[*i]) >= 0 && *i - d < 9) {
+		v = v * 16 + (unsigned)hex_digit(s[*i]);
+		(*i)++;
+	}
+	if (*i == d || v > max)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
+int discover_range_parse(const char *s, size_t n, struct discover_range *ret, char *err,
+			 size_t errcap)
+{
+	struct discover_range r = {0};
+	size_t w = 0, i;
+	bool found = false;
+
+	while (w < n && s[w] != ':')
+		w++;
+	if (w == 3 && memcmp(s, "ext", 3) == 0) {
+		r.kind = DISCOVER_RANGE_EXT_ECHO;
+		r.first = 0x00;
+		r.last = 0xFF;
+		i = 4;
+		if (w == n || !hex_num(s, n, &i, 0x7FF, &r.tx_id) || i >= n || s[i] != '/')
+			return rerr(err, errcap, "ext: expected ext:REQ/RESP with 11-bit ids");
+		i++;
+		if (!hex_num(s, n, &i, 0x7FF, &r.rx_id))
+			return rerr(err, errcap, "ext: bad response id");
+		if (r.rx_id == r.tx_id)
+			return rerr(err, errcap, "ext: request and response id are the same");
+		found = true;
+	} else {
+		for (size_t k = 0; k < sizeof(presets) / sizeof(presets[0]); k++)
+			if (strlen(presets[k].word) == w && memcmp(presets[k].word, s, w) == 0) {
+				r.kind = presets[k].kind;
+				r.first = presets[k].first;
+				r.last = presets[k].last;
+				r.tx_id = presets[k].tx;
+				r.rx_id = presets[k].rx;
+				found = true;
+			}
+		i = w;
+	}
+	if (!found)
+		return rerr(err, errcap,
+			    "unknown range '%.*s' (functional, functional29, 11bit, 29bit, toyota, bmw, ext:REQ/RESP)",
+			    (int)(w > 24 ? 24 : w), s);
+	if (i < n) {
+		bool functional = r.kind == DISCOVER_RANGE_FUNCTIONAL ||
+				  r.kind == DISCOVER_RANGE_FUNCTIONAL29;
+		uint32_t max = r.kind == DISCOVER_RANGE_11BIT ? 0x7FF : 0xFF;
+		if (functional || s[i] != ':')
+			return rerr(err, errcap, "unexpected text after the range name");
+		i++;
+		if (!hex_num(s, n, &i, max, &r.first) || i >= n || s[i] != '-')
+			return rerr(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)", max);
+		i++;
+		if (!hex_num(s, n, &i, max, &r.last) || i != n)
+			return rerr(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)", max);
+		if (r.last < r.first)
+			return rerr(err, errcap, "LAST is below FIRST");
+	}
+	*ret = r;
+	return 0;
+}
+
+int discover_range_format(const struct discover_range *r, char *buf, size_t size)
+{
+	switch (r->kind) {
+	case DISCOVER_RANGE_FUNCTIONAL:
+		return snprintf(buf, size, "functional");
+	case DISCOVER_RANGE_FUNCTIONAL29:
+		return snprintf(buf, size, "functional29");
+	case DISCOVER_RANGE_11BIT:
+		return snprintf(buf, size, "11bit:0x%03X-0x%03X", r->first, r->last);
+	case DISCOVER_RANGE_29BIT:
+		return snprintf(buf, size, "29bit:0x%02X-0x%02X", r->first, r->last);
+	case DISCOVER_RANGE_EXT_ECHO:
+		if (r->tx_id == 0x750 && r->rx_id == 0x758)
+			return snprintf(buf, size, "toyota:0x%02X-0x%02X", r->first, r->last);
+		return snprintf(buf, size, "ext:0x%03X/0x%03X:0x%02X-0x%02X", r->tx_id, r->rx_id,
+				r->first, r->last);
+	case DISCOVER_RANGE_EXT_TESTER:
+		return snprintf(buf, size, "bmw:0x%02X-0x%02X", r->first, r->last);
+	case DISCOVER_RANGE_KIND_MAX:
+		break;
+	}
+	return snprintf(buf, size, "?");
+}
+
+unsigned discover_range_probes(const struct discover_range *r)
+{
+	switch (r->kind) {
+	case DISCOVER_RANGE_FUNCTIONAL:
+	case DISCOVER_RANGE_FUNCTIONAL29:
+		return 2;
+	case DISCOVER_RANGE_11BIT:
+	case DISCOVER_RANGE_29BIT:
+	case DISCOVER_RANGE_EXT_ECHO:
+	case DISCOVER_RANGE_EXT_TESTER:
+		return r->last >= r->first ? r->last - r->first + 1 : 0;
+	case DISCOVER_RANGE_KIND_MAX:
+		break;
+	}
+	return 0;
+}
+
+void discover_config_init(struct discover_config *c)
+{
+	*c = (struct discover_config){
+	    .probe = DISCOVER_PROBE_TESTER_PRESENT,
+	    /* A scan tool that waits P2 (50 ms) for each answer sends at most 20 per second. */
+	    .rate = 20,
+	    .max_time_us = 120000000,
+	    .quiet_us = 500000,
+	    .listen_us = 50000,
+	    .ecu_budget_us = 10000000,
+	    .tester = ISOTP_ADDR_TESTER,
+	    .padding = 0xCC,
+	    .identify = true,
+	};
+	uds_timing_init(&c->timing);
+	c->timing.p2_us = 100000;
+	c->timing.max_pending = 10;
+}
+
+/* ---- names ---- */
+
+uint16_t discover_ident_did(enum discover_ident_id i)
+{
+	static const uint16_t dids[DISCOVER_ID_MAX] = {
+	    [DISCOVER_ID_SPARE_PART] = 0xF187, [DISCOVER_ID_SUPPLIER] = 0xF18A,
+	    [DISCOVER_ID_SERIAL] = 0xF18C,     [DISCOVER_ID_VIN] = 0xF190,
+	    [DISCOVER_ID_HARDWARE] = 0xF191,   [DISCOVER_ID_SOFTWARE] = 0xF195,
+	    [DISCOVER_ID_SYSTEM_NAME] = 0xF197, [DISCOVER_ID_OBD_VIN] = 0,
+	};
+	return (unsigned)i < DISCOVER_ID_MAX ? dids[i] : 0;
+}
+
+const char *discover_ident_name(enum discover_ident_id i)
+{
+	switch (i) {
+	case DISCOVER_ID_SPARE_PART:
+		return "spare part";
+	case DISCOVER_ID_SUPPLIER:
+		return "supplier";
+	case DISCOVER_ID_SERIAL:
+		return "serial";
+	case DISCOVER_ID_VIN:
+		return "VIN";
+	case DISCOVER_ID_HARDWARE:
+		return "hardware";
+	case DISCOVER_ID_SOFTWARE:
+		return "software";
+	case DISCOVER_ID_SYSTEM_NAME:
+		return "system name";
+	case DISCOVER_ID_OBD_VIN:
+		return "VIN (OBD)";
+	case DISCOVER_ID_MAX:
+		break;
+	}
+	return "?";
+}
+
+const char *discover_ident_state_name(enum discover_ident_state s)
+{
+	switch (s) {
+	case DISCOVER_IDENT_NOT_ASKED:
+		return "not asked";
+	case DISCOVER_IDENT_OK:
+		return "ok";
+	case DISCOVER_IDENT_NEGATIVE:
+		return "negative";
+	case DISCOVER_IDENT_NO_ANSWER:
+		return "no answer";
+	case DISCOVER_IDENT_GARBAGE:
+		return "garbage";
+	case DISCOVER_IDENT_PENDING:
+		return "response pending without end";
+	case DISCOVER_IDENT_TRANSPORT:
+		return "transport error";
+	case DISCOVER_IDENT_STATE_MAX:
+		break;
+	}
+	return "?";
+}
+
+const char *discover_ecu_status_name(enum discover_ecu_status s)
+{
+	switch (s) {
+	case DISCOVER_ECU_FOUND:
+		return "found";
+	case DISCOVER_ECU_IDENTIFIED:
+		return "identified";
+	case DISCOVER_ECU_GAVE_UP_PENDING:
+		return "gave up: 0x78 without end";
+	case DISCOVER_ECU_GAVE_UP_GARBAGE:
+		return "gave up: garbage answers";
+	case DISCOVER_ECU_GAVE_UP_BUDGET:
+		return "gave up: time per ECU spent";
+	case DISCOVER_ECU_STATUS_MAX:
+		break;
+	}
+	return "?";
+}
+
+const char *discover_status_name(enum discover_status s)
+{
+	switch (s) {
+	case DISCOVER_RUNNING:
+		return "running";
+	case DISCOVER_DONE:
+		return "done";
+	case DISCOVER_TIMEOUT:
+		return "time bound reached";
+	case DISCOVER_BUS_ERROR:
+		return "stopped: bus error";
+	case DISCOVER_SEND_ERROR:
+		return "stopped: send failed";
+	case DISCOVER_STATUS_MAX:
+		break;
+	}
+	return "?";
+}
+
+/* ---- ids in use ---- */
+
+static uint32_t ext_hash(uint32_t id)
+{
+	id ^= id >> 15;
+	id *= 0x2c1b3c6du;
+	id ^= id >> 12;
+	return id;
+}
+
+static bool ext_seen(const struct discover *d, uint32_t id)
+{
+	uint32_t key = id | 0x80000000u;
+	for (uint32_t h = ext_hash(id) % EXT_SLOTS;; h = (h + 1) % EXT_SLOTS) {
+		if (d->ext_ids[h] == 0)
+			return false;
+		if (d->ext_ids[h] == key)
+			return true;
+	}
+}
+
+static void mark_seen(struct discover *d, const struct bd_frame *f)
+{
+	if (!(f->flags & BD_FRAME_EXT)) {
+		if (f->id < 2048)
+			d->used11[f->id / 8] |= (uint8_t)(1u << (f->id % 8));
+		return;
+	}
+	if (ext_seen(d, f->id) || d->n_ext >= DISCOVER_MAX_EXT_IDS)
+		return;
+	uint32_t h = ext_hash(f->id) % EXT_SLOTS;
+	while (d->ext_ids[h])
+		h = (h + 1) % EXT_SLOTS;
+	d->ext_ids[h] = f->id | 0x80000000u;
+	d->n_ext++;
+}
+
+static bool id_in_use(const struct discover *d, uint32_t id, bool ext)
+{
+	if (!ext)
+		return id < 2048 && (d->used11[id / 8] & (1u << (id % 8)));
+	return ext_seen(d, id);
+}
+
+/* ---- lifecycle ---- */
+
+int discover_new(const struct discover_config *cfg, int64_t now_us, struct discover **ret)
+{
+	struct discover *d;
+
+	if (!cfg || cfg->rate == 0 || cfg->rate > 1000 || cfg->max_time_us <= 0 || cfg->quiet_us < 0 ||
+	    cfg->listen_us <= 0 || cfg->ecu_budget_us <= 0 || cfg->n_ranges > DISCOVER_MAX_RANGES ||
+	    cfg->padding < -1 || cfg->padding > 0xFF || (unsigned)cfg->probe >= DISCOVER_PROBE_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < cfg->n_ranges; i++)
+		if ((unsigned)cfg->ranges[i].kind >= DISCOVER_RANGE_KIND_MAX ||
+		    cfg->ranges[i].last < cfg->ranges[i].first)
+			return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	if (d->cfg.n_ranges == 0) {
+		for (size_t k = 0; k < sizeof(presets) / sizeof(presets[0]); k++)
+			d->cfg.ranges[k] = (struct discover_range){
+			    .kind = presets[k].kind, .first = presets[k].first, .last = presets[k].last,
+			    .tx_id = presets[k].tx, .rx_id = presets[k].rx,
+			};
+		d->cfg.n_ranges = sizeof(presets) / sizeof(presets[0]);
+	}
+	d->spacing = (1000000 + (int64_t)d->cfg.rate - 1) / (int64_t)d->cfg.rate;
+	d->t_end = now_us + d->cfg.max_time_us;
+	d->quiet_end = now_us + d->cfg.quiet_us;
+	d->next_slot = d->quiet_end;
+	d->last_probe = INT64_MIN / 2;
+	d->phase = PHASE_QUIET;
+	d->status = DISCOVER_RUNNING;
+	d->pos = d->cfg.ranges[0].first;
+	*ret = d;
+	return 0;
+}
+
+struct discover *discover_free(struct discover *d)
+{
+	free(d);
+	return NULL;
+}
+
+static void stop(struct discover *d, enum discover_status s)
+{
+	d->phase = PHASE_DONE;
+	d->status = s;
+	d->retry = false;
+}
+
+/* ---- probes ---- */
+
+struct probe {
+	enum discover_range_kind kind;
+	uint32_t tx_id;
+	bool ext;
+	bool has_ta;
+	uint8_t ta;
+	bool obd;
+};
+
+/* The probe at the cursor; false when every range is done. */
+static bool cursor_probe(const struct discover *d, struct probe *p)
+{
+	if (d->ri >= d->cfg.n_ranges)
+		return false;
+	const struct discover_range *r = &d->cfg.ranges[d->ri];
+	*p = (struct probe){.kind = r->kind};
+	switch (r->kind) {
+	case DISCOVER_RANGE_FUNCTIONAL:
+		p->tx_id = OBD_FUNC_11;
+		p->obd = d->sub == 0;
+		break;
+	case DISCOVER_RANGE_FUNCTIONAL29:
+		p->tx_id = 0x18DB3300u | d->cfg.tester;
+		p->ext = true;
+		p->obd = d->sub == 0;
+		break;
+	case DISCOVER_RANGE_11BIT:
+		p->tx_id = d->pos;
+		break;
+	case DISCOVER_RANGE_29BIT:
+		p->tx_id = FIXED_BASE | d->pos << 8 | d->cfg.tester;
+		p->ext = true;
+		p->ta = (uint8_t)d->pos;
+		break;
+	case DISCOVER_RANGE_EXT_ECHO:
+	case DISCOVER_RANGE_EXT_TESTER:
+		p->tx_id = r->tx_id;
+		p->has_ta = true;
+		p->ta = (uint8_t)d->pos;
+		break;
+	case DISCOVER_RANGE_KIND_MAX:
+		return false;
+	}
+	return true;
+}
+
+static void cursor_advance(struct discover *d)
+{
+	const struct discover_range *r = &d->cfg.ranges[d->ri];
+	bool functional = r->kind == DISCOVER_RANGE_FUNCTIONAL || r->kind == DISCOVER_RANGE_FUNCTIONAL29;
+
+	if (functional && d->sub == 0) {
+		d->sub = 1;
+		return;
+	}
+	if (!functional && d->pos < r->last) {
+		d->pos++;
+		return;
+	}
+	d->ri++;
+	d->sub = 0;
+	if (d->ri < d->cfg.n_ranges)
+		d->pos = d->cfg.ranges[d->ri].first;
+}
+
+/* Would this probe address ourselves, or send on an id someone else uses? */
+static bool probe_skipped(const struct discover *d, const struct probe *p)
+{
+	if ((p->kind == DISCOVER_RANGE_29BIT || p->kind == DISCOVER_RANGE_EXT_TESTER) &&
+	    p->ta == d->cfg.tester)
+		return true;
+	return id_in_use(d, p->tx_id, p->ext);
+}
+
+static void probe_pdu(const struct discover *d, bool obd, uint8_t *pdu, size_t *len)
+{
+	if (obd) {
+		pdu[0] = 0x01; /* mode 01 PID 00: supported PIDs, every OBD ECU answers */
+		pdu[1] = 0x00;
+	} else if (d->cfg.probe == DISCOVER_PROBE_SESSION) {
+		pdu[0] = 0x10;
+		pdu[1] = 0x01;
+	} else {
+		pdu[0] = 0x3E; /* TesterPresent, zeroSubFunction: answered (0x80 would not be) */
+		pdu[1] = 0x00;
+	}
+	*len = 2;
+}
+
+static void build_frame(const struct discover *d, const struct probe *p, struct bd_frame *f)
+{
+	uint8_t pdu[2];
+	size_t n, o = 0;
+
+	probe_pdu(d, p->obd, pdu, &n);
+	*f = (struct bd_frame){.id = p->tx_id, .flags = p->ext ? BD_FRAME_EXT : 0};
+	if (p->has_ta)
+		f->data[o++] = p->ta;
+	f->data[o++] = (uint8_t)n; /* single frame, SF_DL */
+	memcpy(f->data + o, pdu, n);
+	o += n;
+	if (d->cfg.padding >= 0) {
+		memset(f->data + o, d->cfg.padding, 8 - o);
+		o = 8;
+	}
+	f->len = (uint8_t)o;
+}
+
+/* ---- answers to probes ---- */
+
+/* The single-frame payload at offset `at`, or NULL. */
+static const uint8_t *sf_payload(const struct bd_frame *f, size_t at, size_t *ret_len)
+{
+	if (f->len <= at || (f->flags & (BD_FRAME_FD | BD_FRAME_RTR | BD_FRAME_ERR)))
+		return NULL;
+	uint8_t pci = f->data[at];
+	size_t n = pci & 0x0F;
+	if ((pci >> 4) != 0 || n == 0 || at + 1 + n > f->len)
+		return NULL;
+	*ret_len = n;
+	return f->data + at + 1;
+}
+
+/* 1 positive answer to the UDS probe, 2 negative (NRC in *nrc), 0 not an answer. */
+static int uds_answer(const struct discover *d, const uint8_t *p, size_t n, uint8_t *nrc)
+{
+	uint8_t sid = d->cfg.probe == DISCOVER_PROBE_SESSION ? 0x10 : 0x3E;
+
+	if (n >= 2 && p[0] == sid + 0x40 && p[1] == (sid == 0x10 ? 0x01 : 0x00))
+		return 1;
+	if (n == 3 && p[0] == 0x7F && p[1] == sid) {
+		*nrc = p[2];
+		return 2;
+	}
+	return 0;
+}
+
+static bool obd_answer(const uint8_t *p, size_t n)
+{
+	return n >= 2 && p[0] == 0x41 && p[1] == 0x00;
+}
+
+static struct discover_ecu *find_ecu(struct discover *d, const struct isotp_addr *a)
+{
+	for (size_t i = 0; i < d->n_ecus; i++) {
+		const struct isotp_addr *b = &d->ecus[i].addr;
+		if (b->rx_id == a->rx_id && b->ext_ids == a->ext_ids && b->mode == a->mode &&
+		    (a->mode != ISOTP_ADDR_EXTENDED || b->rx_ea == a->rx_ea))
+			return &d->ecus[i];
+	}
+	return NULL;
+}
+
+/* An ECU answered at a (request_known: the request id is certain, not response - 8). */
+static struct discover_ecu *add_ecu(struct discover *d, const struct isotp_addr *a,
+				    enum discover_found_by by, bool request_known, int64_t latency)
+{
+	struct discover_ecu *e = find_ecu(d, a);
+
+	if (e) {
+		/* Known from a functional answer: a physical probe tells the real request id. */
+		if (request_known && e->request_guessed) {
+			uint32_t func = e->addr.functional_id;
+			e->addr = *a;
+			if (!e->addr.functional_id)
+				e->addr.functional_id = func;
+			e->addr.padding = d->cfg.padding;
+			e->request_guessed = false;
+		}
+		if (by == DISCOVER_FOUND_PHYSICAL && e->found_by != DISCOVER_FOUND_PHYSICAL) {
+			e->found_by = DISCOVER_FOUND_PHYSICAL;
+			e->latency_us = latency;
+		}
+		return e;
+	}
+	if (d->n_ecus == DISCOVER_MAX_ECUS)
+		return NULL;
+	e = &d->ecus[d->n_ecus++];
+	*e = (struct discover_ecu){
+	    .addr = *a,
+	    .found_by = by,
+	    .request_guessed = !request_known,
+	    .latency_us = latency,
+	};
+	e->addr.padding = d->cfg.padding;
+	return e;
+}
+
+static bool response_known(const struct discover *d, uint32_t rx, bool ext)
+{
+	for (size_t i = 0; i < d->n_ecus; i++)
+		if (d->ecus[i].addr.rx_id == rx && d->ecus[i].addr.ext_ids == ext)
+			return true;
+	return false;
+}
+
+static void note_uds(struct discover_ecu *e, int kind, uint8_t nrc)
+{
+	if (!e)
+		return;
+	e->uds = true;
+	e->probe_nrc = kind == 2 ? nrc : 0;
+}
+
+/* An 11-bit answer on any id: which of the physical probes in flight does it belong to? */
+static const struct flight *attribute_11bit(const struct discover *d, uint32_t rx, int64_t now)
+{
+	const struct flight *best = NULL;
+	unsigned best_score = ~0u;
+
+	for (size_t k = 0; k < FLIGHTS; k++) {
+		/* newest first */
+		const struct flight *fl = &d->flights[(d->fnext + FLIGHTS - 1 - k) % FLIGHTS];
+		if (!fl->used || fl->kind != DISCOVER_RANGE_11BIT || fl->tx_id == rx)
+			continue;
+		int64_t age = now - fl->t;
+		if (age < 0 || age > 2 * d->cfg.listen_us)
+			continue;
+		unsigned score = 100;
+		for (unsigned o = 0; o < sizeof(usual_offsets) / sizeof(usual_offsets[0]); o++)
+			if (rx == fl->tx_id + usual_offsets[o])
+				score = o;
+		/* An unusual offset only within the listen window and only for an id no ECU
+		 * answered on before: a late answer of an ECU already found must not be
+		 * credited to the probe that happens to be in flight. */
+		if (score == 100 && (age > d->cfg.listen_us || response_known(d, rx, false)))
+			continue;
+		if (score < best_score) {
+			best_score = score;
+			best = fl;
+		}
+	}
+	return best;
+}
+
+static void match_probe_answer(struct discover *d, const struct bd_frame *f, int64_t now)
+{
+	const uint8_t *p;
+	size_t n;
+	uint8_t nrc = 0;
+	bool ext = f->flags & BD_FRAME_EXT;
+	struct isotp_addr a;
+
+	for (size_t k = 0; k < FLIGHTS; k++) {
+		const struct flight *fl = &d->flights[(d->fnext + FLIGHTS - 1 - k) % FLIGHTS];
+		int64_t age = now - fl->t;
+		if (!fl->used || age < 0 || age > 2 * d->cfg.listen_us)
+			continue;
+		switch (fl->kind) {
+		case DISCOVER_RANGE_FUNCTIONAL:
+			if (ext || !(p = sf_payload(f, 0, &n)))
+				break;
+			if (fl->obd && obd_answer(p, n) && f->id >= 0x7E8 && f->id <= 0x7EF) {
+				isotp_addr_init_normal(&a, f->id - 8, f->id);
+				a.functional_id = OBD_FUNC_11;
+				struct discover_ecu *e =
+				    add_ecu(d, &a, DISCOVER_FOUND_FUNCTIONAL, true, age);
+				if (e)
+					e->obd = true;
+				return;
+			}
+			if (!fl->obd) {
+				int kind = uds_answer(d, p, n, &nrc);
+				if (!kind || f->id < 8 || response_known(d, f->id, false))
+					break;
+				/* Only the response id is known: the request id is guessed
+				 * (ISO 15765-4's -8) until a physical probe confirms it. */
+				isotp_addr_init_normal(&a, f->id - 8, f->id);
+				a.functional_id = OBD_FUNC_11;
+				note_uds(add_ecu(d, &a, DISCOVER_FOUND_FUNCTIONAL, false, age), kind,
+					 nrc);
+				return;
+			}
+			break;
+		case DISCOVER_RANGE_FUNCTIONAL29:
+			if (!ext || (f->id >> 16) != (FIXED_BASE >> 16) ||
+			    ((f->id >> 8) & 0xFF) != d->cfg.tester || !(p = sf_payload(f, 0, &n)))
+				break;
+			if ((fl->obd && obd_answer(p, n)) || (!fl->obd && uds_answer(d, p, n, &nrc))) {
+				isotp_addr_init_fixed(&a, (uint8_t)f->id, d->cfg.tester);
+				a.functional_id = fl->tx_id;
+				struct discover_ecu *e =
+				    add_ecu(d, &a, DISCOVER_FOUND_FUNCTIONAL, true, age);
+				if (e && fl->obd)
+					e->obd = true;
+				else if (e)
+					note_uds(e, uds_answer(d, p, n, &nrc), nrc);
+				return;
+			}
+			break;
+		case DISCOVER_RANGE_11BIT: {
+			int kind;
+			if (ext || !(p = sf_payload(f, 0, &n)) || !(kind = uds_answer(d, p, n, &nrc)))
+				break;
+			const struct flight *best = attribute_11bit(d, f->id, now);
+			if (!best)
+				return;
+			isotp_addr_init_normal(&a, best->tx_id, f->id);
+			note_uds(add_ecu(d, &a, DISCOVER_FOUND_PHYSICAL, true, now - best->t), kind,
+				 nrc);
+			return;
+		}
+		case DISCOVER_RANGE_29BIT: {
+			int kind;
+			if (!ext || f->id != (FIXED_BASE | (uint32_t)d->cfg.tester << 8 | fl->ta) ||
+			    !(p = sf_payload(f, 0, &n)) || !(kind = uds_answer(d, p, n, &nrc)))
+				break;
+			isotp_addr_init_fixed(&a, fl->ta, d->cfg.tester);
+			note_uds(add_ecu(d, &a, DISCOVER_FOUND_PHYSICAL, true, age), kind, nrc);
+			return;
+		}
+		case DISCOVER_RANGE_EXT_ECHO:
+		case DISCOVER_RANGE_EXT_TESTER: {
+			const struct discover_range *r = NULL;
+			int kind;
+			for (size_t i = 0; i < d->cfg.n_ranges && !r; i++)
+				if (d->cfg.ranges[i].kind == fl->kind && d->cfg.ranges[i].tx_id == fl->tx_id)
+					r = &d->cfg.ranges[i];
+			if (!r || ext)
+				break;
+			bool echo = fl->kind == DISCOVER_RANGE_EXT_ECHO;
+			uint32_t rx = echo ? r->rx_id : r->rx_id + fl->ta;
+			uint8_t byte = echo ? fl->ta : d->cfg.tester;
+			if (f->id != rx || f->len < 2 || f->data[0] != byte ||
+			    !(p = sf_payload(f, 1, &n)) || !(kind = uds_answer(d, p, n, &nrc)))
+				break;
+			isotp_addr_init_extended(&a, fl->tx_id, rx, fl->ta, echo ? -1 : d->cfg.tester);
+			note_uds(add_ecu(d, &a, DISCOVER_FOUND_PHYSICAL, true, age), kind, nrc);
+			return;
+		}
+		case DISCOVER_RANGE_KIND_MAX:
+			break;
+		}
+	}
+}
+
+void discover_on_frame(struct discover *d, const struct bd_frame *f, int64_t now_us)
+{
+	if (d->phase == PHASE_DONE)
+		return;
+	if (f->flags & BD_FRAME_ERR) {
+		if (bd_frame_err_is_bus_fault(f)) {
+			d->stop_frame = *f;
+			stop(d, DISCOVER_BUS_ERROR);
+		}
+		return;
+	}
+	if (d->phase == PHASE_PROBE)
+		match_probe_answer(d, f, now_us);
+	mark_seen(d, f);
+}
+
+/* ---- identification ---- */
+
+static bool read_wanted(const struct discover *d, const struct discover_ecu *e,
+			enum discover_ident_id id)
+{
+	if (id == DISCOVER_ID_OBD_VIN)
+		return e->obd;
+	return !d->uds_off;
+}
+
+/* Moves to the next read to make (from d->rid on, in the current ECU, else the next ECU);
+ * false when every ECU is done. */
+static bool seek_read(struct discover *d)
+{
+	while (d->cur < d->n_ecus) {
+		struct discover_ecu *e = &d->ecus[d->cur];
+		while (d->rid < DISCOVER_ID_MAX && !read_wanted(d, e, d->rid))
+			d->rid++;
+		if (d->rid < DISCOVER_ID_MAX) {
+			d->rstate = READ_NEED_SEND;
+			d->resend = false;
+			return true;
+		}
+		if (e->status == DISCOVER_ECU_FOUND)
+			e->status = DISCOVER_ECU_IDENTIFIED;
+		d->cur++;
+		d->rid = 0;
+		d->no_answer = 0;
+		d->uds_off = false;
+		d->ecu_started = false;
+	}
+	return false;
+}
+
+static void next_read(struct discover *d)
+{
+	d->rid++;
+	if (!seek_read(d))
+		stop(d, DISCOVER_DONE);
+}
+
+static void give_up(struct discover *d, enum discover_ecu_status s)
+{
+	d->ecus[d->cur].status = s;
+	d->rid = DISCOVER_ID_MAX;
+	if (!seek_read(d))
+		stop(d, DISCOVER_DONE);
+}
+
+static int cmp_ecu(const void *a, const void *b)
+{
+	const struct discover_ecu *x = a, *y = b;
+
+	if (x->addr.ext_ids != y->addr.ext_ids)
+		return x->addr.ext_ids ? 1 : -1;
+	if (x->addr.rx_id != y->addr.rx_id)
+		return x->addr.rx_id < y->addr.rx_id ? -1 : 1;
+	return (int)x->addr.rx_ea - (int)y->addr.rx_ea;
+}
+
+static void start_ident(struct discover *d)
+{
+	qsort(d->ecus, d->n_ecus, sizeof(d->ecus[0]), cmp_ecu);
+	d->phase = PHASE_IDENT;
+	d->cur = 0;
+	d->rid = 0;
+	if (!d->cfg.identify || !seek_read(d))
+		stop(d, DISCOVER_DONE);
+}
+
+static void build_read(struct discover *d)
+{
+	uint16_t did = discover_ident_did(d->rid);
+
+	if (d->rid == DISCOVER_ID_OBD_VIN) {
+		d->req[0] = 0x09;
+		d->req[1] = 0x02;
+		d->req_len = 2;
+	} else {
+		d->req[0] = 0x22;
+		d->req[1] = (uint8_t)(did >> 8);
+		d->req[2] = (uint8_t)did;
+		d->req_len = 3;
+	}
+	uds_wait_init(&d->wait, &d->cfg.timing, d->req, d->req_len);
+}
+
+static void record(struct discover *d, enum discover_ident_state s, uint8_t nrc,
+		   const uint8_t *data, size_t len)
+{
+	struct discover_ident *id = &d->ecus[d->cur].ident[d->rid];
+
+	id->state = s;
+	id->nrc = nrc;
+	id->len = len < DISCOVER_IDENT_BYTES ? len : DISCOVER_IDENT_BYTES;
+	if (id->len)
+		memcpy(id->data, data, id->len);
+}
+
+static void garbage(struct discover *d, enum discover_ident_state s)
+{
+	struct discover_ecu *e = &d->ecus[d->cur];
+
+	if (++e->garbage_seen >= GARBAGE_MAX) {
+		record(d, s, 0, NULL, 0);
+		give_up(d, DISCOVER_ECU_GAVE_UP_GARBAGE);
+	}
+}
+
+void discover_on_pdu(struct discover *d, size_t ecu, const uint8_t *pdu, size_t len, int64_t now_us)
+{
+	struct discover_ecu *e;
+
+	if (d->phase != PHASE_IDENT || ecu != d->cur || d->rstate != READ_WAIT || !pdu)
+		return;
+	e = &d->ecus[d->cur];
+	switch (uds_wait_response(&d->wait, pdu, len, now_us)) {
+	case UDS_WAIT_ARM:
+		e->pending_seen++;
+		return;
+	case UDS_WAIT_RESEND:
+		d->rstate = READ_BACKOFF; /* plan_read resends at the wait machine's deadline */
+		return;
+	case UDS_WAIT_TOO_MANY_PENDING:
+		e->pending_seen++;
+		record(d, DISCOVER_IDENT_PENDING, 0x78, NULL, 0);
+		give_up(d, DISCOVER_ECU_GAVE_UP_PENDING);
+		return;
+	case UDS_WAIT_TOO_MANY_BUSY:
+		record(d, DISCOVER_IDENT_NEGATIVE, 0x21, NULL, 0);
+		next_read(d);
+		return;
+	case UDS_WAIT_IGNORE:
+		garbage(d, DISCOVER_IDENT_GARBAGE);
+		return;
+	case UDS_WAIT_DONE:
+		break;
+	case UDS_WAIT_DONE_NO_RESPONSE:
+	case UDS_WAIT_TIMEOUT:
+	case UDS_WAIT_ACTION_MAX:
+		return;
+	}
+	if (pdu[0] == 0x7F) {
+		uint8_t nrc = len >= 3 ? pdu[2] : 0;
+		record(d, DISCOVER_IDENT_NEGATIVE, nrc, NULL, 0);
+		/* serviceNotSupported: no further 0x22 will be answered either */
+		if (nrc == 0x11 && d->rid != DISCOVER_ID_OBD_VIN)
+			d->uds_off = true;
+		next_read(d);
+		return;
+	}
+	if (d->rid == DISCOVER_ID_OBD_VIN) {
+		struct obd_vin v;
+		if (obd_parse_vin(pdu, len, &v) < 0 || v.result != OBD_RESULT_OK) {
+			record(d, DISCOVER_IDENT_GARBAGE, 0, pdu, len);
+			garbage(d, DISCOVER_IDENT_GARBAGE);
+			if (d->phase == PHASE_IDENT && d->cur < d->n_ecus && &d->ecus[d->cur] == e)
+				next_read(d);
+			return;
+		}
+		record(d, DISCOVER_IDENT_OK, 0, (const uint8_t *)v.vin, strlen(v.vin));
+		next_read(d);
+		return;
+	}
+	if (len < 3 || pdu[1] != d->req[1] || pdu[2] != d->req[2]) {
+		/* a positive 0x62 for another DID: not the answer to this read */
+		record(d, DISCOVER_IDENT_GARBAGE, 0, pdu, len);
+		garbage(d, DISCOVER_IDENT_GARBAGE);
+		if (d->phase == PHASE_IDENT && d->cur < d->n_ecus && &d->ecus[d->cur] == e)
+			next_read(d);
+		return;
+	}
+	record(d, DISCOVER_IDENT_OK, 0, pdu + 3, len - 3);
+	next_read(d);
+}
+
+void discover_on_transport_error(struct discover *d, size_t ecu, int neg_errno, int64_t now_us)
+{
+	struct discover_ecu *e;
+
+	(void)neg_errno;
+	(void)now_us;
+	if (d->phase != PHASE_IDENT || ecu != d->cur || d->rstate != READ_WAIT)
+		return;
+	e = &d->ecus[d->cur];
+	record(d, DISCOVER_IDENT_TRANSPORT, 0, NULL, 0);
+	garbage(d, DISCOVER_IDENT_TRANSPORT);
+	if (d->phase == PHASE_IDENT && d->cur < d->n_ecus && &d->ecus[d->cur] == e)
+		next_read(d);
+}
+
+void discover_send_failed(struct discover *d, int neg_errno, int64_t now_us)
+{
+	if (d->phase == PHASE_DONE)
+		return;
+	if (neg_errno == -EAGAIN || neg_errno == -ENOBUFS) {
+		if (d->sent)
+			d->sent--;
+		d->retry = true;
+		d->retry_at = now_us + RETRY_US;
+		return;
+	}
+	if (d->sent)
+		d->sent--;
+	d->stop_errno = neg_errno;
+	stop(d, DISCOVER_SEND_ERROR);
+}
+
+/* ---- the plan ---- */
+
+static void wait_until(struct discover *d, int64_t at, struct discover_action *ret)
+{
+	ret->kind = DISCOVER_ACTION_WAIT;
+	ret->at_us = at < d->t_end ? at : d->t_end;
+}
+
+static void emit(struct discover *d, struct discover_action *ret, int64_t now)
+{
+	d->last = *ret;
+	d->sent++;
+	d->next_slot = now + d->spacing;
+}
+
+static void plan_probe(struct discover *d, int64_t now, struct discover_action *ret)
+{
+	struct probe p;
+
+	for (;;) {
+		if (!cursor_probe(d, &p)) {
+			/* answers to the last probe may still come */
+			if (now < d->last_probe + d->cfg.listen_us) {
+				wait_until(d, d->last_probe + d->cfg.listen_us, ret);
+				return;
+			}
+			start_ident(d);
+			return;
+		}
+		if (!probe_skipped(d, &p))
+			break;
+		d->skipped++;
+		cursor_advance(d);
+	}
+	if (now < d->next_slot) {
+		wait_until(d, d->next_slot, ret);
+		return;
+	}
+	ret->kind = DISCOVER_ACTION_SEND_FRAME;
+	build_frame(d, &p, &ret->frame);
+	d->flights[d->fnext] = (struct flight){
+	    .used = true, .t = now, .kind = p.kind, .tx_id = p.tx_id, .ta = p.ta, .obd = p.obd,
+	};
+	d->fnext = (d->fnext + 1) % FLIGHTS;
+	d->last_probe = now;
+	cursor_advance(d);
+	emit(d, ret, now);
+}
+
+static void plan_read(struct discover *d, int64_t now, struct discover_action *ret)
+{
+	struct discover_ecu *e = &d->ecus[d->cur];
+
+	if (d->ecu_started && now >= d->ecu_start + d->cfg.ecu_budget_us) {
+		if (d->rstate != READ_NEED_SEND)
+			record(d, e->pending_seen ? DISCOVER_IDENT_PENDING : DISCOVER_IDENT_NO_ANSWER,
+			       0, NULL, 0);
+		give_up(d, DISCOVER_ECU_GAVE_UP_BUDGET);
+		return;
+	}
+	if (d->rstate == READ_WAIT || d->rstate == READ_BACKOFF) {
+		int64_t dl = uds_wait_deadline(&d->wait);
+		if (now < dl) {
+			int64_t at = dl;
+			if (d->ecu_started && d->ecu_start + d->cfg.ecu_budget_us < at)
+				at = d->ecu_start + d->cfg.ecu_budget_us;
+			wait_until(d, at, ret);
+			return;
+		}
+		switch (uds_wait_timer_expired(&d->wait, now)) {
+		case UDS_WAIT_RESEND:
+			d->rstate = READ_NEED_SEND;
+			d->resend = true;
+			break;
+		case UDS_WAIT_TIMEOUT:
+		case UDS_WAIT_DONE_NO_RESPONSE:
+			record(d, DISCOVER_IDENT_NO_ANSWER, 0, NULL, 0);
+			if (d->rid != DISCOVER_ID_OBD_VIN && ++d->no_answer >= NO_ANSWER_MAX)
+				d->uds_off = true;
+			next_read(d);
+			return;
+		case UDS_WAIT_ARM:
+		case UDS_WAIT_DONE:
+		case UDS_WAIT_IGNORE:
+		case UDS_WAIT_TOO_MANY_PENDING:
+		case UDS_WAIT_TOO_MANY_BUSY:
+		case UDS_WAIT_ACTION_MAX:
+			/* cannot happen past the deadline: treat as no answer */
+			record(d, DISCOVER_IDENT_NO_ANSWER, 0, NULL, 0);
+			next_read(d);
+			return;
+		}
+	}
+	/* READ_NEED_SEND: a first send builds the request; a resend keeps the wait machine */
+	if (now < d->next_slot) {
+		wait_until(d, d->next_slot, ret);
+		return;
+	}
+	if (!d->resend)
+		build_read(d);
+	d->resend = false;
+	if (!d->ecu_started) {
+		d->ecu_started = true;
+		d->ecu_start = now;
+	}
+	ret->kind = DISCOVER_ACTION_SEND_PDU;
+	ret->ecu = d->cur;
+	memcpy(ret->pdu, d->req, d->req_len);
+	ret->pdu_len = d->req_len;
+	uds_wait_sent(&d->wait, now);
+	d->rstate = READ_WAIT;
+	emit(d, ret, now);
+}
+
+void discover_next(struct discover *d, int64_t now_us, struct discover_action *ret)
+{
+	for (;;) {
+		*ret = (struct discover_action){.kind = DISCOVER_ACTION_DONE};
+		if (d->phase == PHASE_DONE)
+			return;
+		if (now_us >= d->t_end) {
+			stop(d, DISCOVER_TIMEOUT);
+			return;
+		}
+		if (d->retry) {
+			if (now_us < d->retry_at) {
+				wait_until(d, d->retry_at, ret);
+				return;
+			}
+			d->retry = false;
+			*ret = d->last;
+			if (ret->kind == DISCOVER_ACTION_SEND_FRAME)
+				d->flights[(d->fnext + FLIGHTS - 1) % FLIGHTS].t = now_us;
+			else if (ret->kind == DISCOVER_ACTION_SEND_PDU)
+				uds_wait_sent(&d->wait, now_us);
+			emit(d, ret, now_us);
+			return;
+		}
+		switch (d->phase) {
+		case PHASE_QUIET:
+			if (now_us < d->quiet_end) {
+				wait_until(d, d->quiet_end, ret);
+				return;
+			}
+			d->phase = PHASE_PROBE;
+			continue;
+		case PHASE_PROBE:
+			plan_probe(d, now_us, ret);
+			break;
+		case PHASE_IDENT:
+			plan_read(d, now_us, ret);
+			break;
+		case PHASE_DONE:
+			return;
+		}
+		if (ret->kind != DISCOVER_ACTION_DONE || d->phase == PHASE_DONE)
+			return;
+		/* a phase changed without an action: plan again */
+	}
+}
+
+/* ---- results ---- */
+
+enum discover_status discover_status(const struct discover *d)
+{
+	return d->status;
+}
+
+const struct bd_frame *discover_stop_frame(const struct discover *d)
+{
+	return d->status == DISCOVER_BUS_ERROR ? &d->stop_frame : NULL;
+}
+
+int discover_stop_errno(const struct discover *d)
+{
+	return d->status == DISCOVER_SEND_ERROR ? d->stop_errno : 0;
+}
+
+unsigned discover_requests_sent(const struct discover *d)
+{
+	return d->sent;
+}
+
+unsigned discover_probes_skipped(const struct discover *d)
+{
+	return d->skipped;
+}
+
+size_t discover_ecu_count(const struct discover *d)
+{
+	return d->n_ecus;
+}
+
+const struct discover_ecu *discover_ecu_at(const struct discover *d, size_t i)
+{
+	return i < d->n_ecus ? &d->ecus[i] : NULL;
+}
+
+static bool is_fill(uint8_t c)
+{
+	return c == 0x00 || c == 0xFF || c == ' ';
+}
+
+/* The value without leading and trailing fill; *ret_len 0 when nothing is left. */
+static const uint8_t *trimmed(const struct discover_ident *id, size_t *ret_len)
+{
+	size_t a = 0, b = id->len;
+
+	while (a < b && is_fill(id->data[a]))
+		a++;
+	while (b > a && is_fill(id->data[b - 1]))
+		b--;
+	*ret_len = b - a;
+	return id->data + a;
+}
+
+int discover_ident_format(const struct discover_ident *id, char *buf, size_t size)
+{
+	size_t n, o = 0;
+	const uint8_t *p = trimmed(id, &n);
+	bool text = n > 0;
+
+	for (size_t i = 0; i < n; i++)
+		text = text && p[i] >= 0x20 && p[i] < 0x7F;
+	if (size)
+		buf[0] = '\0';
+	if (text)
+		return snprintf(buf, size, "%.*s", (int)n, (const char *)p);
+	for (size_t i = 0; i < id->len; i++) {
+		int w = snprintf(o < size ? buf + o : NULL, o < size ? size - o : 0, "%s%02X",
+				 i ? " " : "", id->data[i]);
+		if (w > 0)
+			o += (size_t)w;
+	}
+	return (int)o;
+}
+
+int discover_ecu_vin(const struct discover_ecu *e, struct vin_info *ret)
+{
+	static const enum discover_ident_id order[] = {DISCOVER_ID_VIN, DISCOVER_ID_OBD_VIN};
+	int r = -ENOENT;
+
+	for (size_t k = 0; k < 2; k++) {
+		const struct discover_ident *id = &e->ident[order[k]];
+		struct vin_info v;
+		size_t n;
+		const uint8_t *p;
+		if (id->state != DISCOVER_IDENT_OK)
+			continue;
+		p = trimmed(id, &n);
+		if (vin_parse((const char *)p, n, &v) == 0) {
+			*ret = v;
+			return 0;
+		}
+		if (r == -ENOENT) {
+			*ret = v;
+			r = -EINVAL;
+		}
+	}
+	return r;
+}
+
+/* Words of a system name that name a role: long keywords match a word's start
+ * ("TRANS" in "Transmission"), short ones (acronyms) a whole word. */
+static const struct {
+	const char *role;
+	const char *words[14];
+} roles[] = {
+    {"tailgate", {"TAILGATE", "LIFTGATE", "TRUNK", "HECKKLAPPE", "PLG", "HKL", "BOOT"}},
+    {"keyless", {"KEYLESS", "RKE", "PEPS", "KVM", "CAS", "IMMOBILIZER", "IMMO", "KESSY", "RFA",
+		 "PASSIVE"}},
+    {"door", {"DOOR", "DDM", "PDM", "DCM", "TUER"}},
+    {"bcm", {"BCM", "BODY", "BSI", "SAM", "FEM", "BDC", "CEM", "UCH", "COMFORT", "KOMFORT"}},
+    {"gateway", {"GATEWAY", "GW", "ZGW", "CGW", "SGW", "CGM"}},
+    {"engine", {"ENGINE", "ECM", "PCM", "DME", "DDE", "MOTOR", "EMS"}},
+    {"transmission", {"TRANS", "TCM", "TCU", "EGS", "GEARBOX"}},
+    {"brakes", {"ABS", "ESP", "ESC", "DSC", "EBCM", "BRAKE", "VSA", "VSC"}},
+    {"steering", {"STEER", "EPS", "PSCM", "EPAS"}},
+    {"airbag", {"AIRBAG", "SRS", "ACSM", "RCM", "ORC", "SDM", "RESTRAINT"}},
+    {"cluster", {"CLUSTER", "IPC", "INSTRUMENT", "KOMBI"}},
+    {"climate", {"HVAC", "CLIMA", "CLIMATE", "IHKA", "FATC"}},
+    {"infotainment", {"RADIO", "AUDIO", "INFOTAINMENT", "HEADUNIT", "NAVI", "MMI", "TELEMATICS"}},
+    {"adas", {"CAMERA", "RADAR", "ADAS", "CRUISE", "PARK"}},
+};
+
+static bool word_matches(const char *w, size_t n, const char *k)
+{
+	size_t kn = strlen(k);
+	if (kn >= 5)
+		return n >= kn && memcmp(w, k, kn) == 0;
+	return n == kn && memcmp(w, k, kn) == 0;
+}
+
+const char *discover_guess_role(const struct discover_ecu *e)
+{
+	const struct discover_ident *id = &e->ident[DISCOVER_ID_SYSTEM_NAME];
+	char up[DISCOVER_IDENT_BYTES + 1];
+	size_t n;
+
+	if (id->state == DISCOVER_IDENT_OK) {
+		const uint8_t *p = trimmed(id, &n);
+		for (size_t i = 0; i < n; i++)
+			up[i] = (p[i] >= 'a' && p[i] <= 'z') ? (char)(p[i] - 32) : (char)p[i];
+		up[n] = '\0';
+		for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
+			for (size_t i = 0; i < n;) {
+				while (i < n && !((up[i] >= 'A' && up[i] <= 'Z') || (up[i] >= '0' && up[i] <= '9')))
+					i++;
+				size_t a = i;
+				while (i < n && ((up[i] >= 'A' && up[i] <= 'Z') || (up[i] >= '0' && up[i] <= '9')))
+					i++;
+				for (size_t k = 0; a < i && roles[r].words[k]; k++)
+					if (word_matches(up + a, i - a, roles[r].words[k]))
+						return roles[r].role;
+			}
+	}
+	/* ISO 15765-4 convention: OBD ECU #1 (0x7E0/0x7E8) is the engine, #2 the gearbox. */
+	if (e->obd && !e->addr.ext_ids && e->addr.rx_id == 0x7E8)
+		return "engine";
+	if (e->obd && !e->addr.ext_ids && e->addr.rx_id == 0x7E9)
+		return "transmission";
+	return NULL;
+}
+
+/* ---- profile skeleton ---- */
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	if (o->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	o->err = bytes_append(&o->buf, &o->len, &o->cap, tmp, (size_t)n, 4096, 1u << 24);
+}
+
+/* A profile value may not contain ';' (comment) nor a newline: keep it printable. */
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if (*s == ';' || (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7F)
+			*s = '_';
+}
+
+static void write_ecu(struct out *o, const struct discover_ecu *e, const char *name)
+{
+	const struct isotp_addr *a = &e->addr;
+	char text[3 * DISCOVER_IDENT_BYTES + 8], compact[160];
+
+	put(o, "\n[ecu %s]\n", name);
+	if (e->ident[DISCOVER_ID_SYSTEM_NAME].state == DISCOVER_IDENT_OK) {
+		discover_ident_format(&e->ident[DISCOVER_ID_SYSTEM_NAME], text, sizeof(text));
+		clean(text);
+		if (text[0])
+			put(o, "name = %s\n", text);
+	}
+	isotp_addr_format(a, compact, sizeof(compact));
+	put(o, "; found %s%s, %s; %s\n",
+	    e->found_by == DISCOVER_FOUND_PHYSICAL ? "by a physical probe" : "by a functional request",
+	    e->request_guessed ? " (request id guessed: response - 8)" : "",
+	    e->obd ? "answers OBD-II" : "UDS", compact);
+	switch (a->mode) {
+	case ISOTP_ADDR_NORMAL:
+		put(o, "request = 0x%0*X\nresponse = 0x%0*X\n", a->ext_ids ? 8 : 3, a->tx_id,
+		    a->ext_ids ? 8 : 3, a->rx_id);
+		break;
+	case ISOTP_ADDR_NORMAL_FIXED:
+		put(o, "addressing = normal_fixed\ntarget = 0x%02X\nsource = 0x%02X\n", a->target,
+		    a->source);
+		break;
+	case ISOTP_ADDR_MIXED:
+		put(o, "addressing = mixed\nrequest = 0x%0*X\nresponse = 0x%0*X\next_address = 0x%02X\n",
+		    a->ext_ids ? 8 : 3, a->tx_id, a->ext_ids ? 8 : 3, a->rx_id, a->tx_ea);
+		break;
+	case ISOTP_ADDR_EXTENDED:
+		put(o, "addressing = extended\nrequest = 0x%03X\nresponse = 0x%03X\ntarget = 0x%02X\n",
+		    a->tx_id, a->rx_id, a->tx_ea);
+		if (a->rx_ea != a->tx_ea)
+			put(o, "source = 0x%02X\n", a->rx_ea);
+		break;
+	case ISOTP_ADDR_MODE_MAX:
+		break;
+	}
+	if (a->functional_id)
+		put(o, "functional = 0x%0*X\n", a->functional_id > 0x7FF ? 8 : 3, a->functional_id);
+	if (a->padding >= 0)
+		put(o, "padding = 0x%02X\n", (unsigned)a->padding);
+	for (enum discover_ident_id i = 0; i < DISCOVER_ID_MAX; i++) {
+		const struct discover_ident *id = &e->ident[i];
+		uint16_t did = discover_ident_did(i);
+		char label[32];
+		if (did)
+			snprintf(label, sizeof(label), "%s (%04X)", discover_ident_name(i), did);
+		else
+			snprintf(label, sizeof(label), "%s", discover_ident_name(i));
+		if (id->state == DISCOVER_IDENT_OK) {
+			discover_ident_format(id, text, sizeof(text));
+			clean(text);
+			put(o, "; %s: %s\n", label, text);
+		} else if (id->state == DISCOVER_IDENT_NEGATIVE) {
+			const char *nrc = uds_nrc_name(id->nrc);
+			put(o, "; %s: NRC 0x%02X %s\n", label, id->nrc, nrc ? nrc : "");
+		} else if (id->state != DISCOVER_IDENT_NOT_ASKED) {
+			put(o, "; %s: %s\n", label, discover_ident_state_name(id->state));
+		}
+	}
+	if (e->status != DISCOVER_ECU_IDENTIFIED && e->status != DISCOVER_ECU_FOUND)
+		put(o, "; %s\n", discover_ecu_status_name(e->status));
+}
+
+int discover_write_profile(const struct discover *d, const struct discover_profile_opts *opts,
+			   char **ret_text)
+{
+	struct discover_profile_opts none = {0};
+	struct out o = {0};
+	struct vin_info vin, any;
+	bool have_vin = false, have_any = false;
+	char names[DISCOVER_MAX_ECUS][24];
+
+	if (!opts)
+		opts = &none;
+	if (d->n_ecus == 0)
+		return -ENOENT;
+	for (size_t i = 0; i < d->n_ecus && !have_vin; i++) {
+		int r = discover_ecu_vin(&d->ecus[i], &vin);
+		if (r == 0)
+			have_vin = true;
+		else if (r == -EINVAL && !have_any) {
+			any = vin;
+			have_any = true;
+		}
+	}
+	if (opts->header) {
+		char h[256];
+		snprintf(h, sizeof(h), "%s", opts->header);
+		clean(h);
+		put(&o, "; %s\n", h);
+	}
+	put(&o, "; Profile skeleton written by bodydiag discover: the ECUs that answered, how they\n"
+		"; are addressed and what they said about themselves. Check the [vehicle] facts, rename\n"
+		"; the ECUs (names are guessed from the system name F197), then add [did] and [dtc]\n"
+		"; sections (profiles/README.md).\n"
+		"format = 1\n\n[vehicle]\n");
+	if (have_vin && vin.maker) {
+		put(&o, "make = %s\n", vin.maker->make);
+		put(&o, "; the VIN's WMI %s is %s (group: %s)\n", vin.wmi, vin.maker->brand,
+		    vin.maker->group);
+	} else {
+		put(&o, "make = unknown\n");
+	}
+	put(&o, "platform = unknown\n");
+	if (have_vin) {
+		put(&o, "; VIN %s, region %s, check digit %s", vin.vin, vin_region_name(vin.region),
+		    vin_check_name(vin.check));
+		if (vin.model_year)
+			put(&o, ", model year %d", vin.model_year);
+		else if (vin.model_years[0])
+			put(&o, ", model year %d or %d", vin.model_years[0], vin.model_years[1]);
+		put(&o, "\n");
+	} else if (have_any) {
+		put(&o, "; a VIN was read but is not valid: %s\n", any.reason);
+	}
+	if (opts->bus) {
+		char b[64];
+		snprintf(b, sizeof(b), "%s", opts->bus);
+		clean(b);
+		put(&o, "bus = %s\n", b);
+	}
+	if (opts->bitrate)
+		put(&o, "bitrate = %u\n", opts->bitrate);
+
+	for (size_t i = 0; i < d->n_ecus; i++) {
+		const struct discover_ecu *e = &d->ecus[i];
+		const char *role = discover_guess_role(e);
+		char base[24];
+		if (role)
+			snprintf(base, sizeof(base), "%s", role);
+		else if (e->addr.mode == ISOTP_ADDR_EXTENDED)
+			snprintf(base, sizeof(base), "ecu_%x_%x", e->addr.rx_id, e->addr.tx_ea);
+		else
+			snprintf(base, sizeof(base), "ecu_%x", e->addr.rx_id);
+		snprintf(names[i], sizeof(names[i]), "%s", base);
+		for (unsigned k = 2; k < 100; k++) {
+			bool dup = false;
+			for (size_t j = 0; j < i; j++)
+				dup = dup || strcmp(names[j], names[i]) == 0;
+			if (!dup)
+				break;
+			snprintf(names[i], sizeof(names[i]), "%.18s_%u", base, k);
+		}
+		write_ecu(&o, e, names[i]);
+	}
+	if (o.err) {
+		free(o.buf);
+		return o.err;
+	}
+	if (bytes_append(&o.buf, &o.len, &o.cap, "", 1, 4096, 1u << 24) < 0) {
+		free(o.buf);
+		return -ENOMEM;
+	}
+	*ret_text = o.buf;
+	return 0;
+}
