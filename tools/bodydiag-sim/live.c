@@ -271,14 +271,20 @@ static void isotp_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-static int isotp_chan_open(struct sim_live *l, struct isotp_chan *c, const char *name, uint32_t tx,
-			   uint32_t rx, int padding)
+/* The ECU's socket for the tester's address `a` of the profile (any addressing mode:
+ * ids, address bytes and padding reversed to the ECU's side); rx_id 0 keeps the physical
+ * request id, another value listens there instead (the functional id). */
+static int isotp_chan_open(struct sim_live *l, struct isotp_chan *c, const char *name,
+			   const struct isotp_addr *a, uint32_t rx_id)
 {
 	struct isotp_socket_opts o;
+	struct isotp_addr srv;
 	int r;
 
-	isotp_socket_opts_init(&o, tx, rx);
-	o.tx_pad = padding;
+	isotp_addr_reverse(a, &srv);
+	if (rx_id)
+		srv.rx_id = rx_id;
+	isotp_socket_opts_from_addr(&o, &srv);
 	/* WAIT_TX_DONE would block the loop for the length of a multi-frame answer. */
 	o.wait_tx_done = false;
 	c->l = l;
@@ -286,8 +292,8 @@ static int isotp_chan_open(struct sim_live *l, struct isotp_chan *c, const char 
 	r = isotp_socket_open(l->cfg.iface, &o, &c->fd);
 	if (r < 0) {
 		c->fd = -1;
-		fprintf(stderr, "bodydiag-sim: %s: ISO-TP socket %03X/%03X: %s\n", l->cfg.iface, rx,
-			tx, strerror(-r));
+		fprintf(stderr, "bodydiag-sim: %s: ISO-TP socket %03X/%03X: %s\n", l->cfg.iface,
+			o.rx_id, o.tx_id, strerror(-r));
 		return r;
 	}
 	ev_io_init(&c->io, isotp_cb, c->fd, EV_READ);
@@ -889,13 +895,11 @@ int sim_live_new(struct ev_loop *loop, const struct sim_live_config *cfg, struct
 		fprintf(stderr, "bodydiag-sim: %s: CAN_RAW socket: %s\n", cfg->iface, strerror(-r));
 		goto fail;
 	}
-	r = isotp_chan_open(l, &l->bcm, "bcm", bcm->response_id, bcm->request_id, bcm->padding);
+	r = isotp_chan_open(l, &l->bcm, "bcm", &bcm->addr, 0);
 	if (r >= 0)
-		r = isotp_chan_open(l, &l->obd_phys, "obd", obd->response_id, obd->request_id,
-				    obd->padding);
+		r = isotp_chan_open(l, &l->obd_phys, "obd", &obd->addr, 0);
 	if (r >= 0)
-		r = isotp_chan_open(l, &l->obd_func, "obd-functional", obd->response_id,
-				    obd->functional_id, obd->padding);
+		r = isotp_chan_open(l, &l->obd_func, "obd-functional", &obd->addr, obd->functional_id);
 	if (r < 0)
 		goto fail;
 	if (cfg->control_path) {

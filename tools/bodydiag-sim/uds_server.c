@@ -46,6 +46,7 @@ enum {
 #define SECURITY_DELAY_US (10000 * MS)
 #define SECURITY_ATTEMPTS 3
 #define MAX_DIDS_PER_REQUEST 8
+#define SYSTEM_NAME "Body Control Module" /* DID 0xF197 */
 /* ISO 14229-1 DTCFormatIdentifier 0x01: ISO_14229-1_DTCFormat. */
 #define DTC_FORMAT 0x01
 
@@ -236,6 +237,10 @@ static bool put_did(const struct sim_uds *u, uint16_t did, struct out *o)
 	case 0xF18C:
 		for (unsigned i = 0; i < 12; i++)
 			put(o, (uint8_t)u->serial[i]);
+		return true;
+	case 0xF197: /* systemNameOrEngineType: what discovery guesses the role from */
+		for (const char *n = SYSTEM_NAME; *n; n++)
+			put(o, (uint8_t)*n);
 		return true;
 	default:
 		return false;

@@ -23,6 +23,9 @@ int cmd_mark(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
 int cmd_actuator(int argc, char **argv); /* cmd-actuator.c */
 int cmd_fleet(int argc, char **argv);    /* cmd-fleet.c: runs bodydiag-fleet */
+/* Standalone on a CAN interface, through lib/linux (no daemon) */
+int cmd_detect(int argc, char **argv);	 /* cmd-detect.c */
+int cmd_discover(int argc, char **argv); /* cmd-discover.c */
 
 /* Reads a whole file ("-" for stdin) into a malloc'd buffer; -errno on failure. */
 int read_file(const char *path, char **ret_buf, size_t *ret_len);

@@ -33,6 +33,8 @@ static const struct {
     {"diagnose", cmd_diagnose, "Guided trunk test through the daemon: ranked causes with evidence"},
     {"actuator", cmd_actuator, "Closed-loop release output check (admin, stationary): commanded / current / latch"},
     {"history", cmd_history, "Stored DTC transitions, findings and bus events (JSON lines, CSV)"},
+    {"detect", cmd_detect, "Find the bus's bitrate in listen-only mode (root; never transmits)"},
+    {"discover", cmd_discover, "Find the ECUs that answer, without a profile (root; transmits)"},
     {"report", cmd_report, "One self-contained HTML report of a session (DTCs, causes, timeline)"},
     {"fleet", cmd_fleet, "The fleet database: vans with open faults, causes, histories, silent vans, HTML"},
     {"help", cmd_help, "Show this help"},
