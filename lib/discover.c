@@ -1048,8 +1048,16 @@ static void plan_probe(struct discover *d, int64_t now, struct discover_action *
 		d->skipped++;
 		cursor_advance(d);
 	}
-	if (now < d->next_slot) {
-		wait_until(d, d->next_slot, ret);
+	/* Answers to a functional probe come on any response id: no other probe may be in
+	 * flight while they can still arrive, or an answer would be credited to it. */
+	const struct flight *prev = &d->flights[(d->fnext + FLIGHTS - 1) % FLIGHTS];
+	int64_t slot = d->next_slot;
+	if (prev->used && prev->kind != p.kind &&
+	    (prev->kind == DISCOVER_RANGE_FUNCTIONAL || prev->kind == DISCOVER_RANGE_FUNCTIONAL29) &&
+	    slot < prev->t + d->cfg.listen_us)
+		slot = prev->t + d->cfg.listen_us;
+	if (now < slot) {
+		wait_until(d, slot, ret);
 		return;
 	}
 	ret->kind = DISCOVER_ACTION_SEND_FRAME;

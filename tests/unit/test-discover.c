@@ -31,6 +31,7 @@ struct fake {
 	const char *name; /* F197 */
 	const char *vin;
 	bool functional; /* takes functional UDS requests on 0x7DF */
+	int64_t latency_us; /* probe answers; 0 = 3 ms */
 };
 
 #define EVENTS 4096
@@ -101,7 +102,7 @@ static void on_probe(struct bench *b, const struct bd_frame *f, int64_t now)
 		const struct fake *k = &b->fakes[i];
 		bool func;
 		const uint8_t *p = addressed(&k->a, f, &func);
-		struct event e = {.t = now + 3000 + (int64_t)i * 500};
+		struct event e = {.t = now + (k->latency_us ? k->latency_us : 3000) + (int64_t)i * 500};
 		if (!p || p[0] != 2)
 			continue;
 		if (p[1] == 0x01 && p[2] == 0x00 && func && k->b == OBD_ONLY) {
@@ -641,6 +642,39 @@ static void functional_only_and_send_failures(void **state)
 	discover_free(d);
 }
 
+/* At 200 requests/s probes are 5 ms apart; a functional answer 8 ms late must not be
+ * credited to the first physical probe. */
+static void functional_answers_keep_their_window(void **state)
+{
+	static struct bench b;
+	static struct fake fakes[1];
+	struct discover_config c;
+	struct isotp_addr a;
+
+	memset(&b, 0, sizeof(b));
+	isotp_addr_init_normal(&a, 0x726, 0x72E);
+	fakes[0] = (struct fake){a, GOOD, "BCM", VIN, true, 8000};
+	b.fakes = fakes;
+	b.n = 1;
+	discover_config_init(&c);
+	c.rate = 200;
+	c.n_ranges = 2;
+	assert_int_equal(discover_range_parse("functional", 10, &c.ranges[0], NULL, 0), 0);
+	assert_int_equal(discover_range_parse("11bit:0x700-0x7F7", 17, &c.ranges[1], NULL, 0), 0);
+	struct discover *d = make(&c, 0);
+	struct run_result r = run(&b, d, 0, 10000000);
+	assert_int_equal(r.status, DISCOVER_DONE);
+	assert_int_equal(discover_ecu_count(d), 1);
+	const struct discover_ecu *e = discover_ecu_at(d, 0);
+	assert_int_equal(e->addr.tx_id, 0x726);
+	assert_false(e->request_guessed);
+	assert_int_equal(e->found_by, DISCOVER_FOUND_PHYSICAL);
+	assert_int_equal(e->status, DISCOVER_ECU_IDENTIFIED);
+	/* the first physical probe waited for the functional window */
+	assert_true(b.sends[2] - b.sends[1] >= c.listen_us);
+	discover_free(d);
+}
+
 static void ranges_and_config(void **state)
 {
 	static const struct {
@@ -746,6 +780,7 @@ int main(void)
 		cmocka_unit_test(bus_error_stops_everything),
 		cmocka_unit_test(ids_in_use_are_never_sent_on),
 		cmocka_unit_test(functional_only_and_send_failures),
+		cmocka_unit_test(functional_answers_keep_their_window),
 		cmocka_unit_test(ranges_and_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
