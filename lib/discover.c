@@ -109,36 +109,10 @@ static const struct {
     {"bmw", DISCOVER_RANGE_EXT_TESTER, 0x00, 0xFF, 0x6F1, 0x600},
 };
 
-static int rerr(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int rerr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && cap) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* Hex with optional 0x: advances *i; false when there are no digits or it exceeds max. */
+/* Hex with optional 0x at s[*i], at most max. */
 static bool hex_num(const char *s, size_t n, size_t *i, uint32_t max, uint32_t *ret)
 {
-	uint64_t v = 0;
-	size_t d;
-
-	if (*i + 1 < n && s[*i] == '0' && (s[*i + 1] == 'x' || s[*i + 1] == 'X'))
-		*i += 2;
-	d = *i;
-	while (*i < n && hex_digit(s[*i]) >= 0 && *i - d < 9) {
-		v = v * 16 + (unsigned)hex_digit(s[*i]);
-		(*i)++;
-	}
-	if (*i == d || v > max)
-		return false;
-	*ret = (uint32_t)v;
-	return true;
+	return bytes_hex(s, n, i, max, ret) == 0;
 }
 
 int discover_range_parse(const char *s, size_t n, struct discover_range *ret, char *err,
@@ -156,12 +130,12 @@ int discover_range_parse(const char *s, size_t n, struct discover_range *ret, ch
 		r.last = 0xFF;
 		i = 4;
 		if (w == n || !hex_num(s, n, &i, 0x7FF, &r.tx_id) || i >= n || s[i] != '/')
-			return rerr(err, errcap, "ext: expected ext:REQ/RESP with 11-bit ids");
+			return bytes_errf(err, errcap, "ext: expected ext:REQ/RESP with 11-bit ids");
 		i++;
 		if (!hex_num(s, n, &i, 0x7FF, &r.rx_id))
-			return rerr(err, errcap, "ext: bad response id");
+			return bytes_errf(err, errcap, "ext: bad response id");
 		if (r.rx_id == r.tx_id)
-			return rerr(err, errcap, "ext: request and response id are the same");
+			return bytes_errf(err, errcap, "ext: request and response id are the same");
 		found = true;
 	} else {
 		for (size_t k = 0; k < sizeof(presets) / sizeof(presets[0]); k++)
@@ -176,7 +150,7 @@ int discover_range_parse(const char *s, size_t n, struct discover_range *ret, ch
 		i = w;
 	}
 	if (!found)
-		return rerr(err, errcap,
+		return bytes_errf(err, errcap,
 			    "unknown range '%.*s' (functional, functional29, 11bit, 29bit, toyota, bmw, ext:REQ/RESP)",
 			    (int)(w > 24 ? 24 : w), s);
 	if (i < n) {
@@ -184,15 +158,15 @@ int discover_range_parse(const char *s, size_t n, struct discover_range *ret, ch
 				  r.kind == DISCOVER_RANGE_FUNCTIONAL29;
 		uint32_t max = r.kind == DISCOVER_RANGE_11BIT ? 0x7FF : 0xFF;
 		if (functional || s[i] != ':')
-			return rerr(err, errcap, "unexpected text after the range name");
+			return bytes_errf(err, errcap, "unexpected text after the range name");
 		i++;
 		if (!hex_num(s, n, &i, max, &r.first) || i >= n || s[i] != '-')
-			return rerr(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)", max);
+			return bytes_errf(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)", max);
 		i++;
 		if (!hex_num(s, n, &i, max, &r.last) || i != n)
-			return rerr(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)", max);
+			return bytes_errf(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)", max);
 		if (r.last < r.first)
-			return rerr(err, errcap, "LAST is below FIRST");
+			return bytes_errf(err, errcap, "LAST is below FIRST");
 	}
 	*ret = r;
 	return 0;

@@ -107,19 +107,6 @@ void isotp_addr_init_extended(struct isotp_addr *a, uint32_t tx_id, uint32_t rx_
 	a->rx_ea = source >= 0 ? (uint8_t)source : target;
 }
 
-static int errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && cap) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static bool stmin_valid(uint8_t v)
 {
 	return v <= 0x7F || (v >= 0xF1 && v <= 0xF9);
@@ -130,22 +117,22 @@ int isotp_addr_check(const struct isotp_addr *a, char *err, size_t errcap)
 	uint32_t max = a->ext_ids ? 0x1FFFFFFFu : 0x7FFu;
 
 	if ((unsigned)a->mode >= ISOTP_ADDR_MODE_MAX)
-		return errf(err, errcap, "unknown addressing mode");
+		return bytes_errf(err, errcap, "unknown addressing mode");
 	if (a->tx_id > max || a->rx_id > max || a->functional_id > max)
-		return errf(err, errcap, "CAN id above 0x%X", max);
+		return bytes_errf(err, errcap, "CAN id above 0x%X", max);
 	if (a->tx_id == a->rx_id)
-		return errf(err, errcap, "request and response id are the same (0x%X)", a->tx_id);
+		return bytes_errf(err, errcap, "request and response id are the same (0x%X)", a->tx_id);
 	if (a->padding < -1 || a->padding > 0xFF)
-		return errf(err, errcap, "padding byte out of range");
+		return bytes_errf(err, errcap, "padding byte out of range");
 	if (!stmin_valid(a->stmin))
-		return errf(err, errcap, "STmin 0x%02X is reserved (0x00-0x7F, 0xF1-0xF9)", a->stmin);
+		return bytes_errf(err, errcap, "STmin 0x%02X is reserved (0x00-0x7F, 0xF1-0xF9)", a->stmin);
 	if (a->mode == ISOTP_ADDR_NORMAL_FIXED) {
 		struct isotp_addr f;
 		isotp_addr_init_fixed(&f, a->target, a->source);
 		if (!a->ext_ids || a->tx_id != f.tx_id || a->rx_id != f.rx_id)
-			return errf(err, errcap, "normal_fixed ids must be 0x18DA<TA><SA>/0x18DA<SA><TA>");
+			return bytes_errf(err, errcap, "normal_fixed ids must be 0x18DA<TA><SA>/0x18DA<SA><TA>");
 		if (a->target == a->source)
-			return errf(err, errcap, "target and source address are the same (0x%02X)",
+			return bytes_errf(err, errcap, "target and source address are the same (0x%02X)",
 				    a->target);
 	}
 	return 0;
@@ -185,24 +172,20 @@ static int cfail(struct cur *c, size_t at, const char *fmt, ...)
 /* Hex number with optional 0x, at most max. Advances c->i. */
 static int hex_at(struct cur *c, uint32_t max, const char *what, uint32_t *ret)
 {
-	size_t a = c->i, d;
-	uint64_t v = 0;
+	size_t a = c->i;
+	uint32_t v = 0;
 
-	if (c->i + 1 < c->n && c->s[c->i] == '0' && (c->s[c->i + 1] == 'x' || c->s[c->i + 1] == 'X'))
-		c->i += 2;
-	d = c->i;
-	while (c->i < c->n && hex_digit(c->s[c->i]) >= 0) {
-		if (c->i - d >= 8)
-			return cfail(c, a, "%s: too many hex digits", what);
-		v = v * 16 + (unsigned)hex_digit(c->s[c->i]);
-		c->i++;
-	}
-	if (c->i == d)
+	switch (bytes_hex(c->s, c->n, &c->i, max, &v)) {
+	case 0:
+		*ret = v;
+		return 0;
+	case -E2BIG:
+		return cfail(c, a, "%s: too many hex digits", what);
+	case -ERANGE:
+		return cfail(c, a, "%s: %.*s is above 0x%X", what, (int)(c->i - a), c->s + a, max);
+	default:
 		return cfail(c, a, "%s: expected a hex number", what);
-	if (v > max)
-		return cfail(c, a, "%s: 0x%llX is above 0x%X", what, (unsigned long long)v, max);
-	*ret = (uint32_t)v;
-	return 0;
+	}
 }
 
 static size_t token_end(const struct cur *c)
@@ -474,11 +457,11 @@ static int byte_value(const char *v, size_t vn, const char *key, int *dst, char 
 	uint64_t x = 0;
 
 	if (vn < 3 || vn > 4 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X'))
-		return errf(err, cap, "bad %s '%.*s' (expected 0x00..0xFF)", key, (int)(vn > 20 ? 20 : vn), v);
+		return bytes_errf(err, cap, "bad %s '%.*s' (expected 0x00..0xFF)", key, (int)(vn > 20 ? 20 : vn), v);
 	for (size_t i = 2; i < vn; i++) {
 		int h = hex_digit(v[i]);
 		if (h < 0)
-			return errf(err, cap, "bad %s '%.*s' (expected 0x00..0xFF)", key,
+			return bytes_errf(err, cap, "bad %s '%.*s' (expected 0x00..0xFF)", key,
 				    (int)(vn > 20 ? 20 : vn), v);
 		x = x * 16 + (unsigned)h;
 	}
@@ -492,7 +475,7 @@ int isotp_addr_spec_set(struct isotp_addr_spec *s, const char *key, const char *
 	if (strcmp(key, "addressing") == 0) {
 		enum isotp_addr_mode m;
 		if (isotp_addr_mode_parse(v, vn, &m) < 0)
-			return errf(err, errcap,
+			return bytes_errf(err, errcap,
 				    "bad addressing '%.*s' (expected normal, normal_fixed, mixed or extended)",
 				    (int)(vn > 20 ? 20 : vn), v);
 		s->mode = (int)m;
@@ -510,7 +493,7 @@ int isotp_addr_spec_set(struct isotp_addr_spec *s, const char *key, const char *
 		for (i = 0; i < vn && v[i] >= '0' && v[i] <= '9' && x <= 255; i++)
 			x = x * 10 + (unsigned)(v[i] - '0');
 		if (vn == 0 || i != vn || x > 255)
-			return errf(err, errcap, "bad bs '%.*s' (expected 0..255 frames, 0 = no limit)",
+			return bytes_errf(err, errcap, "bad bs '%.*s' (expected 0..255 frames, 0 = no limit)",
 				    (int)(vn > 20 ? 20 : vn), v);
 		s->bs = (int)x;
 		return 0;
@@ -518,7 +501,7 @@ int isotp_addr_spec_set(struct isotp_addr_spec *s, const char *key, const char *
 	if (strcmp(key, "stmin") == 0) {
 		uint8_t code;
 		if (isotp_addr_parse_stmin(v, vn, &code) < 0)
-			return errf(err, errcap,
+			return bytes_errf(err, errcap,
 				    "bad stmin '%.*s' (expected 0..127 ms, e.g. 10ms, or 100us..900us)",
 				    (int)(vn > 20 ? 20 : vn), v);
 		s->stmin = code;

@@ -83,11 +83,12 @@ int can_link_restart(const char *ifname)
 	return 0;
 }
 
-int can_link_configure(const char *ifname, uint32_t bitrate, int restart_ms)
+/* Stops the link (bit timing and ctrlmode can only change on a stopped link) and sets the
+ * bitrate when not 0. */
+static int stop_with_bitrate(const char *ifname, uint32_t bitrate)
 {
-	int r;
+	int r = can_link_stop(ifname);
 
-	r = can_link_stop(ifname);
 	if (r < 0)
 		return r;
 	if (bitrate > 0) {
@@ -95,6 +96,16 @@ int can_link_configure(const char *ifname, uint32_t bitrate, int restart_ms)
 		if (can_set_bitrate(ifname, bitrate) < 0)
 			return fail_errno();
 	}
+	return 0;
+}
+
+int can_link_configure(const char *ifname, uint32_t bitrate, int restart_ms)
+{
+	int r;
+
+	r = stop_with_bitrate(ifname, bitrate);
+	if (r < 0)
+		return r;
 	if (restart_ms >= 0) {
 		/* Must happen while the link is down: the kernel answers EBUSY otherwise. */
 		errno = 0;
@@ -184,14 +195,9 @@ int can_link_set_mode(const char *ifname, uint32_t bitrate, uint32_t mask, uint3
 	uint32_t now;
 	int r;
 
-	r = can_link_stop(ifname);
+	r = stop_with_bitrate(ifname, bitrate);
 	if (r < 0)
 		return r;
-	if (bitrate > 0) {
-		errno = 0;
-		if (can_set_bitrate(ifname, bitrate) < 0)
-			return fail_errno();
-	}
 	if (mask) {
 		struct can_ctrlmode cm = {.mask = mask, .flags = flags & mask};
 		errno = 0;

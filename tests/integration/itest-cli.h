@@ -29,8 +29,10 @@ static inline void itc_slurp(const char *path, char *buf, size_t cap)
 		fclose(f);
 }
 
-/* Runs argv (argv[0] a path) and waits up to bound_s. */
-static inline void itc_run(const char *const *argv, double bound_s, struct itc_run *r)
+/* Runs argv (argv[0] a path) and waits up to bound_s, calling tick (when not NULL) every
+ * 2 ms meanwhile. */
+static inline void itc_run_watched(const char *const *argv, double bound_s, struct itc_run *r,
+				   void (*tick)(void *userdata), void *userdata)
 {
 	int64_t t0 = itd_mono_us();
 	int st = 0;
@@ -54,12 +56,19 @@ static inline void itc_run(const char *const *argv, double bound_s, struct itc_r
 			waitpid(pid, &st, 0);
 			break;
 		}
-		usleep(5000);
+		if (tick)
+			tick(userdata);
+		usleep(2000);
 	}
 	r->seconds = (double)(itd_mono_us() - t0) / 1e6;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	itc_slurp("/tmp/itc.out", r->out, sizeof(r->out));
 	itc_slurp("/tmp/itc.err", r->err, sizeof(r->err));
+}
+
+static inline void itc_run(const char *const *argv, double bound_s, struct itc_run *r)
+{
+	itc_run_watched(argv, bound_s, r, NULL, NULL);
 }
 
 static inline void itc_show(const char *what, const struct itc_run *r)

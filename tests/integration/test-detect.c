@@ -60,8 +60,9 @@ struct watch {
 	size_t n;
 };
 
-static void watch_once(struct watch *w)
+static void watch_once(void *userdata)
 {
+	struct watch *w = userdata;
 	struct can_link_info info;
 	if (can_link_get_info(ITEST_CAN0, &info) < 0 || info.state == CAN_LINK_STATE_STOPPED)
 		return;
@@ -80,33 +81,8 @@ static void watch_once(struct watch *w)
 /* Runs detect as a child, watching can0 until it exits. */
 static void detect_watched(const char *const *argv, struct itc_run *r, struct watch *w)
 {
-	int64_t t0 = itd_mono_us();
-	int st = 0;
-	pid_t pid = fork();
-
 	memset(w, 0, sizeof(*w));
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open("/tmp/itc.out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int e = open("/tmp/itc.err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, WNOHANG) != pid) {
-		watch_once(w);
-		if (itd_mono_us() - t0 > 60000000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			break;
-		}
-		usleep(2000);
-	}
-	r->seconds = (double)(itd_mono_us() - t0) / 1e6;
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	itc_slurp("/tmp/itc.out", r->out, sizeof(r->out));
-	itc_slurp("/tmp/itc.err", r->err, sizeof(r->err));
+	itc_run_watched(argv, 60, r, watch_once, w);
 }
 
 static json_t *parse_json(const struct itc_run *r)

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -84,6 +86,39 @@ int canio_drain(int fd, void (*fn)(void *userdata, const struct bd_frame *f, int
 		n++;
 	}
 	return n;
+}
+
+int canio_opt_seconds(const char *cmd, const char *opt, const char *arg, bool zero_ok,
+		      int64_t *ret_us)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v >= 0) || (v == 0 && !zero_ok) || v > 86400) {
+		fprintf(stderr, "bodydiag %s: --%s %s: expected seconds (%s86400)\n", cmd, opt, arg,
+			zero_ok ? "0.." : "above 0, up to ");
+		return -EINVAL;
+	}
+	*ret_us = (int64_t)(v * 1e6);
+	return 0;
+}
+
+int canio_opt_uint(const char *cmd, const char *opt, const char *arg, unsigned min, unsigned max,
+		   unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "bodydiag %s: --%s %s: expected %u..%u\n", cmd, opt, arg, min, max);
+		return -EINVAL;
+	}
+	*ret = (unsigned)v;
+	return 0;
 }
 
 const char *canio_bitrate(uint32_t bitrate, char *buf, size_t size)

@@ -30,5 +30,13 @@ int canio_wait(const int *fds, size_t n, int64_t until_us);
 int canio_drain(int fd, void (*fn)(void *userdata, const struct bd_frame *f, int64_t now_us),
 		void *userdata);
 
+/* Option values of the bus commands: seconds with decimals ("1.5") as microseconds (0 only
+ * when zero_ok, up to a day), and a decimal in min..max. 0, or -EINVAL after telling the
+ * user on stderr ("bodydiag CMD: --OPT ARG: ..."). */
+int canio_opt_seconds(const char *cmd, const char *opt, const char *arg, bool zero_ok,
+		      int64_t *ret_us);
+int canio_opt_uint(const char *cmd, const char *opt, const char *arg, unsigned min, unsigned max,
+		   unsigned *ret);
+
 /* "500k", "83.333k": a bitrate for humans. */
 const char *canio_bitrate(uint32_t bitrate, char *buf, size_t size);

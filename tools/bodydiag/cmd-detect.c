@@ -46,19 +46,6 @@ static void usage(FILE *f)
 		"Exit status: 0 found, 2 no bitrate found, 1 error.\n");
 }
 
-static int parse_seconds(const char *s, int64_t *ret)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 3600)
-		return -EINVAL;
-	*ret = (int64_t)(v * 1e6);
-	return 0;
-}
-
 static void feed(void *userdata, const struct bd_frame *f, int64_t now)
 {
 	bitrate_detect_on_frame(userdata, f, now);
@@ -121,27 +108,17 @@ int cmd_detect(int argc, char **argv)
 			profile_path = optarg;
 			break;
 		case 't':
-			if (parse_seconds(optarg, &cfg.total_us) < 0) {
-				fprintf(stderr, "bodydiag detect: --timeout %s: expected seconds\n", optarg);
+			if (canio_opt_seconds("detect", "timeout", optarg, false, &cfg.total_us) < 0)
 				return 1;
-			}
 			break;
 		case 'd':
-			if (parse_seconds(optarg, &cfg.dwell_us) < 0) {
-				fprintf(stderr, "bodydiag detect: --dwell %s: expected seconds\n", optarg);
+			if (canio_opt_seconds("detect", "dwell", optarg, false, &cfg.dwell_us) < 0)
 				return 1;
-			}
 			break;
-		case 'n': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || v == 0 || v > 10000) {
-				fprintf(stderr, "bodydiag detect: --min-frames %s: expected 1..10000\n", optarg);
+		case 'n':
+			if (canio_opt_uint("detect", "min-frames", optarg, 1, 10000, &cfg.min_frames) < 0)
 				return 1;
-			}
-			cfg.min_frames = (unsigned)v;
 			break;
-		}
 		case 'a':
 			apply = true;
 			break;

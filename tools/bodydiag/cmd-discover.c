@@ -54,19 +54,6 @@ static void usage(FILE *f)
 		"or a send failure, 1 refused or error.\n");
 }
 
-static int parse_seconds(const char *s, int64_t *ret)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0) || v > 86400)
-		return -EINVAL;
-	*ret = (int64_t)(v * 1e6);
-	return 0;
-}
-
 static void feed(void *userdata, const struct bd_frame *f, int64_t now)
 {
 	discover_on_frame(userdata, f, now);
@@ -335,28 +322,17 @@ int cmd_discover(int argc, char **argv)
 		case 'i':
 			iface = optarg;
 			break;
-		case 'r': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || v == 0 || v > 1000) {
-				fprintf(stderr, "bodydiag discover: --rate %s: expected 1..1000 requests/s\n",
-					optarg);
+		case 'r':
+			if (canio_opt_uint("discover", "rate", optarg, 1, 1000, &cfg.rate) < 0)
 				return 1;
-			}
-			cfg.rate = (unsigned)v;
 			break;
-		}
 		case 'T':
-			if (parse_seconds(optarg, &cfg.max_time_us) < 0 || cfg.max_time_us == 0) {
-				fprintf(stderr, "bodydiag discover: --max-time %s: expected seconds\n", optarg);
+			if (canio_opt_seconds("discover", "max-time", optarg, false, &cfg.max_time_us) < 0)
 				return 1;
-			}
 			break;
 		case 'q':
-			if (parse_seconds(optarg, &cfg.quiet_us) < 0) {
-				fprintf(stderr, "bodydiag discover: --quiet %s: expected seconds\n", optarg);
+			if (canio_opt_seconds("discover", "quiet", optarg, true, &cfg.quiet_us) < 0)
 				return 1;
-			}
 			break;
 		case 'R':
 			if (cfg.n_ranges == DISCOVER_MAX_RANGES) {
