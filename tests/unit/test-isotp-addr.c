@@ -332,7 +332,9 @@ static void profile_errors(void **state)
 	     "ext_address belongs to mixed addressing"},
 	    {HEAD "[ecu b]\naddressing = normal\nrequest = 0x726\nresponse = 0x72E\nsource = 0x01\n",
 	     9, 1, "normal addressing takes no target/source"},
-	    {HEAD "[ecu b]\nrequest = 0x726\nresponse = 0x726\n", 5, 1, "same"},
+	    {HEAD "[ecu b]\nrequest = 0x726\nresponse = 0x726\n", 7, 12, "is the request id too"},
+	    /* equal ids through the addressing: a source equal to the target */
+	    {HEAD "[ecu b]\naddressing = normal_fixed\ntarget = 0xF1\n", 5, 1, "same"},
 	    {HEAD "[ecu b]\nrequest = 0x7E0\nresponse = 0x7E8\nfunctional = 0x18DB33F1\n", 8, 1,
 	     "29-bit"},
 	    {HEAD "[ecu b]\naddressing = normal_fixed\ntarget = 0x40\naddressing = mixed\n", 8, 1,
