@@ -166,6 +166,7 @@ int cmd_detect(int argc, char **argv)
 		fprintf(stderr, "bodydiag detect: %s: CAN_RAW socket: %s\n", iface, strerror(-r));
 		return 1;
 	}
+	/* best effort: a smaller buffer only counts fewer frames of a busy bus */
 	(void)can_raw_set_rcvbuf(fd, 1 << 20);
 	canio_catch_signals();
 	r = bitrate_detect_new(&cfg, canio_now_us(), &d);

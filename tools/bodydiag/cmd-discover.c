@@ -266,8 +266,9 @@ static int check_link(const char *iface)
 	uint32_t mode = 0;
 	int r;
 
+	/* A device without CAN netlink data (vcan) has no controller mode: nothing to refuse. */
 	r = can_link_get_ctrlmode(iface, &mode);
-	if (r < 0 && r != -EOPNOTSUPP) {
+	if (r == -ENODEV) {
 		fprintf(stderr, "bodydiag discover: %s: %s\n", iface, strerror(-r));
 		return r;
 	}
@@ -406,6 +407,7 @@ int cmd_discover(int argc, char **argv)
 		fprintf(stderr, "bodydiag discover: %s: CAN_RAW socket: %s\n", iface, strerror(-r));
 		return 1;
 	}
+	/* best effort: a smaller buffer only risks dropped frames of other nodes */
 	(void)can_raw_set_rcvbuf(raw, 1 << 20);
 	canio_catch_signals();
 	t0 = canio_now_us();
