@@ -7,8 +7,8 @@
 #include "bodydiag/bitrate_detect.h"
 
 enum phase {
-	PHASE_SET,	/* a SET step is out, waiting for _applied / _set_failed */
-	PHASE_LISTEN,	/* listening at results[cur] */
+	PHASE_SET,    /* a SET step is out, waiting for _applied / _set_failed */
+	PHASE_LISTEN, /* listening at results[cur] */
 	PHASE_DONE,
 };
 
@@ -316,7 +316,8 @@ counted:
 	}
 }
 
-enum bitrate_detect_outcome bitrate_detect_outcome(const struct bitrate_detect *d, uint32_t *ret_bitrate)
+enum bitrate_detect_outcome bitrate_detect_outcome(const struct bitrate_detect *d,
+						   uint32_t *ret_bitrate)
 {
 	if (d->outcome == BITRATE_DETECT_FOUND && ret_bitrate)
 		*ret_bitrate = d->found;
@@ -328,7 +329,8 @@ size_t bitrate_detect_result_count(const struct bitrate_detect *d)
 	return d->n;
 }
 
-const struct bitrate_detect_result *bitrate_detect_result_at(const struct bitrate_detect *d, size_t i)
+const struct bitrate_detect_result *bitrate_detect_result_at(const struct bitrate_detect *d,
+							     size_t i)
 {
 	return i < d->n ? &d->res[i] : NULL;
 }

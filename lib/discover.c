@@ -9,11 +9,11 @@
 #include "bodydiag/obd.h"
 #include "bytes.h"
 
-#define FLIGHTS 32u		 /* probes remembered for attributing answers */
+#define FLIGHTS 32u			      /* probes remembered for attributing answers */
 #define EXT_SLOTS (2u * DISCOVER_MAX_EXT_IDS) /* open addressing, at most half full */
-#define RETRY_US 10000		 /* a send the link refused is offered again after this */
-#define GARBAGE_MAX 3u		 /* answers that are no answers before an ECU is given up */
-#define NO_ANSWER_MAX 2u	 /* unanswered UDS reads before the rest are skipped */
+#define RETRY_US 10000	 /* a send the link refused is offered again after this */
+#define GARBAGE_MAX 3u	 /* answers that are no answers before an ECU is given up */
+#define NO_ANSWER_MAX 2u /* unanswered UDS reads before the rest are skipped */
 
 /* ISO 15765-4: OBD physical request = response - 8; 0x7DF and 0x18DB33F1 functional. */
 #define OBD_FUNC_11 0x7DFu
@@ -130,7 +130,8 @@ int discover_range_parse(const char *s, size_t n, struct discover_range *ret, ch
 		r.last = 0xFF;
 		i = 4;
 		if (w == n || !hex_num(s, n, &i, 0x7FF, &r.tx_id) || i >= n || s[i] != '/')
-			return bytes_errf(err, errcap, "ext: expected ext:REQ/RESP with 11-bit ids");
+			return bytes_errf(err, errcap,
+					  "ext: expected ext:REQ/RESP with 11-bit ids");
 		i++;
 		if (!hex_num(s, n, &i, 0x7FF, &r.rx_id))
 			return bytes_errf(err, errcap, "ext: bad response id");
@@ -151,20 +152,23 @@ int discover_range_parse(const char *s, size_t n, struct discover_range *ret, ch
 	}
 	if (!found)
 		return bytes_errf(err, errcap,
-			    "unknown range '%.*s' (functional, functional29, 11bit, 29bit, toyota, bmw, ext:REQ/RESP)",
-			    (int)(w > 24 ? 24 : w), s);
+				  "unknown range '%.*s' (functional, functional29, 11bit, 29bit, "
+				  "toyota, bmw, ext:REQ/RESP)",
+				  (int)(w > 24 ? 24 : w), s);
 	if (i < n) {
-		bool functional = r.kind == DISCOVER_RANGE_FUNCTIONAL ||
-				  r.kind == DISCOVER_RANGE_FUNCTIONAL29;
+		bool functional =
+		    r.kind == DISCOVER_RANGE_FUNCTIONAL || r.kind == DISCOVER_RANGE_FUNCTIONAL29;
 		uint32_t max = r.kind == DISCOVER_RANGE_11BIT ? 0x7FF : 0xFF;
 		if (functional || s[i] != ':')
 			return bytes_errf(err, errcap, "unexpected text after the range name");
 		i++;
 		if (!hex_num(s, n, &i, max, &r.first) || i >= n || s[i] != '-')
-			return bytes_errf(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)", max);
+			return bytes_errf(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)",
+					  max);
 		i++;
 		if (!hex_num(s, n, &i, max, &r.last) || i != n)
-			return bytes_errf(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)", max);
+			return bytes_errf(err, errcap, "expected FIRST-LAST (hex, at most 0x%X)",
+					  max);
 		if (r.last < r.first)
 			return bytes_errf(err, errcap, "LAST is below FIRST");
 	}
@@ -237,9 +241,9 @@ void discover_config_init(struct discover_config *c)
 uint16_t discover_ident_did(enum discover_ident_id i)
 {
 	static const uint16_t dids[DISCOVER_ID_MAX] = {
-	    [DISCOVER_ID_SPARE_PART] = 0xF187, [DISCOVER_ID_SUPPLIER] = 0xF18A,
-	    [DISCOVER_ID_SERIAL] = 0xF18C,     [DISCOVER_ID_VIN] = 0xF190,
-	    [DISCOVER_ID_HARDWARE] = 0xF191,   [DISCOVER_ID_SOFTWARE] = 0xF195,
+	    [DISCOVER_ID_SPARE_PART] = 0xF187,	[DISCOVER_ID_SUPPLIER] = 0xF18A,
+	    [DISCOVER_ID_SERIAL] = 0xF18C,	[DISCOVER_ID_VIN] = 0xF190,
+	    [DISCOVER_ID_HARDWARE] = 0xF191,	[DISCOVER_ID_SOFTWARE] = 0xF195,
 	    [DISCOVER_ID_SYSTEM_NAME] = 0xF197, [DISCOVER_ID_OBD_VIN] = 0,
 	};
 	return (unsigned)i < DISCOVER_ID_MAX ? dids[i] : 0;
@@ -381,9 +385,10 @@ int discover_new(const struct discover_config *cfg, int64_t now_us, struct disco
 {
 	struct discover *d;
 
-	if (!cfg || cfg->rate == 0 || cfg->rate > 1000 || cfg->max_time_us <= 0 || cfg->quiet_us < 0 ||
-	    cfg->listen_us <= 0 || cfg->ecu_budget_us <= 0 || cfg->n_ranges > DISCOVER_MAX_RANGES ||
-	    cfg->padding < -1 || cfg->padding > 0xFF || (unsigned)cfg->probe >= DISCOVER_PROBE_MAX)
+	if (!cfg || cfg->rate == 0 || cfg->rate > 1000 || cfg->max_time_us <= 0 ||
+	    cfg->quiet_us < 0 || cfg->listen_us <= 0 || cfg->ecu_budget_us <= 0 ||
+	    cfg->n_ranges > DISCOVER_MAX_RANGES || cfg->padding < -1 || cfg->padding > 0xFF ||
+	    (unsigned)cfg->probe >= DISCOVER_PROBE_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < cfg->n_ranges; i++)
 		if ((unsigned)cfg->ranges[i].kind >= DISCOVER_RANGE_KIND_MAX ||
@@ -396,8 +401,11 @@ int discover_new(const struct discover_config *cfg, int64_t now_us, struct disco
 	if (d->cfg.n_ranges == 0) {
 		for (size_t k = 0; k < sizeof(presets) / sizeof(presets[0]); k++)
 			d->cfg.ranges[k] = (struct discover_range){
-			    .kind = presets[k].kind, .first = presets[k].first, .last = presets[k].last,
-			    .tx_id = presets[k].tx, .rx_id = presets[k].rx,
+			    .kind = presets[k].kind,
+			    .first = presets[k].first,
+			    .last = presets[k].last,
+			    .tx_id = presets[k].tx,
+			    .rx_id = presets[k].rx,
 			};
 		d->cfg.n_ranges = sizeof(presets) / sizeof(presets[0]);
 	}
@@ -477,7 +485,8 @@ static bool cursor_probe(const struct discover *d, struct probe *p)
 static void cursor_advance(struct discover *d)
 {
 	const struct discover_range *r = &d->cfg.ranges[d->ri];
-	bool functional = r->kind == DISCOVER_RANGE_FUNCTIONAL || r->kind == DISCOVER_RANGE_FUNCTIONAL29;
+	bool functional =
+	    r->kind == DISCOVER_RANGE_FUNCTIONAL || r->kind == DISCOVER_RANGE_FUNCTIONAL29;
 
 	if (functional && d->sub == 0) {
 		d->sub = 1;
@@ -697,8 +706,8 @@ static void match_probe_answer(struct discover *d, const struct bd_frame *f, int
 				 * (ISO 15765-4's -8) until a physical probe confirms it. */
 				isotp_addr_init_normal(&a, f->id - 8, f->id);
 				a.functional_id = OBD_FUNC_11;
-				note_uds(add_ecu(d, &a, DISCOVER_FOUND_FUNCTIONAL, false, age), kind,
-					 nrc);
+				note_uds(add_ecu(d, &a, DISCOVER_FOUND_FUNCTIONAL, false, age),
+					 kind, nrc);
 				return;
 			}
 			break;
@@ -706,7 +715,8 @@ static void match_probe_answer(struct discover *d, const struct bd_frame *f, int
 			if (!ext || (f->id >> 16) != (FIXED_BASE >> 16) ||
 			    ((f->id >> 8) & 0xFF) != d->cfg.tester || !(p = sf_payload(f, 0, &n)))
 				break;
-			if ((fl->obd && obd_answer(p, n)) || (!fl->obd && uds_answer(d, p, n, &nrc))) {
+			if ((fl->obd && obd_answer(p, n)) ||
+			    (!fl->obd && uds_answer(d, p, n, &nrc))) {
 				isotp_addr_init_fixed(&a, (uint8_t)f->id, d->cfg.tester);
 				a.functional_id = fl->tx_id;
 				struct discover_ecu *e =
@@ -720,7 +730,8 @@ static void match_probe_answer(struct discover *d, const struct bd_frame *f, int
 			break;
 		case DISCOVER_RANGE_11BIT: {
 			int kind;
-			if (ext || !(p = sf_payload(f, 0, &n)) || !(kind = uds_answer(d, p, n, &nrc)))
+			if (ext || !(p = sf_payload(f, 0, &n)) ||
+			    !(kind = uds_answer(d, p, n, &nrc)))
 				break;
 			const struct flight *best = attribute_11bit(d, f->id, now);
 			if (!best)
@@ -744,7 +755,8 @@ static void match_probe_answer(struct discover *d, const struct bd_frame *f, int
 			const struct discover_range *r = NULL;
 			int kind;
 			for (size_t i = 0; i < d->cfg.n_ranges && !r; i++)
-				if (d->cfg.ranges[i].kind == fl->kind && d->cfg.ranges[i].tx_id == fl->tx_id)
+				if (d->cfg.ranges[i].kind == fl->kind &&
+				    d->cfg.ranges[i].tx_id == fl->tx_id)
 					r = &d->cfg.ranges[i];
 			if (!r || ext)
 				break;
@@ -754,7 +766,8 @@ static void match_probe_answer(struct discover *d, const struct bd_frame *f, int
 			if (f->id != rx || f->len < 2 || f->data[0] != byte ||
 			    !(p = sf_payload(f, 1, &n)) || !(kind = uds_answer(d, p, n, &nrc)))
 				break;
-			isotp_addr_init_extended(&a, fl->tx_id, rx, fl->ta, echo ? -1 : d->cfg.tester);
+			isotp_addr_init_extended(&a, fl->tx_id, rx, fl->ta,
+						 echo ? -1 : d->cfg.tester);
 			note_uds(add_ecu(d, &a, DISCOVER_FOUND_PHYSICAL, true, age), kind, nrc);
 			return;
 		}
@@ -1027,7 +1040,8 @@ static void plan_probe(struct discover *d, int64_t now, struct discover_action *
 	const struct flight *prev = &d->flights[(d->fnext + FLIGHTS - 1) % FLIGHTS];
 	int64_t slot = d->next_slot;
 	if (prev->used && prev->kind != p.kind &&
-	    (prev->kind == DISCOVER_RANGE_FUNCTIONAL || prev->kind == DISCOVER_RANGE_FUNCTIONAL29) &&
+	    (prev->kind == DISCOVER_RANGE_FUNCTIONAL ||
+	     prev->kind == DISCOVER_RANGE_FUNCTIONAL29) &&
 	    slot < prev->t + d->cfg.listen_us)
 		slot = prev->t + d->cfg.listen_us;
 	if (now < slot) {
@@ -1037,7 +1051,12 @@ static void plan_probe(struct discover *d, int64_t now, struct discover_action *
 	ret->kind = DISCOVER_ACTION_SEND_FRAME;
 	build_frame(d, &p, &ret->frame);
 	d->flights[d->fnext] = (struct flight){
-	    .used = true, .t = now, .kind = p.kind, .tx_id = p.tx_id, .ta = p.ta, .obd = p.obd,
+	    .used = true,
+	    .t = now,
+	    .kind = p.kind,
+	    .tx_id = p.tx_id,
+	    .ta = p.ta,
+	    .obd = p.obd,
 	};
 	d->fnext = (d->fnext + 1) % FLIGHTS;
 	d->last_probe = now;
@@ -1051,7 +1070,8 @@ static void plan_read(struct discover *d, int64_t now, struct discover_action *r
 
 	if (d->ecu_started && now >= d->ecu_start + d->cfg.ecu_budget_us) {
 		if (d->rstate != READ_NEED_SEND)
-			record(d, e->pending_seen ? DISCOVER_IDENT_PENDING : DISCOVER_IDENT_NO_ANSWER,
+			record(d,
+			       e->pending_seen ? DISCOVER_IDENT_PENDING : DISCOVER_IDENT_NO_ANSWER,
 			       0, NULL, 0);
 		give_up(d, DISCOVER_ECU_GAVE_UP_BUDGET);
 		return;
@@ -1265,8 +1285,8 @@ static const struct {
 	const char *words[14];
 } roles[] = {
     {"tailgate", {"TAILGATE", "LIFTGATE", "TRUNK", "HECKKLAPPE", "PLG", "HKL", "BOOT"}},
-    {"keyless", {"KEYLESS", "RKE", "PEPS", "KVM", "CAS", "IMMOBILIZER", "IMMO", "KESSY", "RFA",
-		 "PASSIVE"}},
+    {"keyless",
+     {"KEYLESS", "RKE", "PEPS", "KVM", "CAS", "IMMOBILIZER", "IMMO", "KESSY", "RFA", "PASSIVE"}},
     {"door", {"DOOR", "DDM", "PDM", "DCM", "TUER"}},
     {"bcm", {"BCM", "BODY", "BSI", "SAM", "FEM", "BDC", "CEM", "UCH", "COMFORT", "KOMFORT"}},
     {"gateway", {"GATEWAY", "GW", "ZGW", "CGW", "SGW", "CGM"}},
@@ -1302,10 +1322,12 @@ const char *discover_guess_role(const struct discover_ecu *e)
 		up[n] = '\0';
 		for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
 			for (size_t i = 0; i < n;) {
-				while (i < n && !((up[i] >= 'A' && up[i] <= 'Z') || (up[i] >= '0' && up[i] <= '9')))
+				while (i < n && !((up[i] >= 'A' && up[i] <= 'Z') ||
+						  (up[i] >= '0' && up[i] <= '9')))
 					i++;
 				size_t a = i;
-				while (i < n && ((up[i] >= 'A' && up[i] <= 'Z') || (up[i] >= '0' && up[i] <= '9')))
+				while (i < n && ((up[i] >= 'A' && up[i] <= 'Z') ||
+						 (up[i] >= '0' && up[i] <= '9')))
 					i++;
 				for (size_t k = 0; a < i && roles[r].words[k]; k++)
 					if (word_matches(up + a, i - a, roles[r].words[k]))
@@ -1369,7 +1391,8 @@ static void write_ecu(struct out *o, const struct discover_ecu *e, const char *n
 	}
 	isotp_addr_format(a, compact, sizeof(compact));
 	put(o, "; found %s%s, %s; %s\n",
-	    e->found_by == DISCOVER_FOUND_PHYSICAL ? "by a physical probe" : "by a functional request",
+	    e->found_by == DISCOVER_FOUND_PHYSICAL ? "by a physical probe"
+						   : "by a functional request",
 	    e->request_guessed ? " (request id guessed: response - 8)" : "",
 	    e->obd ? "answers OBD-II" : "UDS", compact);
 	switch (a->mode) {
@@ -1382,11 +1405,14 @@ static void write_ecu(struct out *o, const struct discover_ecu *e, const char *n
 		    a->source);
 		break;
 	case ISOTP_ADDR_MIXED:
-		put(o, "addressing = mixed\nrequest = 0x%0*X\nresponse = 0x%0*X\next_address = 0x%02X\n",
+		put(o,
+		    "addressing = mixed\nrequest = 0x%0*X\nresponse = 0x%0*X\next_address = "
+		    "0x%02X\n",
 		    a->ext_ids ? 8 : 3, a->tx_id, a->ext_ids ? 8 : 3, a->rx_id, a->tx_ea);
 		break;
 	case ISOTP_ADDR_EXTENDED:
-		put(o, "addressing = extended\nrequest = 0x%03X\nresponse = 0x%03X\ntarget = 0x%02X\n",
+		put(o,
+		    "addressing = extended\nrequest = 0x%03X\nresponse = 0x%03X\ntarget = 0x%02X\n",
 		    a->tx_id, a->rx_id, a->tx_ea);
 		if (a->rx_ea != a->tx_ea)
 			put(o, "source = 0x%02X\n", a->rx_ea);
@@ -1449,11 +1475,13 @@ int discover_write_profile(const struct discover *d, const struct discover_profi
 		clean(h);
 		put(&o, "; %s\n", h);
 	}
-	put(&o, "; Profile skeleton written by bodydiag discover: the ECUs that answered, how they\n"
-		"; are addressed and what they said about themselves. Check the [vehicle] facts, rename\n"
-		"; the ECUs (names are guessed from the system name F197), then add [did] and [dtc]\n"
-		"; sections (profiles/README.md).\n"
-		"format = 1\n\n[vehicle]\n");
+	put(&o,
+	    "; Profile skeleton written by bodydiag discover: the ECUs that answered, how they\n"
+	    "; are addressed and what they said about themselves. Check the [vehicle] facts, "
+	    "rename\n"
+	    "; the ECUs (names are guessed from the system name F197), then add [did] and [dtc]\n"
+	    "; sections (profiles/README.md).\n"
+	    "format = 1\n\n[vehicle]\n");
 	if (have_vin && vin.maker) {
 		put(&o, "make = %s\n", vin.maker->make);
 		put(&o, "; the VIN's WMI %s is %s (group: %s)\n", vin.wmi, vin.maker->brand,

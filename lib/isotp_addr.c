@@ -121,19 +121,23 @@ int isotp_addr_check(const struct isotp_addr *a, char *err, size_t errcap)
 	if (a->tx_id > max || a->rx_id > max || a->functional_id > max)
 		return bytes_errf(err, errcap, "CAN id above 0x%X", max);
 	if (a->tx_id == a->rx_id)
-		return bytes_errf(err, errcap, "request and response id are the same (0x%X)", a->tx_id);
+		return bytes_errf(err, errcap, "request and response id are the same (0x%X)",
+				  a->tx_id);
 	if (a->padding < -1 || a->padding > 0xFF)
 		return bytes_errf(err, errcap, "padding byte out of range");
 	if (!stmin_valid(a->stmin))
-		return bytes_errf(err, errcap, "STmin 0x%02X is reserved (0x00-0x7F, 0xF1-0xF9)", a->stmin);
+		return bytes_errf(err, errcap, "STmin 0x%02X is reserved (0x00-0x7F, 0xF1-0xF9)",
+				  a->stmin);
 	if (a->mode == ISOTP_ADDR_NORMAL_FIXED) {
 		struct isotp_addr f;
 		isotp_addr_init_fixed(&f, a->target, a->source);
 		if (!a->ext_ids || a->tx_id != f.tx_id || a->rx_id != f.rx_id)
-			return bytes_errf(err, errcap, "normal_fixed ids must be 0x18DA<TA><SA>/0x18DA<SA><TA>");
+			return bytes_errf(err, errcap,
+					  "normal_fixed ids must be 0x18DA<TA><SA>/0x18DA<SA><TA>");
 		if (a->target == a->source)
-			return bytes_errf(err, errcap, "target and source address are the same (0x%02X)",
-				    a->target);
+			return bytes_errf(err, errcap,
+					  "target and source address are the same (0x%02X)",
+					  a->target);
 	}
 	return 0;
 }
@@ -155,7 +159,8 @@ struct cur {
 	struct isotp_addr_error *err;
 };
 
-static int cfail(struct cur *c, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cfail(struct cur *c, size_t at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int cfail(struct cur *c, size_t at, const char *fmt, ...)
 {
 	va_list ap;
@@ -232,7 +237,8 @@ int isotp_addr_format_stmin(uint8_t stmin, char *buf, size_t size)
 	return snprintf(buf, size, "%ums", (unsigned)stmin);
 }
 
-int isotp_addr_parse(const char *s, size_t n, struct isotp_addr *ret, struct isotp_addr_error *ret_err)
+int isotp_addr_parse(const char *s, size_t n, struct isotp_addr *ret,
+		     struct isotp_addr_error *ret_err)
 {
 	struct cur c = {.s = s, .n = n, .err = ret_err};
 	enum isotp_addr_mode mode = ISOTP_ADDR_NORMAL;
@@ -245,8 +251,10 @@ int isotp_addr_parse(const char *s, size_t n, struct isotp_addr *ret, struct iso
 	for (size_t k = 0; k < n; k++)
 		if (s[k] == ':') {
 			if (isotp_addr_mode_parse(s, k, &mode) < 0)
-				return cfail(&c, 0, "unknown addressing mode '%.*s' (normal, fixed, mixed, ext)",
-					     (int)(k > 20 ? 20 : k), s);
+				return cfail(
+				    &c, 0,
+				    "unknown addressing mode '%.*s' (normal, fixed, mixed, ext)",
+				    (int)(k > 20 ? 20 : k), s);
 			c.i = k + 1;
 			break;
 		}
@@ -292,7 +300,8 @@ int isotp_addr_parse(const char *s, size_t n, struct isotp_addr *ret, struct iso
 			if (hex_at(&c, 0x1FFFFFFF, "functional id", &v) < 0)
 				return -EINVAL;
 			if (v == 0)
-				return cfail(&c, eq + 1, "functional id 0 means none: leave it out");
+				return cfail(&c, eq + 1,
+					     "functional id 0 means none: leave it out");
 			func = v;
 		} else if (word_is(s + k, eq - k, "bs")) {
 			size_t d = c.i;
@@ -305,11 +314,13 @@ int isotp_addr_parse(const char *s, size_t n, struct isotp_addr *ret, struct iso
 		} else if (word_is(s + k, eq - k, "stmin")) {
 			uint8_t code;
 			if (stmin >= 0 || isotp_addr_parse_stmin(s + c.i, e - c.i, &code) < 0)
-				return cfail(&c, c.i, "stmin: expected 0..127 ms or 100us..900us, once");
+				return cfail(&c, c.i,
+					     "stmin: expected 0..127 ms or 100us..900us, once");
 			stmin = code;
 			c.i = e;
 		} else {
-			return cfail(&c, k, "unknown option '%.*s' (ta, sa, ae, pad, func, bs, stmin)",
+			return cfail(&c, k,
+				     "unknown option '%.*s' (ta, sa, ae, pad, func, bs, stmin)",
 				     (int)(eq - k > 20 ? 20 : eq - k), s + k);
 		}
 		if (c.i != e)
@@ -324,7 +335,8 @@ int isotp_addr_parse(const char *s, size_t n, struct isotp_addr *ret, struct iso
 		break;
 	case ISOTP_ADDR_NORMAL_FIXED:
 		if (ta >= 0 || sa >= 0 || ae >= 0)
-			return cfail(&c, 0, "fixed addressing: TA/SA are the two numbers; no ta/sa/ae");
+			return cfail(&c, 0,
+				     "fixed addressing: TA/SA are the two numbers; no ta/sa/ae");
 		isotp_addr_init_fixed(&a, (uint8_t)first, (uint8_t)second);
 		break;
 	case ISOTP_ADDR_MIXED:
@@ -446,9 +458,16 @@ void isotp_addr_to_config(const struct isotp_addr *a, struct isotp_config *ret)
 void isotp_addr_spec_init(struct isotp_addr_spec *s)
 {
 	*s = (struct isotp_addr_spec){
-	    .mode = -1, .request = -1, .response = -1, .functional = -1,
-	    .target = -1, .source = -1, .ext_address = -1,
-	    .padding = -1, .bs = -1, .stmin = -1,
+	    .mode = -1,
+	    .request = -1,
+	    .response = -1,
+	    .functional = -1,
+	    .target = -1,
+	    .source = -1,
+	    .ext_address = -1,
+	    .padding = -1,
+	    .bs = -1,
+	    .stmin = -1,
 	};
 }
 
@@ -457,12 +476,13 @@ static int byte_value(const char *v, size_t vn, const char *key, int *dst, char 
 	uint64_t x = 0;
 
 	if (vn < 3 || vn > 4 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X'))
-		return bytes_errf(err, cap, "bad %s '%.*s' (expected 0x00..0xFF)", key, (int)(vn > 20 ? 20 : vn), v);
+		return bytes_errf(err, cap, "bad %s '%.*s' (expected 0x00..0xFF)", key,
+				  (int)(vn > 20 ? 20 : vn), v);
 	for (size_t i = 2; i < vn; i++) {
 		int h = hex_digit(v[i]);
 		if (h < 0)
 			return bytes_errf(err, cap, "bad %s '%.*s' (expected 0x00..0xFF)", key,
-				    (int)(vn > 20 ? 20 : vn), v);
+					  (int)(vn > 20 ? 20 : vn), v);
 		x = x * 16 + (unsigned)h;
 	}
 	*dst = (int)x;
@@ -476,8 +496,9 @@ int isotp_addr_spec_set(struct isotp_addr_spec *s, const char *key, const char *
 		enum isotp_addr_mode m;
 		if (isotp_addr_mode_parse(v, vn, &m) < 0)
 			return bytes_errf(err, errcap,
-				    "bad addressing '%.*s' (expected normal, normal_fixed, mixed or extended)",
-				    (int)(vn > 20 ? 20 : vn), v);
+					  "bad addressing '%.*s' (expected normal, normal_fixed, "
+					  "mixed or extended)",
+					  (int)(vn > 20 ? 20 : vn), v);
 		s->mode = (int)m;
 		return 0;
 	}
@@ -493,26 +514,29 @@ int isotp_addr_spec_set(struct isotp_addr_spec *s, const char *key, const char *
 		for (i = 0; i < vn && v[i] >= '0' && v[i] <= '9' && x <= 255; i++)
 			x = x * 10 + (unsigned)(v[i] - '0');
 		if (vn == 0 || i != vn || x > 255)
-			return bytes_errf(err, errcap, "bad bs '%.*s' (expected 0..255 frames, 0 = no limit)",
-				    (int)(vn > 20 ? 20 : vn), v);
+			return bytes_errf(err, errcap,
+					  "bad bs '%.*s' (expected 0..255 frames, 0 = no limit)",
+					  (int)(vn > 20 ? 20 : vn), v);
 		s->bs = (int)x;
 		return 0;
 	}
 	if (strcmp(key, "stmin") == 0) {
 		uint8_t code;
 		if (isotp_addr_parse_stmin(v, vn, &code) < 0)
-			return bytes_errf(err, errcap,
-				    "bad stmin '%.*s' (expected 0..127 ms, e.g. 10ms, or 100us..900us)",
-				    (int)(vn > 20 ? 20 : vn), v);
+			return bytes_errf(
+			    err, errcap,
+			    "bad stmin '%.*s' (expected 0..127 ms, e.g. 10ms, or 100us..900us)",
+			    (int)(vn > 20 ? 20 : vn), v);
 		s->stmin = code;
 		return 0;
 	}
 	return -ENOENT;
 }
 
-static int refuse(const char **ret_key, const char *key, char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int refuse(const char **ret_key, const char *key, char *err, size_t cap, const char *fmt, ...)
+static int refuse(const char **ret_key, const char *key, char *err, size_t cap, const char *fmt,
+		  ...) __attribute__((format(printf, 5, 6)));
+static int refuse(const char **ret_key, const char *key, char *err, size_t cap, const char *fmt,
+		  ...)
 {
 	va_list ap;
 
@@ -545,12 +569,14 @@ int isotp_addr_spec_build(const struct isotp_addr_spec *s, struct isotp_addr *re
 			      "ext_address belongs to mixed addressing, not %s", name);
 	if (m == ISOTP_ADDR_NORMAL_FIXED || (m == ISOTP_ADDR_MIXED && s->target >= 0)) {
 		if (ids)
-			return refuse(ret_key, s->request >= 0 ? "request" : "response", err, errcap,
+			return refuse(ret_key, s->request >= 0 ? "request" : "response", err,
+				      errcap,
 				      "%s addressing computes the CAN ids from target and source: "
-				      "leave out request and response", name);
+				      "leave out request and response",
+				      name);
 		if (s->target < 0)
-			return refuse(ret_key, m == ISOTP_ADDR_MIXED ? "ext_address" : NULL, err, errcap,
-				      "%s addressing needs 'target'", name);
+			return refuse(ret_key, m == ISOTP_ADDR_MIXED ? "ext_address" : NULL, err,
+				      errcap, "%s addressing needs 'target'", name);
 	} else if (s->request < 0 || s->response < 0) {
 		return refuse(ret_key, NULL, err, errcap, "missing required key '%s'",
 			      s->request < 0 ? "request" : "response");
@@ -568,9 +594,11 @@ int isotp_addr_spec_build(const struct isotp_addr_spec *s, struct isotp_addr *re
 		break;
 	case ISOTP_ADDR_MIXED:
 		if (s->ext_address < 0)
-			return refuse(ret_key, NULL, err, errcap, "mixed addressing needs 'ext_address'");
+			return refuse(ret_key, NULL, err, errcap,
+				      "mixed addressing needs 'ext_address'");
 		if (s->target >= 0)
-			isotp_addr_init_mixed29(&a, (uint8_t)s->target, source, (uint8_t)s->ext_address);
+			isotp_addr_init_mixed29(&a, (uint8_t)s->target, source,
+						(uint8_t)s->ext_address);
 		else if (s->source >= 0)
 			return refuse(ret_key, "source", err, errcap,
 				      "'source' without 'target' in mixed addressing");
@@ -580,8 +608,9 @@ int isotp_addr_spec_build(const struct isotp_addr_spec *s, struct isotp_addr *re
 		break;
 	case ISOTP_ADDR_EXTENDED:
 		if (s->target < 0)
-			return refuse(ret_key, NULL, err, errcap,
-				      "extended addressing needs 'target' (the address byte of requests)");
+			return refuse(
+			    ret_key, NULL, err, errcap,
+			    "extended addressing needs 'target' (the address byte of requests)");
 		isotp_addr_init_extended(&a, (uint32_t)s->request, (uint32_t)s->response,
 					 (uint8_t)s->target, s->source);
 		break;

@@ -21,10 +21,12 @@ static const uint8_t weights[VIN_LENGTH] = {8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7,
 /* -1 for anything that is not a VIN character. */
 static int value_of(char c)
 {
+	/* clang-format off */
 	static const int8_t letters[26] = {
 	    /* A */ 1, 2, 3, 4, 5, 6, 7, 8, /* I */ -1, /* J */ 1, 2, 3, 4, 5,
 	    /* O */ -1, /* P */ 7, /* Q */ -1, /* R */ 9, /* S */ 2, 3, 4, 5, 6, 7, 8, 9,
 	};
+	/* clang-format on */
 	if (c >= '0' && c <= '9')
 		return c - '0';
 	if (c >= 'A' && c <= 'Z')
@@ -406,15 +408,17 @@ int vin_parse(const char *s, size_t len, struct vin_info *ret)
 			all_same = false;
 		if (value_of((char)c) < 0) {
 			if (c >= 'a' && c <= 'z')
-				refuse(&v, VIN_BAD_CHAR, i + 1, "lower-case '%c' at position %u", c, i + 1);
+				refuse(&v, VIN_BAD_CHAR, i + 1, "lower-case '%c' at position %u", c,
+				       i + 1);
 			else if (c == 'I' || c == 'O' || c == 'Q')
 				refuse(&v, VIN_BAD_CHAR, i + 1,
 				       "'%c' at position %u (I, O and Q are never used)", c, i + 1);
 			else if (c >= 0x20 && c < 0x7F)
-				refuse(&v, VIN_BAD_CHAR, i + 1, "'%c' at position %u is not a VIN character",
-				       c, i + 1);
+				refuse(&v, VIN_BAD_CHAR, i + 1,
+				       "'%c' at position %u is not a VIN character", c, i + 1);
 			else
-				refuse(&v, VIN_BAD_CHAR, i + 1, "byte 0x%02X at position %u", c, i + 1);
+				refuse(&v, VIN_BAD_CHAR, i + 1, "byte 0x%02X at position %u", c,
+				       i + 1);
 			if (all_same) {
 				bool filler = true;
 				for (unsigned k = 1; k < VIN_LENGTH; k++)
@@ -456,8 +460,8 @@ int vin_parse(const char *s, size_t len, struct vin_info *ret)
 		v.model_year = s[6] >= 'A' && s[6] <= 'Z' ? v.model_years[1] : v.model_years[0];
 	}
 	if (v.check == VIN_CHECK_MISMATCH) {
-		refuse(&v, VIN_BAD_CHECK_DIGIT, 9, "check digit '%c' at position 9, computed '%c'", s[8],
-		       v.check_digit);
+		refuse(&v, VIN_BAD_CHECK_DIGIT, 9, "check digit '%c' at position 9, computed '%c'",
+		       s[8], v.check_digit);
 		*ret = v;
 		return -EINVAL;
 	}

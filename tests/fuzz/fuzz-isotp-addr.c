@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (isotp_addr_check(&a, NULL, 0) < 0)
 				__builtin_trap();
 			isotp_addr_format(&a, buf, sizeof(buf));
-			if (isotp_addr_parse(buf, strlen(buf), &b, &e) < 0 || !isotp_addr_equal(&a, &b))
+			if (isotp_addr_parse(buf, strlen(buf), &b, &e) < 0 ||
+			    !isotp_addr_equal(&a, &b))
 				__builtin_trap();
 			isotp_addr_reverse(&a, &b);
 		} else if (e.column == 0 || e.column > n + 1) {
@@ -50,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t j = i;
 			while (j < n && t[j] != '\n')
 				j++;
-			(void)isotp_addr_spec_set(&s, keys[(data[0] / 3 + k) % 6], t + i, j - i, err,
-						  sizeof(err));
+			(void)isotp_addr_spec_set(&s, keys[(data[0] / 3 + k) % 6], t + i, j - i,
+						  err, sizeof(err));
 			i = j + 1;
 		}
 		if (n >= 2 && (t[0] & 1))

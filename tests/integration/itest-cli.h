@@ -43,7 +43,8 @@ static inline void itc_run_watched(const char *const *argv, double bound_s, stru
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		int o = open("/tmp/itc.out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		int e = open("/tmp/itc.err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (null < 0 || o < 0 || e < 0 || dup2(null, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+		if (null < 0 || o < 0 || e < 0 || dup2(null, 0) < 0 || dup2(o, 1) < 0 ||
+		    dup2(e, 2) < 0)
 			_exit(126);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
@@ -98,8 +99,8 @@ static inline unsigned long long itc_stat(const char *iface, const char *name)
 static inline pid_t itc_start_sim(const char *profile, const char *ctl, const char *log)
 {
 	char sim[1024], dbc[1024];
-	const char *argv[] = {sim, "--iface", ITEST_CAN1, "--profile", profile, "--dbc", dbc,
-			      "--control", ctl, "--no-stdin", NULL};
+	const char *argv[] = {sim, "--iface",	ITEST_CAN1, "--profile",  profile, "--dbc",
+			      dbc, "--control", ctl,	    "--no-stdin", NULL};
 	pid_t pid;
 
 	itd_path(sim, sizeof(sim), "BODYDIAG_BUILD_ROOT", "tools/bodydiag-sim/bodydiag-sim");

@@ -33,7 +33,8 @@ static void put_back(void)
 	const char *ifs[] = {ITEST_CAN0, ITEST_CAN1, ITEST_CAN2};
 	for (size_t i = 0; i < 3; i++)
 		can_link_set_mode(ifs[i], 500000,
-				  CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING, 0, true);
+				  CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING,
+				  0, true);
 }
 
 static int setup(void **state)
@@ -115,7 +116,8 @@ static void bench_ignores_bit_timing(void **state)
 	const struct bd_frame f = {.id = 0x321, .len = 2, .data = {1, 2}};
 
 	assert_int_equal(can_link_set_mode(ITEST_CAN0, 125000, CAN_LINK_CTRLMODE_LISTENONLY,
-					   CAN_LINK_CTRLMODE_LISTENONLY, true), 0);
+					   CAN_LINK_CTRLMODE_LISTENONLY, true),
+			 0);
 	rx = itc_capture(ITEST_CAN0);
 	assert_int_equal(can_raw_open(ITEST_CAN1, NULL, 0, 0, &tx), 0);
 	assert_int_equal(can_raw_send(tx, &f), 0);
@@ -150,8 +152,8 @@ static void finds_the_bus_bitrate(void **state)
 		/* the bus's rate first, as a profile would give it; the rest after */
 		snprintf(arg_rate, sizeof(arg_rate), "%u", rates[k]);
 		snprintf(list, sizeof(list), "%s,500k,250k,125k,1M", arg_rate);
-		const char *argv[] = {bodydiag, "detect", "--iface", ITEST_CAN0, "--bitrates", list,
-				      "--min-frames", "30", "--json", NULL};
+		const char *argv[] = {bodydiag, "detect",	"--iface", ITEST_CAN0, "--bitrates",
+				      list,	"--min-frames", "30",	   "--json",   NULL};
 		detect_watched(argv, &r, &w);
 		assert_int_equal(itd_stop(&sim, SIM_LOG), 0);
 		usleep(100000);
@@ -185,9 +187,11 @@ static void finds_the_bus_bitrate(void **state)
 				assert_true((c1.ids[id / 8] >> (id % 8)) & 1);
 		assert_false(w.normal_mode_while_changed);
 		assert_put_back(500000);
-		print_message("# %u bit/s: found, can2 saw %u frames and %u error frames, can0 sent 0"
-			      "%s\n", rates[k], c2.frames, c2.errors,
-			      w.listen_only_seen ? ", listen-only seen from outside" : "");
+		print_message(
+		    "# %u bit/s: found, can2 saw %u frames and %u error frames, can0 sent 0"
+		    "%s\n",
+		    rates[k], c2.frames, c2.errors,
+		    w.listen_only_seen ? ", listen-only seen from outside" : "");
 	}
 	put_back();
 }
@@ -199,8 +203,8 @@ static void silent_bus_every_bitrate_listen_only(void **state)
 	struct itc_count c2;
 	int cap2 = itc_capture(ITEST_CAN2);
 	unsigned long long tx0 = itc_stat(ITEST_CAN0, "tx_packets");
-	const char *argv[] = {bodydiag, "detect", "--iface", ITEST_CAN0, "--dwell", "0.6", "--json",
-			      NULL};
+	const char *argv[] = {bodydiag,	 "detect", "--iface", ITEST_CAN0,
+			      "--dwell", "0.6",	   "--json",  NULL};
 	static const uint32_t order[] = {500000, 250000, 125000, 83333, 33333, 1000000};
 
 	detect_watched(argv, &r, &w);
@@ -245,8 +249,8 @@ static void apply_leaves_the_bitrate_found(void **state)
 
 	assert_int_equal(can_link_set_mode(ITEST_CAN1, 250000, 0, 0, true), 0);
 	pid_t sim = itc_start_sim(profile, SIM_CTL, SIM_LOG);
-	const char *argv[] = {bodydiag, "detect", "--iface", ITEST_CAN0, "--bitrates", "250k", "--apply",
-			      NULL};
+	const char *argv[] = {bodydiag,	    "detect", "--iface", ITEST_CAN0,
+			      "--bitrates", "250k",   "--apply", NULL};
 	itc_run(argv, 60, &r);
 	assert_int_equal(itd_stop(&sim, SIM_LOG), 0);
 	itc_show("detect --apply", &r);
@@ -280,11 +284,11 @@ static void refuses_what_it_cannot_do(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(bench_ignores_bit_timing),
-		cmocka_unit_test(finds_the_bus_bitrate),
-		cmocka_unit_test(silent_bus_every_bitrate_listen_only),
-		cmocka_unit_test(apply_leaves_the_bitrate_found),
-		cmocka_unit_test(refuses_what_it_cannot_do),
+	    cmocka_unit_test(bench_ignores_bit_timing),
+	    cmocka_unit_test(finds_the_bus_bitrate),
+	    cmocka_unit_test(silent_bus_every_bitrate_listen_only),
+	    cmocka_unit_test(apply_leaves_the_bitrate_found),
+	    cmocka_unit_test(refuses_what_it_cannot_do),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,7 +31,8 @@ static int setup(void **state)
 {
 	itd_group_start(state);
 	itd_path(bodydiag, sizeof(bodydiag), "BODYDIAG_BUILD_ROOT", "tools/bodydiag/bodydiag");
-	itd_path(sim_profile, sizeof(sim_profile), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
+	itd_path(sim_profile, sizeof(sim_profile), "BODYDIAG_SOURCE_ROOT",
+		 "profiles/sim-2026.profile");
 	return 0;
 }
 
@@ -45,7 +46,8 @@ static int teardown(void **state)
 /* The simulator's profile with its [ecu bcm] ids replaced by `addressing` lines. */
 static void write_variant(const char *path, const char *addressing)
 {
-	static const char ids[] = "request = 0x726          ; physical request id\nresponse = 0x72E\n";
+	static const char ids[] =
+	    "request = 0x726          ; physical request id\nresponse = 0x72E\n";
 	char text[1 << 16];
 	FILE *f;
 
@@ -82,9 +84,9 @@ static const json_t *ecu_by_address(const json_t *j, const char *addr)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(json_object_get(j, "ecus"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "address")), addr) == 0)
-			return e;
+	json_array_foreach(json_object_get(j, "ecus"), i,
+			   e) if (strcmp(json_string_value(json_object_get(e, "address")), addr) ==
+				  0) return e;
 	return NULL;
 }
 
@@ -107,8 +109,8 @@ struct variant {
 static void run_variant(const struct variant *v)
 {
 	char prof[128], out[128], rate[] = "100";
-	const char *argv[24] = {bodydiag, "discover", "--iface", ITEST_CAN0, "--rate", rate, "--quiet",
-				"0.2", "--json", "--write-profile", out};
+	const char *argv[24] = {bodydiag,  "discover", "--iface", ITEST_CAN0,	     "--rate", rate,
+				"--quiet", "0.2",      "--json",  "--write-profile", out};
 	size_t a = 11;
 	struct itc_run r;
 	struct profile *p = NULL;
@@ -150,7 +152,8 @@ static void run_variant(const struct variant *v)
 	assert_string_equal(ident(bcm, "F187"), "BD26BCM001");
 	assert_string_equal(ident(bcm, "F18C"), "SIM260000042");
 	assert_string_equal(ident(bcm, "F197"), "Body Control Module");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(bcm, "vin"), "vin")), VIN);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(bcm, "vin"), "vin")),
+			    VIN);
 
 	/* the second ECU: the OBD stand-in, found by the functional mode 01 request */
 	const json_t *obd = ecu_by_address(j, "normal:0x7E0/0x7E8,pad=0xCC,func=0x7DF");
@@ -198,22 +201,27 @@ static void run_variant(const struct variant *v)
 	profile_free(p);
 	assert_int_equal(itd_stop(&sim, SIM_LOG), 0);
 	print_message("# %s: BCM at %s and the OBD stand-in found and identified in %.1f s; "
-		      "the written profile reaches both\n", v->name, v->want, r.seconds);
+		      "the written profile reaches both\n",
+		      v->name, v->want, r.seconds);
 }
 
 static void bcm_11bit_normal(void **state)
 {
-	const struct variant v = {"normal", "request = 0x726\nresponse = 0x72E\n",
+	const struct variant v = {"normal",
+				  "request = 0x726\nresponse = 0x72E\n",
 				  {"functional", "11bit:0x700-0x7F7"},
-				  "normal:0x726/0x72E,pad=0xCC,func=0x7DF", ISOTP_ADDR_NORMAL};
+				  "normal:0x726/0x72E,pad=0xCC,func=0x7DF",
+				  ISOTP_ADDR_NORMAL};
 	run_variant(&v);
 }
 
 static void bcm_29bit_normal_fixed(void **state)
 {
-	const struct variant v = {"fixed", "addressing = normal_fixed\ntarget = 0x40\n",
+	const struct variant v = {"fixed",
+				  "addressing = normal_fixed\ntarget = 0x40\n",
 				  {"functional", "functional29", "29bit:0x00-0x7F"},
-				  "fixed:0x40/0xF1,pad=0xCC", ISOTP_ADDR_NORMAL_FIXED};
+				  "fixed:0x40/0xF1,pad=0xCC",
+				  ISOTP_ADDR_NORMAL_FIXED};
 	run_variant(&v);
 }
 
@@ -223,16 +231,20 @@ static void bcm_extended_bmw_every_range(void **state)
 	const struct variant v = {"bmw",
 				  "addressing = extended\nrequest = 0x6F1\nresponse = 0x640\n"
 				  "target = 0x40\nsource = 0xF1\n",
-				  {NULL}, "ext:0x6F1/0x640,ta=0x40,sa=0xF1,pad=0xCC", ISOTP_ADDR_EXTENDED};
+				  {NULL},
+				  "ext:0x6F1/0x640,ta=0x40,sa=0xF1,pad=0xCC",
+				  ISOTP_ADDR_EXTENDED};
 	run_variant(&v);
 }
 
 static void bcm_extended_toyota(void **state)
 {
-	const struct variant v = {"toyota",
-				  "addressing = extended\nrequest = 0x750\nresponse = 0x758\ntarget = 0x40\n",
-				  {"functional", "toyota:0x00-0x7F"}, "ext:0x750/0x758,ta=0x40,pad=0xCC",
-				  ISOTP_ADDR_EXTENDED};
+	const struct variant v = {
+	    "toyota",
+	    "addressing = extended\nrequest = 0x750\nresponse = 0x758\ntarget = 0x40\n",
+	    {"functional", "toyota:0x00-0x7F"},
+	    "ext:0x750/0x758,ta=0x40,pad=0xCC",
+	    ISOTP_ADDR_EXTENDED};
 	run_variant(&v);
 }
 
@@ -295,8 +307,9 @@ static void garbage_and_pending_for_ever_are_bounded(void **state)
 		}
 	usleep(300000);
 
-	const char *argv[] = {bodydiag, "discover", "--iface", ITEST_CAN0, "--rate", "100", "--quiet",
-			      "0.2", "--range", "11bit:0x700-0x72F", "--max-time", "30", "--json", NULL};
+	const char *argv[] = {bodydiag,	    "discover", "--iface", ITEST_CAN0, "--rate",
+			      "100",	    "--quiet",	"0.2",	   "--range",  "11bit:0x700-0x72F",
+			      "--max-time", "30",	"--json",  NULL};
 	itc_run(argv, 60, &r);
 	itc_show("misbehaving ECUs", &r);
 	assert_int_equal(r.status, 0);
@@ -308,13 +321,16 @@ static void garbage_and_pending_for_ever_are_bounded(void **state)
 	const json_t *p = ecu_by_address(j, "normal:0x720/0x728,pad=0xCC");
 	assert_non_null(g);
 	assert_non_null(p);
-	assert_string_equal(json_string_value(json_object_get(g, "status")), "gave up: garbage answers");
-	assert_string_equal(json_string_value(json_object_get(p, "status")), "gave up: 0x78 without end");
+	assert_string_equal(json_string_value(json_object_get(g, "status")),
+			    "gave up: garbage answers");
+	assert_string_equal(json_string_value(json_object_get(p, "status")),
+			    "gave up: 0x78 without end");
 	json_decref(j);
 
 	/* a bound shorter than the 0x78s: the run ends at it, with what it has */
-	const char *argv2[] = {bodydiag, "discover", "--iface", ITEST_CAN0, "--rate", "100", "--quiet",
-			       "0.2", "--range", "11bit:0x71F-0x720", "--max-time", "0.6", NULL};
+	const char *argv2[] = {bodydiag,     "discover", "--iface", ITEST_CAN0, "--rate",
+			       "100",	     "--quiet",	 "0.2",	    "--range",	"11bit:0x71F-0x720",
+			       "--max-time", "0.6",	 NULL};
 	itc_run(argv2, 60, &r);
 	itc_show("0x78 for ever, 0.6 s bound", &r);
 	assert_int_equal(r.status, 3);
@@ -334,7 +350,8 @@ static void refused_in_listen_only_mode(void **state)
 	const char *argv[] = {bodydiag, "discover", "--iface", ITEST_CAN0, "--quiet", "0", NULL};
 
 	assert_int_equal(can_link_set_mode(ITEST_CAN0, 500000, CAN_LINK_CTRLMODE_LISTENONLY,
-					   CAN_LINK_CTRLMODE_LISTENONLY, true), 0);
+					   CAN_LINK_CTRLMODE_LISTENONLY, true),
+			 0);
 	/* In listen-only mode the kernel drops what a socket writes and counts it in
 	 * tx_dropped: an unchanged counter proves nothing was even tried. */
 	unsigned long long tx0 = itc_stat(ITEST_CAN0, "tx_packets");
@@ -353,18 +370,19 @@ static void refused_in_listen_only_mode(void **state)
 	close(cap2);
 	assert_int_equal(c1.frames + c1.errors, 0);
 	assert_int_equal(c2.frames + c2.errors, 0);
-	assert_int_equal(can_link_set_mode(ITEST_CAN0, 500000, CAN_LINK_CTRLMODE_LISTENONLY, 0, true), 0);
+	assert_int_equal(
+	    can_link_set_mode(ITEST_CAN0, 500000, CAN_LINK_CTRLMODE_LISTENONLY, 0, true), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(refused_in_listen_only_mode),
-		cmocka_unit_test(bcm_11bit_normal),
-		cmocka_unit_test(bcm_29bit_normal_fixed),
-		cmocka_unit_test(bcm_extended_toyota),
-		cmocka_unit_test(bcm_extended_bmw_every_range),
-		cmocka_unit_test(garbage_and_pending_for_ever_are_bounded),
+	    cmocka_unit_test(refused_in_listen_only_mode),
+	    cmocka_unit_test(bcm_11bit_normal),
+	    cmocka_unit_test(bcm_29bit_normal_fixed),
+	    cmocka_unit_test(bcm_extended_toyota),
+	    cmocka_unit_test(bcm_extended_bmw_every_range),
+	    cmocka_unit_test(garbage_and_pending_for_ever_are_bounded),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

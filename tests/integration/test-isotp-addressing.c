@@ -35,7 +35,8 @@ static void transfer(int from, int to, size_t len, uint8_t seed)
 /* Every frame on the bus belongs to the link: the right id, and for extended and mixed
  * addressing the right byte in front (requests: tx_ea; answers and our flow control
  * towards the ECU likewise by direction). */
-static void check_capture(int cap, const struct isotp_addr *a, unsigned *ret_req, unsigned *ret_resp)
+static void check_capture(int cap, const struct isotp_addr *a, unsigned *ret_req,
+			  unsigned *ret_resp)
 {
 	struct bd_timed_frame tf;
 	bool byte = a->mode == ISOTP_ADDR_EXTENDED || a->mode == ISOTP_ADDR_MIXED;
@@ -82,17 +83,18 @@ static void every_mode(void **state)
 		if (isotp_addr_parse(modes[k], strlen(modes[k]), &a, &e) < 0)
 			fail_msg("%s: %s", modes[k], e.message);
 		isotp_addr_reverse(&a, &srv);
-		assert_int_equal(can_raw_open(itest_if("BD_CAN2", "can2"), NULL, 0, CAN_RAW_OPEN_ERR_FRAMES,
-					      &cap), 0);
+		assert_int_equal(can_raw_open(itest_if("BD_CAN2", "can2"), NULL, 0,
+					      CAN_RAW_OPEN_ERR_FRAMES, &cap),
+				 0);
 		assert_int_equal(can_raw_set_rcvbuf(cap, 1 << 20), 0);
 		isotp_socket_opts_from_addr(&o, &a);
 		assert_int_equal(isotp_socket_open(ITEST_CAN0, &o, &tester), 0);
 		isotp_socket_opts_from_addr(&o, &srv);
 		assert_int_equal(isotp_socket_open(ITEST_CAN1, &o, &ecu), 0);
 
-		transfer(tester, ecu, 3, 1);	/* single frame */
-		transfer(tester, ecu, 120, 2);	/* FF + CFs, FC from the ECU */
-		transfer(ecu, tester, 250, 3);	/* FF + CFs, FC from the tester: BS/STmin ours */
+		transfer(tester, ecu, 3, 1);   /* single frame */
+		transfer(tester, ecu, 120, 2); /* FF + CFs, FC from the ECU */
+		transfer(ecu, tester, 250, 3); /* FF + CFs, FC from the tester: BS/STmin ours */
 		usleep(100000);
 		check_capture(cap, &a, &req, &resp);
 		/* 120 bytes: FF + CFs + FCs both ways; both directions carried frames */
@@ -132,8 +134,8 @@ static void wrong_byte_is_not_ours(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_mode),
-		cmocka_unit_test(wrong_byte_is_not_ours),
+	    cmocka_unit_test(every_mode),
+	    cmocka_unit_test(wrong_byte_is_not_ours),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

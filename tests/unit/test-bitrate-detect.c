@@ -54,8 +54,10 @@ static int64_t run(struct bitrate_detect *d, struct bus *b, int64_t t)
 				struct bd_frame f = {.id = 0x100 + (k++ % 5), .len = 8};
 				if (current != b->bus_rate) {
 					/* sampled at the wrong rate: a bus error, stuff error */
-					f = (struct bd_frame){.id = BD_FRAME_ERR_PROT | BD_FRAME_ERR_BUSERROR,
-							      .flags = BD_FRAME_ERR, .len = 8};
+					f = (struct bd_frame){.id = BD_FRAME_ERR_PROT |
+								    BD_FRAME_ERR_BUSERROR,
+							      .flags = BD_FRAME_ERR,
+							      .len = 8};
 					f.data[2] = 0x04;
 				}
 				bitrate_detect_on_frame(d, &f, t);
@@ -208,7 +210,8 @@ static void harmless_errors_and_stray_frames(void **state)
 	struct bitrate_detect *d;
 	const struct bd_frame data = {.id = 0x123, .len = 8};
 	struct bd_frame overflow = {.id = BD_FRAME_ERR_CRTL, .flags = BD_FRAME_ERR, .len = 8};
-	const struct bd_frame restarted = {.id = BD_FRAME_ERR_RESTARTED, .flags = BD_FRAME_ERR, .len = 8};
+	const struct bd_frame restarted = {
+	    .id = BD_FRAME_ERR_RESTARTED, .flags = BD_FRAME_ERR, .len = 8};
 
 	overflow.data[1] = 0x01; /* rx queue overflow: says nothing about the bitrate */
 	bitrate_detect_config_init(&c);
@@ -234,8 +237,8 @@ static void harmless_errors_and_stray_frames(void **state)
 	assert_int_equal(st.action, BITRATE_DETECT_DONE);
 	bitrate_detect_free(d);
 
-	assert_true(bd_frame_err_is_bus_fault(&(struct bd_frame){.id = BD_FRAME_ERR_BUSOFF,
-								  .flags = BD_FRAME_ERR}));
+	assert_true(bd_frame_err_is_bus_fault(
+	    &(struct bd_frame){.id = BD_FRAME_ERR_BUSOFF, .flags = BD_FRAME_ERR}));
 	assert_false(bd_frame_err_is_bus_fault(&overflow));
 	assert_false(bd_frame_err_is_bus_fault(&data));
 	char buf[80];
@@ -260,9 +263,11 @@ static void lists(void **state)
 	assert_int_equal(v[3], 33300);
 	assert_int_equal(v[4], 1000000);
 	assert_int_equal(bitrate_detect_parse_list("500k", 4, v, 0, &n), -E2BIG);
-	const char *bad[] = {"", ",", "500k,", "5k", "2M", "fast", "500kk", "1.k", "500 k", "9999999999"};
+	const char *bad[] = {"",     ",",     "500k,", "5k",	"2M",
+			     "fast", "500kk", "1.k",   "500 k", "9999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(bitrate_detect_parse_list(bad[i], strlen(bad[i]), v, 8, &n), -EINVAL);
+		assert_int_equal(bitrate_detect_parse_list(bad[i], strlen(bad[i]), v, 8, &n),
+				 -EINVAL);
 	bitrate_detect_format(83333, b, sizeof(b));
 	assert_string_equal(b, "83.333k");
 	bitrate_detect_format(500000, b, sizeof(b));
@@ -280,21 +285,20 @@ static void lists(void **state)
 	assert_int_equal(bitrate_detect_new(&c, 0, &d), -EINVAL);
 	assert_null(bitrate_detect_free(NULL));
 	for (unsigned x = 0; x < BITRATE_DETECT_VERDICT_MAX; x++)
-		assert_string_not_equal(bitrate_detect_verdict_name((enum bitrate_detect_verdict)x), "?");
+		assert_string_not_equal(bitrate_detect_verdict_name((enum bitrate_detect_verdict)x),
+					"?");
 	for (unsigned x = 0; x < BITRATE_DETECT_OUTCOME_MAX; x++)
-		assert_string_not_equal(bitrate_detect_outcome_name((enum bitrate_detect_outcome)x), "?");
+		assert_string_not_equal(bitrate_detect_outcome_name((enum bitrate_detect_outcome)x),
+					"?");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(finds_each_rate),
-		cmocka_unit_test(profile_rate_first_and_order),
-		cmocka_unit_test(silent_bus),
-		cmocka_unit_test(time_bound),
-		cmocka_unit_test(refused_and_few),
-		cmocka_unit_test(harmless_errors_and_stray_frames),
-		cmocka_unit_test(lists),
+	    cmocka_unit_test(finds_each_rate), cmocka_unit_test(profile_rate_first_and_order),
+	    cmocka_unit_test(silent_bus),      cmocka_unit_test(time_bound),
+	    cmocka_unit_test(refused_and_few), cmocka_unit_test(harmless_errors_and_stray_frames),
+	    cmocka_unit_test(lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

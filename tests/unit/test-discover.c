@@ -17,11 +17,11 @@
 #include "bodydiag/profile.h"
 
 enum behaviour {
-	GOOD,	     /* answers the probe and every identification read */
-	OBD_ONLY,    /* OBD mode 01/09 only, on the functional id; no UDS (the simulator's stand-in) */
-	GARBAGE,     /* answers the probe, then nonsense */
-	PENDING,     /* answers the probe, then 0x78 every 40 ms for ever */
-	FUNC_ONLY,   /* answers only functional TesterPresent */
+	GOOD,	  /* answers the probe and every identification read */
+	OBD_ONLY, /* OBD mode 01/09 only, on the functional id; no UDS (the simulator's stand-in) */
+	GARBAGE,  /* answers the probe, then nonsense */
+	PENDING,  /* answers the probe, then 0x78 every 40 ms for ever */
+	FUNC_ONLY,    /* answers only functional TesterPresent */
 	SILENT_READS, /* answers the probe, never a read */
 };
 
@@ -30,7 +30,7 @@ struct fake {
 	enum behaviour b;
 	const char *name; /* F197 */
 	const char *vin;
-	bool functional; /* takes functional UDS requests on 0x7DF */
+	bool functional;    /* takes functional UDS requests on 0x7DF */
 	int64_t latency_us; /* probe answers; 0 = 3 ms */
 };
 
@@ -102,7 +102,8 @@ static void on_probe(struct bench *b, const struct bd_frame *f, int64_t now)
 		const struct fake *k = &b->fakes[i];
 		bool func;
 		const uint8_t *p = addressed(&k->a, f, &func);
-		struct event e = {.t = now + (k->latency_us ? k->latency_us : 3000) + (int64_t)i * 500};
+		struct event e = {.t = now + (k->latency_us ? k->latency_us : 3000) +
+				       (int64_t)i * 500};
 		if (!p || p[0] != 2)
 			continue;
 		if (p[1] == 0x01 && p[2] == 0x00 && func && k->b == OBD_ONLY) {
@@ -110,7 +111,8 @@ static void on_probe(struct bench *b, const struct bd_frame *f, int64_t now)
 			put_sf(&e.f, &k->a, ans, sizeof(ans));
 			schedule(b, &e);
 		} else if (p[1] == 0x3E && p[2] == 0x00 && k->b != OBD_ONLY &&
-			   (!func || k->functional || k->b == FUNC_ONLY) && (func || k->b != FUNC_ONLY)) {
+			   (!func || k->functional || k->b == FUNC_ONLY) &&
+			   (func || k->b != FUNC_ONLY)) {
 			const uint8_t ans[] = {0x7E, 0x00};
 			put_sf(&e.f, &k->a, ans, sizeof(ans));
 			schedule(b, &e);
@@ -121,7 +123,8 @@ static void on_probe(struct bench *b, const struct bd_frame *f, int64_t now)
 static int fake_of(const struct bench *b, const struct discover_ecu *e)
 {
 	for (size_t i = 0; i < b->n; i++)
-		if (b->fakes[i].a.rx_id == e->addr.rx_id && b->fakes[i].a.ext_ids == e->addr.ext_ids &&
+		if (b->fakes[i].a.rx_id == e->addr.rx_id &&
+		    b->fakes[i].a.ext_ids == e->addr.ext_ids &&
 		    (e->addr.mode != ISOTP_ADDR_EXTENDED || b->fakes[i].a.rx_ea == e->addr.rx_ea))
 			return (int)i;
 	return -1;
@@ -155,9 +158,12 @@ static void on_pdu(struct bench *b, struct discover *d, size_t ecu, const uint8_
 		if (p[0] != 0x22 || k->b == OBD_ONLY)
 			return; /* OBD_ONLY: no UDS answers at all */
 		uint16_t did = (uint16_t)(p[1] << 8 | p[2]);
-		const char *v = did == 0xF187 ? "PN-12345" : did == 0xF18A ? "ACME" :
-				did == 0xF190 ? k->vin : did == 0xF195 ? "SW 2.1" :
-				did == 0xF197 ? k->name : NULL;
+		const char *v = did == 0xF187	? "PN-12345"
+				: did == 0xF18A ? "ACME"
+				: did == 0xF190 ? k->vin
+				: did == 0xF195 ? "SW 2.1"
+				: did == 0xF197 ? k->name
+						: NULL;
 		if (!v) {
 			const uint8_t neg[] = {0x7F, 0x22, 0x31};
 			memcpy(ev.pdu, neg, 3);
@@ -415,7 +421,7 @@ static void every_mode_default_ranges(void **state)
 		const struct profile_ecu *pe2 = profile_ecu_at(pr, i);
 		assert_true(isotp_addr_equal(&pe2->addr, &x->addr));
 	}
-	assert_non_null(profile_ecu_find(pr, "bcm"));   /* FEM on 0x640 sorts first */
+	assert_non_null(profile_ecu_find(pr, "bcm"));	/* FEM on 0x640 sorts first */
 	assert_non_null(profile_ecu_find(pr, "bcm_2")); /* the BCM on 0x72E */
 	assert_non_null(profile_ecu_find(pr, "tailgate"));
 	assert_non_null(strstr(text, "; test_ run\n"));
@@ -445,7 +451,8 @@ static void rate_limit(void **state)
 		c.rate = rates[k];
 		c.n_ranges = 2;
 		assert_int_equal(discover_range_parse("functional", 10, &c.ranges[0], NULL, 0), 0);
-		assert_int_equal(discover_range_parse("11bit:0x700-0x77F", 17, &c.ranges[1], NULL, 0), 0);
+		assert_int_equal(
+		    discover_range_parse("11bit:0x700-0x77F", 17, &c.ranges[1], NULL, 0), 0);
 		struct discover *d = make(&c, 0);
 		struct run_result r = run(&b, d, 0, c.max_time_us + 1);
 		assert_int_equal(r.status, DISCOVER_DONE);
@@ -692,15 +699,28 @@ static void ranges_and_config(void **state)
 	    {"ext:0x7D0/0x7D8:0x00-0x0F", "ext:0x7D0/0x7D8:0x00-0x0F", 16},
 	};
 	static const char *const bad[] = {
-	    "", "car", "11bit:", "11bit:0x700", "11bit:0x700-", "11bit:0x7F0-0x700", "11bit:0x700-0x800",
-	    "29bit:0-0x100", "functional:1-2", "ext", "ext:0x750", "ext:0x750/0x750", "ext:0x800/0x1",
-	    "toyota:0-1x", "bmw;",
+	    "",
+	    "car",
+	    "11bit:",
+	    "11bit:0x700",
+	    "11bit:0x700-",
+	    "11bit:0x7F0-0x700",
+	    "11bit:0x700-0x800",
+	    "29bit:0-0x100",
+	    "functional:1-2",
+	    "ext",
+	    "ext:0x750",
+	    "ext:0x750/0x750",
+	    "ext:0x800/0x1",
+	    "toyota:0-1x",
+	    "bmw;",
 	};
 	struct discover_range r;
 	char buf[64], err[128];
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(discover_range_parse(ok[i].in, strlen(ok[i].in), &r, err, sizeof(err)), 0);
+		assert_int_equal(
+		    discover_range_parse(ok[i].in, strlen(ok[i].in), &r, err, sizeof(err)), 0);
 		discover_range_format(&r, buf, sizeof(buf));
 		assert_string_equal(buf, ok[i].out);
 		assert_int_equal(discover_range_probes(&r), ok[i].probes);
@@ -727,7 +747,8 @@ static void ranges_and_config(void **state)
 	for (unsigned x = 0; x < DISCOVER_ECU_STATUS_MAX; x++)
 		assert_string_not_equal(discover_ecu_status_name((enum discover_ecu_status)x), "?");
 	for (unsigned x = 0; x < DISCOVER_IDENT_STATE_MAX; x++)
-		assert_string_not_equal(discover_ident_state_name((enum discover_ident_state)x), "?");
+		assert_string_not_equal(discover_ident_state_name((enum discover_ident_state)x),
+					"?");
 	for (unsigned x = 0; x < DISCOVER_ID_MAX; x++)
 		assert_string_not_equal(discover_ident_name((enum discover_ident_id)x), "?");
 
@@ -754,7 +775,8 @@ static void ranges_and_config(void **state)
 	const uint8_t sess[] = {0x02, 0x10, 0x01, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC};
 	assert_memory_equal(a.frame.data, sess, 8);
 	/* the answer to a session probe */
-	const struct bd_frame ans = {.id = 0x7E8, .len = 8, .data = {0x06, 0x50, 0x01, 0x00, 0x32, 0x01, 0xF4}};
+	const struct bd_frame ans = {
+	    .id = 0x7E8, .len = 8, .data = {0x06, 0x50, 0x01, 0x00, 0x32, 0x01, 0xF4}};
 	discover_on_frame(d, &ans, 110000);
 	assert_int_equal(discover_ecu_count(d), 1);
 	discover_free(d);
@@ -774,14 +796,14 @@ static void ranges_and_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_mode_default_ranges),
-		cmocka_unit_test(rate_limit),
-		cmocka_unit_test(misbehaving_ecus_are_bounded),
-		cmocka_unit_test(bus_error_stops_everything),
-		cmocka_unit_test(ids_in_use_are_never_sent_on),
-		cmocka_unit_test(functional_only_and_send_failures),
-		cmocka_unit_test(functional_answers_keep_their_window),
-		cmocka_unit_test(ranges_and_config),
+	    cmocka_unit_test(every_mode_default_ranges),
+	    cmocka_unit_test(rate_limit),
+	    cmocka_unit_test(misbehaving_ecus_are_bounded),
+	    cmocka_unit_test(bus_error_stops_everything),
+	    cmocka_unit_test(ids_in_use_are_never_sent_on),
+	    cmocka_unit_test(functional_only_and_send_failures),
+	    cmocka_unit_test(functional_answers_keep_their_window),
+	    cmocka_unit_test(ranges_and_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,7 +192,8 @@ static void to_config(void **state)
 	const uint8_t req[] = {0x22, 0xF1, 0x90};
 
 	/* BMW-style extended: the request carries the ECU's address, padded */
-	assert_int_equal(parse("ext:0x6F1/0x640,ta=0x40,sa=0xF1,pad=0x55,bs=4,stmin=5", &a, NULL), 0);
+	assert_int_equal(parse("ext:0x6F1/0x640,ta=0x40,sa=0xF1,pad=0x55,bs=4,stmin=5", &a, NULL),
+			 0);
 	isotp_addr_to_config(&a, &c);
 	assert_int_equal(c.addressing, ISOTP_ADDRESSING_EXTENDED);
 	assert_int_equal(c.tx_addr, 0x40);
@@ -282,7 +283,8 @@ static void profile_modes(void **state)
 	assert_int_equal(e->response_id, 0x18DAF140);
 	pr = profile_free(pr);
 	e = load(HEAD "[ecu bcm]\naddressing = normal_fixed\ntarget = 0x26\nsource = 0xFA\n"
-		      "functional = 0x18DB33FA\nbs = 8\nstmin = 300us\n", &pr);
+		      "functional = 0x18DB33FA\nbs = 8\nstmin = 300us\n",
+		 &pr);
 	isotp_addr_format(&e->addr, buf, sizeof(buf));
 	assert_string_equal(buf, "fixed:0x26/0xFA,func=0x18DB33FA,bs=8,stmin=300us");
 	pr = profile_free(pr);
@@ -293,14 +295,16 @@ static void profile_modes(void **state)
 	assert_int_equal(e->addr.tx_ea, 0x05);
 	pr = profile_free(pr);
 	e = load(HEAD "[ecu bcm]\naddressing = mixed\nrequest = 0x726\nresponse = 0x72E\n"
-		      "ext_address = 0x12\n", &pr);
+		      "ext_address = 0x12\n",
+		 &pr);
 	assert_int_equal(e->addr.mode, ISOTP_ADDR_MIXED);
 	assert_false(e->addr.ext_ids);
 	pr = profile_free(pr);
 
 	/* extended: BMW-style with the tester's byte in the answers, Toyota-style echo */
 	e = load(HEAD "[ecu bcm]\naddressing = extended\nrequest = 0x6F1\nresponse = 0x640\n"
-		      "target = 0x40\nsource = 0xF1\n", &pr);
+		      "target = 0x40\nsource = 0xF1\n",
+		 &pr);
 	isotp_addr_format(&e->addr, buf, sizeof(buf));
 	assert_string_equal(buf, "ext:0x6F1/0x640,ta=0x40,sa=0xF1");
 	pr = profile_free(pr);
@@ -321,7 +325,8 @@ static void profile_errors(void **state)
 	    {HEAD "[ecu b]\ntarget = 0x140\n", 6, 10, "bad target '0x140'"},
 	    {HEAD "[ecu b]\nbs = -1\n", 6, 6, "bad bs"},
 	    {HEAD "[ecu b]\nstmin = 200\n", 6, 9, "bad stmin"},
-	    {HEAD "[ecu b]\naddressing = normal_fixed\n", 5, 1, "normal_fixed addressing needs 'target'"},
+	    {HEAD "[ecu b]\naddressing = normal_fixed\n", 5, 1,
+	     "normal_fixed addressing needs 'target'"},
 	    {HEAD "[ecu b]\naddressing = normal_fixed\ntarget = 0x40\nrequest = 0x18DA40F1\n", 8, 1,
 	     "leave out request and response"},
 	    {HEAD "[ecu b]\naddressing = mixed\nrequest = 0x726\nresponse = 0x72E\n", 5, 1,
@@ -330,7 +335,8 @@ static void profile_errors(void **state)
 	     "extended addressing needs 'target'"},
 	    {HEAD "[ecu b]\nrequest = 0x726\nresponse = 0x72E\next_address = 0x01\n", 8, 1,
 	     "ext_address belongs to mixed addressing"},
-	    {HEAD "[ecu b]\naddressing = normal\nrequest = 0x726\nresponse = 0x72E\nsource = 0x01\n",
+	    {HEAD
+	     "[ecu b]\naddressing = normal\nrequest = 0x726\nresponse = 0x72E\nsource = 0x01\n",
 	     9, 1, "normal addressing takes no target/source"},
 	    {HEAD "[ecu b]\nrequest = 0x726\nresponse = 0x726\n", 7, 12, "is the request id too"},
 	    /* equal ids through the addressing: a source equal to the target */
@@ -355,12 +361,9 @@ static void profile_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(builders),
-		cmocka_unit_test(compact_form),
-		cmocka_unit_test(stmin_codes),
-		cmocka_unit_test(to_config),
-		cmocka_unit_test(profile_modes),
-		cmocka_unit_test(profile_errors),
+	    cmocka_unit_test(builders),	     cmocka_unit_test(compact_form),
+	    cmocka_unit_test(stmin_codes),   cmocka_unit_test(to_config),
+	    cmocka_unit_test(profile_modes), cmocka_unit_test(profile_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@ static int parse(const char *s, struct vin_info *v)
 static void check_digit(void **state)
 {
 	/* 351 mod 11 = 10 -> X, the worked example's sum */
-	assert_int_equal(vin_check_digit("1M8GDM9AX_P042788"), 0); /* '_' is no VIN character */
+	assert_int_equal(vin_check_digit("1M8GDM9AX_P042788"), 0);   /* '_' is no VIN character */
 	assert_int_equal(vin_check_digit("1M8GDM9A_KP042788"), 'X'); /* position 9 is not read */
 	assert_int_equal(vin_check_digit("1M8GDM9A0KP042788"), 'X');
 	assert_int_equal(vin_check_digit("1M8GDM9AXKP042788"), 'X'); /* position 9 weighs 0 */
@@ -105,7 +105,8 @@ static void garbage(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&v, 0x55, sizeof(v));
 		assert_int_equal(parse(bad[i].vin, &v), -EINVAL);
-		if (v.problem != bad[i].p || v.position != bad[i].pos || !strstr(v.reason, bad[i].reason))
+		if (v.problem != bad[i].p || v.position != bad[i].pos ||
+		    !strstr(v.reason, bad[i].reason))
 			fail_msg("%zu: %s at %u: %s", i, vin_problem_name(v.problem), v.position,
 				 v.reason);
 	}
@@ -169,11 +170,11 @@ static void model_years_and_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(check_digit),
-		cmocka_unit_test(published_examples),
-		cmocka_unit_test(garbage),
-		cmocka_unit_test(wmi_table),
-		cmocka_unit_test(model_years_and_names),
+	    cmocka_unit_test(check_digit),
+	    cmocka_unit_test(published_examples),
+	    cmocka_unit_test(garbage),
+	    cmocka_unit_test(wmi_table),
+	    cmocka_unit_test(model_years_and_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,34 +24,36 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: bodydiag discover --iface CAN [--rate N] [--max-time S] [--range R]...\n"
-		"                         [--probe tester-present|session] [--padding 0xNN|none]\n"
-		"                         [--quiet S] [--no-identify] [--json] [--write-profile FILE]\n"
-		"\n"
-		"Finds the ECUs that answer diagnostics without a profile. This TRANSMITS on the bus:\n"
-		"functional OBD/UDS requests, one probe per request id / target address, then the\n"
-		"identification reads (F187 F18A F18C F190 F191 F195 F197, OBD mode 09 VIN). Ids\n"
-		"other nodes use are never sent on; the first bus error stops it. Refused when the\n"
-		"controller is in listen-only mode. Needs root (raw CAN sockets).\n"
-		"\n"
-		"  -i, --iface CAN           the CAN interface\n"
-		"  -r, --rate N              requests per second, probes and reads (default 20)\n"
-		"  -T, --max-time S          bound of the whole run (default 120)\n"
-		"  -R, --range R             what to probe (repeatable; default all of them):\n"
-		"                            functional, functional29, 11bit[:0x700-0x7F7],\n"
-		"                            29bit[:0x00-0xFF], toyota[:0x00-0xFF], bmw[:0x00-0xFF],\n"
-		"                            ext:REQ/RESP[:FIRST-LAST]\n"
-		"  -P, --probe KIND          tester-present (0x3E 0x00, default) or session (0x10 0x01)\n"
-		"  -p, --padding B           pad byte of every frame sent, or none (default 0xCC)\n"
-		"  -q, --quiet S             listen first, learning the ids in use (default 0.5)\n"
-		"  -N, --no-identify         probe only\n"
-		"  -j, --json                one JSON object instead of the table\n"
-		"  -w, --write-profile FILE  write a profile skeleton of the ECUs found (not over an\n"
-		"                            existing file)\n"
-		"\n"
-		"Exit status: 0 done, 3 time bound reached (results so far), 2 stopped by a bus error\n"
-		"or a send failure, 1 refused or error.\n");
+	fprintf(
+	    f,
+	    "Usage: bodydiag discover --iface CAN [--rate N] [--max-time S] [--range R]...\n"
+	    "                         [--probe tester-present|session] [--padding 0xNN|none]\n"
+	    "                         [--quiet S] [--no-identify] [--json] [--write-profile FILE]\n"
+	    "\n"
+	    "Finds the ECUs that answer diagnostics without a profile. This TRANSMITS on the bus:\n"
+	    "functional OBD/UDS requests, one probe per request id / target address, then the\n"
+	    "identification reads (F187 F18A F18C F190 F191 F195 F197, OBD mode 09 VIN). Ids\n"
+	    "other nodes use are never sent on; the first bus error stops it. Refused when the\n"
+	    "controller is in listen-only mode. Needs root (raw CAN sockets).\n"
+	    "\n"
+	    "  -i, --iface CAN           the CAN interface\n"
+	    "  -r, --rate N              requests per second, probes and reads (default 20)\n"
+	    "  -T, --max-time S          bound of the whole run (default 120)\n"
+	    "  -R, --range R             what to probe (repeatable; default all of them):\n"
+	    "                            functional, functional29, 11bit[:0x700-0x7F7],\n"
+	    "                            29bit[:0x00-0xFF], toyota[:0x00-0xFF], bmw[:0x00-0xFF],\n"
+	    "                            ext:REQ/RESP[:FIRST-LAST]\n"
+	    "  -P, --probe KIND          tester-present (0x3E 0x00, default) or session (0x10 "
+	    "0x01)\n"
+	    "  -p, --padding B           pad byte of every frame sent, or none (default 0xCC)\n"
+	    "  -q, --quiet S             listen first, learning the ids in use (default 0.5)\n"
+	    "  -N, --no-identify         probe only\n"
+	    "  -j, --json                one JSON object instead of the table\n"
+	    "  -w, --write-profile FILE  write a profile skeleton of the ECUs found (not over an\n"
+	    "                            existing file)\n"
+	    "\n"
+	    "Exit status: 0 done, 3 time bound reached (results so far), 2 stopped by a bus error\n"
+	    "or a send failure, 1 refused or error.\n");
 }
 
 static void feed(void *userdata, const struct bd_frame *f, int64_t now)
@@ -115,12 +117,14 @@ static json_t *ecu_json(const struct discover_ecu *e)
 	json_object_set_new(o, "request", json_integer(e->addr.tx_id));
 	json_object_set_new(o, "response", json_integer(e->addr.rx_id));
 	json_object_set_new(o, "ext_ids", json_boolean(e->addr.ext_ids));
-	json_object_set_new(o, "found_by", json_string(e->found_by == DISCOVER_FOUND_PHYSICAL
-							   ? "physical" : "functional"));
+	json_object_set_new(
+	    o, "found_by",
+	    json_string(e->found_by == DISCOVER_FOUND_PHYSICAL ? "physical" : "functional"));
 	json_object_set_new(o, "request_guessed", json_boolean(e->request_guessed));
 	json_object_set_new(o, "uds", json_boolean(e->uds));
 	json_object_set_new(o, "obd", json_boolean(e->obd));
-	json_object_set_new(o, "probe_nrc", e->probe_nrc ? json_integer(e->probe_nrc) : json_null());
+	json_object_set_new(o, "probe_nrc",
+			    e->probe_nrc ? json_integer(e->probe_nrc) : json_null());
 	json_object_set_new(o, "latency_ms", json_real((double)e->latency_us / 1000.0));
 	json_object_set_new(o, "status", json_string(discover_ecu_status_name(e->status)));
 	json_object_set_new(o, "role", role ? json_string(role) : json_null());
@@ -145,11 +149,13 @@ static json_t *ecu_json(const struct discover_ecu *e)
 	json_object_set_new(o, "identification", id);
 	int r = discover_ecu_vin(e, &v);
 	if (r == 0)
-		json_object_set_new(o, "vin", json_pack("{s:s,s:b,s:s?,s:s?}", "vin", v.vin, "valid", 1,
-							"maker", v.maker ? v.maker->brand : NULL,
-							"make", v.maker ? v.maker->make : NULL));
+		json_object_set_new(o, "vin",
+				    json_pack("{s:s,s:b,s:s?,s:s?}", "vin", v.vin, "valid", 1,
+					      "maker", v.maker ? v.maker->brand : NULL, "make",
+					      v.maker ? v.maker->make : NULL));
 	else if (r == -EINVAL)
-		json_object_set_new(o, "vin", json_pack("{s:b,s:s}", "valid", 0, "reason", v.reason));
+		json_object_set_new(o, "vin",
+				    json_pack("{s:b,s:s}", "valid", 0, "reason", v.reason));
 	return o;
 }
 
@@ -192,7 +198,8 @@ static void print_table(const struct discover *d)
 				const char *n = uds_nrc_name(x->nrc);
 				printf("    %-20s NRC 0x%02X %s\n", label, x->nrc, n ? n : "");
 			} else {
-				printf("    %-20s %s\n", label, discover_ident_state_name(x->state));
+				printf("    %-20s %s\n", label,
+				       discover_ident_state_name(x->state));
 			}
 		}
 		int r = discover_ecu_vin(e, &v);
@@ -274,8 +281,10 @@ static int check_link(const char *iface)
 	}
 	if (mode & CAN_LINK_CTRLMODE_LISTENONLY) {
 		fprintf(stderr,
-			"bodydiag discover: refused: %s is in listen-only mode, and discovery transmits.\n"
-			"  Nothing was sent. If transmitting on this bus is allowed, take the controller\n"
+			"bodydiag discover: refused: %s is in listen-only mode, and discovery "
+			"transmits.\n"
+			"  Nothing was sent. If transmitting on this bus is allowed, take the "
+			"controller\n"
 			"  out of listen-only first (ip link set %s down; ip link set %s type can\n"
 			"  listen-only off; ip link set %s up).\n",
 			iface, iface, iface, iface);
@@ -283,14 +292,17 @@ static int check_link(const char *iface)
 	}
 	r = can_link_is_up(iface);
 	if (r <= 0) {
-		fprintf(stderr, "bodydiag discover: %s: %s\n", iface, r == 0 ? "the link is down" : strerror(-r));
+		fprintf(stderr, "bodydiag discover: %s: %s\n", iface,
+			r == 0 ? "the link is down" : strerror(-r));
 		return r == 0 ? -ENETDOWN : r;
 	}
 	if (can_link_get_info(iface, &info) == 0 &&
 	    (info.state == CAN_LINK_STATE_BUS_OFF || info.state == CAN_LINK_STATE_ERROR_PASSIVE ||
 	     info.state == CAN_LINK_STATE_STOPPED)) {
-		fprintf(stderr, "bodydiag discover: refused: %s is %s; a bus with errors is no place "
-				"to send probes\n", iface, can_link_state_name(info.state));
+		fprintf(stderr,
+			"bodydiag discover: refused: %s is %s; a bus with errors is no place "
+			"to send probes\n",
+			iface, can_link_state_name(info.state));
 		return -EIO;
 	}
 	return 0;
@@ -299,12 +311,18 @@ static int check_link(const char *iface)
 int cmd_discover(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"iface", required_argument, NULL, 'i'},	  {"rate", required_argument, NULL, 'r'},
-	    {"max-time", required_argument, NULL, 'T'},	  {"range", required_argument, NULL, 'R'},
-	    {"probe", required_argument, NULL, 'P'},	  {"padding", required_argument, NULL, 'p'},
-	    {"quiet", required_argument, NULL, 'q'},	  {"no-identify", no_argument, NULL, 'N'},
-	    {"json", no_argument, NULL, 'j'},		  {"write-profile", required_argument, NULL, 'w'},
-	    {"help", no_argument, NULL, 'h'},		  {0},
+	    {"iface", required_argument, NULL, 'i'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"max-time", required_argument, NULL, 'T'},
+	    {"range", required_argument, NULL, 'R'},
+	    {"probe", required_argument, NULL, 'P'},
+	    {"padding", required_argument, NULL, 'p'},
+	    {"quiet", required_argument, NULL, 'q'},
+	    {"no-identify", no_argument, NULL, 'N'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"write-profile", required_argument, NULL, 'w'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct discover_config cfg;
 	struct discover *d = NULL;
@@ -328,7 +346,8 @@ int cmd_discover(int argc, char **argv)
 				return 1;
 			break;
 		case 'T':
-			if (canio_opt_seconds("discover", "max-time", optarg, false, &cfg.max_time_us) < 0)
+			if (canio_opt_seconds("discover", "max-time", optarg, false,
+					      &cfg.max_time_us) < 0)
 				return 1;
 			break;
 		case 'q':
@@ -337,11 +356,12 @@ int cmd_discover(int argc, char **argv)
 			break;
 		case 'R':
 			if (cfg.n_ranges == DISCOVER_MAX_RANGES) {
-				fprintf(stderr, "bodydiag discover: at most %u --range\n", DISCOVER_MAX_RANGES);
+				fprintf(stderr, "bodydiag discover: at most %u --range\n",
+					DISCOVER_MAX_RANGES);
 				return 1;
 			}
-			if (discover_range_parse(optarg, strlen(optarg), &cfg.ranges[cfg.n_ranges], err,
-						 sizeof(err)) < 0) {
+			if (discover_range_parse(optarg, strlen(optarg), &cfg.ranges[cfg.n_ranges],
+						 err, sizeof(err)) < 0) {
 				fprintf(stderr, "bodydiag discover: --range %s: %s\n", optarg, err);
 				return 1;
 			}
@@ -353,8 +373,10 @@ int cmd_discover(int argc, char **argv)
 			else if (strcmp(optarg, "session") == 0)
 				cfg.probe = DISCOVER_PROBE_SESSION;
 			else {
-				fprintf(stderr, "bodydiag discover: --probe %s: tester-present or session\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "bodydiag discover: --probe %s: tester-present or session\n",
+				    optarg);
 				return 1;
 			}
 			break;
@@ -367,7 +389,9 @@ int cmd_discover(int argc, char **argv)
 			}
 			v = strtoul(optarg, &end, 16);
 			if (end == optarg || *end || v > 0xFF) {
-				fprintf(stderr, "bodydiag discover: --padding %s: 0x00..0xFF or none\n", optarg);
+				fprintf(stderr,
+					"bodydiag discover: --padding %s: 0x00..0xFF or none\n",
+					optarg);
 				return 1;
 			}
 			cfg.padding = (int)v;
@@ -395,7 +419,8 @@ int cmd_discover(int argc, char **argv)
 		return 1;
 	}
 	if (profile_out && access(profile_out, F_OK) == 0) {
-		fprintf(stderr, "bodydiag discover: %s exists: not overwritten (choose another name)\n",
+		fprintf(stderr,
+			"bodydiag discover: %s exists: not overwritten (choose another name)\n",
 			profile_out);
 		return 1;
 	}
@@ -421,7 +446,8 @@ int cmd_discover(int argc, char **argv)
 		for (size_t i = 0; i < cfg.n_ranges; i++)
 			probes += discover_range_probes(&cfg.ranges[i]);
 		printf("discover on %s: %s%u requests/s, at most %.0f s\n", iface,
-		       cfg.n_ranges ? "" : "every range, ", cfg.rate, (double)cfg.max_time_us / 1e6);
+		       cfg.n_ranges ? "" : "every range, ", cfg.rate,
+		       (double)cfg.max_time_us / 1e6);
 		if (probes)
 			printf("  %u probes planned\n", probes);
 		fflush(stdout);
@@ -473,8 +499,9 @@ int cmd_discover(int argc, char **argv)
 		for (size_t i = 0; i < discover_ecu_count(d); i++)
 			json_array_append_new(ecus, ecu_json(discover_ecu_at(d, i)));
 		json_object_set_new(o, "iface", json_string(iface));
-		json_object_set_new(o, "status", json_string(canio_interrupted() ? "interrupted"
-									 : discover_status_name(st)));
+		json_object_set_new(
+		    o, "status",
+		    json_string(canio_interrupted() ? "interrupted" : discover_status_name(st)));
 		json_object_set_new(o, "requests", json_integer(discover_requests_sent(d)));
 		json_object_set_new(o, "skipped", json_integer(discover_probes_skipped(d)));
 		json_object_set_new(o, "seconds", json_real(secs));
@@ -487,7 +514,8 @@ int cmd_discover(int argc, char **argv)
 		print_table(d);
 		printf("%s: %zu ECUs, %u requests in %.1f s, %u probes skipped (id in use or ours)",
 		       canio_interrupted() ? "interrupted" : discover_status_name(st),
-		       discover_ecu_count(d), discover_requests_sent(d), secs, discover_probes_skipped(d));
+		       discover_ecu_count(d), discover_requests_sent(d), secs,
+		       discover_probes_skipped(d));
 		if (st == DISCOVER_BUS_ERROR) {
 			char cls[128];
 			bd_frame_err_format(discover_stop_frame(d), cls, sizeof(cls));

@@ -46,20 +46,20 @@ int bitrate_detect_format(uint32_t bitrate, char *buf, size_t size);
 
 enum bitrate_detect_verdict {
 	BITRATE_DETECT_NOT_TRIED,
-	BITRATE_DETECT_MATCH,	/* min_frames clean frames */
-	BITRATE_DETECT_ERRORS,	/* an error frame: wrong bitrate (or a faulty bus) */
-	BITRATE_DETECT_SILENT,	/* nothing at all during the dwell */
-	BITRATE_DETECT_FEW,	/* some clean frames, fewer than min_frames, dwell over */
-	BITRATE_DETECT_FAILED,	/* the controller refused this bitrate */
-	BITRATE_DETECT_CUT,	/* the total time bound ended it */
+	BITRATE_DETECT_MATCH,  /* min_frames clean frames */
+	BITRATE_DETECT_ERRORS, /* an error frame: wrong bitrate (or a faulty bus) */
+	BITRATE_DETECT_SILENT, /* nothing at all during the dwell */
+	BITRATE_DETECT_FEW,    /* some clean frames, fewer than min_frames, dwell over */
+	BITRATE_DETECT_FAILED, /* the controller refused this bitrate */
+	BITRATE_DETECT_CUT,    /* the total time bound ended it */
 	BITRATE_DETECT_VERDICT_MAX,
 };
 /* "match", "error frames", "silent", ... */
 const char *bitrate_detect_verdict_name(enum bitrate_detect_verdict v);
 
 struct bitrate_detect_result {
-	uint32_t bitrate;  /* asked for */
-	uint32_t applied;  /* as the controller reported it back; 0 = never applied */
+	uint32_t bitrate; /* asked for */
+	uint32_t applied; /* as the controller reported it back; 0 = never applied */
 	enum bitrate_detect_verdict verdict;
 	unsigned frames;	/* data frames */
 	unsigned error_frames;	/* bus-fault error frames */
@@ -70,7 +70,7 @@ struct bitrate_detect_result {
 };
 
 enum bitrate_detect_action {
-	BITRATE_DETECT_SET,    /* put the controller at step.bitrate, listen-only; then _applied() */
+	BITRATE_DETECT_SET, /* put the controller at step.bitrate, listen-only; then _applied() */
 	BITRATE_DETECT_LISTEN, /* feed frames until step.until_us, then ask again */
 	BITRATE_DETECT_DONE,
 	BITRATE_DETECT_ACTION_MAX,
@@ -115,7 +115,9 @@ void bitrate_detect_set_failed(struct bitrate_detect *d, int neg_errno, int64_t 
 /* A frame or error frame received while listening. Ignored outside a listening window. */
 void bitrate_detect_on_frame(struct bitrate_detect *d, const struct bd_frame *f, int64_t now_us);
 
-enum bitrate_detect_outcome bitrate_detect_outcome(const struct bitrate_detect *d, uint32_t *ret_bitrate);
+enum bitrate_detect_outcome bitrate_detect_outcome(const struct bitrate_detect *d,
+						   uint32_t *ret_bitrate);
 size_t bitrate_detect_result_count(const struct bitrate_detect *d);
 /* In the order tried (then the untried ones); NULL out of range. */
-const struct bitrate_detect_result *bitrate_detect_result_at(const struct bitrate_detect *d, size_t i);
+const struct bitrate_detect_result *bitrate_detect_result_at(const struct bitrate_detect *d,
+							     size_t i);

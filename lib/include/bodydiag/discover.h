@@ -91,16 +91,17 @@ enum discover_probe {
 
 struct discover_config {
 	struct discover_range ranges[DISCOVER_MAX_RANGES];
-	size_t n_ranges;      /* 0: the default set (functional, functional29, 11bit, 29bit, toyota, bmw) */
+	size_t
+	    n_ranges; /* 0: the default set (functional, functional29, 11bit, 29bit, toyota, bmw) */
 	enum discover_probe probe;
-	unsigned rate;	      /* requests per second, probes and reads together; default 20 */
-	int64_t max_time_us;  /* bound of the whole run; default 120 s */
-	int64_t quiet_us;     /* passive listening before the first probe; default 500 ms */
-	int64_t listen_us;    /* how long after a probe an answer is attributed to it; default 50 ms */
+	unsigned rate;	     /* requests per second, probes and reads together; default 20 */
+	int64_t max_time_us; /* bound of the whole run; default 120 s */
+	int64_t quiet_us;    /* passive listening before the first probe; default 500 ms */
+	int64_t listen_us; /* how long after a probe an answer is attributed to it; default 50 ms */
 	int64_t ecu_budget_us; /* identification time per ECU; default 10 s */
-	uint8_t tester;	      /* our address (SA) for 29-bit and BMW-style; default 0xF1 */
-	int padding;	      /* pad byte of probe frames and ISO-TP frames, -1 none; default 0xCC */
-	bool identify;	      /* read the identification after probing; default true */
+	uint8_t tester;	       /* our address (SA) for 29-bit and BMW-style; default 0xF1 */
+	int padding;   /* pad byte of probe frames and ISO-TP frames, -1 none; default 0xCC */
+	bool identify; /* read the identification after probing; default true */
 	struct uds_timing timing; /* identification reads: default P2 100 ms, P2* 5 s, 10 x 0x78 */
 };
 
@@ -108,14 +109,14 @@ void discover_config_init(struct discover_config *c);
 
 /* Identification reads, in the order they are made. */
 enum discover_ident_id {
-	DISCOVER_ID_SPARE_PART, /* F187 */
-	DISCOVER_ID_SUPPLIER,	/* F18A */
-	DISCOVER_ID_SERIAL,	/* F18C */
-	DISCOVER_ID_VIN,	/* F190 */
-	DISCOVER_ID_HARDWARE,	/* F191 */
-	DISCOVER_ID_SOFTWARE,	/* F195 */
+	DISCOVER_ID_SPARE_PART,	 /* F187 */
+	DISCOVER_ID_SUPPLIER,	 /* F18A */
+	DISCOVER_ID_SERIAL,	 /* F18C */
+	DISCOVER_ID_VIN,	 /* F190 */
+	DISCOVER_ID_HARDWARE,	 /* F191 */
+	DISCOVER_ID_SOFTWARE,	 /* F195 */
 	DISCOVER_ID_SYSTEM_NAME, /* F197 */
-	DISCOVER_ID_OBD_VIN,	/* mode 09 PID 02 */
+	DISCOVER_ID_OBD_VIN,	 /* mode 09 PID 02 */
 	DISCOVER_ID_MAX,
 };
 /* The DID (0 for the OBD read) and a short name ("spare part", "VIN (OBD)", ...). */
@@ -136,9 +137,9 @@ const char *discover_ident_state_name(enum discover_ident_state s);
 
 struct discover_ident {
 	enum discover_ident_state state;
-	uint8_t nrc;			     /* NEGATIVE */
-	uint8_t data[DISCOVER_IDENT_BYTES];  /* OK: the value (after SID and DID) */
-	size_t len;			     /* bytes kept (the value may have been longer) */
+	uint8_t nrc;			    /* NEGATIVE */
+	uint8_t data[DISCOVER_IDENT_BYTES]; /* OK: the value (after SID and DID) */
+	size_t len;			    /* bytes kept (the value may have been longer) */
 };
 
 enum discover_found_by {
@@ -158,13 +159,13 @@ enum discover_ecu_status {
 const char *discover_ecu_status_name(enum discover_ecu_status s);
 
 struct discover_ecu {
-	struct isotp_addr addr;	    /* how to reach it (padding: the config's) */
+	struct isotp_addr addr; /* how to reach it (padding: the config's) */
 	enum discover_found_by found_by;
-	bool uds;		    /* answered the UDS probe */
-	bool obd;		    /* answered OBD mode 01 (functional) */
-	bool request_guessed;	    /* answered only functionally: request id = response - 8 */
-	uint8_t probe_nrc;	    /* its answer to the UDS probe was negative: the NRC */
-	int64_t latency_us;	    /* probe to answer */
+	bool uds;	      /* answered the UDS probe */
+	bool obd;	      /* answered OBD mode 01 (functional) */
+	bool request_guessed; /* answered only functionally: request id = response - 8 */
+	uint8_t probe_nrc;    /* its answer to the UDS probe was negative: the NRC */
+	int64_t latency_us;   /* probe to answer */
 	enum discover_ecu_status status;
 	struct discover_ident ident[DISCOVER_ID_MAX];
 	unsigned pending_seen, garbage_seen;
@@ -214,7 +215,8 @@ void discover_next(struct discover *d, int64_t now_us, struct discover_action *r
 /* Every frame the raw socket receives (data and error frames). */
 void discover_on_frame(struct discover *d, const struct bd_frame *f, int64_t now_us);
 /* A PDU received from ECU ecu's ISO-TP socket. */
-void discover_on_pdu(struct discover *d, size_t ecu, const uint8_t *pdu, size_t len, int64_t now_us);
+void discover_on_pdu(struct discover *d, size_t ecu, const uint8_t *pdu, size_t len,
+		     int64_t now_us);
 /* The ISO-TP transfer to or from ECU ecu failed (-errno from lib/linux isotp_socket). */
 void discover_on_transport_error(struct discover *d, size_t ecu, int neg_errno, int64_t now_us);
 /* The last SEND action could not be sent. -EAGAIN/-ENOBUFS: tried again later; anything
@@ -249,8 +251,8 @@ int discover_ecu_vin(const struct discover_ecu *e, struct vin_info *ret);
 const char *discover_guess_role(const struct discover_ecu *e);
 
 struct discover_profile_opts {
-	const char *bus;  /* [vehicle] bus; NULL: left out */
-	uint32_t bitrate; /* 0: left out */
+	const char *bus;    /* [vehicle] bus; NULL: left out */
+	uint32_t bitrate;   /* 0: left out */
 	const char *header; /* a comment line for the top (e.g. when and how), NULL none */
 };
 

@@ -95,7 +95,8 @@ struct isotp_addr_error {
 
 /* Parses the compact form (s need not be NUL-terminated). 0 and *ret, or -EINVAL with
  * *ret_err filled (may be NULL); the result has passed isotp_addr_check(). */
-int isotp_addr_parse(const char *s, size_t n, struct isotp_addr *ret, struct isotp_addr_error *ret_err);
+int isotp_addr_parse(const char *s, size_t n, struct isotp_addr *ret,
+		     struct isotp_addr_error *ret_err);
 
 /* Writes the compact form; parsing it gives the same address back. Returns snprintf's
  * result (>= size: truncated). */
@@ -124,10 +125,10 @@ void isotp_addr_to_config(const struct isotp_addr *a, struct isotp_config *ret);
  * `addressing` absent means normal, or extended when target is given with request/response.
  */
 struct isotp_addr_spec {
-	int mode;			     /* enum isotp_addr_mode, -1 absent */
+	int mode;			       /* enum isotp_addr_mode, -1 absent */
 	int64_t request, response, functional; /* CAN ids, -1 absent */
-	int target, source, ext_address;     /* bytes, -1 absent */
-	int padding, bs, stmin;		     /* -1 absent */
+	int target, source, ext_address;       /* bytes, -1 absent */
+	int padding, bs, stmin;		       /* -1 absent */
 };
 
 void isotp_addr_spec_init(struct isotp_addr_spec *s);

@@ -26,9 +26,9 @@
 /* Why a VIN was refused. */
 enum vin_problem {
 	VIN_OK,
-	VIN_BAD_LENGTH,	     /* not 17 characters */
-	VIN_BAD_CHAR,	     /* a character outside 0-9 A-Z, or I, O, Q, or a lower-case letter */
-	VIN_FILLER,	     /* one character repeated (an unprogrammed ECU: 000..., FFF..., spaces) */
+	VIN_BAD_LENGTH, /* not 17 characters */
+	VIN_BAD_CHAR,	/* a character outside 0-9 A-Z, or I, O, Q, or a lower-case letter */
+	VIN_FILLER,	/* one character repeated (an unprogrammed ECU: 000..., FFF..., spaces) */
 	VIN_BAD_CHECK_DIGIT, /* the region requires the check digit and it does not match */
 	VIN_BAD_MODEL_YEAR,  /* North America: position 10 is U, Z or 0, which no year uses */
 	VIN_PROBLEM_MAX,
@@ -63,16 +63,16 @@ struct vin_maker {
 
 struct vin_info {
 	enum vin_problem problem;
-	unsigned position;  /* 1-based position of the character at fault, 0 = none */
-	char reason[96];    /* a sentence for the user when problem != VIN_OK */
+	unsigned position; /* 1-based position of the character at fault, 0 = none */
+	char reason[96];   /* a sentence for the user when problem != VIN_OK */
 	char vin[VIN_LENGTH + 1];
 	char wmi[4];
 	enum vin_region region;
 	const struct vin_maker *maker; /* NULL when the WMI is not in the table */
 	enum vin_check check;
-	char check_digit;    /* the computed one: '0'..'9' or 'X' */
-	int model_year;	     /* resolved model year, 0 when ambiguous (outside North America) */
-	int model_years[2];  /* the two candidates of the 30-year cycle (1980-2009, 2010-2039) */
+	char check_digit;   /* the computed one: '0'..'9' or 'X' */
+	int model_year;	    /* resolved model year, 0 when ambiguous (outside North America) */
+	int model_years[2]; /* the two candidates of the 30-year cycle (1980-2009, 2010-2039) */
 };
 
 /*
