@@ -5,10 +5,12 @@
  * The DBC object model shared by the three modules behind bodydiag/dbc.h (not installed):
  *   dbc.c        the database: memory, lifetime, accessors
  *   dbc-lex.c, dbc-parse.c, dbc-resolve.c   the text parser (tokens, statements, linking)
- *   dbc-codec.c  compiled decode plans, the id lookup, decode and encode
+ *   dbc-codec.c  compiled decode plans, the id lookup, decode
+ *   dbc-encode.c encode
  * Functions shared between them start with dbci_ (the shared library exports dbc_* only).
  */
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -133,8 +135,8 @@ struct dbc_message {
 	bool dropped;			  /* not representable: parsed for syntax, then left out */
 	struct dbc_message *next_same_id; /* while loading */
 	unsigned line, column;
-	size_t index; /* in the database */
-	struct dbci_plan *plan;
+	size_t index;		 /* in the database */
+	struct dbci_plan *plan; /* decode plan (dbc-codec.c) */
 };
 
 struct dbci_table_entry {
@@ -154,9 +156,17 @@ struct dbc {
 	 * that falls back to the other format (as cantools keys by number) is one probe */
 	struct dbci_table_entry *table;
 	size_t table_mask;
+	const struct dbc_message **std; /* by 11-bit id, the table's answer; NULL: no messages */
 };
 
+#define DBCI_STD_IDS 2048u
+
 /* ---- shared helpers -------------------------------------------------------------- */
+
+/* data padded with zeros so that every load window (two 8-byte loads) stays inside */
+#define DBCI_PAD_LEN (DBC_MAX_MESSAGE_LEN + 16)
+/* multiplexers nest at most this deep; deeper signals are neither decoded nor encoded */
+#define DBCI_MAX_DEPTH 64u
 
 static inline size_t dbci_hash_id(uint32_t key, size_t mask)
 {
@@ -171,6 +181,21 @@ static inline unsigned dbci_network_msb(unsigned start)
 	return 8 * (start / 8) + (7 - start % 8);
 }
 
+/* 8 bytes of data as a little- or big-endian number */
+static inline uint64_t dbci_load_le(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+static inline uint64_t dbci_load_be(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return be64toh(v);
+}
+
 bool dbci_in_ranges(const struct vec *ranges, int64_t v);
 const struct choice *dbci_find_choice(const struct dbc_signal *s, int64_t raw);
 void dbci_signal_release(struct dbc_signal *s);
@@ -179,7 +204,6 @@ void dbci_message_release(struct dbc_message *m);
 /* dbc-codec.c: the conversion class and field of a signal (also the part inside a message
  * of msg_len bytes; msg_len 0 for a standalone signal). */
 void dbci_signal_locate(struct dbc_signal *s, unsigned msg_len);
-/* dbc-codec.c: every message's decode plan and the id table, once the database is
- * complete. -ENOMEM. */
+/* dbc-codec.c: numbers every message and signal, compiles every message's decode plan
+ * (in the database's arena) and the id table, once the database is complete. -ENOMEM. */
 int dbci_compile(struct dbc *db);
-void dbci_plan_free(struct dbci_plan *p);

@@ -96,8 +96,6 @@ void dbci_message_release(struct dbc_message *m)
 	free(m->senders.v);
 	free(m->roots.v);
 	free(m->groups.v);
-	dbci_plan_free(m->plan);
-	m->plan = NULL;
 }
 
 struct dbc *dbc_free(struct dbc *db)
@@ -110,6 +108,7 @@ struct dbc *dbc_free(struct dbc *db)
 	free(db->messages.v);
 	free(db->nodes.v);
 	free(db->table);
+	free(db->std);
 	dbci_arena_free(&db->arena);
 	free(db);
 	return NULL;
@@ -170,6 +169,21 @@ size_t dbc_node_count(const struct dbc *db)
 const char *dbc_node_at(const struct dbc *db, size_t index)
 {
 	return index < db->nodes.n ? ((const char **)db->nodes.v)[index] : NULL;
+}
+
+size_t dbc_signal_total(const struct dbc *db)
+{
+	return db->n_signals;
+}
+
+size_t dbc_message_index(const struct dbc_message *m)
+{
+	return m->index;
+}
+
+size_t dbc_signal_number(const struct dbc_signal *s)
+{
+	return s->number;
 }
 
 const char *dbc_message_name(const struct dbc_message *m)

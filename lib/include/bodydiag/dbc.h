@@ -13,11 +13,14 @@
  * signals, signals past the end of the message) are reported through the warning
  * callback and the file still loads.
  *
- * Decoding is planned at load time: every signal carries its byte window, shift and
- * mask, messages are found by identifier through a hash table, so decoding a frame is
- * a few loads, shifts and masks per signal. Physical values follow cantools' rules: a
- * signal whose factor and offset are both integral (and which is not an IEEE float)
- * decodes to an integer, everything else to a double.
+ * Decoding is compiled at load time: every message becomes a flat plan of per-signal
+ * ops (byte window, shifts, scaling as integer arithmetic where factor and offset allow,
+ * a direct table of value labels, the multiplexer that selects it) and messages are
+ * found by identifier through an open-addressing table, so decoding a frame is a few
+ * loads, shifts and a multiply per signal, with no allocation and no string work.
+ * Physical values follow cantools' rules: a signal whose factor and offset are both
+ * integral (and which is not an IEEE float) decodes to an integer, everything else to a
+ * double.
  *
  * Limits: a database source is at most DBC_MAX_SOURCE bytes; messages are at most 64
  * bytes long (CAN FD); signals are decoded up to 64 bits wide (wider ones load, with a
@@ -90,6 +93,15 @@ const struct dbc_message *dbc_find_message(const struct dbc *db, uint32_t id, bo
 const struct dbc_message *dbc_find_message_by_name(const struct dbc *db, const char *name);
 size_t dbc_node_count(const struct dbc *db);
 const char *dbc_node_at(const struct dbc *db, size_t index);
+/*
+ * Dense numbers for tables of the caller's own (pre-formatted names, symbol ids): a
+ * message's index is its dbc_message_at() position; signals are numbered 0 ..
+ * dbc_signal_total() - 1 across the database, message after message. A standalone
+ * signal (dbc_signal_parse) is number 0.
+ */
+size_t dbc_signal_total(const struct dbc *db);
+size_t dbc_message_index(const struct dbc_message *m);
+size_t dbc_signal_number(const struct dbc_signal *s);
 
 /* Message. */
 const char *dbc_message_name(const struct dbc_message *m);
