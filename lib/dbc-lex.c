@@ -37,8 +37,12 @@ static const char *const keywords[] = {
 
 bool lex_is_keyword(const char *w, size_t n)
 {
+	/* every keyword ends in '_' but VERSION and FILTER: most words are out at once */
+	if (n < 3 || (w[n - 1] != '_' && n != 6 && n != 7))
+		return false;
 	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
-		if (strlen(keywords[i]) == n && memcmp(keywords[i], w, n) == 0)
+		if (keywords[i][0] == w[0] && strlen(keywords[i]) == n &&
+		    memcmp(keywords[i], w, n) == 0)
 			return true;
 	return false;
 }
@@ -268,6 +272,22 @@ int lex_read_number(struct lex *l, const char *what, struct num *ret)
 
 	struct num n = {.is_int = is_int, .text = l->s + start, .text_len = p - start};
 	char *end;
+	if (is_int && mant <= 15) {
+		/* most DBC numbers are small integers: exact, and what strtod would give */
+		int64_t v = 0;
+		for (size_t k = tmp[0] == '-' || tmp[0] == '+'; k < p - start; k++)
+			v = v * 10 + (tmp[k] - '0');
+		if (tmp[0] == '-')
+			v = -v;
+		n.d = (double)v;
+		if (v == 0 && tmp[0] == '-')
+			n.d = -0.0;
+		n.i = v;
+		n.i_ok = true;
+		l->pos = p;
+		*ret = n;
+		return 0;
+	}
 	errno = 0;
 	n.d = strtod(tmp, &end);
 	if (*end != '\0')

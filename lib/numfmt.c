@@ -164,10 +164,10 @@ static struct decimal shortest(uint64_t bits)
 
 static unsigned count_digits(uint64_t f)
 {
-	unsigned n = 1;
-	while (n < 20 && f >= powers_of_10[n])
-		n++;
-	return n;
+	/* log10 from log2: 1233 / 4096 is just above log10(2), then one correction */
+	f |= 1; /* 0 has one digit; no power of ten above 1 is odd */
+	unsigned n = ((64 - (unsigned)__builtin_clzll(f)) * 1233) >> 12;
+	return n + (f >= powers_of_10[n]);
 }
 
 /* The n digits of f, most significant first, at p. */
