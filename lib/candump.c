@@ -4,6 +4,7 @@
  * sprint_canframe), so files written by candump -l read back and files we write are
  * accepted by canplayer.
  */
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 
 #include "bodydiag/candump.h"
-#include "bytes.h"
 
 /* Values from linux/can.h; lib/ core does not include kernel socket headers. */
 #define CAN_ERR_FLAG_BIT 0x20000000u
@@ -24,14 +24,171 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* Hex digit values plus one (0: not a hex digit): a table lookup per character of the
+ * millions a capture has, instead of three range tests. */
+static const uint8_t hex1[256] = {
+    ['0'] = 1,	['1'] = 2,  ['2'] = 3,	['3'] = 4,  ['4'] = 5,	['5'] = 6,  ['6'] = 7,
+    ['7'] = 8,	['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14,
+    ['E'] = 15, ['F'] = 16, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+    ['f'] = 16,
+};
+
+static int hexv(char c)
+{
+	return hex1[(unsigned char)c] - 1;
+}
+
+/* 0x80 in each byte of x that is zero, 0 elsewhere (exact: no borrow between bytes). */
+static uint64_t zero_bytes(uint64_t x)
+{
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	return ~(((x & low7) + low7) | x | low7);
+}
+
+/* The first byte flagged 0x80 in a mask of 8 loaded bytes (mask not 0). */
+static unsigned first_flagged(uint64_t mask)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (unsigned)__builtin_ctzll(mask) / 8;
+#else
+	return (unsigned)__builtin_clzll(mask) / 8;
+#endif
+}
+
+/* The end of the word at q: the first blank at or after q, or len. Eight bytes at a time
+ * (a frame is most of a line). */
+static size_t word_end(const char *line, size_t q, size_t len)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	while (q + 8 <= len) {
+		uint64_t x;
+		memcpy(&x, line + q, 8);
+		uint64_t blanks = zero_bytes(x ^ (ones * ' ')) | zero_bytes(x ^ (ones * '\t'));
+		if (blanks)
+			return q + first_flagged(blanks);
+		q += 8;
+	}
+	if (q < len && len >= 8) {
+		/* the last eight bytes of the line, those before q masked off */
+		uint64_t x;
+		size_t base = len - 8;
+		memcpy(&x, line + base, 8);
+		uint64_t blanks = zero_bytes(x ^ (ones * ' ')) | zero_bytes(x ^ (ones * '\t'));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		blanks &= ~UINT64_C(0) << (8 * (q - base));
+#else
+		blanks &= ~UINT64_C(0) >> (8 * (q - base));
+#endif
+		return blanks ? base + first_flagged(blanks) : len;
+	}
+	while (q < len && !is_space(line[q]))
+		q++;
+	return q;
+}
+
+/*
+ * Eight hex digits at s as four bytes at out, the SWAR way; false (nothing written) when
+ * one of them is not a hex digit.
+ */
+static bool hex8(const char *s, uint8_t *out)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7f, high = ones << 7;
+	uint64_t x;
+	memcpy(&x, s, 8);
+	x = le64toh(x); /* the first digit in the lowest byte */
+	uint64_t m = x & low7, lower = m | ones * 0x20;
+	/* '0'..'9', or (either case) 'a'..'f'; not ASCII is neither */
+	uint64_t digit = ((m + ones * (0x80 - '0')) & ~(m + ones * (0x80 - '9' - 1))) & high;
+	uint64_t letter = ((lower + ones * (0x80 - 'a')) & ~(lower + ones * (0x80 - 'f' - 1))) & high;
+	if (((digit | letter) & ~x & high) != high)
+		return false;
+	/* nibble = low four bits, plus 9 for letters (bit 6 set) */
+	uint64_t nib = (x & ones * 0x0f) + ((x >> 6) & ones) * 9;
+	uint64_t v = ((nib << 4) | (nib >> 8)) & UINT64_C(0x00ff00ff00ff00ff);
+	v = (v | (v >> 8)) & UINT64_C(0x0000ffff0000ffff);
+	v = (v | (v >> 16)) & UINT64_C(0x00000000ffffffff);
+	uint32_t w = htole32((uint32_t)v);
+	memcpy(out, &w, 4);
+	return true;
+}
+
+/*
+ * The decimal digits at s (8 readable bytes): how many lead (0..8), and the value of
+ * those, eight at a time the SWAR way (a timestamp has 16 of them).
+ */
+static unsigned digits8(const char *s, uint64_t *ret_value)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7f;
+	uint64_t x;
+	memcpy(&x, s, 8);
+	x = le64toh(x); /* the first digit in the lowest byte */
+	/* per byte: at least '0' (high bit of (b & 0x7f) + 0x50), above '9', or not ASCII */
+	uint64_t ge0 = ((x & low7) + ones * (0x80 - '0')) & ones << 7;
+	uint64_t gt9 = ((x & low7) + ones * (0x80 - '9' - 1)) & ones << 7;
+	uint64_t bad = (~ge0 | gt9 | x) & ones << 7;
+	unsigned n = bad ? (unsigned)__builtin_ctzll(bad) / 8 : 8;
+	if (n == 0) {
+		*ret_value = 0;
+		return 0;
+	}
+	/* the n digits as the last of eight (zeros before them), then pairs, fours, eight */
+	uint64_t d = (x - ones * '0') << (8 * (8 - n));
+	d = (d * 10 + (d >> 8)) & UINT64_C(0x00ff00ff00ff00ff);
+	d = (d * 100 + (d >> 16)) & UINT64_C(0x0000ffff0000ffff);
+	d = (d * 10000 + (d >> 32)) & UINT64_C(0x00000000ffffffff);
+	*ret_value = d;
+	return n;
+}
+
+/*
+ * The common frame, "XXX#" and up to 8 data bytes followed by the end of the line or a
+ * blank, without the general parser's scans: true and the frame set, or false (nothing
+ * changed) for anything else, which parse_frame() then reads or refuses.
+ */
+static bool parse_classic(const char *s, size_t avail, struct candump_record *rec)
+{
+	uint8_t data[8] = {0};
+	size_t idx = 4;
+	unsigned n = 0;
+
+	if (avail < 4 || s[3] != '#')
+		return false;
+	unsigned a = hex1[(unsigned char)s[0]], b = hex1[(unsigned char)s[1]],
+		 c = hex1[(unsigned char)s[2]];
+	if (!a || !b || !c)
+		return false;
+	uint32_t id = (a - 1) << 8 | (b - 1) << 4 | (c - 1);
+	if (id > 0x7ff)
+		return false;
+	for (; n < 8 && idx + 8 <= avail && hex8(s + idx, data + n); idx += 8)
+		n += 4;
+	for (; n < 8 && idx + 1 < avail; idx += 2) {
+		unsigned hi = hex1[(unsigned char)s[idx]], lo = hex1[(unsigned char)s[idx + 1]];
+		if (!hi || !lo)
+			break;
+		data[n++] = (uint8_t)((hi - 1) << 4 | (lo - 1));
+	}
+	if (idx < avail && !is_space(s[idx]))
+		return false;
+	rec->tf.frame.id = id;
+	rec->tf.frame.len = (uint8_t)n;
+	memcpy(rec->tf.frame.data, data, 8);
+	return true;
+}
+
 static int parse_frame(const char *s, size_t len, struct candump_record *rec, const char **reason)
 {
 	struct bd_frame *f = &rec->tf.frame;
 	size_t idx, id_len;
 	uint32_t id = 0;
 
-	for (id_len = 0; id_len < len && s[id_len] != '#'; id_len++)
-		;
+	/* three hex digits and '#', the common case, without the scan */
+	if (len > 3 && s[3] == '#' && hex1[(unsigned char)s[0]] && hex1[(unsigned char)s[1]] &&
+	    hex1[(unsigned char)s[2]])
+		id_len = 3;
+	else
+		for (id_len = 0; id_len < len && s[id_len] != '#'; id_len++)
+			;
 	if (id_len == len) {
 		*reason = "missing '#' after the identifier";
 		return -EINVAL;
@@ -41,7 +198,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < id_len; i++) {
-		int n = hex_digit(s[i]);
+		int n = hexv(s[i]);
 		if (n < 0) {
 			*reason = "identifier is not hexadecimal";
 			return -EINVAL;
@@ -72,7 +229,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 		f->flags |= BD_FRAME_RTR;
 		idx++;
 		if (idx < len) {
-			int n = hex_digit(s[idx]);
+			int n = hexv(s[idx]);
 			if (n < 0 || n > 8) {
 				*reason = "bad remote frame length";
 				return -EINVAL;
@@ -80,7 +237,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 			f->len = (uint8_t)n;
 			idx++;
 			if (n == 8 && idx < len && s[idx] == '_') {
-				int d = idx + 1 < len ? hex_digit(s[idx + 1]) : -1;
+				int d = idx + 1 < len ? hexv(s[idx + 1]) : -1;
 				if (d < 9 || d > 15) {
 					*reason = "bad raw DLC after '_'";
 					return -EINVAL;
@@ -102,7 +259,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 			*reason = "CAN XL frames are not supported";
 			return -EINVAL;
 		}
-		int fl = idx + 1 < len ? hex_digit(s[idx + 1]) : -1;
+		int fl = idx + 1 < len ? hexv(s[idx + 1]) : -1;
 		if (fl < 0) {
 			*reason = "missing CAN FD flags nibble after '##'";
 			return -EINVAL;
@@ -118,14 +275,28 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 
 	unsigned n = 0;
 	while (idx < len) {
+		/* the common case first: pairs of hex digits with room for them */
+		size_t pairs = (len - idx) / 2;
+		if (pairs > maxlen - n)
+			pairs = maxlen - n;
+		for (; pairs >= 4 && hex8(s + idx, f->data + n); pairs -= 4, idx += 8)
+			n += 4;
+		for (; pairs > 0; pairs--, idx += 2) {
+			unsigned hi1 = hex1[(unsigned char)s[idx]], lo1 = hex1[(unsigned char)s[idx + 1]];
+			if (!hi1 || !lo1)
+				break;
+			f->data[n++] = (uint8_t)((hi1 - 1) << 4 | (lo1 - 1));
+		}
+		if (idx >= len)
+			break;
 		if (s[idx] == '.') {
 			idx++;
 			continue;
 		}
 		if (s[idx] == '_')
 			break;
-		int hi = hex_digit(s[idx]);
-		int lo = idx + 1 < len ? hex_digit(s[idx + 1]) : -1;
+		int hi = hexv(s[idx]);
+		int lo = idx + 1 < len ? hexv(s[idx + 1]) : -1;
 		if (hi < 0 || lo < 0) {
 			*reason = idx + 1 >= len ? "odd number of data hex digits"
 						 : "data is not hexadecimal";
@@ -142,7 +313,7 @@ static int parse_frame(const char *s, size_t len, struct candump_record *rec, co
 	f->len = (uint8_t)n;
 	if (idx < len) {
 		/* '_' raw DLC: only for 8-byte classic frames */
-		int d = idx + 1 < len ? hex_digit(s[idx + 1]) : -1;
+		int d = idx + 1 < len ? hexv(s[idx + 1]) : -1;
 		if ((f->flags & BD_FRAME_FD) || n != 8 || d < 9 || d > 15 || idx + 2 != len) {
 			*reason = "bad raw DLC after '_'";
 			return -EINVAL;
@@ -279,11 +450,11 @@ static int parse_screen_line(const char *line, size_t len, struct candump_record
 	uint32_t id = 0;
 	bool eff = n == 8; /* candump prints 29-bit ids with 8 digits, 11-bit ones with 3 */
 	for (size_t k = 0; k < n; k++) {
-		if (hex_digit(line[w + k]) < 0) {
+		if (hexv(line[w + k]) < 0) {
 			*reason = "identifier is not hexadecimal";
 			return -EINVAL;
 		}
-		id = id << 4 | (uint32_t)hex_digit(line[w + k]);
+		id = id << 4 | (uint32_t)hexv(line[w + k]);
 	}
 	n = next_word(line, len, &p, &w);
 	unsigned dlc;
@@ -321,11 +492,11 @@ static int parse_screen_line(const char *line, size_t len, struct candump_record
 		p = save;
 		for (unsigned i = 0; i < dlc; i++) {
 			n = next_word(line, len, &p, &w);
-			if (n != 2 || hex_digit(line[w]) < 0 || hex_digit(line[w + 1]) < 0) {
+			if (n != 2 || hexv(line[w]) < 0 || hexv(line[w + 1]) < 0) {
 				*reason = "fewer data bytes than the [length] says";
 				return -EINVAL;
 			}
-			f->data[i] = (uint8_t)(hex_digit(line[w]) << 4 | hex_digit(line[w + 1]));
+			f->data[i] = (uint8_t)(hexv(line[w]) << 4 | hexv(line[w + 1]));
 		}
 		n = next_word(line, len, &p, &w);
 		if (n == 10 && memcmp(line + w, "ERRORFRAME", 10) == 0) {
@@ -364,27 +535,25 @@ static int parse_screen_line(const char *line, size_t len, struct candump_record
 }
 
 static int parse_log_line(const char *line, size_t len, const char **reason_out,
-			  struct candump_record *ret_record);
+			  struct candump_record *rec);
 
-int candump_parse_line(const char *line, size_t len, const char **reason_out,
-		       struct candump_record *ret_record)
+/* A log or screen line into *rec, which is zeroed and may be left half-written. */
+static int parse_any(const char *line, size_t len, const char **reason_out,
+		     struct candump_record *rec)
 {
 	const char *reason = NULL;
-	struct candump_record rec;
 
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	int r = parse_log_line(line, len, &reason, ret_record);
+	int r = parse_log_line(line, len, &reason, rec);
 	if (r == 0)
 		return 0;
 	/* Not a log line: candump's screen format has a "[len]" column. */
 	if (memchr(line, '[', len) && memchr(line, ']', len)) {
 		const char *screen_reason = NULL;
-		memset(&rec, 0, sizeof(rec));
-		if (parse_screen_line(line, len, &rec, &screen_reason) == 0) {
-			*ret_record = rec;
+		memset(rec, 0, sizeof(*rec));
+		if (parse_screen_line(line, len, rec, &screen_reason) == 0)
 			return 0;
-		}
 		reason = screen_reason;
 	}
 	if (reason_out)
@@ -392,15 +561,26 @@ int candump_parse_line(const char *line, size_t len, const char **reason_out,
 	return -EINVAL;
 }
 
-static int parse_log_line(const char *line, size_t len, const char **reason_out,
-			  struct candump_record *ret_record)
+int candump_parse_line(const char *line, size_t len, const char **reason_out,
+		       struct candump_record *ret_record)
 {
 	struct candump_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	int r = parse_any(line, len, reason_out, &rec);
+	if (r == 0)
+		*ret_record = rec;
+	return r;
+}
+
+/* Into *rec, zeroed by the caller. */
+static int parse_log_line(const char *line, size_t len, const char **reason_out,
+			  struct candump_record *rec)
+{
 	const char *reason = NULL;
 	size_t p = 0, q;
 	int r;
 
-	memset(&rec, 0, sizeof(rec));
 	while (p < len && is_space(line[p]))
 		p++;
 	if (p >= len || line[p] != '(') {
@@ -411,6 +591,28 @@ static int parse_log_line(const char *line, size_t len, const char **reason_out,
 	q = p;
 	uint64_t sec = 0, usec = 0;
 	unsigned sdigits = 0, fdigits = 0;
+	if (q + 24 <= len) {
+		/* up to 15 digits of seconds, '.', up to 6 of microseconds: eight at a time
+		 * (no overflow possible; other forms take the loops below) */
+		uint64_t hi, lo = 0, frac;
+		unsigned n = digits8(line + q, &hi), m = 0;
+		if (n == 8)
+			m = digits8(line + q + 8, &lo);
+		if (m < 8 && line[q + n + m] == '.') {
+			unsigned k = digits8(line + q + n + m + 1, &frac);
+			if (n + m > 0 && k > 0 && k <= 6 && line[q + n + m + 1 + k] == ')') {
+				static const uint64_t scale[9] = {1,	   10,	    100,     1000,
+								  10000, 100000, 1000000, 10000000,
+								  100000000};
+				sec = m ? hi * scale[m] + lo : hi;
+				usec = frac * scale[6 - k];
+				sdigits = n + m;
+				fdigits = k;
+				q += n + m + 1 + k;
+				goto stamped;
+			}
+		}
+	}
 	while (q < len && line[q] >= '0' && line[q] <= '9') {
 		if (sec > (UINT64_MAX - 9) / 10 / 1000000) {
 			reason = "timestamp seconds out of range";
@@ -438,7 +640,8 @@ static int parse_log_line(const char *line, size_t len, const char **reason_out,
 	}
 	for (unsigned k = fdigits; k < 6; k++)
 		usec *= 10;
-	if (q - p >= sizeof(rec.time)) {
+stamped:
+	if (q - p >= sizeof(rec->time)) {
 		reason = "timestamp too long";
 		goto bad;
 	}
@@ -446,8 +649,8 @@ static int parse_log_line(const char *line, size_t len, const char **reason_out,
 		reason = "timestamp seconds out of range";
 		goto bad;
 	}
-	memcpy(rec.time, line + p, q - p);
-	rec.tf.t_us = (int64_t)(sec * 1000000u + usec);
+	memcpy(rec->time, line + p, q - p);
+	rec->tf.t_us = (int64_t)(sec * 1000000u + usec);
 	p = q + 1;
 
 	if (p >= len || !is_space(line[p])) {
@@ -457,39 +660,40 @@ static int parse_log_line(const char *line, size_t len, const char **reason_out,
 	while (p < len && is_space(line[p]))
 		p++;
 	q = p;
-	while (q < len && !is_space(line[q]))
+	while (q < len && (unsigned char)line[q] > ' ' && (unsigned char)line[q] < 0x7f)
 		q++;
+	bool unprintable = q < len && !is_space(line[q]);
+	if (unprintable)
+		q = word_end(line, q, len);
 	if (q == p) {
 		reason = "missing interface name";
 		goto bad;
 	}
-	if (q - p >= sizeof(rec.iface)) {
+	if (q - p >= sizeof(rec->iface)) {
 		reason = "interface name too long";
 		goto bad;
 	}
-	for (size_t k = p; k < q; k++)
-		if ((unsigned char)line[k] <= ' ' || (unsigned char)line[k] >= 0x7f) {
-			/* a NUL or control byte would cut the name short when printed back */
-			reason = "interface name is not printable";
-			goto bad;
-		}
-	memcpy(rec.iface, line + p, q - p);
+	if (unprintable) {
+		/* a NUL or control byte would cut the name short when printed back */
+		reason = "interface name is not printable";
+		goto bad;
+	}
+	memcpy(rec->iface, line + p, q - p);
 	p = q;
 	while (p < len && is_space(line[p]))
 		p++;
-	q = p;
-	while (q < len && !is_space(line[q]))
-		q++;
+	if (parse_classic(line + p, len - p, rec))
+		return 0;
+	q = word_end(line, p, len);
 	if (q == p) {
 		reason = "missing frame";
 		goto bad;
 	}
 	/* anything after the frame (newer candump appends " R"/" T" direction marks) is
 	 * ignored */
-	r = parse_frame(line + p, q - p, &rec, &reason);
+	r = parse_frame(line + p, q - p, rec, &reason);
 	if (r < 0)
 		goto bad;
-	*ret_record = rec;
 	return 0;
 bad:
 	if (reason_out)
@@ -609,26 +813,24 @@ static int bad_line(struct candump_reader *r, const char *reason)
 	return (r->flags & CANDUMP_READER_STRICT) ? -EBADMSG : 0;
 }
 
-static int end_line(struct candump_reader *r)
+/* One complete line (without its newline), from the caller's chunk or r->line. */
+static int end_line(struct candump_reader *r, const char *line, size_t len, bool overlong)
 {
 	struct candump_record rec;
 	const char *reason;
-	size_t len = r->len;
 
 	r->lineno++;
-	r->len = 0;
-	if (r->overlong) {
-		r->overlong = false;
+	if (overlong)
 		return bad_line(r, "line too long");
-	}
-	if (len > 0 && r->line[len - 1] == '\r')
+	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	size_t p = 0;
-	while (p < len && is_space(r->line[p]))
+	while (p < len && is_space(line[p]))
 		p++;
 	if (p == len)
 		return 0; /* blank lines carry nothing */
-	if (candump_parse_line(r->line, len, &reason, &rec) < 0)
+	memset(&rec, 0, sizeof(rec));
+	if (parse_any(line, len, &reason, &rec) < 0)
 		return bad_line(r, reason);
 	if (rec.screen) {
 		/* -tz counts up from the first frame; -td prints the gap to the previous one,
@@ -648,17 +850,27 @@ int candump_reader_feed(struct candump_reader *r, const void *buf, size_t len)
 	while (len > 0) {
 		const char *nl = memchr(s, '\n', len);
 		size_t n = nl ? (size_t)(nl - s) : len;
-		if (!r->overlong) {
-			if (r->len + n > sizeof(r->line)) {
-				r->overlong = true;
-			} else {
-				memcpy(r->line + r->len, s, n);
-				r->len += n;
+		int ret;
+		if (nl && r->len == 0 && !r->overlong) {
+			/* a whole line in the chunk: parsed where it is, not copied */
+			ret = end_line(r, s, n, n > sizeof(r->line));
+		} else {
+			if (!r->overlong) {
+				if (r->len + n > sizeof(r->line)) {
+					r->overlong = true;
+				} else {
+					memcpy(r->line + r->len, s, n);
+					r->len += n;
+				}
 			}
+			if (!nl)
+				return 0;
+			bool overlong = r->overlong;
+			size_t ln = r->len;
+			r->len = 0;
+			r->overlong = false;
+			ret = end_line(r, r->line, ln, overlong);
 		}
-		if (!nl)
-			return 0;
-		int ret = end_line(r);
 		if (ret < 0)
 			return ret;
 		s = nl + 1;
@@ -671,5 +883,9 @@ int candump_reader_finish(struct candump_reader *r)
 {
 	if (r->len == 0 && !r->overlong)
 		return 0;
-	return end_line(r);
+	bool overlong = r->overlong;
+	size_t n = r->len;
+	r->len = 0;
+	r->overlong = false;
+	return end_line(r, r->line, n, overlong);
 }
