@@ -20,17 +20,27 @@
 #include "bodydiag/dbc.h"
 #include "out.h"
 
-/* A signal's or message's JSON key (quoted, escaped, with ": "), made once. */
+/* Pre-escaped JSON text, stored with at least KEY_SLACK readable bytes after it. */
 struct key {
-	const void *obj;
-	char *text;
+	const char *text;
 	size_t len;
+};
+
+/* Keys shorter than this are copied with one fixed-size move. */
+#define KEY_SLACK 32u
+/* A frame's line without its signals: the keys, the numbers, the interface, the error. */
+#define LINE_FIXED (512u + CANDUMP_MAX_IFACE * 6u)
+/* The error text's room (dbc_decode_status_format into 256 bytes, escaped). */
+#define ERROR_ROOM (256u * 6u + 16u)
+
+/* The last label seen per signal is checked first: labels repeat from frame to frame. */
+struct label_key {
+	const char *label; /* the library's pointer */
+	struct key json;
 };
 
 struct decode {
 	struct dbc *db;
-	struct key *keys; /* open addressing by object address */
-	size_t nkeys;
 	bool json;
 	struct out out;
 	struct dbc_sample *samples;
@@ -38,6 +48,27 @@ struct decode {
 	unsigned frames, matched;
 	const char *capture;
 	struct line_notes bad, warnings;
+	/* --json: every name escaped once (the hot loop only copies bytes) */
+	char *text; /* all key texts, KEY_SLACK bytes of zeros at the end */
+	size_t text_len, text_cap;
+	struct key *sig_keys;	  /* by dbc_signal_number: `"Name": ` */
+	struct key *msg_keys;	  /* by dbc_message_index: `"Name", "signals": {` */
+	size_t *line_room;	  /* by dbc_message_index: a line's room at most */
+	/* by dbc_message_index: the signals of a full frame in decode order, and their keys
+	 * (NULL-padded to the message's sample count): checked per sample, it saves looking
+	 * the key up by signal number */
+	const struct dbc_signal ***order;
+	struct key **order_keys;
+	struct label_key *labels; /* open addressing by label pointer */
+	size_t label_mask;
+	char iface[CANDUMP_MAX_IFACE]; /* the last interface and its JSON */
+	char iface_json[CANDUMP_MAX_IFACE * 6 + 2 + KEY_SLACK];
+	size_t iface_json_len;
+	struct dbc_decode_status err_st; /* the last error and its JSON */
+	char err_json[ERROR_ROOM];
+	size_t err_json_len;
+	char *big; /* a line beyond the output buffer (absurd DBCs) */
+	size_t big_cap;
 };
 
 static void on_warning(void *userdata, const char *file, unsigned line, unsigned column,
@@ -53,85 +84,316 @@ static void on_bad_line(void *userdata, unsigned line, const char *reason)
 	line_note(&d->bad, line, 0, reason);
 }
 
-/* The timestamp as written, but as a JSON number: no leading zeros in the seconds. */
-static void out_time(struct out *o, const char *t)
+/* Appends prefix + JSON string of name + suffix to d->text; the key's offset in *ret_off. */
+static int add_text(struct decode *d, const char *prefix, const char *name, const char *suffix,
+		    size_t *ret_off, size_t *ret_len)
 {
-	while (t[0] == '0' && t[1] >= '0' && t[1] <= '9')
-		t++;
-	out_str(o, t);
-}
-
-static size_t key_slot(const struct decode *d, const void *obj)
-{
-	uintptr_t h = (uintptr_t)obj * (uintptr_t)0x9E3779B97F4A7C15ull;
-	return (size_t)(h >> 20) & (d->nkeys - 1);
-}
-
-/* Writes the JSON of name followed by suffix through a scratch buffer, caches it under obj. */
-static int make_key(struct decode *d, struct out *scratch, const void *obj, const char *name,
-		    const char *suffix)
-{
-	scratch->len = 0;
-	out_json_string(scratch, name);
-	out_str(scratch, suffix);
-	size_t i = key_slot(d, obj);
-	while (d->keys[i].obj)
-		i = (i + 1) & (d->nkeys - 1);
-	d->keys[i].obj = obj;
-	d->keys[i].len = scratch->len;
-	d->keys[i].text = malloc(scratch->len);
-	if (!d->keys[i].text)
-		return -ENOMEM;
-	memcpy(d->keys[i].text, scratch->buf, scratch->len);
+	size_t room = strlen(prefix) + out_json_string_room(name) + strlen(suffix) + KEY_SLACK;
+	if (d->text_cap - d->text_len < room) {
+		size_t cap = d->text_cap ? d->text_cap : 4096;
+		while (cap - d->text_len < room)
+			cap *= 2;
+		char *nt = realloc(d->text, cap);
+		if (!nt)
+			return -ENOMEM;
+		d->text = nt;
+		d->text_cap = cap;
+	}
+	char *start = d->text + d->text_len, *p = start;
+	p = stpcpy(p, prefix);
+	p = out_put_json_string(p, name);
+	p = stpcpy(p, suffix);
+	*ret_off = d->text_len;
+	*ret_len = (size_t)(p - start);
+	d->text_len += *ret_len;
+	memset(p, 0, KEY_SLACK); /* the next key overwrites it; the last one keeps it */
 	return 0;
 }
 
-static void out_key(struct decode *d, const void *obj)
+static size_t label_slot(const struct decode *d, const char *label)
 {
-	size_t i = key_slot(d, obj);
-	while (d->keys[i].obj != obj)
-		i = (i + 1) & (d->nkeys - 1);
-	out_mem(&d->out, d->keys[i].text, d->keys[i].len);
+	uintptr_t h = (uintptr_t)label * (uintptr_t)0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 16) & d->label_mask;
 }
 
-/* Every name the JSON output needs, escaped once: the hot loop only copies bytes. */
-static int make_keys(struct decode *d)
+/* The order of each message's samples in a full frame of zeros, and their keys. */
+static int make_order(struct decode *d)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < dbc_message_count(d->db); i++)
-		n += 1 + dbc_message_signal_count(dbc_message_at(d->db, i));
-	d->nkeys = 16;
-	while (d->nkeys < 2 * n)
-		d->nkeys *= 2;
-	d->keys = calloc(d->nkeys, sizeof(*d->keys));
-	/* names are far shorter than the buffer: a scratch writer never flushes */
-	struct out *scratch = malloc(sizeof(*scratch));
-	int r = 0;
-	if (!d->keys || !scratch) {
-		free(scratch);
+	size_t nm = dbc_message_count(d->db);
+	uint8_t zeros[DBC_MAX_MESSAGE_LEN] = {0};
+
+	d->order = calloc(nm + 1, sizeof(*d->order));
+	d->order_keys = calloc(nm + 1, sizeof(*d->order_keys));
+	if (!d->order || !d->order_keys)
 		return -ENOMEM;
-	}
-	out_init(scratch, -1);
-	for (size_t i = 0; i < dbc_message_count(d->db) && r >= 0; i++) {
+	for (size_t i = 0; i < nm; i++) {
 		const struct dbc_message *m = dbc_message_at(d->db, i);
-		r = make_key(d, scratch, m, dbc_message_name(m), ", \"signals\": {");
-		for (size_t k = 0; k < dbc_message_signal_count(m) && r >= 0; k++) {
-			const struct dbc_signal *s = dbc_message_signal_at(m, k);
-			r = make_key(d, scratch, s, dbc_signal_name(s), ": ");
+		size_t cap = dbc_message_max_samples(m);
+		d->order[i] = calloc(cap + 1, sizeof(*d->order[i]));
+		d->order_keys[i] = calloc(cap + 1, sizeof(*d->order_keys[i]));
+		if (!d->order[i] || !d->order_keys[i])
+			return -ENOMEM;
+		int n = dbc_decode(m, zeros, dbc_message_length(m), d->samples, d->cap, NULL);
+		for (int k = 0; k < n; k++) {
+			d->order[i][k] = d->samples[k].signal;
+			d->order_keys[i][k] = d->sig_keys[dbc_signal_number(d->samples[k].signal)];
 		}
 	}
-	free(scratch);
+	return 0;
+}
+
+/* Every name and label the JSON output needs, escaped once, and each message's room. */
+static int make_keys(struct decode *d)
+{
+	size_t nm = dbc_message_count(d->db), ns = dbc_signal_total(d->db), nl = 0;
+	size_t *sig_off = calloc(ns + 1, sizeof(*sig_off)), *msg_off = calloc(nm + 1, sizeof(*msg_off));
+	int r = -ENOMEM;
+
+	d->sig_keys = calloc(ns + 1, sizeof(*d->sig_keys));
+	d->msg_keys = calloc(nm + 1, sizeof(*d->msg_keys));
+	d->line_room = calloc(nm + 1, sizeof(*d->line_room));
+	if (!sig_off || !msg_off || !d->sig_keys || !d->msg_keys || !d->line_room)
+		goto out;
+	r = 0;
+	for (size_t i = 0; i < nm; i++) {
+		const struct dbc_message *m = dbc_message_at(d->db, i);
+		if ((r = add_text(d, "", dbc_message_name(m), ", \"signals\": {", &msg_off[i],
+				  &d->msg_keys[i].len)) < 0)
+			goto out;
+		for (size_t k = 0; k < dbc_message_signal_count(m); k++) {
+			const struct dbc_signal *s = dbc_message_signal_at(m, k);
+			size_t n = dbc_signal_number(s);
+			if ((r = add_text(d, "", dbc_signal_name(s), ": ", &sig_off[n],
+					  &d->sig_keys[n].len)) < 0)
+				goto out;
+			nl += dbc_signal_choice_count(s);
+		}
+	}
+	d->label_mask = 15;
+	while (d->label_mask + 1 < 2 * nl)
+		d->label_mask = 2 * d->label_mask + 1;
+	d->labels = calloc(d->label_mask + 1, sizeof(*d->labels));
+	size_t *label_off = calloc(d->label_mask + 1, sizeof(*label_off));
+	if (!d->labels || !label_off) {
+		free(label_off);
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nm && r >= 0; i++) {
+		const struct dbc_message *m = dbc_message_at(d->db, i);
+		/* a line: the fixed part, every signal with its value, every label, the error */
+		size_t room = LINE_FIXED + ERROR_ROOM + d->msg_keys[i].len + KEY_SLACK;
+		for (size_t k = 0; k < dbc_message_signal_count(m) && r >= 0; k++) {
+			const struct dbc_signal *s = dbc_message_signal_at(m, k);
+			size_t key = d->sig_keys[dbc_signal_number(s)].len + KEY_SLACK, longest = 0;
+			room += key + OUT_DOUBLE_ROOM + OUT_INT_ROOM + 2;
+			for (size_t c = 0; c < dbc_signal_choice_count(s) && r >= 0; c++) {
+				const char *label;
+				dbc_signal_choice_at(s, c, NULL, &label);
+				size_t h = label_slot(d, label);
+				while (d->labels[h].label && d->labels[h].label != label)
+					h = (h + 1) & d->label_mask;
+				if (!d->labels[h].label) {
+					d->labels[h].label = label;
+					r = add_text(d, "", label, "", &label_off[h],
+						     &d->labels[h].json.len);
+				}
+				if (d->labels[h].json.len > longest)
+					longest = d->labels[h].json.len;
+			}
+			if (longest)
+				room += key + longest + KEY_SLACK + 2;
+		}
+		d->line_room[i] = room;
+	}
+	/* the text is complete: offsets become pointers */
+	for (size_t i = 0; i < nm; i++)
+		d->msg_keys[i].text = d->text + msg_off[i];
+	for (size_t i = 0; i < ns; i++)
+		d->sig_keys[i].text = d->text + sig_off[i];
+	for (size_t h = 0; h <= d->label_mask; h++)
+		if (d->labels[h].label)
+			d->labels[h].json.text = d->text + label_off[h];
+	free(label_off);
+	if (r >= 0)
+		r = make_order(d);
+out:
+	free(sig_off);
+	free(msg_off);
 	return r;
 }
 
 static void free_keys(struct decode *d)
 {
-	for (size_t i = 0; i < d->nkeys; i++)
-		free(d->keys[i].text);
-	free(d->keys);
+	free(d->text);
+	free(d->sig_keys);
+	free(d->msg_keys);
+	free(d->line_room);
+	for (size_t i = 0; d->order && i < dbc_message_count(d->db); i++) {
+		free(d->order[i]);
+		free(d->order_keys[i]);
+	}
+	free(d->order);
+	free(d->order_keys);
+	free(d->labels);
+	free(d->big);
 }
 
-static void out_value(struct out *o, struct dbc_value v, bool json)
+/* len bytes of key text (KEY_SLACK readable bytes follow it): short ones in one fixed-size
+ * move, which writes up to KEY_SLACK bytes (the room allows it) */
+static inline char *put_text(char *p, const char *text, size_t len)
+{
+	if (len <= KEY_SLACK)
+		memcpy(p, text, KEY_SLACK); /* a constant size: two moves, no call */
+	else
+		memcpy(p, text, len);
+	return p + len;
+}
+
+static inline char *put_key(char *p, const struct key *k)
+{
+	return put_text(p, k->text, k->len);
+}
+
+static const struct key *label_key(const struct decode *d, const char *label)
+{
+	size_t h = label_slot(d, label);
+	while (d->labels[h].label != label)
+		h = (h + 1) & d->label_mask;
+	return &d->labels[h].json;
+}
+
+static inline char *put_value(struct out *o, char *p, struct dbc_value v)
+{
+	if (v.type == DBC_VALUE_INT)
+		return out_put_i64(p, v.i);
+	if (v.type == DBC_VALUE_FLOAT)
+		return out_put_double(o, p, v.f, true);
+	if (v.type == DBC_VALUE_UINT)
+		return out_put_u64(p, v.u);
+	return OUT_PUT_LIT(p, "null");
+}
+
+/* The timestamp as written, but as a JSON number: no leading zeros in the seconds. */
+static char *put_time(char *p, const char time[CANDUMP_MAX_TIME])
+{
+	size_t skip = 0, n = strnlen(time, CANDUMP_MAX_TIME);
+	while (time[skip] == '0' && time[skip + 1] >= '0' && time[skip + 1] <= '9')
+		skip++;
+	memcpy(p, time, CANDUMP_MAX_TIME); /* the whole array: a constant size, no call */
+	if (skip)
+		memmove(p, p + skip, n - skip);
+	return p + n - skip;
+}
+
+static char *put_iface(struct decode *d, char *p, const char iface[CANDUMP_MAX_IFACE])
+{
+	/* the whole array: a difference after the name only costs an escape */
+	if (memcmp(iface, d->iface, sizeof(d->iface)) != 0 || !d->iface_json_len) {
+		memcpy(d->iface, iface, sizeof(d->iface));
+		d->iface_json_len = (size_t)(out_put_json_string(d->iface_json, iface) - d->iface_json);
+	}
+	return put_text(p, d->iface_json, d->iface_json_len);
+}
+
+static bool same_status(const struct dbc_decode_status *a, const struct dbc_decode_status *b)
+{
+	return a->flags == b->flags && a->frame_len == b->frame_len &&
+	       a->message_len == b->message_len && a->bad_mux == b->bad_mux &&
+	       a->bad_mux_value == b->bad_mux_value;
+}
+
+static char *put_error(struct decode *d, char *p, const struct dbc_decode_status *st)
+{
+	if (!d->err_json_len || !same_status(st, &d->err_st)) {
+		char err[256];
+		dbc_decode_status_format(st, err, sizeof(err));
+		d->err_st = *st;
+		d->err_json_len = (size_t)(out_put_json_string(d->err_json, err) - d->err_json);
+	}
+	p = OUT_PUT_LIT(p, ", \"error\": ");
+	memcpy(p, d->err_json, d->err_json_len);
+	return p + d->err_json_len;
+}
+
+/* One frame's line into p, which has room for it (line_room). */
+static char *put_json(struct decode *d, char *p, const struct candump_record *r,
+		      const struct dbc_message *m, int n, const struct dbc_decode_status *st)
+{
+	const struct bd_frame *f = &r->tf.frame;
+	const struct dbc_sample *smp = d->samples;
+	uintptr_t any_choice = 0;
+
+	p = OUT_PUT_LIT(p, "{\"t\": ");
+	p = put_time(p, r->time);
+	p = OUT_PUT_LIT(p, ", \"iface\": ");
+	p = put_iface(d, p, r->iface);
+	p = OUT_PUT_LIT(p, ", \"id\": ");
+	p = out_put_u64(p, f->id);
+	if (f->flags & BD_FRAME_EXT)
+		p = OUT_PUT_LIT(p, ", \"ext\": true, \"len\": ");
+	else
+		p = OUT_PUT_LIT(p, ", \"ext\": false, \"len\": ");
+	p = out_put_u64(p, f->len);
+	p = OUT_PUT_LIT(p, ", \"msg\": ");
+	if (!m)
+		return OUT_PUT_LIT(p, "null, \"signals\": {}}\n");
+	size_t mi = dbc_message_index(m);
+	const struct dbc_signal *const *order = d->order[mi];
+	const struct key *order_keys = d->order_keys[mi];
+	p = put_key(p, &d->msg_keys[mi]);
+	for (int i = 0; i < n; i++) {
+		const struct key *k = smp[i].signal == order[i]
+					  ? &order_keys[i]
+					  : &d->sig_keys[dbc_signal_number(smp[i].signal)];
+		p = put_key(p, k);
+		p = put_value(&d->out, p, smp[i].value);
+		p = OUT_PUT_LIT(p, ", "); /* taken back after the last one */
+		any_choice |= (uintptr_t)smp[i].choice;
+	}
+	if (n > 0)
+		p -= 2;
+	*p++ = '}';
+	if (any_choice) {
+		bool first = true;
+		p = OUT_PUT_LIT(p, ", \"choices\": {");
+		for (int i = 0; i < n; i++) {
+			if (!smp[i].choice)
+				continue;
+			if (!first)
+				p = OUT_PUT_LIT(p, ", ");
+			first = false;
+			p = put_key(p, &d->sig_keys[dbc_signal_number(smp[i].signal)]);
+			p = put_key(p, label_key(d, smp[i].choice));
+		}
+		*p++ = '}';
+	}
+	if (st->flags)
+		p = put_error(d, p, st);
+	return OUT_PUT_LIT(p, "}\n");
+}
+
+static int emit_json(struct decode *d, const struct candump_record *r, const struct dbc_message *m,
+		     int n, const struct dbc_decode_status *st)
+{
+	size_t room = m ? d->line_room[dbc_message_index(m)] : LINE_FIXED;
+	if (room <= OUT_BUF_SIZE) {
+		out_commit(&d->out, put_json(d, out_reserve(&d->out, room), r, m, n, st));
+		return 0;
+	}
+	/* a message with thousands of long names: the line is built aside */
+	if (room > d->big_cap) {
+		char *b = realloc(d->big, room);
+		if (!b)
+			return -ENOMEM;
+		d->big = b;
+		d->big_cap = room;
+	}
+	out_mem(&d->out, d->big, (size_t)(put_json(d, d->big, r, m, n, st) - d->big));
+	return 0;
+}
+
+static void out_value_readable(struct out *o, struct dbc_value v)
 {
 	switch (v.type) {
 	case DBC_VALUE_INT:
@@ -141,68 +403,15 @@ static void out_value(struct out *o, struct dbc_value v, bool json)
 		out_u64(o, v.u);
 		return;
 	case DBC_VALUE_FLOAT:
-		out_double(o, v.f, json);
+		out_double_readable(o, v.f);
 		return;
 	case DBC_VALUE_TYPE_MAX:
 		break;
 	}
-	out_str(o, json ? "null" : "?");
+	out_str(o, "?");
 }
 
-static void emit_json(struct decode *d, const struct candump_record *r, const struct dbc_message *m,
-		      int n, const struct dbc_decode_status *st)
-{
-	struct out *o = &d->out;
-	const struct bd_frame *f = &r->tf.frame;
-
-	out_str(o, "{\"t\": ");
-	out_time(o, r->time);
-	out_str(o, ", \"iface\": ");
-	out_json_string(o, r->iface);
-	out_str(o, ", \"id\": ");
-	out_u64(o, f->id);
-	out_str(o, (f->flags & BD_FRAME_EXT) ? ", \"ext\": true" : ", \"ext\": false");
-	out_str(o, ", \"len\": ");
-	out_u64(o, f->len);
-	out_str(o, ", \"msg\": ");
-	if (!m) {
-		out_str(o, "null, \"signals\": {}}\n");
-		return;
-	}
-	out_key(d, m);
-	bool any_choice = false;
-	for (int i = 0; i < n; i++) {
-		if (i)
-			out_mem(o, ", ", 2);
-		out_key(d, d->samples[i].signal);
-		out_value(o, d->samples[i].value, true);
-		any_choice |= d->samples[i].choice != NULL;
-	}
-	out_char(o, '}');
-	if (any_choice) {
-		bool first = true;
-		out_str(o, ", \"choices\": {");
-		for (int i = 0; i < n; i++) {
-			if (!d->samples[i].choice)
-				continue;
-			if (!first)
-				out_str(o, ", ");
-			first = false;
-			out_key(d, d->samples[i].signal);
-			out_json_string(o, d->samples[i].choice);
-		}
-		out_char(o, '}');
-	}
-	if (st->flags) {
-		char err[256];
-		dbc_decode_status_format(st, err, sizeof(err));
-		out_str(o, ", \"error\": ");
-		out_json_string(o, err);
-	}
-	out_str(o, "}\n");
-}
-
-/* cantools decode --single-line style: "(t) can0 123#0102 :: Msg(Sig: 1 unit, ...)" */
+/* cantools decode --single-line style, values for people: "(t) can0 123#0102 :: Msg(Sig: 1 unit, ...)" */
 static void emit_text(struct decode *d, const struct candump_record *r, const struct dbc_message *m,
 		      int n, const struct dbc_decode_status *st)
 {
@@ -238,7 +447,7 @@ static void emit_text(struct decode *d, const struct candump_record *r, const st
 			out_text(o, s->choice);
 			out_char(o, '\'');
 		} else {
-			out_value(o, s->value, false);
+			out_value_readable(o, s->value);
 			if (dbc_signal_unit(s->signal)[0]) {
 				out_char(o, ' ');
 				out_text(o, dbc_signal_unit(s->signal));
@@ -275,10 +484,13 @@ static int on_record(void *userdata, const struct candump_record *r)
 		}
 	}
 	d->frames++;
-	if (d->json)
-		emit_json(d, r, m, n, &st);
-	else
+	if (d->json) {
+		int e = emit_json(d, r, m, n, &st);
+		if (e < 0)
+			return e;
+	} else {
 		emit_text(d, r, m, n, &st);
+	}
 	return d->out.error;
 }
 

@@ -85,64 +85,41 @@ void out_printf(struct out *o, const char *fmt, ...)
 
 void out_u64(struct out *o, uint64_t v)
 {
-	char tmp[24];
-	size_t i = sizeof(tmp);
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	out_mem(o, tmp + i, sizeof(tmp) - i);
+	out_commit(o, out_put_u64(out_reserve(o, OUT_INT_ROOM), v));
 }
 
 void out_i64(struct out *o, int64_t v)
 {
-	if (v < 0) {
-		out_char(o, '-');
-		out_u64(o, (uint64_t)0 - (uint64_t)v);
-	} else {
-		out_u64(o, (uint64_t)v);
+	out_commit(o, out_put_i64(out_reserve(o, OUT_INT_ROOM), v));
+}
+
+/* What out_put_double() does when d is not in the cache (non-finite values never are). */
+char *out_put_double_slow(struct out *o, char *p, double d, bool json)
+{
+	if (!isfinite(d)) {
+		const char *s = isnan(d) ? "\"nan\"" : d > 0 ? "\"inf\"" : "\"-inf\"";
+		size_t n = strlen(s) - (json ? 0 : 2);
+		memcpy(p, s + !json, n);
+		return p + n;
 	}
+	uint64_t bits;
+	memcpy(&bits, &d, sizeof(bits));
+	struct out_double_cache *c = &o->dcache[(bits * 0x9E3779B97F4A7C15ull) >> 54];
+	c->bits = bits;
+	c->len = (uint8_t)numfmt_double(c->text, d);
+	memcpy(p, c->text, c->len);
+	return p + c->len;
 }
 
 void out_double(struct out *o, double d, bool json)
 {
-	if (isnan(d)) {
-		out_str(o, json ? "\"nan\"" : "nan");
-		return;
-	}
-	if (isinf(d)) {
-		out_str(o, d > 0 ? (json ? "\"inf\"" : "inf") : (json ? "\"-inf\"" : "-inf"));
-		return;
-	}
-	/* signals repeat their values from frame to frame: a small cache of formatted
-	 * doubles saves most of the snprintf/strtod work */
-	uint64_t bits;
-	memcpy(&bits, &d, sizeof(bits));
-	struct out_double_cache *c = &o->dcache[(bits * 0x9E3779B97F4A7C15ull) >> 54];
-	if (c->len && c->bits == bits) {
-		out_mem(o, c->text, c->len);
-		return;
-	}
-	/* the shortest of %.15g..%.17g that reads back exactly, like Python's repr */
-	char tmp[40];
-	int n = 0;
-	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (prec == 17 || strtod(tmp, NULL) == d)
-			break;
-	}
-	if (n < 0 || (size_t)n + 3 > sizeof(tmp))
-		return;
-	if (!strpbrk(tmp, ".en")) {
-		memcpy(tmp + n, ".0", 3);
-		n += 2;
-	}
-	if ((size_t)n <= sizeof(c->text)) {
-		c->bits = bits;
-		c->len = (uint8_t)n;
-		memcpy(c->text, tmp, (size_t)n);
-	}
-	out_mem(o, tmp, (size_t)n);
+	out_commit(o, out_put_double(o, out_reserve(o, OUT_DOUBLE_ROOM), d, json));
+}
+
+void out_double_readable(struct out *o, double d)
+{
+	char *p = out_reserve(o, NUMFMT_DOUBLE_MAX);
+	out_commit(o, p + numfmt_double_digits(p, d, 15));
 }
 
 /* Windows-1252 0x80..0x9F; its five undefined bytes become U+FFFD. */
@@ -152,54 +129,95 @@ static const uint16_t cp1252[32] = {
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
 };
 
-static void out_cp1252_char(struct out *o, unsigned char c)
+/* One byte above 0x7F as UTF-8 (2 or 3 bytes). */
+static char *put_cp1252(char *p, unsigned char c)
 {
 	unsigned cp = c < 0xa0 ? cp1252[c - 0x80] : c;
 	if (cp < 0x800) {
-		out_char(o, (char)(0xc0 | cp >> 6));
-		out_char(o, (char)(0x80 | (cp & 0x3f)));
+		*p++ = (char)(0xc0 | cp >> 6);
+		*p++ = (char)(0x80 | (cp & 0x3f));
 	} else {
-		out_char(o, (char)(0xe0 | cp >> 12));
-		out_char(o, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		out_char(o, (char)(0x80 | (cp & 0x3f)));
+		*p++ = (char)(0xe0 | cp >> 12);
+		*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*p++ = (char)(0x80 | (cp & 0x3f));
 	}
+	return p;
 }
+
+/* n bytes of s escaped for a JSON string (at most 6 bytes each), without quotes. */
+static char *put_escaped(char *p, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *end = s + n;
+	while (s < end) {
+		/* runs of plain ASCII go out in one piece */
+		const unsigned char *run = s;
+		while (s < end && *s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
+			s++;
+		memcpy(p, run, (size_t)(s - run));
+		p += s - run;
+		if (s == end)
+			break;
+		unsigned char c = *s++;
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 15];
+			p += 6;
+		} else {
+			/* DBC text is Windows-1252 the way cantools reads it, even where the bytes
+			 * would pass as UTF-8: the same file gives the same labels in both tools */
+			p = put_cp1252(p, c);
+		}
+	}
+	return p;
+}
+
+size_t out_json_string_room(const char *s)
+{
+	return 6 * strlen(s) + 2;
+}
+
+char *out_put_json_string(char *p, const char *s)
+{
+	*p++ = '"';
+	p = put_escaped(p, (const unsigned char *)s, strlen(s));
+	*p++ = '"';
+	return p;
+}
+
+/* Long strings go through the buffer in pieces. */
+#define CHUNK 4096u
 
 void out_json_string(struct out *o, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str);
 	out_char(o, '"');
-	while (*s) {
-		/* runs of plain ASCII go out in one piece */
-		const unsigned char *run = s;
-		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
-			s++;
-		if (s > run)
-			out_mem(o, (const char *)run, (size_t)(s - run));
-		if (!*s)
-			break;
-		unsigned char c = *s++;
-		if (c == '"' || c == '\\') {
-			out_char(o, '\\');
-			out_char(o, (char)c);
-		} else if (c < 0x20 || c == 0x7f) {
-			out_printf(o, "\\u%04x", c);
-		} else {
-			/* DBC text is Windows-1252 the way cantools reads it, even where the bytes
-			 * would pass as UTF-8: the same file gives the same labels in both tools */
-			out_cp1252_char(o, c);
-		}
+	while (n > 0) {
+		size_t k = n < CHUNK ? n : CHUNK;
+		out_commit(o, put_escaped(out_reserve(o, 6 * k), s, k));
+		s += k;
+		n -= k;
 	}
 	out_char(o, '"');
 }
 
 void out_text(struct out *o, const char *str)
 {
-	for (const unsigned char *s = (const unsigned char *)str; *s; s++) {
-		if (*s < 0x80)
-			out_char(o, (char)*s);
-		else
-			out_cp1252_char(o, *s);
+	const unsigned char *s = (const unsigned char *)str;
+	while (*s) {
+		char *p = out_reserve(o, 3 * CHUNK);
+		for (size_t k = 0; k < CHUNK && *s; k++, s++) {
+			if (*s < 0x80)
+				*p++ = (char)*s;
+			else
+				p = put_cp1252(p, *s);
+		}
+		out_commit(o, p);
 	}
 }
 
