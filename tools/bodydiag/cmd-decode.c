@@ -33,7 +33,14 @@ struct key {
 /* The error text's room (dbc_decode_status_format into 256 bytes, escaped). */
 #define ERROR_ROOM (256u * 6u + 16u)
 
-/* The last label seen per signal is checked first: labels repeat from frame to frame. */
+/* A sample expected at a position of a message's line, and its key. */
+struct expected {
+	const struct dbc_signal *signal;
+	const char *text;
+	size_t len;
+};
+
+/* A value label's JSON, found by the library's pointer to it. */
 struct label_key {
 	const char *label; /* the library's pointer */
 	struct key json;
@@ -54,11 +61,10 @@ struct decode {
 	struct key *sig_keys;	  /* by dbc_signal_number: `"Name": ` */
 	struct key *msg_keys;	  /* by dbc_message_index: `"Name", "signals": {` */
 	size_t *line_room;	  /* by dbc_message_index: a line's room at most */
-	/* by dbc_message_index: the signals of a full frame in decode order, and their keys
-	 * (NULL-padded to the message's sample count): checked per sample, it saves looking
-	 * the key up by signal number */
-	const struct dbc_signal ***order;
-	struct key **order_keys;
+	/* by dbc_message_index: the signals of a full frame in decode order with their keys
+	 * (padded to the message's sample count): checked per sample, it saves looking the
+	 * key up by signal number */
+	struct expected **order;
 	struct label_key *labels; /* open addressing by label pointer */
 	size_t label_mask;
 	char iface[CANDUMP_MAX_IFACE]; /* the last interface and its JSON */
@@ -123,20 +129,17 @@ static int make_order(struct decode *d)
 	uint8_t zeros[DBC_MAX_MESSAGE_LEN] = {0};
 
 	d->order = calloc(nm + 1, sizeof(*d->order));
-	d->order_keys = calloc(nm + 1, sizeof(*d->order_keys));
-	if (!d->order || !d->order_keys)
+	if (!d->order)
 		return -ENOMEM;
 	for (size_t i = 0; i < nm; i++) {
 		const struct dbc_message *m = dbc_message_at(d->db, i);
-		size_t cap = dbc_message_max_samples(m);
-		d->order[i] = calloc(cap + 1, sizeof(*d->order[i]));
-		d->order_keys[i] = calloc(cap + 1, sizeof(*d->order_keys[i]));
-		if (!d->order[i] || !d->order_keys[i])
+		d->order[i] = calloc(dbc_message_max_samples(m) + 1, sizeof(*d->order[i]));
+		if (!d->order[i])
 			return -ENOMEM;
 		int n = dbc_decode(m, zeros, dbc_message_length(m), d->samples, d->cap, NULL);
 		for (int k = 0; k < n; k++) {
-			d->order[i][k] = d->samples[k].signal;
-			d->order_keys[i][k] = d->sig_keys[dbc_signal_number(d->samples[k].signal)];
+			const struct key *key = &d->sig_keys[dbc_signal_number(d->samples[k].signal)];
+			d->order[i][k] = (struct expected){d->samples[k].signal, key->text, key->len};
 		}
 	}
 	return 0;
@@ -229,12 +232,9 @@ static void free_keys(struct decode *d)
 	free(d->sig_keys);
 	free(d->msg_keys);
 	free(d->line_room);
-	for (size_t i = 0; d->order && i < dbc_message_count(d->db); i++) {
+	for (size_t i = 0; d->order && i < dbc_message_count(d->db); i++)
 		free(d->order[i]);
-		free(d->order_keys[i]);
-	}
 	free(d->order);
-	free(d->order_keys);
 	free(d->labels);
 	free(d->big);
 }
@@ -339,14 +339,13 @@ static char *put_json(struct decode *d, char *p, const struct candump_record *r,
 	if (!m)
 		return OUT_PUT_LIT(p, "null, \"signals\": {}}\n");
 	size_t mi = dbc_message_index(m);
-	const struct dbc_signal *const *order = d->order[mi];
-	const struct key *order_keys = d->order_keys[mi];
+	const struct expected *e = d->order[mi];
 	p = put_key(p, &d->msg_keys[mi]);
-	for (int i = 0; i < n; i++) {
-		const struct key *k = smp[i].signal == order[i]
-					  ? &order_keys[i]
-					  : &d->sig_keys[dbc_signal_number(smp[i].signal)];
-		p = put_key(p, k);
+	for (int i = 0; i < n; i++, e++) {
+		if (smp[i].signal == e->signal)
+			p = put_text(p, e->text, e->len);
+		else
+			p = put_key(p, &d->sig_keys[dbc_signal_number(smp[i].signal)]);
 		p = put_value(&d->out, p, smp[i].value);
 		p = OUT_PUT_LIT(p, ", "); /* taken back after the last one */
 		any_choice |= (uintptr_t)smp[i].choice;
