@@ -2,6 +2,7 @@
 /*
  * dbc: one hand-written minimal DBC per feature, decoded and encoded with known bytes.
  */
+#include <endian.h>
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -399,6 +400,16 @@ static void integer_or_float(void **state)
 	assert_float_value(sample(s, n, "Dot"), 0.75);
 	dbc_free(db);
 }
+
+/* mux_dbc behind a one-signal message: indexes and numbers start past it */
+static const char mux_dbc_for_room[] = "BO_ 9 First: 1 A\n"
+				       " SG_ F : 0|8@1+ (1,0) [0|0] \"\" B\n"
+				       "BO_ 10 Mux: 8 A\n"
+				       " SG_ Sel M : 0|8@1+ (1,0) [0|0] \"\" B\n"
+				       " SG_ Always : 56|8@1+ (1,0) [0|0] \"\" B\n"
+				       " SG_ A m0 : 8|16@1+ (1,0) [0|0] \"\" B\n"
+				       " SG_ B m1 : 8|8@1+ (1,0) [0|0] \"\" B\n"
+				       " SG_ C m1 : 16|8@1- (1,0) [0|0] \"\" B\n";
 
 static const char mux_dbc[] = "BO_ 10 Mux: 8 A\n"
 			      " SG_ Sel M : 0|8@1+ (1,0) [0|0] \"\" B\n"
@@ -857,6 +868,161 @@ static void standalone_signal(void **state)
 	assert_null(dbc_signal_free(NULL));
 }
 
+/* Values that need more than 64 bits before they are classified (portable 128-bit code). */
+static void values_beyond_64_bits(void **state)
+{
+	struct dbc *db = load(with_header("BO_ 20 U: 8 A\n"
+					  " SG_ Big3 : 0|64@1+ (3,5) [0|0] \"\" B\n"
+					  "BO_ 21 S: 8 A\n"
+					  " SG_ Neg : 0|64@1- (-2,0) [0|0] \"\" B\n"
+					  "BO_ 22 H: 8 A\n"
+					  " SG_ Half : 0|64@1+ (2,0) [0|0] \"\" B\n"
+					  "BO_ 23 M: 8 A\n"
+					  " SG_ Min : 0|64@1- (1,-1) [0|0] \"\" B\n"
+					  "BO_ 24 L: 8 A\n"
+					  " SG_ IntLit : 0|64@1+ (3,0.5) [0|0] \"\" B\n"
+					  "BO_ 25 D: 8 A\n"
+					  " SG_ Dbl : 0|64@1+ (3.0,0.5) [0|0] \"\" B\n"
+					  "BO_ 26 W: 4 A\n"
+					  " SG_ Huge : 0|32@1+ (1099511627776,0) [0|0] \"\" B\n"
+					  "BO_ 27 O: 8 A\n"
+					  " SG_ Off : 0|64@1+ (2,-5) [0|0] \"\" B\n"));
+	struct dbc_sample s[64];
+	uint8_t ones[8], min[8] = {0, 0, 0, 0, 0, 0, 0, 0x80}, max63[8], p53[8];
+	memset(ones, 0xff, 8);
+	memset(max63, 0xff, 8);
+	max63[7] = 0x7f;
+	uint64_t r53 = (UINT64_C(1) << 53) + 1;
+	for (int i = 0; i < 8; i++)
+		p53[i] = (uint8_t)(r53 >> (8 * i));
+
+	decode(db, 20, false, ones, 8, s, NULL); /* 3 * (2^64 - 1) + 5 */
+	assert_int_equal(s[0].value.type, DBC_VALUE_FLOAT);
+	assert_true(s[0].value.f == ldexp(3, 64));
+	decode(db, 21, false, min, 8, s, NULL); /* -2 * -2^63 = 2^64 */
+	assert_int_equal(s[0].value.type, DBC_VALUE_FLOAT);
+	assert_true(s[0].value.f == ldexp(1, 64));
+	decode(db, 22, false, max63, 8, s, NULL); /* 2 * (2^63 - 1) */
+	assert_int_equal(s[0].value.type, DBC_VALUE_UINT);
+	assert_true(s[0].value.u == UINT64_MAX - 1);
+	decode(db, 23, false, min, 8, s, NULL); /* -2^63 - 1 */
+	assert_int_equal(s[0].value.type, DBC_VALUE_FLOAT);
+	assert_true(s[0].value.f == -ldexp(1, 63));
+	/* Python: int * int exactly, then + 0.5; a double factor rounds the raw value first */
+	decode(db, 24, false, p53, 8, s, NULL);
+	assert_true(s[0].value.type == DBC_VALUE_FLOAT && s[0].value.f == 27021597764222980.0);
+	decode(db, 25, false, p53, 8, s, NULL);
+	assert_true(s[0].value.type == DBC_VALUE_FLOAT && s[0].value.f == 27021597764222976.0);
+	decode(db, 26, false, ones, 4, s, NULL); /* (2^32 - 1) * 2^40 */
+	assert_true(s[0].value.type == DBC_VALUE_FLOAT && s[0].value.f == ldexp(4294967295.0, 40));
+
+	/* and back: quotients of values above 2^64, exact and rounded */
+	uint8_t out[8];
+	uint64_t bits;
+	struct dbc_value v = {.type = DBC_VALUE_FLOAT, .f = ldexp(1, 64)};
+	assert_int_equal(dbc_encode(dbc_find_message(db, 21, false), &v, out, 8), 8);
+	assert_memory_equal(out, min, 8);
+	v = (struct dbc_value){.type = DBC_VALUE_UINT, .u = UINT64_MAX - 1};
+	assert_int_equal(dbc_encode(dbc_find_message(db, 22, false), &v, out, 8), 8);
+	assert_memory_equal(out, max63, 8);
+	v = (struct dbc_value){.type = DBC_VALUE_UINT, .u = UINT64_MAX};
+	assert_int_equal(dbc_encode(dbc_find_message(db, 22, false), &v, out, 8), 8);
+	memcpy(&bits, out, 8);
+	assert_true(le64toh(bits) == UINT64_C(1) << 63); /* (2^64 - 1) / 2, half to even */
+	v = (struct dbc_value){.type = DBC_VALUE_UINT, .u = UINT64_MAX}; /* (2^64 + 4) / 2 */
+	assert_int_equal(dbc_encode(dbc_find_message(db, 27, false), &v, out, 8), 8);
+	memcpy(&bits, out, 8);
+	assert_true(le64toh(bits) == (UINT64_C(1) << 63) + 2);
+	v = (struct dbc_value){.type = DBC_VALUE_INT, .i = -1}; /* -0.5 rounds to 0 */
+	assert_int_equal(dbc_encode(dbc_find_message(db, 22, false), &v, out, 8), 8);
+	v = (struct dbc_value){.type = DBC_VALUE_INT, .i = -3}; /* -1.5 rounds to -2 */
+	assert_int_equal(dbc_encode(dbc_find_message(db, 22, false), &v, out, 8), -ERANGE);
+	v = (struct dbc_value){.type = DBC_VALUE_FLOAT, .f = ldexp(1, 66)};
+	assert_int_equal(dbc_encode(dbc_find_message(db, 21, false), &v, out, 8), -ERANGE);
+	dbc_free(db);
+}
+
+/* Labels of short fields come from a table by raw bits, long ones by search: the same. */
+static void value_tables(void **state)
+{
+	struct dbc *db = load(with_header("BO_ 30 V: 8 A\n"
+					  " SG_ S4 : 0|4@1- (1,0) [0|0] \"\" B\n"
+					  " SG_ U8 : 8|8@1+ (1,0) [0|0] \"\" B\n"
+					  " SG_ U10 : 16|10@1+ (1,0) [0|0] \"\" B\n"
+					  " SG_ Scaled : 32|4@1+ (0.5,0) [0|0] \"\" B\n"
+					  "VAL_ 30 S4 -8 \"min\" -1 \"minus one\" 3 \"three\" ;\n"
+					  "VAL_ 30 U8 0 \"zero\" 255 \"all\" ;\n"
+					  "VAL_ 30 U10 1023 \"top\" 512 \"mid\" ;\n"
+					  "VAL_ 30 Scaled 3 \"raw three\" ;\n"));
+	struct dbc_sample s[64];
+	const uint8_t a[8] = {0x0f, 0xff, 0xff, 0x03, 0x03, 0, 0, 0};
+	int n = decode(db, 30, false, a, 8, s, NULL);
+	assert_string_equal(sample(s, n, "S4")->choice, "minus one");
+	assert_string_equal(sample(s, n, "U8")->choice, "all");
+	assert_string_equal(sample(s, n, "U10")->choice, "top");
+	/* labels belong to raw values, not to physical ones */
+	assert_float_value(sample(s, n, "Scaled"), 1.5);
+	assert_string_equal(sample(s, n, "Scaled")->choice, "raw three");
+	const uint8_t b[8] = {0x08, 0x00, 0x00, 0x02, 0x02, 0, 0, 0};
+	n = decode(db, 30, false, b, 8, s, NULL);
+	assert_string_equal(sample(s, n, "S4")->choice, "min");
+	assert_string_equal(sample(s, n, "U8")->choice, "zero");
+	assert_string_equal(sample(s, n, "U10")->choice, "mid");
+	assert_null(sample(s, n, "Scaled")->choice);
+	const uint8_t c[8] = {0x07, 0x01, 0x01, 0x00, 0, 0, 0, 0};
+	n = decode(db, 30, false, c, 8, s, NULL);
+	assert_null(sample(s, n, "S4")->choice);
+	assert_null(sample(s, n, "U8")->choice);
+	assert_null(sample(s, n, "U10")->choice);
+	dbc_free(db);
+}
+
+/* Dense numbers, the room a caller gives, and how deep multiplexers are followed. */
+static void numbers_room_and_depth(void **state)
+{
+	struct dbc *db = load(with_header(mux_dbc_for_room));
+	const struct dbc_message *m = dbc_find_message(db, 10, false);
+	struct dbc_sample all[64], some[64];
+	struct dbc_decode_status st;
+	const uint8_t d[8] = {1, 7, 0xfe, 0, 0, 0, 0, 9};
+
+	assert_int_equal(dbc_signal_total(db), 6);
+	assert_int_equal(dbc_message_index(m), 1);
+	for (size_t i = 0; i < dbc_message_signal_count(m); i++)
+		assert_int_equal(dbc_signal_number(dbc_message_signal_at(m, i)), 1 + i);
+	int n = dbc_decode(m, d, 8, all, 64, &st);
+	assert_int_equal(n, 4); /* Sel, Always, B, C */
+	/* room for exactly the samples there are (fewer than the signals): the same */
+	assert_int_equal(dbc_decode(m, d, 8, some, (size_t)n, &st), n);
+	for (int i = 0; i < n; i++) {
+		assert_ptr_equal(some[i].signal, all[i].signal);
+		assert_true(dbc_value_as_double(some[i].value) == dbc_value_as_double(all[i].value));
+	}
+	assert_int_equal(dbc_decode(m, d, 8, some, (size_t)n - 1, &st), -ENOBUFS);
+	dbc_free(db);
+
+	/* a chain of 66 multiplexers, each selecting the next with 0: 65 levels decode */
+	char text[16384];
+	size_t o = (size_t)snprintf(text, sizeof(text), "%sBO_ 40 Deep: 16 A\n", header);
+	o += (size_t)snprintf(text + o, sizeof(text) - o, " SG_ S0 M : 0|1@1+ (1,0) [0|0] \"\" B\n");
+	for (int k = 1; k <= 66; k++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+				      " SG_ S%d m0%s : %d|1@1+ (1,0) [0|0] \"\" B\n", k,
+				      k < 66 ? "M" : "", k);
+	for (int k = 1; k <= 66; k++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "SG_MUL_VAL_ 40 S%d S%d 0-0;\n", k,
+				      k - 1);
+	db = load(text);
+	m = dbc_find_message(db, 40, false);
+	const uint8_t zeros[16] = {0};
+	assert_int_equal(dbc_decode(m, zeros, 16, all, 64, &st), -ENOBUFS);
+	struct dbc_sample many[80];
+	n = dbc_decode(m, zeros, 16, many, 80, &st);
+	assert_int_equal(n, 65); /* S0 .. S64: deeper than 64 multiplexers is not followed */
+	assert_string_equal(dbc_signal_name(many[64].signal), "S64");
+	dbc_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -880,6 +1046,9 @@ int main(void)
 	    cmocka_unit_test(streaming_parser),
 	    cmocka_unit_test(encoding),
 	    cmocka_unit_test(standalone_signal),
+	    cmocka_unit_test(values_beyond_64_bits),
+	    cmocka_unit_test(value_tables),
+	    cmocka_unit_test(numbers_room_and_depth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,9 @@
 
 #include "bodydiag/numfmt.h"
 
+#ifndef WIDE_PORTABLE
 #define WIDE_PORTABLE
+#endif
 #include "../../lib/wide.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
