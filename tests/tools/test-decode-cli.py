@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """`bodydiag decode` end to end on a hand-written DBC and log: the exact --json lines
 (integers, shortest floats, "nan"/"inf" strings, uint64, choices, error key, unknown ids,
-remote and error frames left out, Windows-1252 labels) and the text form.
+remote and error frames left out, Windows-1252 labels) and the text form (values rounded
+to 15 digits for people).
 
 Usage: test-decode-cli.py BODYDIAG
 """
@@ -110,6 +111,26 @@ def screen_and_wrong_files(exe, tmp):
     return failures
 
 
+def readable_text(exe, tmp):
+    """--json keeps the exact double (what cantools gives); the text form rounds to 15
+    digits for people: 23 * 0.1 is 2.3000000000000003 there and 2.3 here."""
+    dbc = os.path.join(tmp, "tenth.dbc")
+    with open(dbc, "wb") as f:
+        f.write(b'BO_ 291 Msg: 1 X\n SG_ Tenth : 0|8@1+ (0.1,0) [0|0] "V" X\n')
+    log = os.path.join(tmp, "tenth.log")
+    with open(log, "w") as f:
+        f.write("(1.000000) can0 123#17\n")
+    p = run(exe, "decode", "--json", "--dbc", dbc, log)
+    if '"Tenth": 2.3000000000000003}' not in p.stdout:
+        print(f"--json float: {p.stdout!r}")
+        return 1
+    p = run(exe, "decode", "--dbc", dbc, log)
+    if p.stdout.strip() != "(1.000000) can0 123#17 :: Msg(Tenth: 2.3 V)":
+        print(f"text float: {p.stdout!r}")
+        return 1
+    return 0
+
+
 def main():
     exe = sys.argv[1]
     failures = 0
@@ -162,6 +183,7 @@ def main():
             print(f"DBC error not reported with file:line:column: {p.stderr!r}")
             failures += 1
         failures += screen_and_wrong_files(exe, tmp)
+        failures += readable_text(exe, tmp)
     print("decode-cli:", "ok" if failures == 0 else f"{failures} failures")
     return 1 if failures else 0
 
