@@ -701,20 +701,38 @@ bad:
 	return -EINVAL;
 }
 
-int candump_format_frame(const struct bd_frame *f, uint8_t len8_dlc, char *buf, size_t size)
+/* snprintf's contract for text already in tmp: as much as fits, NUL, the full length. */
+static int finish(char *buf, size_t size, const char *tmp, size_t n)
 {
-	char tmp[3 * BD_FRAME_MAX_DATA + 32];
-	size_t o = 0;
-	static const char hex[] = "0123456789ABCDEF";
+	if (size) {
+		size_t k = n < size ? n : size - 1;
+		memcpy(buf, tmp, k);
+		buf[k] = '\0';
+	}
+	return (int)n;
+}
 
-	if (f->flags & BD_FRAME_ERR)
-		o += (size_t)snprintf(tmp, sizeof(tmp), "%08" PRIX32 "#",
-				      (f->id & CAN_ERR_MASK_BITS) | CAN_ERR_FLAG_BIT);
-	else if (f->flags & BD_FRAME_EXT)
-		o +=
-		    (size_t)snprintf(tmp, sizeof(tmp), "%08" PRIX32 "#", f->id & CAN_ERR_MASK_BITS);
-	else
-		o += (size_t)snprintf(tmp, sizeof(tmp), "%03" PRIX32 "#", f->id & 0x7ffu);
+/* The frame text into tmp (3 * BD_FRAME_MAX_DATA + 32 bytes), without NUL; its length. */
+static size_t put_frame(char *tmp, const struct bd_frame *f, uint8_t len8_dlc)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	uint32_t id;
+	unsigned digits;
+
+	if (f->flags & BD_FRAME_ERR) {
+		id = (f->id & CAN_ERR_MASK_BITS) | CAN_ERR_FLAG_BIT;
+		digits = 8;
+	} else if (f->flags & BD_FRAME_EXT) {
+		id = f->id & CAN_ERR_MASK_BITS;
+		digits = 8;
+	} else {
+		id = f->id & 0x7ffu;
+		digits = 3;
+	}
+	for (unsigned k = digits; k-- > 0;)
+		tmp[o++] = hex[(id >> (4 * k)) & 15];
+	tmp[o++] = '#';
 
 	if (f->flags & BD_FRAME_RTR) {
 		tmp[o++] = 'R';
@@ -725,8 +743,7 @@ int candump_format_frame(const struct bd_frame *f, uint8_t len8_dlc, char *buf, 
 			tmp[o++] = '_';
 			tmp[o++] = hex[len8_dlc];
 		}
-		tmp[o] = '\0';
-		return snprintf(buf, size, "%s", tmp);
+		return o;
 	}
 	unsigned n = f->len;
 	if (f->flags & BD_FRAME_FD) {
@@ -750,15 +767,32 @@ int candump_format_frame(const struct bd_frame *f, uint8_t len8_dlc, char *buf, 
 		tmp[o++] = '_';
 		tmp[o++] = hex[len8_dlc];
 	}
-	tmp[o] = '\0';
-	return snprintf(buf, size, "%s", tmp);
+	return o;
+}
+
+int candump_format_frame(const struct bd_frame *f, uint8_t len8_dlc, char *buf, size_t size)
+{
+	char tmp[3 * BD_FRAME_MAX_DATA + 32];
+	return finish(buf, size, tmp, put_frame(tmp, f, len8_dlc));
 }
 
 int candump_format_record(const struct candump_record *r, char *buf, size_t size)
 {
-	char frame[3 * BD_FRAME_MAX_DATA + 32];
-	candump_format_frame(&r->tf.frame, r->len8_dlc, frame, sizeof(frame));
-	return snprintf(buf, size, "(%s) %s %s", r->time, r->iface, frame);
+	char tmp[CANDUMP_MAX_TIME + CANDUMP_MAX_IFACE + 3 * BD_FRAME_MAX_DATA + 40];
+	size_t o = 0, n;
+
+	tmp[o++] = '(';
+	n = strnlen(r->time, sizeof(r->time));
+	memcpy(tmp + o, r->time, n);
+	o += n;
+	tmp[o++] = ')';
+	tmp[o++] = ' ';
+	n = strnlen(r->iface, sizeof(r->iface));
+	memcpy(tmp + o, r->iface, n);
+	o += n;
+	tmp[o++] = ' ';
+	o += put_frame(tmp + o, &r->tf.frame, r->len8_dlc);
+	return finish(buf, size, tmp, o);
 }
 
 void candump_set_time_us(struct candump_record *r, int64_t t_us)

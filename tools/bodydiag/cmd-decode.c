@@ -43,7 +43,7 @@ struct expected {
 /* A value label's JSON, found by the library's pointer to it. */
 struct label_key {
 	const char *label; /* the library's pointer */
-	struct key json;
+	struct key json;   /* `"Label"` / `'Label'` */
 };
 
 struct decode {
@@ -58,8 +58,10 @@ struct decode {
 	/* --json: every name escaped once (the hot loop only copies bytes) */
 	char *text; /* all key texts, KEY_SLACK bytes of zeros at the end */
 	size_t text_len, text_cap;
-	struct key *sig_keys;	  /* by dbc_signal_number: `"Name": ` */
-	struct key *msg_keys;	  /* by dbc_message_index: `"Name", "signals": {` */
+	/* every name the output needs, once (JSON: escaped and quoted; text: as UTF-8) */
+	struct key *sig_keys;	  /* by dbc_signal_number: `"Name": ` / `Name: ` */
+	struct key *units;	  /* by dbc_signal_number, text only: ` Unit`, or empty */
+	struct key *msg_keys;	  /* by dbc_message_index: `"Name", "signals": {` / ` :: Name(` */
 	size_t *line_room;	  /* by dbc_message_index: a line's room at most */
 	/* by dbc_message_index: the signals of a full frame in decode order with their keys
 	 * (padded to the message's sample count): checked per sample, it saves looking the
@@ -90,7 +92,8 @@ static void on_bad_line(void *userdata, unsigned line, const char *reason)
 	line_note(&d->bad, line, 0, reason);
 }
 
-/* Appends prefix + JSON string of name + suffix to d->text; the key's offset in *ret_off. */
+/* Appends prefix + name + suffix to d->text, the name as a JSON string (--json) or as
+ * UTF-8 (text); the key's offset in *ret_off, its length in *ret_len. */
 static int add_text(struct decode *d, const char *prefix, const char *name, const char *suffix,
 		    size_t *ret_off, size_t *ret_len)
 {
@@ -107,7 +110,7 @@ static int add_text(struct decode *d, const char *prefix, const char *name, cons
 	}
 	char *start = d->text + d->text_len, *p = start;
 	p = stpcpy(p, prefix);
-	p = out_put_json_string(p, name);
+	p = d->json ? out_put_json_string(p, name) : out_put_text(p, name);
 	p = stpcpy(p, suffix);
 	*ret_off = d->text_len;
 	*ret_len = (size_t)(p - start);
@@ -145,22 +148,26 @@ static int make_order(struct decode *d)
 	return 0;
 }
 
-/* Every name and label the JSON output needs, escaped once, and each message's room. */
+/* Every name, unit and label the output needs, escaped once, and each message's room. */
 static int make_keys(struct decode *d)
 {
 	size_t nm = dbc_message_count(d->db), ns = dbc_signal_total(d->db), nl = 0;
 	size_t *sig_off = calloc(ns + 1, sizeof(*sig_off)), *msg_off = calloc(nm + 1, sizeof(*msg_off));
 	int r = -ENOMEM;
 
+	size_t *unit_off = calloc(ns + 1, sizeof(*unit_off));
 	d->sig_keys = calloc(ns + 1, sizeof(*d->sig_keys));
+	d->units = calloc(ns + 1, sizeof(*d->units));
 	d->msg_keys = calloc(nm + 1, sizeof(*d->msg_keys));
 	d->line_room = calloc(nm + 1, sizeof(*d->line_room));
-	if (!sig_off || !msg_off || !d->sig_keys || !d->msg_keys || !d->line_room)
+	if (!sig_off || !msg_off || !unit_off || !d->sig_keys || !d->units || !d->msg_keys ||
+	    !d->line_room)
 		goto out;
 	r = 0;
 	for (size_t i = 0; i < nm; i++) {
 		const struct dbc_message *m = dbc_message_at(d->db, i);
-		if ((r = add_text(d, "", dbc_message_name(m), ", \"signals\": {", &msg_off[i],
+		if ((r = add_text(d, d->json ? "" : " :: ", dbc_message_name(m),
+				  d->json ? ", \"signals\": {" : "(", &msg_off[i],
 				  &d->msg_keys[i].len)) < 0)
 			goto out;
 		for (size_t k = 0; k < dbc_message_signal_count(m); k++) {
@@ -168,6 +175,10 @@ static int make_keys(struct decode *d)
 			size_t n = dbc_signal_number(s);
 			if ((r = add_text(d, "", dbc_signal_name(s), ": ", &sig_off[n],
 					  &d->sig_keys[n].len)) < 0)
+				goto out;
+			if (!d->json && dbc_signal_unit(s)[0] &&
+			    (r = add_text(d, " ", dbc_signal_unit(s), "", &unit_off[n],
+					  &d->units[n].len)) < 0)
 				goto out;
 			nl += dbc_signal_choice_count(s);
 		}
@@ -189,7 +200,8 @@ static int make_keys(struct decode *d)
 		for (size_t k = 0; k < dbc_message_signal_count(m) && r >= 0; k++) {
 			const struct dbc_signal *s = dbc_message_signal_at(m, k);
 			size_t key = d->sig_keys[dbc_signal_number(s)].len + KEY_SLACK, longest = 0;
-			room += key + OUT_DOUBLE_ROOM + OUT_INT_ROOM + 2;
+			room += key + OUT_DOUBLE_ROOM + OUT_INT_ROOM + 2 +
+				d->units[dbc_signal_number(s)].len + KEY_SLACK;
 			for (size_t c = 0; c < dbc_signal_choice_count(s) && r >= 0; c++) {
 				const char *label;
 				dbc_signal_choice_at(s, c, NULL, &label);
@@ -198,8 +210,8 @@ static int make_keys(struct decode *d)
 					h = (h + 1) & d->label_mask;
 				if (!d->labels[h].label) {
 					d->labels[h].label = label;
-					r = add_text(d, "", label, "", &label_off[h],
-						     &d->labels[h].json.len);
+					r = add_text(d, d->json ? "" : "'", label, d->json ? "" : "'",
+						     &label_off[h], &d->labels[h].json.len);
 				}
 				if (d->labels[h].json.len > longest)
 					longest = d->labels[h].json.len;
@@ -212,8 +224,10 @@ static int make_keys(struct decode *d)
 	/* the text is complete: offsets become pointers */
 	for (size_t i = 0; i < nm; i++)
 		d->msg_keys[i].text = d->text + msg_off[i];
-	for (size_t i = 0; i < ns; i++)
+	for (size_t i = 0; i < ns; i++) {
 		d->sig_keys[i].text = d->text + sig_off[i];
+		d->units[i].text = d->text + unit_off[i];
+	}
 	for (size_t h = 0; h <= d->label_mask; h++)
 		if (d->labels[h].label)
 			d->labels[h].json.text = d->text + label_off[h];
@@ -223,6 +237,7 @@ static int make_keys(struct decode *d)
 out:
 	free(sig_off);
 	free(msg_off);
+	free(unit_off);
 	return r;
 }
 
@@ -230,6 +245,7 @@ static void free_keys(struct decode *d)
 {
 	free(d->text);
 	free(d->sig_keys);
+	free(d->units);
 	free(d->msg_keys);
 	free(d->line_room);
 	for (size_t i = 0; d->order && i < dbc_message_count(d->db); i++)
@@ -263,15 +279,16 @@ static const struct key *label_key(const struct decode *d, const char *label)
 	return &d->labels[h].json;
 }
 
-static inline char *put_value(struct out *o, char *p, struct dbc_value v)
+/* A value: JSON (exact doubles, non-finite ones as strings) or for people (15 digits). */
+static inline char *put_value(struct out *o, char *p, struct dbc_value v, bool json)
 {
 	if (v.type == DBC_VALUE_INT)
 		return out_put_i64(p, v.i);
 	if (v.type == DBC_VALUE_FLOAT)
-		return out_put_double(o, p, v.f, true);
+		return json ? out_put_double(o, p, v.f, true) : out_put_double_readable(o, p, v.f);
 	if (v.type == DBC_VALUE_UINT)
 		return out_put_u64(p, v.u);
-	return OUT_PUT_LIT(p, "null");
+	return json ? OUT_PUT_LIT(p, "null") : OUT_PUT_LIT(p, "?");
 }
 
 /* The timestamp as written, but as a JSON number: no leading zeros in the seconds. */
@@ -346,7 +363,7 @@ static char *put_json(struct decode *d, char *p, const struct candump_record *r,
 			p = put_text(p, e->text, e->len);
 		else
 			p = put_key(p, &d->sig_keys[dbc_signal_number(smp[i].signal)]);
-		p = put_value(&d->out, p, smp[i].value);
+		p = put_value(&d->out, p, smp[i].value, true);
 		p = OUT_PUT_LIT(p, ", "); /* taken back after the last one */
 		any_choice |= (uintptr_t)smp[i].choice;
 	}
@@ -372,12 +389,76 @@ static char *put_json(struct decode *d, char *p, const struct candump_record *r,
 	return OUT_PUT_LIT(p, "}\n");
 }
 
-static int emit_json(struct decode *d, const struct candump_record *r, const struct dbc_message *m,
+/* One frame's readable line into p, which has room for it (line_room): cantools decode
+ * --single-line style, "(t) can0 123#0102 :: Msg(Sig: 1 unit, Mode: 'Label')". */
+static char *put_text_line(struct decode *d, char *p, const struct candump_record *r,
+			   const struct dbc_message *m, int n, const struct dbc_decode_status *st)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct bd_frame *f = &r->tf.frame;
+	const struct dbc_sample *smp = d->samples;
+
+	p += candump_format_record(r, p, CANDUMP_MAX_TIME + CANDUMP_MAX_IFACE + 256);
+	if (f->flags & BD_FRAME_ERR)
+		return OUT_PUT_LIT(p, " :: error frame\n");
+	if (f->flags & BD_FRAME_RTR)
+		return OUT_PUT_LIT(p, " :: remote frame\n");
+	if (!m) {
+		p = OUT_PUT_LIT(p, " :: unknown frame id ");
+		p = out_put_u64(p, f->id);
+		p = OUT_PUT_LIT(p, " (0x");
+		unsigned k = 8;
+		while (k > 1 && !(f->id >> (4 * (k - 1))))
+			k--;
+		while (k-- > 0)
+			*p++ = hex[(f->id >> (4 * k)) & 15];
+		return OUT_PUT_LIT(p, ")\n");
+	}
+	size_t mi = dbc_message_index(m);
+	const struct expected *e = d->order[mi];
+	p = put_key(p, &d->msg_keys[mi]);
+	for (int i = 0; i < n; i++, e++) {
+		size_t num = dbc_signal_number(smp[i].signal);
+		if (smp[i].signal == e->signal)
+			p = put_text(p, e->text, e->len);
+		else
+			p = put_key(p, &d->sig_keys[num]);
+		if (smp[i].choice) {
+			p = put_key(p, label_key(d, smp[i].choice));
+		} else {
+			p = put_value(&d->out, p, smp[i].value, false);
+			if (d->units[num].len)
+				p = put_key(p, &d->units[num]);
+		}
+		p = OUT_PUT_LIT(p, ", "); /* taken back after the last one */
+	}
+	if (n > 0)
+		p -= 2;
+	*p++ = ')';
+	if (st->flags) {
+		char err[256];
+		int len = dbc_decode_status_format(st, err, sizeof(err));
+		p = OUT_PUT_LIT(p, " error: ");
+		len = len < 0 ? 0 : len >= (int)sizeof(err) ? (int)sizeof(err) - 1 : len;
+		memcpy(p, err, (size_t)len);
+		p += len;
+	}
+	*p++ = '\n';
+	return p;
+}
+
+static char *put_line(struct decode *d, char *p, const struct candump_record *r,
+		      const struct dbc_message *m, int n, const struct dbc_decode_status *st)
+{
+	return d->json ? put_json(d, p, r, m, n, st) : put_text_line(d, p, r, m, n, st);
+}
+
+static int emit_line(struct decode *d, const struct candump_record *r, const struct dbc_message *m,
 		     int n, const struct dbc_decode_status *st)
 {
 	size_t room = m ? d->line_room[dbc_message_index(m)] : LINE_FIXED;
 	if (room <= OUT_BUF_SIZE) {
-		out_commit(&d->out, put_json(d, out_reserve(&d->out, room), r, m, n, st));
+		out_commit(&d->out, put_line(d, out_reserve(&d->out, room), r, m, n, st));
 		return 0;
 	}
 	/* a message with thousands of long names: the line is built aside */
@@ -388,79 +469,8 @@ static int emit_json(struct decode *d, const struct candump_record *r, const str
 		d->big = b;
 		d->big_cap = room;
 	}
-	out_mem(&d->out, d->big, (size_t)(put_json(d, d->big, r, m, n, st) - d->big));
+	out_mem(&d->out, d->big, (size_t)(put_line(d, d->big, r, m, n, st) - d->big));
 	return 0;
-}
-
-static void out_value_readable(struct out *o, struct dbc_value v)
-{
-	switch (v.type) {
-	case DBC_VALUE_INT:
-		out_i64(o, v.i);
-		return;
-	case DBC_VALUE_UINT:
-		out_u64(o, v.u);
-		return;
-	case DBC_VALUE_FLOAT:
-		out_double_readable(o, v.f);
-		return;
-	case DBC_VALUE_TYPE_MAX:
-		break;
-	}
-	out_str(o, "?");
-}
-
-/* cantools decode --single-line style, values for people: "(t) can0 123#0102 :: Msg(Sig: 1 unit, ...)" */
-static void emit_text(struct decode *d, const struct candump_record *r, const struct dbc_message *m,
-		      int n, const struct dbc_decode_status *st)
-{
-	struct out *o = &d->out;
-	char line[CANDUMP_MAX_LINE];
-	const struct bd_frame *f = &r->tf.frame;
-
-	candump_format_record(r, line, sizeof(line));
-	out_str(o, line);
-	if (f->flags & BD_FRAME_ERR) {
-		out_str(o, " :: error frame\n");
-		return;
-	}
-	if (f->flags & BD_FRAME_RTR) {
-		out_str(o, " :: remote frame\n");
-		return;
-	}
-	if (!m) {
-		out_printf(o, " :: unknown frame id %u (0x%x)\n", f->id, f->id);
-		return;
-	}
-	out_str(o, " :: ");
-	out_text(o, dbc_message_name(m));
-	out_char(o, '(');
-	for (int i = 0; i < n; i++) {
-		const struct dbc_sample *s = &d->samples[i];
-		if (i)
-			out_str(o, ", ");
-		out_text(o, dbc_signal_name(s->signal));
-		out_str(o, ": ");
-		if (s->choice) {
-			out_char(o, '\'');
-			out_text(o, s->choice);
-			out_char(o, '\'');
-		} else {
-			out_value_readable(o, s->value);
-			if (dbc_signal_unit(s->signal)[0]) {
-				out_char(o, ' ');
-				out_text(o, dbc_signal_unit(s->signal));
-			}
-		}
-	}
-	out_char(o, ')');
-	if (st->flags) {
-		char err[256];
-		dbc_decode_status_format(st, err, sizeof(err));
-		out_str(o, " error: ");
-		out_str(o, err);
-	}
-	out_char(o, '\n');
 }
 
 static int on_record(void *userdata, const struct candump_record *r)
@@ -483,14 +493,8 @@ static int on_record(void *userdata, const struct candump_record *r)
 		}
 	}
 	d->frames++;
-	if (d->json) {
-		int e = emit_json(d, r, m, n, &st);
-		if (e < 0)
-			return e;
-	} else {
-		emit_text(d, r, m, n, &st);
-	}
-	return d->out.error;
+	int e = emit_line(d, r, m, n, &st);
+	return e < 0 ? e : d->out.error;
 }
 
 #define NOTES_SHOWN 5u
@@ -582,7 +586,7 @@ int cmd_decode(int argc, char **argv)
 			d.cap = n;
 	}
 	d.samples = calloc(d.cap ? d.cap : 1, sizeof(*d.samples));
-	if (!d.samples || (d.json && make_keys(&d) < 0)) {
+	if (!d.samples || make_keys(&d) < 0) {
 		fprintf(stderr, "bodydiag: out of memory\n");
 		goto out;
 	}

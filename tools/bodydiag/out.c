@@ -15,6 +15,7 @@ void out_init(struct out *o, int fd)
 	o->error = 0;
 	o->len = 0;
 	memset(o->dcache, 0, sizeof(o->dcache));
+	memset(o->readable, 0, sizeof(o->readable));
 }
 
 void out_flush(struct out *o)
@@ -116,10 +117,22 @@ void out_double(struct out *o, double d, bool json)
 	out_commit(o, out_put_double(o, out_reserve(o, OUT_DOUBLE_ROOM), d, json));
 }
 
+char *out_put_double_readable(struct out *o, char *p, double d)
+{
+	uint64_t bits;
+	memcpy(&bits, &d, sizeof(bits));
+	struct out_double_cache *c = &o->readable[(bits * 0x9E3779B97F4A7C15ull) >> 54];
+	if (!c->len || c->bits != bits) {
+		c->bits = bits;
+		c->len = (uint8_t)numfmt_double_digits(c->text, d, 15);
+	}
+	memcpy(p, c->text, 24); /* a constant size: no call; the room allows it */
+	return p + c->len;
+}
+
 void out_double_readable(struct out *o, double d)
 {
-	char *p = out_reserve(o, NUMFMT_DOUBLE_MAX);
-	out_commit(o, p + numfmt_double_digits(p, d, 15));
+	out_commit(o, out_put_double_readable(o, out_reserve(o, OUT_DOUBLE_ROOM), d));
 }
 
 /* Windows-1252 0x80..0x9F; its five undefined bytes become U+FFFD. */
@@ -204,6 +217,17 @@ void out_json_string(struct out *o, const char *str)
 		n -= k;
 	}
 	out_char(o, '"');
+}
+
+char *out_put_text(char *p, const char *str)
+{
+	for (const unsigned char *s = (const unsigned char *)str; *s; s++) {
+		if (*s < 0x80)
+			*p++ = (char)*s;
+		else
+			p = put_cp1252(p, *s);
+	}
+	return p;
 }
 
 void out_text(struct out *o, const char *str)

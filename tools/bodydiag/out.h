@@ -32,7 +32,8 @@ struct out {
 	int error; /* first write error, -errno */
 	size_t len;
 	char buf[OUT_BUF_SIZE];
-	struct out_double_cache dcache[1024];
+	struct out_double_cache dcache[1024];	 /* exact */
+	struct out_double_cache readable[1024]; /* 15 digits */
 };
 
 void out_init(struct out *o, int fd);
@@ -115,9 +116,14 @@ static inline char *out_put_double(struct out *o, char *p, double d, bool json)
 	}
 	return out_put_double_slow(o, p, d, json);
 }
-/* Room out_put_json_string() needs for s: 6 bytes per byte, the quotes. */
+/* For people: like out_double_readable(), through a second cache. */
+char *out_put_double_readable(struct out *o, char *p, double d);
+/* Room out_put_json_string() needs for s: 6 bytes per byte, the quotes (more than
+ * out_put_text() needs). */
 size_t out_json_string_room(const char *s);
 char *out_put_json_string(char *p, const char *s);
+/* DBC text (Windows-1252) as UTF-8, unquoted: at most 3 bytes per byte. */
+char *out_put_text(char *p, const char *s);
 
 /*
  * Per-line problems of an input file (a capture's bad lines, a DBC's warnings), printed
