@@ -22,28 +22,23 @@ struct frames {
 	size_t n, cap;
 };
 
-static char *slurp(const char *path, size_t *ret_len)
+/* A whole file, NUL-terminated; NULL on any failure. */
+static char *load(const char *path, size_t *ret_len)
 {
 	FILE *f = fopen(path, "rbe");
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	if (!f)
-		return NULL;
-	do {
-		if (len == cap) {
-			char *nb = realloc(buf, cap = cap ? 2 * cap : 1 << 20);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	*ret_len = len;
+	long size;
+
+	if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)size + 1)) && fread(buf, 1, (size_t)size, f) == (size_t)size) {
+		buf[size] = '\0';
+		*ret_len = (size_t)size;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	if (f)
+		fclose(f);
 	return buf;
 }
 
@@ -102,13 +97,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	unsigned rounds = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 1;
-	if (!(text = slurp(argv[1], &len)) || dbc_parse(text, len, argv[1], NULL, NULL, &err, &db)) {
+	if (!(text = load(argv[1], &len)) || dbc_parse(text, len, argv[1], NULL, NULL, &err, &db)) {
 		fprintf(stderr, "%s: does not load\n", argv[1]);
 		return 1;
 	}
 	free(text);
 	struct candump_reader *rd = candump_reader_new(0, on_record, NULL, &fr);
-	if (!rd || !(text = slurp(argv[2], &len)) || candump_reader_feed(rd, text, len) < 0 ||
+	if (!rd || !(text = load(argv[2], &len)) || candump_reader_feed(rd, text, len) < 0 ||
 	    candump_reader_finish(rd) < 0) {
 		fprintf(stderr, "%s: does not read\n", argv[2]);
 		return 1;
