@@ -31,7 +31,7 @@
 #include "dbc-private.h"
 #include "wide.h"
 
-/* value tables of fields up to this many bits are looked up directly */
+/* value tables of fields up to this many bits may be looked up directly */
 #define LABEL_TABLE_BITS 8u
 
 static struct dbc_value wide_value(struct wide w)
@@ -400,7 +400,10 @@ static enum op_kind fast_kind(const struct dbc_signal *s, const struct dbc_messa
 
 	if (s->is_float || s->length > 64 || s->pl.wide || s->pl.need > m->length || mux)
 		return OP_GENERAL;
-	if (s->choices.n > 0 && s->length > LABEL_TABLE_BITS)
+	/* a direct table of labels costs 8 bytes per raw value: only where labels are dense
+	 * enough (wide sparse enums are searched, on the general path) */
+	if (s->choices.n > 0 && (s->length > LABEL_TABLE_BITS ||
+				 (s->length > 4 && (1u << s->length) > 8 * s->choices.n)))
 		return OP_GENERAL;
 	switch (s->conv) {
 	case CONV_IDENTITY:
