@@ -211,7 +211,7 @@ static int load_file(const char *path,
 {
 	_cleanup_free_ char *buf = NULL;
 	char where[512];
-	size_t len;
+	size_t len = 0;
 	int r = read_whole(path, &buf, &len);
 
 	if (r < 0) {
