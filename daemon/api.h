@@ -51,6 +51,14 @@ enum api_error {
 	API_ERROR_UNAVAILABLE,
 	API_ERROR_TIMEOUT,
 	API_ERROR_INTERNAL,
+	/* Failures on the way to an ECU (docs/api.md, "Errors on the way to the ECU"). */
+	API_ERROR_RESPONSE_PENDING_LIMIT, /* 0x78 beyond the limit (was "timeout") */
+	API_ERROR_BUSY_LIMIT,		  /* 0x21 after the resends (was "timeout") */
+	API_ERROR_TRANSPORT_TIMEOUT,	  /* ISO-TP N_Cr/N_Bs: an answer stopped mid-transfer */
+	API_ERROR_ISOTP_ERROR,		  /* ISO-TP protocol failure (was "unavailable") */
+	API_ERROR_LINK_DOWN,		  /* the CAN interface is down or gone (was "unavailable") */
+	API_ERROR_TRANSPORT_ERROR,	  /* any other socket failure (was "unavailable") */
+	API_ERROR_INVALID_RESPONSE,	  /* the ECU's answer does not fit the request */
 	API_ERROR_MAX,
 };
 

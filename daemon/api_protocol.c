@@ -43,6 +43,23 @@ static const struct {
 				   "the service cannot be provided now (bus down, disabled)"},
 	[API_ERROR_TIMEOUT] = {"timeout", "the operation did not complete in time"},
 	[API_ERROR_INTERNAL] = {"internal_error", "the daemon failed (out of memory, bug)"},
+	[API_ERROR_RESPONSE_PENDING_LIMIT] = {"response_pending_limit",
+					      "the ECU kept answering responsePending (0x78) "
+					      "beyond the limit"},
+	[API_ERROR_BUSY_LIMIT] = {"busy_limit",
+				  "the ECU still answered busyRepeatRequest (0x21) after the "
+				  "resends"},
+	[API_ERROR_TRANSPORT_TIMEOUT] = {"transport_timeout",
+					 "ISO-TP timeout: the ECU's answer stopped mid-transfer "
+					 "(N_Cr) or its flow control did not come (N_Bs)"},
+	[API_ERROR_ISOTP_ERROR] = {"isotp_error",
+				   "ISO-TP failure: bad or missing flow control, wrong sequence, "
+				   "malformed frame, PDU too long"},
+	[API_ERROR_LINK_DOWN] = {"link_down", "the CAN interface is down or gone"},
+	[API_ERROR_TRANSPORT_ERROR] = {"transport_error",
+				       "the CAN socket failed otherwise (transmit queue full, ...)"},
+	[API_ERROR_INVALID_RESPONSE] = {"invalid_response",
+					"the ECU's answer does not fit the request"},
 };
 
 static const char *const privilege_names[API_PRIVILEGE_MAX] = {

@@ -144,45 +144,65 @@ static json_t *nrc_result(const char *ecu, uint8_t nrc)
 	return json_pack("{s:s,s:s,s:i}", "ecu", ecu, "nrc", text, "nrc_code", nrc);
 }
 
-/* Fails p->req for an outcome other than a response; returns true when it did. */
-static bool fail_outcome(struct pending *p, const struct uds_broker_result *r)
+/* The API error of a transport failure (docs/api.md: errors on the way to the ECU). */
+static enum api_error transport_error(int neg_errno)
 {
-	const char *ecu = p->ecu;
+	switch (-neg_errno) {
+	case ETIMEDOUT:
+		return API_ERROR_TRANSPORT_TIMEOUT;
+	case ECOMM:
+	case EILSEQ:
+	case EBADMSG:
+	case EMSGSIZE:
+	case EOVERFLOW:
+		return API_ERROR_ISOTP_ERROR;
+	case ENETDOWN:
+	case ENODEV:
+	case ENXIO:
+		return API_ERROR_LINK_DOWN;
+	default:
+		return API_ERROR_TRANSPORT_ERROR;
+	}
+}
+
+/* Fails req for an outcome other than a response, with the message "ECU: reason: text"
+ * (the reason a stable name); returns true when it did. */
+static bool fail_outcome(struct api_request *req, const char *ecu,
+			 const struct uds_broker_result *r)
+{
 	const char *reason = uds_broker_outcome_name(r->outcome);
 
 	switch (r->outcome) {
 	case UDS_BROKER_RESPONSE:
 		return false;
 	case UDS_BROKER_NO_RESPONSE:
-		api_request_fail(p->req, API_ERROR_TIMEOUT, "%s: no_response: no answer", ecu);
+		api_request_fail(req, API_ERROR_TIMEOUT, "%s: no_response: no answer", ecu);
 		return true;
 	case UDS_BROKER_TIMEOUT:
-		api_request_fail(p->req, API_ERROR_TIMEOUT,
+		api_request_fail(req, API_ERROR_TIMEOUT,
 				 "%s: %s: no response within %s %" PRIu32 " ms", ecu, reason,
 				 r->pending ? "P2*" : "P2", r->pending ? r->p2star_ms : r->p2_ms);
 		return true;
 	case UDS_BROKER_TOO_MANY_PENDING:
-		api_request_fail(p->req, API_ERROR_TIMEOUT,
+		api_request_fail(req, API_ERROR_RESPONSE_PENDING_LIMIT,
 				 "%s: %s: still responsePending after %u 0x78 responses", ecu,
 				 reason, r->pending);
 		return true;
 	case UDS_BROKER_TOO_MANY_BUSY:
-		api_request_fail(p->req, API_ERROR_TIMEOUT,
+		api_request_fail(req, API_ERROR_BUSY_LIMIT,
 				 "%s: %s: still busyRepeatRequest after %u resends", ecu, reason,
 				 r->busy > 0 ? r->busy - 1 : 0);
 		return true;
 	case UDS_BROKER_TRANSPORT_ERROR:
-		api_request_fail(p->req,
-				 r->transport_errno == -ETIMEDOUT ? API_ERROR_TIMEOUT
-								  : API_ERROR_UNAVAILABLE,
-				 "%s: %s: %s", ecu, uds_broker_transport_name(r->transport_errno),
+		api_request_fail(req, transport_error(r->transport_errno), "%s: %s: %s", ecu,
+				 uds_broker_transport_name(r->transport_errno),
 				 isotp_socket_error_name(r->transport_errno));
 		return true;
 	case UDS_BROKER_CANCELLED:
 	case UDS_BROKER_OUTCOME_MAX:
 		break;
 	}
-	api_request_fail(p->req, API_ERROR_UNAVAILABLE, "%s: request cancelled (daemon reloading)",
+	api_request_fail(req, API_ERROR_UNAVAILABLE, "%s: request cancelled (daemon reloading)",
 			 ecu);
 	return true;
 }
@@ -222,7 +242,7 @@ static void reply_dtc_read(struct pending *p, const uint8_t *resp, size_t len)
 		return;
 	}
 	if (rr.r.result != UDS_RESULT_OK || rr.shape != UDS_RDTCI_SHAPE_DTC_LIST) {
-		api_request_fail(p->req, API_ERROR_UNAVAILABLE, "%s: invalid response: %s", ecu,
+		api_request_fail(p->req, API_ERROR_INVALID_RESPONSE, "%s: invalid response: %s", ecu,
 				 uds_result_name(rr.r.result));
 		return;
 	}
@@ -254,7 +274,7 @@ static void reply_dtc_clear(struct pending *p, const uint8_t *resp, size_t len)
 		return;
 	}
 	if (r.result != UDS_RESULT_OK) {
-		api_request_fail(p->req, API_ERROR_UNAVAILABLE, "%s: invalid response: %s", ecu,
+		api_request_fail(p->req, API_ERROR_INVALID_RESPONSE, "%s: invalid response: %s", ecu,
 				 uds_result_name(r.result));
 		return;
 	}
@@ -321,7 +341,7 @@ static void reply_did_read(struct pending *p, const uint8_t *resp, size_t len)
 		return;
 	}
 	if (r.result != UDS_RESULT_OK || n != 1) {
-		api_request_fail(p->req, API_ERROR_UNAVAILABLE, "%s: invalid response: %s", ecu,
+		api_request_fail(p->req, API_ERROR_INVALID_RESPONSE, "%s: invalid response: %s", ecu,
 				 uds_result_name(r.result));
 		return;
 	}
@@ -357,7 +377,7 @@ static void pending_done(void *userdata, const struct uds_broker_result *r)
 {
 	struct pending *p = userdata;
 
-	if (!fail_outcome(p, r)) {
+	if (!fail_outcome(p->req, p->ecu, r)) {
 		switch (p->kind) {
 		case PENDING_DTC_READ:
 			reply_dtc_read(p, r->resp, r->resp_len);

@@ -199,6 +199,15 @@ enum api_client_exit api_client_exit_for(const char *code)
 		{"not_found", API_EXIT_NOT_FOUND},
 		{"timeout", API_EXIT_TIMEOUT},
 		{"unavailable", API_EXIT_UNAVAILABLE},
+		/* The failures on the way to an ECU keep the statuses they had as "timeout"
+		 * and "unavailable" (bodydiag(1)), so scripts need not change. */
+		{"response_pending_limit", API_EXIT_TIMEOUT},
+		{"busy_limit", API_EXIT_TIMEOUT},
+		{"transport_timeout", API_EXIT_TIMEOUT},
+		{"isotp_error", API_EXIT_UNAVAILABLE},
+		{"link_down", API_EXIT_UNAVAILABLE},
+		{"transport_error", API_EXIT_UNAVAILABLE},
+		{"invalid_response", API_EXIT_UNAVAILABLE},
 	};
 
 	for (size_t i = 0; code && i < sizeof(map) / sizeof(map[0]); i++)
