@@ -79,6 +79,7 @@ struct uds_broker {
 	bool freeing;
 	int raw_fd;    /* functional broadcast, send-only */
 	struct functional *func;
+	struct router_watch *watch; /* the responses' frames as they arrive (cfg.router) */
 	uint8_t buf[UDS_BROKER_MAX_PDU + 1];
 };
 
@@ -96,6 +97,7 @@ void uds_broker_config_init(struct uds_broker_config *c)
 		.busy_delay_ms = 100,
 		.busy_delay_max_ms = 2000,
 		.max_queue = 64,
+		.n_cr_ms = 1000,
 	};
 }
 
@@ -404,6 +406,8 @@ static void uds_timing_for(const struct ecu *e, struct uds_timing *t)
 	t->max_busy = c->max_busy;
 	t->busy_delay_us = c->busy_delay_ms * 1000;
 	t->busy_delay_max_us = c->busy_delay_max_ms * 1000;
+	if (c->n_cr_ms)
+		t->n_cr_us = c->n_cr_ms * 1000;
 }
 
 /* Puts r on the wire (first time or a resend after 0x21). */
@@ -530,11 +534,52 @@ static void on_pdu(struct ecu *e, const uint8_t *pdu, size_t len)
 		break;
 	case UDS_WAIT_IGNORE:
 		log_debug("%s: response not for the request on the wire, ignored", e->name);
+		/* It may have come segmented: the wait goes back from N_Cr to P2/P2*. */
+		arm_timer(e, uds_wait_deadline(&r->wait));
 		break;
 	case UDS_WAIT_DONE_NO_RESPONSE:
 	case UDS_WAIT_TIMEOUT:
+	case UDS_WAIT_TRANSFER_TIMEOUT:
 	case UDS_WAIT_ACTION_MAX:
 		break;
+	}
+}
+
+/*
+ * A frame on the bus (the router's): the first frame of a segmented answer on an ECU's
+ * response id is the start of the response, which is what P2/P2* are measured to (ISO
+ * 14229-2); the kernel's ISO-TP socket hands us the PDU only once all of it has come,
+ * which for a 4095-byte DTC list is far beyond P2. From there each consecutive frame
+ * must come within N_Cr. Our own frames (flow control, requests) are not the ECU's.
+ */
+static void on_bus_frame(void *userdata, const struct router_frame *f)
+{
+	struct uds_broker *b = userdata;
+	const struct bd_frame *fr = &f->tf->frame;
+	bool ext = fr->flags & BD_FRAME_EXT;
+	uint8_t pci;
+
+	if (f->local || fr->len < 2 || (fr->flags & (BD_FRAME_ERR | BD_FRAME_RTR)) ||
+	    (f->hit.kind != ROUTE_DIAG_RESPONSE && f->hit.kind != ROUTE_UNKNOWN))
+		return;
+	pci = fr->data[0] >> 4;
+	if (pci != 1 && pci != 2) /* ISO 15765-2: 1 first frame, 2 consecutive frame */
+		return;
+	for (size_t i = 0; i < b->n_ecus; i++) {
+		struct ecu *e = b->ecus[i];
+		struct uds_broker_request *r = e->active;
+
+		if (e->cfg.rx_id != fr->id || e->cfg.ext_ids != ext || !r || !r->sent_us)
+			continue;
+		if (uds_wait_frame(&r->wait, pci == 1, f->tf->t_us) != UDS_WAIT_ARM)
+			continue;
+		if (pci == 1 && !r->answered) {
+			r->answered = true;
+			uds_broker_stats_add_latency(&e->stats, (uint64_t)(f->tf->t_us > r->sent_us
+										? f->tf->t_us - r->sent_us
+										: 0));
+		}
+		arm_timer(e, uds_wait_deadline(&r->wait));
 	}
 }
 
@@ -578,6 +623,14 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	switch (uds_wait_timer_expired(&r->wait, clock_now_us(CLOCK_MONOTONIC))) {
 	case UDS_WAIT_TIMEOUT:
 		finish(e, UDS_BROKER_TIMEOUT, 0, NULL, 0);
+		break;
+	case UDS_WAIT_TRANSFER_TIMEOUT:
+		/* The ECU began its answer and stopped. The kernel's own N_Cr timer (1 s too)
+		 * would report ETIMEDOUT on the socket later, where it could be taken for the
+		 * next request's failure: closing abandons that reception with the socket. */
+		log_debug("%s: the response stopped mid-transfer (N_Cr)", e->name);
+		close_socket(e);
+		finish(e, UDS_BROKER_TRANSPORT_ERROR, -ETIMEDOUT, NULL, 0);
 		break;
 	case UDS_WAIT_DONE_NO_RESPONSE:
 		finish(e, UDS_BROKER_NO_RESPONSE, 0, NULL, 0);
@@ -668,6 +721,10 @@ static struct ecu *ecu_new(struct uds_broker *b, const struct uds_broker_ecu_con
 		list_init(&e->queue[p]);
 	ev_io_init(&e->io, on_readable, -1, EV_READ);
 	ev_timer_init(&e->timer, on_timer, 0., 0.);
+	/* When the loop wakes late with the bus readable and P2 (or N_Cr) due at once, the
+	 * bus goes first: the frame that met the deadline decides, not the order libev
+	 * happens to invoke them in. */
+	ev_set_priority(&e->timer, EV_MINPRI);
 	ev_timer_init(&e->tester_present, on_tester_present, 0., 0.);
 	return e;
 }
@@ -774,6 +831,16 @@ int uds_broker_new(struct ev_loop *loop, const struct uds_broker_config *c,
 	uds_broker_bucket_init(&b->bucket, c->rate_limit, c->rate_burst, clock_now_us(CLOCK_MONOTONIC));
 	ev_timer_init(&b->kick, on_kick, 0., 0.);
 	r = uds_broker_set_ecus(b, ecus, n_ecus);
+	if (r >= 0 && c->router) {
+		static const struct router_watch_ops ops = {.frame = on_bus_frame};
+
+		r = router_watch_new(c->router, &ops, b, &b->watch);
+		if (r < 0)
+			uds_broker_free(b);
+		else
+			*ret = b;
+		return r;
+	}
 	if (r < 0) {
 		free(b);
 		return r;
@@ -804,6 +871,7 @@ struct uds_broker *uds_broker_free(struct uds_broker *b)
 	b->freeing = true;
 	for (size_t i = 0; i < b->n_ecus; i++)
 		ecu_free(b->ecus[i]);
+	router_watch_free(b->watch);
 	if (b->raw_fd >= 0)
 		close(b->raw_fd);
 	free(b->ecus);

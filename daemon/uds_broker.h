@@ -52,7 +52,8 @@ enum uds_broker_outcome {
 	UDS_BROKER_TIMEOUT,	     /* P2 (or P2* after a 0x78) expired */
 	UDS_BROKER_TOO_MANY_PENDING, /* more 0x78 than max_pending */
 	UDS_BROKER_TOO_MANY_BUSY,    /* still 0x21 after max_busy resends */
-	UDS_BROKER_TRANSPORT_ERROR,  /* ISO-TP or socket error: see transport_errno */
+	UDS_BROKER_TRANSPORT_ERROR,  /* ISO-TP or socket error: see transport_errno (-ETIMEDOUT
+				      * also when a response stopped mid-transfer for N_Cr) */
 	UDS_BROKER_CANCELLED,	     /* the broker is being freed */
 	UDS_BROKER_OUTCOME_MAX,
 };
@@ -94,8 +95,12 @@ struct uds_broker_config {
 	double rate_limit;	/* requests per second over the broker; 0 = unlimited */
 	double rate_burst;	/* bucket size; 0 = max(rate_limit, 1) */
 	unsigned max_queue;	/* queued requests per ECU; default 64 */
+	uint32_t n_cr_ms;	/* a segmented response's next frame, at most; default 1000 */
 	struct router *router;	/* where every completed exchange is published (but tester
-				 * present and what the broker's end cancels); may be NULL */
+				 * present and what the broker's end cancels), and whose frames
+				 * show when a response starts (P2 is met by its first frame,
+				 * then N_Cr bounds each frame); may be NULL: P2 then runs to
+				 * the whole PDU */
 };
 
 /* Fills the defaults above (ifname "can0"). */

@@ -736,6 +736,7 @@ void uds_timing_init(struct uds_timing *t)
 		.max_busy = 3,
 		.busy_delay_us = 100000,
 		.busy_delay_max_us = 2000000,
+		.n_cr_us = 1000000,
 	};
 }
 
@@ -757,6 +758,7 @@ const char *uds_wait_action_name(enum uds_wait_action a)
 	case UDS_WAIT_DONE_NO_RESPONSE: return "done (no response expected)";
 	case UDS_WAIT_IGNORE: return "ignore";
 	case UDS_WAIT_TIMEOUT: return "timeout";
+	case UDS_WAIT_TRANSFER_TIMEOUT: return "transfer timeout (N_Cr)";
 	case UDS_WAIT_TOO_MANY_PENDING: return "too many response-pending";
 	case UDS_WAIT_TOO_MANY_BUSY: return "too many busy-repeat";
 	case UDS_WAIT_ACTION_MAX: break;
@@ -799,13 +801,41 @@ enum uds_wait_action uds_wait_sent(struct uds_wait *w, int64_t now_us)
 	return UDS_WAIT_ARM;
 }
 
+enum uds_wait_action uds_wait_frame(struct uds_wait *w, bool first, int64_t now_us)
+{
+	if (!w || w->finished)
+		return UDS_WAIT_IGNORE;
+	if (first && (w->timer == UDS_WAIT_TIMER_P2 || w->timer == UDS_WAIT_TIMER_P2STAR)) {
+		/* Kept in case the PDU turns out to answer something else: the wait for
+		 * our answer then goes on where it stood. */
+		w->resume_timer = w->timer;
+		w->resume_deadline = w->deadline;
+	} else if (w->timer != UDS_WAIT_TIMER_N_CR) {
+		return UDS_WAIT_IGNORE;
+	}
+	/* A first frame during a transfer: the server gave up the old one and began anew. */
+	w->timer = UDS_WAIT_TIMER_N_CR;
+	w->deadline = now_us + (w->t.n_cr_us ? w->t.n_cr_us : 1000000); /* 0: a hand-made timing */
+	return UDS_WAIT_ARM;
+}
+
+/* A PDU that does not end the wait: a transfer it came by is over. */
+static enum uds_wait_action wait_resume(struct uds_wait *w)
+{
+	if (w->timer == UDS_WAIT_TIMER_N_CR) {
+		w->timer = w->resume_timer;
+		w->deadline = w->resume_deadline;
+	}
+	return UDS_WAIT_IGNORE;
+}
+
 enum uds_wait_action uds_wait_response(struct uds_wait *w, const uint8_t *resp, size_t len, int64_t now_us)
 {
 	if (!w || w->finished || !resp || len == 0)
 		return UDS_WAIT_IGNORE;
 	if (resp[0] == UDS_SID_NEGATIVE_RESPONSE) {
 		if (len < 2 || resp[1] != w->sid)
-			return UDS_WAIT_IGNORE;
+			return wait_resume(w);
 		if (len < 3)
 			return wait_finish(w, UDS_WAIT_DONE); /* the parser names it: truncated */
 		if (resp[2] == UDS_NRC_RESPONSE_PENDING) {
@@ -833,7 +863,7 @@ enum uds_wait_action uds_wait_response(struct uds_wait *w, const uint8_t *resp, 
 	}
 	if (resp[0] == (uint8_t)(w->sid + UDS_POSITIVE_OFFSET))
 		return wait_finish(w, UDS_WAIT_DONE);
-	return UDS_WAIT_IGNORE;
+	return wait_resume(w);
 }
 
 enum uds_wait_action uds_wait_timer_expired(struct uds_wait *w, int64_t now_us)
@@ -857,6 +887,8 @@ enum uds_wait_action uds_wait_timer_expired(struct uds_wait *w, int64_t now_us)
 		return wait_finish(w, UDS_WAIT_TIMEOUT);
 	case UDS_WAIT_TIMER_P2STAR:
 		return wait_finish(w, UDS_WAIT_TIMEOUT);
+	case UDS_WAIT_TIMER_N_CR:
+		return wait_finish(w, UDS_WAIT_TRANSFER_TIMEOUT);
 	case UDS_WAIT_TIMER_MAX:
 		break;
 	}

@@ -72,6 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	uds_wait_init(&w, NULL, req, req_len);
 	uds_wait_sent(&w, 0);
+	/* a response that arrived segmented: its first frame, then the PDU */
+	if (resp_len > 7)
+		uds_wait_frame(&w, true, 5);
 	uds_wait_response(&w, resp, resp_len, 10);
 	uds_wait_timer_expired(&w, uds_wait_deadline(&w));
 

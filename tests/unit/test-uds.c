@@ -587,6 +587,72 @@ static void wait_pending_and_busy(void **state)
 	assert_string_equal(uds_wait_action_name(UDS_WAIT_TOO_MANY_BUSY), "too many busy-repeat");
 }
 
+/* P2 is met by the first frame of a long answer; N_Cr bounds each frame after it. */
+static void wait_segmented_response(void **state)
+{
+	struct uds_timing t;
+	struct uds_wait w;
+	const uint8_t req[] = {0x19, 0x02, 0xff};
+
+	uds_timing_init(&t);
+	assert_int_equal(t.n_cr_us, 1000000);
+	uds_wait_init(&w, &t, req, sizeof(req));
+	uds_wait_sent(&w, 0);
+	/* a consecutive frame of no transfer we saw begin changes nothing */
+	assert_int_equal(uds_wait_frame(&w, false, 10000), UDS_WAIT_IGNORE);
+	assert_int_equal(uds_wait_deadline(&w), 50000);
+	/* the first frame at 20 ms: P2 met; the transfer then takes far longer than P2 */
+	assert_int_equal(uds_wait_frame(&w, true, 20000), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_timer_kind(&w), UDS_WAIT_TIMER_N_CR);
+	assert_int_equal(uds_wait_deadline(&w), 20000 + 1000000);
+	for (int64_t now = 21000; now < 2000000; now += 5000)
+		assert_int_equal(uds_wait_frame(&w, false, now), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_deadline(&w), 1996000 + 1000000);
+	assert_int_equal(uds_wait_timer_expired(&w, 2000000), UDS_WAIT_ARM); /* early */
+	assert_int_equal(uds_wait_response(&w, V(0x59, 0x02, 0xff, 0x9a, 0x40, 0x13, 0x2f), 2000000),
+			 UDS_WAIT_DONE);
+
+	/* the ECU stops mid-transfer: N_Cr after its last frame */
+	uds_wait_init(&w, &t, req, sizeof(req));
+	uds_wait_sent(&w, 0);
+	assert_int_equal(uds_wait_frame(&w, true, 5000), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_frame(&w, false, 6000), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_timer_expired(&w, 1005999), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_timer_expired(&w, 1006000), UDS_WAIT_TRANSFER_TIMEOUT);
+	assert_int_equal(uds_wait_frame(&w, false, 1007000), UDS_WAIT_IGNORE);
+	assert_string_equal(uds_wait_action_name(UDS_WAIT_TRANSFER_TIMEOUT), "transfer timeout (N_Cr)");
+
+	/* after a 0x78 the long final answer starts within P2* and is bounded by N_Cr */
+	uds_wait_init(&w, &t, req, sizeof(req));
+	uds_wait_sent(&w, 0);
+	assert_int_equal(uds_wait_response(&w, V(0x7f, 0x19, 0x78), 10000), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_frame(&w, true, 3000000), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_deadline(&w), 4000000);
+
+	/* a long PDU that answers something else: back to the P2 wait where it stood */
+	uds_wait_init(&w, &t, req, sizeof(req));
+	uds_wait_sent(&w, 0);
+	assert_int_equal(uds_wait_frame(&w, true, 10000), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_response(&w, V(0x62, 0xf1, 0x90, 'W', 'B', 'A', '0', '1'), 30000),
+			 UDS_WAIT_IGNORE);
+	assert_int_equal(uds_wait_timer_kind(&w), UDS_WAIT_TIMER_P2);
+	assert_int_equal(uds_wait_deadline(&w), 50000);
+	assert_int_equal(uds_wait_timer_expired(&w, 50000), UDS_WAIT_TIMEOUT);
+
+	/* a first frame during a 0x21 back-off is no answer to the resend yet */
+	uds_wait_init(&w, &t, req, sizeof(req));
+	uds_wait_sent(&w, 0);
+	assert_int_equal(uds_wait_response(&w, V(0x7f, 0x19, 0x21), 1000), UDS_WAIT_RESEND);
+	assert_int_equal(uds_wait_frame(&w, true, 2000), UDS_WAIT_IGNORE);
+	assert_int_equal(uds_wait_timer_kind(&w), UDS_WAIT_TIMER_RESEND);
+	/* a hand-made timing without N_Cr still bounds the transfer (1 s) */
+	t.n_cr_us = 0;
+	uds_wait_init(&w, &t, req, sizeof(req));
+	uds_wait_sent(&w, 0);
+	assert_int_equal(uds_wait_frame(&w, true, 1000), UDS_WAIT_ARM);
+	assert_int_equal(uds_wait_deadline(&w), 1001000);
+}
+
 static void describe(const uint8_t *p, size_t n, bool resp, const char *want)
 {
 	char b[512];
@@ -679,6 +745,7 @@ int main(void)
 		cmocka_unit_test(read_data_by_identifier),
 		cmocka_unit_test(io_and_routine),
 		cmocka_unit_test(wait_pending_and_busy),
+		cmocka_unit_test(wait_segmented_response),
 		cmocka_unit_test(describer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -377,9 +377,12 @@ struct uds_timing {
 	unsigned max_busy;       /* 0x21 resends before giving up; default 3 */
 	uint32_t busy_delay_us;  /* first resend delay after 0x21; default 100 ms, doubled each time */
 	uint32_t busy_delay_max_us; /* cap of that back-off; default 2 s */
+	uint32_t n_cr_us;        /* once a segmented response has begun, the longest wait for
+				  * its next consecutive frame (ISO 15765-2 N_Cr); default 1000 ms */
 };
 
-/* Defaults per trunk-domain.md / ISO 14229-2: P2 50 ms, P2* 5000 ms. */
+/* Defaults per trunk-domain.md / ISO 14229-2: P2 50 ms, P2* 5000 ms; N_Cr 1000 ms
+ * (ISO 15765-2 Table 16, also the kernel's fixed CAN_ISOTP reception timeout). */
 void uds_timing_init(struct uds_timing *t);
 /* Takes P2/P2* from a positive 0x10 response (server values; a client adds its own
  * margin via extra_us for bus and transport latency). Leaves t unchanged when the response
@@ -391,8 +394,11 @@ enum uds_wait_action {
 	UDS_WAIT_RESEND,       /* send the request again at uds_wait_deadline(), then uds_wait_sent() */
 	UDS_WAIT_DONE,         /* final response: hand it to the parser */
 	UDS_WAIT_DONE_NO_RESPONSE, /* SPRMIB set and P2 passed without a response: success */
-	UDS_WAIT_IGNORE,       /* not a response to this request: keep waiting, timer unchanged */
+	UDS_WAIT_IGNORE,       /* not a response to this request: keep waiting; re-arm at
+				* uds_wait_deadline() (back to P2/P2* after a transfer) */
 	UDS_WAIT_TIMEOUT,      /* P2 / P2* expired */
+	UDS_WAIT_TRANSFER_TIMEOUT, /* a segmented response began and its next frame is overdue
+				    * (N_Cr): the ECU stopped answering mid-transfer */
 	UDS_WAIT_TOO_MANY_PENDING, /* more 0x78 than max_pending */
 	UDS_WAIT_TOO_MANY_BUSY,    /* more 0x21 than max_busy */
 	UDS_WAIT_ACTION_MAX,
@@ -405,6 +411,7 @@ enum uds_wait_timer {
 	UDS_WAIT_TIMER_P2,
 	UDS_WAIT_TIMER_P2STAR,
 	UDS_WAIT_TIMER_RESEND,
+	UDS_WAIT_TIMER_N_CR,   /* a segmented response is arriving */
 	UDS_WAIT_TIMER_MAX,
 };
 
@@ -418,6 +425,8 @@ struct uds_wait {
 	unsigned pending, busy;
 	uint32_t next_busy_delay_us;
 	bool finished;
+	enum uds_wait_timer resume_timer; /* N_Cr: the P2/P2* wait the transfer interrupted */
+	int64_t resume_deadline;
 };
 
 /* Starts waiting for the response to req (copied: SID and SPRMIB only). */
@@ -426,7 +435,17 @@ void uds_wait_init(struct uds_wait *w, const struct uds_timing *t, const uint8_t
 enum uds_wait_action uds_wait_sent(struct uds_wait *w, int64_t now_us);
 /* A PDU arrived from the server. */
 enum uds_wait_action uds_wait_response(struct uds_wait *w, const uint8_t *resp, size_t len, int64_t now_us);
-/* The timer fired: TIMEOUT, DONE_NO_RESPONSE or RESEND when the deadline has passed;
+/*
+ * The transport showed a frame of a segmented response on the server's response id, at
+ * now_us: its first frame (first = true) or a consecutive frame. ISO 14229-2 measures
+ * P2/P2* to the start of the response (N_USDataFF.indication), not to the end of a long
+ * transfer, so a first frame while P2/P2* runs ends that wait; from then on each
+ * consecutive frame must follow the previous one within N_Cr. Returns ARM (deadline
+ * moved), IGNORE (nothing waited for, a first frame during a resend delay, or a
+ * consecutive frame of no transfer we saw begin).
+ */
+enum uds_wait_action uds_wait_frame(struct uds_wait *w, bool first, int64_t now_us);
+/* The timer fired: TIMEOUT, TRANSFER_TIMEOUT, DONE_NO_RESPONSE or RESEND when the deadline has passed;
  * ARM (keep the timer) when called early; IGNORE when nothing is being waited for. */
 enum uds_wait_action uds_wait_timer_expired(struct uds_wait *w, int64_t now_us);
 int64_t uds_wait_deadline(const struct uds_wait *w);
