@@ -140,7 +140,7 @@ void config_init_defaults(struct config *cfg)
 	cfg->mqtt.tls = false;
 	snprintf(cfg->mqtt.client_id, sizeof(cfg->mqtt.client_id), "bodydiag");
 	cfg->history.max_size_mb = 256;
-	cfg->history.durable = false;
+	cfg->history.durable = true; /* power cuts are routine in a car (docs/history.md) */
 	cfg->mqtt.queue_max = 100000;
 	cfg->metrics.interval_ms = 15000;
 }

@@ -76,7 +76,7 @@ struct config {
 		char path[CONFIG_MAX_STRING];
 		uint64_t retention_ms;
 		uint32_t max_size_mb; /* pruning keeps the database under this */
-		bool durable;         /* synchronous=FULL: fsync every commit */
+		bool durable;         /* synchronous=FULL: fsync every commit; default true */
 	} history;
 	struct {
 		bool enabled;

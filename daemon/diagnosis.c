@@ -291,6 +291,17 @@ static void abort_running(struct diagnosis *g, enum api_error err, const char *w
 	api_request_fail(req, err, "%s", why);
 }
 
+/* The session's end, and the batch record() opened committed. */
+static void record_end(struct diagnosis *g, struct history *h, int64_t end)
+{
+	int r;
+
+	history_session_end(h, g->session, core_wall_of(g->c, end));
+	r = history_batch_end(h);
+	if (r < 0 && r != -EINVAL)
+		log_warning_errno(-r, "history: the test's records were not committed");
+}
+
 /* The test into the history: findings that hold or may hold, with their evidence, and the
  * timeline of what the rules read, for the report. Failures are logged, not fatal: the
  * client still gets its answer. */
@@ -307,6 +318,11 @@ static void record(struct diagnosis *g, json_t *res)
 
 	if (!h || !g->session)
 		return;
+	/* Findings, timeline and the session's end in one transaction: with a durable
+	 * history one fsync, not one per timeline point. */
+	r = history_batch_begin(h);
+	if (r < 0)
+		log_warning_errno(-r, "history: recording the test without a batch");
 	json_array_foreach(json_object_get(res, "findings"), i, f) {
 		const char *state = json_string_value(json_object_get(f, "state"));
 		char *ev;
@@ -329,7 +345,7 @@ static void record(struct diagnosis *g, json_t *res)
 		free(last);
 		free(seen);
 		log_warning("history: out of memory, timeline not recorded");
-		history_session_end(h, g->session, core_wall_of(g->c, end));
+		record_end(g, h, end);
 		return;
 	}
 	for (i = timeline_find_time(tl, g->started_us); i < timeline_count(tl); i++) {
@@ -360,7 +376,7 @@ static void record(struct diagnosis *g, json_t *res)
 	}
 	free(last);
 	free(seen);
-	history_session_end(h, g->session, core_wall_of(g->c, end));
+	record_end(g, h, end);
 }
 
 static void finish(struct diagnosis *g, const char *unanswered)

@@ -304,15 +304,16 @@ int history_open(const char *path, const struct history_options *opt, struct his
 	if (r >= 0)
 		r = history_exec(h, "PRAGMA journal_mode = WAL");
 	/*
-	 * synchronous=NORMAL in WAL mode: a commit is appended to the WAL with write(), and
-	 * fsync happens only at checkpoints. A crash of the process (or the daemon being
-	 * killed) loses nothing committed, because the data is in the kernel's page cache;
-	 * a power cut keeps the database consistent (never corrupt: the WAL is
-	 * checksummed and replayed up to the last complete commit) but may roll back the
-	 * last commits since the previous checkpoint. That trade is right for a logger on
-	 * an SD card: FULL would fsync every finding and wear the card. Installations that
-	 * must never lose an acknowledged record across a power cut set
-	 * [history] durable = yes, which selects FULL (an fsync per commit).
+	 * WAL mode. synchronous=FULL (durable, the daemon's default): every commit fsyncs the
+	 * WAL before it returns, so a record acknowledged to anyone survives a power cut,
+	 * which for a Pi in the OBD port comes at every ignition-off. It costs one fsync per
+	 * transaction: callers that write many rows at once (a DTC list, a guided test's
+	 * timeline) batch them (history_batch_begin), and body-fault records are rare.
+	 * synchronous=NORMAL (durable = no): commits are written to the WAL without fsync,
+	 * which happens only at checkpoints; a crash of the process loses nothing, a power
+	 * cut keeps the database consistent (the WAL is checksummed and replayed up to the
+	 * last complete commit) but may roll back every commit since the last checkpoint
+	 * (docs/history.md has the power-cut test's figures).
 	 */
 	if (r >= 0)
 		r = history_exec(h, opt->durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
@@ -439,6 +440,66 @@ static int vehicle_id(struct history *h, const char *vin, int64_t t_us, int64_t 
 	return r;
 }
 
+/*
+ * A record's transaction: its own (BEGIN IMMEDIATE ... COMMIT: with durable, one fsync),
+ * or, inside a batch (history_batch_begin), a savepoint of the batch's transaction, so
+ * that one failed record leaves the others of the batch alone.
+ */
+static int tx_begin(struct history *h)
+{
+	return history_exec(h, h->batch ? "SAVEPOINT record" : "BEGIN IMMEDIATE");
+}
+
+/* Ends what tx_begin began: committed (released) when r >= 0, else rolled back; r or
+ * the commit's error. */
+static int tx_end(struct history *h, int r)
+{
+	if (r >= 0)
+		r = history_exec(h, h->batch ? "RELEASE record" : "COMMIT");
+	if (r >= 0)
+		return r;
+	if (h->batch) {
+		history_exec(h, "ROLLBACK TO record");
+		history_exec(h, "RELEASE record");
+	} else {
+		history_exec(h, "ROLLBACK");
+	}
+	return r;
+}
+
+int history_batch_begin(struct history *h)
+{
+	int r;
+
+	if (h->read_only)
+		return -EROFS;
+	if (h->batch)
+		return -EBUSY;
+	r = history_exec(h, "BEGIN IMMEDIATE");
+	if (r >= 0)
+		h->batch = true;
+	return r;
+}
+
+int history_batch_end(struct history *h)
+{
+	bool notify = h->batch_notify;
+	int r;
+
+	if (!h->batch)
+		return -EINVAL;
+	h->batch = false;
+	h->batch_notify = false;
+	r = history_exec(h, "COMMIT");
+	if (r < 0) {
+		history_exec(h, "ROLLBACK");
+		return r;
+	}
+	if (notify)
+		history_forward_notify(h);
+	return 0;
+}
+
 static bool vin_valid(const char *vin)
 {
 	size_t n = strlen(vin);
@@ -462,7 +523,7 @@ int history_session_begin(struct history *h, int64_t t_us, const char *vin, cons
 		return -EROFS;
 	if (vin && *vin && !vin_valid(vin))
 		return -EINVAL;
-	r = history_exec(h, "BEGIN IMMEDIATE");
+	r = tx_begin(h);
 	if (r < 0)
 		return r;
 	if (vin && *vin)
@@ -479,15 +540,14 @@ int history_session_begin(struct history *h, int64_t t_us, const char *vin, cons
 	}
 	if (r >= 0) {
 		int64_t id = sqlite3_last_insert_rowid(h->db);
-		r = history_exec(h, "COMMIT");
+		r = tx_end(h, r);
 		if (r >= 0)
 			h->open_session = id;
 		if (r >= 0 && ret_id)
 			*ret_id = id;
+		return r;
 	}
-	if (r < 0)
-		history_exec(h, "ROLLBACK");
-	return r;
+	return tx_end(h, r);
 }
 
 int history_session_set_vin(struct history *h, int64_t session, const char *vin)
@@ -500,7 +560,7 @@ int history_session_set_vin(struct history *h, int64_t session, const char *vin)
 		return -EROFS;
 	if (!vin || !vin_valid(vin))
 		return -EINVAL;
-	r = history_exec(h, "BEGIN IMMEDIATE");
+	r = tx_begin(h);
 	if (r < 0)
 		return r;
 	r = history_prepare(h, "SELECT start_us FROM sessions WHERE id = ?", &st);
@@ -538,11 +598,7 @@ int history_session_set_vin(struct history *h, int64_t session, const char *vin)
 		sqlite3_bind_int64(st, 2, session);
 		r = history_step_done(h, st);
 	}
-	if (r >= 0)
-		r = history_exec(h, "COMMIT");
-	if (r < 0)
-		history_exec(h, "ROLLBACK");
-	return r;
+	return tx_end(h, r);
 }
 
 int history_session_end(struct history *h, int64_t session, int64_t t_us)
@@ -577,7 +633,7 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 		return -EROFS;
 	if (!ecu || !*ecu || code > 0xffffff)
 		return -EINVAL;
-	r = history_exec(h, "BEGIN IMMEDIATE");
+	r = tx_begin(h);
 	if (r < 0)
 		return r;
 	if (session) {
@@ -653,12 +709,9 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 			r = history_step_done(h, st);
 		}
 	}
-	if (r >= 0)
-		r = history_exec(h, "COMMIT");
-	if (r < 0) {
-		history_exec(h, "ROLLBACK");
+	r = tx_end(h, r);
+	if (r < 0)
 		return r;
-	}
 	if (changed)
 		history_forward_notify(h);
 	if (ret_transition)
@@ -678,7 +731,7 @@ int history_record_finding(struct history *h, int64_t session, int64_t t_us, con
 		return -EROFS;
 	if (!cause || !*cause)
 		return -EINVAL;
-	r = history_exec(h, "BEGIN IMMEDIATE");
+	r = tx_begin(h);
 	if (r < 0)
 		return r;
 	r = history_prepare(h,
@@ -706,12 +759,9 @@ int history_record_finding(struct history *h, int64_t session, int64_t t_us, con
 		};
 		r = history_forward_row(h, &row, "findings");
 	}
-	if (r >= 0)
-		r = history_exec(h, "COMMIT");
-	if (r < 0) {
-		history_exec(h, "ROLLBACK");
+	r = tx_end(h, r);
+	if (r < 0)
 		return r;
-	}
 	history_forward_notify(h);
 	if (ret_id)
 		*ret_id = id;

@@ -6,9 +6,10 @@
  *
  * Times are wall-clock microseconds since the Unix epoch, passed in by the caller (the
  * history outlives reboots, so monotonic time would be meaningless here). Every record
- * function is one transaction: when it returns 0 the record is committed, and a crash
- * of the process afterwards cannot lose it (see the synchronous= comment in history.c
- * for what a power cut can do).
+ * function is one transaction (or a part of a batch's, history_batch_begin): when it
+ * (or the batch) returns 0 the record is committed, and a crash of the process afterwards
+ * cannot lose it; with durable (the daemon's default) a power cut cannot either (see the
+ * synchronous= comment in history.c).
  *
  * The daemon opens it read-write (migrating the schema); `bodydiag history` opens the
  * same file read-only while the daemon runs, which WAL allows without blocking either.
@@ -35,7 +36,8 @@ struct history;
 
 struct history_options {
 	bool read_only;        /* no migration, no writes; fails on a missing file */
-	bool durable;          /* synchronous=FULL instead of NORMAL (see history.c) */
+	bool durable;          /* synchronous=FULL instead of NORMAL (see history.c); the
+				* daemon's [history] durable defaults to true */
 	uint64_t retention_ms; /* records older than this are pruned; 0 = keep */
 	uint64_t max_bytes;    /* pruning keeps the used pages under this; 0 = no bound */
 	unsigned schema_version; /* migrate only up to this version; 0 = latest (tests) */
@@ -64,6 +66,19 @@ int history_check(struct history *h, char *buf, size_t size);
 void history_set_retention(struct history *h, uint64_t retention_ms, uint64_t max_bytes);
 
 /* --- Recording (each call one committed transaction; -EROFS when read-only) --- */
+
+/*
+ * Groups the records that follow, until history_batch_end(), into one transaction: with
+ * durable (synchronous=FULL) one fsync for all of them instead of one each, which is
+ * what keeps a 1,023-DTC answer or a guided test's timeline from stalling the daemon's
+ * loop. Inside a batch a record call that returns 0 is not committed yet; one that fails
+ * is undone alone (a savepoint), the others stay. Not nested. Returns 0, -EBUSY (a batch
+ * is open), -EROFS, -errno.
+ */
+int history_batch_begin(struct history *h);
+/* Commits the batch (the rows are then durable as one); on failure all of them are
+ * rolled back and -errno returned. -EINVAL without an open batch. */
+int history_batch_end(struct history *h);
 
 /* Starts a session; vin may be NULL/"" when not known yet. */
 int history_session_begin(struct history *h, int64_t t_us, const char *vin, const char *label,

@@ -155,7 +155,10 @@ int history_forward_row(struct history *h, struct history_row *row, const char *
 
 void history_forward_notify(struct history *h)
 {
-	if (h->forward_prefix && h->forward_notify)
+	/* A batch's rows exist only once the batch commits: the sender hears of them then. */
+	if (h->batch)
+		h->batch_notify = true;
+	else if (h->forward_prefix && h->forward_notify)
 		h->forward_notify(h->forward_userdata);
 }
 

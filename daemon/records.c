@@ -202,17 +202,22 @@ static void record_dtcs(struct records *r, const struct router_exchange *x, int6
 	struct uds_rdtci_response dl;
 	struct uds_dtc_record rec;
 
+	bool batch;
+	int e = 0, k;
+
 	if (!x->req || uds_parse_rdtci(x->req, x->req_len, x->resp, x->resp_len, &dl) < 0 ||
 	    dl.r.result != UDS_RESULT_OK || dl.shape != UDS_RDTCI_SHAPE_DTC_LIST)
 		return;
-	for (size_t i = 0; uds_rdtci_dtc(&dl, i, &rec) == 0; i++) {
-		int e = history_record_dtc(r->history, session, wall, x->ecu_name, rec.dtc & 0xffffffu,
-					   rec.status, NULL);
-		if (e < 0) {
-			log_warning_errno(-e, "history: cannot record a DTC of %s", x->ecu_name);
-			return;
-		}
-	}
+	/* One transaction for the list: a full fault memory (1,023 DTCs) is one fsync. */
+	batch = history_batch_begin(r->history) >= 0;
+	for (size_t i = 0; e >= 0 && uds_rdtci_dtc(&dl, i, &rec) == 0; i++)
+		e = history_record_dtc(r->history, session, wall, x->ecu_name, rec.dtc & 0xffffffu,
+				       rec.status, NULL);
+	k = batch ? history_batch_end(r->history) : 0; /* also what came before a failure */
+	if (e >= 0)
+		e = k;
+	if (e < 0)
+		log_warning_errno(-e, "history: cannot record the DTCs of %s", x->ecu_name);
 }
 
 static void on_exchange(void *userdata, const struct router_exchange *x)

@@ -1,21 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The two halves of the history's power-cut test (tests/integration/powercut), run in
- * the VM bench on a virtio disk that outlives the boot, plus a fixture for the report
- * rendering test:
+ * The halves of the history's power-cut test (tests/integration/powercut), run in the VM
+ * bench on a virtio disk that outlives the boot, plus a fixture for the report rendering
+ * test. The two settings under test are the daemon's default `[history] durable` as
+ * config_init_defaults() gives it (never a value written here) and the other one:
  *
- *   powercut-writer cut DIR           boot 1: two writers record findings into
- *                                     DIR/durable.db (durable = true, synchronous=FULL) and
- *                                     DIR/normal.db (the default, NORMAL) and print
- *                                     "ACK <db> <id>" once each commit has returned; after a
- *                                     random 1-3 s the power goes (sysrq 'o': no sync, no
- *                                     unmount, the guest's page cache is lost).
- *   powercut-writer check DIR ACKS    boot 2: TAP lines without numbers (the caller numbers
- *                                     them): integrity_check of both files, every id of
- *                                     ACKS ("<db> <id>" lines) present in durable.db; for
- *                                     normal.db the loss is measured and printed, not
- *                                     asserted (docs/history.md: NORMAL may lose the last
- *                                     commits).
+ *   powercut-writer cut DIR           two writers record findings into DIR/default.db
+ *                                     (the default setting) and DIR/other.db (the other)
+ *                                     and print "ACK <db> <id>" once each commit has
+ *                                     returned; after a random 1-3 s the power goes (sysrq
+ *                                     'o': no sync, no unmount, the page cache is lost).
+ *   powercut-writer check DIR ACKS    TAP lines without numbers (the caller numbers them):
+ *                                     integrity_check of both files, and every id of ACKS
+ *                                     ("<db> <id>" lines) present in default.db, and in
+ *                                     other.db when that one is the durable setting; the
+ *                                     non-durable setting's loss is measured and printed
+ *                                     ("# MEASURED" lines), not asserted.
+ *   powercut-writer check DIR ACKS cut DIR2
+ *                                     both in one boot: the caller chains boots, each one
+ *                                     checking the previous cut and cutting again.
  *   powercut-writer report-fixture DB a history with one guided-test session (the data of
  *                                     tests/unit/test-history.c's cli_and_report); prints
  *                                     the session id.
@@ -29,16 +32,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/config.h"
 #include "daemon/history.h"
 
 #define T0 1767225600000000ll /* 2026-01-01T00:00:00Z */
 #define MAX_IDS 10000000
 
-static const char *const DBS[] = {"durable", "normal"};
+static const char *const DBS[] = {"default", "other"};
+
+/* The setting of database i: the daemon's default, then its opposite. */
+static bool durable_of(size_t i)
+{
+	struct config cfg;
+
+	config_init_defaults(&cfg);
+	return i == 0 ? cfg.history.durable : !cfg.history.durable;
+}
 
 static int64_t now_us(void)
 {
@@ -69,6 +83,8 @@ static _Noreturn void writer(const char *dir, const char *name, bool durable, in
 		r = history_record_finding(h, 0, now_us(), "powercut_test", 0.5, "holds", "advice", ev,
 					   &id);
 		if (r < 0) {
+			/* After the cut has begun the disk may fail a write: the caller judges
+			 * by where this line stands relative to "CUT". */
 			printf("ERROR %s: record: %s\n", path, strerror(-r));
 			_exit(3);
 		}
@@ -87,7 +103,11 @@ static int cmd_cut(const char *dir)
 	unsigned rnd = 0;
 	char c;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return printf("ERROR mkdir %s: %s\n", dir, strerror(errno)), 1;
+	printf("SETTINGS default durable=%s other durable=%s\n", durable_of(0) ? "yes" : "no",
+	       durable_of(1) ? "yes" : "no");
+	fflush(stdout);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return perror("pipe2"), 1;
 	for (int i = 0; i < 2; i++) {
@@ -96,7 +116,7 @@ static int cmd_cut(const char *dir)
 			return perror("fork"), 1;
 		if (pids[i] == 0) {
 			close(p[0]);
-			writer(dir, DBS[i], i == 0, p[1]);
+			writer(dir, DBS[i], durable_of((size_t)i), p[1]);
 		}
 	}
 	close(p[1]);
@@ -138,8 +158,13 @@ static int collect_ids(const struct history_row *row, void *userdata)
 }
 
 /* One database: TAP lines; returns the number of failed points. */
-static int check_db(const char *dir, const char *name, bool must_keep_acked, FILE *acks)
+static int check_db(const char *dir, size_t db, FILE *acks)
 {
+	const char *name = DBS[db];
+	bool durable = durable_of(db);
+	/* The default must keep everything it acknowledged whatever it is set to (were it
+	 * flipped to NORMAL this fails, as it should); the other one when it is durable. */
+	bool must_keep_acked = db == 0 || durable;
 	char path[512], err[256];
 	struct history *h = NULL;
 	uint8_t *seen = calloc(MAX_IDS, 1);
@@ -161,9 +186,10 @@ static int check_db(const char *dir, const char *name, bool must_keep_acked, FIL
 
 	if (access(path, F_OK) != 0) {
 		/* Even the file's creation may sit in the lost page cache with NORMAL. */
-		printf("%s - %s: %s is gone after the cut (%zu acknowledged records)\n",
-		       must_keep_acked ? "not ok" : "ok", name, path, n_acked);
-		printf("# MEASURED %s acked=%zu present=0 lost=%zu\n", name, n_acked, n_acked);
+		printf("%s - %s (durable=%s): %s is gone after the cut (%zu acknowledged records)\n",
+		       must_keep_acked ? "not ok" : "ok", name, durable ? "yes" : "no", path, n_acked);
+		printf("# MEASURED %s durable=%s acked=%zu present=0 lost=%zu\n", name,
+		       durable ? "yes" : "no", n_acked, n_acked);
 		free(seen);
 		return must_keep_acked;
 	}
@@ -194,13 +220,13 @@ static int check_db(const char *dir, const char *name, bool must_keep_acked, FIL
 				first_missing = id;
 			n_missing++;
 		}
-	printf("# MEASURED %s acked=%zu (last id %lld) present=%zu lost=%zu\n", name, n_acked,
-	       max_acked, n_rows, n_missing);
+	printf("# MEASURED %s durable=%s acked=%zu (last id %lld) present=%zu lost=%zu\n", name,
+	       durable ? "yes" : "no", n_acked, max_acked, n_rows, n_missing);
 	if (must_keep_acked) {
 		bool ok = n_acked > 0 && n_missing == 0;
-		printf("%s - %s: every acknowledged record survived the cut (%zu acknowledged, %zu in "
-		       "the file",
-		       ok ? "ok" : "not ok", name, n_acked, n_rows);
+		printf("%s - %s (durable=%s): every acknowledged record survived the cut (%zu "
+		       "acknowledged, %zu in the file",
+		       ok ? "ok" : "not ok", name, durable ? "yes" : "no", n_acked, n_rows);
 		if (n_missing)
 			printf(", %zu missing, the first id %lld", n_missing, first_missing);
 		printf(")\n");
@@ -216,11 +242,10 @@ static int cmd_check(const char *dir, const char *acks_path)
 	FILE *acks = fopen(acks_path, "re");
 	int fails = 0;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!acks)
 		return printf("not ok - %s: %s\n", acks_path, strerror(errno)), 1;
 	for (size_t i = 0; i < 2; i++)
-		fails += check_db(dir, DBS[i], i == 0, acks);
+		fails += check_db(dir, i, acks);
 	fclose(acks);
 	return fails ? 1 : 0;
 }
@@ -265,12 +290,20 @@ static int cmd_report_fixture(const char *path)
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && strcmp(argv[1], "cut") == 0)
 		return cmd_cut(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argv[2], argv[3]);
+	if (argc == 6 && strcmp(argv[1], "check") == 0 && strcmp(argv[4], "cut") == 0) {
+		/* The check's verdict is in its TAP lines; the cut goes on regardless, so
+		 * one bad round does not hide the others. */
+		cmd_check(argv[2], argv[3]);
+		return cmd_cut(argv[5]);
+	}
 	if (argc == 3 && strcmp(argv[1], "report-fixture") == 0)
 		return cmd_report_fixture(argv[2]);
-	fprintf(stderr, "usage: %s cut DIR | check DIR ACKS | report-fixture DB\n", argv[0]);
+	fprintf(stderr, "usage: %s cut DIR | check DIR ACKS [cut DIR2] | report-fixture DB\n",
+		argv[0]);
 	return 2;
 }

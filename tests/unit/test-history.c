@@ -647,6 +647,57 @@ static void forwarding(void **state)
 	history_free(h);
 }
 
+/* A batch: one transaction, each record a savepoint; the sender hears of it at the end. */
+static void batch(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, &(struct history_options){.durable = true});
+	struct history *ro;
+	struct history_filter tr = {.kinds = 1u << HISTORY_KIND_TRANSITION};
+	struct history_filter fi = {.kinds = 1u << HISTORY_KIND_FINDING};
+	int notified = 0;
+	int64_t s;
+
+	assert_int_equal(history_batch_end(h), -EINVAL);
+	assert_int_equal(history_forward_enable(h, "bodydiag", 10000, note, &notified), 0);
+	assert_int_equal(history_session_begin(h, T0, NULL, "batch", &s), 0);
+	assert_int_equal(notified, 0);
+	ro = open_rw(f->path, &(struct history_options){.read_only = true});
+
+	assert_int_equal(history_batch_begin(h), 0);
+	assert_int_equal(history_batch_begin(h), -EBUSY);
+	for (uint32_t i = 0; i < 1023; i++)
+		assert_int_equal(history_record_dtc(h, s, T0 + i, "bcm", 0x800013 | i << 8, 0x2f, NULL),
+				 0);
+	/* one record fails: undone alone */
+	assert_int_equal(history_record_finding(h, s, T0 + 2000, "y", 1, NULL, NULL, "{bad", NULL),
+			 -EINVAL);
+	assert_int_equal(history_record_finding(h, s, T0 + 2001, "x", 1, "holds", NULL, NULL, NULL),
+			 0);
+	assert_int_equal(history_record_timeline(h, s, T0 + 2002, "mark", NAN, "fob"), 0);
+	assert_int_equal(history_session_end(h, s, T0 + 3000), 0);
+	/* nothing committed, nothing announced yet: another reader sees none of it */
+	assert_int_equal(notified, 0);
+	assert_int_equal(count(ro, &tr), 0);
+	assert_int_equal(history_batch_end(h), 0);
+	assert_int_equal(notified, 1);
+	assert_int_equal(count(ro, &tr), 1023);
+	assert_int_equal(count(ro, &fi), 1);
+	assert_int_equal(history_batch_end(h), -EINVAL);
+
+	/* the same DTCs again in a second batch: no transitions, nothing to forward */
+	assert_int_equal(history_batch_begin(h), 0);
+	for (uint32_t i = 0; i < 1023; i++)
+		assert_int_equal(history_record_dtc(h, s, T0 + 5000 + i, "bcm", 0x800013 | i << 8,
+						    0x2f, NULL),
+				 0);
+	assert_int_equal(history_batch_end(h), 0);
+	assert_int_equal(notified, 1);
+	assert_int_equal(count(ro, &tr), 1023);
+	history_free(ro);
+	history_free(h);
+}
+
 /* --- the CLI: bodydiag history and bodydiag report on a database made here --- */
 
 static char *run(const char *cmd, int *ret_status)
@@ -873,6 +924,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(read_only_beside_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(api_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(forwarding, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(cli_and_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_safety, setup, teardown),
 	};
