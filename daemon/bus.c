@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/if_arp.h>
+
 #include "bodydiag/linux/link_watch.h"
 #include "bus.h"
 #include "macro.h"
@@ -105,13 +107,45 @@ static bool link_matches(struct bus *b)
 	return true;
 }
 
+int bus_check_interface(const char *ifname, char *why, size_t size)
+{
+	int t = link_watch_link_type(ifname);
+
+	if (t == -ENODEV)
+		return 0;
+	if (t < 0)
+		return t;
+	if (t == ARPHRD_CAN)
+		return 1;
+	snprintf(why, size, "%s is not a CAN interface (link type %d%s): set [can] interface to "
+		 "one that `ip -details link show type can` (or type vcan) lists",
+		 ifname, t, t == ARPHRD_LOOPBACK ? ", loopback" : t == ARPHRD_ETHER ? ", Ethernet" : "");
+	return -EMEDIUMTYPE;
+}
+
+/* Why attaching failed, for the log: a kernel without CAN says so in its own words. */
+static const char *attach_error(struct bus *b, int r, char *buf, size_t size)
+{
+	if (r == -EMEDIUMTYPE && bus_check_interface(b->ifname, buf, size) == -EMEDIUMTYPE)
+		return buf;
+	if (r == -EAFNOSUPPORT)
+		return "this kernel has no CAN support (AF_CAN): modprobe can-raw";
+	snprintf(buf, size, "waiting for the interface (%s)", strerror(-r));
+	return buf;
+}
+
 static int attach(struct bus *b)
 {
 	unsigned flags = CAN_RAW_OPEN_TIMESTAMP;
+	char why[256];
 	int r, fd;
 
 	if (b->fd >= 0)
 		return 0;
+	/* Binding a CAN socket to lo fails with ENODEV, which reads like a missing adapter
+	 * and would be retried forever: a link of another type is named as such. */
+	if (bus_check_interface(b->ifname, why, sizeof(why)) == -EMEDIUMTYPE)
+		return -EMEDIUMTYPE;
 	if (b->opts.configure_link && !link_matches(b)) {
 		r = can_link_configure(b->ifname, b->opts.bitrate, b->opts.restart_ms);
 		if (r < 0)
@@ -325,10 +359,11 @@ int bus_new(struct ev_loop *loop, const struct bus_opts *opts, const struct bus_
 
 	r = attach(b);
 	if (r < 0) {
+		char why[256];
+
 		/* Not fatal: the adapter may be plugged in later. */
 		b->detached_since_us = clock_now_us(CLOCK_MONOTONIC);
-		emit(b, BUS_EVENT_DETACHED, "%s: waiting for the interface (%s)", b->ifname,
-		     strerror(-r));
+		emit(b, BUS_EVENT_DETACHED, "%s: %s", b->ifname, attach_error(b, r, why, sizeof(why)));
 	}
 	*ret = b;
 	return 0;

@@ -68,6 +68,14 @@ struct bus_ops {
 	void (*event)(void *userdata, enum bus_event ev, const char *detail);
 };
 
+/*
+ * Whether ifname can be the daemon's CAN interface: 1 when it is a CAN interface (link
+ * type ARPHRD_CAN), 0 when it does not exist (yet: an adapter may be plugged in later),
+ * -EMEDIUMTYPE when it exists and is something else (lo, an Ethernet port), with why
+ * ("lo is not a CAN interface (link type 772, loopback)"), other -errno.
+ */
+int bus_check_interface(const char *ifname, char *why, size_t size);
+
 /* Starts watching opts->ifname. The interface need not exist yet: the bus then starts
  * detached and attaches when it appears. Returns 0 or -errno (netlink unavailable,
  * out of memory). */

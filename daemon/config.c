@@ -47,6 +47,7 @@ static const struct key_def keys[] = {
 	{"can", "bitrate", VALUE_TYPE_UINT32, OFF(can.bitrate), 0, false, 0, 8000000},
 	{"can", "restart_ms", VALUE_TYPE_UINT32, OFF(can.restart_ms), 0, false, 0, 60000},
 	{"can", "listen_only", VALUE_TYPE_BOOL, OFF(can.listen_only), 0, false, 0, 0},
+	{"can", "fd", VALUE_TYPE_BOOL, OFF(can.fd), 0, false, 0, 0},
 	{"data", "dbc", VALUE_TYPE_PATH, STR(data.dbc), true, 0, 0},
 	{"data", "profile", VALUE_TYPE_PATH, STR(data.profile), true, 0, 0},
 	{"data", "rules", VALUE_TYPE_PATH, STR(data.rules), true, 0, 0},

@@ -39,6 +39,7 @@ struct config {
 		uint32_t bitrate;            /* bit/s; 0 = leave the link as configured */
 		uint32_t restart_ms;         /* bus-off auto restart; 0 = leave as configured */
 		bool listen_only;            /* never transmit, not even for a client */
+		bool fd;                     /* receive CAN FD frames too */
 	} can;
 	struct {
 		char dbc[CONFIG_MAX_STRING];     /* "" = none */

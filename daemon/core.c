@@ -72,6 +72,8 @@ static void on_bus_event(void *userdata, enum bus_event ev, const char *detail)
 		 0, fields, "%s: %s: %s", c->cfg.can.interface, bus_event_name(ev), detail);
 	if (c->records)
 		records_bus_event(c->records, c->cfg.can.interface, ev, detail);
+	if (ev == BUS_EVENT_ATTACHED || ev == BUS_EVENT_DETACHED)
+		live_bus_event(c->live, ev == BUS_EVENT_ATTACHED, detail);
 }
 
 static int bus_module_new(struct core *c)
@@ -85,9 +87,16 @@ static int bus_module_new(struct core *c)
 		.restart_bus_off = true,
 		.restart_holdoff_s = 1.0,
 		.error_frames = true,
+		.can_fd = c->cfg.can.fd,
 	};
+	char why[256];
 	int r;
 
+	/* A wrong interface is a configuration error, not an adapter still to come. */
+	if (bus_check_interface(c->cfg.can.interface, why, sizeof(why)) == -EMEDIUMTYPE) {
+		log_error("%s", why);
+		return -EMEDIUMTYPE;
+	}
 	vehicle_filters(c->vehicle, &o.filters, &o.n_filters);
 	r = bus_new(c->loop, &o, &ops, c, &c->bus);
 	if (r < 0) {

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "bodydiag/dbc.h"
+#include "bus.h"
 #include "core.h"
 #include "list.h"
 #include "macro.h"
@@ -140,6 +141,33 @@ static void on_frame(void *userdata, const struct router_frame *f)
 	sweep(l);
 }
 
+/* The bus as a subscriber needs to know it: changes come only while it is attached. */
+static json_t *bus_json(const struct live *l)
+{
+	struct bus_stats st = {0};
+
+	if (l->c->bus)
+		bus_get_stats(l->c->bus, &st);
+	return json_pack("{s:s,s:b,s:I}", "interface", l->c->cfg.can.interface, "attached",
+			 st.attached, "frames", (json_int_t)st.frames);
+}
+
+void live_bus_event(struct live *l, bool attached, const char *detail)
+{
+	if (!l)
+		return;
+	for (struct list_head *i = l->subs.next; i != &l->subs; i = i->next) {
+		struct live_sub *s = list_entry(i, struct live_sub, link);
+
+		if (!s->closed)
+			api_subscription_send(s->sub, "live_bus",
+					      json_pack("{s:s,s:b,s:s}", "interface",
+							l->c->cfg.can.interface, "attached", attached,
+							"detail", detail));
+	}
+	sweep(l);
+}
+
 static void method_live_subscribe(struct api_request *req, json_t *params, void *userdata)
 {
 	static const char *const allowed[] = {"signals", NULL};
@@ -204,7 +232,7 @@ static void method_live_subscribe(struct api_request *req, json_t *params, void 
 		return;
 	}
 	list_add_tail(&l->subs, &s->link);
-	api_request_reply(req, json_pack("{s:o}", "subscribed", names));
+	api_request_reply(req, json_pack("{s:o,s:o}", "subscribed", names, "bus", bus_json(l)));
 }
 
 static const struct api_method method_table[] = {

@@ -103,7 +103,8 @@ static const char usage_text[] =
 	"  -c, --config PATH        configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 	"  -s, --set SECTION.KEY=VALUE\n"
 	"                           override one setting (repeatable)\n"
-	"      --check-config       parse the configuration, print it, exit\n"
+	"      --check-config       check the configuration and the files it names (DBC,\n"
+	"                           profile, rules), print the configuration, exit\n"
 	"      --p2-cap MS          longest server P2 honoured (--set uds.p2_cap=MSms)\n"
 	"      --p2star-cap MS      longest server P2* honoured (--set uds.p2star_cap=MSms)\n"
 	"      --max-pending N      0x78 responses accepted per request (uds.max_pending)\n"
@@ -196,7 +197,8 @@ int main(int argc, char **argv)
 	if (check_only) {
 		r = config_format(&c->cfg, buf, sizeof(buf));
 		fputs(r < 0 ? "" : buf, stdout);
-		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+		fflush(stdout);
+		return r < 0 || startup_check_data(&c->cfg) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
 	r = api_groups_resolve(c->cfg.api.admin_group, c->cfg.api.read_group, &groups);
 	if (r < 0) {

@@ -14,8 +14,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "api.h"
+#include "bus.h"
 #include "log.h"
 #include "macro.h"
+#include "vehicle.h"
 
 /* The file and the --set overrides (the broker options are --set uds.*); a missing
  * default file means built-in defaults. Logs what failed, with file:line:column. */
@@ -101,3 +103,22 @@ int startup_listen_api(struct api_server *api, const char *path, const char *gro
 	return r;
 }
 
+
+int startup_check_data(const struct config *cfg)
+{
+	struct vehicle *v;
+	char why[256];
+	int r = bus_check_interface(cfg->can.interface, why, sizeof(why));
+
+	if (r == -EMEDIUMTYPE)
+		log_error("%s", why);
+	else if (r == 0)
+		log_notice("%s does not exist now (an adapter plugged in later is picked up)",
+			   cfg->can.interface);
+	r = r == -EMEDIUMTYPE ? r : 0;
+	/* vehicle_load logs each failure with its position */
+	if (vehicle_load(cfg, &v) < 0)
+		return -EINVAL;
+	vehicle_unref(v);
+	return r;
+}

@@ -20,3 +20,8 @@ int startup_listen_fds(int *fds, size_t max);
  * missing folder is explained with the command that makes it for group. */
 int startup_listen_api(struct api_server *api, const char *path, const char *group, int *fds,
 		       int n);
+
+/* --check-config beyond the syntax: the vehicle data loads (DBC, profile, rule files or
+ * directory: errors logged with file:line:column) and the interface, when it exists, is
+ * a CAN interface. Returns 0 or -errno (logged). */
+int startup_check_data(const struct config *cfg);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "vehicle.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bodydiag/dbc.h"
@@ -21,6 +23,7 @@
 #include "uds_broker.h"
 
 #define MAX_KERNEL_FILTERS 512
+#define MAX_RULE_FILES 256 /* *.rules files of a [data] rules directory */
 
 struct vehicle {
 	unsigned refs;
@@ -224,6 +227,208 @@ static int load_file(const char *path,
 	return r;
 }
 
+/* ---- a directory of rule files ---- */
+
+struct rule_file {
+	char *name;	 /* path */
+	char *text;
+	size_t len;
+	unsigned line;	 /* its first line in the joined text */
+	size_t fmt_off, fmt_len; /* its first statement, "format N" */
+};
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of the *.rules files in dir (no hidden ones), sorted bytewise. */
+static int rule_file_names(const char *dir, char ***ret, size_t *ret_n)
+{
+	_cleanup_(closedirp) DIR *d = opendir(dir);
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	int r = -ENOMEM;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (e->d_name[0] == '.' || len < 7 || strcmp(e->d_name + len - 6, ".rules") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (n == MAX_RULE_FILES) {
+			r = -E2BIG;
+			goto fail;
+		}
+		if (n % 16 == 0) {
+			char **nn = realloc(names, (n + 16) * sizeof(*names));
+			if (!nn)
+				goto fail;
+			names = nn;
+		}
+		if (!(names[n] = strdup(path)))
+			goto fail;
+		n++;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	*ret = names;
+	*ret_n = n;
+	return 0;
+fail:
+	while (n-- > 0)
+		free(names[n]);
+	free(names);
+	return r;
+}
+
+/* Where the first statement of a rule file is (what the parser requires to be "format N"):
+ * the first line with anything but blanks and a comment. */
+static void find_format(struct rule_file *f)
+{
+	size_t i = 0;
+
+	while (i < f->len) {
+		size_t eol = i;
+
+		while (eol < f->len && f->text[eol] != '\n')
+			eol++;
+		size_t b = i;
+		while (b < eol && (f->text[b] == ' ' || f->text[b] == '\t' || f->text[b] == '\r'))
+			b++;
+		if (b < eol && f->text[b] != '#') {
+			size_t e = b;
+			while (e < eol && f->text[e] != '#')
+				e++;
+			while (e > b && (f->text[e - 1] == ' ' || f->text[e - 1] == '\t' ||
+					 f->text[e - 1] == '\r'))
+				e--;
+			f->fmt_off = b;
+			f->fmt_len = e - b;
+			return;
+		}
+		i = eol + 1;
+	}
+	f->fmt_off = f->fmt_len = 0;
+}
+
+static unsigned count_lines(const char *s, size_t len)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += s[i] == '\n';
+	return n;
+}
+
+/*
+ * [data] rules naming a directory: every *.rules file in it, in the byte order of their
+ * names, as one rule set: parsed as one text (the later files' "format N" line blanked:
+ * every file must say the same), so a rule of one file may name those of another
+ * (rules_out, covers), and a mistake's position is mapped back to its file and line.
+ */
+static int load_rules_dir(const char *dir, struct rules_set **ret)
+{
+	struct rule_file *files = NULL;
+	char **names = NULL, *joined = NULL;
+	size_t n = 0, total = 0, off = 0;
+	struct rules_error err = {0};
+	unsigned line = 1;
+	int r = rule_file_names(dir, &names, &n);
+
+	if (r < 0) {
+		if (r == -E2BIG)
+			log_error("%s: more than %d *.rules files", dir, MAX_RULE_FILES);
+		else
+			log_error_errno(-r, "%s", dir);
+		return r;
+	}
+	if (n == 0) {
+		log_error("%s: no *.rules file in the directory", dir);
+		free(names);
+		return -ENOENT;
+	}
+	files = calloc(n, sizeof(*files));
+	r = files ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		files[i].name = names[i];
+		r = read_whole(names[i], &files[i].text, &files[i].len);
+		if (r < 0) {
+			log_error_errno(-r, "%s", names[i]);
+			break;
+		}
+		find_format(&files[i]);
+		if (i > 0 && (files[i].fmt_len != files[0].fmt_len ||
+			      memcmp(files[i].text + files[i].fmt_off, files[0].text + files[0].fmt_off,
+				     files[0].fmt_len) != 0)) {
+			log_error("%s:%u:1: '%.*s' differs from '%.*s' of %s: the files of a rules "
+				  "directory must share one format",
+				  names[i], count_lines(files[i].text, files[i].fmt_off) + 1,
+				  (int)files[i].fmt_len, files[i].text + files[i].fmt_off,
+				  (int)files[0].fmt_len, files[0].text + files[0].fmt_off, names[0]);
+			r = -EINVAL;
+			break;
+		}
+		total += files[i].len + 1;
+	}
+	if (r >= 0 && !(joined = malloc(total ? total : 1)))
+		r = -ENOMEM;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		files[i].line = line;
+		memcpy(joined + off, files[i].text, files[i].len);
+		if (i > 0) /* blanks keep every line and column where it was */
+			memset(joined + off + files[i].fmt_off, ' ', files[i].fmt_len);
+		off += files[i].len;
+		line += count_lines(files[i].text, files[i].len);
+		if (files[i].len && files[i].text[files[i].len - 1] != '\n') {
+			joined[off++] = '\n';
+			line++;
+		}
+	}
+	if (r >= 0) {
+		r = rules_parse(joined, off, dir, &err, ret);
+		if (r < 0) {
+			size_t k = n - 1;
+
+			while (k > 0 && files[k].line > err.line)
+				k--;
+			log_error("%s:%u:%u: %s", files[k].name, err.line - files[k].line + 1,
+				  err.column, err.message);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(files ? files[i].text : NULL);
+		free(names[i]);
+	}
+	free(files);
+	free(names);
+	free(joined);
+	return r;
+}
+
+/* [data] rules: a file, or a directory of them. */
+static int load_rules(const char *path, struct rules_set **ret)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return load_rules_dir(path, ret);
+	return load_file(path, parse_rules, ret);
+}
+
 static int load_profile(const char *path, struct profile **ret)
 {
 	struct profile_error err;
@@ -264,7 +469,7 @@ int vehicle_load(const struct config *cfg, struct vehicle **ret)
 	if (dbc_path[0])
 		r = load_file(dbc_path, parse_dbc, &db);
 	if (r >= 0 && cfg->data.rules[0])
-		r = load_file(cfg->data.rules, parse_rules, &rules);
+		r = load_rules(cfg->data.rules, &rules);
 	if (r < 0) {
 		dbc_free(db);
 		profile_free(p);

@@ -298,7 +298,8 @@ int link_watch_dispatch(struct link_watch *w, const char *filter, link_watch_cb 
 	}
 }
 
-int link_watch_query(const char *ifname)
+/* RTM_GETLINK for one interface: its flags and type. 0, -ENODEV absent, other -errno. */
+static int get_link(const char *ifname, unsigned *ret_flags, unsigned short *ret_type)
 {
 	/* SIOCGIFFLAGS cannot be used: ifr_flags is a short and IFF_LOWER_UP is bit 16. */
 	struct {
@@ -343,11 +344,31 @@ int link_watch_query(const char *ifname)
 		}
 		if (nh->nlmsg_type == RTM_NEWLINK) {
 			const struct ifinfomsg *ifi = NLMSG_DATA(nh);
-			r = link_is_up(ifi->ifi_flags) ? 1 : 0;
+			*ret_flags = ifi->ifi_flags;
+			*ret_type = ifi->ifi_type;
+			r = 0;
 			break;
 		}
 	}
 out:
 	close(fd);
 	return r;
+}
+
+int link_watch_query(const char *ifname)
+{
+	unsigned flags;
+	unsigned short type;
+	int r = get_link(ifname, &flags, &type);
+
+	return r < 0 ? r : link_is_up(flags) ? 1 : 0;
+}
+
+int link_watch_link_type(const char *ifname)
+{
+	unsigned flags;
+	unsigned short type;
+	int r = get_link(ifname, &flags, &type);
+
+	return r < 0 ? r : (int)type;
 }

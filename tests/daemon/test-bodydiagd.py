@@ -49,6 +49,94 @@ def request(path, method, rid=1):
     return json.loads(line)
 
 
+def check_config(tmp, text):
+    path = os.path.join(tmp, "data.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return subprocess.run([DAEMON, "-c", path, "--check-config"], capture_output=True, text=True)
+
+
+def check_data(tmp, sock):
+    """--check-config checks the files the configuration names and the interface; data.rules
+    may be a directory; a non-CAN interface is refused at once."""
+    src = os.environ["BODYDIAG_SOURCE_ROOT"]
+    profile = os.path.join(src, "profiles", "sim-2026.profile")
+    rules = os.path.join(src, "rules", "trunk.rules")
+    base = "[api]\nsocket = %s\n[can]\ninterface = bdnone0\n" % sock
+
+    r = check_config(tmp, base + "[data]\nprofile = %s\nrules = %s\n" % (profile, rules))
+    check(r.returncode == 0, "--check-config: profile, its DBC and the rules load (%s)"
+          % r.stderr.strip()[-200:])
+    r = check_config(tmp, base + "[data]\ndbc = %s/nope.dbc\n" % tmp)
+    check(r.returncode == 1 and "nope.dbc" in r.stderr, "--check-config: a missing DBC fails")
+    bad_rules = os.path.join(tmp, "bad.rules")
+    with open(bad_rules, "w") as f:
+        f.write("format 1\n\nrule x \"X\"\n\twhen frobnicate\n")
+    r = check_config(tmp, base + "[data]\nrules = %s\n" % bad_rules)
+    check(r.returncode == 1 and bad_rules + ":4:" in r.stderr,
+          "--check-config: a bad rule file fails with file:line:column (%s)" % r.stderr.strip())
+    bad_profile = os.path.join(tmp, "bad.profile")
+    with open(bad_profile, "w") as f:
+        f.write("format = 1\n[vehicle]\nmake = x\n[ecu bcm]\nrequest = 0x726\nresponse = 0x726\n")
+    r = check_config(tmp, base + "[data]\nprofile = %s\n" % bad_profile)
+    check(r.returncode == 1 and bad_profile + ":" in r.stderr,
+          "--check-config: a bad profile fails with its position (%s)" % r.stderr.strip())
+
+    # A directory of rule files: trunk.rules split in two at a rule, read in name order.
+    with open(rules) as f:
+        lines = f.read().split("\n")
+    fmt = next(l for l in lines if l.startswith("format"))
+    starts = [i for i, l in enumerate(lines) if l.startswith("rule ")]
+    cut = starts[len(starts) // 2]
+    rdir = os.path.join(tmp, "rules.d")
+    os.mkdir(rdir)
+    with open(os.path.join(rdir, "10-first.rules"), "w") as f:
+        f.write("\n".join(lines[:cut]) + "\n")
+    with open(os.path.join(rdir, "20-second.rules"), "w") as f:
+        f.write("# the second half\n" + fmt + "\n" + "\n".join(lines[cut:]))
+    with open(os.path.join(rdir, "README"), "w") as f:
+        f.write("not a rule file\n")
+    conf_dir = base + "[data]\nprofile = %s\nrules = %s\n" % (profile, rdir)
+    r = check_config(tmp, conf_dir)
+    check(r.returncode == 0, "data.rules: a directory of *.rules files loads (%s)"
+          % r.stderr.strip()[-300:])
+    # An error in the second file is reported in that file, on its own line.
+    with open(os.path.join(rdir, "20-second.rules"), "a") as f:
+        f.write("\nrule broken \"B\"\n\twhen frobnicate\n")
+    n_second = sum(1 for _ in open(os.path.join(rdir, "20-second.rules")))
+    r = check_config(tmp, conf_dir)
+    want = "%s/20-second.rules:%d:" % (rdir, n_second)
+    check(r.returncode == 1 and want in r.stderr,
+          "data.rules directory: the error names its file and line (%s in %s)" % (want, r.stderr.strip()))
+    os.unlink(os.path.join(rdir, "20-second.rules"))
+    with open(os.path.join(rdir, "30-dup.rules"), "w") as f:
+        f.write(fmt + "\n" + "\n".join(lines[starts[0]:starts[1]]) + "\n")
+    r = check_config(tmp, conf_dir)
+    check(r.returncode == 1 and "30-dup.rules:2:" in r.stderr and "duplicate" in r.stderr,
+          "data.rules directory: a rule defined in two files is refused where it repeats (%s)"
+          % r.stderr.strip())
+    for name in os.listdir(rdir):
+        os.unlink(os.path.join(rdir, name))
+    r = check_config(tmp, conf_dir)
+    check(r.returncode == 1 and "no *.rules file" in r.stderr, "data.rules: an empty directory fails")
+    os.rmdir(rdir)
+
+    # lo is no CAN interface: said at once, by --check-config and at start.
+    lo = "[api]\nsocket = %s\n[can]\ninterface = lo\n" % sock
+    r = check_config(tmp, lo)
+    check(r.returncode == 1 and "lo is not a CAN interface" in r.stderr,
+          "--check-config: can.interface = lo is not a CAN interface (%s)" % r.stderr.strip())
+    path = os.path.join(tmp, "data.conf")
+    try:
+        r = subprocess.run([DAEMON, "-c", path], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 1 and "lo is not a CAN interface" in r.stderr,
+              "bodydiagd with can.interface = lo exits saying it is not a CAN interface")
+    except subprocess.TimeoutExpired:
+        check(False, "bodydiagd with can.interface = lo waited instead of refusing")
+    for name in ("data.conf", "bad.rules", "bad.profile"):
+        os.unlink(os.path.join(tmp, name))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="test-bodydiagd-")
     conf = os.path.join(tmp, "bodydiag.conf")
@@ -79,6 +167,7 @@ def main():
     check(r.returncode == 1 and "systemctl start bodydiagd" in r.stderr and
           "install -d -m 0750 -g bodydiag %s/missing" % tmp in r.stderr,
           "a missing socket folder: the error says how to get one")
+    check_data(tmp, sock)
 
     # A supervised run.
     ns_path = os.path.join(tmp, "notify")

@@ -9,6 +9,7 @@ sent: requests that reach the broker end in `unavailable` (link_down).
 usage: test-methods.py PATH-TO-BODYDIAGD PATH-TO-BODYDIAG"""
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -152,6 +153,16 @@ def main():
     check(cli("dtc", "frobnicate").returncode == 1, "bodydiag dtc frobnicate: exit 1")
     check(cli("live", "NoSuchSignal").returncode == 4, "bodydiag live unknown: exit 4")
     check(cli("live").returncode == 1, "bodydiag live without signals: exit 1")
+    # On a detached bus live says so at once instead of waiting silently.
+    lv = subprocess.Popen([CLI, "live", "TrunkAjar"], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([lv.stderr], [], [], 10)
+        note = lv.stderr.readline() if ready else ""
+    finally:
+        lv.kill()
+        lv.wait()
+    check("bdnone0 is detached" in note, "bodydiag live on a detached bus says so (%r)" % note)
     r = cli("mark", "fob_trunk_pressed")
     check(r.returncode == 0 and "fob_trunk_pressed" in r.stdout, "bodydiag mark: 0")
     check(cli("status", "--socket", os.path.join(tmp, "none.sock")).returncode == 2,

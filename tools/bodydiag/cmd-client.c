@@ -415,6 +415,14 @@ static int on_live_event(void *userdata, const char *event, json_t *data)
 		st->dropped = true;
 		return -ECONNABORTED;
 	}
+	if (strcmp(event, "live_bus") == 0) {
+		/* On stderr: the person waiting learns why nothing comes, or that it will now. */
+		fprintf(stderr, "bodydiag: live: %s: %s\n",
+			json_is_true(json_object_get(data, "attached")) ? "bus attached"
+									: "bus detached",
+			str(data, "detail"));
+		return 0;
+	}
 	if (strcmp(event, "live") != 0)
 		return 0;
 	if (st->json) {
@@ -465,6 +473,15 @@ int cmd_live(int argc, char **argv)
 	if (ex) {
 		api_client_close(&c);
 		return ex;
+	}
+	{
+		json_t *bus = json_object_get(res, "bus");
+
+		if (bus && !json_is_true(json_object_get(bus, "attached")))
+			fprintf(stderr,
+				"bodydiag: live: %s is detached (link down or adapter missing): no "
+				"changes until it is back; waiting (Ctrl-C to stop)\n",
+				str(bus, "interface"));
 	}
 	json_decref(res);
 	signal(SIGPIPE, SIG_DFL);

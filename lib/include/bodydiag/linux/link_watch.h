@@ -42,3 +42,7 @@ const char *link_watch_event_name(enum link_watch_event ev);
 /* Current state of one interface without a watch: 1 up with carrier, 0 present but down,
  * -ENODEV absent, other -errno on failure. */
 int link_watch_query(const char *ifname);
+
+/* The link type of one interface (ARPHRD_* of <linux/if_arp.h>: ARPHRD_CAN, 280, for every
+ * CAN interface, vcan included; ARPHRD_LOOPBACK for lo), -ENODEV absent, other -errno. */
+int link_watch_link_type(const char *ifname);
