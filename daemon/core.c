@@ -14,6 +14,7 @@
 #include "log.h"
 #include "macro.h"
 #include "methods.h"
+#include "obd_request.h"
 #include "policy.h"
 #include "records.h"
 #include "router.h"
@@ -202,7 +203,7 @@ const struct module broker_module = {
 
 const struct module *const core_modules[] = {
 	&router_module,	 &bus_module,	      &policy_module,	&broker_module,
-	&records_module, &methods_module,     &live_module,	&diagnosis_module,
+	&records_module, &methods_module,     &obd_module,	&live_module,	&diagnosis_module,
 	&actuator_module, &scan_module,	      NULL,
 };
 

@@ -34,6 +34,7 @@ struct diagnosis;
 struct ev_loop;
 struct live;
 struct methods;
+struct obd_requests;
 struct policy;
 struct records;
 struct router;
@@ -60,6 +61,7 @@ struct core {
 	struct uds_port uds;	  /* the broker as a port (tests: a scripted ECU) */
 	struct records *records;  /* history, forwarder, metrics */
 	struct methods *methods;
+	struct obd_requests *obd;
 	struct live *live;
 	struct diagnosis *diagnosis;
 	struct actuator *actuator;

@@ -57,8 +57,7 @@ struct methods {
 
 /* ---- parameters ---- */
 
-/* A number given as a JSON integer or as a string "0x1A2B" / "6699". */
-static int number_param(json_t *v, uint64_t max, uint64_t *ret)
+int methods_number_param(json_t *v, uint64_t max, uint64_t *ret)
 {
 	if (json_is_integer(v)) {
 		json_int_t i = json_integer_value(v);
@@ -540,7 +539,7 @@ static void method_dtc_read(struct api_request *req, json_t *params, void *userd
 
 	if (api_params_check(req, params, allowed) < 0)
 		return;
-	if (v && number_param(v, 0xff, &mask) < 0) {
+	if (v && methods_number_param(v, 0xff, &mask) < 0) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS,
 				 "\"mask\" must be a number 0..255 (integer or \"0x..\")");
 		return;
@@ -567,7 +566,7 @@ static void method_dtc_clear(struct api_request *req, json_t *params, void *user
 
 	if (api_params_check(req, params, allowed) < 0)
 		return;
-	if (v && number_param(v, 0xffffff, &group) < 0) {
+	if (v && methods_number_param(v, 0xffffff, &group) < 0) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS,
 				 "\"group\" must be a 24-bit number (integer or \"0xffffff\")");
 		return;
@@ -601,7 +600,7 @@ static void method_did_read(struct api_request *req, json_t *params, void *userd
 		api_request_fail(req, API_ERROR_INVALID_PARAMS, "\"did\" is required");
 		return;
 	}
-	if (json_is_string(v) && number_param(v, 0xffff, &num) < 0) {
+	if (json_is_string(v) && methods_number_param(v, 0xffff, &num) < 0) {
 		const char *name = json_string_value(v);
 
 		if (!prof) {
@@ -616,7 +615,7 @@ static void method_did_read(struct api_request *req, json_t *params, void *userd
 			return;
 		}
 		fallback = profile_did_ecu(d);
-	} else if (number_param(v, 0xffff, &num) < 0) {
+	} else if (methods_number_param(v, 0xffff, &num) < 0) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS,
 				 "\"did\" must be a profile name or a number 0..65535");
 		return;

@@ -11,6 +11,13 @@
  */
 #pragma once
 
+#include <jansson.h>
+#include <stdint.h>
+
 struct methods;
+
+/* A number parameter given as a JSON integer or as a string ("0x1A2B", "6699"): 0,
+ * -ERANGE above max, -EINVAL otherwise. */
+int methods_number_param(json_t *v, uint64_t max, uint64_t *ret);
 
 extern const struct module methods_module;

@@ -38,6 +38,7 @@ static const char *const activity_names[POLICY_ACTIVITY_MAX] = {
 	[POLICY_GUIDED_TEST] = "guided_test",
 	[POLICY_ACTUATOR_TEST] = "actuator_test",
 	[POLICY_SCAN] = "scan",
+	[POLICY_FUNCTIONAL] = "functional",
 };
 
 const char *policy_verdict_name(enum policy_verdict v)
@@ -166,6 +167,7 @@ struct policy {
 	double obd_v;
 	int64_t obd_us;
 	int64_t last_actuator_us; /* 0 = never */
+	int64_t last_functional_us; /* 0 = never */
 };
 
 static void on_frame(void *userdata, const struct router_frame *f)
@@ -299,6 +301,7 @@ static int interlock(const struct policy *p, enum policy_activity a)
 		[POLICY_GUIDED_TEST] = {[POLICY_ACTUATOR_TEST] = true},
 		[POLICY_ACTUATOR_TEST] = {[POLICY_GUIDED_TEST] = true, [POLICY_SCAN] = true},
 		[POLICY_SCAN] = {[POLICY_GUIDED_TEST] = true, [POLICY_ACTUATOR_TEST] = true},
+		[POLICY_FUNCTIONAL] = {[POLICY_ACTUATOR_TEST] = true},
 	};
 
 	for (int k = 0; k < POLICY_ACTIVITY_MAX; k++)
@@ -328,6 +331,13 @@ static enum policy_verdict check(const struct policy *p, enum policy_activity a,
 		snprintf(why, size, "%s", running_text[k]);
 		return POLICY_BUSY;
 	}
+	if (a == POLICY_FUNCTIONAL && p->last_functional_us &&
+	    now - p->last_functional_us < FUNCTIONAL_MIN_INTERVAL_US) {
+		snprintf(why, size, "one functional request per %.1f s: retry in %.1f s",
+			 FUNCTIONAL_MIN_INTERVAL_US / 1e6,
+			 (double)(p->last_functional_us + FUNCTIONAL_MIN_INTERVAL_US - now) / 1e6);
+		return POLICY_RATE_LIMITED;
+	}
 	if (a != POLICY_ACTUATOR_TEST)
 		return POLICY_GO;
 	if (p->last_actuator_us && now - p->last_actuator_us < ACTUATOR_MIN_INTERVAL_US) {
@@ -348,6 +358,11 @@ enum policy_verdict policy_begin(struct policy *p, enum policy_activity a, char 
 
 	if (v != POLICY_GO || a == POLICY_CLIENT)
 		return v;
+	if (a == POLICY_FUNCTIONAL) {
+		/* one shot: nothing is held until a policy_end */
+		p->last_functional_us = now;
+		return v;
+	}
 	if (a == POLICY_ACTUATOR_TEST)
 		p->last_actuator_us = now;
 	p->running[a]++;
@@ -356,7 +371,7 @@ enum policy_verdict policy_begin(struct policy *p, enum policy_activity a, char 
 
 void policy_end(struct policy *p, enum policy_activity a)
 {
-	if ((unsigned)a < POLICY_ACTIVITY_MAX && a != POLICY_CLIENT && p->running[a] > 0)
+	if ((unsigned)a < POLICY_ACTIVITY_MAX && p->running[a] > 0)
 		p->running[a]--;
 }
 

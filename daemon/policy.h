@@ -7,7 +7,9 @@
  *    otherwise nothing is sent unless a client asks or [scan] schedules it.
  *  - Interlocks between the activities that transmit: no background scan during an
  *    actuator test or a guided test; no actuator test during a scan or a guided test;
- *    no guided test during an actuator test. An activity holds its place from
+ *    no guided test and no functional request during an actuator test.
+ *  - A client's functional OBD request, which every ECU on the bus hears: at most one per
+ *    FUNCTIONAL_MIN_INTERVAL_US over the daemon. An activity holds its place from
  *    policy_begin() to policy_end().
  *  - The actuator test: at most one start per ACTUATOR_MIN_INTERVAL_US, and only with
  *    the vehicle known to be stationary (the [safety] speed signal decoded within the
@@ -37,6 +39,9 @@ enum policy_activity {
 	POLICY_GUIDED_TEST,    /* diagnose */
 	POLICY_ACTUATOR_TEST,  /* actuator.test */
 	POLICY_SCAN,	       /* a background scan and its battery read */
+	POLICY_FUNCTIONAL,     /* a client's functional OBD request (obd.request): it reaches
+				* every ECU, so at most one per FUNCTIONAL_MIN_INTERVAL_US, and
+				* none during an actuator test */
 	POLICY_ACTIVITY_MAX,
 };
 
@@ -53,7 +58,8 @@ enum policy_verdict {
 	POLICY_BATTERY_LOW,	 /* below battery_low */
 	POLICY_READ_BATTERY,	 /* scans: only the OBD PID 0x42 request may go out now */
 	POLICY_NOT_DUE,		 /* scans: the interval since the last scan has not elapsed */
-	POLICY_RATE_LIMITED,	 /* actuator: one start per ACTUATOR_MIN_INTERVAL_US */
+	POLICY_RATE_LIMITED,	 /* actuator: one start per ACTUATOR_MIN_INTERVAL_US; functional:
+				  * one per FUNCTIONAL_MIN_INTERVAL_US */
 	POLICY_NOT_STATIONARY,	 /* actuator: speed unknown, not 0, or not in park */
 	POLICY_VERDICT_MAX,
 };
@@ -96,7 +102,7 @@ const char *policy_verdict_name(enum policy_verdict v);
  * 11.80 V"); the running activity for BUSY. */
 int policy_verdict_format(enum policy_verdict v, const struct policy_inputs *in, char *buf,
 			  size_t size);
-/* "client", "guided_test", "actuator_test", "scan"; NULL out of range. */
+/* "client", "guided_test", "actuator_test", "scan", "functional"; NULL out of range. */
 const char *policy_activity_name(enum policy_activity a);
 
 /*
@@ -132,3 +138,4 @@ extern const struct module policy_module;
 
 #define ACTUATOR_MIN_INTERVAL_US 5000000  /* between two actuator test starts */
 #define ACTUATOR_SPEED_MAX_AGE_US 1000000 /* older speed samples count as unknown */
+#define FUNCTIONAL_MIN_INTERVAL_US 500000 /* between two clients' functional requests */

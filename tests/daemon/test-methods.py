@@ -52,7 +52,8 @@ def main():
 
     # methods registered
     names = [m["name"] for m in c.call("methods")["result"]["methods"]]
-    for m in ["status", "ecus", "dtc.read", "dtc.clear", "did.read", "live.subscribe", "mark"]:
+    for m in ["status", "ecus", "dtc.read", "dtc.clear", "did.read", "live.subscribe", "mark",
+              "obd.request"]:
         check(m in names, "method %s registered" % m)
 
     st = c.call("status")["result"]
@@ -93,6 +94,15 @@ def main():
         ("mark", {"label": 3}, "invalid_params"),
         ("mark", {"label": "x" * 200}, "invalid_params"),
         ("mark", {"label": "a", "t": 1}, "invalid_params"),
+        ("obd.request", {}, "invalid_params"),
+        ("obd.request", {"mode": 1}, "invalid_params"),
+        ("obd.request", {"mode": 1, "pids": [1, 2, 3, 4, 5, 6, 7]}, "invalid_params"),
+        ("obd.request", {"mode": 1, "pid": 256}, "invalid_params"),
+        ("obd.request", {"mode": 1, "pid": 1, "pids": [2]}, "invalid_params"),
+        ("obd.request", {"mode": 3, "pid": 1}, "invalid_params"),
+        ("obd.request", {"mode": 9, "pids": [1, 2]}, "invalid_params"),
+        ("obd.request", {"mode": 0x22, "pid": 1}, "invalid_params"),
+        ("obd.request", {"mode": 1, "pid": 13, "ecu": "obd"}, "invalid_params"),
     ]
     for method, params, want in bad:
         got = code(c.call(method, params))
@@ -106,6 +116,18 @@ def main():
     check(code(r) == "link_down", "dtc.read with a hex mask reaches the broker")
     r = c.call("did.read", {"did": "0xF190"})
     check(code(r) == "link_down", "did.read by number reaches the broker")
+    # A functional request reaches the broker and every profile ECU with a functional id,
+    # here without a bus: each responder's transport error in the result; the policy's
+    # rate limit on the next one.
+    r = c.call("obd.request", {"mode": "0x01", "pid": "0x0d"})
+    res = r.get("result", {})
+    check(res.get("request") == "010d" and res.get("answers")
+          and res["answers"][0]["ecu"] == "obd" and res["answers"][0]["transport"] == "link_down",
+          "obd.request reaches the broker: the obd ECU's link_down in the result (%s)" % r)
+    r = c.call("obd.request", {"mode": 1, "pid": 13})
+    check(code(r) == "rate_limited" and "one functional request per 0.5 s" in r["error"]["message"],
+          "obd.request right after: rate_limited by the policy")
+    time.sleep(0.6)
     r = c.call("mark", {"label": "fob pressed"})
     check("result" in r and r["result"]["label"] == "fob pressed" and r["result"]["seq"] == 1
           and r["result"]["t_us"] > 0, "mark: time-stamped into the timeline")
@@ -125,6 +147,14 @@ def main():
               "read group: dtc.clear -> permission_denied")
         r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "mark", {"label": "x"})
         check("result" in r, "read group: mark allowed")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "obd.request", {"mode": 4})
+        check(code(r) == "permission_denied" and "admin" in r["error"]["message"],
+              "read group: obd.request mode 04 (clear) -> permission_denied")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "obd.request", {"mode": 9, "pid": 2})
+        check("result" in r, "read group: obd.request mode 09 allowed (%s)" % r)
+        time.sleep(0.6)
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP, ADMGROUP], "obd.request", {"mode": 4})
+        check("result" in r, "admin group: obd.request mode 04 allowed (%s)" % r)
         r = as_user(sock, NOBODY, NOGROUP, [NOGROUP, ADMGROUP], "dtc.clear")
         check(code(r) == "link_down", "admin group: dtc.clear allowed (reaches the broker)")
         r = as_user(sock, NOBODY, NOGROUP, [NOGROUP, ADMGROUP], "dtc.clear", {"group": "x"})

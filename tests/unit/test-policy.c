@@ -368,6 +368,39 @@ static void actuator_conditions(void **state)
 	core_free(&t.c);
 }
 
+/* A client's functional request: one per 0.5 s, none during an actuator test, not held. */
+static void functional_requests(void **state)
+{
+	struct rt t;
+	struct policy *p;
+	char why[192];
+
+	rt_start(&t, false);
+	p = t.c.policy;
+	assert_string_equal(policy_activity_name(POLICY_FUNCTIONAL), "functional");
+	assert_int_equal(policy_begin(p, POLICY_FUNCTIONAL, why, sizeof(why)), POLICY_GO);
+	assert_false(policy_running(p, POLICY_FUNCTIONAL));
+	t.fc.now += 200000;
+	assert_int_equal(policy_begin(p, POLICY_FUNCTIONAL, why, sizeof(why)), POLICY_RATE_LIMITED);
+	assert_string_equal(why, "one functional request per 0.5 s: retry in 0.3 s");
+	t.fc.now += 300000;
+	assert_int_equal(policy_begin(p, POLICY_FUNCTIONAL, why, sizeof(why)), POLICY_GO);
+	/* An actuator test holds the bus: no request to every ECU meanwhile. */
+	state_frame(&t, 0, 0, 12.6, false);
+	assert_int_equal(policy_begin(p, POLICY_ACTUATOR_TEST, why, sizeof(why)), POLICY_GO);
+	t.fc.now += S;
+	assert_int_equal(policy_begin(p, POLICY_FUNCTIONAL, why, sizeof(why)), POLICY_BUSY);
+	assert_string_equal(why, "an actuator test is running");
+	policy_end(p, POLICY_ACTUATOR_TEST);
+	assert_int_equal(policy_begin(p, POLICY_FUNCTIONAL, why, sizeof(why)), POLICY_GO);
+	/* ...and a functional request does not hold off an actuator test or a scan. */
+	t.fc.now += 5 * S;
+	state_frame(&t, 0, 0, 12.6, false);
+	assert_int_equal(policy_begin(p, POLICY_ACTUATOR_TEST, why, sizeof(why)), POLICY_GO);
+	policy_end(p, POLICY_ACTUATOR_TEST);
+	core_free(&t.c);
+}
+
 /* Frames this host sent do not keep the bus awake; the battery comes from the signal. */
 static void awake_and_battery(void **state)
 {
@@ -434,6 +467,7 @@ int main(void)
 		cmocka_unit_test(names_and_reasons),
 		cmocka_unit_test(listen_only_and_busy),
 		cmocka_unit_test(interlocks),
+		cmocka_unit_test(functional_requests),
 		cmocka_unit_test(actuator_conditions),
 		cmocka_unit_test(awake_and_battery),
 		cmocka_unit_test(listen_only_refuses),
