@@ -659,7 +659,7 @@ static void daemon_listen_only_then_simulator(void **state)
 {
 	struct bd_timed_frame f;
 	json_t *r, *res, *d, *ev;
-	int cap, frames = 0, events = 0, saw_request = 0;
+	int cap, frames = 0, events = 0, saw_request = 0, bus_events = 0;
 	int64_t t0, t1;
 	size_t i;
 
@@ -763,6 +763,9 @@ static void daemon_listen_only_then_simulator(void **state)
 	t0 = itd_mono_us();
 	while (itd_mono_us() - t0 < 3000000 && (ev = itd_read(&api, 500))) {
 		json_t *data = json_object_get(ev, "data");
+		/* the subscriber was told of the outage and of the return */
+		if (!strcmp(json_string_value(json_object_get(ev, "event")) ?: "", "live_bus"))
+			bus_events |= json_is_true(json_object_get(data, "attached")) ? 2 : 1;
 		if (data && json_is_string(json_object_get(data, "signal")) &&
 		    !strcmp(json_string_value(json_object_get(data, "signal")),
 			    "TrunkReleaseRequest") &&
@@ -770,8 +773,11 @@ static void daemon_listen_only_then_simulator(void **state)
 			saw_request++;
 		json_decref(ev);
 	}
-	print_message("after link down/up: release request = fob seen %d time(s)\n", saw_request);
+	print_message("after link down/up: release request = fob seen %d time(s), live_bus "
+		      "events %s%s\n", saw_request, bus_events & 1 ? "detached " : "",
+		      bus_events & 2 ? "attached" : "");
 	assert_true(saw_request >= 1);
+	assert_int_equal(bus_events, 3);
 
 	/* 4. The CLI against the same daemon, then clearing as root (admin), then status. */
 	close(api.fd);

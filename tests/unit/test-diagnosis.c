@@ -162,6 +162,37 @@ static size_t history_rows(enum history_kind kind, int64_t session)
 	return (size_t)n;
 }
 
+static int timeline_point(int64_t t_us, const char *series, double value, const char *label,
+			  void *userdata)
+{
+	return 0;
+}
+
+static int session_end_of(const struct history_row *row, void *userdata)
+{
+	*(int64_t *)userdata = row->end_us;
+	return 0;
+}
+
+/* The session's timeline points, and its end (0: still open), as committed. */
+static int history_session_timeline(int64_t session, int64_t *ret_end)
+{
+	struct history *h;
+	char err[128];
+	struct history_filter f = {.kinds = 1u << HISTORY_KIND_SESSION, .session = session};
+	int n;
+
+	assert_int_equal(history_open(history_path, &(struct history_options){.read_only = true},
+				      &h, err, sizeof(err)),
+			 0);
+	*ret_end = 0;
+	assert_int_equal(history_query(h, &f, session_end_of, ret_end), 1);
+	n = history_timeline(h, session, timeline_point, NULL);
+	history_free(h);
+	assert_true(n >= 0);
+	return n;
+}
+
 /* ---- the way through ---- */
 
 static void verdict(void **state)
@@ -194,6 +225,12 @@ static void verdict(void **state)
 	assert_true(session > 0);
 	assert_true(history_rows(HISTORY_KIND_FINDING, session) >= 1);
 	assert_true(history_rows(HISTORY_KIND_DTC, session) >= 1);
+	/* findings, timeline and end: one batch, committed before the answer went out */
+	int64_t end_us;
+	int points = history_session_timeline(session, &end_us);
+	print_message("session %lld: %d timeline points\n", (long long)session, points);
+	assert_true(points >= 2);
+	assert_true(end_us > 0);
 	json_decref(reply);
 	stop(&r);
 }
