@@ -69,9 +69,12 @@ def check_data(tmp, sock):
           % r.stderr.strip()[-200:])
     r = check_config(tmp, base + "[data]\ndbc = %s/nope.dbc\n" % tmp)
     check(r.returncode == 1 and "nope.dbc" in r.stderr, "--check-config: a missing DBC fails")
+    with open(rules) as f:
+        lines = f.read().split("\n")
+    fmt = next(l for l in lines if l.startswith("format"))
     bad_rules = os.path.join(tmp, "bad.rules")
     with open(bad_rules, "w") as f:
-        f.write("format 1\n\nrule x \"X\"\n\twhen frobnicate\n")
+        f.write(fmt + "\n\nrule x \"X\"\n\twhen frobnicate\n")
     r = check_config(tmp, base + "[data]\nrules = %s\n" % bad_rules)
     check(r.returncode == 1 and bad_rules + ":4:" in r.stderr,
           "--check-config: a bad rule file fails with file:line:column (%s)" % r.stderr.strip())
@@ -83,9 +86,6 @@ def check_data(tmp, sock):
           "--check-config: a bad profile fails with its position (%s)" % r.stderr.strip())
 
     # A directory of rule files: trunk.rules split in two at a rule, read in name order.
-    with open(rules) as f:
-        lines = f.read().split("\n")
-    fmt = next(l for l in lines if l.startswith("format"))
     starts = [i for i, l in enumerate(lines) if l.startswith("rule ")]
     cut = starts[len(starts) // 2]
     rdir = os.path.join(tmp, "rules.d")
