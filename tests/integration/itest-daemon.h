@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bodydiag/linux/can_raw.h"
 #include "itest.h"
 
 static inline int64_t itd_mono_us(void)
@@ -337,6 +338,27 @@ static inline pid_t itd_start_sim(const char *fault, const char *ctl, const char
 	pid = itd_spawn(argv, log);
 	close(itd_connect_wait(ctl, pid, log));
 	return pid;
+}
+
+/* ---- a scripted ECU of raw frames ---- */
+
+/* The next frame with id on the CAN_RAW socket fd (the daemon's request, its flow
+ * control) within ms; false on timeout. */
+static inline bool itd_wait_frame(int fd, uint32_t id, struct bd_frame *ret, int ms)
+{
+	int64_t end = itd_mono_us() + (int64_t)ms * 1000;
+	struct bd_timed_frame tf;
+
+	while (itd_mono_us() < end) {
+		if (!itest_wait_readable(fd, (int)((end - itd_mono_us()) / 1000) + 1))
+			continue;
+		while (can_raw_recv(fd, &tf, NULL, NULL) == 1)
+			if (tf.frame.id == id) {
+				*ret = tf.frame;
+				return true;
+			}
+	}
+	return false;
 }
 
 /* ---- the simulator's control socket ---- */

@@ -37,22 +37,9 @@ static struct bd_frame frame(const uint8_t *data, size_t len)
 	return f;
 }
 
-/* The next frame with id from the daemon within ms; false on timeout. */
 static bool wait_frame(uint32_t id, struct bd_frame *ret, int ms)
 {
-	int64_t end = itd_mono_us() + (int64_t)ms * 1000;
-	struct bd_timed_frame tf;
-
-	while (itd_mono_us() < end) {
-		if (!itest_wait_readable(ecu, (int)((end - itd_mono_us()) / 1000) + 1))
-			continue;
-		while (can_raw_recv(ecu, &tf, NULL, NULL) == 1)
-			if (tf.frame.id == id) {
-				*ret = tf.frame;
-				return true;
-			}
-	}
-	return false;
+	return itd_wait_frame(ecu, id, ret, ms);
 }
 
 struct answer {

@@ -276,19 +276,7 @@ static int raw = -1;
 
 static bool raw_wait(uint32_t id, struct bd_frame *ret, int ms)
 {
-	int64_t end = itd_mono_us() + (int64_t)ms * 1000;
-	struct bd_timed_frame tf;
-
-	while (itd_mono_us() < end) {
-		if (!itest_wait_readable(raw, (int)((end - itd_mono_us()) / 1000) + 1))
-			continue;
-		while (can_raw_recv(raw, &tf, NULL, NULL) == 1)
-			if (tf.frame.id == id) {
-				*ret = tf.frame;
-				return true;
-			}
-	}
-	return false;
+	return itd_wait_frame(raw, id, ret, ms);
 }
 
 static void raw_send(const uint8_t *data, size_t len)

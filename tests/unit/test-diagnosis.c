@@ -145,17 +145,24 @@ static int count_row(const struct history_row *row, void *userdata)
 	return 0;
 }
 
-/* Rows of a kind, in a session (0: any). */
-static size_t history_rows(enum history_kind kind, int64_t session)
+static struct history *history_ro(void)
 {
-	struct history *h;
+	struct history *h = NULL;
 	char err[128];
-	struct history_filter f = {.kinds = 1u << kind, .session = session};
-	int n;
 
 	assert_int_equal(history_open(history_path, &(struct history_options){.read_only = true},
 				      &h, err, sizeof(err)),
 			 0);
+	return h;
+}
+
+/* Rows of a kind, in a session (0: any). */
+static size_t history_rows(enum history_kind kind, int64_t session)
+{
+	struct history *h = history_ro();
+	struct history_filter f = {.kinds = 1u << kind, .session = session};
+	int n;
+
 	n = history_query(h, &f, count_row, NULL);
 	history_free(h);
 	assert_true(n >= 0);
@@ -177,14 +184,10 @@ static int session_end_of(const struct history_row *row, void *userdata)
 /* The session's timeline points, and its end (0: still open), as committed. */
 static int history_session_timeline(int64_t session, int64_t *ret_end)
 {
-	struct history *h;
-	char err[128];
+	struct history *h = history_ro();
 	struct history_filter f = {.kinds = 1u << HISTORY_KIND_SESSION, .session = session};
 	int n;
 
-	assert_int_equal(history_open(history_path, &(struct history_options){.read_only = true},
-				      &h, err, sizeof(err)),
-			 0);
 	*ret_end = 0;
 	assert_int_equal(history_query(h, &f, session_end_of, ret_end), 1);
 	n = history_timeline(h, session, timeline_point, NULL);
