@@ -562,6 +562,8 @@ static void on_bus_frame(void *userdata, const struct router_frame *f)
 	if (f->local || fr->len < 2 || (fr->flags & (BD_FRAME_ERR | BD_FRAME_RTR)) ||
 	    (f->hit.kind != ROUTE_DIAG_RESPONSE && f->hit.kind != ROUTE_UNKNOWN))
 		return;
+	/* Normal addressing, the broker's only mode so far: the PCI is the first byte (with
+	 * extended or mixed addressing it would be the second). */
 	pci = fr->data[0] >> 4;
 	if (pci != 1 && pci != 2) /* ISO 15765-2: 1 first frame, 2 consecutive frame */
 		return;
