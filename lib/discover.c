@@ -932,6 +932,7 @@ void discover_on_pdu(struct discover *d, size_t ecu, const uint8_t *pdu, size_t 
 		break;
 	case UDS_WAIT_DONE_NO_RESPONSE:
 	case UDS_WAIT_TIMEOUT:
+	case UDS_WAIT_TRANSFER_TIMEOUT: /* only after uds_wait_frame, which discovery does not use */
 	case UDS_WAIT_ACTION_MAX:
 		return;
 	}
@@ -1102,6 +1103,7 @@ static void plan_read(struct discover *d, int64_t now, struct discover_action *r
 		case UDS_WAIT_IGNORE:
 		case UDS_WAIT_TOO_MANY_PENDING:
 		case UDS_WAIT_TOO_MANY_BUSY:
+		case UDS_WAIT_TRANSFER_TIMEOUT:
 		case UDS_WAIT_ACTION_MAX:
 			/* cannot happen past the deadline: treat as no answer */
 			record(d, DISCOVER_IDENT_NO_ANSWER, 0, NULL, 0);
