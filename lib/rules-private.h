@@ -50,6 +50,13 @@ struct eatom {
 	bool fired; /* this run of cur has fired (reached its duration) */
 	int64_t since;
 	struct timeline_event start_ev;
+	/* attribution (LEVEL, EDGE, UPDATE reading a role some action causes): the actions
+	 * that could have caused its latest onset or fire, and the mark that owns it */
+	bool effect, on_seen;
+	uint32_t on_mask;
+	uint32_t on_owner; /* mark serial, 0 = none */
+	int64_t on_owner_t, on_t;
+	struct timeline_event on_ev;
 };
 
 enum step_state {
@@ -62,6 +69,9 @@ enum step_state {
 
 struct instance {
 	bool open;
+	uint8_t masked; /* bit s: step s's level was already true, by another action's doing */
+	uint32_t serial; /* the action mark that opened it; 0: not an action (no attribution) */
+	uint32_t action;
 	int64_t t0;
 	struct timeline_event anchor_ev;
 	uint8_t state[RULES_MAX_STEPS];
@@ -101,6 +111,23 @@ struct erule {
 	int64_t since, since2;
 };
 
+/* A role that names the source of what happens on the chain (an action's `source`). */
+struct esource {
+	uint32_t role, sig;
+	uint32_t claim[64]; /* per label value: the actions that claim it */
+	int64_t within_us;  /* the longest `within` of its clauses */
+	int64_t active_t;   /* last sample away from the rest value */
+	double active_v;
+	bool active_seen;
+};
+
+/* The last action marks, newest last: who owns an effect. */
+#define RULES_MARK_LOG 32u
+struct emark {
+	int64_t t;
+	uint32_t action, serial;
+};
+
 struct edtc {
 	uint32_t module, code;
 	uint8_t status;
@@ -131,6 +158,19 @@ struct rules_engine {
 	size_t n_marks;
 	uint32_t *mark_off, *mark_atoms;
 	unsigned *mark_seen;
+	uint32_t *mark_action; /* the action a mark records, NONE */
+	/* actions (attribution) */
+	size_t n_actions;
+	int64_t *action_late;
+	uint32_t *role_causers; /* per registry role: actions whose `causes` list it */
+	uint32_t *role_source;	/* per registry role: index into sources, NONE */
+	uint32_t *sig_role;	/* per signal symbol: registry role, NONE */
+	struct esource *sources;
+	size_t n_sources;
+	struct emark mark_log[RULES_MARK_LOG];
+	size_t n_mark_log;
+	uint32_t mark_serial;
+	int64_t last_action_t;
 	/* atoms by event kind */
 	uint32_t *dtc_atoms, *transport_atoms, *timed_atoms, *seq_nodes;
 	size_t n_dtc_atoms, n_transport_atoms, n_timed_atoms, n_seq_nodes;

@@ -137,6 +137,12 @@ struct rules_engine *rules_engine_free(struct rules_engine *e)
 	free(e->timed_atoms);
 	free(e->seq_nodes);
 	free(e->question_marks);
+	free(e->mark_action);
+	free(e->action_late);
+	free(e->role_causers);
+	free(e->role_source);
+	free(e->sig_role);
+	free(e->sources);
 	free(e->findings);
 	free(e->order);
 	free(e->fstate);
@@ -149,6 +155,76 @@ struct rules_engine *rules_engine_free(struct rules_engine *e)
 static const struct rule_src *item(const struct rules_set *set, size_t k)
 {
 	return k < set->n_rules ? &set->rules[k] : &set->links[k - set->n_rules];
+}
+
+/*
+ * The actions' attribution tables: which mark records which action, which roles each
+ * action causes, which roles name a source and which actions claim each of their labels.
+ * Marks are interned by then (rules and questions), and so are the roles.
+ */
+static int compile_actions(struct rules_engine *e)
+{
+	const struct rules_set *set = e->set;
+	size_t n_roles = role_count(), nm = e->n_marks ? e->n_marks : 1;
+	int r;
+
+	e->n_actions = set->n_actions;
+	e->mark_action = malloc(nm * sizeof(*e->mark_action));
+	e->action_late = calloc(set->n_actions ? set->n_actions : 1, sizeof(*e->action_late));
+	e->role_causers = calloc(n_roles, sizeof(*e->role_causers));
+	e->role_source = malloc(n_roles * sizeof(*e->role_source));
+	e->sig_role = malloc((e->n_sigs ? e->n_sigs : 1) * sizeof(*e->sig_role));
+	e->sources = calloc(n_roles, sizeof(*e->sources));
+	if (!e->mark_action || !e->action_late || !e->role_causers || !e->role_source ||
+	    !e->sig_role || !e->sources)
+		return -ENOMEM;
+	for (size_t m = 0; m < nm; m++)
+		e->mark_action[m] = NONE;
+	for (size_t k = 0; k < n_roles; k++)
+		e->role_source[k] = NONE;
+	for (size_t s = 0; s < (e->n_sigs ? e->n_sigs : 1); s++)
+		e->sig_role[s] = NONE;
+	for (size_t k = 0; k < n_roles; k++)
+		if (e->role_sym[k] < e->n_sigs)
+			e->sig_role[e->role_sym[k]] = (uint32_t)k;
+	for (size_t k = 0; k < set->n_actions; k++) {
+		const struct action_src *as = &set->actions[k];
+		uint32_t m, bit = 1u << k;
+		/* interned by compile() already: this finds it */
+		if ((r = timeline_symbols_intern(e->syms, TIMELINE_SYMBOL_MARK, as->mark,
+						 strlen(as->mark), &m)) < 0)
+			return r;
+		if (m < e->n_marks)
+			e->mark_action[m] = (uint32_t)k;
+		e->action_late[k] = as->late_us;
+		for (size_t j = 0; j < as->n_causes; j++)
+			e->role_causers[as->causes[j]] |= bit;
+		for (size_t j = 0; j < as->n_sources; j++) {
+			const struct source_src *ss = &as->sources[j];
+			uint32_t si = e->role_source[ss->role];
+			if (si == NONE) {
+				si = (uint32_t)e->n_sources++;
+				e->role_source[ss->role] = si;
+				e->sources[si].role = ss->role;
+				e->sources[si].sig = e->role_sym[ss->role];
+			}
+			struct esource *src = &e->sources[si];
+			for (unsigned v = 0; v < 64; v++)
+				if (ss->labels & (1ull << v))
+					src->claim[v] |= bit;
+			if (ss->within_us > src->within_us)
+				src->within_us = ss->within_us;
+		}
+	}
+	for (size_t i = 0; i < e->n_atoms; i++) {
+		struct eatom *a = &e->atoms[i];
+		if (a->kind != ATOM_LEVEL && a->kind != ATOM_EDGE && a->kind != ATOM_UPDATE)
+			continue;
+		for (unsigned s = 0; s < 2; s++)
+			if (a->src->role[s] != NONE && e->role_causers[a->src->role[s]])
+				a->effect = true;
+	}
+	return 0;
 }
 
 static int compile(struct rules_engine *e, const struct rules_vehicle *vehicle,
@@ -197,6 +273,12 @@ static int compile(struct rules_engine *e, const struct rules_vehicle *vehicle,
 		if ((r = intern(e, TIMELINE_SYMBOL_MARK, set->questions[q].mark, err,
 				&e->question_marks[q])) < 0)
 			return r;
+	/* an action's mark has a symbol even when no rule reads it: it still owns effects */
+	for (size_t k = 0; k < set->n_actions; k++) {
+		uint32_t m;
+		if ((r = intern(e, TIMELINE_SYMBOL_MARK, set->actions[k].mark, err, &m)) < 0)
+			return r;
+	}
 
 	size_t abase = 0, nbase = 0, rbase = 0;
 	for (size_t k = 0; k < n_items; k++) {
@@ -306,6 +388,8 @@ static int compile(struct rules_engine *e, const struct rules_vehicle *vehicle,
 	for (size_t k = 0; k < n_items; k++)
 		for (size_t j = 0; e->rules[k].active && j < e->rules[k].src->n_evidence; j++)
 			e->reads[e->rules[k].evidence_sigs[j]] = 1;
+	if ((r = compile_actions(e)) < 0)
+		return r;
 
 	/* indexes over active rules' atoms */
 	size_t cap = n_atoms * 2 + 1;
@@ -384,6 +468,7 @@ int rules_engine_new(const struct rules_set *set, struct timeline_symbols *syms,
 		return r;
 	}
 	e->now = INT64_MIN;
+	e->last_action_t = INT64_MIN;
 	rules_reset(e, INT64_MIN);
 	*ret_engine = e;
 	return 0;
@@ -460,6 +545,143 @@ static bool level_now(const struct rules_engine *e, const struct eatom *a)
 			return false;
 	}
 	return true;
+}
+
+/* ---- attribution: which action an effect belongs to ---- */
+
+static uint32_t claim_of(const struct esource *src, double v)
+{
+	return v >= 1 && v < 64 ? src->claim[(unsigned)v] : 0;
+}
+
+/*
+ * Whether a source role carries what happens at t: it shows a source now, or showed one
+ * no longer than its `within` ago and no action was marked since (the next action ends
+ * the carry). *ret_v: the source it showed.
+ */
+static bool source_carried(const struct rules_engine *e, const struct esource *src, int64_t t,
+			   double *ret_v)
+{
+	if (e->val[src->sig] != 0) {
+		*ret_v = e->val[src->sig];
+		return true;
+	}
+	if (src->active_seen && src->active_t >= e->last_action_t &&
+	    t - src->active_t <= src->within_us) {
+		*ret_v = src->active_v;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The actions that can have caused a change of role to value at t: those whose `causes`
+ * list the role; narrowed by what the car says (a source role showing a label claimed by
+ * an action names that action; upstream of the role, a source role showing a source
+ * keeps the actions that pass through it, and one at rest keeps the actions that bypass
+ * it, when any does: the key blade's mechanical path).
+ */
+static uint32_t effect_mask(const struct rules_engine *e, uint32_t role, double value, int64_t t)
+{
+	uint32_t mask = e->role_causers[role];
+	uint32_t si = e->role_source[role];
+	if (si != NONE && value != 0) {
+		uint32_t c = claim_of(&e->sources[si], value);
+		if (c)
+			mask = c;
+	}
+	enum role_link lr = role_at(role)->link;
+	if (lr == ROLE_LINK_CONTEXT)
+		return mask;
+	for (size_t k = 0; k < e->n_sources; k++) {
+		const struct esource *src = &e->sources[k];
+		enum role_link ls = role_at(src->role)->link;
+		double v;
+		if (src->role == role || ls >= lr || !e->role_provided[src->role] ||
+		    src->sig >= e->n_sigs || !e->have[src->sig])
+			continue; /* not upstream, or the car does not show it: it says nothing */
+		if (source_carried(e, src, t, &v)) {
+			uint32_t c = claim_of(src, v);
+			mask &= c ? c : e->role_causers[src->role];
+		} else {
+			uint32_t bypass = mask & ~e->role_causers[src->role];
+			if (bypass)
+				mask = bypass;
+		}
+	}
+	return mask;
+}
+
+/* The latest action mark at or before t among the actions in mask, else NULL. */
+static const struct emark *owner_of(const struct rules_engine *e, uint32_t mask, int64_t t)
+{
+	for (size_t k = e->n_mark_log; k-- > 0;) {
+		const struct emark *m = &e->mark_log[k];
+		if (m->t <= t && (mask & (1u << m->action)))
+			return m;
+	}
+	return NULL;
+}
+
+/* Atom a fires or starts to hold at event ev: which actions could have caused it, and
+ * which mark owns it. */
+static void attribute(struct rules_engine *e, struct eatom *a, const struct timeline_event *ev)
+{
+	uint32_t role = NONE, er = NONE;
+	if (!a->effect)
+		return;
+	if (ev->type == TIMELINE_EVENT_SIGNAL && ev->signal.index < e->n_sigs)
+		er = e->sig_role[ev->signal.index];
+	/* the role whose sample made it happen, if an action causes it; else the other */
+	for (unsigned s = 0; s < 2; s++)
+		if (er != NONE && a->src->role[s] == er && e->role_causers[er])
+			role = er;
+	for (unsigned s = 0; s < 2 && role == NONE; s++)
+		if (a->src->role[s] != NONE && e->role_causers[a->src->role[s]])
+			role = a->src->role[s];
+	uint32_t sig = e->role_sym[role];
+	a->on_seen = true;
+	a->on_ev = *ev;
+	a->on_t = ev->t_us;
+	a->on_mask = effect_mask(e, role, sig < e->n_sigs ? e->val[sig] : 0, ev->t_us);
+	const struct emark *m = owner_of(e, a->on_mask, ev->t_us);
+	a->on_owner = m ? m->serial : 0;
+	a->on_owner_t = m ? m->t : INT64_MIN;
+}
+
+/*
+ * Whether the onset of atom a belongs to instance in: its own mark owns it, or the mark
+ * came late: the onset was before the mark, by no more than the action's `late`, an
+ * action of this kind could have caused it, and no such action was marked shortly
+ * before it.
+ */
+static bool claimed_late(const struct rules_engine *e, const struct instance *in,
+			 const struct eatom *a)
+{
+	int64_t late = e->action_late[in->action];
+	if (!a->on_seen || !(a->on_mask & (1u << in->action)) || a->on_t > in->t0 ||
+	    in->t0 - a->on_t > late)
+		return false;
+	return !a->on_owner || a->on_owner_t < a->on_t - late;
+}
+
+static bool owns(const struct rules_engine *e, const struct instance *in, const struct eatom *a)
+{
+	if (!in->serial || !a->effect || a->on_owner == in->serial)
+		return true;
+	return claimed_late(e, in, a);
+}
+
+static void log_mark(struct rules_engine *e, uint32_t action, int64_t t)
+{
+	if (e->n_mark_log == RULES_MARK_LOG) {
+		memmove(e->mark_log, e->mark_log + 1, (RULES_MARK_LOG - 1) * sizeof(e->mark_log[0]));
+		e->n_mark_log--;
+	}
+	if (++e->mark_serial == 0)
+		e->mark_serial = 1;
+	e->mark_log[e->n_mark_log++] = (struct emark){.t = t, .action = action, .serial = e->mark_serial};
+	e->last_action_t = t;
 }
 
 /* The level (or DTC match) is satisfied now, duration included. */
@@ -556,7 +778,29 @@ static void step_open(struct rules_engine *e, struct enode *n, struct instance *
 {
 	const struct step_src *st = &n->src->steps[s];
 	const struct eatom *atom = &e->atoms[n->atom - n->src->atom + st->atom];
-	if (in->state[s] != STEP_PENDING || !atom_satisfied(atom))
+	if (in->state[s] != STEP_PENDING)
+		return;
+	/* The mark came late (the person acted, then said so): this action's effect that came
+	 * before it counts as in its window, also when it is over by now (an inrush, a
+	 * request pulse). Not for holds: whether a past run lasted long enough is not kept. */
+	if (a == in->t0 && in->serial && atom->effect && atom->on_owner != in->serial &&
+	    !(atom->kind == ATOM_LEVEL && atom->src->for_us > 0) && claimed_late(e, in, atom)) {
+		if (st->absent) {
+			in->state[s] = STEP_FAILED;
+		} else {
+			struct rules_evidence ev = rules_ev_event(atom, &atom->on_ev);
+			step_met(e, n, in, s, a, &ev);
+		}
+		return;
+	}
+	/* already true by another action's doing (the lid left open): this action's effect
+	 * cannot show until it changes again. (An absence fails all the same: what it must
+	 * not see is there, whoever did it.) */
+	if (!st->absent && atom->kind == ATOM_LEVEL && atom->cur && !owns(e, in, atom)) {
+		in->masked |= (uint8_t)(1u << s);
+		return;
+	}
+	if (!atom_satisfied(atom))
 		return;
 	if (st->absent) {
 		in->state[s] = STEP_FAILED;
@@ -598,6 +842,12 @@ static void open_instance(struct rules_engine *e, struct enode *n, int64_t t,
 	slot->open = true;
 	slot->t0 = t;
 	slot->anchor_ev = *anchor;
+	/* an action's window sees only the effects that belong to it */
+	if (anchor->type == TIMELINE_EVENT_MARK && anchor->mark.index < e->n_marks &&
+	    e->mark_action[anchor->mark.index] != NONE) {
+		slot->serial = e->mark_serial;
+		slot->action = e->mark_action[anchor->mark.index];
+	}
 	/* a step this vehicle cannot show at all is decided now */
 	for (unsigned s = 0; s < n->src->n_steps; s++)
 		if (!rules_atom_observable(e, &e->atoms[n->atom - n->src->atom + n->src->steps[s].atom],
@@ -652,6 +902,8 @@ static void fire(struct rules_engine *e, struct eatom *a, int64_t t,
 			int64_t anchor = step_anchor(n, in, a->step);
 			if (anchor == INT64_MIN || t < anchor || t > sat_add(anchor, st->within_us))
 				continue;
+			if (!owns(e, in, a))
+				continue; /* another action's effect */
 			if (st->absent)
 				in->state[a->step] = STEP_FAILED;
 			else
@@ -671,6 +923,7 @@ static void level_update(struct rules_engine *e, struct eatom *a, const struct t
 	bool now = level_now(e, a);
 	if (now && !a->cur) {
 		e->dirty = true; /* a hold starts: its end is a deadline */
+		attribute(e, a, ev);
 		a->cur = true;
 		a->since = ev->t_us;
 		a->start_ev = *ev;
@@ -746,6 +999,11 @@ static void do_advance(struct rules_engine *e, int64_t now)
 					changed = true;
 					const struct eatom *atom =
 					    &e->atoms[n->atom - n->src->atom + st->atom];
+					/* true all along by another action's doing: cannot tell */
+					if (in->masked & (1u << s)) {
+						in->state[s] = STEP_NOBS;
+						continue;
+					}
 					/* nothing was heard of what the step looks for: the
 					 * window proves neither presence nor absence */
 					if (!rules_atom_observable(e, atom, true)) {
@@ -892,6 +1150,16 @@ int rules_feed(struct rules_engine *e, const struct timeline_event *ev)
 		e->val[s] = evc.signal.value;
 		e->val_t[s] = evc.t_us;
 		e->have[s] = 1;
+		uint32_t role = e->sig_role[s];
+		if (role != NONE && e->role_source[role] != NONE &&
+		    (evc.signal.value != 0 || (had && prev != 0))) {
+			/* it shows a source until this sample (which may end it) */
+			struct esource *src = &e->sources[e->role_source[role]];
+			src->active_t = evc.t_us;
+			if (evc.signal.value != 0)
+				src->active_v = evc.signal.value;
+			src->active_seen = true;
+		}
 		for (uint32_t k = e->sig_off[s]; k < e->sig_off[s + 1]; k++) {
 			struct eatom *a = &e->atoms[e->sig_atoms[k]];
 			switch (a->kind) {
@@ -901,11 +1169,13 @@ int rules_feed(struct rules_engine *e, const struct timeline_event *ev)
 			case ATOM_EDGE:
 				if (had && !cmp_eval(a->src->op[0], prev, a->src->x[0]) &&
 				    cmp_eval(a->src->op[0], evc.signal.value, a->src->x[0])) {
+					attribute(e, a, &evc);
 					struct rules_evidence evd = rules_ev_event(a, &evc);
 					fire(e, a, evc.t_us, &evd);
 				}
 				break;
 			case ATOM_UPDATE: {
+				attribute(e, a, &evc);
 				struct rules_evidence evd = rules_ev_event(a, &evc);
 				fire(e, a, evc.t_us, &evd);
 				break;
@@ -924,6 +1194,8 @@ int rules_feed(struct rules_engine *e, const struct timeline_event *ev)
 		if (m >= e->n_marks)
 			return 0;
 		e->mark_seen[m]++;
+		if (e->mark_action[m] != NONE)
+			log_mark(e, e->mark_action[m], evc.t_us);
 		/* mark atoms that are steps first, anchors last: a mark must not meet a step
 		 * of the window it opens itself */
 		for (int pass = 0; pass < 2; pass++) {
@@ -990,6 +1262,7 @@ void rules_reset(struct rules_engine *e, int64_t now_us)
 			any = dtc_matches(a, &e->dtcs[j]);
 		a->cur = any;
 	}
+	e->n_mark_log = 0; /* serials go on: effects before the reset own no new window */
 	if (e->mark_seen)
 		memset(e->mark_seen, 0, (e->n_marks ? e->n_marks : 1) * sizeof(*e->mark_seen));
 	/* what is true now holds from now on: re-latch current levels and DTC matches */

@@ -22,6 +22,9 @@
 
 #define NONE UINT32_MAX
 
+/* An action's mark may come this late when its `late` clause does not say. */
+#define RULES_DEFAULT_LATE_US (2LL * 1000000)
+
 /* The set's strings live and die together. */
 struct arena_block {
 	struct arena_block *next;
@@ -135,6 +138,25 @@ struct rule_src {
 	bool has_weight, has_cost, has_advice, has_scope[3];
 };
 
+/* `source ROLE == LABEL {, LABEL} [within D]` of an action: the car names it as the cause. */
+struct source_src {
+	uint32_t role;	   /* a bool or enumeration role */
+	uint64_t labels;   /* bit v: label value v (never the first, "nothing happening") */
+	int64_t within_us; /* effects up to this long after the role last showed a label */
+};
+
+/* `action MARK`: what a person's action can bring about, and how the car names it. */
+struct action_src {
+	const char *mark;
+	uint32_t *causes; /* role indices */
+	size_t n_causes;
+	struct source_src sources[RULES_MAX_SOURCES];
+	size_t n_sources;
+	int64_t late_us; /* how late its mark may be recorded */
+	unsigned line;
+	bool has_late;
+};
+
 struct question_src {
 	const char *mark, *prompt;
 	unsigned cost;
@@ -150,4 +172,6 @@ struct rules_set {
 	size_t n_links, cap_links;
 	struct question_src *questions;
 	size_t n_questions, cap_questions;
+	struct action_src *actions;
+	size_t n_actions, cap_actions;
 };

@@ -45,6 +45,9 @@ struct rules_set *rules_set_free(struct rules_set *set)
 	free(set->rules);
 	free(set->links);
 	free(set->questions);
+	for (size_t i = 0; i < set->n_actions; i++)
+		free(set->actions[i].causes);
+	free(set->actions);
 	rules_arena_free(&set->arena);
 	free(set);
 	return NULL;
@@ -77,6 +80,11 @@ size_t rules_set_question_count(const struct rules_set *set)
 size_t rules_set_link_count(const struct rules_set *set)
 {
 	return set ? set->n_links : 0;
+}
+
+size_t rules_set_action_count(const struct rules_set *set)
+{
+	return set ? set->n_actions : 0;
 }
 
 int rules_error_format(const struct rules_error *e, char *buf, size_t size)
@@ -526,7 +534,7 @@ static bool is_clause_word(const struct token *t)
 	static const char *const w[] = {"scope",    "when",   "advice",	"weight",  "cost",
 					"rules_out", "covers", "evidence", "rule",    "inhibit",
 					"normal",   "question", "format", "link",    "works",
-					"fails"};
+					"fails",    "action"};
 	for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++)
 		if (rules_tok_is(t, w[k]))
 			return true;
@@ -563,8 +571,13 @@ static int finish_item(struct parse *p)
 			return rules_fail(p, 1, "rule '%s' has no 'when' clause", p->rule->id);
 		}
 	}
+	if (p->action && !p->action->n_causes) {
+		p->line = p->action->line;
+		return rules_fail(p, 1, "action '%s' has no 'causes' clause", p->action->mark);
+	}
 	p->rule = NULL;
 	p->question = NULL;
+	p->action = NULL;
 	p->cont_seq = NONE;
 	p->want_first_step = false;
 	return 0;
@@ -710,6 +723,142 @@ static int start_question(struct parse *p)
 static int dup_clause(struct parse *p, const char *what)
 {
 	return rules_fail(p, rules_col_at(p, 0), "duplicate '%s' clause", what);
+}
+
+/* `action MARK`: a person's action, what it causes and how the car names it. */
+static int start_action(struct parse *p)
+{
+	size_t i = 1;
+	const char *mark;
+	int r;
+	if (p->set->n_actions == RULES_MAX_ACTIONS)
+		return rules_fail(p, 1, "too many actions (limit %u)", RULES_MAX_ACTIONS);
+	if ((r = rules_want_ident(p, &i, "a mark name", &mark)) < 0)
+		return r;
+	for (size_t k = 0; k < p->set->n_actions; k++)
+		if (!strcmp(p->set->actions[k].mark, mark))
+			return rules_fail(p, rules_col_at(p, 1),
+					  "duplicate action '%s' (first on line %u)", mark,
+					  p->set->actions[k].line);
+	if ((r = rules_expect_end(p, i)) < 0)
+		return r;
+	if (p->set->n_actions == p->set->cap_actions) {
+		size_t cap = p->set->cap_actions ? p->set->cap_actions * 2 : 4;
+		struct action_src *as = realloc(p->set->actions, cap * sizeof(*as));
+		if (!as)
+			return -ENOMEM;
+		p->set->actions = as;
+		p->set->cap_actions = cap;
+	}
+	struct action_src *a = &p->set->actions[p->set->n_actions++];
+	*a = (struct action_src){.mark = mark, .late_us = RULES_DEFAULT_LATE_US, .line = p->line};
+	p->action = a;
+	return 0;
+}
+
+/* `source ROLE == LABEL {, LABEL} [within DURATION]` */
+static int parse_source(struct parse *p, struct action_src *a)
+{
+	char d[64], labels[160];
+	size_t i = 1;
+	int r;
+	if (a->n_sources == RULES_MAX_SOURCES)
+		return rules_fail(p, rules_col_at(p, 0), "too many 'source' clauses (limit %u)",
+				  RULES_MAX_SOURCES);
+	struct source_src *src = &a->sources[a->n_sources];
+	*src = (struct source_src){0};
+	if ((r = want_role(p, &i, "a role", &src->role)) < 0)
+		return r;
+	const struct role *ro = role_at(src->role);
+	if (ro->kind == ROLE_KIND_NUMBER)
+		return rules_fail(p, rules_col_at(p, 1),
+				  "'source' needs a role with labels that name a source; '%s' is a "
+				  "number",
+				  ro->name);
+	for (size_t k = 0; k < a->n_sources; k++)
+		if (a->sources[k].role == src->role)
+			return rules_fail(p, rules_col_at(p, 1), "duplicate 'source' for role '%s'",
+					  ro->name);
+	if (i >= p->ntok || !rules_tok_is(&p->toks[i], "=="))
+		return rules_fail(p, rules_col_at(p, i), "'source' needs '==', got %s",
+				  rules_tok_desc(p, i, d, sizeof(d)));
+	i++;
+	for (;;) {
+		unsigned v;
+		if (i >= p->ntok || p->toks[i].type != TOK_WORD ||
+		    role_label_find(ro, p->toks[i].s, p->toks[i].len, &v) < 0)
+			return rules_fail(p, rules_col_at(p, i), "unknown value %s of role '%s' (%s)",
+					  rules_tok_desc(p, i, d, sizeof(d)), ro->name,
+					  label_list(ro, labels, sizeof(labels)));
+		if (v == 0)
+			return rules_fail(p, rules_col_at(p, i),
+					  "'%s' is the rest value of '%s': a source is named by one "
+					  "of the others",
+					  ro->labels[0], ro->name);
+		if (v >= 64)
+			return rules_fail(p, rules_col_at(p, i), "label index out of range");
+		src->labels |= 1ull << v;
+		i++;
+		if (i >= p->ntok || !rules_tok_is(&p->toks[i], ","))
+			break;
+		i++;
+	}
+	if (i < p->ntok && rules_tok_is(&p->toks[i], "within")) {
+		i++;
+		if ((r = rules_want_duration(p, &i, &src->within_us)) < 0)
+			return r;
+	}
+	if ((r = rules_expect_end(p, i)) < 0)
+		return r;
+	a->n_sources++;
+	return 0;
+}
+
+static int parse_action_clause(struct parse *p)
+{
+	struct action_src *a = p->action;
+	const struct token *kw = &p->toks[0];
+	size_t i = 1;
+	char d[64];
+	int r;
+
+	if (rules_tok_is(kw, "causes")) {
+		if (a->causes)
+			return dup_clause(p, "causes");
+		a->causes = calloc(RULES_MAX_LIST, sizeof(*a->causes));
+		if (!a->causes)
+			return -ENOMEM;
+		for (;;) {
+			if (a->n_causes == RULES_MAX_LIST)
+				return rules_fail(p, rules_col_at(p, i),
+						  "too many entries in the list (limit %u)",
+						  RULES_MAX_LIST);
+			if ((r = want_role(p, &i, "a role", &a->causes[a->n_causes])) < 0)
+				return r;
+			for (size_t k = 0; k < a->n_causes; k++)
+				if (a->causes[k] == a->causes[a->n_causes])
+					return rules_fail(p, p->toks[i - 1].column,
+							  "role '%s' listed twice",
+							  role_at(a->causes[k])->name);
+			a->n_causes++;
+			if (i >= p->ntok || !rules_tok_is(&p->toks[i], ","))
+				break;
+			i++;
+		}
+		return rules_expect_end(p, i);
+	}
+	if (rules_tok_is(kw, "source"))
+		return parse_source(p, a);
+	if (rules_tok_is(kw, "late")) {
+		if (a->has_late)
+			return dup_clause(p, "late");
+		a->has_late = true;
+		if ((r = rules_want_duration(p, &i, &a->late_us)) < 0)
+			return r;
+		return rules_expect_end(p, i);
+	}
+	return rules_fail(p, kw->column, "an action takes 'causes', 'source' and 'late', got %s",
+			  rules_tok_desc(p, 0, d, sizeof(d)));
 }
 
 /* `when`, `works`, `fails`: one condition on the line, or `any` / `all` opening a group
@@ -958,7 +1107,8 @@ static int parse_statement(struct parse *p)
 	}
 
 	bool top = rules_tok_is(kw, "rule") || rules_tok_is(kw, "inhibit") || rules_tok_is(kw, "normal") ||
-		   rules_tok_is(kw, "question") || rules_tok_is(kw, "link");
+		   rules_tok_is(kw, "question") || rules_tok_is(kw, "link") ||
+		   rules_tok_is(kw, "action");
 	if (top) {
 		if ((r = finish_item(p)) < 0)
 			return r;
@@ -970,8 +1120,12 @@ static int parse_statement(struct parse *p)
 			return start_rule(p, RULES_KIND_NORMAL);
 		if (rules_tok_is(kw, "link"))
 			return start_link(p);
+		if (rules_tok_is(kw, "action"))
+			return start_action(p);
 		return start_question(p);
 	}
+	if (p->action)
+		return parse_action_clause(p);
 	if (p->question) {
 		if (!rules_tok_is(kw, "cost"))
 			return rules_fail(p, kw->column, "a question takes only 'cost', got %s",
@@ -986,7 +1140,8 @@ static int parse_statement(struct parse *p)
 	}
 	if (!p->rule)
 		return rules_fail(p, kw->column,
-			    "expected 'rule', 'inhibit', 'normal', 'link' or 'question', got %s",
+			    "expected 'rule', 'inhibit', 'normal', 'link', 'question' or 'action', "
+			    "got %s",
 			    rules_tok_desc(p, 0, d, sizeof(d)));
 	p->cont_seq = p->depth ? p->cont_seq : NONE;
 	if (p->depth) {

@@ -51,6 +51,7 @@ struct parse {
 	/* rule or question being filled */
 	struct rule_src *rule;
 	struct question_src *question;
+	struct action_src *action;
 	/* `when` block: stack of open groups (rule-local node indices); 0 depth = closed */
 	uint32_t groups[RULES_MAX_DEPTH + 1];
 	unsigned group_line[RULES_MAX_DEPTH + 1];

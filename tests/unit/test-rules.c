@@ -138,7 +138,7 @@ static const struct perr parse_errors[] = {
     {HDR "rule a \"A\x02\"\n", 2, 10, "control character in string"},
     {HDR "rule a = 1\n", 2, 8, "unexpected '=' (did you mean '=='?)"},
     {HDR "when signal speed == 1\n", 2, 1,
-     "expected 'rule', 'inhibit', 'normal', 'link' or 'question', got 'when'"},
+     "expected 'rule', 'inhibit', 'normal', 'link', 'question' or 'action', got 'when'"},
     {HDR "\"x\"\n", 2, 1, "expected a statement, got \"x\""},
     {HDR "rule\n", 2, 5, "expected a rule id, got end of line"},
     {HDR "rule 1a \"A\"\n", 2, 6, "invalid a rule id '1a'"},
@@ -276,6 +276,36 @@ static const struct perr parse_errors[] = {
      "condition outside a 'works' block (use 'works any' or 'works all'"},
     {HDR R0 "  works rises ajar\n", 3, 3, "'works' is only allowed in a link"},
     {HDR R0 "  when rises ajar\n  fails rises ajar\n", 4, 3, "'fails' is only allowed in a link"},
+    /* actions */
+    {HDR "action\n", 2, 7, "expected a mark name, got end of line"},
+    {HDR "action m x\n", 2, 10, "unexpected 'x' at end of statement"},
+    {HDR "action m\n", 2, 1, "action 'm' has no 'causes' clause"},
+    {HDR "action m\nrule a \"A\"\n  when rises ajar\n", 2, 1, "action 'm' has no 'causes' clause"},
+    {HDR "action m\n  causes\n", 3, 9, "expected a role, got end of line"},
+    {HDR "action m\n  causes ajar, Ajar\n", 3, 16, "unknown role 'Ajar'"},
+    {HDR "action m\n  causes ajar, ajar\n", 3, 16, "role 'ajar' listed twice"},
+    {HDR "action m\n  causes ajar\n  causes latch\n", 4, 3, "duplicate 'causes' clause"},
+    {HDR "action m\n  causes ajar\n  source speed == 1\n", 4, 10,
+     "'source' needs a role with labels that name a source; 'speed' is a number"},
+    {HDR "action m\n  causes ajar\n  source release_request fob\n", 4, 26,
+     "'source' needs '==', got 'fob'"},
+    {HDR "action m\n  causes ajar\n  source release_request == none\n", 4, 29,
+     "'none' is the rest value of 'release_request'"},
+    {HDR "action m\n  causes ajar\n  source release_request == door\n", 4, 29,
+     "unknown value 'door' of role 'release_request' (none, fob, interior"},
+    {HDR "action m\n  causes ajar\n  source release_request == fob,\n", 4, 33,
+     "unknown value end of line of role 'release_request'"},
+    {HDR "action m\n  causes ajar\n  source release_request == fob\n"
+	 "  source release_request == key\n", 5, 10, "duplicate 'source' for role 'release_request'"},
+    {HDR "action m\n  causes ajar\n  source release_request == fob within 0ms\n", 4, 40,
+     "duration '0ms' out of range"},
+    {HDR "action m\n  causes ajar\n  source release_request == fob within 1s x\n", 4, 43,
+     "unexpected 'x' at end of statement"},
+    {HDR "action m\n  causes ajar\n  late 1s\n  late 2s\n", 5, 3, "duplicate 'late' clause"},
+    {HDR "action m\n  causes ajar\n  late soon\n", 4, 8, "invalid duration 'soon'"},
+    {HDR "action m\n  causes ajar\n  weight 1\n", 4, 3,
+     "an action takes 'causes', 'source' and 'late', got 'weight'"},
+    {HDR "action m\n  causes ajar\naction m\n", 4, 8, "duplicate action 'm' (first on line 2)"},
 };
 
 static void parser_errors(void **state)
@@ -536,6 +566,149 @@ static void not_observable(void **state)
 	mark(&f, 5 * S, "press");
 	rules_advance(f.e, 7 * S);
 	assert_int_equal(state_of(&f, "e"), RULES_STATE_HOLDS);
+	fx_free(&f);
+}
+
+/* ---- actions: each effect belongs to the action that caused it ---- */
+
+#define ATTRIBUTION_RULES                                                                      \
+	HDR "action fob\n"                                                                     \
+	    "  causes release_request, actuator_cmd, ajar\n"                                   \
+	    "  source release_request == fob\n"                                                \
+	    "action interior\n"                                                                \
+	    "  causes release_request, actuator_cmd, ajar\n"                                   \
+	    "  source release_request == interior within 100ms\n"                              \
+	    "action key\n"                                                                     \
+	    "  causes ajar\n"                                                                  \
+	    "rule shut \"The interior press left the lid shut\"\n"                             \
+	    "  when after mark interior: absent signal ajar == open within 3s\n"               \
+	    "rule opened \"The interior press opened the lid\"\n"                              \
+	    "  when after mark interior: signal ajar == open within 3s\n"                      \
+	    "rule asked \"The interior press was requested\"\n"                                \
+	    "  when after mark interior: absent signal release_request != none within 1500ms\n" \
+	    "rule fob_req \"The fob press was requested\"\n"                                   \
+	    "  when after mark fob: signal release_request != none within 1500ms\n"
+
+/* The car at rest: every role seen once. */
+static void at_rest(struct fx *f)
+{
+	sig(f, 0, "release_request", 0);
+	sig(f, 0, "actuator_cmd", 0);
+	sig(f, 0, "ajar", 0);
+}
+
+/* The BCM's answer to a press at t: request from `source`, output pulse, and the lid
+ * opening after open_after (0: it stays shut). */
+static void release(struct fx *f, int64_t t, double source, int64_t open_after)
+{
+	sig(f, t + 40 * MS, "release_request", source);
+	sig(f, t + 50 * MS, "actuator_cmd", 1);
+	if (open_after)
+		sig(f, t + open_after, "ajar", 1);
+	sig(f, t + 450 * MS, "release_request", 0);
+	sig(f, t + 450 * MS, "actuator_cmd", 0);
+}
+
+static void attribution(void **state)
+{
+	static const char *const no_request[] = {"release_request", NULL};
+	struct fx f;
+
+	/* issue 17: the interior press fails, the key blade opens the lid 2 s later, inside
+	 * the interior press's window; with no request shown that opening is mechanical */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	mark(&f, 4 * S, "interior");
+	release(&f, 4 * S, 2, 0);
+	mark(&f, 6 * S, "key");
+	sig(&f, 6 * S, "ajar", 1);
+	rules_advance(f.e, 10 * S);
+	assert_int_equal(state_of(&f, "shut"), RULES_STATE_HOLDS);
+	assert_int_equal(state_of(&f, "opened"), -1);
+	fx_free(&f);
+
+	/* the car's word: a fob press, then the interior button 0.5 s later; the fob's slow
+	 * request (it names the fob) is the fob's, not the latest press's */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	mark(&f, 1 * S, "fob");
+	mark(&f, 1500 * MS, "interior");
+	release(&f, 1560 * MS, 1, 0);
+	rules_advance(f.e, 6 * S);
+	assert_int_equal(state_of(&f, "fob_req"), RULES_STATE_HOLDS);
+	assert_int_equal(state_of(&f, "asked"), RULES_STATE_HOLDS); /* no interior request */
+	fx_free(&f);
+
+	/* time order: the same button twice, 1 s apart; the second press's release is the
+	 * second's, so the first left the lid shut and the second opened it */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	mark(&f, 1 * S, "interior");
+	mark(&f, 2 * S, "interior");
+	release(&f, 2 * S, 2, 150 * MS);
+	rules_advance(f.e, 6 * S);
+	assert_int_equal(state_of(&f, "shut"), RULES_STATE_HOLDS);
+	assert_int_equal(state_of(&f, "opened"), RULES_STATE_HOLDS);
+	fx_free(&f);
+
+	/* the lid left open by the key blade: the interior press cannot show that it opens
+	 * the lid (not observable), and an absence of an open lid fails all the same */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	mark(&f, 1 * S, "key");
+	sig(&f, 1 * S, "ajar", 1);
+	mark(&f, 3 * S, "interior");
+	release(&f, 3 * S, 2, 0);
+	rules_advance(f.e, 8 * S);
+	assert_int_equal(state_of(&f, "opened"), RULES_STATE_NOT_OBSERVABLE);
+	assert_int_equal(state_of(&f, "shut"), -1);
+	fx_free(&f);
+
+	/* a mark recorded late: the release came before it and is the press's, also the
+	 * request that was over by the time of the mark */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	release(&f, 1 * S, 2, 150 * MS);
+	mark(&f, 1600 * MS, "interior");
+	rules_advance(f.e, 6 * S);
+	assert_int_equal(state_of(&f, "opened"), RULES_STATE_HOLDS);
+	assert_int_equal(state_of(&f, "asked"), -1);
+	fx_free(&f);
+
+	/* `within`: an opening 50 ms after the request ended is still the interior press's
+	 * ... */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	mark(&f, 4 * S, "interior");
+	release(&f, 4 * S, 2, 0);
+	sig(&f, 4500 * MS, "ajar", 1);
+	rules_advance(f.e, 8 * S);
+	assert_int_equal(state_of(&f, "opened"), RULES_STATE_HOLDS);
+	fx_free(&f);
+	/* ... unless another action was marked in between: the next action ends the carry */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	mark(&f, 4 * S, "interior");
+	release(&f, 4 * S, 2, 0);
+	mark(&f, 4480 * MS, "key");
+	sig(&f, 4500 * MS, "ajar", 1);
+	rules_advance(f.e, 8 * S);
+	assert_int_equal(state_of(&f, "opened"), -1);
+	assert_int_equal(state_of(&f, "shut"), RULES_STATE_HOLDS);
+	fx_free(&f);
+
+	/* a car that does not show the request: only the order of the actions tells; the
+	 * key blade was the latest action, the opening is its */
+	engine_without(&f, ATTRIBUTION_RULES, no_request);
+	sig(&f, 0, "actuator_cmd", 0);
+	sig(&f, 0, "ajar", 0);
+	mark(&f, 4 * S, "interior");
+	sig(&f, 4050 * MS, "actuator_cmd", 1);
+	sig(&f, 4450 * MS, "actuator_cmd", 0);
+	mark(&f, 6 * S, "key");
+	sig(&f, 6 * S, "ajar", 1);
+	rules_advance(f.e, 10 * S);
+	assert_int_equal(state_of(&f, "shut"), RULES_STATE_HOLDS);
 	fx_free(&f);
 }
 
@@ -1465,6 +1638,7 @@ int main(void)
 	    cmocka_unit_test(bounded_instances),
 	    cmocka_unit_test(not_observable),
 	    cmocka_unit_test(links),
+	    cmocka_unit_test(attribution),
 	    cmocka_unit_test(trunk_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

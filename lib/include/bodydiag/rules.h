@@ -21,13 +21,18 @@
  * fault memory was never read. A rule that cannot be decided for that reason is
  * reported as not observable on this vehicle, never as possible.
  *
+ * Effects are attributed to actions (`action` items, rules/README.md "Actions"): a
+ * sequence anchored on an action's mark sees only the effects that belong to that mark,
+ * by what the car says caused them (a source role), the mechanical path and the order of
+ * the actions, so presses may follow each other at a person's pace.
+ *
  * The same engine serves the daemon (live) and the offline analyzer: both produce
  * timeline events and feed them here.
  *
  * Memory is bounded and allocated at rules_engine_new(): per-signal state for the
  * symbols known to the symbol table at that time (signals interned later are ignored),
- * RULES_MAX_INSTANCES open windows per sequence, RULES_MAX_DTCS DTCs remembered,
- * RULES_MAX_EVIDENCE evidence entries per finding.
+ * RULES_MAX_INSTANCES open windows per sequence, the last 32 action marks, RULES_MAX_DTCS
+ * DTCs remembered, RULES_MAX_EVIDENCE evidence entries per finding.
  */
 
 #include <stdbool.h>
@@ -38,7 +43,7 @@
 #include "bodydiag/rules_verdict.h"
 #include "bodydiag/timeline.h"
 
-#define RULES_MAX_INSTANCES 4u /* open windows per sequence; older ones dropped */
+#define RULES_MAX_INSTANCES 8u /* open windows per sequence; older ones dropped */
 #define RULES_MAX_DTCS 128u    /* DTCs whose status history the engine keeps */
 #define RULES_MAX_READ_MODULES 64u /* modules whose DTC reads are remembered */
 

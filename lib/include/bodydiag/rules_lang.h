@@ -25,6 +25,8 @@
 #define RULES_MAX_STEPS 8u		    /* steps of one `after mark` sequence */
 #define RULES_MAX_COUNT 64u		    /* N of `count ... >= N` and of `flapping N` */
 #define RULES_MAX_LIST 32u		    /* entries of rules_out / covers / evidence / marks */
+#define RULES_MAX_ACTIONS 32u		    /* `action` items */
+#define RULES_MAX_SOURCES 4u		    /* `source` clauses of one action */
 #define RULES_MAX_DURATION_US (24LL * 3600 * 1000000) /* longest window: one day */
 
 struct rules_error {
@@ -79,6 +81,8 @@ enum rules_kind rules_set_rule_kind(const struct rules_set *set, size_t i); /* C
 size_t rules_set_question_count(const struct rules_set *set);
 /* `link` items: how the file judges each link of the chain. */
 size_t rules_set_link_count(const struct rules_set *set);
+/* `action` items: the person's actions whose effects are attributed (rules/README.md). */
+size_t rules_set_action_count(const struct rules_set *set);
 
 /* "file:line:column: message". Returns snprintf's result. */
 int rules_error_format(const struct rules_error *e, char *buf, size_t size);
