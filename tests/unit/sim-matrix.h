@@ -248,7 +248,7 @@ static void drive_inject(struct sim_model *m, const char *fault)
  * trail the actions asked. Returns true when the first finding and the verdict are the
  * case's.
  */
-static bool drive_diagnose(const struct drive_bench *b, const struct matrix_case *c, uint64_t seed,
+static inline bool drive_diagnose(const struct drive_bench *b, const struct matrix_case *c, uint64_t seed,
 			   struct drive *d, char *trail, size_t trail_size, char *top,
 			   size_t top_size)
 {
@@ -306,7 +306,7 @@ static bool drive_diagnose(const struct drive_bench *b, const struct matrix_case
 	return good;
 }
 
-static void drive_free(struct drive *d)
+static inline void drive_free(struct drive *d)
 {
 	engine_free(d->e);
 	sim_runner_free(d->runner);
