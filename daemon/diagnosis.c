@@ -16,6 +16,7 @@
 #include "bodydiag/timeline.h"
 #include "bodydiag/uds.h"
 #include "core.h"
+#include "engine_json.h"
 #include "history.h"
 #include "log.h"
 #include "macro.h"
@@ -61,6 +62,7 @@ struct diagnosis {
 	int64_t started_us;
 	bool vin_asked;		 /* this test has read the VIN */
 	int64_t session;	 /* history session of the running test, 0 = none */
+	int64_t session_start_us; /* the last test's start (engine reset), INT64_MIN: none */
 };
 
 static double seconds(int64_t us)
@@ -75,87 +77,34 @@ static struct history *history_of(const struct diagnosis *g)
 
 static void notify_event(struct diagnosis *g, const char *event, json_t *data);
 
-/* ---- findings as JSON (the keys of `bodydiag analyze --json`) ---- */
+/* ---- the result: the shape of `bodydiag analyze --json` (engine_json.c) ---- */
 
-static json_t *string_list(const char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
-static json_t *finding_json(const struct engine *e, const struct rules_finding *f)
-{
-	static const char *const ev_kind[] = {"event", "held", "absent"};
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:I, s:s?, s:s}", "id", f->id,
-			      "title", f->title, "kind", rules_kind_name(f->kind), "state",
-			      rules_state_name(f->state), "weight", f->weight, "score", f->score,
-			      "cost", (json_int_t)f->cost, "by", f->by, "advice", f->advice);
-	json_t *evidence = json_array();
-	char buf[512];
-
-	if (!o || !evidence) {
-		json_decref(o);
-		json_decref(evidence);
-		return NULL;
-	}
-	if (f->state == RULES_STATE_HOLDS || f->state == RULES_STATE_SUPPRESSED)
-		json_object_set_new(o, "since", json_real(seconds(f->since_us)));
-	json_object_set_new(o, "rules_out", string_list(f->rules_out, f->n_rules_out));
-	json_object_set_new(o, "covers", string_list(f->covers, f->n_covers));
-	for (size_t k = 0; k < f->n_evidence; k++) {
-		const struct rules_evidence *ev = &f->evidence[k];
-		if (engine_evidence_format(e, ev, buf, sizeof(buf)) < 0)
-			buf[0] = 0;
-		json_array_append_new(
-			evidence,
-			json_pack("{s:s, s:f, s:f, s:f, s:s, s:s}", "kind",
-				  (unsigned)ev->kind < ARRAY_SIZE(ev_kind) ? ev_kind[ev->kind] : "?",
-				  "t", seconds(ev->event.t_us), "from", seconds(ev->from_us), "until",
-				  seconds(ev->until_us), "condition", ev->condition ? ev->condition : "",
-				  "text", buf));
-	}
-	json_object_set_new(o, "evidence", evidence);
-	return o;
-}
-
-/* Evaluates now and describes the result; NULL on out of memory. */
+/* Evaluates now and describes the result; NULL on out of memory. Body events since the
+ * last guided test began (else every one kept), their times from then (else from the
+ * first frame). */
 static json_t *result_json(struct diagnosis *g)
 {
-	struct rules_question q;
 	struct engine_stats st;
-	json_t *o, *findings;
-	int r;
+	json_t *o;
 
 	engine_advance(g->engine, clock_now(&g->c->clock));
-	r = engine_evaluate(g->engine);
-	if (r < 0)
-		return NULL;
-	findings = json_array();
-	if (!findings)
-		return NULL;
-	for (size_t i = 0; i < engine_finding_count(g->engine); i++) {
-		json_t *f = finding_json(g->engine, engine_finding_at(g->engine, i));
-		if (!f || json_array_append_new(findings, f) < 0) {
-			json_decref(findings);
-			return NULL;
-		}
-	}
 	engine_stats(g->engine, &st);
-	o = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "verdict",
-		      rules_verdict_name(engine_verdict(g->engine)), "findings", findings, "input",
-		      "frames", (json_int_t)st.frames, "decoded", (json_int_t)st.decoded, "pdus",
-		      (json_int_t)st.pdus, "marks", (json_int_t)st.marks, "dtc_events",
-		      (json_int_t)st.dtc_events);
+	struct engine_json_opts jo = {
+	    .t0_us = g->session_start_us != INT64_MIN ? g->session_start_us : st.first_us,
+	    .since_us = g->session_start_us,
+	    .input = ENGINE_JSON_BUS,
+	};
+	o = engine_json_result(g->engine, &jo);
 	if (!o)
 		return NULL;
-	/* engine_next_question() re-evaluates: ask it last, the findings are copied above */
-	r = engine_next_question(g->engine, &q);
-	json_object_set_new(o, "next_question",
-			    r == 0 ? json_pack("{s:s, s:s, s:I}", "mark", q.mark, "prompt", q.prompt,
-					       "cost", (json_int_t)q.cost)
-				   : json_null());
+	if (json_object_set_new(o, "input",
+				json_pack("{s:I, s:I, s:I, s:I, s:I}", "frames", (json_int_t)st.frames,
+					  "decoded", (json_int_t)st.decoded, "pdus",
+					  (json_int_t)st.pdus, "marks", (json_int_t)st.marks,
+					  "dtc_events", (json_int_t)st.dtc_events)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -619,6 +568,7 @@ static void method_diagnose(struct api_request *req, json_t *params, void *userd
 	/* A new session: what is already true (stored DTCs, last values) holds from now on,
 	 * windows and counts start afresh. */
 	engine_reset(g->engine, g->started_us);
+	g->session_start_us = g->started_us;
 	if (h) {
 		char label[64];
 		snprintf(label, sizeof(label), "diagnose %s", system);
@@ -672,6 +622,7 @@ static void use_vehicle(struct diagnosis *g, struct vehicle *v)
 		log_warning("diagnosis: off until the next reload (the engine cannot be built)");
 	g->engine = engine_free(g->engine);
 	g->engine = e;
+	g->session_start_us = INT64_MIN; /* a new engine: no test began on it */
 	vehicle_set(&g->vehicle, v);
 }
 
@@ -685,6 +636,7 @@ static int diagnosis_new(struct core *c)
 	if (!g)
 		return -ENOMEM;
 	g->c = c;
+	g->session_start_us = INT64_MIN;
 	c->diagnosis = g;
 	timer_init(&g->timer, &c->clock, on_timer);
 	r = router_watch_new(c->router, &ops, g, &g->watch);

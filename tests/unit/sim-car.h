@@ -93,6 +93,10 @@ static inline void simcar_script(struct simcar *s, const uint8_t *prefix, size_t
 	memcpy(sc->prefix, prefix, prefix_len);
 }
 
+/* Another profile than the simulator's for the next simcar_start() (a path; NULL: its
+ * own), e.g. the car seen only passively. */
+static const char *simcar_profile_path;
+
 /* A vehicle of the simulator's files; rules optional. */
 static inline struct vehicle *simcar_vehicle(bool rules)
 {
@@ -102,8 +106,11 @@ static inline struct vehicle *simcar_vehicle(bool rules)
 
 	config_init_defaults(&cfg);
 	snprintf(cfg.data.dbc, sizeof(cfg.data.dbc), "%s/dbc/bodydiag-sim.dbc", root ? root : ".");
-	snprintf(cfg.data.profile, sizeof(cfg.data.profile), "%s/profiles/sim-2026.profile",
-		 root ? root : ".");
+	if (simcar_profile_path)
+		snprintf(cfg.data.profile, sizeof(cfg.data.profile), "%s", simcar_profile_path);
+	else
+		snprintf(cfg.data.profile, sizeof(cfg.data.profile), "%s/profiles/sim-2026.profile",
+			 root ? root : ".");
 	if (rules)
 		snprintf(cfg.data.rules, sizeof(cfg.data.rules), "%s/rules/trunk.rules",
 			 root ? root : ".");

@@ -21,6 +21,7 @@
 #include "daemon/methods.h"
 #include "daemon/policy.h"
 #include "daemon/records.h"
+#include "passive-profile.h"
 #include "sim-car.h"
 
 #define MS 1000LL
@@ -215,6 +216,23 @@ static void verdict(void **state)
 	assert_string_equal(top_of(reply), "fuse_blown");
 	assert_string_equal(json_string_value(json_object_get(res, "verdict")), "fault");
 	assert_true(r.questions >= 1);
+	/* What `bodydiag analyze --json` carries: the chain link by link, the body events of
+	 * the test, the roles, what each finding that cannot be told needs. */
+	json_t *chain = json_object_get(res, "chain"), *x;
+	size_t i;
+	assert_int_equal(json_array_size(chain), 7);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(chain, 0), "link")),
+			    "fob");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(chain, 4), "state")),
+			    "failing"); /* current: commanded, nothing flowed */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(chain, 3), "state")),
+			    "working"); /* output */
+	assert_true(json_array_size(json_object_get(res, "body_events")) > 0);
+	json_array_foreach(json_object_get(res, "body_events"), i, x)
+		assert_true(json_real_value(json_object_get(x, "t")) >= 0); /* since the test began */
+	assert_true(json_is_object(json_object_get(json_object_get(res, "roles"), "ajar")));
+	json_array_foreach(json_object_get(res, "findings"), i, x)
+		assert_true(json_is_array(json_object_get(x, "missing")));
 	assert_true(json_is_null(json_object_get(res, "unanswered")));
 	assert_true(json_array_size(json_object_get(res, "reads")) >= 2);
 	/* Every state was gone through, and it ends idle with the bus given back. */
@@ -236,6 +254,69 @@ static void verdict(void **state)
 	assert_true(end_us > 0);
 	json_decref(reply);
 	stop(&r);
+}
+
+/* A car seen only passively (no ECU, no DID, no actuator current): the result says what
+ * cannot be told there, and why. */
+static void passive_car(void **state)
+{
+	char path[96];
+	size_t len, out;
+	const char *root = getenv("BODYDIAG_SOURCE_ROOT");
+	char src[256];
+	FILE *f;
+	struct run r;
+	json_t *reply, *res, *x;
+	bool nobs_open = false;
+	size_t i;
+	int id;
+
+	snprintf(src, sizeof(src), "%s/profiles/sim-2026.profile", root ? root : ".");
+	f = fopen(src, "re");
+	assert_non_null(f);
+	char *text = malloc(1 << 16);
+	len = fread(text, 1, 1 << 16, f);
+	fclose(f);
+	char *passive = passive_profile_text(text, len, &out);
+	snprintf(path, sizeof(path), "/tmp/bodydiag-passive-%d.profile", (int)getpid());
+	f = fopen(path, "we");
+	assert_non_null(f);
+	fwrite(passive, 1, out, f);
+	fclose(f);
+	free(text);
+	free(passive);
+	simcar_profile_path = path;
+	start(&r, "hinge_wiring_open", true, false);
+	simcar_profile_path = NULL;
+	id = call(&r, &r.a, "diagnose", "{\"answer_timeout\":20}");
+	reply = run_until(&r, id, 90 * S, true, DIAGNOSIS_IDLE);
+	assert_non_null(reply);
+	res = json_object_get(reply, "result");
+	print_message("passive: verdict %s, top %s after %u questions\n",
+		      json_string_value(json_object_get(res, "verdict")), top_of(reply), r.questions);
+	assert_string_equal(json_string_value(json_object_get(res, "verdict")),
+			    "not observable on this vehicle");
+	assert_int_equal(json_array_size(json_object_get(res, "reads")), 0); /* no ECU */
+	json_array_foreach(json_object_get(res, "findings"), i, x) {
+		const char *id_ = json_string_value(json_object_get(x, "id"));
+		assert_string_not_equal(json_string_value(json_object_get(x, "state")), "holds");
+		if (!strcmp(id_, "hinge_wiring_open")) {
+			json_t *m = json_array_get(json_object_get(x, "missing"), 0);
+			nobs_open = !strcmp(json_string_value(json_object_get(x, "state")),
+					    "not observable") &&
+				    !strcmp(json_string_value(json_object_get(m, "what")),
+					    "actuator_current") &&
+				    !strcmp(json_string_value(json_object_get(m, "why")),
+					    "not shown by this vehicle");
+		}
+	}
+	assert_true(nobs_open);
+	/* the current link cannot be seen on this car at all */
+	x = json_array_get(json_object_get(res, "chain"), 4);
+	assert_string_equal(json_string_value(json_object_get(x, "state")), "not observable");
+	json_decref(reply);
+	stop(&r);
+	unlink(path);
 }
 
 static void unanswered(void **state)
@@ -466,6 +547,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(verdict),
+		cmocka_unit_test(passive_car),
 		cmocka_unit_test(unanswered),
 		cmocka_unit_test(client_gone_while_reading),
 		cmocka_unit_test(client_gone_while_asking),

@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "../scenarios/random-scenario.h"
+#include "passive-profile.h"
 #include "sim-matrix.h"
 
 #define DEFAULT_SEEDS 700u
@@ -290,39 +291,16 @@ static enum outcome check_passive(const struct engine *e, const struct matrix_ca
 	return OUTCOME_PASS;
 }
 
-/*
- * profiles/sim-2026.profile as a car seen only passively: no [ecu], [did], [dtc], no role
- * read by UDS (`did =`), no actuator_current (most real cars do not broadcast it).
- */
+/* The passive car's profile (passive-profile.h). */
 static struct profile *passive_profile(void)
 {
-	size_t len, out = 0;
-	char *text = matrix_slurp("profiles/sim-2026.profile", &len), *keep = malloc(len + 1);
+	size_t len, out;
+	char *text = matrix_slurp("profiles/sim-2026.profile", &len);
+	char *keep = passive_profile_text(text, len, &out);
 	struct profile_error perr;
 	struct profile *p = NULL;
-	const char *sec = text;
 
 	assert_non_null(keep);
-	while (sec < text + len) {
-		/* one section: from a line starting with '[' to the next one */
-		const char *end = sec;
-		do {
-			const char *nl = memchr(end, '\n', (size_t)(text + len - end));
-			end = nl ? nl + 1 : text + len;
-		} while (end < text + len && *end != '[');
-		bool drop = !strncmp(sec, "[ecu ", 5) || !strncmp(sec, "[did ", 5) ||
-			    !strncmp(sec, "[dtc ", 5) || !strncmp(sec, "[role actuator_current]", 23);
-		for (const char *l = sec; !drop && l < end;) {
-			drop = !strncmp(sec, "[role ", 6) && !strncmp(l, "did =", 5);
-			const char *nl = memchr(l, '\n', (size_t)(end - l));
-			l = nl ? nl + 1 : end;
-		}
-		if (!drop) {
-			memcpy(keep + out, sec, (size_t)(end - sec));
-			out += (size_t)(end - sec);
-		}
-		sec = end;
-	}
 	if (profile_parse(keep, out, "passive.profile", &p, &perr) < 0)
 		fail_msg("passive profile: %u: %s", perr.line, perr.message);
 	free(keep);

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdbool.h>
@@ -30,7 +31,9 @@
 #include "bodydiag/rolemap.h"
 #include "bodydiag/rules.h"
 #include "capture.h"
+#include "daemon/engine_json.h"
 #include "out.h"
+#include "result_text.h"
 #include "vehicle.h"
 
 #define MAX_WARNINGS 4u
@@ -149,132 +152,50 @@ static double seconds(int64_t t_us)
 	return (double)t_us / 1e6;
 }
 
-static void value_text(unsigned role, double v, char *buf, size_t size)
-{
-	role_value_format(role_at(role), v, buf, size);
-}
-
-/* What a missing role needs, for people. */
-static const char *missing_why(const struct analyze *a, const struct rules_missing *m)
-{
-	struct engine_role_stats rs;
-	if (m->dtc)
-		return "the fault memory was not read (needs the diagnostic connection)";
-	engine_role_stats(a->e, m->role, &rs);
-	if (!rs.provides)
-		return "not shown by this vehicle";
-	if (!rs.samples && !(rs.provides & ROLEMAP_BROADCAST))
-		return "diagnostic connection only, not read";
-	if (!rs.samples)
-		return "its messages are not in the capture";
-	return "not seen when it mattered";
-}
-
-static const char *link_why(const struct engine_link *l)
-{
-	if (l->state == RULES_LINK_NOT_OBSERVABLE) {
-		if (l->observability == ENGINE_OBS_NONE)
-			return "this vehicle does not show it";
-		if (l->observability == ENGINE_OBS_DIAGNOSTIC && !l->seen)
-			return "only through the diagnostic connection, not read";
-		if (!l->seen)
-			return "its messages are not in the capture";
-		return "what tests it cannot be seen";
-	}
-	if (l->state == RULES_LINK_NOT_EXERCISED)
-		return "nothing that tests it happened";
-	return "";
-}
-
-static void print_events_text(struct analyze *a, struct out *o, int64_t t0)
-{
-	char from[64], to[64], src[160];
-	size_t n = engine_transition_count(a->e);
-	out_str(o, "\nbody events (seconds from the start of the capture):\n");
-	for (size_t i = 0; i < n; i++) {
-		const struct engine_transition *t = engine_transition_at(a->e, i);
-		rolemap_source_format(t->source, src, sizeof(src));
-		value_text(t->role, t->to, to, sizeof(to));
-		if (isnan(t->from)) {
-			out_printf(o, "  %+9.3f  %-16s %s (state when first seen)  [%s]\n",
-				   seconds(t->t_us - t0), role_at(t->role)->name, to, src);
-			continue;
-		}
-		value_text(t->role, t->from, from, sizeof(from));
-		out_printf(o, "  %+9.3f  %-16s %s -> %s  [%s]\n", seconds(t->t_us - t0),
-			   role_at(t->role)->name, from, to, src);
-	}
-	if (!n)
-		out_str(o, "  none: no door, lid, lock, fob or request role of the profile was seen\n");
-	if (engine_transitions_dropped(a->e))
-		out_printf(o, "  (%llu more not kept)\n",
-			   (unsigned long long)engine_transitions_dropped(a->e));
-}
-
-static void print_roles_text(struct analyze *a, struct out *o)
-{
-	char lo[64], hi[64];
-	bool any = false;
-	out_str(o, "\nroles of this vehicle:\n");
-	for (size_t i = 0; i < role_count(); i++) {
-		struct engine_role_stats rs;
-		engine_role_stats(a->e, (unsigned)i, &rs);
-		if (!rs.provides)
-			continue;
-		any = true;
-		out_printf(o, "  %-20s %-10s ", role_at(i)->name,
-			   rs.provides & ROLEMAP_BROADCAST ? "broadcast" : "did");
-		if (!rs.samples) {
-			out_str(o, "not seen\n");
-			continue;
-		}
-		value_text((unsigned)i, rs.min, lo, sizeof(lo));
-		value_text((unsigned)i, rs.max, hi, sizeof(hi));
-		if (rs.min == rs.max)
-			out_printf(o, "%s (%llu samples)\n", lo, (unsigned long long)rs.samples);
-		else
-			out_printf(o, "%s .. %s (%llu samples)\n", lo, hi,
-				   (unsigned long long)rs.samples);
-	}
-	if (!any)
-		out_str(o, "  none\n");
-}
-
-static void print_chain_text(struct analyze *a, struct out *o, int64_t t0)
-{
-	struct engine_chain c;
-	char buf[512];
-	engine_chain(a->e, &c);
-	out_str(o, "\nrelease chain:\n");
-	for (size_t i = 0; i < RULES_CHAIN_LINKS; i++) {
-		const struct engine_link *l = &c.links[i];
-		out_printf(o, "  %-9s %-15s", l->name, rules_link_state_name(l->state));
-		if (l->state == RULES_LINK_WORKING || l->state == RULES_LINK_FAILING)
-			out_printf(o, " since %+.3f s", seconds(l->judged->since_us - t0));
-		else
-			out_printf(o, " (%s)", link_why(l));
-		out_printf(o, "  %s\n", l->title);
-		if (l->judged->n_evidence) {
-			engine_evidence_format(a->e, &l->judged->evidence[0], buf, sizeof(buf));
-			out_printf(o, "            - %s\n", buf);
-		}
-	}
-}
-
-static void print_missing(struct analyze *a, struct out *o, const struct rules_finding *f)
-{
-	char buf[64];
-	for (size_t k = 0; k < f->n_missing; k++) {
-		rules_missing_format(&f->missing[k], buf, sizeof(buf));
-		out_printf(o, "%s%s (%s)", k ? ", " : "", buf, missing_why(a, &f->missing[k]));
-	}
-}
-
-static void print_text(struct analyze *a, struct out *o, int q_r, const struct rules_question *q)
+/* What the capture was and what the engine made of it: the engine's result
+ * (daemon/engine_json.c, the daemon's shape) after the capture's own members. */
+static json_t *result_json(struct analyze *a)
 {
 	struct engine_stats st;
-	char buf[1024];
-	size_t n_nobs = 0;
+	engine_stats(a->e, &st);
+	struct engine_json_opts jo = {
+	    .t0_us = st.first_us, .since_us = INT64_MIN, .input = ENGINE_JSON_CAPTURE};
+	json_t *r = engine_json_result(a->e, &jo);
+	json_t *warnings = json_array();
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "capture", a->capture,
+			      "frames", (json_int_t)st.frames, "decoded", (json_int_t)st.decoded,
+			      "role_frames", (json_int_t)st.role_frames, "unknown_ids",
+			      (json_int_t)st.unknown_ids, "diagnostic_frames",
+			      (json_int_t)st.diag_frames, "marks", (json_int_t)st.marks,
+			      "bad_lines", (int)a->cr.bad_lines);
+	int k = o && r && warnings ? 0 : -1;
+
+	for (size_t i = 0; k == 0 && i < a->n_warnings; i++)
+		k = json_array_append_new(warnings, json_string(a->warnings[i]));
+	if (k == 0 && st.first_us != INT64_MIN)
+		k = json_object_set_new(o, "start", json_real(seconds(st.first_us))) |
+		    json_object_set_new(o, "end", json_real(seconds(st.last_us)));
+	if (k == 0)
+		k = json_object_set_new(
+		    o, "vehicle",
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "make", profile_make(a->v.profile),
+			      "platform", profile_platform(a->v.profile), "profile",
+			      a->v.profile_path, "dbc", a->v.dbc_path, "rules", a->v.rules_path));
+	if (k == 0) {
+		k = json_object_set(o, "warnings", warnings) | json_object_update(o, r);
+	}
+	json_decref(warnings);
+	json_decref(r);
+	if (k != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void print_text(struct analyze *a, struct out *o, json_t *res)
+{
+	struct engine_stats st;
 	engine_stats(a->e, &st);
 	out_printf(o,
 		   "%s: %llu frames (%llu of DBC messages, %llu with roles, %llu unknown ids, "
@@ -293,308 +214,20 @@ static void print_text(struct analyze *a, struct out *o, int q_r, const struct r
 		   a->v.rules_path);
 	for (size_t i = 0; i < a->n_warnings; i++)
 		out_printf(o, "warning: %s\n", a->warnings[i]);
-	print_events_text(a, o, st.first_us);
-	print_roles_text(a, o);
-	out_printf(o, "\nverdict: %s\n", rules_verdict_name(engine_verdict(a->e)));
-	print_chain_text(a, o, st.first_us);
-	size_t n = engine_finding_count(a->e), shown = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct rules_finding *f = engine_finding_at(a->e, i);
-		if (f->state == RULES_STATE_NOT_OBSERVABLE) {
-			n_nobs++;
-			continue;
-		}
-		out_printf(o, "\n%zu. %s: %s\n   %s %s, weight %.2f, score %.2f, cost %u", ++shown,
-			   f->id, f->title, rules_kind_name(f->kind), rules_state_name(f->state),
-			   f->weight, f->score, f->cost);
-		if (f->by)
-			out_printf(o, " (by %s)", f->by);
-		if (f->state == RULES_STATE_HOLDS || f->state == RULES_STATE_SUPPRESSED)
-			out_printf(o, ", since %.6f", seconds(f->since_us));
-		out_char(o, '\n');
-		for (size_t k = 0; k < f->n_evidence; k++) {
-			engine_evidence_format(a->e, &f->evidence[k], buf, sizeof(buf));
-			out_printf(o, "   - %s\n", buf);
-		}
-		if (f->advice[0])
-			out_printf(o, "   advice: %s\n", f->advice);
-		if (f->n_rules_out) {
-			out_str(o, "   rules out:");
-			for (size_t k = 0; k < f->n_rules_out; k++)
-				out_printf(o, "%s %s", k ? "," : "", f->rules_out[k]);
-			out_char(o, '\n');
-		}
-		if (f->kind == RULES_KIND_INHIBIT && f->n_covers) {
-			out_str(o, "   explains:");
-			for (size_t k = 0; k < f->n_covers; k++)
-				out_printf(o, "%s %s", k ? "," : "", f->covers[k]);
-			out_char(o, '\n');
-		}
-	}
-	if (n_nobs) {
-		out_str(o, "\nnot observable on this vehicle with this connection (cannot be told):\n");
-		for (size_t i = 0; i < n; i++) {
-			const struct rules_finding *f = engine_finding_at(a->e, i);
-			if (f->state != RULES_STATE_NOT_OBSERVABLE)
-				continue;
-			out_printf(o, "  - %s: %s; needs ", f->id, f->title);
-			print_missing(a, o, f);
-			out_char(o, '\n');
-		}
-	}
-	if (!n)
-		out_str(o, "no rule holds or is possible\n");
-	if (q_r == 0)
-		out_printf(o, "\nnext check: %s (mark %s)\n", q->prompt, q->mark);
+	result_text_print(o, res, "the start of the capture");
 }
 
-static void json_time(struct out *o, int64_t t_us)
+static void print_json(struct out *o, json_t *res)
 {
-	out_printf(o, "%s%lld.%06lld", t_us < 0 ? "-" : "", llabs((long long)(t_us / 1000000)),
-		   llabs((long long)(t_us % 1000000)));
-}
-
-static void json_list(struct out *o, const char *key, const char *const *v, size_t n)
-{
-	out_printf(o, ", \"%s\": [", key);
-	for (size_t k = 0; k < n; k++) {
-		if (k)
-			out_str(o, ", ");
-		out_json_string(o, v[k]);
+	/* 16 digits: a capture's seconds since 1970 to the microsecond, and no more */
+	char *s = json_dumps(res, JSON_INDENT(1) | JSON_REAL_PRECISION(16));
+	if (!s) {
+		o->error = -ENOMEM;
+		return;
 	}
-	out_char(o, ']');
-}
-
-static void json_value(struct out *o, unsigned role, double v)
-{
-	const char *l = role_label(role_at(role), v);
-	if (l)
-		out_json_string(o, l);
-	else
-		out_double(o, v, true);
-}
-
-static void json_evidence(struct analyze *a, struct out *o, const struct rules_evidence *ev,
-			  size_t n)
-{
-	static const char *const ev_kind[] = {"event", "held", "absent"};
-	char buf[1024];
-	out_str(o, "[");
-	for (size_t k = 0; k < n; k++) {
-		out_str(o, k ? ", {\"kind\": " : "{\"kind\": ");
-		out_json_string(o, (unsigned)ev[k].kind < 3 ? ev_kind[ev[k].kind] : "?");
-		out_str(o, ", \"t\": ");
-		json_time(o, ev[k].event.t_us);
-		out_str(o, ", \"from\": ");
-		json_time(o, ev[k].from_us);
-		out_str(o, ", \"until\": ");
-		json_time(o, ev[k].until_us);
-		out_str(o, ", \"condition\": ");
-		out_json_string(o, ev[k].condition ? ev[k].condition : "");
-		engine_evidence_format(a->e, &ev[k], buf, sizeof(buf));
-		out_str(o, ", \"text\": ");
-		out_json_string(o, buf);
-		out_char(o, '}');
-	}
-	out_str(o, "]");
-}
-
-static void json_missing(struct analyze *a, struct out *o, const struct rules_missing *m,
-			 size_t n)
-{
-	char buf[64];
-	out_str(o, ", \"missing\": [");
-	for (size_t k = 0; k < n; k++) {
-		rules_missing_format(&m[k], buf, sizeof(buf));
-		out_str(o, k ? ", {\"what\": " : "{\"what\": ");
-		out_json_string(o, buf);
-		out_str(o, ", \"why\": ");
-		out_json_string(o, missing_why(a, &m[k]));
-		out_char(o, '}');
-	}
-	out_char(o, ']');
-}
-
-static void json_events(struct analyze *a, struct out *o, int64_t t0)
-{
-	char src[160];
-	out_str(o, ",\n \"body_events\": [");
-	for (size_t i = 0; i < engine_transition_count(a->e); i++) {
-		const struct engine_transition *t = engine_transition_at(a->e, i);
-		out_str(o, i ? ",\n  {\"t\": " : "\n  {\"t\": ");
-		out_double(o, seconds(t->t_us - t0), true);
-		out_str(o, ", \"time\": ");
-		json_time(o, t->t_us);
-		out_str(o, ", \"role\": ");
-		out_json_string(o, role_at(t->role)->name);
-		out_str(o, ", \"link\": ");
-		out_json_string(o, role_link_name(role_at(t->role)->link));
-		out_str(o, ", \"from\": ");
-		if (isnan(t->from))
-			out_str(o, "null");
-		else
-			json_value(o, t->role, t->from);
-		out_str(o, ", \"to\": ");
-		json_value(o, t->role, t->to);
-		rolemap_source_format(t->source, src, sizeof(src));
-		out_str(o, ", \"source\": ");
-		out_json_string(o, src);
-		out_printf(o, ", \"grade\": \"%c\"}", t->source->pr->grade);
-	}
-	out_printf(o, "], \"body_events_dropped\": %llu",
-		   (unsigned long long)engine_transitions_dropped(a->e));
-}
-
-static void json_roles(struct analyze *a, struct out *o)
-{
-	bool first = true;
-	out_str(o, ",\n \"roles\": {");
-	for (size_t i = 0; i < role_count(); i++) {
-		struct engine_role_stats rs;
-		engine_role_stats(a->e, (unsigned)i, &rs);
-		if (!rs.provides)
-			continue;
-		out_str(o, first ? "\n  " : ",\n  ");
-		first = false;
-		out_json_string(o, role_at(i)->name);
-		out_printf(o, ": {\"link\": \"%s\", \"broadcast\": %s, \"did\": %s, \"samples\": %llu",
-			   role_link_name(role_at(i)->link),
-			   rs.provides & ROLEMAP_BROADCAST ? "true" : "false",
-			   rs.provides & ROLEMAP_DID ? "true" : "false",
-			   (unsigned long long)rs.samples);
-		if (rs.samples) {
-			out_str(o, ", \"min\": ");
-			json_value(o, (unsigned)i, rs.min);
-			out_str(o, ", \"max\": ");
-			json_value(o, (unsigned)i, rs.max);
-			out_str(o, ", \"last\": ");
-			json_value(o, (unsigned)i, rs.last);
-		}
-		out_char(o, '}');
-	}
-	out_str(o, "}");
-}
-
-static void json_chain(struct analyze *a, struct out *o, int64_t t0)
-{
-	struct engine_chain c;
-	engine_chain(a->e, &c);
-	out_str(o, ",\n \"chain\": [");
-	for (size_t i = 0; i < RULES_CHAIN_LINKS; i++) {
-		const struct engine_link *l = &c.links[i];
-		out_str(o, i ? ",\n  {\"link\": " : "\n  {\"link\": ");
-		out_json_string(o, l->name);
-		out_str(o, ", \"title\": ");
-		out_json_string(o, l->title);
-		out_str(o, ", \"state\": ");
-		out_json_string(o, rules_link_state_name(l->state));
-		out_str(o, ", \"observability\": ");
-		out_json_string(o, engine_observability_name(l->observability));
-		out_printf(o, ", \"seen\": %s, \"why\": ", l->seen ? "true" : "false");
-		out_json_string(o, link_why(l));
-		if (l->state == RULES_LINK_WORKING || l->state == RULES_LINK_FAILING) {
-			out_str(o, ", \"since\": ");
-			out_double(o, seconds(l->judged->since_us - t0), true);
-		}
-		out_str(o, ", \"roles\": [");
-		for (size_t k = 0; k < l->n_roles; k++) {
-			out_str(o, k ? ", " : "");
-			out_json_string(o, role_at(l->roles[k])->name);
-		}
-		out_str(o, "], \"evidence\": ");
-		json_evidence(a, o, l->judged->evidence, l->judged->n_evidence);
-		json_missing(a, o, l->judged->missing, l->judged->n_missing);
-		out_char(o, '}');
-	}
-	out_str(o, "]");
-}
-
-static void print_json(struct analyze *a, struct out *o, int q_r, const struct rules_question *q)
-{
-	struct engine_stats st;
-	engine_stats(a->e, &st);
-	out_str(o, "{\"capture\": ");
-	out_json_string(o, a->capture);
-	out_printf(o,
-		   ", \"frames\": %llu, \"decoded\": %llu, \"role_frames\": %llu, "
-		   "\"unknown_ids\": %llu, \"diagnostic_frames\": %llu, \"marks\": %llu, "
-		   "\"bad_lines\": %u",
-		   (unsigned long long)st.frames, (unsigned long long)st.decoded,
-		   (unsigned long long)st.role_frames, (unsigned long long)st.unknown_ids,
-		   (unsigned long long)st.diag_frames, (unsigned long long)st.marks,
-		   a->cr.bad_lines);
-	if (st.first_us != INT64_MIN) {
-		out_str(o, ", \"start\": ");
-		json_time(o, st.first_us);
-		out_str(o, ", \"end\": ");
-		json_time(o, st.last_us);
-	}
-	out_str(o, ",\n \"vehicle\": {\"make\": ");
-	out_json_string(o, profile_make(a->v.profile));
-	out_str(o, ", \"platform\": ");
-	out_json_string(o, profile_platform(a->v.profile));
-	out_str(o, ", \"profile\": ");
-	out_json_string(o, a->v.profile_path);
-	out_str(o, ", \"dbc\": ");
-	out_json_string(o, a->v.dbc_path);
-	out_str(o, ", \"rules\": ");
-	out_json_string(o, a->v.rules_path);
-	out_str(o, "}, \"warnings\": [");
-	for (size_t i = 0; i < a->n_warnings; i++) {
-		out_str(o, i ? ", " : "");
-		out_json_string(o, a->warnings[i]);
-	}
-	out_char(o, ']');
-	json_events(a, o, st.first_us);
-	json_roles(a, o);
-	out_str(o, ",\n \"verdict\": ");
-	out_json_string(o, rules_verdict_name(engine_verdict(a->e)));
-	json_chain(a, o, st.first_us);
-	out_str(o, ",\n \"findings\": [");
-	for (size_t i = 0; i < engine_finding_count(a->e); i++) {
-		const struct rules_finding *f = engine_finding_at(a->e, i);
-		out_str(o, i ? ",\n  {\"id\": " : "\n  {\"id\": ");
-		out_json_string(o, f->id);
-		out_str(o, ", \"title\": ");
-		out_json_string(o, f->title);
-		out_str(o, ", \"kind\": ");
-		out_json_string(o, rules_kind_name(f->kind));
-		out_str(o, ", \"state\": ");
-		out_json_string(o, rules_state_name(f->state));
-		out_str(o, ", \"weight\": ");
-		out_double(o, f->weight, true);
-		out_str(o, ", \"score\": ");
-		out_double(o, f->score, true);
-		out_printf(o, ", \"cost\": %u", f->cost);
-		if (f->state == RULES_STATE_HOLDS || f->state == RULES_STATE_SUPPRESSED) {
-			out_str(o, ", \"since\": ");
-			json_time(o, f->since_us);
-		}
-		out_str(o, ", \"by\": ");
-		if (f->by)
-			out_json_string(o, f->by);
-		else
-			out_str(o, "null");
-		out_str(o, ", \"advice\": ");
-		out_json_string(o, f->advice);
-		json_list(o, "rules_out", f->rules_out, f->n_rules_out);
-		json_list(o, "covers", f->covers, f->n_covers);
-		json_missing(a, o, f->missing, f->n_missing);
-		out_str(o, ", \"evidence\": ");
-		json_evidence(a, o, f->evidence, f->n_evidence);
-		out_str(o, "}");
-	}
-	out_str(o, "],\n \"next_question\": ");
-	if (q_r == 0) {
-		out_str(o, "{\"mark\": ");
-		out_json_string(o, q->mark);
-		out_str(o, ", \"prompt\": ");
-		out_json_string(o, q->prompt);
-		out_printf(o, ", \"cost\": %u}", q->cost);
-	} else {
-		out_str(o, "null");
-	}
-	out_str(o, "}\n");
+	out_str(o, s);
+	out_char(o, '\n');
+	free(s);
 }
 
 int cmd_analyze(int argc, char **argv)
@@ -611,6 +244,7 @@ int cmd_analyze(int argc, char **argv)
 	bool json = false, strict = false;
 	struct analyze a = {0};
 	struct out *o = NULL;
+	json_t *res = NULL;
 	int c, r, ret = 1;
 
 	optind = 1;
@@ -690,24 +324,17 @@ int cmd_analyze(int argc, char **argv)
 	/* the capture ends here: windows still open stay undecided (possible), they are
 	 * not closed on behalf of a recording that stopped */
 	engine_advance(a.e, st.last_us);
-	/* rules_next_question() ranks the findings as rules_evaluate() does: one ranking
-	 * gives both the findings and the next check */
-	struct rules_question q;
-	int q_r = engine_next_question(a.e, &q);
-	if (q_r == -ENOMEM) {
-		fprintf(stderr, "bodydiag: out of memory\n");
-		goto out;
-	}
+	res = result_json(&a);
 	o = malloc(sizeof(*o));
-	if (!o) {
+	if (!res || !o) {
 		fprintf(stderr, "bodydiag: out of memory\n");
 		goto out;
 	}
 	out_init(o, STDOUT_FILENO);
 	if (json)
-		print_json(&a, o, q_r, &q);
+		print_json(o, res);
 	else
-		print_text(&a, o, q_r, &q);
+		print_text(&a, o, res);
 	out_flush(o);
 	if (o->error) {
 		fprintf(stderr, "bodydiag: write: %s\n", strerror(-o->error));
@@ -715,6 +342,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	ret = 0;
 out:
+	json_decref(res);
 	free(o);
 	engine_free(a.e);
 	vehicle_data_clear(&a.v);

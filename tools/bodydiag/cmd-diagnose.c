@@ -7,7 +7,7 @@
  * fault memory, then asks for one action at a time ("Press the trunk button on the key
  * fob"); this command shows the question and, once the person has done it and pressed
  * Enter, records the action as a mark on a second connection (the first one is waiting
- * for the diagnosis). With --sim-control the simulator does the action instead (its
+ * for the diagnosis). The result prints as `bodydiag analyze` prints a capture. With --sim-control the simulator does the action instead (its
  * control socket, tools/bodydiag-sim), which makes the test scriptable end to end.
  * --record-marks FILE writes the marks with wall-clock times, the side file of
  * `bodydiag analyze --marks`, so that a candump of the same test can be analysed offline.
@@ -24,6 +24,8 @@
 
 #include "api_client.h"
 #include "bodydiag.h"
+#include "out.h"
+#include "result_text.h"
 
 struct diag {
 	const char *socket;
@@ -173,47 +175,32 @@ static int on_event(void *userdata, const char *event, json_t *data)
 	return answer(d, mark);
 }
 
+/* What `bodydiag analyze` prints of a capture, for the test: the daemon's result has the
+ * same shape (daemon/engine_json.c). */
 static void print_result(json_t *res)
 {
-	json_t *findings = json_object_get(res, "findings"), *f;
-	size_t i, shown = 0;
 	const char *unanswered = json_string_value(json_object_get(res, "unanswered"));
+	struct out *o = malloc(sizeof(*o));
+	json_t *f;
+	size_t i;
 
-	printf("\nverdict: %s", json_string_value(json_object_get(res, "verdict")));
-	if (unanswered)
-		printf(" (stopped: no answer to %s)", unanswered);
-	printf("\n");
-	json_array_foreach(findings, i, f) {
-		const char *state = json_string_value(json_object_get(f, "state"));
-		json_t *ev, *list;
-		size_t k;
-		if (strcmp(state, "holds") != 0 && strcmp(state, "possible") != 0)
-			continue;
-		printf("\n%zu. %s [%s, %s, score %.2f]\n   id: %s\n", ++shown,
-		       json_string_value(json_object_get(f, "title")),
-		       json_string_value(json_object_get(f, "kind")), state,
-		       json_real_value(json_object_get(f, "score")),
-		       json_string_value(json_object_get(f, "id")));
-		json_array_foreach(json_object_get(f, "evidence"), k, ev)
-			printf("   - %s\n", json_string_value(json_object_get(ev, "text")));
-		if (*json_string_value(json_object_get(f, "advice")))
-			printf("   next check: %s\n", json_string_value(json_object_get(f, "advice")));
-		list = json_object_get(f, "rules_out");
-		if (json_array_size(list)) {
-			printf("   rules out:");
-			json_array_foreach(list, k, ev)
-				printf("%s %s", k ? "," : "", json_string_value(ev));
-			printf("\n");
-		}
+	if (!o) {
+		fprintf(stderr, "bodydiag: out of memory\n");
+		return;
 	}
-	if (!shown)
-		printf("no cause holds or remains possible\n");
+	out_init(o, STDOUT_FILENO);
+	if (unanswered)
+		out_printf(o, "\nstopped: no answer to %s\n", unanswered);
+	result_text_print(o, res, "the start of the test");
 	json_array_foreach(json_object_get(res, "reads"), i, f) {
 		if (strcmp(json_string_value(json_object_get(f, "outcome")), "response") != 0)
-			printf("note: %s request %s: %s\n", json_string_value(json_object_get(f, "ecu")),
-			       json_string_value(json_object_get(f, "request")),
-			       json_string_value(json_object_get(f, "outcome")));
+			out_printf(o, "note: %s request %s: %s\n",
+				   json_string_value(json_object_get(f, "ecu")),
+				   json_string_value(json_object_get(f, "request")),
+				   json_string_value(json_object_get(f, "outcome")));
 	}
+	out_flush(o);
+	free(o);
 }
 
 static void usage(FILE *f)
