@@ -10,15 +10,16 @@
 #include "api.h"
 #include "bodydiag/dbc.h"
 #include "bodydiag/profile.h"
+#include "bodydiag/role.h"
 #include "bodydiag/uds.h"
 #include "core.h"
 #include "log.h"
 #include "macro.h"
 #include "policy.h"
+#include "role_watch.h"
 #include "router.h"
 #include "vehicle.h"
 
-#define MAX_SIGNAL_NAME 128
 #define MAX_PDU 8
 #define STOP_CLEANUP_US 1500000 /* at stop, the clean-up gets this long */
 
@@ -29,12 +30,8 @@ enum sig {
 	SIG_MAX,
 };
 
-/* The last value of one DBC signal seen on the bus. */
-struct watched {
-	const struct dbc_signal *sig; /* NULL: not in the DBC */
-	bool seen;
-	double value;
-};
+/* What the test watches: roles of the profile, or the [safety] signals instead. */
+static const char *const sig_role[SIG_MAX] = {"actuator_cmd", "actuator_current", "ajar"};
 
 static const char *const phase_names[] = {
 	[ACTUATOR_SESSION_EXTENDED] = "extended_session",
@@ -47,8 +44,7 @@ struct actuator {
 	struct core *c;
 	struct vehicle *vehicle;
 	struct router_watch *watch;
-	char names[SIG_MAX][MAX_SIGNAL_NAME];
-	struct watched w[SIG_MAX];
+	struct role_watch w[SIG_MAX];
 
 	/* the running test */
 	enum actuator_phase phase;
@@ -89,28 +85,24 @@ static void on_frame(void *userdata, const struct router_frame *f)
 {
 	struct actuator *a = userdata;
 
-	for (size_t j = 0; j < f->n_samples; j++)
-		for (size_t k = 0; k < SIG_MAX; k++) {
-			struct watched *w = &a->w[k];
+	for (size_t k = 0; k < SIG_MAX; k++) {
+		struct role_watch *w = &a->w[k];
 
-			if (w->sig != f->samples[j].signal)
-				continue;
-			w->seen = true;
-			w->value = dbc_value_as_double(f->samples[j].value);
-			if (!a->watching && a->phase != ACTUATOR_WATCH)
-				continue;
-			if (k == SIG_CMD && w->value != 0.0)
-				a->cmd_seen = true;
-			else if (k == SIG_CURRENT) {
-				a->current_samples++;
-				if (w->value > a->peak_current)
-					a->peak_current = w->value;
-			} else if (k == SIG_AJAR && w->value != 0.0)
-				a->ajar_opened = true;
-		}
+		if (!role_watch_take(w, f) || (!a->watching && a->phase != ACTUATOR_WATCH))
+			continue;
+		if (k == SIG_CMD && w->value != 0.0) /* on */
+			a->cmd_seen = true;
+		else if (k == SIG_CURRENT) {
+			a->current_samples++;
+			if (w->value > a->peak_current)
+				a->peak_current = w->value;
+		} else if (k == SIG_AJAR && w->value != 0.0) /* open */
+			a->ajar_opened = true;
+	}
 }
 
-/* The command signal is what the output control DID reads back: its first signal. */
+/* The command read back by the output control DID, where the profile maps no broadcast
+ * actuator_cmd: its first signal, when the DBC broadcasts one of that name. */
 static const char *command_signal_of(const struct profile *p, const char *ecu, uint32_t did)
 {
 	const struct profile_did *d = p && did ? profile_did_find(p, ecu, (uint16_t)did) : NULL;
@@ -132,22 +124,27 @@ static void use_vehicle(struct actuator *a, struct vehicle *v)
 {
 	const struct config *cfg = &a->c->cfg;
 	const struct profile_ecu *e = output_ecu(v);
-	const char *cmd = e ? command_signal_of(vehicle_profile(v), e->id, e->output_control_did)
-			    : NULL;
+	const char *override[SIG_MAX] = {"", cfg->safety.current_signal, cfg->safety.ajar_signal};
 
-	snprintf(a->names[SIG_CMD], MAX_SIGNAL_NAME, "%s", cmd ? cmd : "TrunkActuatorCmd");
-	snprintf(a->names[SIG_CURRENT], MAX_SIGNAL_NAME, "%s", cfg->safety.current_signal);
-	snprintf(a->names[SIG_AJAR], MAX_SIGNAL_NAME, "%s", cfg->safety.ajar_signal);
 	router_watch_want_none(a->watch);
 	for (size_t k = 0; k < SIG_MAX; k++) {
-		size_t msg;
-
-		a->w[k] = (struct watched){0};
-		if (vehicle_find_signal(v, a->names[k], &msg, &a->w[k].sig) < 0 ||
-		    router_watch_want(a->watch, v, msg, true) < 0)
-			a->w[k].sig = NULL;
+		unsigned role;
+		if (role_find(sig_role[k], strlen(sig_role[k]), &role) < 0)
+			continue;
+		if (role_watch_bind(&a->w[k], role, override[k], v, a->watch) != ROLE_WATCH_PROFILE &&
+		    k == SIG_CMD && e)
+			role_watch_bind(&a->w[k], role,
+					command_signal_of(vehicle_profile(v), e->id,
+							  e->output_control_did),
+					v, a->watch);
 	}
 	vehicle_set(&a->vehicle, v);
+}
+
+/* A watch that can see its role on the bus. */
+static bool watched(const struct role_watch *w)
+{
+	return w->via == ROLE_WATCH_PROFILE || w->via == ROLE_WATCH_SIGNAL;
 }
 
 /* ---- the test ---- */
@@ -213,7 +210,7 @@ static void test_end(struct actuator *a)
 static void finish(struct actuator *a)
 {
 	struct api_request *req = a->req;
-	bool commanded = a->w[SIG_CMD].sig ? a->cmd_seen : a->accepted;
+	bool commanded = watched(&a->w[SIG_CMD]) ? a->cmd_seen : a->accepted;
 	bool flowed = a->peak_current >= ACTUATOR_CURRENT_FLOWED_A;
 	const char *v = verdict(a, commanded, flowed);
 	json_t *res;
@@ -237,9 +234,10 @@ static void finish(struct actuator *a)
 				    a->ajar_before < 0 ? json_null() : json_boolean(a->ajar_before));
 		json_object_set_new(res, "signals",
 				    json_pack("{s:s?, s:s?, s:s?}", "command",
-					      a->w[SIG_CMD].sig ? a->names[SIG_CMD] : NULL, "current",
-					      a->w[SIG_CURRENT].sig ? a->names[SIG_CURRENT] : NULL,
-					      "ajar", a->w[SIG_AJAR].sig ? a->names[SIG_AJAR] : NULL));
+					      watched(&a->w[SIG_CMD]) ? a->w[SIG_CMD].name : NULL,
+					      "current",
+					      watched(&a->w[SIG_CURRENT]) ? a->w[SIG_CURRENT].name : NULL,
+					      "ajar", watched(&a->w[SIG_AJAR]) ? a->w[SIG_AJAR].name : NULL));
 	}
 	log_info("actuator.test %s 0x%04X: %s (peak %.2f A)%s", a->ecu, a->did, v, a->peak_current,
 		 a->client_gone ? ", client gone" : "");
@@ -465,7 +463,9 @@ static void method_test(struct api_request *req, json_t *params, void *userdata)
 	a->failure = NULL;
 	a->peak_current = 0;
 	a->current_samples = 0;
-	a->ajar_before = a->w[SIG_AJAR].seen ? a->w[SIG_AJAR].value != 0.0 : -1;
+	a->ajar_before = watched(&a->w[SIG_AJAR]) && a->w[SIG_AJAR].seen
+				 ? a->w[SIG_AJAR].value != 0.0
+				 : -1;
 	api_request_set_cancel(req, on_client_gone, a);
 	log_notice("actuator.test: %s 0x%04X for %u ms (uid %u)", a->ecu, a->did, a->duration_ms,
 		   (unsigned)api_request_peer(req)->uid);

@@ -68,10 +68,10 @@ static const struct key_def keys[] = {
 	{"uds", "max_pending", VALUE_TYPE_UINT32, OFF(uds.max_pending), 0, false, 0, 600000},
 	{"uds", "max_busy", VALUE_TYPE_UINT32, OFF(uds.max_busy), 0, false, 0, 600000},
 	{"uds", "rate_limit", VALUE_TYPE_DOUBLE, OFF(uds.rate_limit), 0, false, 0, 600000},
-	{"safety", "speed_signal", VALUE_TYPE_NAME, STR(safety.speed_signal), false, 0, 0},
+	{"safety", "speed_signal", VALUE_TYPE_NAME, STR(safety.speed_signal), true, 0, 0},
 	{"safety", "gear_signal", VALUE_TYPE_NAME, STR(safety.gear_signal), true, 0, 0},
-	{"safety", "current_signal", VALUE_TYPE_NAME, STR(safety.current_signal), false, 0, 0},
-	{"safety", "ajar_signal", VALUE_TYPE_NAME, STR(safety.ajar_signal), false, 0, 0},
+	{"safety", "current_signal", VALUE_TYPE_NAME, STR(safety.current_signal), true, 0, 0},
+	{"safety", "ajar_signal", VALUE_TYPE_NAME, STR(safety.ajar_signal), true, 0, 0},
 	{"history", "path", VALUE_TYPE_PATH, STR(history.path), true, 0, 0},
 	{"history", "retention", VALUE_TYPE_DURATION, OFF(history.retention_ms), 0, false,
 	 3600000.0, 3650 * 86400000.0},
@@ -127,12 +127,8 @@ void config_init_defaults(struct config *cfg)
 	cfg->uds.max_pending = 20;
 	cfg->uds.max_busy = 3;
 	cfg->uds.rate_limit = 0;
-	/* The simulated car's names (dbc/bodydiag-sim.dbc); a real car's config sets its own. */
-	snprintf(cfg->safety.speed_signal, sizeof(cfg->safety.speed_signal), "VehicleSpeed");
-	snprintf(cfg->safety.gear_signal, sizeof(cfg->safety.gear_signal), "GearPosition");
-	snprintf(cfg->safety.current_signal, sizeof(cfg->safety.current_signal),
-		 "TrunkActuatorCurrent");
-	snprintf(cfg->safety.ajar_signal, sizeof(cfg->safety.ajar_signal), "TrunkAjar");
+	/* [safety] signals: empty, the profile's roles say where speed, gear, current and
+	 * lid are (daemon/role_watch.h) */
 	snprintf(cfg->history.path, sizeof(cfg->history.path), "/var/lib/bodydiag/history.db");
 	cfg->history.retention_ms = 30 * 86400000ull;
 	cfg->mqtt.enabled = false;

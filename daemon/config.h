@@ -58,7 +58,9 @@ struct config {
 		uint64_t interval_ms;
 		uint64_t bus_quiet_ms; /* pause scans when the bus was silent this long */
 		double battery_low_v;  /* stop scans below this voltage; 0 = no check */
-		char battery_signal[128]; /* DBC signal of the voltage; "" = OBD PID 0x42 */
+		/* DBC signal of the voltage; "" = the profile's battery_voltage role, else
+		 * OBD PID 0x42 */
+		char battery_signal[128];
 	} scan;
 	struct {
 		/* The broker's tuning (daemon/uds_broker.h); bodydiagd's options override. */
@@ -67,11 +69,12 @@ struct config {
 		double rate_limit; /* UDS requests per second over all ECUs; 0 = unlimited */
 	} uds;
 	struct {
-		/* DBC signals the actuator test's interlock and verdict read (daemon/actuator.h). */
-		char speed_signal[128];	  /* required 0 (fresh) before anything is sent */
-		char gear_signal[128];	  /* "" = no gear check; else must read P (park) */
-		char current_signal[128]; /* actuator current: did current flow */
-		char ajar_signal[128];	  /* lid ajar switch: did the latch release */
+		/* DBC signals that override the profile's roles for the actuator test's
+		 * interlock and verdict (daemon/role_watch.h); "" = the profile's role. */
+		char speed_signal[128];	  /* speed: 0 (fresh) before anything is sent */
+		char gear_signal[128];	  /* gear: park (fresh) before anything is sent */
+		char current_signal[128]; /* actuator_current: did current flow */
+		char ajar_signal[128];	  /* ajar: did the latch release */
 	} safety;
 	struct {
 		char path[CONFIG_MAX_STRING];

@@ -9,19 +9,25 @@
 #include "api.h"
 #include "bodydiag/dbc.h"
 #include "bus.h"
+#include "bodydiag/role.h"
 #include "core.h"
 #include "list.h"
 #include "macro.h"
+#include "role_watch.h"
 #include "router.h"
 #include "vehicle.h"
 
 #define MAX_SUBSCRIBED_SIGNALS 64
 
+/* One name subscribed to: a DBC signal, or a chain role read through the profile. */
 struct live_signal {
 	size_t msg; /* DBC message index */
 	const struct dbc_signal *sig;
 	bool has_last;
 	struct dbc_value last;
+	bool is_role;
+	struct role_watch role; /* is_role */
+	double last_role;
 };
 
 struct live_sub {
@@ -83,8 +89,12 @@ static void live_close(void *data)
 static void sub_free(struct live_sub *s)
 {
 	list_del(&s->link);
-	for (size_t k = 0; k < s->n; k++)
-		(void)router_watch_want(s->l->watch, s->l->vehicle, s->sigs[k].msg, false);
+	for (size_t k = 0; k < s->n; k++) {
+		if (s->sigs[k].is_role)
+			role_watch_unbind(&s->sigs[k].role, s->l->vehicle, s->l->watch);
+		else
+			(void)router_watch_want(s->l->watch, s->l->vehicle, s->sigs[k].msg, false);
+	}
 	api_subscription_free(s->sub);
 	free(s);
 }
@@ -119,6 +129,23 @@ static void send_change(struct live_sub *s, struct live_signal *ls, int64_t t_us
 	api_subscription_send(s->sub, "live", data);
 }
 
+/* A role's value changed: its role value, label and unit, and the signal it came from. */
+static void send_role_change(struct live_sub *s, struct live_signal *ls, int64_t t_us)
+{
+	const struct role *ro = role_at(ls->role.role);
+	json_t *data;
+
+	if (ls->has_last && ls->last_role == ls->role.value)
+		return;
+	ls->has_last = true;
+	ls->last_role = ls->role.value;
+	data = json_pack("{s:I,s:s,s:s,s:f,s:s*,s:s*,s:s}", "t_us", (json_int_t)t_us, "signal",
+			 ro->name, "role", ro->name, "value", ls->role.value, "label",
+			 role_label(ro, ls->role.value), "unit", *ro->unit ? ro->unit : NULL,
+			 "source", ls->role.name);
+	api_subscription_send(s->sub, "live", data);
+}
+
 static void on_frame(void *userdata, const struct router_frame *f)
 {
 	struct live *l = userdata;
@@ -129,6 +156,11 @@ static void on_frame(void *userdata, const struct router_frame *f)
 		struct live_sub *s = list_entry(i, struct live_sub, link);
 
 		for (size_t k = 0; k < s->n && !s->closed; k++) {
+			if (s->sigs[k].is_role) {
+				if (role_watch_take(&s->sigs[k].role, f))
+					send_role_change(s, &s->sigs[k], f->tf->t_us);
+				continue;
+			}
 			if (s->sigs[k].msg != f->hit.index)
 				continue;
 			for (size_t j = 0; j < f->n_samples; j++)
@@ -185,7 +217,7 @@ static void method_live_subscribe(struct api_request *req, json_t *params, void 
 	if (!json_is_array(sigs) || json_array_size(sigs) == 0 ||
 	    json_array_size(sigs) > MAX_SUBSCRIBED_SIGNALS) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS,
-				 "\"signals\" must be an array of 1..%d signal names",
+				 "\"signals\" must be an array of 1..%d signal or role names",
 				 MAX_SUBSCRIBED_SIGNALS);
 		return;
 	}
@@ -211,19 +243,47 @@ static void method_live_subscribe(struct api_request *req, json_t *params, void 
 	}
 	s->l = l;
 	json_array_foreach(sigs, i, v) {
-		if (vehicle_find_signal(l->vehicle, json_string_value(v), &s->sigs[i].msg,
-					&s->sigs[i].sig) < 0) {
-			api_request_fail(req, API_ERROR_NOT_FOUND, "no signal \"%s\" in the DBC",
-					 json_string_value(v));
+		const char *name = json_string_value(v);
+		unsigned role;
+		/* a DBC signal by its name, else a chain role of the profile */
+		if (vehicle_find_signal(l->vehicle, name, &s->sigs[i].msg, &s->sigs[i].sig) == 0) {
+			json_array_append_new(names, json_string(dbc_signal_name(s->sigs[i].sig)));
+			continue;
+		}
+		if (role_find(name, strlen(name), &role) < 0) {
+			api_request_fail(req, API_ERROR_NOT_FOUND,
+					 "no signal \"%s\" in the DBC, and no role of that name",
+					 name);
 			json_decref(names);
 			free(s);
 			return;
 		}
-		json_array_append_new(names, json_string(dbc_signal_name(s->sigs[i].sig)));
+		s->sigs[i].is_role = true;
+		s->sigs[i].role.role = role;
+		json_array_append_new(names, json_string(name));
 	}
 	r = api_request_subscribe(req, live_close, s, &s->sub);
-	for (i = 0; r >= 0 && i < n; i++, s->n++)
-		r = router_watch_want(l->watch, l->vehicle, s->sigs[i].msg, true);
+	for (i = 0; r >= 0 && i < n; i++, s->n++) {
+		struct live_signal *ls = &s->sigs[i];
+		if (!ls->is_role) {
+			r = router_watch_want(l->watch, l->vehicle, ls->msg, true);
+			continue;
+		}
+		enum role_watch_via via = role_watch_bind(&ls->role, ls->role.role, NULL, l->vehicle,
+							  l->watch);
+		if (via != ROLE_WATCH_PROFILE) {
+			const char *name = role_at(ls->role.role)->name;
+			s->n++; /* its wants are given back with the others' */
+			json_decref(names);
+			list_init(&s->link);
+			sub_free(s);
+			api_request_fail(req, API_ERROR_NOT_FOUND, "role \"%s\": %s", name,
+					 via == ROLE_WATCH_DID_ONLY
+						 ? "the profile shows it only by DID, not on the bus"
+						 : "the profile maps no signal to it");
+			return;
+		}
+	}
 	if (r < 0) {
 		json_decref(names);
 		list_init(&s->link);
@@ -237,7 +297,7 @@ static void method_live_subscribe(struct api_request *req, json_t *params, void 
 
 static const struct api_method method_table[] = {
 	{.name = "live.subscribe", .privilege = API_PRIVILEGE_READ,
-	 .handler = method_live_subscribe, .summary = "DBC signal changes as events"},
+	 .handler = method_live_subscribe, .summary = "DBC signal and chain role changes as events"},
 };
 
 static void end_all(struct live *l, const char *why)

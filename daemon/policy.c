@@ -7,15 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bodydiag/dbc.h"
+#include "bodydiag/role.h"
 #include "bus.h"
 #include "core.h"
 #include "log.h"
 #include "macro.h"
+#include "role_watch.h"
 #include "router.h"
 #include "vehicle.h"
-
-#define MAX_SIGNAL_NAME 128
 
 static const char *const verdict_names[POLICY_VERDICT_MAX] = {
 	[POLICY_GO] = "scanning",
@@ -138,17 +137,6 @@ int policy_verdict_format(enum policy_verdict v, const struct policy_inputs *in,
 
 /* ---- the runtime ---- */
 
-/* The last value of one DBC signal the policy reads. */
-struct watched {
-	char name[MAX_SIGNAL_NAME];
-	const struct dbc_signal *sig; /* NULL: not in the DBC */
-	size_t msg;
-	bool seen;
-	int64_t t_us;
-	double value;
-	const char *choice; /* VAL_ label, owned by the DBC of the vehicle held */
-};
-
 enum {
 	W_SPEED,
 	W_GEAR,
@@ -156,13 +144,20 @@ enum {
 	W_MAX,
 };
 
+/* The roles the policy reads, and the configuration keys that may name a DBC signal for
+ * them instead of the profile's mapping. */
+static const char *const watch_role[W_MAX] = {"speed", "gear", "battery_voltage"};
+static const char *const watch_key[W_MAX] = {"[safety] speed_signal", "[safety] gear_signal",
+					     "[scan] battery_signal"};
+
 struct policy {
 	struct core *c;
 	struct router_watch *watch;
 	struct vehicle *vehicle;
 	unsigned running[POLICY_ACTIVITY_MAX];
 	int64_t last_foreign_us; /* the last data frame not sent by this host */
-	struct watched w[W_MAX];
+	struct role_watch w[W_MAX];
+	bool overridden[W_MAX]; /* the configuration names a signal */
 	bool obd_known;		 /* battery read on demand */
 	double obd_v;
 	int64_t obd_us;
@@ -178,48 +173,35 @@ static void on_frame(void *userdata, const struct router_frame *f)
 	 * being awake, or a scan would keep a sleeping bus "awake" by itself. */
 	if (!f->local && f->hit.kind != ROUTE_ERROR && f->tf->t_us > p->last_foreign_us)
 		p->last_foreign_us = f->tf->t_us;
-	for (size_t j = 0; j < f->n_samples; j++)
-		for (size_t k = 0; k < W_MAX; k++) {
-			struct watched *w = &p->w[k];
-
-			if (w->sig != f->samples[j].signal)
-				continue;
-			w->seen = true;
-			w->t_us = f->tf->t_us;
-			w->value = dbc_value_as_double(f->samples[j].value);
-			w->choice = f->samples[j].choice;
-		}
-}
-
-static void set_names(struct policy *p, const struct config *cfg)
-{
-	snprintf(p->w[W_SPEED].name, MAX_SIGNAL_NAME, "%s", cfg->safety.speed_signal);
-	snprintf(p->w[W_GEAR].name, MAX_SIGNAL_NAME, "%s", cfg->safety.gear_signal);
-	snprintf(p->w[W_BATTERY].name, MAX_SIGNAL_NAME, "%s", cfg->scan.battery_signal);
+	for (size_t k = 0; k < W_MAX; k++)
+		role_watch_take(&p->w[k], f);
 }
 
 static void resolve(struct policy *p, struct vehicle *v)
 {
+	const struct config *cfg = &p->c->cfg;
+	const char *override[W_MAX] = {cfg->safety.speed_signal, cfg->safety.gear_signal,
+				       cfg->scan.battery_signal};
+
 	router_watch_want_none(p->watch);
 	for (size_t k = 0; k < W_MAX; k++) {
-		struct watched *w = &p->w[k];
-		char name[MAX_SIGNAL_NAME];
-
-		memcpy(name, w->name, sizeof(name));
-		*w = (struct watched){0};
-		memcpy(w->name, name, sizeof(name));
-		if (!w->name[0])
+		unsigned role;
+		if (role_find(watch_role[k], strlen(watch_role[k]), &role) < 0)
 			continue;
-		if (vehicle_find_signal(v, w->name, &w->msg, &w->sig) < 0 ||
-		    router_watch_want(p->watch, v, w->msg, true) < 0) {
-			if (k == W_BATTERY && vehicle_dbc(v))
-				log_warning("[scan] battery_signal %s is not in the DBC: battery "
-					    "voltage unknown", w->name);
-			w->sig = NULL;
-		}
+		p->overridden[k] = override[k][0] != '\0';
+		if (role_watch_bind(&p->w[k], role, override[k], v, p->watch) == ROLE_WATCH_NONE &&
+		    p->overridden[k] && vehicle_dbc(v))
+			log_warning("%s %s is not in the DBC: %s unknown", watch_key[k], override[k],
+				    watch_role[k]);
 	}
 	/* Values of the old data source do not carry over. */
 	p->obd_known = false;
+}
+
+/* The battery is read on demand (OBD PID 0x42) when nothing on the bus shows it. */
+static bool battery_on_demand(const struct policy *p)
+{
+	return !p->overridden[W_BATTERY] && p->w[W_BATTERY].via != ROLE_WATCH_PROFILE;
 }
 
 static int policy_new(struct core *c)
@@ -235,7 +217,6 @@ static int policy_new(struct core *c)
 	r = router_watch_new(c->router, &ops, p, &p->watch);
 	if (r < 0)
 		return r;
-	set_names(p, &c->cfg);
 	resolve(p, c->vehicle);
 	return 0;
 }
@@ -244,7 +225,6 @@ static void policy_set_vehicle(struct core *c, struct vehicle *v)
 {
 	struct policy *p = c->policy;
 
-	set_names(p, &c->cfg);
 	resolve(p, v);
 }
 
@@ -264,30 +244,63 @@ static bool listen_only(const struct policy *p)
 	return p->c->cfg.can.listen_only;
 }
 
-/* Why the vehicle is not known to be stationary now, or NULL when it is. */
+/* Why watch k has no fresh value now (NULL: it has one). */
+static const char *unknown(const struct policy *p, size_t k, int64_t now, char *buf, size_t cap)
+{
+	const struct role_watch *w = &p->w[k];
+	const char *role = watch_role[k];
+
+	switch (w->via) {
+	case ROLE_WATCH_NONE:
+		if (p->overridden[k])
+			snprintf(buf, cap, "vehicle %s unknown: no signal %s in the DBC (%s)", role,
+				 w->name, watch_key[k]);
+		else
+			snprintf(buf, cap,
+				 "vehicle %s unknown: the profile maps no %s role ([role %s]) and %s "
+				 "is not set",
+				 role, role, role, watch_key[k]);
+		return buf;
+	case ROLE_WATCH_DID_ONLY:
+		snprintf(buf, cap,
+			 "vehicle %s unknown: the profile shows %s only by DID, not on the bus", role,
+			 role);
+		return buf;
+	case ROLE_WATCH_PROFILE:
+	case ROLE_WATCH_SIGNAL:
+	case ROLE_WATCH_VIA_MAX:
+		break;
+	}
+	if (!w->seen || now - w->t_us > ACTUATOR_SPEED_MAX_AGE_US) {
+		snprintf(buf, cap, "vehicle %s unknown: no %s on the bus within the last %.0f s", role,
+			 w->name, ACTUATOR_SPEED_MAX_AGE_US / 1e6);
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * Why the vehicle is not known to be stationary now, or NULL when it is: the speed and
+ * the gear, read through the profile's roles (or the [safety] signals), both fresh, 0
+ * and park.
+ */
 static const char *stationary(const struct policy *p, int64_t now, char *buf, size_t cap)
 {
-	const struct watched *s = &p->w[W_SPEED], *g = &p->w[W_GEAR];
+	const struct role_watch *s = &p->w[W_SPEED], *g = &p->w[W_GEAR];
+	char v[64];
 
-	if (!s->sig) {
-		snprintf(buf, cap, "vehicle speed unknown: no signal %s in the DBC", s->name);
+	if (unknown(p, W_SPEED, now, buf, cap))
 		return buf;
-	}
-	if (!s->seen || now - s->t_us > ACTUATOR_SPEED_MAX_AGE_US) {
-		snprintf(buf, cap, "vehicle speed unknown: no %s on the bus within the last %.0f s",
-			 s->name, ACTUATOR_SPEED_MAX_AGE_US / 1e6);
-		return buf;
-	}
 	if (s->value != 0.0) {
-		snprintf(buf, cap, "vehicle not stationary: %s = %g%s%s", s->name, s->value,
-			 *dbc_signal_unit(s->sig) ? " " : "", dbc_signal_unit(s->sig));
+		role_watch_format(s, v, sizeof(v));
+		snprintf(buf, cap, "vehicle not stationary: speed = %s (%s)", v, s->name);
 		return buf;
 	}
-	/* Gear is optional: a DBC without it, or a frame not seen lately, does not block. */
-	if (g->sig && g->seen && now - g->t_us <= ACTUATOR_SPEED_MAX_AGE_US &&
-	    (g->choice ? strcmp(g->choice, "P") != 0 : g->value != 0.0)) {
-		snprintf(buf, cap, "vehicle not in park: %s = %s", g->name,
-			 g->choice ? g->choice : "not 0");
+	if (unknown(p, W_GEAR, now, buf, cap))
+		return buf;
+	if (g->value != 0.0) { /* the first label of gear is park */
+		role_watch_format(g, v, sizeof(v));
+		snprintf(buf, cap, "vehicle not in park: gear = %s (%s)", v, g->name);
 		return buf;
 	}
 	return NULL;
@@ -387,25 +400,27 @@ void policy_note_battery(struct policy *p, double volts, int64_t t_us)
 	p->obd_us = t_us;
 }
 
-double policy_battery(const struct policy *p, const char **ret_source)
+double policy_battery(const struct policy *p, const char **ret_source, const char **ret_name)
 {
-	const struct watched *b = &p->w[W_BATTERY];
-	bool on_demand = !b->name[0];
+	const struct role_watch *b = &p->w[W_BATTERY];
+	bool on_demand = battery_on_demand(p);
 
 	if (ret_source)
 		*ret_source = on_demand ? "obd" : "signal";
+	if (ret_name)
+		*ret_name = on_demand ? NULL : b->name;
 	if (on_demand)
 		return p->obd_known ? p->obd_v : NAN;
-	return b->sig && b->seen ? b->value : NAN;
+	return b->via != ROLE_WATCH_NONE && b->seen ? b->value : NAN;
 }
 
 enum policy_verdict policy_scan_check(struct policy *p, const struct policy_scan_state *s,
 				      struct policy_inputs *ret_in)
 {
 	const struct config *cfg = &p->c->cfg;
-	const struct watched *b = &p->w[W_BATTERY];
+	const struct role_watch *b = &p->w[W_BATTERY];
 	struct bus_stats st = {0};
-	bool on_demand = !b->name[0];
+	bool on_demand = battery_on_demand(p);
 	int busy = interlock(p, POLICY_SCAN);
 
 	if (p->c->bus)
@@ -423,7 +438,7 @@ enum policy_verdict policy_scan_check(struct policy *p, const struct policy_scan
 		.bus_quiet_ms = cfg->scan.bus_quiet_ms,
 		.battery_low_v = cfg->scan.battery_low_v,
 		.battery_on_demand = on_demand,
-		.battery_known = on_demand ? p->obd_known : b->sig && b->seen,
+		.battery_known = on_demand ? p->obd_known : b->via != ROLE_WATCH_NONE && b->seen,
 		.battery_v = on_demand ? p->obd_v : b->value,
 		.battery_us = on_demand ? p->obd_us : b->t_us,
 		.last_battery_request_us = s->last_battery_request_us,

@@ -12,13 +12,15 @@
  *    FUNCTIONAL_MIN_INTERVAL_US over the daemon. An activity holds its place from
  *    policy_begin() to policy_end().
  *  - The actuator test: at most one start per ACTUATOR_MIN_INTERVAL_US, and only with
- *    the vehicle known to be stationary (the [safety] speed signal decoded within the
- *    last second reads 0, and the gear signal, when the DBC has it and it was seen,
- *    reads P).
+ *    the vehicle known to be stationary: its speed and gear, read through the profile's
+ *    `speed` and `gear` roles (role_watch.h; a [safety] speed_signal / gear_signal
+ *    overrides them with a DBC signal), each decoded within the last second, read 0 and
+ *    park. A vehicle whose profile maps neither role cannot be known stationary.
  *  - Background scans: never on a detached bus, on a bus quiet for [scan] bus_quiet (a
  *    request would wake the car), or with the battery below [scan] battery_low or not
- *    known (the [scan] battery_signal from the bus, or OBD PID 0x42 read on demand just
- *    before a scan: policy_decide_scan() says when that read may go).
+ *    known (the profile's `battery_voltage` role from the bus, or the [scan]
+ *    battery_signal instead, else OBD PID 0x42 read on demand just before a scan:
+ *    policy_decide_scan() says when that read may go).
  *
  * The bus is watched through the router: frames not sent by this host keep the bus
  * "awake" (our own requests must not keep a sleeping car awake), and the speed, gear
@@ -126,8 +128,10 @@ enum policy_verdict policy_scan_check(struct policy *p, const struct policy_scan
 				      struct policy_inputs *ret_in);
 /* A battery voltage read on demand (OBD PID 0x42), at monotonic t_us. */
 void policy_note_battery(struct policy *p, double volts, int64_t t_us);
-/* The battery as known now: the source ("signal", "obd") and the value (NAN unknown). */
-double policy_battery(const struct policy *p, const char **ret_source);
+/* The battery as known now: the source ("signal", "obd"), with a signal where it comes
+ * from ("BCM_VehicleState.BatteryVoltage", NULL for obd; either may be NULL), and the
+ * value (NAN unknown). */
+double policy_battery(const struct policy *p, const char **ret_source, const char **ret_name);
 
 /* {"listen_only":..,"transmit":"clients"|"clients_and_scans"|"never","running":[...],
  *  "bus":"awake"|"quiet"|"detached","actuator_test":null|"reason","scan":null|"reason",

@@ -263,8 +263,8 @@ json_t *scan_status_json(struct scan *s)
 	int64_t now = clock_now(&s->c->clock), wall = clock_now_us(CLOCK_REALTIME);
 	struct policy_inputs in;
 	enum policy_verdict v = policy_scan_check(s->c->policy, &s->state, &in);
-	const char *state, *source;
-	double battery = policy_battery(s->c->policy, &source);
+	const char *state, *source, *signal;
+	double battery = policy_battery(s->c->policy, &source, &signal);
 	char reason[128];
 	int64_t next = 0;
 
@@ -291,8 +291,7 @@ json_t *scan_status_json(struct scan *s)
 			 isfinite(battery) ? json_real(battery) : json_null(), "battery_source",
 			 source, "interval_s", cfg->scan.interval_ms / 1000.0, "bus_quiet_s",
 			 cfg->scan.bus_quiet_ms / 1000.0, "battery_signal",
-			 cfg->scan.battery_signal[0] ? json_string(cfg->scan.battery_signal)
-						     : json_null(),
+			 signal ? json_string(signal) : json_null(),
 			 "ecus", (json_int_t)s->n_targets, "scans", (json_int_t)s->scans, "dtcs",
 			 (json_int_t)s->dtcs, "failures", (json_int_t)s->failures);
 }

@@ -15,6 +15,7 @@
 #include "bodydiag/dbc.h"
 #include "bodydiag/linux/can_raw.h"
 #include "bodydiag/profile.h"
+#include "bodydiag/rolemap.h"
 #include "bodydiag/route.h"
 #include "bodydiag/rules.h"
 #include "config.h"
@@ -30,6 +31,7 @@ struct vehicle {
 	struct dbc *dbc;
 	struct profile *profile;
 	struct rules_set *rules;
+	struct rolemap *roles; /* the profile's roles bound to the DBC; NULL without profile */
 	struct route_table *routes;
 	size_t max_samples;
 	struct can_raw_filter *filters; /* NULL: receive everything */
@@ -39,6 +41,7 @@ struct vehicle {
 static struct vehicle *vehicle_free(struct vehicle *v)
 {
 	route_table_free(v->routes);
+	rolemap_free(v->roles);
 	rules_set_free(v->rules);
 	dbc_free(v->dbc);
 	profile_free(v->profile);
@@ -103,6 +106,21 @@ int vehicle_new(struct dbc *db, struct profile *p, struct rules_set *rules, stru
 		size_t k = dbc_message_max_samples(dbc_message_at(db, i));
 		if (k > v->max_samples)
 			v->max_samples = k;
+	}
+	/* The profile's roles against the DBC: a signal or label it names that the DBC lacks
+	 * is the profile's mistake, at its line (the engine binds the same way). */
+	if (p) {
+		struct profile_error perr = {0};
+		r = rolemap_new(p, db, &perr, &v->roles);
+		if (r == -EINVAL) {
+			char text[512];
+			profile_error_format(&perr, text, sizeof(text));
+			log_error("%s", text);
+		}
+		if (r < 0) {
+			vehicle_free(v);
+			return r;
+		}
 	}
 	r = route_table_new(db, p, &v->routes);
 	if (r >= 0)
@@ -500,6 +518,11 @@ const struct profile *vehicle_profile(const struct vehicle *v)
 const struct rules_set *vehicle_rules(const struct vehicle *v)
 {
 	return v->rules;
+}
+
+const struct rolemap *vehicle_rolemap(const struct vehicle *v)
+{
+	return v->roles;
 }
 
 const struct route_table *vehicle_routes(const struct vehicle *v)

@@ -23,6 +23,7 @@ struct dbc;
 struct dbc_signal;
 struct profile;
 struct profile_ecu;
+struct rolemap;
 struct route_table;
 struct rules_set;
 struct uds_broker_ecu_config;
@@ -36,7 +37,8 @@ struct vehicle;
 int vehicle_load(const struct config *cfg, struct vehicle **ret);
 
 /* A snapshot of pieces already in memory (tests, tools): takes ownership of all three,
- * any may be NULL, also on failure. Returns 0, -ENOMEM. */
+ * any may be NULL, also on failure. Returns 0, -ENOMEM, -EINVAL (a profile role source the
+ * DBC does not have; logged with its position). */
 int vehicle_new(struct dbc *db, struct profile *p, struct rules_set *rules, struct vehicle **ret);
 
 struct vehicle *vehicle_ref(struct vehicle *v);
@@ -51,6 +53,9 @@ const struct profile *vehicle_profile(const struct vehicle *v);
 const struct rules_set *vehicle_rules(const struct vehicle *v);
 /* Never NULL (an empty table classifies every data frame as unknown). */
 const struct route_table *vehicle_routes(const struct vehicle *v);
+/* The profile's [role] sections bound to the DBC (rolemap.h); NULL without a profile. A
+ * profile that does not fit its DBC is refused at load. */
+const struct rolemap *vehicle_rolemap(const struct vehicle *v);
 
 /* The most samples any DBC message decodes to (dbc_decode's buffer size); 0 without DBC. */
 size_t vehicle_max_samples(const struct vehicle *v);

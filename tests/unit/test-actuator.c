@@ -300,7 +300,8 @@ static void refusals(void **state)
 	simcar_run(&r.s, 6 * S);
 	begin(&r, "{}");
 	reply = run_until(&r, 1 * S, ACTUATOR_IDLE);
-	assert_non_null(strstr(error_of(reply), "vehicle not stationary: VehicleSpeed = 30"));
+	assert_non_null(strstr(error_of(reply), "vehicle not stationary: speed = 30 km/h "
+						"(BCM_VehicleState.VehicleSpeed)"));
 	json_decref(reply);
 	/* Bad parameters, no such ECU. */
 	begin(&r, "{\"duration_ms\":5}");

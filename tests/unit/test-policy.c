@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "bodydiag/dbc.h"
+#include "bodydiag/profile.h"
 #include "daemon/policy.h"
 #include "core-fixture.h"
 
@@ -233,6 +234,17 @@ static const char test_dbc[] = "VERSION \"\"\n"
 			       " SG_ BatteryVoltage : 24|10@1+ (0.02,0) [0|20.46] \"V\" TESTER\n"
 			       "VAL_ 496 GearPosition 0 \"P\" 1 \"R\" 2 \"N\" 3 \"D\" ;\n";
 
+/* The roles the policy reads, mapped as a profile does: nothing in the configuration. */
+static const char test_profile[] = "format = 1\n[vehicle]\nmake = t\nplatform = t1\n"
+				   "[role speed]\ndbc_signal = BCM_VehicleState.VehicleSpeed\n"
+				   "source = t\ngrade = A\n"
+				   "[role gear]\ndbc_signal = BCM_VehicleState.GearPosition\n"
+				   "map = P:park, R:reverse, N:neutral, D:drive\nsource = t\n"
+				   "grade = A\n"
+				   "[role battery_voltage]\n"
+				   "dbc_signal = BCM_VehicleState.BatteryVoltage\nsource = t\n"
+				   "grade = A\n";
+
 static const struct module *const modules[] = {&router_module, &policy_module, NULL};
 
 struct rt {
@@ -240,24 +252,37 @@ struct rt {
 	struct core c;
 };
 
-static void rt_start(struct rt *t, bool listen_only)
+/* A core of the router and the policy over dbc_text and profile_text (may be NULL);
+ * cfg_edit (may be NULL) sets keys before the modules start. */
+static void rt_start_with(struct rt *t, bool listen_only, const char *dbc_text,
+			  const char *profile_text, void (*cfg_edit)(struct config *))
 {
 	struct vehicle *v;
 	struct dbc *db;
 	struct dbc_error err;
+	struct profile *p = NULL;
+	struct profile_error perr;
 
 	fake_clock_init(&t->fc, 1000 * S);
 	t->c = (struct core){.clock = t->fc.clock};
 	config_init_defaults(&t->c.cfg);
-	snprintf(t->c.cfg.scan.battery_signal, sizeof(t->c.cfg.scan.battery_signal),
-		 "BatteryVoltage");
 	t->c.cfg.scan.enabled = true;
 	t->c.cfg.scan.battery_low_v = 11.8;
 	t->c.cfg.can.listen_only = listen_only;
-	assert_int_equal(dbc_parse(test_dbc, strlen(test_dbc), "t.dbc", NULL, NULL, &err, &db), 0);
-	assert_int_equal(vehicle_new(db, NULL, NULL, &v), 0);
+	if (cfg_edit)
+		cfg_edit(&t->c.cfg);
+	assert_int_equal(dbc_parse(dbc_text, strlen(dbc_text), "t.dbc", NULL, NULL, &err, &db), 0);
+	if (profile_text)
+		assert_int_equal(
+		    profile_parse(profile_text, strlen(profile_text), "t.profile", &p, &perr), 0);
+	assert_int_equal(vehicle_new(db, p, NULL, &v), 0);
 	assert_int_equal(core_new_modules(&t->c, modules, v), 0);
 	vehicle_unref(v);
+}
+
+static void rt_start(struct rt *t, bool listen_only)
+{
+	rt_start_with(t, listen_only, test_dbc, test_profile, NULL);
 }
 
 /* One BCM_VehicleState frame now: speed in km/h, gear raw, battery in V. */
@@ -338,15 +363,17 @@ static void actuator_conditions(void **state)
 	/* No speed frame yet. */
 	assert_int_equal(policy_begin(p, POLICY_ACTUATOR_TEST, why, sizeof(why)),
 			 POLICY_NOT_STATIONARY);
-	assert_non_null(strstr(why, "vehicle speed unknown: no VehicleSpeed on the bus"));
+	assert_non_null(strstr(
+	    why, "vehicle speed unknown: no BCM_VehicleState.VehicleSpeed on the bus within"));
 	state_frame(&t, 30, 3, 12.6, false);
 	assert_int_equal(policy_begin(p, POLICY_ACTUATOR_TEST, why, sizeof(why)),
 			 POLICY_NOT_STATIONARY);
-	assert_string_equal(why, "vehicle not stationary: VehicleSpeed = 30 km/h");
+	assert_string_equal(why,
+			    "vehicle not stationary: speed = 30 km/h (BCM_VehicleState.VehicleSpeed)");
 	state_frame(&t, 0, 3, 12.6, false);
 	assert_int_equal(policy_begin(p, POLICY_ACTUATOR_TEST, why, sizeof(why)),
 			 POLICY_NOT_STATIONARY);
-	assert_string_equal(why, "vehicle not in park: GearPosition = D");
+	assert_string_equal(why, "vehicle not in park: gear = drive (BCM_VehicleState.GearPosition)");
 	/* A stale speed is unknown again. */
 	state_frame(&t, 0, 0, 12.6, false);
 	t.fc.now += ACTUATOR_SPEED_MAX_AGE_US + 1;
@@ -415,13 +442,149 @@ static void awake_and_battery(void **state)
 	assert_true(in.last_frame_us == 0);
 	assert_true(in.battery_known);
 	assert_float_equal(in.battery_v, 12.4, 1e-9);
-	assert_float_equal(policy_battery(t.c.policy, &source), 12.4, 1e-9);
+	const char *name;
+	assert_float_equal(policy_battery(t.c.policy, &source, &name), 12.4, 1e-9);
 	assert_string_equal(source, "signal");
+	assert_string_equal(name, "BCM_VehicleState.BatteryVoltage");
 	t.fc.now += 100;
 	state_frame(&t, 0, 0, 11.0, false);
 	(void)policy_scan_check(t.c.policy, &scan, &in);
 	assert_true(in.last_frame_us == t.fc.now);
 	assert_float_equal(in.battery_v, 11.0, 1e-9);
+	core_free(&t.c);
+}
+
+/* ---- the roles: from the profile alone, or named in the configuration ---- */
+
+/* A real car's names: the profile maps them, the configuration names nothing. */
+static const char car_dbc[] = "VERSION \"\"\n"
+			      "BU_: PCM\n"
+			      "BO_ 1056 Powertrain_Data: 8 PCM\n"
+			      " SG_ VEHICLE_SPEED : 7|16@0+ (0.01,0) [0|655.35] \"mph\" Vector__XXX\n"
+			      " SG_ GEAR_LEVER : 19|4@0+ (1,0) [0|15] \"\" Vector__XXX\n"
+			      "VAL_ 1056 GEAR_LEVER 1 \"PARK\" 2 \"REVERSE\" 3 \"NEUTRAL\" 4 \"DRIVE\" ;\n";
+static const char car_profile[] = "format = 1\n[vehicle]\nmake = c\nplatform = c1\n"
+				  "[role speed]\ndbc_signal = Powertrain_Data.VEHICLE_SPEED\n"
+				  "source = t\ngrade = A\n"
+				  "[role gear]\ndbc_signal = Powertrain_Data.GEAR_LEVER\n"
+				  "map = PARK:park, REVERSE:reverse, NEUTRAL:neutral, DRIVE:drive\n"
+				  "source = t\ngrade = A\n";
+
+static void car_frame(struct rt *t, double mph, unsigned lever)
+{
+	unsigned v = (unsigned)(mph * 100 + 0.5);
+	struct bd_timed_frame f = {.t_us = t->fc.now, .frame = {.id = 1056, .len = 8}};
+
+	f.frame.data[0] = (uint8_t)(v >> 8); /* Motorola: start bit 7 is the MSB */
+	f.frame.data[1] = v & 0xff;
+	f.frame.data[2] = (uint8_t)lever; /* start bit 19: bits 3..0 of byte 2 */
+	router_feed(t->c.router, &f);
+}
+
+static void roles_from_profile(void **state)
+{
+	struct rt t;
+	char why[192];
+
+	rt_start_with(&t, false, car_dbc, car_profile, NULL);
+	car_frame(&t, 20, 4);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_NOT_STATIONARY);
+	/* the profile's mph, in the role's km/h */
+	assert_string_equal(
+	    why, "vehicle not stationary: speed = 32.1869 km/h (Powertrain_Data.VEHICLE_SPEED)");
+	car_frame(&t, 0, 4);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_NOT_STATIONARY);
+	assert_string_equal(why, "vehicle not in park: gear = drive (Powertrain_Data.GEAR_LEVER)");
+	car_frame(&t, 0, 1);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_GO);
+	policy_end(t.c.policy, POLICY_ACTUATOR_TEST);
+	core_free(&t.c);
+}
+
+static void no_speed_role(void **state)
+{
+	static const char only_gear[] = "format = 1\n[vehicle]\nmake = c\nplatform = c1\n"
+					"[role gear]\ndbc_signal = Powertrain_Data.GEAR_LEVER\n"
+					"map = PARK:park\nsource = t\ngrade = A\n";
+	static const char only_speed[] = "format = 1\n[vehicle]\nmake = c\nplatform = c1\n"
+					 "[role speed]\ndbc_signal = Powertrain_Data.VEHICLE_SPEED\n"
+					 "source = t\ngrade = A\n";
+	struct rt t;
+	char why[192];
+	json_t *o;
+
+	/* the speed can never be known: refused, and the reason says why */
+	rt_start_with(&t, false, car_dbc, only_gear, NULL);
+	car_frame(&t, 0, 1);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_NOT_STATIONARY);
+	assert_string_equal(why, "vehicle speed unknown: the profile maps no speed role ([role "
+				 "speed]) and [safety] speed_signal is not set");
+	o = policy_status_json(t.c.policy);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(o, "refused"), "actuator_test")),
+	    why);
+	json_decref(o);
+	core_free(&t.c);
+	/* nor the gear (stopped is not parked) */
+	rt_start_with(&t, false, car_dbc, only_speed, NULL);
+	car_frame(&t, 0, 1);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_NOT_STATIONARY);
+	assert_string_equal(why, "vehicle gear unknown: the profile maps no gear role ([role "
+				 "gear]) and [safety] gear_signal is not set");
+	core_free(&t.c);
+	/* no profile at all: the same */
+	rt_start_with(&t, false, car_dbc, NULL, NULL);
+	car_frame(&t, 0, 1);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_NOT_STATIONARY);
+	assert_non_null(strstr(why, "the profile maps no speed role"));
+	core_free(&t.c);
+}
+
+static void name_signals(struct config *cfg)
+{
+	snprintf(cfg->safety.speed_signal, sizeof(cfg->safety.speed_signal), "VEHICLE_SPEED");
+	snprintf(cfg->safety.gear_signal, sizeof(cfg->safety.gear_signal), "GEAR_LEVER");
+}
+
+static void name_missing(struct config *cfg)
+{
+	snprintf(cfg->safety.speed_signal, sizeof(cfg->safety.speed_signal), "VehicleSpeed");
+}
+
+/* The [safety] keys of older configurations still name DBC signals, over the profile. */
+static void signals_override(void **state)
+{
+	struct rt t;
+	char why[192];
+
+	rt_start_with(&t, false, car_dbc, NULL, name_signals);
+	car_frame(&t, 20, 1);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_NOT_STATIONARY);
+	/* the signal's own unit: no profile says what it is in the role's */
+	assert_string_equal(why, "vehicle not stationary: speed = 20 km/h (VEHICLE_SPEED)");
+	car_frame(&t, 0, 4); /* VAL_ "DRIVE" is the gear's drive */
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_NOT_STATIONARY);
+	assert_string_equal(why, "vehicle not in park: gear = drive (GEAR_LEVER)");
+	car_frame(&t, 0, 1);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_GO);
+	policy_end(t.c.policy, POLICY_ACTUATOR_TEST);
+	core_free(&t.c);
+	/* a name the DBC does not have: unknown, and said so (over a profile that has it) */
+	rt_start_with(&t, false, car_dbc, car_profile, name_missing);
+	car_frame(&t, 0, 1);
+	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
+			 POLICY_NOT_STATIONARY);
+	assert_string_equal(why, "vehicle speed unknown: no signal VehicleSpeed in the DBC "
+				 "([safety] speed_signal)");
 	core_free(&t.c);
 }
 
@@ -471,6 +634,9 @@ int main(void)
 		cmocka_unit_test(actuator_conditions),
 		cmocka_unit_test(awake_and_battery),
 		cmocka_unit_test(listen_only_refuses),
+		cmocka_unit_test(roles_from_profile),
+		cmocka_unit_test(no_speed_role),
+		cmocka_unit_test(signals_override),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,6 +154,71 @@ static void decodes_once_per_frame(void **state)
 	simcar_stop(&s);
 }
 
+/* live.subscribe takes chain roles too: the profile says where the car shows them, the
+ * events carry the role's value, label, unit and source. */
+static void live_roles(void **state)
+{
+	struct simcar s;
+	struct fixture_client cl;
+	json_t *j;
+	bool ajar_open = false, speed = false;
+
+	simcar_start(&s, all_readers, NULL, true, true, NULL);
+	assert_int_equal(fixture_client_open(&cl, s.sock), 0);
+	/* a role the simulated car shows only by DID, and a name that is neither */
+	assert_int_equal(fixture_client_send(&cl, "{\"v\":1,\"id\":1,\"method\":\"live.subscribe\","
+						  "\"params\":{\"signals\":[\"ajar\","
+						  "\"lockout_timer\"]}}"),
+			 0);
+	j = fixture_client_next(&cl, s.loop);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+			    "not_found");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"),
+								 "message")),
+			       "role \"lockout_timer\": the profile shows it only by DID"));
+	json_decref(j);
+	assert_int_equal(fixture_client_send(&cl, "{\"v\":1,\"id\":2,\"method\":\"live.subscribe\","
+						  "\"params\":{\"signals\":[\"trunk\"]}}"),
+			 0);
+	j = fixture_client_next(&cl, s.loop);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+			    "not_found");
+	json_decref(j);
+	assert_int_equal(fixture_client_send(&cl, "{\"v\":1,\"id\":3,\"method\":\"live.subscribe\","
+						  "\"params\":{\"signals\":[\"ajar\",\"speed\"]}}"),
+			 0);
+	j = fixture_client_next(&cl, s.loop);
+	assert_string_equal(
+	    json_string_value(json_array_get(
+		json_object_get(json_object_get(j, "result"), "subscribed"), 0)),
+	    "ajar");
+	json_decref(j);
+	simcar_run(&s, 2 * S);
+	assert_int_equal(sim_model_key_blade(s.m), 0);
+	simcar_run(&s, 1 * S);
+	while ((j = fixture_client_next(&cl, s.loop))) {
+		json_t *d = json_object_get(j, "data");
+		const char *role = json_string_value(json_object_get(d, "role"));
+		if (role && !strcmp(role, "ajar") &&
+		    !strcmp(json_string_value(json_object_get(d, "label")), "open")) {
+			ajar_open = true;
+			assert_string_equal(json_string_value(json_object_get(d, "source")),
+					    "BCM_TrunkStatus.TrunkAjar");
+		}
+		if (role && !strcmp(role, "speed")) {
+			speed = true;
+			assert_string_equal(json_string_value(json_object_get(d, "unit")), "km/h");
+			assert_true(json_is_null(json_object_get(d, "label")) ||
+				    !json_object_get(d, "label"));
+		}
+		json_decref(j);
+	}
+	assert_true(ajar_open);
+	assert_true(speed);
+	fixture_client_close(&cl);
+	simcar_stop(&s);
+}
+
 /* The daemon path (router decodes, engine takes the samples) and the offline path
  * (engine_feed_frame decodes itself) give the engine the same events and findings. */
 struct twin {
@@ -382,6 +447,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decodes_once_per_frame),
+		cmocka_unit_test(live_roles),
 		cmocka_unit_test(same_answer_as_offline),
 		cmocka_unit_test(exchanges_counted_once),
 		cmocka_unit_test(error_frames_reach_the_engine),

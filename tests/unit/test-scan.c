@@ -30,12 +30,19 @@ static const char test_dbc[] = "VERSION \"\"\n"
 			       "BU_: BCM TESTER\n"
 			       "BO_ 496 BCM_VehicleState: 8 BCM\n"
 			       " SG_ VehicleSpeed : 0|16@1+ (0.01,0) [0|300] \"km/h\" TESTER\n"
-			       " SG_ BatteryVoltage : 24|10@1+ (0.02,0) [0|20.46] \"V\" TESTER\n";
+			       " SG_ GearPosition : 16|3@1+ (1,0) [0|7] \"\" TESTER\n"
+			       " SG_ BatteryVoltage : 24|10@1+ (0.02,0) [0|20.46] \"V\" TESTER\n"
+			       "VAL_ 496 GearPosition 0 \"P\" 3 \"D\" ;\n";
 
+/* The interlock reads speed and gear through the profile's roles. */
 static const char test_profile[] = "format = 1\n[vehicle]\nmake = t\nplatform = t1\n"
 				   "[ecu bcm]\nrequest = 0x726\nresponse = 0x72E\n"
 				   "[dtc bcm B1A40-13]\ntext = open\nsource = test\n"
-				   "[ecu gw]\nrequest = 0x710\nresponse = 0x718\n";
+				   "[ecu gw]\nrequest = 0x710\nresponse = 0x718\n"
+				   "[role speed]\ndbc_signal = BCM_VehicleState.VehicleSpeed\n"
+				   "source = t\ngrade = A\n"
+				   "[role gear]\ndbc_signal = BCM_VehicleState.GearPosition\n"
+				   "map = P:park, D:drive\nsource = t\ngrade = A\n";
 
 static const struct module *const modules[] = {&router_module, &policy_module, &scan_module, NULL};
 
@@ -173,7 +180,7 @@ static void interlock_reason(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "reason")), "bus detached");
 	assert_int_equal(json_integer_value(json_object_get(o, "ecus")), 1);
 	json_decref(o);
-	battery_frame(&t, 620, 8, 0); /* VehicleSpeed 0 in the same frame */
+	battery_frame(&t, 620, 8, 0); /* speed 0 and gear P in the same frame */
 	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)), POLICY_GO);
 	fake_clock_advance(&t.fc, 2 * S);
 	o = scan_status_json(t.c.scan);

@@ -431,11 +431,19 @@ static int on_live_event(void *userdata, const char *event, json_t *data)
 		json_int_t t = json_integer_value(json_object_get(data, "t_us"));
 
 		printf("%10.3f  %-28s ", (double)t / 1e6, str(data, "signal"));
-		print_value(stdout, json_object_get(data, "value"));
-		if (json_is_string(json_object_get(data, "unit")))
-			printf(" %s", str(data, "unit"));
-		if (json_is_string(json_object_get(data, "label")))
-			printf(" (%s)", str(data, "label"));
+		if (json_is_string(json_object_get(data, "role")) &&
+		    json_is_string(json_object_get(data, "label"))) {
+			/* a role's value is its label ("open", "park") */
+			printf("%s", str(data, "label"));
+		} else {
+			print_value(stdout, json_object_get(data, "value"));
+			if (json_is_string(json_object_get(data, "unit")))
+				printf(" %s", str(data, "unit"));
+			if (json_is_string(json_object_get(data, "label")))
+				printf(" (%s)", str(data, "label"));
+		}
+		if (json_is_string(json_object_get(data, "source")))
+			printf("  [%s]", str(data, "source"));
 		putchar('\n');
 	}
 	/* Changes as they arrive, also into a pipe. */
@@ -450,7 +458,9 @@ int cmd_live(int argc, char **argv)
 	struct live_state st = {0};
 	json_t *params, *sigs, *res = NULL;
 	int r, ex, i = parse(argc, argv, "SIGNAL...",
-			     "  SIGNAL         a DBC signal name; changes print until interrupted\n",
+			     "  SIGNAL         a DBC signal name, or a chain role (ajar, speed, ...)\n"
+			     "                 read through the profile; changes print until\n"
+			     "                 interrupted\n",
 			     false, &o, &ex);
 
 	if (i < 0)
