@@ -282,6 +282,8 @@ static inline void itd_print_json(const char *what, const json_t *j)
 
 /* The interface the configs below name (NULL: can0). */
 static const char *itd_conf_iface;
+/* The profile they name (NULL: the simulator's). */
+static const char *itd_conf_profile;
 
 /*
  * Writes a daemon config: can0 (or itd_conf_iface), the simulator's profile, the socket, no
@@ -295,7 +297,10 @@ static inline void itd_write_conf_level(const char *conf, const char *sock, cons
 	char profile[1024];
 	FILE *f = fopen(conf, "we");
 
-	itd_path(profile, sizeof(profile), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
+	if (itd_conf_profile)
+		snprintf(profile, sizeof(profile), "%s", itd_conf_profile);
+	else
+		itd_path(profile, sizeof(profile), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
 	assert_non_null(f);
 	fprintf(f, "[can]\ninterface = %s\n[data]\nprofile = %s\n%s[api]\nsocket = %s\n"
 		   "rate_limit = 0\n%s[log]\nlevel = %s\n%s",

@@ -125,7 +125,7 @@ static void stop_sim(void)
 	assert_int_equal(itd_stop(&sim_pid, SIM_LOG), 0);
 }
 
-/* The scan settings of the test; battery_signal "" = OBD PID 0x42. */
+/* The scan settings of the test; battery_signal "" = the profile's battery_voltage role. */
 static void write_conf(const char *battery_signal)
 {
 	char extra[512];
@@ -137,6 +137,33 @@ static void write_conf(const char *battery_signal)
 	itd_write_conf(DMN_CONF, DMN_SOCK, NULL, NULL, extra);
 }
 
+/* The simulator's profile without its battery_voltage role: a car that does not
+ * broadcast the voltage, whose scans read OBD PID 0x42. Its DBC by absolute path. */
+#define NOBAT_PROFILE "/tmp/bd-scan-nobattery.profile"
+static void write_profile_without_battery(void)
+{
+	char src[1024], dbc[1024], line[4096];
+	FILE *in, *out;
+	bool skip = false;
+
+	itd_path(src, sizeof(src), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
+	itd_path(dbc, sizeof(dbc), "BODYDIAG_SOURCE_ROOT", "dbc/bodydiag-sim.dbc");
+	in = fopen(src, "re");
+	out = fopen(NOBAT_PROFILE, "we");
+	assert_non_null(in);
+	assert_non_null(out);
+	while (fgets(line, sizeof(line), in)) {
+		if (line[0] == '[')
+			skip = !strncmp(line, "[role battery_voltage]", 22);
+		if (!strncmp(line, "dbc =", 5))
+			fprintf(out, "dbc = %s\n", dbc);
+		else if (!skip)
+			fputs(line, out);
+	}
+	fclose(in);
+	fclose(out);
+}
+
 static void scans_on_the_bench(void **state)
 {
 	struct seen s;
@@ -144,7 +171,8 @@ static void scans_on_the_bench(void **state)
 	int64_t sim_stopped;
 
 	(void)state;
-	write_conf("BatteryVoltage");
+	/* the battery from the profile's battery_voltage role: nothing configured */
+	write_conf("");
 	unlink(DMN_DB);
 	unlink(DMN_DB "-wal");
 	unlink(DMN_DB "-shm");
@@ -193,6 +221,8 @@ static void scans_on_the_bench(void **state)
 	}
 	assert_false(json_is_null(json_object_get(st, "last_scan")));
 	assert_true(json_real_value(json_object_get(st, "battery_v")) > 12.0);
+	assert_string_equal(str(st, "battery_source"), "signal");
+	assert_string_equal(str(st, "battery_signal"), "BCM_VehicleState.BatteryVoltage");
 	json_decref(st);
 	/* The DTCs went into the history. */
 	r = itd_call(&api, "history", json_pack("{s:s}", "kind", "transition"), 15000);
@@ -251,10 +281,14 @@ static void scans_on_the_bench(void **state)
 	assert_true(s.requests >= 1);
 	assert_int_equal(s.battery, 0);
 
-	/* 4. Reloaded without the battery signal: OBD PID 0x42 by a functional request,
-	 * at most once per interval. The simulator does not answer it, so the voltage stays
-	 * unknown and no scan goes out. */
+	/* 4. Reloaded with a profile that does not show the battery on the bus, and no
+	 * battery signal: OBD PID 0x42 by a functional request, at most once per interval.
+	 * The simulator does not answer it, so the voltage stays unknown and no scan goes
+	 * out. */
+	write_profile_without_battery();
+	itd_conf_profile = NOBAT_PROFILE;
 	write_conf("");
+	itd_conf_profile = NULL;
 	assert_int_equal(kill(daemon_pid, SIGHUP), 0);
 	usleep(500000);
 	drain(&(struct seen){0});

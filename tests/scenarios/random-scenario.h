@@ -6,11 +6,11 @@
  * once, in a random order with repeats, 0.5-4 s apart, the lid closed in between or left
  * open, with seeded broadcast jitter and bus noise. The same seed gives the same text on
  * every machine (integer arithmetic only), so a failure is reproduced from its seed:
- * `random-scenario SEED FAULT... > case.scn`, then `bodydiag-sim --scenario case.scn
+ * `matrix-tool scenario SEED FAULT... > case.scn`, then `bodydiag-sim --scenario case.scn
  * --candump case.log --marks case.marks` and `bodydiag analyze`.
  *
  * Used by tests/unit/test-rules-random.c (offline, in-process) and
- * tests/scenarios/random-scenario.c (the command, for the live sample in the CAN bench).
+ * tests/scenarios/matrix-tool.c (the command, for the live sample in the CAN bench).
  */
 #pragma once
 

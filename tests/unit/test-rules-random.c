@@ -33,7 +33,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../scenarios/matrix-check.h"
 #include "../scenarios/random-scenario.h"
+#include "daemon/engine_json.h"
 #include "passive-profile.h"
 #include "sim-matrix.h"
 
@@ -119,16 +121,6 @@ static void on_tick(void *userdata, int64_t t)
 	}
 }
 
-static bool holds_cause(const struct engine *e)
-{
-	for (size_t i = 0; i < engine_finding_count(e); i++) {
-		const struct rules_finding *f = engine_finding_at(e, i);
-		if (f->kind == RULES_KIND_CAUSE && f->state == RULES_STATE_HOLDS)
-			return true;
-	}
-	return false;
-}
-
 static void print_findings(const struct engine *e)
 {
 	char buf[512];
@@ -149,9 +141,6 @@ enum outcome {
 };
 
 /* One seed: the case it runs, its outcome, and what the engine said into top. */
-static enum outcome check_passive(const struct engine *e, const struct matrix_case *c,
-				  char *why, size_t size);
-
 static enum outcome run_seed(const struct drive_bench *b, const struct profile *passive,
 			     const struct matrix_case *c, uint64_t seed, bool verbose, char *top,
 			     size_t top_size, enum rules_verdict *ret_verdict)
@@ -198,27 +187,29 @@ static enum outcome run_seed(const struct drive_bench *b, const struct profile *
 	engine_advance(r.e, end);
 	assert_true(engine_evaluate(r.e) >= 0);
 
-	const struct rules_finding *f = engine_finding_at(r.e, 0);
-	const char *verdict = rules_verdict_name(engine_verdict(r.e));
-	const char *id = f ? f->id : "-";
-	*ret_verdict = engine_verdict(r.e);
+	/* the result as bodydiag analyze --json gives it, checked as every matrix checks */
+	struct engine_json_opts jo = {.t0_us = 0, .since_us = INT64_MIN,
+				      .input = ENGINE_JSON_CAPTURE};
+	json_t *res = engine_json_result(r.e, &jo);
+	struct matrix_expect x = {.expect = c->expect, .verdict = c->verdict, .also = c->also,
+				  .faults = faults, .n_faults = c->n_faults};
 	enum outcome out;
-	snprintf(top, top_size, "%s (%s)", id, verdict);
+	assert_non_null(res);
+	*ret_verdict = engine_verdict(r.e);
 	if (passive) {
-		out = check_passive(r.e, c, top, top_size);
-	} else if (!c->n_faults) {
-		out = holds_cause(r.e) ? OUTCOME_FAIL : OUTCOME_PASS;
-	} else if (!strcmp(id, c->expect) && !strcmp(verdict, c->verdict)) {
+		out = matrix_check_passive(res, &x, top, top_size) ? OUTCOME_PASS : OUTCOME_FAIL;
+	} else if (matrix_check(res, &x, top, top_size)) {
 		out = OUTCOME_PASS;
 	} else if (!strcmp(c->expect, "hinge_wiring_intermittent") &&
 		   !r.truth.interrupted && !(r.truth.conducted && r.truth.dead)) {
 		/* every pulse alike: it behaved as a good harness, or as an open one */
-		bool honest = r.truth.conducted ? !holds_cause(r.e)
-						: !strcmp(id, "hinge_wiring_open");
+		bool honest = r.truth.conducted ? !matrix_holds_cause(res)
+						: !strcmp(matrix_top(res), "hinge_wiring_open");
 		out = honest ? OUTCOME_UNDECIDABLE_HONEST : OUTCOME_FAIL;
 	} else {
 		out = OUTCOME_FAIL;
 	}
+	json_decref(res);
 	if (verbose) {
 		print_message("seed %llu, case %s%s:\n%s", (unsigned long long)seed, c->label,
 			      passive ? " (car seen passively)" : "", text);
@@ -232,63 +223,6 @@ static enum outcome run_seed(const struct drive_bench *b, const struct profile *
 	sim_model_free(r.m);
 	sim_scenario_free(sc);
 	return out;
-}
-
-static const struct rules_finding *finding(const struct engine *e, const char *id)
-{
-	for (size_t i = 0; id && i < engine_finding_count(e); i++)
-		if (!strcmp(engine_finding_at(e, i)->id, id))
-			return engine_finding_at(e, i);
-	return NULL;
-}
-
-/*
- * The car seen passively: what may hold is the injected fault, the second fault, and
- * what a fault makes the BCM do beside it (the output lockout after a short).
- */
-static enum outcome check_passive(const struct engine *e, const struct matrix_case *c,
-				  char *why, size_t size)
-{
-	const char *allowed[4] = {c->n_faults ? c->expect : NULL, c->also[0] ? c->also : NULL};
-	const char *verdict = rules_verdict_name(engine_verdict(e));
-	const struct rules_finding *top = engine_finding_at(e, 0), *f;
-	size_t n_allowed = 2;
-
-	for (size_t i = 0; i < c->n_faults; i++)
-		if (!strncmp(c->faults[i], "hinge_wiring_short", 18))
-			allowed[n_allowed++] = "release_blocked_lockout";
-	for (size_t i = 0; i < engine_finding_count(e); i++) {
-		f = engine_finding_at(e, i);
-		bool ok = f->state != RULES_STATE_HOLDS || f->kind == RULES_KIND_NORMAL;
-		for (size_t k = 0; !ok && k < n_allowed; k++)
-			ok = allowed[k] && !strcmp(allowed[k], f->id);
-		if (!ok) {
-			snprintf(why, size, "wrong cause %s (%s)", f->id, verdict);
-			return OUTCOME_FAIL;
-		}
-	}
-	if (!strcmp(verdict, "fault") && (!top || !c->n_faults)) {
-		snprintf(why, size, "verdict fault on %s", top ? top->id : "-");
-		return OUTCOME_FAIL;
-	}
-	if (!c->n_faults) {
-		snprintf(why, size, "healthy: %s", verdict);
-		return OUTCOME_PASS;
-	}
-	f = finding(e, c->expect);
-	if (f && f->state == RULES_STATE_HOLDS) {
-		snprintf(why, size, "found (%s)", verdict);
-		return OUTCOME_PASS;
-	}
-	/* not found: it must be said what cannot be seen */
-	if (!f || (f->state == RULES_STATE_NOT_OBSERVABLE && !f->n_missing) ||
-	    (!strncmp(verdict, "no fault", 8) && (f->state != RULES_STATE_NOT_OBSERVABLE))) {
-		snprintf(why, size, "%s %s, not said to be unobservable (%s)", c->expect,
-			 f ? rules_state_name(f->state) : "dropped", verdict);
-		return OUTCOME_FAIL;
-	}
-	snprintf(why, size, "%s %s (%s)", c->expect, rules_state_name(f->state), verdict);
-	return OUTCOME_PASS;
 }
 
 /* The passive car's profile (passive-profile.h). */
