@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "bodydiag/route.h"
 #include "bodydiag/rules.h"
 #include "config.h"
+#include "daemon-build.h"
 #include "log.h"
 #include "macro.h"
 #include "uds_broker.h"
@@ -472,14 +472,18 @@ int vehicle_load(const struct config *cfg, struct vehicle **ret)
 		r = load_profile(cfg->data.profile, &p);
 		if (r < 0)
 			return r;
-		/* The profile names its DBC relative to dbc/ beside profiles/ (source tree and
-		 * share/bodydiag alike); an explicit data.dbc wins. */
+		/* The profile's own DBC, found where `bodydiag analyze` finds it (beside the
+		 * profile, in ../dbc/ beside profiles/, in the data directory; an absolute
+		 * path as it is); an explicit data.dbc wins. */
 		if (!cfg->data.dbc[0] && profile_dbc(p)) {
-			char dir[PATH_MAX];
-
-			snprintf(dir, sizeof(dir), "%s", cfg->data.profile);
-			snprintf(dbc_path, sizeof(dbc_path), "%s/../dbc/%s", dirname(dir),
-				 profile_dbc(p));
+			r = profile_dbc_path(p, cfg->data.profile, BODYDIAG_DATADIR, dbc_path,
+					     sizeof(dbc_path));
+			if (r < 0) {
+				log_error("%s: dbc = %s not found (tried %s)", cfg->data.profile,
+					  profile_dbc(p), dbc_path);
+				profile_free(p);
+				return r;
+			}
 		}
 	}
 	if (cfg->data.dbc[0])
