@@ -34,11 +34,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../../tools/bodydiag/api_client.h"
+#include "../../tools/bodydiag/sim_control.h"
 #include "../unit/passive-profile.h"
 #include "matrix-check.h"
 #include "random-scenario.h"
@@ -187,52 +187,6 @@ static int cmd_passive_profile(int argc, char **argv)
 
 /* ---- play ---- */
 
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* Sends line (with its newline) and reads one reply line into buf. */
-static int exchange(int fd, const char *line, char *buf, size_t size)
-{
-	size_t n = 0, len = strlen(line);
-
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, line + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -EIO;
-		off += (size_t)w;
-	}
-	while (n + 1 < size) {
-		ssize_t r = read(fd, buf + n, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -EIO;
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = '\0';
-	return 0;
-}
-
 static int64_t mono_us(void)
 {
 	struct timespec ts;
@@ -255,34 +209,22 @@ static int64_t seconds_us(const char *s)
 	return end != s && !strcmp(end, "s") && v >= 0 ? (int64_t)(v * 1e6 + 0.5) : -1;
 }
 
-static const char *mark_of(const char *cmd)
-{
-	if (!strcmp(cmd, "press fob_trunk"))
-		return "fob_trunk_pressed";
-	if (!strcmp(cmd, "press interior"))
-		return "interior_pressed";
-	if (!strcmp(cmd, "press exterior"))
-		return "exterior_pressed";
-	if (!strcmp(cmd, "key_blade"))
-		return "key_blade_turned";
-	return NULL;
-}
-
 static int cmd_play(int argc, char **argv)
 {
 	static const struct option opts[] = {{"sim", required_argument, NULL, 's'},
 					     {"api", required_argument, NULL, 'a'},
 					     {"marks", required_argument, NULL, 'm'},
 					     {0}};
-	const char *sim = NULL, *api = NULL, *marks_path = NULL;
+	const char *sim = NULL, *api_path = NULL, *marks_path = NULL;
+	struct api_client api;
 	struct {
 		int64_t t;
 		char cmd[128];
 	} steps[MAX_STEPS];
 	size_t n = 0, len;
 	int64_t end = 0;
-	char *text, *save = NULL, reply[1 << 16], line[512];
-	int opt, sfd, afd, id = 1;
+	char *text, *save = NULL, reply[256];
+	int opt;
 	FILE *marks = NULL;
 
 	optind = 1;
@@ -290,13 +232,13 @@ static int cmd_play(int argc, char **argv)
 		if (opt == 's')
 			sim = optarg;
 		else if (opt == 'a')
-			api = optarg;
+			api_path = optarg;
 		else if (opt == 'm')
 			marks_path = optarg;
 		else
 			return usage();
 	}
-	if (!sim || !api || optind != argc - 1)
+	if (!sim || !api_path || optind != argc - 1)
 		return usage();
 	text = slurp(argv[optind], &len);
 	if (!text)
@@ -313,10 +255,8 @@ static int cmd_play(int argc, char **argv)
 		}
 	}
 	free(text);
-	sfd = connect_unix(sim);
-	afd = connect_unix(api);
-	if (sfd < 0 || afd < 0) {
-		fprintf(stderr, "matrix-tool: cannot connect to %s\n", sfd < 0 ? sim : api);
+	if (api_client_connect(&api, api_path) < 0) {
+		fprintf(stderr, "matrix-tool: cannot connect to %s\n", api_path);
 		return 1;
 	}
 	if (marks_path && !(marks = fopen(marks_path, "we"))) {
@@ -325,22 +265,24 @@ static int cmd_play(int argc, char **argv)
 	}
 	int64_t t0 = mono_us();
 	for (size_t i = 0; i < n; i++) {
-		const char *mark = mark_of(steps[i].cmd);
+		const char *mark = sim_control_mark(steps[i].cmd);
+		json_t *res = NULL, *err = NULL;
 		sleep_until(t0 + steps[i].t);
-		snprintf(line, sizeof(line), "%s\n", steps[i].cmd);
-		if (exchange(sfd, line, reply, sizeof(reply)) < 0 || strncmp(reply, "ok", 2)) {
+		if (sim_control_do(sim, steps[i].cmd, reply, sizeof(reply)) < 0 ||
+		    strncmp(reply, "ok", 2)) {
 			fprintf(stderr, "matrix-tool: simulator: %s -> %s\n", steps[i].cmd, reply);
 			return 1;
 		}
 		if (!mark)
 			continue;
-		snprintf(line, sizeof(line),
-			 "{\"v\":1,\"id\":%d,\"method\":\"mark\",\"params\":{\"label\":\"%s\"}}\n",
-			 id++, mark);
-		if (exchange(afd, line, reply, sizeof(reply)) < 0 || !strstr(reply, "\"result\"")) {
-			fprintf(stderr, "matrix-tool: mark %s: %s\n", mark, reply);
+		/* the person says what they did, after doing it */
+		if (api_client_call(&api, "mark", json_pack("{s:s}", "label", mark), NULL, NULL,
+				    &res, &err) < 0 ||
+		    err) {
+			fprintf(stderr, "matrix-tool: mark %s refused\n", mark);
 			return 1;
 		}
+		json_decref(res);
 		if (marks) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -354,14 +296,16 @@ static int cmd_play(int argc, char **argv)
 	if (marks)
 		fclose(marks);
 	sleep_until(t0 + end);
-	if (exchange(afd, "{\"v\":1,\"id\":999,\"method\":\"findings\"}\n", reply, sizeof(reply)) <
-	    0) {
+	json_t *res = NULL, *err = NULL;
+	if (api_client_call(&api, "findings", NULL, NULL, NULL, &res, &err) < 0 || err) {
 		fprintf(stderr, "matrix-tool: findings: no answer\n");
 		return 1;
 	}
-	printf("%s\n", reply);
-	close(sfd);
-	close(afd);
+	char *out = json_dumps(res, JSON_COMPACT);
+	printf("%s\n", out ? out : "null");
+	free(out);
+	json_decref(res);
+	api_client_close(&api);
 	return 0;
 }
 

@@ -17,8 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +24,7 @@
 #include "bodydiag.h"
 #include "out.h"
 #include "result_text.h"
+#include "sim_control.h"
 
 struct diag {
 	const char *socket;
@@ -36,57 +35,6 @@ struct diag {
 	bool marks_open;
 	int error;		 /* exit code of a failed answer */
 };
-
-/* The simulator's command for the action a mark names (bodydiag-sim --help, "control"). */
-static const char *sim_command(const char *mark)
-{
-	static const struct {
-		const char *mark, *cmd;
-	} map[] = {
-		{"fob_trunk_pressed", "press fob_trunk"},
-		{"fob_lock_pressed", "press fob_lock"},
-		{"fob_unlock_pressed", "press fob_unlock"},
-		{"interior_pressed", "press interior"},
-		{"exterior_pressed", "press exterior"},
-		{"key_blade_turned", "key_blade"},
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i].mark, mark) == 0)
-			return map[i].cmd;
-	return NULL;
-}
-
-/* Sends one command line to the simulator's control socket and reads its reply line. */
-static int sim_do(const char *path, const char *cmd, char *reply, size_t size)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t len = 0;
-	int fd, r = 0;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    dprintf(fd, "%s\n", cmd) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	while (len + 1 < size) {
-		ssize_t n = read(fd, reply + len, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || reply[len] == '\n')
-			break;
-		len++;
-	}
-	reply[len] = 0;
-	close(fd);
-	return 0;
-}
 
 static int answer(struct diag *d, const char *mark)
 {
@@ -146,7 +94,7 @@ static int on_event(void *userdata, const char *event, json_t *data)
 	if (!d->json)
 		printf("\n>>> %s\n", prompt ? prompt : mark);
 	if (d->sim) {
-		const char *cmd = sim_command(mark);
+		const char *cmd = sim_control_command(mark);
 		char reply[256];
 		int r;
 		if (!cmd) {
@@ -154,7 +102,7 @@ static int on_event(void *userdata, const char *event, json_t *data)
 			d->error = API_EXIT_UNAVAILABLE;
 			return -1;
 		}
-		r = sim_do(d->sim, cmd, reply, sizeof(reply));
+		r = sim_control_do(d->sim, cmd, reply, sizeof(reply));
 		if (r < 0) {
 			fprintf(stderr, "bodydiag: simulator control %s: %s\n", d->sim, strerror(-r));
 			d->error = API_EXIT_UNAVAILABLE;
