@@ -133,9 +133,10 @@ static json_t *events_json(const struct engine *e, const struct engine_json_opts
 		add(a,
 		    json_pack("{s:f, s:f, s:s, s:s, s:o, s:o, s:s, s:s}", "t",
 			      seconds(t->t_us - o->t0_us), "time", seconds(t->t_us), "role",
-			      role_at(t->role)->name, "link", role_link_name(role_at(t->role)->link),
-			      "from", isnan(t->from) ? json_null() : value_json(t->role, t->from),
-			      "to", value_json(t->role, t->to), "source", src, "grade", grade),
+			      role_at(t->role)->name, "link",
+			      role_link_name(role_at(t->role)->link), "from",
+			      isnan(t->from) ? json_null() : value_json(t->role, t->from), "to",
+			      value_json(t->role, t->to), "source", src, "grade", grade),
 		    ok);
 	}
 	if (!a)
@@ -152,11 +153,10 @@ static json_t *roles_json(const struct engine *e, bool *ok)
 		engine_role_stats(e, (unsigned)i, &rs);
 		if (!rs.provides)
 			continue;
-		json_t *r = json_pack("{s:s, s:b, s:b, s:I}", "link",
-				      role_link_name(role_at(i)->link), "broadcast",
-				      (rs.provides & ROLEMAP_BROADCAST) != 0, "did",
-				      (rs.provides & ROLEMAP_DID) != 0, "samples",
-				      (json_int_t)rs.samples);
+		json_t *r =
+		    json_pack("{s:s, s:b, s:b, s:I}", "link", role_link_name(role_at(i)->link),
+			      "broadcast", (rs.provides & ROLEMAP_BROADCAST) != 0, "did",
+			      (rs.provides & ROLEMAP_DID) != 0, "samples", (json_int_t)rs.samples);
 		if (r && rs.samples) {
 			set(r, "min", value_json((unsigned)i, rs.min), ok);
 			set(r, "max", value_json((unsigned)i, rs.max), ok);
@@ -206,10 +206,9 @@ static json_t *chain_json(const struct engine *e, const struct engine_json_opts 
 static json_t *finding_json(const struct engine *e, const struct rules_finding *f,
 			    enum engine_json_input input, bool *ok)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:I}", "id", f->id, "title",
-			      f->title, "kind", rules_kind_name(f->kind), "state",
-			      rules_state_name(f->state), "weight", f->weight, "score", f->score,
-			      "cost", (json_int_t)f->cost);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:I}", "id", f->id, "title", f->title,
+			      "kind", rules_kind_name(f->kind), "state", rules_state_name(f->state),
+			      "weight", f->weight, "score", f->score, "cost", (json_int_t)f->cost);
 	if (!o) {
 		*ok = false;
 		return NULL;

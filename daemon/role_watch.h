@@ -40,10 +40,10 @@ struct role_watch {
 	enum role_watch_via via;
 	const struct rolemap_source *src[ROLE_WATCH_MAX_SOURCES];
 	size_t n_src;
-	const struct dbc_signal *sig; /* SIGNAL */
+	const struct dbc_signal *sig;	    /* SIGNAL */
 	size_t msg[ROLE_WATCH_MAX_SOURCES]; /* the DBC messages asked of the router watch */
 	size_t n_msg;
-	char name[160];		      /* where it comes from: "MSG.SIGNAL", or the override */
+	char name[160]; /* where it comes from: "MSG.SIGNAL", or the override */
 	bool seen;
 	int64_t t_us;
 	double value; /* the role's value (a label index for bool/enum roles) */

@@ -22,9 +22,9 @@
 #include <string.h>
 
 struct matrix_expect {
-	const char *expect;  /* the finding that must come first */
-	const char *verdict; /* and the verdict */
-	const char *also;    /* a second finding that may hold too; NULL or "" */
+	const char *expect;	   /* the finding that must come first */
+	const char *verdict;	   /* and the verdict */
+	const char *also;	   /* a second finding that may hold too; NULL or "" */
 	const char *const *faults; /* scenario syntax; none = healthy */
 	size_t n_faults;
 };
@@ -40,9 +40,9 @@ static inline bool matrix_holds_cause(json_t *res)
 	json_t *f;
 	size_t i;
 
-	json_array_foreach(json_object_get(res, "findings"), i, f)
-		if (!strcmp(matrix_str(f, "kind"), "cause") && !strcmp(matrix_str(f, "state"), "holds"))
-			return true;
+	json_array_foreach(json_object_get(res, "findings"), i,
+			   f) if (!strcmp(matrix_str(f, "kind"), "cause") &&
+				  !strcmp(matrix_str(f, "state"), "holds")) return true;
 	return false;
 }
 
@@ -53,8 +53,7 @@ static inline const char *matrix_top(json_t *res)
 	return f ? matrix_str(f, "id") : "-";
 }
 
-static inline bool matrix_check(json_t *res, const struct matrix_expect *x, char *why,
-				size_t size)
+static inline bool matrix_check(json_t *res, const struct matrix_expect *x, char *why, size_t size)
 {
 	const char *verdict = matrix_str(res, "verdict");
 
@@ -69,9 +68,8 @@ static inline json_t *matrix_finding(json_t *res, const char *id)
 	json_t *f;
 	size_t i;
 
-	json_array_foreach(json_object_get(res, "findings"), i, f)
-		if (!strcmp(matrix_str(f, "id"), id))
-			return f;
+	json_array_foreach(json_object_get(res, "findings"), i,
+			   f) if (!strcmp(matrix_str(f, "id"), id)) return f;
 	return NULL;
 }
 
@@ -96,8 +94,10 @@ static inline bool matrix_check_passive(json_t *res, const struct matrix_expect 
 	json_t *f;
 	size_t i;
 
-	json_array_foreach(json_object_get(res, "findings"), i, f) {
-		if (strcmp(matrix_str(f, "state"), "holds") || !strcmp(matrix_str(f, "kind"), "normal") ||
+	json_array_foreach(json_object_get(res, "findings"), i, f)
+	{
+		if (strcmp(matrix_str(f, "state"), "holds") ||
+		    !strcmp(matrix_str(f, "kind"), "normal") ||
 		    matrix_allowed(x, matrix_str(f, "id")))
 			continue;
 		snprintf(why, size, "wrong cause %s (%s)", matrix_str(f, "id"), verdict);

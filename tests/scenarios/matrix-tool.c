@@ -48,12 +48,13 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: matrix-tool scenario SEED [FAULT...]\n"
-			"       matrix-tool case MATRIX SEED\n"
-			"       matrix-tool passive-profile PROFILE DBC\n"
-			"       matrix-tool play --sim SOCKET --api SOCKET [--marks FILE] SCENARIO\n"
-			"       matrix-tool check [--passive] --expect ID --verdict V [--also ID]\n"
-			"                         [--fault F]... FILE\n");
+	fprintf(stderr,
+		"usage: matrix-tool scenario SEED [FAULT...]\n"
+		"       matrix-tool case MATRIX SEED\n"
+		"       matrix-tool passive-profile PROFILE DBC\n"
+		"       matrix-tool play --sim SOCKET --api SOCKET [--marks FILE] SCENARIO\n"
+		"       matrix-tool check [--passive] --expect ID --verdict V [--also ID]\n"
+		"                         [--fault F]... FILE\n");
 	return 2;
 }
 
@@ -343,12 +344,10 @@ static json_t *last_result(char *text)
 
 static int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {{"passive", no_argument, NULL, 'p'},
-					     {"expect", required_argument, NULL, 'e'},
-					     {"verdict", required_argument, NULL, 'v'},
-					     {"also", required_argument, NULL, 'a'},
-					     {"fault", required_argument, NULL, 'f'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"passive", no_argument, NULL, 'p'},       {"expect", required_argument, NULL, 'e'},
+	    {"verdict", required_argument, NULL, 'v'}, {"also", required_argument, NULL, 'a'},
+	    {"fault", required_argument, NULL, 'f'},   {0}};
 	const char *faults[8];
 	struct matrix_expect x = {.faults = faults};
 	bool passive = false, ok;

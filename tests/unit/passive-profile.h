@@ -29,7 +29,8 @@ static inline char *passive_profile_text(const char *in, size_t len, size_t *ret
 			end = nl ? nl + 1 : in + len;
 		} while (end < in + len && *end != '[');
 		bool drop = !strncmp(sec, "[ecu ", 5) || !strncmp(sec, "[did ", 5) ||
-			    !strncmp(sec, "[dtc ", 5) || !strncmp(sec, "[role actuator_current]", 23);
+			    !strncmp(sec, "[dtc ", 5) ||
+			    !strncmp(sec, "[role actuator_current]", 23);
 		for (const char *l = sec; !drop && l < end;) {
 			drop = !strncmp(sec, "[role ", 6) && !strncmp(l, "did =", 5);
 			const char *nl = memchr(l, '\n', (size_t)(end - l));

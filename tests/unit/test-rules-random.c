@@ -72,7 +72,7 @@ static const char *mark_of(const struct sim_command *c)
 		return "key_blade_turned";
 	if (c->type != SIM_COMMAND_PRESS)
 		return NULL;
-	return c->button == SIM_BUTTON_FOB_TRUNK ? "fob_trunk_pressed"
+	return c->button == SIM_BUTTON_FOB_TRUNK  ? "fob_trunk_pressed"
 	       : c->button == SIM_BUTTON_INTERIOR ? "interior_pressed"
 						  : NULL;
 }
@@ -178,21 +178,25 @@ static enum outcome run_seed(const struct drive_bench *b, const struct profile *
 	if (engine_new(&ecfg, &err, &r.e) < 0)
 		fail_msg("engine: %s", err.message);
 	assert_int_equal(sim_scenario_start(sc, r.m), 0);
-	assert_int_equal(sim_runner_new(&(struct sim_runner_config){.model = r.m, .broadcast = bc,
-								    .scenario = sc},
-					&ops, &r, &runner),
-			 0);
+	assert_int_equal(
+	    sim_runner_new(
+		&(struct sim_runner_config){.model = r.m, .broadcast = bc, .scenario = sc}, &ops,
+		&r, &runner),
+	    0);
 	int64_t end = sim_scenario_end_us(sc);
 	assert_int_equal(sim_runner_run_until(runner, end), 0);
 	engine_advance(r.e, end);
 	assert_true(engine_evaluate(r.e) >= 0);
 
 	/* the result as bodydiag analyze --json gives it, checked as every matrix checks */
-	struct engine_json_opts jo = {.t0_us = 0, .since_us = INT64_MIN,
-				      .input = ENGINE_JSON_CAPTURE};
+	struct engine_json_opts jo = {
+	    .t0_us = 0, .since_us = INT64_MIN, .input = ENGINE_JSON_CAPTURE};
 	json_t *res = engine_json_result(r.e, &jo);
-	struct matrix_expect x = {.expect = c->expect, .verdict = c->verdict, .also = c->also,
-				  .faults = faults, .n_faults = c->n_faults};
+	struct matrix_expect x = {.expect = c->expect,
+				  .verdict = c->verdict,
+				  .also = c->also,
+				  .faults = faults,
+				  .n_faults = c->n_faults};
 	enum outcome out;
 	assert_non_null(res);
 	*ret_verdict = engine_verdict(r.e);
@@ -200,8 +204,8 @@ static enum outcome run_seed(const struct drive_bench *b, const struct profile *
 		out = matrix_check_passive(res, &x, top, top_size) ? OUTCOME_PASS : OUTCOME_FAIL;
 	} else if (matrix_check(res, &x, top, top_size)) {
 		out = OUTCOME_PASS;
-	} else if (!strcmp(c->expect, "hinge_wiring_intermittent") &&
-		   !r.truth.interrupted && !(r.truth.conducted && r.truth.dead)) {
+	} else if (!strcmp(c->expect, "hinge_wiring_intermittent") && !r.truth.interrupted &&
+		   !(r.truth.conducted && r.truth.dead)) {
 		/* every pulse alike: it behaved as a good harness, or as an open one */
 		bool honest = r.truth.conducted ? !matrix_holds_cause(res)
 						: !strcmp(matrix_top(res), "hinge_wiring_open");
@@ -324,7 +328,8 @@ static void random_matrix(void **state)
 	for (unsigned seed = first; seed <= last; seed++) {
 		size_t k = (seed - 1) % n;
 		enum rules_verdict v;
-		enum outcome o = run_seed(&b, NULL, &cases[k], seed, one != 0, top, sizeof(top), &v);
+		enum outcome o =
+		    run_seed(&b, NULL, &cases[k], seed, one != 0, top, sizeof(top), &v);
 		tally(&full, &cases[k], k, seed, o, top, v);
 		/* every case in turn, every PASSIVE_EVERY-th round of them */
 		if (!one && ((seed - 1) / n) % PASSIVE_EVERY)

@@ -37,7 +37,8 @@ static void print_events(struct out *o, json_t *res, const char *from)
 	size_t i;
 
 	out_printf(o, "\nbody events (seconds from %s):\n", from);
-	json_array_foreach(events, i, t) {
+	json_array_foreach(events, i, t)
+	{
 		const char *role = str(t, "role");
 		json_t *f = json_object_get(t, "from");
 		if (json_is_null(f))
@@ -52,10 +53,12 @@ static void print_events(struct out *o, json_t *res, const char *from)
 				   str(t, "source"));
 	}
 	if (!json_array_size(events))
-		out_str(o, "  none: no door, lid, lock, fob or request role of the profile was seen\n");
+		out_str(
+		    o, "  none: no door, lid, lock, fob or request role of the profile was seen\n");
 	if (json_integer_value(json_object_get(res, "body_events_dropped")))
-		out_printf(o, "  (%lld more not kept)\n",
-			   (long long)json_integer_value(json_object_get(res, "body_events_dropped")));
+		out_printf(
+		    o, "  (%lld more not kept)\n",
+		    (long long)json_integer_value(json_object_get(res, "body_events_dropped")));
 }
 
 static void print_roles(struct out *o, json_t *res)
@@ -65,7 +68,8 @@ static void print_roles(struct out *o, json_t *res)
 	char lo[64], hi[64];
 
 	out_str(o, "\nroles of this vehicle:\n");
-	json_object_foreach(json_object_get(res, "roles"), name, r) {
+	json_object_foreach(json_object_get(res, "roles"), name, r)
+	{
 		long long n = (long long)json_integer_value(json_object_get(r, "samples"));
 		out_printf(o, "  %-20s %-10s ", name,
 			   json_is_true(json_object_get(r, "broadcast")) ? "broadcast" : "did");
@@ -90,7 +94,8 @@ static void print_chain(struct out *o, json_t *res)
 	size_t i;
 
 	out_str(o, "\nrelease chain:\n");
-	json_array_foreach(json_object_get(res, "chain"), i, l) {
+	json_array_foreach(json_object_get(res, "chain"), i, l)
+	{
 		const char *state = str(l, "state");
 		json_t *ev = json_array_get(json_object_get(l, "evidence"), 0);
 		out_printf(o, "  %-9s %-15s", str(l, "link"), state);
@@ -112,8 +117,7 @@ static void print_list(struct out *o, const char *title, json_t *list)
 	if (!json_array_size(list))
 		return;
 	out_str(o, title);
-	json_array_foreach(list, k, v)
-		out_printf(o, "%s %s", k ? "," : "", json_string_value(v));
+	json_array_foreach(list, k, v) out_printf(o, "%s %s", k ? "," : "", json_string_value(v));
 	out_char(o, '\n');
 }
 
@@ -132,7 +136,7 @@ static void print_finding(struct out *o, json_t *f, size_t n)
 		out_printf(o, ", since %.6f", num(f, "since"));
 	out_char(o, '\n');
 	json_array_foreach(json_object_get(f, "evidence"), k, ev)
-		out_printf(o, "   - %s\n", str(ev, "text"));
+	    out_printf(o, "   - %s\n", str(ev, "text"));
 	if (*str(f, "advice"))
 		out_printf(o, "   advice: %s\n", str(f, "advice"));
 	print_list(o, "   rules out:", json_object_get(f, "rules_out"));
@@ -149,21 +153,23 @@ void result_text_print(struct out *o, json_t *res, const char *events_from)
 	print_roles(o, res);
 	out_printf(o, "\nverdict: %s\n", str(res, "verdict"));
 	print_chain(o, res);
-	json_array_foreach(findings, i, f) {
+	json_array_foreach(findings, i, f)
+	{
 		if (!strcmp(str(f, "state"), "not observable"))
 			nobs++;
 		else
 			print_finding(o, f, ++shown);
 	}
 	if (nobs) {
-		out_str(o, "\nnot observable on this vehicle with this connection (cannot be told):\n");
-		json_array_foreach(findings, i, f) {
+		out_str(
+		    o, "\nnot observable on this vehicle with this connection (cannot be told):\n");
+		json_array_foreach(findings, i, f)
+		{
 			if (strcmp(str(f, "state"), "not observable"))
 				continue;
 			out_printf(o, "  - %s: %s; needs ", str(f, "id"), str(f, "title"));
-			json_array_foreach(json_object_get(f, "missing"), k, m)
-				out_printf(o, "%s%s (%s)", k ? ", " : "", str(m, "what"),
-					   str(m, "why"));
+			json_array_foreach(json_object_get(f, "missing"), k, m) out_printf(
+			    o, "%s%s (%s)", k ? ", " : "", str(m, "what"), str(m, "why"));
 			out_char(o, '\n');
 		}
 	}
