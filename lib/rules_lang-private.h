@@ -23,7 +23,7 @@
 #define NONE UINT32_MAX
 
 /* An action's mark may come this late when its `late` clause does not say. */
-#define RULES_DEFAULT_LATE_US (2LL * 1000000)
+#define RULES_DEFAULT_LATE_US (5LL * 1000000)
 
 /* The set's strings live and die together. */
 struct arena_block {

@@ -675,6 +675,32 @@ static void attribution(void **state)
 	assert_int_equal(state_of(&f, "asked"), -1);
 	fx_free(&f);
 
+	/* a person who confirms three seconds later: the reaction before the mark is still
+	 * the press's (late, 5 s by default) */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	release(&f, 1 * S, 2, 150 * MS);
+	mark(&f, 4 * S, "interior");
+	rules_advance(f.e, 9 * S);
+	assert_int_equal(state_of(&f, "opened"), RULES_STATE_HOLDS);
+	assert_int_equal(state_of(&f, "asked"), -1);
+	fx_free(&f);
+
+	/* ...but not what an earlier press of the same button did: the lid opened by the
+	 * first press and left open says nothing of the second */
+	fx_load(&f, ATTRIBUTION_RULES);
+	at_rest(&f);
+	mark(&f, 1 * S, "interior");
+	release(&f, 1 * S, 2, 150 * MS);
+	rules_advance(f.e, 4500 * MS); /* the first press's window closes: it opened */
+	assert_int_equal(state_of(&f, "opened"), RULES_STATE_HOLDS);
+	rules_reset(f.e, 5 * S);
+	mark(&f, 5 * S, "interior");
+	release(&f, 5 * S, 2, 0);
+	rules_advance(f.e, 9 * S);
+	assert_int_equal(state_of(&f, "opened"), RULES_STATE_NOT_OBSERVABLE);
+	fx_free(&f);
+
 	/* `within`: an opening 50 ms after the request ended is still the interior press's
 	 * ... */
 	fx_load(&f, ATTRIBUTION_RULES);
