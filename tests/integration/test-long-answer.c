@@ -309,7 +309,7 @@ static void raw_first_frame(size_t len)
 {
 	uint8_t ff[8] = {(uint8_t)(0x10 | (len >> 8)), (uint8_t)len, 0x59, 0x02, 0xff, 0x80, 0x01,
 			 0x13};
-	struct bd_frame fc;
+	struct bd_frame fc = {0};
 
 	raw_send(ff, 8);
 	if (!raw_wait(REQ_ID, &fc, 2000))

@@ -261,7 +261,7 @@ static void verdict(void **state)
 static void passive_car(void **state)
 {
 	char path[96];
-	size_t len, out;
+	size_t len, out = 0;
 	const char *root = getenv("BODYDIAG_SOURCE_ROOT");
 	char src[256];
 	FILE *f;

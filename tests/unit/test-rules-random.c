@@ -232,7 +232,7 @@ static enum outcome run_seed(const struct drive_bench *b, const struct profile *
 /* The passive car's profile (passive-profile.h). */
 static struct profile *passive_profile(void)
 {
-	size_t len, out;
+	size_t len, out = 0;
 	char *text = matrix_slurp("profiles/sim-2026.profile", &len);
 	char *keep = passive_profile_text(text, len, &out);
 	struct profile_error perr;
