@@ -12,4 +12,4 @@
 
 /* The default set of ranges (functional, functional29, 11bit, 29bit, toyota, bmw) into
  * ret, which has room for DISCOVER_MAX_RANGES; returns how many. */
-size_t discover_default_ranges(struct discover_range *ret);
+__attribute__((visibility("hidden"))) size_t discover_default_ranges(struct discover_range *ret);

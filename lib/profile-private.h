@@ -14,6 +14,9 @@
 #include "bodydiag/isotp_addr.h"
 #include "bodydiag/profile.h"
 
+/* Shared between the profile's files, never exported (libbodydiag.sym exports profile_*). */
+#define PROFILE_PRIVATE __attribute__((visibility("hidden")))
+
 #define DEFAULT_P2_MS 50u
 #define DEFAULT_P2STAR_MS 5000u
 #define DEFAULT_S3_MS 5000u
@@ -26,7 +29,8 @@ struct text {
 	bool oom;
 };
 
-void profile_text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+PROFILE_PRIVATE void profile_text_add(struct text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 struct sig_src {
 	char *text; /* the `signal` value without a leading SG_ keyword */
@@ -131,9 +135,9 @@ struct profile_parser {
 	struct role_entry *role;
 };
 
-int profile_fail(struct profile_parser *p, unsigned line, unsigned column, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void *profile_grow(void *v, size_t n, size_t size);
+PROFILE_PRIVATE int profile_fail(struct profile_parser *p, unsigned line, unsigned column,
+				 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+PROFILE_PRIVATE void *profile_grow(void *v, size_t n, size_t size);
 
 /* Makes room for element n of an array; NULL on allocation failure. */
 #define PUSH(arr, n)                                                                               \
@@ -145,24 +149,27 @@ void *profile_grow(void *v, size_t n, size_t size);
 	})
 
 /* profile-parse.c: lexical helpers and values */
-bool profile_is_ws(char c);
-bool profile_is_digit(char c);
-bool profile_parse_hex(const char *s, size_t n, uint32_t max, uint32_t *ret);
-bool profile_parse_dec(const char *s, size_t n, uint32_t min, uint32_t max, uint32_t *ret);
-bool profile_is_name(const char *s, size_t n);
-size_t profile_utf8_len(const unsigned char *s, size_t n);
-char *profile_dup_n(const char *s, size_t n);
-int profile_set_string(struct profile_parser *p, char **dst, const char *v, size_t vn,
-		       unsigned vcol);
+PROFILE_PRIVATE bool profile_is_ws(char c);
+PROFILE_PRIVATE bool profile_is_digit(char c);
+PROFILE_PRIVATE bool profile_parse_hex(const char *s, size_t n, uint32_t max, uint32_t *ret);
+PROFILE_PRIVATE bool profile_parse_dec(const char *s, size_t n, uint32_t min, uint32_t max,
+				       uint32_t *ret);
+PROFILE_PRIVATE bool profile_is_name(const char *s, size_t n);
+PROFILE_PRIVATE size_t profile_utf8_len(const unsigned char *s, size_t n);
+PROFILE_PRIVATE char *profile_dup_n(const char *s, size_t n);
+PROFILE_PRIVATE int profile_set_string(struct profile_parser *p, char **dst, const char *v,
+				       size_t vn, unsigned vcol);
 
 /* profile-did.c */
-void profile_did_free(struct profile_did *d);
-int profile_end_did(struct profile_parser *p);
-int profile_pair_did(struct profile_parser *p, int key, const char *v, size_t vn, unsigned vcol);
+PROFILE_PRIVATE void profile_did_free(struct profile_did *d);
+PROFILE_PRIVATE int profile_end_did(struct profile_parser *p);
+PROFILE_PRIVATE int profile_pair_did(struct profile_parser *p, int key, const char *v, size_t vn,
+				     unsigned vcol);
 
 /* profile-role.c */
-int profile_start_role(struct profile_parser *p, unsigned column, const char *name, size_t len,
-		       unsigned col);
-int profile_end_role(struct profile_parser *p);
-int profile_pair_role(struct profile_parser *p, int key, const char *v, size_t vn, unsigned vcol);
-int profile_check_role_dids(struct profile_parser *p);
+PROFILE_PRIVATE int profile_start_role(struct profile_parser *p, unsigned column, const char *name,
+				       size_t len, unsigned col);
+PROFILE_PRIVATE int profile_end_role(struct profile_parser *p);
+PROFILE_PRIVATE int profile_pair_role(struct profile_parser *p, int key, const char *v, size_t vn,
+				      unsigned vcol);
+PROFILE_PRIVATE int profile_check_role_dids(struct profile_parser *p);

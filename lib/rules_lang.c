@@ -2,8 +2,8 @@
 /*
  * rules_lang: the rule language's front end (rules_lang.h): a recursive parser for
  * conditions over the words of rules_syntax.c, and the checks that need the whole file
- * (rules_out / covers naming rules defined later). Roles and their labels are resolved against the role
- * registry as they are read, so every mistake carries the line and column where it was
+ * (rules_out / covers naming rules defined later). Roles and their labels are resolved against the
+ * role registry as they are read, so every mistake carries the line and column where it was
  * written. The set's layout is in rules_lang-private.h.
  */
 #include <errno.h>
@@ -98,443 +98,12 @@ struct rules_parser {
 	size_t len, cap;
 };
 
-/* ---- rule building ---- */
-
-static int new_atom(struct parse *p, uint32_t *ret)
-{
-	struct rule_src *r = p->rule;
-	if (r->n_atoms == r->cap_atoms) {
-		size_t cap = r->cap_atoms ? r->cap_atoms * 2 : 8;
-		struct atom_src *a = realloc(r->atoms, cap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		r->atoms = a;
-		r->cap_atoms = cap;
-	}
-	r->atoms[r->n_atoms] = (struct atom_src){.nrc = -1, .role = {NONE, NONE}};
-	*ret = (uint32_t)r->n_atoms++;
-	return 0;
-}
-
-static int new_node(struct parse *p, enum node_kind kind, size_t tok, uint32_t *ret)
-{
-	struct rule_src *r = p->rule;
-	if (r->n_nodes == RULES_MAX_CONDITIONS)
-		return rules_fail(p, rules_col_at(p, tok), "too many conditions in one rule (limit %u)",
-			    RULES_MAX_CONDITIONS);
-	if (r->n_nodes == r->cap_nodes) {
-		size_t cap = r->cap_nodes ? r->cap_nodes * 2 : 8;
-		struct node_src *n = realloc(r->nodes, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		r->nodes = n;
-		r->cap_nodes = cap;
-	}
-	r->nodes[r->n_nodes] = (struct node_src){
-	    .kind = kind,
-	    .first_child = NONE,
-	    .next_sibling = NONE,
-	    .atom = NONE,
-	    .line = p->line,
-	    .column = rules_col_at(p, tok),
-	};
-	*ret = (uint32_t)r->n_nodes++;
-	return 0;
-}
-
-static void add_child(struct rule_src *r, uint32_t parent, uint32_t child)
-{
-	uint32_t *link = &r->nodes[parent].first_child;
-	while (*link != NONE)
-		link = &r->nodes[*link].next_sibling;
-	*link = child;
-}
-
-static const char *const status_words[] = {
-    "active",
-    "thiscycle",
-    "pending",
-    "confirmed",
-    "notcompleted",
-    "failedsinceclear",
-    "notcompletedthiscycle",
-    "warning",
-};
-
-static bool is_keyword_stop(const struct token *t)
-{
-	/* words that end an atom inside a longer condition */
-	return rules_tok_is(t, "within") || rules_tok_is(t, "and") || rules_tok_is(t, "then") || rules_tok_is(t, "for") ||
-	       rules_tok_is(t, "while") || rules_tok_is(t, ">=") || rules_tok_is(t, ":");
-}
-
-/* A role name, checked against the registry. */
-static int want_role(struct parse *p, size_t *i, const char *what, uint32_t *ret)
-{
-	char d[64];
-	unsigned idx;
-	if (*i >= p->ntok || p->toks[*i].type != TOK_WORD)
-		return rules_fail(p, rules_col_at(p, *i), "expected %s, got %s", what,
-			    rules_tok_desc(p, *i, d, sizeof(d)));
-	const struct token *t = &p->toks[*i];
-	if (role_find(t->s, t->len, &idx) < 0)
-		return rules_fail(p, t->column,
-			    "unknown role %s (rules name chain roles, not vehicle signals: see "
-			    "the roles in rules/README.md)",
-			    rules_tok_desc(p, *i, d, sizeof(d)));
-	*ret = idx;
-	(*i)++;
-	return 0;
-}
-
-/* The labels of a role, for messages: "closed, open". */
-static const char *label_list(const struct role *ro, char *buf, size_t size)
-{
-	size_t n = 0;
-	buf[0] = '\0';
-	for (unsigned k = 0; k < ro->n_labels && n < size; k++)
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? ", " : "", ro->labels[k]);
-	return buf;
-}
-
-/* ROLE CMP VALUE into slot k of an atom: a number for a number role, one of its labels
- * (with == or !=) for a bool or enumeration role. */
-static int want_comparison(struct parse *p, size_t *i, const char *what, struct atom_src *a,
-			   unsigned k)
-{
-	char d[64], labels[160];
-	int r;
-	if ((r = want_role(p, i, what, &a->role[k])) < 0)
-		return r;
-	const struct role *ro = role_at(a->role[k]);
-	size_t at = *i;
-	if ((r = rules_want_cmp(p, i, &a->op[k])) < 0)
-		return r;
-	if (ro->kind == ROLE_KIND_NUMBER)
-		return rules_want_number(p, i, "a value to compare with", &a->x[k]);
-	if (a->op[k] != CMP_EQ && a->op[k] != CMP_NE)
-		return rules_fail(p, p->toks[at].column,
-			    "role '%s' has labels (%s): compare it with == or !=", ro->name,
-			    label_list(ro, labels, sizeof(labels)));
-	unsigned v;
-	if (*i >= p->ntok || p->toks[*i].type != TOK_WORD ||
-	    role_label_find(ro, p->toks[*i].s, p->toks[*i].len, &v) < 0)
-		return rules_fail(p, rules_col_at(p, *i), "unknown value %s of role '%s' (%s)",
-			    rules_tok_desc(p, *i, d, sizeof(d)), ro->name,
-			    label_list(ro, labels, sizeof(labels)));
-	a->x[k] = v;
-	(*i)++;
-	return 0;
-}
-
-static int parse_atom(struct parse *p, size_t *i, uint32_t *ret_atom)
-{
-	char d[64];
-	size_t start = *i;
-	uint32_t ai;
-	int r;
-
-	if (*i >= p->ntok || p->toks[*i].type != TOK_WORD)
-		return rules_fail(p, rules_col_at(p, *i),
-			    "expected a condition (signal, rises, falls, update, mark, dtc, "
-			    "transport, count, after, not, any, all), got %s",
-			    rules_tok_desc(p, *i, d, sizeof(d)));
-	r = new_atom(p, &ai);
-	if (r < 0)
-		return r;
-	struct atom_src *a = &p->rule->atoms[ai];
-	const struct token *kw = &p->toks[(*i)++];
-
-	if (rules_tok_is(kw, "signal")) {
-		a->kind = ATOM_LEVEL;
-		if ((r = want_comparison(p, i, "a role", a, 0)) < 0)
-			return r;
-		if (*i < p->ntok && rules_tok_is(&p->toks[*i], "while")) {
-			(*i)++;
-			a->has_while = true;
-			if ((r = want_comparison(p, i, "a role after 'while'", a, 1)) < 0)
-				return r;
-		}
-		if (*i < p->ntok && rules_tok_is(&p->toks[*i], "for")) {
-			(*i)++;
-			if ((r = rules_want_duration(p, i, &a->for_us)) < 0)
-				return r;
-		}
-	} else if (rules_tok_is(kw, "rises") || rules_tok_is(kw, "falls")) {
-		bool rises = rules_tok_is(kw, "rises");
-		a->kind = ATOM_EDGE;
-		if ((r = want_role(p, i, "a role", &a->role[0])) < 0)
-			return r;
-		/* rises X [above v]: into X > v (v = 0); falls X [below v]: into X < v, and
-		 * without a threshold into X <= 0, so on a bool or enumeration role they mean
-		 * "leaves / returns to its first label" (closed, off, none). */
-		a->op[0] = rises ? CMP_GT : CMP_LE;
-		a->x[0] = 0;
-		const char *thr = rises ? "above" : "below";
-		if (*i < p->ntok && rules_tok_is(&p->toks[*i], thr)) {
-			const struct role *ro = role_at(a->role[0]);
-			if (ro->kind != ROLE_KIND_NUMBER)
-				return rules_fail(p, p->toks[*i].column,
-					    "'%s' needs a number role; '%s' has labels: write '%s "
-					    "%s' alone",
-					    thr, ro->name, rises ? "rises" : "falls", ro->name);
-			(*i)++;
-			if ((r = rules_want_number(p, i,
-					     rises ? "a threshold after 'above'"
-						   : "a threshold after 'below'",
-					     &a->x[0])) < 0)
-				return r;
-			if (!rises)
-				a->op[0] = CMP_LT;
-		}
-	} else if (rules_tok_is(kw, "update")) {
-		a->kind = ATOM_UPDATE;
-		if ((r = want_role(p, i, "a role", &a->role[0])) < 0)
-			return r;
-	} else if (rules_tok_is(kw, "mark")) {
-		a->kind = ATOM_MARK;
-		a->marks = calloc(RULES_MAX_LIST, sizeof(*a->marks));
-		if (!a->marks)
-			return -ENOMEM;
-		for (;;) {
-			if (a->n_marks == RULES_MAX_LIST)
-				return rules_fail(p, rules_col_at(p, *i), "too many marks (limit %u)",
-					    RULES_MAX_LIST);
-			if ((r = rules_want_ident(p, i, "a mark name", &a->marks[a->n_marks])) < 0)
-				return r;
-			a->n_marks++;
-			if (*i >= p->ntok || !rules_tok_is(&p->toks[*i], "|"))
-				break;
-			(*i)++;
-		}
-	} else if (rules_tok_is(kw, "dtc")) {
-		a->kind = ATOM_DTC;
-		if (*i >= p->ntok || p->toks[*i].type != TOK_WORD)
-			return rules_fail(p, rules_col_at(p, *i),
-				    "expected a DTC or pattern (like B1A40-13 "
-				    "or B1A4?-*), got %s",
-				    rules_tok_desc(p, *i, d, sizeof(d)));
-		char pat[32];
-		const struct token *t = &p->toks[*i];
-		if (t->len >= sizeof(pat))
-			return rules_fail(p, t->column, "invalid DTC pattern %s",
-				    rules_tok_desc(p, *i, d, sizeof(d)));
-		memcpy(pat, t->s, t->len);
-		pat[t->len] = '\0';
-		if (dtc_pattern_compile(pat, &a->pattern) < 0)
-			return rules_fail(p, t->column,
-				    "invalid DTC pattern %s (like B1A40-13, B1A40-*, B1A4?)",
-				    rules_tok_desc(p, *i, d, sizeof(d)));
-		(*i)++;
-		while (*i < p->ntok && p->toks[*i].type == TOK_WORD &&
-		       !is_keyword_stop(&p->toks[*i])) {
-			t = &p->toks[*i];
-			if (rules_tok_is(t, "flapping")) {
-				(*i)++;
-				if ((r = rules_want_uint(p, i, "flapping count", 2, RULES_MAX_COUNT,
-						   &a->flapping)) < 0)
-					return r;
-				continue;
-			}
-			if (rules_tok_is(t, "stored")) {
-				a->stored = true;
-				(*i)++;
-				continue;
-			}
-			bool found = false;
-			for (unsigned k = 0; k < 8; k++) {
-				if (rules_tok_is(t, status_words[k])) {
-					a->status_all |= (uint8_t)(1u << k);
-					found = true;
-				}
-			}
-			if (!found)
-				return rules_fail(p, t->column,
-					    "unknown DTC status %s (active, thiscycle, pending, "
-					    "confirmed, stored, failedsinceclear, warning, "
-					    "notcompleted, notcompletedthiscycle, flapping N)",
-					    rules_tok_desc(p, *i, d, sizeof(d)));
-			(*i)++;
-		}
-		if (!a->status_all && !a->flapping)
-			a->stored = true;
-	} else if (rules_tok_is(kw, "transport")) {
-		a->kind = ATOM_TRANSPORT;
-		if (*i >= p->ntok || p->toks[*i].type != TOK_WORD ||
-		    timeline_transport_from_name(p->toks[*i].s, p->toks[*i].len, &a->transport) < 0)
-			return rules_fail(p, rules_col_at(p, *i),
-				    "expected a transport event (timeout, nrc, busoff, "
-				    "unknown_id), got %s",
-				    rules_tok_desc(p, *i, d, sizeof(d)));
-		(*i)++;
-		if (a->transport == TIMELINE_TRANSPORT_NRC && *i < p->ntok &&
-		    p->toks[*i].type == TOK_WORD && !is_keyword_stop(&p->toks[*i])) {
-			unsigned nrc;
-			if ((r = rules_want_uint(p, i, "NRC", 0, 0xFF, &nrc)) < 0)
-				return r;
-			a->nrc = (int)nrc;
-		}
-	} else {
-		return rules_fail(p, kw->column,
-			    "expected a condition (signal, rises, falls, update, mark, dtc, "
-			    "transport, count, after, not, any, all), got %s",
-			    rules_tok_desc(p, start, d, sizeof(d)));
-	}
-	const struct token *last = &p->toks[*i - 1];
-	a->text = rules_arena_strndup(&p->set->arena, p->toks[start].src_start,
-				(size_t)(last->src_end - p->toks[start].src_start));
-	if (!a->text)
-		return -ENOMEM;
-	*ret_atom = ai;
-	return 0;
-}
-
-/* [absent] ATOM within DURATION, appended to sequence node seq. */
-static int parse_step(struct parse *p, size_t *i, uint32_t seq, bool then)
-{
-	struct node_src *n = &p->rule->nodes[seq];
-	struct step_src st = {.then = then};
-	int r;
-	if (n->n_steps == RULES_MAX_STEPS)
-		return rules_fail(p, rules_col_at(p, *i), "too many steps in one sequence (limit %u)",
-			    RULES_MAX_STEPS);
-	if (*i < p->ntok && rules_tok_is(&p->toks[*i], "absent")) {
-		st.absent = true;
-		(*i)++;
-	}
-	if ((r = parse_atom(p, i, &st.atom)) < 0)
-		return r;
-	if (*i >= p->ntok || !rules_tok_is(&p->toks[*i], "within")) {
-		char d[64];
-		return rules_fail(p, rules_col_at(p, *i), "a step needs 'within DURATION', got %s",
-			    rules_tok_desc(p, *i, d, sizeof(d)));
-	}
-	(*i)++;
-	if ((r = rules_want_duration(p, i, &st.within_us)) < 0)
-		return r;
-	n = &p->rule->nodes[seq]; /* parse_atom does not move nodes, but stay safe */
-	n->steps[n->n_steps++] = st;
-	return 0;
-}
-
-/* Steps joined by `and` / `then` until the end of the line. */
-static int parse_more_steps(struct parse *p, size_t *i, uint32_t seq)
-{
-	while (*i < p->ntok) {
-		bool then;
-		if (rules_tok_is(&p->toks[*i], "and"))
-			then = false;
-		else if (rules_tok_is(&p->toks[*i], "then"))
-			then = true;
-		else
-			return rules_expect_end(p, *i);
-		(*i)++;
-		int r = parse_step(p, i, seq, then);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int parse_cond(struct parse *p, size_t *i, unsigned depth, uint32_t *ret_node)
-{
-	char d[64];
-	uint32_t ni;
-	int r;
-	if (*i >= p->ntok)
-		return rules_fail(p, rules_col_at(p, *i), "expected a condition, got end of line");
-	const struct token *t = &p->toks[*i];
-	size_t at = *i;
-
-	if (rules_tok_is(t, "not")) {
-		if (depth >= RULES_MAX_DEPTH)
-			return rules_fail(p, t->column, "conditions nested too deep (limit %u)",
-				    RULES_MAX_DEPTH);
-		(*i)++;
-		uint32_t child;
-		if ((r = new_node(p, NODE_NOT, at, &ni)) < 0 ||
-		    (r = parse_cond(p, i, depth + 1, &child)) < 0)
-			return r;
-		add_child(p->rule, ni, child);
-		*ret_node = ni;
-		return 0;
-	}
-	if (rules_tok_is(t, "count")) {
-		(*i)++;
-		if ((r = new_node(p, NODE_COUNT, at, &ni)) < 0)
-			return r;
-		uint32_t atom;
-		unsigned n;
-		int64_t within;
-		if ((r = parse_atom(p, i, &atom)) < 0)
-			return r;
-		if (*i >= p->ntok || !rules_tok_is(&p->toks[*i], ">="))
-			return rules_fail(p, rules_col_at(p, *i),
-				    "'count' needs '>= N within DURATION', got %s",
-				    rules_tok_desc(p, *i, d, sizeof(d)));
-		(*i)++;
-		if ((r = rules_want_uint(p, i, "count", 1, RULES_MAX_COUNT, &n)) < 0)
-			return r;
-		if (*i >= p->ntok || !rules_tok_is(&p->toks[*i], "within"))
-			return rules_fail(p, rules_col_at(p, *i), "'count' needs 'within DURATION', got %s",
-				    rules_tok_desc(p, *i, d, sizeof(d)));
-		(*i)++;
-		if ((r = rules_want_duration(p, i, &within)) < 0)
-			return r;
-		struct node_src *node = &p->rule->nodes[ni];
-		node->atom = atom;
-		node->count_n = n;
-		node->within_us = within;
-		*ret_node = ni;
-		return 0;
-	}
-	if (rules_tok_is(t, "after")) {
-		(*i)++;
-		if ((r = new_node(p, NODE_SEQ, at, &ni)) < 0)
-			return r;
-		uint32_t anchor;
-		if ((r = parse_atom(p, i, &anchor)) < 0)
-			return r;
-		p->rule->nodes[ni].atom = anchor;
-		if (*i >= p->ntok || !rules_tok_is(&p->toks[*i], ":"))
-			return rules_fail(p, rules_col_at(p, *i),
-				    "expected ':' after the event of 'after', got %s",
-				    rules_tok_desc(p, *i, d, sizeof(d)));
-		(*i)++;
-		p->cont_seq = ni;
-		if (*i >= p->ntok) {
-			/* steps follow on the next lines */
-			p->want_first_step = true;
-		} else {
-			if ((r = parse_step(p, i, ni, false)) < 0 ||
-			    (r = parse_more_steps(p, i, ni)) < 0)
-				return r;
-		}
-		*ret_node = ni;
-		return 0;
-	}
-	if (rules_tok_is(t, "absent"))
-		return rules_fail(p, t->column, "'absent' is only allowed in a step of 'after EVENT:'");
-	if (rules_tok_is(t, "within"))
-		return rules_fail(p, t->column, "'within' is only allowed in 'after' steps and 'count'");
-	if ((r = new_node(p, NODE_ATOM, at, &ni)) < 0)
-		return r;
-	uint32_t atom;
-	if ((r = parse_atom(p, i, &atom)) < 0)
-		return r;
-	p->rule->nodes[ni].atom = atom;
-	*ret_node = ni;
-	return 0;
-}
-
-/* ---- statements ---- */
-
 static bool is_clause_word(const struct token *t)
 {
-	static const char *const w[] = {"scope",    "when",   "advice",	"weight",  "cost",
-					"rules_out", "covers", "evidence", "rule",    "inhibit",
-					"normal",   "question", "format", "link",    "works",
-					"fails",    "action"};
+	static const char *const w[] = {"scope",     "when",	 "advice",   "weight", "cost",
+					"rules_out", "covers",	 "evidence", "rule",   "inhibit",
+					"normal",    "question", "format",   "link",   "works",
+					"fails",     "action"};
 	for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++)
 		if (rules_tok_is(t, w[k]))
 			return true;
@@ -544,8 +113,9 @@ static bool is_clause_word(const struct token *t)
 static int close_when(struct parse *p)
 {
 	if (p->depth > 1)
-		return rules_fail(p, rules_col_at(p, 0), "missing 'end' for the group opened on line %u",
-			    p->group_line[p->depth - 1]);
+		return rules_fail(p, rules_col_at(p, 0),
+				  "missing 'end' for the group opened on line %u",
+				  p->group_line[p->depth - 1]);
 	if (p->depth == 1) {
 		if (p->rule->nodes[p->groups[0]].first_child == NONE) {
 			p->line = p->group_line[0];
@@ -564,7 +134,8 @@ static int finish_item(struct parse *p)
 			return r;
 		if (p->rule->is_link && p->rule->root == NONE && p->rule->root2 == NONE) {
 			p->line = p->rule->line;
-			return rules_fail(p, 1, "link '%s' has neither 'works' nor 'fails'", p->rule->id);
+			return rules_fail(p, 1, "link '%s' has neither 'works' nor 'fails'",
+					  p->rule->id);
 		}
 		if (!p->rule->is_link && p->rule->root == NONE) {
 			p->line = p->rule->line;
@@ -607,9 +178,10 @@ static int start_rule(struct parse *p, enum rules_kind kind)
 		return r;
 	const struct rule_src *dup = find_rule(p->set, id, NULL);
 	if (dup)
-		return rules_fail(p, rules_col_at(p, 1), "duplicate id '%s' (first defined on line %u)", id,
-			    dup->line);
-	if ((r = rules_want_string(p, &i, "a title", &title)) < 0 || (r = rules_expect_end(p, i)) < 0)
+		return rules_fail(p, rules_col_at(p, 1),
+				  "duplicate id '%s' (first defined on line %u)", id, dup->line);
+	if ((r = rules_want_string(p, &i, "a title", &title)) < 0 ||
+	    (r = rules_expect_end(p, i)) < 0)
 		return r;
 	if (p->set->n_rules == p->set->cap_rules) {
 		size_t cap = p->set->cap_rules ? p->set->cap_rules * 2 : 16;
@@ -654,16 +226,18 @@ static int start_link(struct parse *p)
 		if (!strcmp(role_link_name((enum role_link)k), id))
 			link = (enum role_link)k;
 	if (link == ROLE_LINK_MAX)
-		return rules_fail(p, rules_col_at(p, 1),
-			    "unknown link %s (fob, receiver, request, output, current, latch, "
-			    "ajar)",
-			    rules_tok_desc(p, 1, d, sizeof(d)));
+		return rules_fail(
+		    p, rules_col_at(p, 1),
+		    "unknown link %s (fob, receiver, request, output, current, latch, "
+		    "ajar)",
+		    rules_tok_desc(p, 1, d, sizeof(d)));
 	for (size_t k = 0; k < p->set->n_links; k++)
 		if (p->set->links[k].link == link)
 			return rules_fail(p, rules_col_at(p, 1),
-				    "duplicate link '%s' (first defined on line %u)", id,
-				    p->set->links[k].line);
-	if ((r = rules_want_string(p, &i, "a title", &title)) < 0 || (r = rules_expect_end(p, i)) < 0)
+					  "duplicate link '%s' (first defined on line %u)", id,
+					  p->set->links[k].line);
+	if ((r = rules_want_string(p, &i, "a title", &title)) < 0 ||
+	    (r = rules_expect_end(p, i)) < 0)
 		return r;
 	if (p->set->n_links == p->set->cap_links) {
 		size_t cap = p->set->cap_links ? p->set->cap_links * 2 : 8;
@@ -702,9 +276,10 @@ static int start_question(struct parse *p)
 	for (size_t k = 0; k < p->set->n_questions; k++)
 		if (!strcmp(p->set->questions[k].mark, mark))
 			return rules_fail(p, rules_col_at(p, 1),
-				    "duplicate question for mark '%s' (first on line %u)", mark,
-				    p->set->questions[k].line);
-	if ((r = rules_want_string(p, &i, "a prompt", &prompt)) < 0 || (r = rules_expect_end(p, i)) < 0)
+					  "duplicate question for mark '%s' (first on line %u)",
+					  mark, p->set->questions[k].line);
+	if ((r = rules_want_string(p, &i, "a prompt", &prompt)) < 0 ||
+	    (r = rules_expect_end(p, i)) < 0)
 		return r;
 	if (p->set->n_questions == p->set->cap_questions) {
 		size_t cap = p->set->cap_questions ? p->set->cap_questions * 2 : 4;
@@ -767,7 +342,7 @@ static int parse_source(struct parse *p, struct action_src *a)
 				  RULES_MAX_SOURCES);
 	struct source_src *src = &a->sources[a->n_sources];
 	*src = (struct source_src){0};
-	if ((r = want_role(p, &i, "a role", &src->role)) < 0)
+	if ((r = rules_want_role(p, &i, "a role", &src->role)) < 0)
 		return r;
 	const struct role *ro = role_at(src->role);
 	if (ro->kind == ROLE_KIND_NUMBER)
@@ -787,14 +362,16 @@ static int parse_source(struct parse *p, struct action_src *a)
 		unsigned v;
 		if (i >= p->ntok || p->toks[i].type != TOK_WORD ||
 		    role_label_find(ro, p->toks[i].s, p->toks[i].len, &v) < 0)
-			return rules_fail(p, rules_col_at(p, i), "unknown value %s of role '%s' (%s)",
-					  rules_tok_desc(p, i, d, sizeof(d)), ro->name,
-					  label_list(ro, labels, sizeof(labels)));
-		if (v == 0)
 			return rules_fail(p, rules_col_at(p, i),
-					  "'%s' is the rest value of '%s': a source is named by one "
-					  "of the others",
-					  ro->labels[0], ro->name);
+					  "unknown value %s of role '%s' (%s)",
+					  rules_tok_desc(p, i, d, sizeof(d)), ro->name,
+					  rules_label_list(ro, labels, sizeof(labels)));
+		if (v == 0)
+			return rules_fail(
+			    p, rules_col_at(p, i),
+			    "'%s' is the rest value of '%s': a source is named by one "
+			    "of the others",
+			    ro->labels[0], ro->name);
 		if (v >= 64)
 			return rules_fail(p, rules_col_at(p, i), "label index out of range");
 		src->labels |= 1ull << v;
@@ -833,7 +410,7 @@ static int parse_action_clause(struct parse *p)
 				return rules_fail(p, rules_col_at(p, i),
 						  "too many entries in the list (limit %u)",
 						  RULES_MAX_LIST);
-			if ((r = want_role(p, &i, "a role", &a->causes[a->n_causes])) < 0)
+			if ((r = rules_want_role(p, &i, "a role", &a->causes[a->n_causes])) < 0)
 				return r;
 			for (size_t k = 0; k < a->n_causes; k++)
 				if (a->causes[k] == a->causes[a->n_causes])
@@ -872,8 +449,8 @@ static int condition_clause(struct parse *p, const char *word, uint32_t *root)
 		return dup_clause(p, word);
 	p->block = word;
 	if (i < p->ntok && (rules_tok_is(&p->toks[i], "any") || rules_tok_is(&p->toks[i], "all"))) {
-		if ((r = new_node(p, rules_tok_is(&p->toks[i], "any") ? NODE_ANY : NODE_ALL, i, &n)) <
-		    0)
+		if ((r = rules_new_node(p, rules_tok_is(&p->toks[i], "any") ? NODE_ANY : NODE_ALL,
+					i, &n)) < 0)
 			return r;
 		if ((r = rules_expect_end(p, i + 1)) < 0)
 			return r;
@@ -884,8 +461,9 @@ static int condition_clause(struct parse *p, const char *word, uint32_t *root)
 		return 0;
 	}
 	if (i >= p->ntok)
-		return rules_fail(p, rules_col_at(p, i), "'%s' needs 'any', 'all' or a condition", word);
-	if ((r = parse_cond(p, &i, 0, &n)) < 0)
+		return rules_fail(p, rules_col_at(p, i), "'%s' needs 'any', 'all' or a condition",
+				  word);
+	if ((r = rules_parse_cond(p, &i, 0, &n)) < 0)
 		return r;
 	*root = n;
 	return rules_expect_end(p, i);
@@ -902,17 +480,21 @@ static int parse_rule_clause(struct parse *p)
 	if (rules_tok_is(kw, "when") || rules_tok_is(kw, "works") || rules_tok_is(kw, "fails")) {
 		bool when = rules_tok_is(kw, "when");
 		if (rule->is_link && when)
-			return rules_fail(p, kw->column,
-				    "a link takes 'works' and 'fails' conditions, not 'when'");
+			return rules_fail(
+			    p, kw->column,
+			    "a link takes 'works' and 'fails' conditions, not 'when'");
 		if (!rule->is_link && !when)
 			return rules_fail(p, kw->column, "'%s' is only allowed in a link",
-				    rules_tok_is(kw, "works") ? "works" : "fails");
-		return condition_clause(p, when ? "when" : rules_tok_is(kw, "works") ? "works" : "fails",
+					  rules_tok_is(kw, "works") ? "works" : "fails");
+		return condition_clause(p,
+					when			    ? "when"
+					: rules_tok_is(kw, "works") ? "works"
+								    : "fails",
 					rules_tok_is(kw, "fails") ? &rule->root2 : &rule->root);
 	}
 	if (rule->is_link)
 		return rules_fail(p, kw->column, "a link takes only 'works' and 'fails', got %s",
-			    rules_tok_desc(p, 0, d, sizeof(d)));
+				  rules_tok_desc(p, 0, d, sizeof(d)));
 	if (rules_tok_is(kw, "advice")) {
 		if (rule->has_advice)
 			return dup_clause(p, "advice");
@@ -943,8 +525,8 @@ static int parse_rule_clause(struct parse *p)
 		if (rule->rules_out)
 			return dup_clause(p, "rules_out");
 		rule->rules_out_line = p->line;
-		if ((r = rules_want_list(p, &i, "a rule id", true, &rule->rules_out, &rule->n_rules_out,
-				   &rule->rules_out_col)) < 0)
+		if ((r = rules_want_list(p, &i, "a rule id", true, &rule->rules_out,
+					 &rule->n_rules_out, &rule->rules_out_col)) < 0)
 			return r;
 		return rules_expect_end(p, i);
 	}
@@ -958,8 +540,8 @@ static int parse_rule_clause(struct parse *p)
 			rule->covers_all = true;
 			return rules_expect_end(p, i + 1);
 		}
-		if ((r = rules_want_list(p, &i, "a rule id or '*'", true, &rule->covers, &rule->n_covers,
-				   &rule->covers_col)) < 0)
+		if ((r = rules_want_list(p, &i, "a rule id or '*'", true, &rule->covers,
+					 &rule->n_covers, &rule->covers_col)) < 0)
 			return r;
 		return rules_expect_end(p, i);
 	}
@@ -971,9 +553,11 @@ static int parse_rule_clause(struct parse *p)
 			return -ENOMEM;
 		for (;;) {
 			if (rule->n_evidence == RULES_MAX_LIST)
-				return rules_fail(p, rules_col_at(p, i), "too many entries in the list (limit %u)",
-					    RULES_MAX_LIST);
-			if ((r = want_role(p, &i, "a role", &rule->evidence[rule->n_evidence])) < 0)
+				return rules_fail(p, rules_col_at(p, i),
+						  "too many entries in the list (limit %u)",
+						  RULES_MAX_LIST);
+			if ((r = rules_want_role(p, &i, "a role",
+						 &rule->evidence[rule->n_evidence])) < 0)
 				return r;
 			rule->n_evidence++;
 			if (i >= p->ntok || !rules_tok_is(&p->toks[i], ","))
@@ -985,23 +569,27 @@ static int parse_rule_clause(struct parse *p)
 	if (rules_tok_is(kw, "scope")) {
 		static const char *const keys[3] = {"make", "platform", "module"};
 		if (i >= p->ntok)
-			return rules_fail(p, rules_col_at(p, i), "'scope' needs make, platform or module");
+			return rules_fail(p, rules_col_at(p, i),
+					  "'scope' needs make, platform or module");
 		while (i < p->ntok) {
 			unsigned k;
 			for (k = 0; k < 3; k++)
 				if (rules_tok_is(&p->toks[i], keys[k]))
 					break;
 			if (k == 3)
-				return rules_fail(p, rules_col_at(p, i),
-					    "'scope' expects make, platform or module, got %s",
-					    rules_tok_desc(p, i, d, sizeof(d)));
+				return rules_fail(
+				    p, rules_col_at(p, i),
+				    "'scope' expects make, platform or module, got %s",
+				    rules_tok_desc(p, i, d, sizeof(d)));
 			if (rule->has_scope[k])
-				return rules_fail(p, rules_col_at(p, i), "duplicate scope '%s'", keys[k]);
+				return rules_fail(p, rules_col_at(p, i), "duplicate scope '%s'",
+						  keys[k]);
 			rule->has_scope[k] = true;
 			i++;
 			if (i >= p->ntok || p->toks[i].type != TOK_WORD)
-				return rules_fail(p, rules_col_at(p, i), "expected a %s name, got %s", keys[k],
-					    rules_tok_desc(p, i, d, sizeof(d)));
+				return rules_fail(p, rules_col_at(p, i),
+						  "expected a %s name, got %s", keys[k],
+						  rules_tok_desc(p, i, d, sizeof(d)));
 			const char *v = rules_dup_tok(p, &p->toks[i]);
 			if (!v)
 				return -ENOMEM;
@@ -1015,8 +603,8 @@ static int parse_rule_clause(struct parse *p)
 		}
 		return 0;
 	}
-	return rules_fail(p, kw->column, "unknown clause %s in rule '%s'", rules_tok_desc(p, 0, d, sizeof(d)),
-		    rule->id);
+	return rules_fail(p, kw->column, "unknown clause %s in rule '%s'",
+			  rules_tok_desc(p, 0, d, sizeof(d)), rule->id);
 }
 
 /* A line inside an open `when any/all` block. */
@@ -1033,7 +621,7 @@ static int parse_group_line(struct parse *p)
 			return r;
 		if (rule->nodes[p->groups[p->depth - 1]].first_child == NONE)
 			return rules_fail(p, kw->column, "empty group (opened on line %u)",
-				    p->group_line[p->depth - 1]);
+					  p->group_line[p->depth - 1]);
 		p->depth--;
 		p->cont_seq = NONE;
 		return 0;
@@ -1041,10 +629,11 @@ static int parse_group_line(struct parse *p)
 	if ((rules_tok_is(kw, "any") || rules_tok_is(kw, "all")) && p->ntok == 1) {
 		if (p->depth > RULES_MAX_DEPTH - 1)
 			return rules_fail(p, kw->column, "groups nested too deep (limit %u)",
-				    RULES_MAX_DEPTH);
-		if ((r = new_node(p, rules_tok_is(kw, "any") ? NODE_ANY : NODE_ALL, 0, &n)) < 0)
+					  RULES_MAX_DEPTH);
+		if ((r = rules_new_node(p, rules_tok_is(kw, "any") ? NODE_ANY : NODE_ALL, 0, &n)) <
+		    0)
 			return r;
-		add_child(rule, p->groups[p->depth - 1], n);
+		rules_add_child(rule, p->groups[p->depth - 1], n);
 		p->groups[p->depth] = n;
 		p->group_line[p->depth] = p->line;
 		p->depth++;
@@ -1052,9 +641,9 @@ static int parse_group_line(struct parse *p)
 		return 0;
 	}
 	p->cont_seq = NONE;
-	if ((r = parse_cond(p, &i, p->depth, &n)) < 0)
+	if ((r = rules_parse_cond(p, &i, p->depth, &n)) < 0)
 		return r;
-	add_child(rule, p->groups[p->depth - 1], n);
+	rules_add_child(rule, p->groups[p->depth - 1], n);
 	return rules_expect_end(p, i);
 }
 
@@ -1066,24 +655,27 @@ static int parse_statement(struct parse *p)
 
 	if (kw->type != TOK_WORD)
 		return rules_fail(p, kw->column, "expected a statement, got %s",
-			    rules_tok_desc(p, 0, d, sizeof(d)));
+				  rules_tok_desc(p, 0, d, sizeof(d)));
 
 	if (!p->seen_format) {
 		if (!rules_tok_is(kw, "format"))
-			return rules_fail(p, kw->column, "the file must start with 'format %u'", RULES_FORMAT);
+			return rules_fail(p, kw->column, "the file must start with 'format %u'",
+					  RULES_FORMAT);
 		size_t i = 1;
 		unsigned v;
 		if ((r = rules_want_uint(p, &i, "format version", 0, 1000000, &v)) < 0)
 			return r;
 		if (v == 1)
-			return rules_fail(p, rules_col_at(p, 1),
-				    "format 1 names vehicle signals; this build reads format %u, "
-				    "where rules name chain roles (rules/README.md)",
-				    RULES_FORMAT);
+			return rules_fail(
+			    p, rules_col_at(p, 1),
+			    "format 1 names vehicle signals; this build reads format %u, "
+			    "where rules name chain roles (rules/README.md)",
+			    RULES_FORMAT);
 		if (v != RULES_FORMAT)
-			return rules_fail(p, rules_col_at(p, 1),
-				    "unsupported format version %u (this build reads format %u)", v,
-				    RULES_FORMAT);
+			return rules_fail(
+			    p, rules_col_at(p, 1),
+			    "unsupported format version %u (this build reads format %u)", v,
+			    RULES_FORMAT);
 		p->seen_format = true;
 		return rules_expect_end(p, i);
 	}
@@ -1094,21 +686,21 @@ static int parse_statement(struct parse *p)
 	if (p->want_first_step) {
 		size_t i = 0;
 		p->want_first_step = false;
-		if ((r = parse_step(p, &i, p->cont_seq, false)) < 0)
+		if ((r = rules_parse_step(p, &i, p->cont_seq, false)) < 0)
 			return r;
-		return parse_more_steps(p, &i, p->cont_seq);
+		return rules_parse_more_steps(p, &i, p->cont_seq);
 	}
 	if (rules_tok_is(kw, "and") || rules_tok_is(kw, "then")) {
 		if (p->cont_seq == NONE)
 			return rules_fail(p, kw->column, "'%s' must continue an 'after' sequence",
-				    rules_tok_is(kw, "and") ? "and" : "then");
+					  rules_tok_is(kw, "and") ? "and" : "then");
 		size_t i = 0;
-		return parse_more_steps(p, &i, p->cont_seq);
+		return rules_parse_more_steps(p, &i, p->cont_seq);
 	}
 
-	bool top = rules_tok_is(kw, "rule") || rules_tok_is(kw, "inhibit") || rules_tok_is(kw, "normal") ||
-		   rules_tok_is(kw, "question") || rules_tok_is(kw, "link") ||
-		   rules_tok_is(kw, "action");
+	bool top = rules_tok_is(kw, "rule") || rules_tok_is(kw, "inhibit") ||
+		   rules_tok_is(kw, "normal") || rules_tok_is(kw, "question") ||
+		   rules_tok_is(kw, "link") || rules_tok_is(kw, "action");
 	if (top) {
 		if ((r = finish_item(p)) < 0)
 			return r;
@@ -1129,7 +721,7 @@ static int parse_statement(struct parse *p)
 	if (p->question) {
 		if (!rules_tok_is(kw, "cost"))
 			return rules_fail(p, kw->column, "a question takes only 'cost', got %s",
-				    rules_tok_desc(p, 0, d, sizeof(d)));
+					  rules_tok_desc(p, 0, d, sizeof(d)));
 		if (p->question->has_cost)
 			return dup_clause(p, "cost");
 		size_t i = 1;
@@ -1139,10 +731,11 @@ static int parse_statement(struct parse *p)
 		return rules_expect_end(p, i);
 	}
 	if (!p->rule)
-		return rules_fail(p, kw->column,
-			    "expected 'rule', 'inhibit', 'normal', 'link', 'question' or 'action', "
-			    "got %s",
-			    rules_tok_desc(p, 0, d, sizeof(d)));
+		return rules_fail(
+		    p, kw->column,
+		    "expected 'rule', 'inhibit', 'normal', 'link', 'question' or 'action', "
+		    "got %s",
+		    rules_tok_desc(p, 0, d, sizeof(d)));
 	p->cont_seq = p->depth ? p->cont_seq : NONE;
 	if (p->depth) {
 		if (!is_clause_word(kw))
@@ -1155,12 +748,13 @@ static int parse_statement(struct parse *p)
 		return rules_fail(p, kw->column, "'end' without an open group");
 	if (!is_clause_word(kw)) {
 		if (p->rule->root != NONE || p->rule->root2 != NONE)
-			return rules_fail(p, kw->column,
-				    "condition outside a '%s' block (use '%s any' or '%s all' for "
-				    "several conditions)",
-				    p->block, p->block, p->block);
+			return rules_fail(
+			    p, kw->column,
+			    "condition outside a '%s' block (use '%s any' or '%s all' for "
+			    "several conditions)",
+			    p->block, p->block, p->block);
 		return rules_fail(p, kw->column, "unknown clause %s in rule '%s'",
-			    rules_tok_desc(p, 0, d, sizeof(d)), p->rule->id);
+				  rules_tok_desc(p, 0, d, sizeof(d)), p->rule->id);
 	}
 	return parse_rule_clause(p);
 }
@@ -1180,11 +774,11 @@ static int resolve_refs(struct parse *p)
 			size_t idx;
 			p->line = r->rules_out_line;
 			if (!find_rule(set, r->rules_out[j], &idx))
-				return rules_fail(p, r->rules_out_col[j], "unknown id '%s' in rules_out",
-					    r->rules_out[j]);
+				return rules_fail(p, r->rules_out_col[j],
+						  "unknown id '%s' in rules_out", r->rules_out[j]);
 			if (idx == k)
 				return rules_fail(p, r->rules_out_col[j],
-					    "rule '%s' cannot rule out itself", r->id);
+						  "rule '%s' cannot rule out itself", r->id);
 			r->rules_out_idx[j] = (uint32_t)idx;
 		}
 		if (r->n_covers) {
@@ -1197,11 +791,12 @@ static int resolve_refs(struct parse *p)
 			p->line = r->covers_line;
 			if (!find_rule(set, r->covers[j], &idx))
 				return rules_fail(p, r->covers_col[j], "unknown id '%s' in covers",
-					    r->covers[j]);
+						  r->covers[j]);
 			if (set->rules[idx].kind != RULES_KIND_CAUSE)
-				return rules_fail(p, r->covers_col[j],
-					    "'covers' names '%s', which is not a cause ('rule')",
-					    r->covers[j]);
+				return rules_fail(
+				    p, r->covers_col[j],
+				    "'covers' names '%s', which is not a cause ('rule')",
+				    r->covers[j]);
 			r->covers_idx[j] = (uint32_t)idx;
 		}
 	}

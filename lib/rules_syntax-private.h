@@ -36,7 +36,6 @@ struct token {
 	const char *src_start, *src_end; /* the token's extent in the source */
 };
 
-
 /* Parsing state. */
 struct parse {
 	struct rules_set *set;
@@ -88,8 +87,7 @@ RULES_SYNTAX const char *rules_dup_tok(struct parse *p, const struct token *t);
 /* Readers: each takes token *i, advances *i past what it read, and names `what` in its
  * failure. */
 RULES_SYNTAX int rules_want_ident(struct parse *p, size_t *i, const char *what, const char **ret);
-RULES_SYNTAX int rules_want_string(struct parse *p, size_t *i, const char *what,
-				   const char **ret);
+RULES_SYNTAX int rules_want_string(struct parse *p, size_t *i, const char *what, const char **ret);
 RULES_SYNTAX int rules_want_number(struct parse *p, size_t *i, const char *what, double *ret);
 RULES_SYNTAX int rules_want_uint(struct parse *p, size_t *i, const char *what, unsigned lo,
 				 unsigned hi, unsigned *ret);
@@ -100,3 +98,12 @@ RULES_SYNTAX int rules_want_cmp(struct parse *p, size_t *i, enum cmp *ret);
  * NULL); with idents, the names must be identifiers. */
 RULES_SYNTAX int rules_want_list(struct parse *p, size_t *i, const char *what, bool idents,
 				 const char ***ret, size_t *ret_n, unsigned **ret_cols);
+
+/* rules_cond.c: conditions, built into the current rule as they are read */
+RULES_SYNTAX int rules_want_role(struct parse *p, size_t *i, const char *what, uint32_t *ret);
+RULES_SYNTAX const char *rules_label_list(const struct role *ro, char *buf, size_t size);
+RULES_SYNTAX int rules_new_node(struct parse *p, enum node_kind kind, size_t tok, uint32_t *ret);
+RULES_SYNTAX int rules_parse_cond(struct parse *p, size_t *i, unsigned depth, uint32_t *ret_node);
+RULES_SYNTAX void rules_add_child(struct rule_src *r, uint32_t parent, uint32_t child);
+RULES_SYNTAX int rules_parse_step(struct parse *p, size_t *i, uint32_t seq, bool then);
+RULES_SYNTAX int rules_parse_more_steps(struct parse *p, size_t *i, uint32_t seq);
