@@ -79,11 +79,20 @@ static const struct key_def keys[] = {
 	{"history", "durable", VALUE_TYPE_BOOL, OFF(history.durable), 0, false, 0, 0},
 	{"mqtt", "enabled", VALUE_TYPE_BOOL, OFF(mqtt.enabled), 0, false, 0, 0},
 	{"mqtt", "host", VALUE_TYPE_HOST, STR(mqtt.host), false, 0, 0},
-	{"mqtt", "port", VALUE_TYPE_UINT32, OFF(mqtt.port), 0, false, 1, 65535},
+	{"mqtt", "port", VALUE_TYPE_UINT32, OFF(mqtt.port), 0, false, 0, 65535},
 	{"mqtt", "tls", VALUE_TYPE_BOOL, OFF(mqtt.tls), 0, false, 0, 0},
-	{"mqtt", "credentials", VALUE_TYPE_PATH, STR(mqtt.credentials), true, 0, 0},
-	{"mqtt", "client_id", VALUE_TYPE_NAME, STR(mqtt.client_id), false, 0, 0},
 	{"mqtt", "ca_file", VALUE_TYPE_PATH, STR(mqtt.ca_file), true, 0, 0},
+	{"mqtt", "cert_file", VALUE_TYPE_PATH, STR(mqtt.cert_file), true, 0, 0},
+	{"mqtt", "key_file", VALUE_TYPE_PATH, STR(mqtt.key_file), true, 0, 0},
+	{"mqtt", "credentials", VALUE_TYPE_PATH, STR(mqtt.credentials), true, 0, 0},
+	{"mqtt", "unit", VALUE_TYPE_NAME, STR(mqtt.unit), true, 0, 0},
+	{"mqtt", "client_id", VALUE_TYPE_NAME, STR(mqtt.client_id), true, 0, 0},
+	{"mqtt", "prefix", VALUE_TYPE_NAME, STR(mqtt.prefix), false, 0, 0},
+	{"mqtt", "keepalive", VALUE_TYPE_UINT32, OFF(mqtt.keepalive_s), 0, false, 5, 3600},
+	{"mqtt", "session_expiry", VALUE_TYPE_UINT32, OFF(mqtt.session_expiry_s), 0, false, 0,
+	 30 * 86400},
+	{"mqtt", "resend", VALUE_TYPE_DURATION, OFF(mqtt.resend_ms), 0, false, 500, 3600000.0},
+	{"mqtt", "state_file", VALUE_TYPE_PATH, STR(mqtt.state_file), true, 0, 0},
 	{"mqtt", "queue_max", VALUE_TYPE_UINT32, OFF(mqtt.queue_max), 0, false, 100, 10000000},
 	{"metrics", "textfile", VALUE_TYPE_PATH, STR(metrics.textfile), true, 0, 0},
 	{"metrics", "interval", VALUE_TYPE_DURATION, OFF(metrics.interval_ms), 0, false, 1000,
@@ -133,9 +142,13 @@ void config_init_defaults(struct config *cfg)
 	cfg->history.retention_ms = 30 * 86400000ull;
 	cfg->mqtt.enabled = false;
 	snprintf(cfg->mqtt.host, sizeof(cfg->mqtt.host), "localhost");
-	cfg->mqtt.port = 1883;
+	cfg->mqtt.port = 0; /* 1883, or 8883 with TLS */
 	cfg->mqtt.tls = false;
-	snprintf(cfg->mqtt.client_id, sizeof(cfg->mqtt.client_id), "bodydiag");
+	snprintf(cfg->mqtt.prefix, sizeof(cfg->mqtt.prefix), "bodydiag");
+	cfg->mqtt.keepalive_s = 60;
+	cfg->mqtt.session_expiry_s = 3600;
+	cfg->mqtt.resend_ms = 5000;
+	snprintf(cfg->mqtt.state_file, sizeof(cfg->mqtt.state_file), "/run/bodydiag/forward.state");
 	cfg->history.max_size_mb = 256;
 	cfg->history.durable = true; /* power cuts are routine in a car (docs/history.md) */
 	cfg->mqtt.queue_max = 100000;

@@ -83,14 +83,24 @@ struct config {
 		bool durable;         /* synchronous=FULL: fsync every commit; default true */
 	} history;
 	struct {
+		/* The daemon queues records in the history's outbox; bodydiag-forward
+		 * (forward/) publishes them in the fleet wire format v1 (docs/fleet.md). */
 		bool enabled;
 		char host[256];
-		uint32_t port;
+		uint32_t port; /* 0 = 1883, or 8883 with TLS */
 		bool tls;
+		char ca_file[CONFIG_MAX_STRING];   /* TLS trust anchor; "" = system store */
+		char cert_file[CONFIG_MAX_STRING]; /* TLS client certificate; both or neither */
+		char key_file[CONFIG_MAX_STRING];
 		char credentials[CONFIG_MAX_STRING]; /* "" = anonymous */
-		char client_id[24]; /* MQTT 3.1 servers need only accept 23 bytes */
-		char ca_file[CONFIG_MAX_STRING]; /* TLS trust anchor; "" = system store */
-		uint32_t queue_max; /* store-and-forward rows kept at most */
+		char unit[65];      /* the fleet's unit id; "" = the machine id */
+		char client_id[65]; /* "" = the unit id */
+		char prefix[65];    /* first topic level */
+		uint32_t keepalive_s;
+		uint32_t session_expiry_s; /* the broker keeps the session this long */
+		uint64_t resend_ms; /* a record without receipt is sent again after this */
+		char state_file[CONFIG_MAX_STRING]; /* the forwarder's state for status */
+		uint32_t queue_max; /* outbox rows kept at most */
 	} mqtt;
 	struct {
 		char textfile[CONFIG_MAX_STRING]; /* node_exporter *.prom file; "" = none */

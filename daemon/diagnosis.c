@@ -251,6 +251,27 @@ static void record_end(struct diagnosis *g, struct history *h, int64_t end)
 		log_warning_errno(-r, "history: the test's records were not committed");
 }
 
+/* The verdict and the leading cause that held, for the session's summary (the fleet's). */
+static void record_verdict(struct diagnosis *g, struct history *h, json_t *res)
+{
+	const char *top = NULL;
+	size_t i;
+	json_t *f;
+
+	json_array_foreach(json_object_get(res, "findings"), i, f) {
+		const char *kind = json_string_value(json_object_get(f, "kind"));
+		const char *state = json_string_value(json_object_get(f, "state"));
+
+		if (kind && state && strcmp(kind, "cause") == 0 && strcmp(state, "holds") == 0) {
+			top = json_string_value(json_object_get(f, "id"));
+			break;
+		}
+	}
+	if (history_session_set_verdict(h, g->session,
+					json_string_value(json_object_get(res, "verdict")), top) < 0)
+		log_warning("history: cannot record the test's verdict");
+}
+
 /* The test into the history: findings that hold or may hold, with their evidence, and the
  * timeline of what the rules read, for the report. Failures are logged, not fatal: the
  * client still gets its answer. */
@@ -272,6 +293,7 @@ static void record(struct diagnosis *g, json_t *res)
 	r = history_batch_begin(h);
 	if (r < 0)
 		log_warning_errno(-r, "history: recording the test without a batch");
+	record_verdict(g, h, res);
 	json_array_foreach(json_object_get(res, "findings"), i, f) {
 		const char *state = json_string_value(json_object_get(f, "state"));
 		char *ev;

@@ -99,6 +99,46 @@ static const char *const MIGRATIONS[] = {
 	"  label TEXT);"
 	"CREATE INDEX timeline_session ON timeline(session_id, t_us);"
 	"CREATE INDEX timeline_t ON timeline(t_us);",
+	/*
+	 * 3 -> 4: the outbox of the fleet wire format v1 (docs/fleet.md), read by
+	 * bodydiag-forward. Its epoch: the creation time in microseconds, or a random value
+	 * when the clock is not set yet (a Raspberry Pi without RTC before NTP), so that a
+	 * new outbox is never taken for an old one. A row's id is the record's seq; the
+	 * body holds the record's own members, the forwarder adds the common ones. Sessions
+	 * keep their verdict and leading cause for the summary. Rows still queued in the
+	 * earlier format become outbox rows of the same records, in the same order.
+	 */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO meta (key, value) SELECT 'outbox_epoch', CASE WHEN t > 946684800000000 "
+	"  THEN t ELSE 1 + abs(random() % 9007199254740990) END "
+	"  FROM (SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) AS t);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT," /* the seq: never reused, in record order */
+	"  t_us INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL," /* finding, dtc, bus, session */
+	"  vin TEXT,"
+	"  body TEXT NOT NULL CHECK (json_valid(body)));"
+	"ALTER TABLE sessions ADD COLUMN verdict TEXT;"
+	"ALTER TABLE sessions ADD COLUMN top_cause TEXT;"
+	"INSERT INTO outbox (t_us, kind, vin, body) SELECT t_us, kind, vin, body FROM ("
+	"  SELECT q.id AS qid, f.t_us, 'finding' AS kind, v.vin,"
+	"    json_object('session', f.session_id, 'id', f.id, 'cause', f.cause,"
+	"      'confidence', f.confidence, 'state', f.state, 'advice', f.advice,"
+	"      'evidence', json(f.evidence)) AS body"
+	"  FROM forward_queue q JOIN findings f ON f.id = json_extract(q.payload, '$.id')"
+	"  LEFT JOIN sessions s ON s.id = f.session_id LEFT JOIN vehicles v ON v.id = s.vehicle_id"
+	"  WHERE json_valid(q.payload) AND json_extract(q.payload, '$.kind') = 'finding'"
+	"  UNION ALL"
+	"  SELECT q.id, d.t_us, 'dtc', v.vin,"
+	"    json_object('session', d.session_id, 'id', d.id, 'ecu', d.ecu, 'dtc', d.code,"
+	"      'status', d.new_status, 'old_status', d.old_status)"
+	"  FROM forward_queue q JOIN dtc_transitions d ON d.id = json_extract(q.payload, '$.id')"
+	"  LEFT JOIN sessions s ON s.id = d.session_id LEFT JOIN vehicles v ON v.id = s.vehicle_id"
+	"  WHERE json_valid(q.payload) AND json_extract(q.payload, '$.kind') = 'transition'"
+	") ORDER BY qid;"
+	"DROP TABLE forward_queue;",
 };
 
 _Static_assert(ARRAY_SIZE(MIGRATIONS) == HISTORY_SCHEMA_VERSION, "one migration per version");
@@ -222,8 +262,17 @@ static int migrate(struct history *h, unsigned target, char *err, size_t err_siz
 	for (unsigned i = (unsigned)v; i < target; i++) {
 		char set[64];
 
-		/* IMMEDIATE: a second writer waits here instead of failing mid-migration. */
+		/* IMMEDIATE: a second writer waits here instead of failing mid-migration. The
+		 * other process (bodydiagd and bodydiag-forward start together on a fresh
+		 * install) may have migrated meanwhile: look again inside the transaction. */
 		r = history_exec(h, "BEGIN IMMEDIATE");
+		if (r >= 0)
+			r = history_pragma_int(h, "PRAGMA user_version", &v);
+		if (r >= 0 && v > (int64_t)i) {
+			r = history_exec(h, "COMMIT");
+			if (r >= 0)
+				continue;
+		}
 		if (r >= 0)
 			r = history_exec(h, MIGRATIONS[i]);
 		if (r >= 0) {
@@ -344,7 +393,6 @@ struct history *history_free(struct history *h)
 		/* Lets the last connection fold the WAL back into the main file. */
 		sqlite3_close_v2(h->db);
 	}
-	free(h->forward_prefix);
 	free(h);
 	return NULL;
 }
@@ -483,20 +531,16 @@ int history_batch_begin(struct history *h)
 
 int history_batch_end(struct history *h)
 {
-	bool notify = h->batch_notify;
 	int r;
 
 	if (!h->batch)
 		return -EINVAL;
 	h->batch = false;
-	h->batch_notify = false;
 	r = history_exec(h, "COMMIT");
 	if (r < 0) {
 		history_exec(h, "ROLLBACK");
 		return r;
 	}
-	if (notify)
-		history_forward_notify(h);
 	return 0;
 }
 
@@ -601,24 +645,94 @@ int history_session_set_vin(struct history *h, int64_t session, const char *vin)
 	return tx_end(h, r);
 }
 
-int history_session_end(struct history *h, int64_t session, int64_t t_us)
+/* JSON null for 0 (no session), else the session id. */
+static json_t *session_json(int64_t session)
 {
-	if (h->open_session == session)
-		h->open_session = 0;
+	return session ? json_integer(session) : json_null();
+}
+
+static json_t *text_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+int history_session_set_verdict(struct history *h, int64_t session, const char *verdict,
+				const char *top_cause)
+{
 	sqlite3_stmt *st;
 	int r;
 
 	if (h->read_only)
 		return -EROFS;
-	r = history_prepare(h, "UPDATE sessions SET end_us = ? WHERE id = ?", &st);
+	r = history_prepare(h, "UPDATE sessions SET verdict = ?, top_cause = ? WHERE id = ?", &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, t_us);
-	sqlite3_bind_int64(st, 2, session);
+	bind_text_or_null(st, 1, verdict);
+	bind_text_or_null(st, 2, top_cause);
+	sqlite3_bind_int64(st, 3, session);
 	r = history_step_done(h, st);
 	if (r >= 0 && sqlite3_changes(h->db) == 0)
 		r = -ENOENT;
 	return r;
+}
+
+/* Inside the session end's transaction: its summary into the outbox. */
+static int queue_session_summary(struct history *h, int64_t session, int64_t t_us)
+{
+	sqlite3_stmt *st;
+	json_t *body = NULL;
+	int r, rc;
+
+	if (!h->outbox_on)
+		return 0;
+	r = history_prepare(h,
+		    "SELECT start_us, label, verdict, top_cause,"
+		    " (SELECT count(*) FROM findings WHERE session_id = s.id),"
+		    " (SELECT count(*) FROM dtc_transitions WHERE session_id = s.id)"
+		    " FROM sessions s WHERE id = ?",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, session);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		body = json_pack("{s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:I}", "session", (json_int_t)session,
+				 "id", (json_int_t)session, "start_us",
+				 (json_int_t)sqlite3_column_int64(st, 0), "label",
+				 text_or_null(col_text(st, 1)), "verdict",
+				 text_or_null(col_text(st, 2)), "top_cause",
+				 text_or_null(col_text(st, 3)), "findings",
+				 (json_int_t)sqlite3_column_int64(st, 4), "dtcs",
+				 (json_int_t)sqlite3_column_int64(st, 5));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : history_sqlite_errno(rc);
+	return history_outbox_add(h, "session", t_us, session, body);
+}
+
+int history_session_end(struct history *h, int64_t session, int64_t t_us)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (h->open_session == session)
+		h->open_session = 0;
+	if (h->read_only)
+		return -EROFS;
+	r = tx_begin(h);
+	if (r < 0)
+		return r;
+	r = history_prepare(h, "UPDATE sessions SET end_us = ? WHERE id = ?", &st);
+	if (r >= 0) {
+		sqlite3_bind_int64(st, 1, t_us);
+		sqlite3_bind_int64(st, 2, session);
+		r = history_step_done(h, st);
+	}
+	if (r >= 0 && sqlite3_changes(h->db) == 0)
+		r = -ENOENT;
+	if (r >= 0)
+		r = queue_session_summary(h, session, t_us);
+	return tx_end(h, r);
 }
 
 int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const char *ecu,
@@ -688,14 +802,13 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 			sqlite3_bind_int(st, 6, status);
 			r = history_step_done(h, st);
 		}
-		if (r >= 0) {
-			struct history_row row = {
-				.kind = HISTORY_KIND_TRANSITION, .id = sqlite3_last_insert_rowid(h->db),
-				.t_us = t_us, .session = session, .ecu = ecu, .code = code,
-				.status = status, .old_status = old, .confidence = NAN,
-			};
-			r = history_forward_row(h, &row, "dtc");
-		}
+		if (r >= 0)
+			r = history_outbox_add(
+				h, "dtc", t_us, session,
+				json_pack("{s:o,s:I,s:s,s:I,s:i,s:o}", "session", session_json(session),
+					  "id", (json_int_t)sqlite3_last_insert_rowid(h->db), "ecu",
+					  ecu, "dtc", (json_int_t)code, "status", status,
+					  "old_status", old >= 0 ? json_integer(old) : json_null()));
 		if (r >= 0)
 			r = history_prepare(h,
 				    "INSERT INTO dtc_state (vehicle_id, ecu, code, status) "
@@ -712,8 +825,6 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 	r = tx_end(h, r);
 	if (r < 0)
 		return r;
-	if (changed)
-		history_forward_notify(h);
 	if (ret_transition)
 		*ret_transition = changed;
 	return 0;
@@ -751,18 +862,21 @@ int history_record_finding(struct history *h, int64_t session, int64_t t_us, con
 		r = history_step_done(h, st);
 		id = sqlite3_last_insert_rowid(h->db);
 	}
-	if (r >= 0) {
-		struct history_row row = {
-			.kind = HISTORY_KIND_FINDING, .id = id, .t_us = t_us, .session = session,
-			.code = -1, .status = -1, .old_status = -1, .cause = cause, .state = state,
-			.advice = advice, .evidence = evidence_json, .confidence = confidence,
-		};
-		r = history_forward_row(h, &row, "findings");
+	if (r >= 0 && h->outbox_on) {
+		/* evidence_json was just accepted by json_valid(): it parses. */
+		json_t *ev = evidence_json ? json_loads(evidence_json, JSON_DECODE_ANY, NULL) : json_null();
+		r = history_outbox_add(
+			h, "finding", t_us, session,
+			json_pack("{s:o,s:I,s:s,s:o,s:o,s:o,s:o}", "session", session_json(session), "id",
+				  (json_int_t)id, "cause", cause, "confidence",
+				  isfinite(confidence) ? json_real(confidence) : json_null(), "state",
+				  text_or_null(state && *state ? state : NULL), "advice",
+				  text_or_null(advice && *advice ? advice : NULL), "evidence",
+				  ev ? ev : json_null()));
 	}
 	r = tx_end(h, r);
 	if (r < 0)
 		return r;
-	history_forward_notify(h);
 	if (ret_id)
 		*ret_id = id;
 	return 0;
@@ -778,19 +892,29 @@ int history_record_bus_event(struct history *h, int64_t session, int64_t t_us,
 		return -EROFS;
 	if (!interface || !*interface || !event || !*event)
 		return -EINVAL;
+	r = tx_begin(h);
+	if (r < 0)
+		return r;
 	r = history_prepare(h,
 		    "INSERT INTO bus_events (session_id, t_us, interface, event, detail) "
 		    "VALUES (?, ?, ?, ?, ?)",
 		    &st);
-	if (r < 0)
-		return r;
-	if (session)
-		sqlite3_bind_int64(st, 1, session);
-	sqlite3_bind_int64(st, 2, t_us);
-	sqlite3_bind_text(st, 3, interface, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, event, -1, SQLITE_TRANSIENT);
-	bind_text_or_null(st, 5, detail);
-	return history_step_done(h, st);
+	if (r >= 0) {
+		if (session)
+			sqlite3_bind_int64(st, 1, session);
+		sqlite3_bind_int64(st, 2, t_us);
+		sqlite3_bind_text(st, 3, interface, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, event, -1, SQLITE_TRANSIENT);
+		bind_text_or_null(st, 5, detail);
+		r = history_step_done(h, st);
+	}
+	if (r >= 0)
+		r = history_outbox_add(
+			h, "bus", t_us, session,
+			json_pack("{s:o,s:I,s:s,s:s,s:o}", "session", session_json(session), "id",
+				  (json_int_t)sqlite3_last_insert_rowid(h->db), "interface", interface,
+				  "event", event, "detail", text_or_null(detail && *detail ? detail : NULL)));
+	return tx_end(h, r);
 }
 
 int history_record_timeline(struct history *h, int64_t session, int64_t t_us, const char *series,
@@ -989,4 +1113,24 @@ const char *history_last_error(struct history *h)
 int64_t history_open_session(const struct history *h)
 {
 	return h->open_session;
+}
+
+int history_latest_vin(struct history *h, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	int r = history_prepare(h, "SELECT vin FROM vehicles ORDER BY last_seen_us DESC, id DESC LIMIT 1",
+				&st);
+	int rc;
+
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (rc == SQLITE_DONE)
+		r = -ENOENT;
+	else
+		r = history_sqlite_errno(rc);
+	sqlite3_finalize(st);
+	return r;
 }

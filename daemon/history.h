@@ -2,7 +2,7 @@
 /*
  * The history store: one SQLite database (WAL mode) with vehicles, diagnosis sessions,
  * DTC snapshots, every DTC status transition, findings with their evidence, bus health
- * events, and the MQTT forwarder's store-and-forward queue (daemon/forwarder.h).
+ * events, and the outbox that bodydiag-forward sends to the fleet (history_outbox.h).
  *
  * Times are wall-clock microseconds since the Unix epoch, passed in by the caller (the
  * history outlives reboots, so monotonic time would be meaningless here). Every record
@@ -17,7 +17,7 @@
  * The parts, one idea each: this header is the store (history.c: schema, records,
  * queries) and its export (history_export.c: JSON, CSV, table, times), which is all
  * the CLI links (no event loop, no logging, no MQTT); history_outbox.h is the
- * forwarding queue, history_retention.h the pruning, history_api.h the API method.
+ * outbox for the fleet, history_retention.h the pruning, history_api.h the API method.
  */
 #pragma once
 
@@ -28,7 +28,7 @@
 #include <stdio.h>
 
 
-#define HISTORY_SCHEMA_VERSION 3  /* PRAGMA user_version after migrating */
+#define HISTORY_SCHEMA_VERSION 4  /* PRAGMA user_version after migrating */
 #define HISTORY_DEFAULT_LIMIT 1000 /* rows of an API query without "limit" */
 #define HISTORY_MAX_LIMIT 10000    /* rows of one API query at most (and 512 KiB) */
 
@@ -57,6 +57,8 @@ const char *history_last_error(struct history *h);
 /* The session begun through this connection and not ended yet (a guided test's), 0 when
  * none: where what happens meanwhile (a DTC read by anyone) is recorded. */
 int64_t history_open_session(const struct history *h);
+/* The VIN of the vehicle seen last (vehicles.last_seen_us); -ENOENT when none yet. */
+int history_latest_vin(struct history *h, char *buf, size_t size);
 
 /* The schema version of the open database (PRAGMA user_version). */
 int history_schema_version(struct history *h);
@@ -85,6 +87,13 @@ int history_session_begin(struct history *h, int64_t t_us, const char *vin, cons
 			  int64_t *ret_id);
 /* Sets the VIN once read (UDS 0xF190 / OBD mode 09). */
 int history_session_set_vin(struct history *h, int64_t session, const char *vin);
+/*
+ * The guided test's verdict (rules_verdict_name) and the leading cause that held (NULL
+ * when none) for the session's summary; before history_session_end().
+ */
+int history_session_set_verdict(struct history *h, int64_t session, const char *verdict,
+				const char *top_cause);
+/* Ends a session; with the outbox on (history_outbox.h) its summary is queued with it. */
 int history_session_end(struct history *h, int64_t session, int64_t t_us);
 
 /*
@@ -178,6 +187,8 @@ enum history_format {
 /* Writes the matching rows to out; returns the number of rows or -errno. */
 int history_export(struct history *h, const struct history_filter *f, enum history_format fmt,
 		   FILE *out);
+/* "2026-01-01T00:00:02.000000Z" (UTC, ISO 8601, microseconds); the number when out of range. */
+void history_format_time(int64_t t_us, char *buf, size_t size);
 /* One CSV field with RFC 4180 quoting (only when it holds , " CR or LF). */
 void history_csv_field(FILE *out, const char *s);
 

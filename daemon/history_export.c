@@ -18,7 +18,7 @@
 
 #include "macro.h"
 
-static void format_time(int64_t t_us, char *buf, size_t size)
+void history_format_time(int64_t t_us, char *buf, size_t size)
 {
 	time_t s = (time_t)(t_us >= 0 ? t_us / 1000000 : (t_us - 999999) / 1000000);
 	long us = (long)(t_us - (int64_t)s * 1000000);
@@ -51,7 +51,7 @@ json_t *history_row_to_json(const struct history_row *row)
 
 	if (!o)
 		return NULL;
-	format_time(row->t_us, buf, sizeof(buf));
+	history_format_time(row->t_us, buf, sizeof(buf));
 	r |= json_set_str(o, "kind", history_kind_name(row->kind));
 	r |= json_object_set_new(o, "id", json_integer(row->id));
 	r |= json_object_set_new(o, "t_us", json_integer(row->t_us));
@@ -149,7 +149,7 @@ static int export_row(const struct history_row *row, void *userdata)
 		fputc('\n', x->out);
 		return ferror(x->out) ? -EIO : 0;
 	}
-	format_time(row->t_us, t, sizeof(t));
+	history_format_time(row->t_us, t, sizeof(t));
 	format_code(row->code, code, sizeof(code));
 	if (row->status >= 0)
 		snprintf(st, sizeof(st), "0x%02x", (unsigned)row->status);

@@ -1,45 +1,54 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The outbox of the history database: what is to be forwarded to an MQTT broker, in
- * the table forward_queue (id INTEGER PRIMARY KEY AUTOINCREMENT: the send order; t_us;
- * topic TEXT; payload BLOB: JSON). Records queue themselves in their own transaction;
- * a sender peeks in id order and removes what the broker acknowledged. The sender
- * needs only this header and its own connection to the database (history_open), so it
- * may run in another process than the daemon that records: SQLite's WAL lets the two
- * write the same file in turns.
+ * The outbox of the history database: the records that bodydiag-forward (forward/)
+ * publishes in the fleet wire format v1 (docs/fleet.md), in the table outbox (id INTEGER
+ * PRIMARY KEY AUTOINCREMENT: the record's seq; t_us; kind; vin; body: JSON) beside the
+ * outbox's epoch (table meta). The daemon turns queueing on (history_outbox_enable):
+ * every finding, DTC transition, bus event and session end then adds its row in the
+ * record's own transaction, so a record is never stored without being queued nor queued
+ * without being stored. The forwarder, another process with its own connection to the
+ * same file (SQLite's WAL lets both write in turns), peeks in seq order and removes what
+ * the fleet's receipts cover.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "history.h"
 
-struct history_queue_item {
-	int64_t id;
-	const char *topic;
-	const void *payload;
+struct history_outbox_item {
+	int64_t seq;      /* the row id: 1, 2, 3... in record order, never reused */
+	int64_t t_us;     /* the record's time (a session: its end) */
+	const char *kind; /* "finding", "dtc", "bus", "session" */
+	const char *vin;  /* the session's VIN as recorded, NULL when none */
+	const char *body; /* JSON object: "session", "id" and the kind's own members */
 	size_t len;
 };
 
-/* Appends; drops the oldest rows beyond max_rows (0 = unbounded), counted in *ret_dropped. */
-int history_queue_push(struct history *h, const char *topic, const void *payload, size_t len,
-		       int64_t t_us, unsigned max_rows, unsigned *ret_dropped, int64_t *ret_id);
 /*
- * Forwarding: from now on every finding and every DTC transition also queues its JSON
- * (history_row_to_json) on <prefix>/<vin>/findings or <prefix>/<vin>/dtc ("unknown"
- * while the session has no VIN) in the same transaction as the record, so a record is
- * never stored without being queued or queued without being stored. queue_max bounds
- * the queue (0 = unbounded; the oldest rows go first). notify (may be NULL) runs after
- * each commit that queued something, in the recording process. prefix NULL turns
- * forwarding off.
+ * From now on (enable) every finding, DTC transition, bus event and ended session is
+ * queued in the record's transaction; queue_max bounds the outbox (0 = unbounded): beyond
+ * it the oldest rows are dropped (a gap in seq the fleet can see) and counted.
  */
-int history_forward_enable(struct history *h, const char *prefix, unsigned queue_max,
-			   void (*notify)(void *userdata), void *userdata);
-/* Queue rows dropped by forwarding because the queue was full. */
-uint64_t history_forward_dropped(const struct history *h);
-/* Calls cb for up to max items with id > after_id in id order; returns the count or -errno. */
-int history_queue_peek(struct history *h, int64_t after_id, unsigned max,
-		       int (*cb)(const struct history_queue_item *it, void *userdata), void *userdata);
-int history_queue_remove(struct history *h, int64_t id);
-int history_queue_depth(struct history *h, uint64_t *ret);
+int history_outbox_enable(struct history *h, bool enable, unsigned queue_max);
+/* Rows dropped through this connection because the outbox was full. */
+uint64_t history_outbox_dropped(const struct history *h);
+/* The outbox's epoch (docs/fleet.md: set once when the outbox was created). */
+int history_outbox_epoch(struct history *h, int64_t *ret);
+
+/* Calls cb for up to max rows with seq > after in seq order; the count or -errno (or cb's). */
+int history_outbox_peek(struct history *h, int64_t after, unsigned max,
+			int (*cb)(const struct history_outbox_item *it, void *userdata),
+			void *userdata);
+/* Deletes the rows with first <= seq <= last (one transaction); ret_removed may be NULL. */
+int history_outbox_remove(struct history *h, int64_t first, int64_t last, unsigned *ret_removed);
+
+struct history_outbox_stats {
+	uint64_t depth;      /* rows waiting */
+	int64_t first_seq;   /* 0 when empty */
+	int64_t oldest_t_us; /* record time of the oldest row, 0 when empty */
+	int64_t next_seq;    /* the seq the next record will get */
+};
+int history_outbox_stats(struct history *h, struct history_outbox_stats *ret);

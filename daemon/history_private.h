@@ -17,13 +17,10 @@ struct history {
 	uint64_t retention_ms, max_bytes;
 	int64_t open_session; /* begun and not ended through this connection, 0 = none */
 	bool batch;	      /* history_batch_begin: records are savepoints of one transaction */
-	bool batch_notify;    /* a record of the batch queued a row for forwarding */
-	/* Forwarding (history_forward_enable): queue rows in the record's own transaction. */
-	char *forward_prefix;
-	unsigned forward_max;
-	uint64_t forward_dropped;
-	void (*forward_notify)(void *userdata);
-	void *forward_userdata;
+	/* The outbox (history_outbox_enable): records queue a row in their own transaction. */
+	bool outbox_on;
+	unsigned outbox_max;
+	uint64_t outbox_dropped;
 };
 
 
@@ -38,7 +35,10 @@ int history_each_row(sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *userda
 		     void *userdata);
 /* Runs a statement without result rows and finalizes it. */
 int history_step_done(struct history *h, sqlite3_stmt *st);
-/* Inside a record's transaction: queues the row for forwarding (history_outbox.c). */
-int history_forward_row(struct history *h, struct history_row *row, const char *kind);
-/* After the record's commit: tells the forwarder. */
-void history_forward_notify(struct history *h);
+/*
+ * Inside a record's transaction, when the outbox is on: queues the record for the
+ * forwarder (history_outbox.c). kind: "finding", "dtc", "bus", "session"; body: the
+ * record's members from "session" and "id" on (taken over, may be NULL: -ENOMEM).
+ */
+int history_outbox_add(struct history *h, const char *kind, int64_t t_us, int64_t session,
+		       json_t *body);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "policy.h"
+#include "records.h"
 #include "router.h"
 #include "scan.h"
 #include "uds_broker.h"
@@ -479,6 +480,8 @@ static void method_status(struct api_request *req, json_t *params, void *userdat
 	}
 	if (c->policy)
 		json_object_set_new(o, "policy", policy_status_json(c->policy));
+	if (c->records)
+		json_object_set_new(o, "mqtt", records_mqtt_status(c->records));
 	json_object_set_new(o, "profile",
 			    prof && profile_vehicle_name(prof) ? json_string(profile_vehicle_name(prof))
 							      : json_null());

@@ -12,16 +12,15 @@
 #include "config.h"
 #include "core.h"
 #include "daemon-build.h"
+#include "forward_state.h"
 #include "history_api.h"
+#include "history_outbox.h"
 #include "history_retention.h"
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
 #include "router.h"
 #include "uds_broker.h"
-#if HAVE_MOSQUITTO
-#include "forwarder.h"
-#endif
 
 struct records {
 	struct core *c;
@@ -29,15 +28,18 @@ struct records {
 	struct history *history;
 	struct history_pruner *pruner;
 	struct metrics *metrics;
-#if HAVE_MOSQUITTO
-	struct forwarder *forwarder;
-#endif
 	struct metrics_family *frames, *drops, *error_frames, *outages, *ecu_requests,
 		*ecu_timeouts, *ecu_negative, *ecu_latency;
+	/* [mqtt] enabled: the outbox and the forwarder's state file */
+	struct metrics_family *fwd_running, *fwd_connected, *fwd_oldest, *fwd_published,
+		*fwd_resent, *fwd_receipted, *fwd_rejected, *fwd_failures;
+	bool state_warned; /* the state file's problem was logged once */
 	uint64_t last_frames;
 	int64_t last_collect_us;
 	char ifname[32];
 };
+
+static void collect_forward(struct records *r, struct metrics *m);
 
 /* Runs when the metrics are formatted (textfile timer or the `metrics` method). */
 static void collect(struct metrics *m, void *userdata)
@@ -72,6 +74,7 @@ static void collect(struct metrics *m, void *userdata)
 		metrics_set(r->ecu_negative, el, (double)s.negative);
 		metrics_set(r->ecu_latency, el, uds_broker_stats_mean_ms(&s) / 1e3);
 	}
+	collect_forward(r, m);
 }
 
 static int families(struct records *r)
@@ -92,8 +95,19 @@ static int families(struct records *r)
 		{&r->ecu_timeouts, "bodydiag_ecu_timeouts_total", "UDS requests without a final answer in time", METRICS_COUNTER, el},
 		{&r->ecu_negative, "bodydiag_ecu_negative_responses_total", "Negative responses of the ECU", METRICS_COUNTER, el},
 		{&r->ecu_latency, "bodydiag_ecu_latency_mean_seconds", "Mean request-to-first-response latency", METRICS_GAUGE, el},
+		/* [mqtt] enabled only (n_always below) */
+		{&r->fwd_running, "bodydiag_forward_running", "1 when bodydiag-forward wrote its state file within 30 s", METRICS_GAUGE, NULL},
+		{&r->fwd_connected, "bodydiag_forward_connected", "1 when bodydiag-forward is connected to the broker", METRICS_GAUGE, NULL},
+		{&r->fwd_oldest, "bodydiag_forward_oldest_seconds", "Age of the oldest record in the outbox (0 when empty)", METRICS_GAUGE, NULL},
+		{&r->fwd_published, "bodydiag_forward_published_total", "Records bodydiag-forward published (first sends)", METRICS_COUNTER, NULL},
+		{&r->fwd_resent, "bodydiag_forward_resent_total", "Records published again (no receipt in time, reconnection)", METRICS_COUNTER, NULL},
+		{&r->fwd_receipted, "bodydiag_forward_receipted_total", "Records a fleet receipt covered (removed from the outbox)", METRICS_COUNTER, NULL},
+		{&r->fwd_rejected, "bodydiag_forward_rejected_total", "Records the fleet ingest refused for good", METRICS_COUNTER, NULL},
+		{&r->fwd_failures, "bodydiag_forward_connect_failures_total", "Broker connections refused, failed or lost", METRICS_COUNTER, NULL},
 	};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	size_t n_always = 8, n = r->c->cfg.mqtt.enabled ? ARRAY_SIZE(t) : n_always;
+
+	for (size_t i = 0; i < n; i++) {
 		int e = metrics_family(r->metrics, t[i].name, t[i].help, t[i].type, t[i].labels, NULL, 0,
 				       t[i].f);
 		if (e < 0)
@@ -126,51 +140,92 @@ static void open_history(struct records *r, struct ev_loop *loop, const struct c
 		log_warning_errno(-e, "history: pruning not started");
 }
 
-#if HAVE_MOSQUITTO
-static void start_forwarder(struct records *r, struct ev_loop *loop, const struct config *cfg)
+/*
+ * [mqtt] enabled: records are queued in the history's outbox, in their own transaction;
+ * bodydiag-forward, a service of its own that may use the network, publishes them. The
+ * daemon itself opens no IP socket.
+ */
+static void start_outbox(struct records *r, const struct config *cfg)
 {
-	struct forwarder_options fo = {
-		.host = cfg->mqtt.host,
-		.port = (uint16_t)cfg->mqtt.port,
-		.tls = cfg->mqtt.tls,
-		.cafile = cfg->mqtt.ca_file[0] ? cfg->mqtt.ca_file : NULL,
-		.client_id = cfg->mqtt.client_id,
-		.queue_max = cfg->mqtt.queue_max,
-	};
-	char *user = NULL, *pass = NULL, err[256] = "";
 	int e;
 
 	if (!cfg->mqtt.enabled)
 		return;
 	if (!r->history) {
-		/* The queue lives in the history database: without it, nothing is safe to send. */
-		log_error("mqtt: needs the history database (its store-and-forward queue), not started");
+		log_error("mqtt: the outbox lives in the history database, which is off; nothing is "
+			  "queued for bodydiag-forward");
 		return;
 	}
-	if (cfg->mqtt.credentials[0] &&
-	    forwarder_load_credentials(cfg->mqtt.credentials, &user, &pass, err, sizeof(err)) < 0) {
-		log_error("mqtt: %s: %s; not started", cfg->mqtt.credentials, err);
-		return;
-	}
-	fo.username = user;
-	fo.password = pass;
-	e = forwarder_new(loop, r->history, &fo, &r->forwarder);
-	free(user);
-	if (pass) {
-		explicit_bzero(pass, strlen(pass));
-		free(pass);
-	}
-	if (e < 0) {
-		log_error_errno(-e, "mqtt: cannot start the forwarder");
-		r->forwarder = NULL;
-		return;
-	}
-	e = forwarder_forward_history(r->forwarder);
+	e = history_outbox_enable(r->history, true, cfg->mqtt.queue_max);
 	if (e < 0)
-		log_warning_errno(-e, "mqtt: findings and DTC changes are not forwarded");
-	forwarder_metrics_register(r->forwarder, r->metrics);
+		log_error_errno(-e, "mqtt: cannot queue records for bodydiag-forward");
+	else
+		log_info("mqtt: records are queued for bodydiag-forward (outbox of %s)",
+			 cfg->history.path);
 }
-#endif
+
+/* The forwarder's state file, and whether it was written recently; false when absent. */
+static bool forwarder_state(struct records *r, struct forward_state *st, bool *ret_fresh)
+{
+	char err[128];
+	int e = forward_state_read(r->c->cfg.mqtt.state_file, st, err, sizeof(err));
+
+	if (e < 0) {
+		if (e != -ENOENT && !r->state_warned)
+			log_warning("mqtt: %s: %s", r->c->cfg.mqtt.state_file,
+				    e == -EINVAL ? err : strerror(-e));
+		r->state_warned = e != -ENOENT;
+		return false;
+	}
+	r->state_warned = false;
+	*ret_fresh = forward_state_fresh(st, clock_now_us(CLOCK_BOOTTIME));
+	return true;
+}
+
+static void collect_forward(struct records *r, struct metrics *m)
+{
+	struct history_outbox_stats os = {0};
+	struct forward_state st;
+	bool have, fresh = false;
+
+	if (!r->fwd_running || !r->history)
+		return; /* [mqtt] was off at start */
+	if (history_outbox_stats(r->history, &os) >= 0)
+		metrics_forward_queue(m, os.depth, history_outbox_dropped(r->history));
+	have = forwarder_state(r, &st, &fresh);
+	metrics_set(r->fwd_running, NULL, have && fresh);
+	metrics_set(r->fwd_connected, NULL, have && fresh && st.link == FORWARD_LINK_CONNECTED);
+	metrics_set(r->fwd_oldest, NULL,
+		    os.oldest_t_us ? (double)(clock_now_us(CLOCK_REALTIME) - os.oldest_t_us) / 1e6 : 0);
+	if (!have)
+		return;
+	/* The forwarder's own counters: they restart with it, which Prometheus's rate() and
+	 * increase() take for a counter reset. */
+	metrics_set(r->fwd_published, NULL, (double)st.published);
+	metrics_set(r->fwd_resent, NULL, (double)st.resent);
+	metrics_set(r->fwd_receipted, NULL, (double)st.receipted);
+	metrics_set(r->fwd_rejected, NULL, (double)st.rejected);
+	metrics_set(r->fwd_failures, NULL, (double)st.failures);
+}
+
+json_t *records_mqtt_status(struct records *r)
+{
+	const struct config *cfg = &r->c->cfg;
+	struct history_outbox_stats os = {0};
+	struct forward_state st;
+	char broker[300];
+	bool have, fresh = false;
+
+	if (!cfg->mqtt.enabled)
+		return json_pack("{s:s}", "state", "disabled");
+	snprintf(broker, sizeof(broker), "%s:%u", cfg->mqtt.host,
+		 cfg->mqtt.port ? cfg->mqtt.port : cfg->mqtt.tls ? 8883 : 1883);
+	if (r->history && history_outbox_stats(r->history, &os) < 0)
+		log_warning("mqtt: cannot read the outbox: %s", history_last_error(r->history));
+	have = forwarder_state(r, &st, &fresh);
+	return forward_state_status_json(have ? &st : NULL, fresh, broker, os.depth, os.oldest_t_us,
+					 r->history ? history_outbox_dropped(r->history) : 0);
+}
 
 /* The VIN (ISO 3779: 17 characters, no I, O, Q; we only insist on printable ASCII, as
  * ECUs pad or shorten it) of a 0x62 F1 90 answer, or false. */
@@ -232,10 +287,6 @@ static void on_exchange(void *userdata, const struct router_exchange *x)
 		log_info("vehicle VIN %s", vin);
 		if (session && history_session_set_vin(r->history, session, vin) < 0)
 			log_warning("history: cannot record the VIN");
-#if HAVE_MOSQUITTO
-		if (r->forwarder && forwarder_set_vin(r->forwarder, vin) < 0)
-			log_warning("mqtt: cannot switch to the topics of VIN %s", vin);
-#endif
 	}
 	if (r->history && x->resp[0] == UDS_SID_READ_DTC_INFORMATION + UDS_POSITIVE_OFFSET)
 		record_dtcs(r, x, session, core_wall_of(r->c, x->t_us));
@@ -267,12 +318,7 @@ static int records_new(struct core *c)
 			log_warning_errno(-e, "metrics: cannot write %s", cfg->metrics.textfile);
 	}
 	open_history(r, c->loop, cfg);
-#if HAVE_MOSQUITTO
-	start_forwarder(r, c->loop, cfg);
-#else
-	if (cfg->mqtt.enabled)
-		log_error("mqtt: this build has no libmosquitto; forwarding is off");
-#endif
+	start_outbox(r, cfg);
 	return 0;
 }
 
@@ -283,9 +329,6 @@ static void records_free(struct core *c)
 	if (!r)
 		return;
 	router_watch_free(r->watch);
-#if HAVE_MOSQUITTO
-	forwarder_free(r->forwarder);
-#endif
 	history_pruner_free(r->pruner);
 	history_free(r->history);
 	metrics_free(r->metrics);

@@ -85,7 +85,7 @@ bool fleet_unit_valid(const char *s, size_t len)
 }
 
 /* ^[A-HJ-NPR-Z0-9]{17}$: ISO 3779 leaves out I, O and Q. */
-static bool vin_valid(const char *s, size_t len)
+bool fleet_vin_valid(const char *s, size_t len)
 {
 	if (len != FLEET_VIN_LEN)
 		return false;
@@ -225,7 +225,7 @@ int fleet_topic_parse(const char *prefix, const char *topic, size_t len, struct 
 				    "topic: a 5-level topic ends in finding, dtc, bus or session");
 		if (plen[3] == 7 && memcmp(part[3], "unknown", 7) == 0)
 			t.vin[0] = '\0';
-		else if (vin_valid(part[3], plen[3]))
+		else if (fleet_vin_valid(part[3], plen[3]))
 			memcpy(t.vin, part[3], plen[3]);
 		else
 			return fail(err, err_size, "topic: invalid VIN level (a VIN or \"unknown\")");
@@ -414,7 +414,7 @@ static bool member_check(enum member m, json_t *v, struct fleet_record *r, const
 			return true;
 		}
 		r->vin = s;
-		return s && vin_valid(s, n);
+		return s && fleet_vin_valid(s, n);
 	case M_TIME:
 	case M_START:
 		*why = "must be an ISO 8601 UTC time YYYY-MM-DDThh:mm:ss.uuuuuuZ (2000-2099)";

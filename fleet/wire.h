@@ -105,5 +105,7 @@ int fleet_payload_ident(const void *buf, size_t len, char unit[FLEET_MAX_UNIT + 
 /* "2026-01-01T00:00:02.000000Z" for t_us (UTC); buf of at least 28 bytes. */
 int fleet_format_time(int64_t t_us, char *buf, size_t size);
 
+/* True when s is an ISO 3779 VIN as the schema allows (17 of A-H J-N P R-Z 0-9). */
+bool fleet_vin_valid(const char *s, size_t len);
 /* True when s is a unit id as the schema allows (also used for the ingest's name). */
 bool fleet_unit_valid(const char *s, size_t len);

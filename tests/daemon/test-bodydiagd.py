@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """bodydiagd as a process (suite daemon): sd_notify READY/WATCHDOG/RELOADING/STOPPING,
 SIGHUP reload that keeps the old configuration when the new one is bad, max_clients
-applied on reload, socket activation, --check-config, clean exit on SIGTERM.
+applied on reload, socket activation, --check-config, clean exit on SIGTERM; with [mqtt]
+enabled the forwarder's state in status and metrics, and no MQTT or TLS library mapped.
 
 usage: test-bodydiagd.py PATH-TO-BODYDIAGD"""
 import os
@@ -137,6 +138,52 @@ def check_data(tmp, sock):
         os.unlink(os.path.join(tmp, name))
 
 
+def forwarder_state(tmp):
+    """[mqtt] enabled: the daemon queues for bodydiag-forward and reports its state file in
+    status and metrics, and has no MQTT or TLS library in its address space."""
+    sock = os.path.join(tmp, "mqtt.sock")
+    state = os.path.join(tmp, "forward.state")
+    conf = os.path.join(tmp, "mqtt.conf")
+    with open(conf, "w") as f:
+        f.write("[api]\nsocket = %s\n[history]\npath = %s/h.db\n[mqtt]\nenabled = yes\n"
+                "host = broker.example\ntls = yes\nstate_file = %s\n" % (sock, tmp, state))
+    p = subprocess.Popen([DAEMON, "-c", conf], stderr=subprocess.DEVNULL)
+    end = time.monotonic() + 10
+    while not os.path.exists(sock) and time.monotonic() < end:
+        time.sleep(0.05)
+    mq = request(sock, "status")["result"]["mqtt"]
+    check(mq["state"] == "not running" and mq["broker"] == "broker.example:8883" and
+          mq["backlog"] == 0, "status: mqtt not running without a state file (%s)" % mq)
+    boot = int(time.clock_gettime(time.CLOCK_BOOTTIME) * 1e6)
+    st = {"link": "connected", "pid": 1, "updated_boot_us": boot, "updated_us": 1767225600000000,
+          "since_us": 1767225500000000, "retry_us": 0, "broker": "broker.example:8883",
+          "tls": True, "unit": "van-0042", "epoch": 1, "error": "", "published": 5,
+          "resent": 1, "receipted": 4, "rejected": 0, "connects": 1, "failures": 2,
+          "last_receipt_us": 1767225600000000}
+    with open(state, "w") as f:
+        json.dump(st, f)
+    mq = request(sock, "status")["result"]["mqtt"]
+    check(mq["state"] == "connected" and mq["unit"] == "van-0042" and mq["receipted"] == 4 and
+          mq["since"] == "2025-12-31T23:58:20.000000Z", "status: the forwarder's state (%s)" % mq)
+    metrics = request(sock, "metrics")["result"]["text"]
+    check("bodydiag_forward_connected 1" in metrics and
+          "bodydiag_forward_connect_failures_total 2" in metrics and
+          "bodydiag_forward_queue_depth 0" in metrics, "metrics: the forwarder's series")
+    st["updated_boot_us"] = boot - 31000000
+    with open(state, "w") as f:
+        json.dump(st, f)
+    mq = request(sock, "status")["result"]["mqtt"]
+    check(mq["state"] == "not running" and mq["unit"] == "van-0042",
+          "status: a state file older than 30 s: not running (%s)" % mq["state"])
+    maps = open("/proc/%d/maps" % p.pid).read()
+    libs = sorted({line.split()[-1].rsplit("/", 1)[-1] for line in maps.splitlines()
+                   if ".so" in line})
+    check(not [lib for lib in libs if lib.startswith(("libmosquitto", "libssl", "libcrypto."))],
+          "no MQTT or TLS library mapped in bodydiagd (%d libraries)" % len(libs))
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(timeout=10) == 0, "exit 0")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="test-bodydiagd-")
     conf = os.path.join(tmp, "bodydiag.conf")
@@ -255,6 +302,7 @@ def main():
           "a bogus passed fd is refused")
     log.close()
 
+    forwarder_state(tmp)
     for name in os.listdir(tmp):
         os.unlink(os.path.join(tmp, name))
     os.rmdir(tmp)

@@ -51,10 +51,16 @@ static void defaults(void **state)
 	assert_int_equal(c.history.retention_ms, 30ull * 86400000);
 	assert_false(c.mqtt.enabled);
 	assert_string_equal(c.mqtt.host, "localhost");
-	assert_int_equal(c.mqtt.port, 1883);
+	assert_int_equal(c.mqtt.port, 0); /* 1883, or 8883 with TLS */
 	assert_false(c.mqtt.tls);
 	assert_string_equal(c.mqtt.credentials, "");
-	assert_string_equal(c.mqtt.client_id, "bodydiag");
+	assert_string_equal(c.mqtt.unit, "");      /* the machine id */
+	assert_string_equal(c.mqtt.client_id, ""); /* the unit */
+	assert_string_equal(c.mqtt.prefix, "bodydiag");
+	assert_int_equal(c.mqtt.keepalive_s, 60);
+	assert_int_equal(c.mqtt.session_expiry_s, 3600);
+	assert_int_equal(c.mqtt.resend_ms, 5000);
+	assert_string_equal(c.mqtt.state_file, "/run/bodydiag/forward.state");
 }
 
 static const char full[] =
@@ -220,7 +226,7 @@ static const struct error_case error_cases[] = {
 	{"[can]\nbitrate = 99999999999999999999999\n", 2, 11, "'bitrate' expects an integer"},
 	{"[can]\nbitrate = 5k\n", 2, 11, "'bitrate' expects an integer"},
 	{"[api]\nmax_clients = 0\n", 2, 15, "'max_clients' expects an integer in [1, 4096]"},
-	{"[mqtt]\nport = 65536\n", 2, 8, "'port' expects an integer in [1, 65535]"},
+	{"[mqtt]\nport = 65536\n", 2, 8, "'port' expects an integer in [0, 65535]"},
 	{"[api]\nrate_limit = nan\n", 2, 14, "'rate_limit' expects a number in [0, 10000]"},
 	{"[api]\nrate_limit = inf\n", 2, 14, "'rate_limit' expects a number"},
 	{"[api]\nrate_limit = 1e999\n", 2, 14, "'rate_limit' expects a number"},
@@ -334,7 +340,7 @@ static void load_file(void **state)
 	struct config c;
 	struct config_error e;
 	char *ov_ok[] = {"mqtt.port=1884"};
-	char *ov_bad[] = {"mqtt.port=0"};
+	char *ov_bad[] = {"mqtt.port=70000"};
 	FILE *f;
 
 	assert_non_null(mkdtemp(dir));
@@ -351,7 +357,7 @@ static void load_file(void **state)
 	c.mqtt.port = 8883;
 	check_full(&c);
 	assert_int_equal(config_load(path, ov_bad, 1, &c, &e), -EINVAL);
-	assert_non_null(strstr(e.message, "--set mqtt.port=0: 'port' expects an integer"));
+	assert_non_null(strstr(e.message, "--set mqtt.port=70000: 'port' expects an integer"));
 
 	f = fopen(path, "w");
 	assert_non_null(f);

@@ -201,6 +201,31 @@ static int one_call(int argc, char **argv, const char *method, struct client_opt
 	return ex;
 }
 
+/* status' mqtt member in one line: the forwarder's link, broker, error, the outbox's backlog. */
+static void print_mqtt(FILE *f, const json_t *m)
+{
+	const char *error = json_string_value(json_object_get(m, "error"));
+	const char *since = json_string_value(json_object_get(m, "since"));
+	const char *oldest = json_string_value(json_object_get(m, "oldest"));
+
+	fputs(str(m, "state"), f);
+	if (!json_object_get(m, "broker"))
+		return; /* disabled */
+	fprintf(f, " %s%s", str(m, "broker"), json_is_true(json_object_get(m, "tls")) ? " (TLS)" : "");
+	if (json_object_get(m, "unit"))
+		fprintf(f, " unit %s", str(m, "unit"));
+	if (since)
+		fprintf(f, " since %s", since);
+	if (error)
+		fprintf(f, ", last error: %s", error);
+	fprintf(f, "; backlog %" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(m, "backlog")));
+	if (oldest)
+		fprintf(f, " from %s", oldest);
+	if (json_integer_value(json_object_get(m, "dropped")))
+		fprintf(f, ", %" JSON_INTEGER_FORMAT " dropped",
+			json_integer_value(json_object_get(m, "dropped")));
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct client_opts o;
@@ -215,7 +240,10 @@ int cmd_status(int argc, char **argv)
 	else
 		json_object_foreach(res, key, v) {
 			printf("%-14s ", key);
-			print_value(stdout, v);
+			if (strcmp(key, "mqtt") == 0 && json_is_object(v))
+				print_mqtt(stdout, v);
+			else
+				print_value(stdout, v);
 			putchar('\n');
 		}
 	json_decref(res);
