@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "wire.h"
 
 #define MISC_INTERVAL_S 1.0 /* mosquitto_loop_misc: keepalive */
+#define STOP_WAIT_MS 2000   /* for the broker's PUBACK of offline/stop */
 
 /* A record published and awaiting its receipt. */
 struct pending {
@@ -58,6 +60,8 @@ struct publisher {
 	char lost_why[256];
 	char lib_error[200]; /* libmosquitto's last error line (TLS, socket) */
 	int64_t conn_us;     /* this connection's CONNECT time (wall clock) */
+	int stop_mid;	     /* the goodbye's message id, 0 = none */
+	bool stop_acked;
 
 	struct pending *win;
 	size_t n_win;
@@ -256,7 +260,7 @@ static void publish_status(struct publisher *p, const char *state, const char *r
 {
 	char topic[FORWARD_MAX_TOPIC], vin[40];
 	char *payload;
-	int rc;
+	int rc, mid = 0;
 
 	if (history_latest_vin(p->h, vin, sizeof(vin)) < 0)
 		vin[0] = 0;
@@ -266,8 +270,10 @@ static void publish_status(struct publisher *p, const char *state, const char *r
 		log_warning("mqtt: out of memory for the status");
 		return;
 	}
-	rc = mosquitto_publish_v5(p->mosq, NULL, topic, (int)strlen(payload), payload, 1, true, NULL);
+	rc = mosquitto_publish_v5(p->mosq, &mid, topic, (int)strlen(payload), payload, 1, true, NULL);
 	free(payload);
+	if (rc == MOSQ_ERR_SUCCESS && strcmp(reason, "stop") == 0)
+		p->stop_mid = mid;
 	if (rc != MOSQ_ERR_SUCCESS)
 		log_warning("mqtt: publishing the status: %s", mosquitto_strerror(rc));
 }
@@ -309,6 +315,16 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc,
 		snprintf(p->lost_why, sizeof(p->lost_why), "%s",
 			 rc == MOSQ_ERR_CONN_LOST ? "connection lost" : mosquitto_reason_string(rc));
 	p->lost = true;
+}
+
+static void on_publish(struct mosquitto *mosq, void *userdata, int mid, int reason,
+		       const mosquitto_property *props)
+{
+	struct publisher *p = userdata;
+
+	/* Records wait for receipts, not PUBACKs: only the goodbye's matters. */
+	if (p->stop_mid && mid == p->stop_mid)
+		p->stop_acked = true;
 }
 
 static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg,
@@ -416,6 +432,7 @@ static int client_new(struct publisher *p)
 	mosquitto_connect_v5_callback_set(p->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(p->mosq, on_disconnect);
 	mosquitto_message_v5_callback_set(p->mosq, on_message);
+	mosquitto_publish_v5_callback_set(p->mosq, on_publish);
 	mosquitto_log_callback_set(p->mosq, on_log);
 	/* The will of this connection: offline with the conn its online will carry. */
 	p->conn_us = wall_us();
@@ -621,20 +638,44 @@ int publisher_new(struct ev_loop *loop, struct history *h, const struct publishe
 	return 0;
 }
 
+/* A clean DISCONNECT suppresses the will, so "offline"/"stop" goes first, and the DISCONNECT
+ * only once the broker acknowledged it (at most STOP_WAIT_MS): the loop is over, so the
+ * socket is served here. */
+static void say_goodbye(struct publisher *p)
+{
+	int64_t end = clock_now_us(CLOCK_MONOTONIC) + STOP_WAIT_MS * 1000;
+	struct pollfd pfd = {.fd = mosquitto_socket(p->mosq)};
+	int rc = MOSQ_ERR_SUCCESS;
+
+	p->stop_mid = 0;
+	p->stop_acked = false;
+	publish_status(p, "offline", "stop", wall_us());
+	while (p->stop_mid && !p->stop_acked && !p->lost && rc == MOSQ_ERR_SUCCESS &&
+	       clock_now_us(CLOCK_MONOTONIC) < end) {
+		pfd.events = POLLIN | (mosquitto_want_write(p->mosq) ? POLLOUT : 0);
+		if (poll(&pfd, 1, 50) < 0 && errno != EINTR)
+			break;
+		if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
+			rc = mosquitto_loop_read(p->mosq, 1);
+		if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(p->mosq))
+			rc = mosquitto_loop_write(p->mosq, 1);
+	}
+	if (!p->stop_acked)
+		log_warning("mqtt: the broker did not acknowledge offline/stop; the will may say "
+			    "offline instead");
+	mosquitto_disconnect_v5(p->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+	for (int i = 0; i < 50 && mosquitto_want_write(p->mosq); i++)
+		if (mosquitto_loop_write(p->mosq, 1) != MOSQ_ERR_SUCCESS)
+			break;
+	log_notice("mqtt: disconnected from %s:%u (stop)", p->host, p->port);
+}
+
 void publisher_stop(struct publisher *p)
 {
 	if (!p)
 		return;
-	if (p->mosq && p->connected && !p->lost) {
-		/* Both packets are written straight away (no thread, the socket is ours); a
-		 * clean DISCONNECT suppresses the will, so "offline" is said first. */
-		publish_status(p, "offline", "stop", wall_us());
-		mosquitto_disconnect_v5(p->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
-		for (int i = 0; i < 50 && mosquitto_want_write(p->mosq); i++)
-			if (mosquitto_loop_write(p->mosq, 1) != MOSQ_ERR_SUCCESS)
-				break;
-		log_notice("mqtt: disconnected from %s:%u (stop)", p->host, p->port);
-	}
+	if (p->mosq && p->connected && !p->lost)
+		say_goodbye(p);
 	ev_timer_stop(p->loop, &p->reconnect);
 	ev_timer_stop(p->loop, &p->tick);
 	drop_client(p);

@@ -65,7 +65,7 @@ static int step(struct history *h, unsigned i, const char *vin, int64_t *session
 		r = history_session_begin(h, t, i % 16 ? vin : NULL, "diagnose trunk", session);
 		if (r < 0)
 			return fail(h, "session begin", r);
-		/* the begin alone queues nothing: a DTC read as well */
+		/* The begin alone queues nothing: a DTC read follows. */
 		__attribute__((fallthrough));
 	case 1:
 	case 5: /* a DTC read: a transition when its status byte changed */
