@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,8 +23,9 @@
 #include "payload.h"
 #include "wire.h"
 
-#define MISC_INTERVAL_S 1.0 /* mosquitto_loop_misc: keepalive */
-#define STOP_WAIT_MS 2000   /* for the broker's PUBACK of offline/stop */
+#define MISC_INTERVAL_S 1.0    /* mosquitto_loop_misc: keepalive */
+#define STOP_WAIT_MS 2000      /* for the broker's PUBACK of offline/stop */
+#define CONNECT_TIMEOUT_S 30.0 /* TCP, TLS and CONNACK together; then the next attempt */
 
 /* A record published and awaiting its receipt. */
 struct pending {
@@ -55,6 +57,7 @@ struct publisher {
 	ev_timer tick, reconnect;
 	double misc_at, state_at;
 
+	double connect_at; /* ev_now() of the current attempt */
 	bool connected; /* CONNACK accepted on the current client */
 	bool lost;      /* noted by a callback, acted on after the libmosquitto call */
 	char lost_why[256];
@@ -75,6 +78,7 @@ struct publisher {
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void connection_over(struct publisher *p);
+static void note_failure(struct publisher *p, int rc, int err);
 
 static int64_t wall_us(void)
 {
@@ -311,9 +315,12 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc,
 {
 	struct publisher *p = userdata;
 
-	if (!p->lost_why[0])
-		snprintf(p->lost_why, sizeof(p->lost_why), "%s",
-			 rc == MOSQ_ERR_CONN_LOST ? "connection lost" : mosquitto_reason_string(rc));
+	/* rc: the broker's DISCONNECT reason (128 and up), else libmosquitto's error. */
+	if (!p->lost_why[0] && rc >= 128)
+		snprintf(p->lost_why, sizeof(p->lost_why), "the broker disconnected: %s",
+			 mosquitto_reason_string(rc));
+	else
+		note_failure(p, rc == MOSQ_ERR_SUCCESS ? MOSQ_ERR_CONN_LOST : rc, errno);
 	p->lost = true;
 }
 
@@ -406,12 +413,54 @@ static void after_call(struct publisher *p, int rc, int err)
 	io_update(p);
 }
 
+/*
+ * Before the CONNACK, a readable socket may be a failed one: libmosquitto 2.0 takes OpenSSL's
+ * SSL_ERROR_SYSCALL during the TLS handshake for "try again" (net__socket_connect_tls), so a
+ * refused TCP connection or a broker that closes during the handshake would leave the client
+ * "connecting" for ever, woken by the readable socket in a busy loop. The socket tells:
+ * a pending error (SO_ERROR), or end of file under a peek that leaves the bytes to OpenSSL.
+ */
+static bool attempt_failed(struct publisher *p)
+{
+	int fd = mosquitto_socket(p->mosq), err = 0;
+	socklen_t len = sizeof(err);
+	char c;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (!err) {
+		n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0) {
+			struct sockaddr_storage sa;
+			socklen_t sl = sizeof(sa);
+
+			/* OpenSSL's failed read or write may have taken the error already: a
+			 * socket without a peer was refused or reset. */
+			snprintf(p->lost_why, sizeof(p->lost_why), "%s",
+				 getpeername(fd, (struct sockaddr *)&sa, &sl) < 0
+					 ? "connection refused or reset"
+					 : "the broker closed the connection before the CONNACK");
+			return true;
+		}
+		if (n > 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return false;
+		err = errno;
+	}
+	snprintf(p->lost_why, sizeof(p->lost_why), "%s", strerror(err));
+	return true;
+}
+
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct publisher *p = container_of(w, struct publisher, io);
 	int rc = MOSQ_ERR_SUCCESS;
 
-	if (revents & EV_READ)
+	if (!p->connected && (revents & EV_READ) && attempt_failed(p))
+		p->lost = true;
+	else if (revents & EV_READ)
 		rc = mosquitto_loop_read(p->mosq, 1);
 	if (rc == MOSQ_ERR_SUCCESS && !p->lost && (revents & EV_WRITE) &&
 	    mosquitto_want_write(p->mosq))
@@ -516,6 +565,7 @@ static void connect_now(struct publisher *p)
 		return;
 	}
 	set_link(p, FORWARD_LINK_CONNECTING);
+	p->connect_at = ev_now(p->loop);
 	/* Non-blocking TCP connect; CONNECT goes out once the socket is writable. */
 	rc = mosquitto_connect_bind_async(p->mosq, p->host, p->port, (int)p->keepalive, NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
@@ -537,7 +587,13 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct publisher *p = container_of(w, struct publisher, tick);
 	double now = ev_now(loop);
 
-	if (p->mosq && now >= p->misc_at) {
+	if (p->mosq && !p->connected && now - p->connect_at >= CONNECT_TIMEOUT_S) {
+		/* A broker behind a firewall that drops the SYN, or one that never answers. */
+		snprintf(p->lost_why, sizeof(p->lost_why), "no answer within %.0f s",
+			 CONNECT_TIMEOUT_S);
+		p->lost = true;
+		after_call(p, MOSQ_ERR_SUCCESS, 0);
+	} else if (p->mosq && now >= p->misc_at) {
 		p->misc_at = now + MISC_INTERVAL_S;
 		after_call(p, mosquitto_loop_misc(p->mosq), errno);
 	} else if (p->connected) {

@@ -15,7 +15,9 @@
  *    record without receipt after `resend_s` is published again, the wait doubling up to
  *    `resend_max_s` while the fleet side stays silent.
  *  - A failed attempt or a lost connection is logged at warning level and retried after
- *    a back-off from reconnect_min_s doubling to reconnect_max_s.
+ *    a back-off from reconnect_min_s doubling to reconnect_max_s. An attempt (TCP, TLS,
+ *    CONNACK) that takes 30 s has failed; a refused or reset socket during the TLS
+ *    handshake fails at once (libmosquitto 2.0 alone would keep it "connecting").
  *  - publisher_stop(): "offline"/"stop" (retained), then DISCONNECT, which suppresses the
  *    will.
  *  - The state file (daemon/forward_state.h) on every change of the link and every

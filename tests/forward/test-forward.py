@@ -14,10 +14,11 @@ saw it, passes `bodydiag-ingest --validate` (fleet/wire.c) and the JSON Schemas
 (docs/schema); the status: online per connection, the retained offline/stop after SIGTERM;
 a restart resumes the broker's session (clean start off, session expiry).
 
-TLS (no database): a CA the broker's certificate does not chain to, and a certificate for
-another host name, are refused, logged and retried with a back-off; a wrong password is
-refused; the right CA with user and password, and a client certificate where the broker
-requires one, connect and publish.
+TLS (no database): a port nobody listens on (the broker down) is refused without a busy
+loop; a CA the broker's certificate does not chain to, and a certificate for another host
+name, are refused, logged and retried with a back-off; a wrong password is refused; the
+right CA with user and password, and a client certificate where the broker requires one,
+connect and publish.
 
 Output is TAP. Usage: test-forward.py BODYDIAG_FORWARD OUTBOX_WRITER BODYDIAG_INGEST
 """
@@ -146,8 +147,8 @@ def conformance(messages):
                 f'bodydiag/v1/{UNIT}/{o["vin"] or "unknown"}/{kind}')
         if topic != want:
             errors.append(f'{topic}: expected {want}')
-        if retained:  # delivered live: a retained message shows only to a new subscriber
-            errors.append(f'{topic}: retained on live delivery')
+        if retained and kind != 'status':  # the status is retained (a resubscription shows it)
+            errors.append(f'{topic}: a retained record')
     check(not errors, 'the JSON Schemas (docs/schema) accept every payload, on its topic'
           + (f': {errors[:3]}' if errors else ''))
 
@@ -310,6 +311,17 @@ def tls(env):
         check(ok and needle in st.get('error', '') and f'cannot connect to 127.0.0.1' in f.text(),
               f'{what}: refused, logged, retried after a back-off ({st.get("error")})')
 
+    # Nothing listening (the broker down): refused and retried, not "connecting" for ever in
+    # a busy loop (libmosquitto 2.0 takes a failed read in the TLS handshake for "try again").
+    f = run('no-broker', fleetenv.free_port(), f'ca_file = {c}ca.pem\n')
+    ok = f.wait('failing', lambda s: s.get('failures', 0) >= 3 and s.get('link') == 'waiting')
+    stat = open(f'/proc/{f.proc.pid}/stat').read().rsplit(')', 1)[1].split()
+    cpu = (int(stat[11]) + int(stat[12])) / os.sysconf('SC_CLK_TCK')
+    st = f.state()
+    f.stop()
+    check(ok and 'refused' in st.get('error', '') and cpu < 1.0,
+          f'TLS to a port nobody listens on: refused, retried after a back-off, '
+          f'{cpu:.2f} s of CPU for 3 attempts ({st.get("error")})')
     failing(run('wrong-ca', ports['pw'], f'ca_file = {c}other-ca.pem\ncredentials = {creds}\n'),
             'a broker certificate from another CA', 'certificate verify failed')
     failing(run('wrong-name', ports['wrongname'], f'ca_file = {c}ca.pem\n'),
