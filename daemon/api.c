@@ -107,6 +107,7 @@ struct api_server {
 	unsigned long next_serial;
 	unsigned long rejected;      /* too_many_clients since the last log line */
 	ev_tstamp reject_logged_at;
+	bool groups_from_db; /* said once: SO_PEERGROUPS missing, api_user_groups() instead */
 	struct method_entry *methods;
 	size_t n_methods;
 };
@@ -511,42 +512,74 @@ static void client_close(struct client *c, const char *reason)
 	ev_prepare_start(s->loop, &s->reaper);
 }
 
-static int peer_credentials(int fd, const struct api_groups *groups, struct api_peer *ret_peer)
+/*
+ * The peer's groups, its primary group (SO_PEERCRED's) first, as a malloc'd array. Returns 0
+ * with the kernel's answer, 1 with the group database's (see below), or -errno.
+ */
+static int peer_groups(int fd, const struct ucred *cred, gid_t **ret_gids, size_t *ret_n)
+{
+	_cleanup_free_ gid_t *gids = NULL;
+	socklen_t glen = 64 * sizeof(gid_t);
+	int r;
+
+	/*
+	 * SO_PEERGROUPS (Linux 4.13) gives the supplementary groups as they were at
+	 * connect() time, without an NSS lookup or a /proc race against pid reuse. A buffer
+	 * too small fails with ERANGE and the size needed in glen: the second try fits (the
+	 * peer's groups are fixed since its connect()).
+	 */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		socklen_t room = glen;
+		gid_t *g = realloc(gids, sizeof(gid_t) + room);
+
+		if (!g)
+			return -ENOMEM;
+		gids = g;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids + 1, &glen) == 0) {
+			gids[0] = cred->gid;
+			*ret_n = 1 + glen / sizeof(gid_t);
+			*ret_gids = steal_ptr(gids);
+			return 0;
+		}
+		if (errno != ERANGE || glen <= room)
+			break;
+	}
+	/*
+	 * ENOPROTOOPT: a kernel before 4.13. ERANGE without a larger size: qemu-user (7.2),
+	 * which passes SO_PEERGROUPS on as an int-sized option, so a peer with two or more
+	 * groups fails and the size needed never comes back. Then the group database's
+	 * groups of the peer's uid: what a login gives that user, which may differ from the
+	 * process's own (a group joined since, or one dropped with setgroups()).
+	 */
+	if (errno != ENOPROTOOPT && errno != ERANGE && errno != EOPNOTSUPP)
+		return -errno;
+	r = api_user_groups(cred->uid, cred->gid, ret_gids, ret_n);
+	return r < 0 ? r : 1;
+}
+
+static int peer_credentials(struct api_server *s, int fd, struct api_peer *ret_peer)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	gid_t small[64];
-	_cleanup_free_ gid_t *big = NULL;
-	gid_t *gids = small;
-	size_t n_gids = 0;
-	socklen_t glen = sizeof(small) - sizeof(gid_t); /* one slot left for the primary gid */
+	_cleanup_free_ gid_t *gids = NULL;
+	size_t n_gids;
+	int r;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return -errno;
-	/*
-	 * SO_PEERGROUPS (Linux 4.13) gives the supplementary groups as they were at
-	 * connect() time, without an NSS lookup or a /proc race against pid reuse.
-	 */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, small + 1, &glen) == 0) {
-		n_gids = glen / sizeof(gid_t);
-	} else if (errno == ERANGE && glen > 0) {
-		big = malloc(glen + sizeof(gid_t));
-		if (!big)
-			return -ENOMEM;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, big + 1, &glen) < 0)
-			return -errno;
-		gids = big;
-		n_gids = glen / sizeof(gid_t);
-	} else if (errno != ENOPROTOOPT) {
-		return -errno;
+	r = peer_groups(fd, &cred, &gids, &n_gids);
+	if (r < 0)
+		return r;
+	if (r == 1 && !s->groups_from_db) {
+		s->groups_from_db = true;
+		log_notice("API: no SO_PEERGROUPS from the kernel here; clients' supplementary "
+			   "groups come from the group database");
 	}
-	/* Older kernels (ENOPROTOOPT): the primary group only. */
-	gids[0] = cred.gid;
 	*ret_peer = (struct api_peer){
 		.uid = cred.uid,
 		.gid = cred.gid,
 		.pid = cred.pid,
-		.privilege = api_peer_privilege(cred.uid, gids, n_gids + 1, groups),
+		.privilege = api_peer_privilege(cred.uid, gids, n_gids, &s->groups),
 	};
 	return 0;
 }
@@ -581,7 +614,7 @@ static void accept_one(struct api_server *s, int fd)
 		reject(s, fd, API_ERROR_TOO_MANY_CLIENTS, msg);
 		return;
 	}
-	r = peer_credentials(fd, &s->groups, &peer);
+	r = peer_credentials(s, fd, &peer);
 	if (r < 0) {
 		log_warning_errno(-r, "API: cannot read peer credentials, closing");
 		close(fd);

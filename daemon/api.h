@@ -98,10 +98,19 @@ int api_groups_resolve(const char *admin_group, const char *read_group,
 /*
  * The authorisation decision, a pure function: uid 0 or a member of the admin group is
  * ADMIN, a member of the read group is READ, anyone else NONE. gids holds the peer's
- * primary and supplementary groups (SO_PEERCRED + SO_PEERGROUPS).
+ * primary and supplementary groups (SO_PEERCRED + SO_PEERGROUPS, else api_user_groups()).
  */
 enum api_privilege api_peer_privilege(uid_t uid, const gid_t *gids, size_t n_gids,
 				      const struct api_groups *groups);
+
+/*
+ * A user's groups from the group database: gid (its primary group as SO_PEERCRED gave it)
+ * and every group that lists the user uid names; only gid for a uid without a user. For
+ * where the kernel's SO_PEERGROUPS cannot be had (kernels before 4.13, qemu-user). On
+ * success *ret_gids is malloc'd (the caller frees it). Returns 0, -ENOMEM, -E2BIG or
+ * -errno from NSS.
+ */
+int api_user_groups(uid_t uid, gid_t gid, gid_t **ret_gids, size_t *ret_n);
 
 /* The credentials of a connected peer, taken at accept time. */
 struct api_peer {

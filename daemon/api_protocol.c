@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,53 @@ int api_groups_resolve(const char *admin_group, const char *read_group,
 		return -errno;
 	}
 	*ret_groups = g;
+	return 0;
+}
+
+int api_user_groups(uid_t uid, gid_t gid, gid_t **ret_gids, size_t *ret_n)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ gid_t *gids = NULL;
+	struct passwd pw, *found = NULL;
+	size_t size = 1024;
+	int n = 16, r;
+
+	for (;;) {
+		char *b = realloc(buf, size);
+
+		if (!b)
+			return -ENOMEM;
+		buf = b;
+		r = getpwuid_r(uid, &pw, buf, size, &found);
+		if (r != ERANGE || size >= 1 << 20)
+			break;
+		size *= 2;
+	}
+	/* "Not found" comes as 0 with no entry or as one of these, as with getgrnam(). */
+	if (r != 0 && r != ENOENT && r != ESRCH && r != EBADF && r != EPERM)
+		return -r;
+	for (;;) {
+		int room = found ? n : 1;
+		gid_t *g = realloc(gids, (size_t)room * sizeof(gid_t));
+
+		if (!g)
+			return -ENOMEM;
+		gids = g;
+		if (!found) { /* a uid without a user: its primary group, as a kernel would say */
+			gids[0] = gid;
+			n = 1;
+			break;
+		}
+		/* Too small: -1, and glibc sets n to the number needed. */
+		if (getgrouplist(pw.pw_name, gid, gids, &n) >= 0)
+			break;
+		if (n <= room)
+			n = room * 2;
+		if (n > 65536) /* NGROUPS_MAX */
+			return -E2BIG;
+	}
+	*ret_gids = steal_ptr(gids);
+	*ret_n = (size_t)n;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,6 +384,84 @@ static void ping(struct fixture *f, struct conn *c, int id)
 }
 
 /* --- tests --- */
+
+/* An /etc/group line (name:password:gid:member,...): its gid and members, or false. */
+static bool group_line(char *line, char **ret_gid, char **ret_members)
+{
+	char *field[4];
+
+	line[strcspn(line, "\n")] = 0;
+	for (int i = 0; i < 4; i++)
+		field[i] = strsep(&line, ":");
+	if (!field[3])
+		return false;
+	*ret_gid = field[2];
+	*ret_members = field[3];
+	return true;
+}
+
+/*
+ * api_user_groups() (the SO_PEERGROUPS fallback) against /etc/group read here: for a user
+ * listed as a member somewhere (else root), the given primary gid and exactly the groups
+ * that list it; for a uid without a user, the primary gid alone.
+ */
+static void user_groups_fallback(void **state)
+{
+	char line[4096], name[256] = "root";
+	gid_t want[256], *got = NULL;
+	size_t n_want = 0, n_got = 0;
+	struct passwd *pw;
+	uid_t uid;
+	FILE *f = fopen("/etc/group", "re");
+
+	assert_non_null(f);
+	/* The first member of a group who is a user. */
+	while (fgets(line, sizeof(line), f)) {
+		char *gid, *members, *m;
+
+		if (!group_line(line, &gid, &members))
+			continue;
+		m = strsep(&members, ",");
+		if (*m && getpwnam(m)) {
+			snprintf(name, sizeof(name), "%s", m);
+			break;
+		}
+	}
+	pw = getpwnam(name);
+	assert_non_null(pw);
+	uid = pw->pw_uid;
+	want[n_want++] = 54321;
+	rewind(f);
+	while (fgets(line, sizeof(line), f) && n_want < sizeof(want) / sizeof(want[0])) {
+		char *gid, *members, *m;
+
+		if (!group_line(line, &gid, &members))
+			continue;
+		while ((m = strsep(&members, ",")))
+			if (strcmp(m, name) == 0)
+				want[n_want++] = (gid_t)strtoul(gid, NULL, 10);
+	}
+	fclose(f);
+
+	assert_int_equal(api_user_groups(uid, 54321, &got, &n_got), 0);
+	print_message("user %s (uid %u): %zu groups\n", name, (unsigned)uid, n_got);
+	assert_int_equal(n_got, n_want);
+	for (size_t i = 0; i < n_want; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < n_got; j++)
+			found |= got[j] == want[i];
+		assert_true(found);
+	}
+	free(got);
+
+	/* No such user (nobody has uid 4000000000 here): the primary group only. */
+	assert_null(getpwuid(4000000000u));
+	assert_int_equal(api_user_groups(4000000000u, 777, &got, &n_got), 0);
+	assert_int_equal(n_got, 1);
+	assert_int_equal(got[0], 777);
+	free(got);
+}
 
 static void privilege_decision(void **state)
 {
@@ -1198,6 +1277,7 @@ int main(void)
 		cmocka_unit_test(privilege_decision),
 		cmocka_unit_test(error_table),
 		cmocka_unit_test(groups_resolve),
+		cmocka_unit_test(user_groups_fallback),
 		cmocka_unit_test(parse_pure),
 		cmocka_unit_test_setup_teardown(builtins, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed, setup, teardown),
