@@ -15,6 +15,7 @@
 
 #include "history.h"
 #include "macro.h"
+#include "small_file.h"
 
 static const char *const LINK_NAMES[FORWARD_LINK_MAX] = {
 	[FORWARD_LINK_STARTING] = "starting",	[FORWARD_LINK_CONNECTING] = "connecting",
@@ -186,29 +187,11 @@ int forward_state_write(const char *path, const struct forward_state *s)
 int forward_state_read(const char *path, struct forward_state *ret, char *err, size_t err_size)
 {
 	char buf[FORWARD_STATE_MAX_BYTES + 1];
-	size_t len = 0;
-	int fd, r = 0;
+	size_t len;
+	int r = small_file_read(path, buf, sizeof(buf), &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
 	if (r < 0)
 		return r;
-	if (len > FORWARD_STATE_MAX_BYTES)
-		return -EFBIG;
 	return forward_state_parse(buf, len, ret, err, err_size);
 }
 

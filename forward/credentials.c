@@ -8,11 +8,11 @@
 #include "credentials.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "daemon/small_file.h"
 
 static int cred_line(const char *buf, size_t len, size_t *pos, unsigned lineno, char **ret,
 		     char *err, size_t err_size)
@@ -82,29 +82,8 @@ int forward_load_credentials(const char *path, char **ret_user, char **ret_pass,
 {
 	char buf[4097], msg[160];
 	size_t len = 0;
-	int fd, r = 0;
+	int r = small_file_read(path, buf, sizeof(buf), &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(ret_error, error_size, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (r == 0 && len == sizeof(buf))
-		r = -EFBIG;
 	if (r < 0) {
 		snprintf(ret_error, error_size, "%s: %s", path,
 			 r == -EFBIG ? "larger than 4 KiB" : strerror(-r));
