@@ -3,8 +3,9 @@
  * The UDS session broker: every diagnostic request of the daemon goes through it, so
  * that one process serialises access to each ECU while serving many clients.
  *
- * One queue per ECU over a kernel ISO-TP socket (CAN_ISOTP_WAIT_TX_DONE, padding from the
- * profile), two priorities (an interactive request never waits behind background
+ * One queue per ECU over a kernel ISO-TP socket (CAN_ISOTP_WAIT_TX_DONE; the profile's
+ * addressing: 11- or 29-bit ids, normal, normal fixed, extended or mixed, padding, our
+ * BS/STmin), two priorities (an interactive request never waits behind background
  * scans), one request on the wire per ECU at a time, P2/P2* with the server's values
  * from a positive 0x10 response honoured up to configurable caps, bounded 0x78 waits and
  * 0x21 resends with back-off (lib/uds's uds_wait state machine), tester present (0x3E
@@ -29,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bodydiag/isotp_addr.h"
 #include "bodydiag/uds.h"
 
 struct ev_loop;
@@ -75,10 +77,10 @@ typedef void (*uds_broker_done_fn)(void *userdata, const struct uds_broker_resul
 /* One ECU as the broker addresses it (from the profile). */
 struct uds_broker_ecu_config {
 	const char *name;    /* copied, 1..UDS_BROKER_MAX_NAME-1 bytes */
-	uint32_t tx_id, rx_id;
-	bool ext_ids;
-	int padding;	     /* -1 = none */
-	uint32_t functional_id; /* 0 = does not answer functional requests */
+	/* ids, addressing mode and bytes, padding (-1 none), BS/STmin of our flow control,
+	 * functional id (0 = does not answer functional requests): the kernel ISO-TP socket
+	 * is opened with all of it (isotp_socket_opts_from_addr) */
+	struct isotp_addr addr;
 	uint32_t p2_ms, p2star_ms; /* the profile's; 0 = defaults 50 / 5000 */
 	uint32_t s3_ms;	     /* server's S3; tester present every s3/2; 0 = 5000 */
 };

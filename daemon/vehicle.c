@@ -76,9 +76,9 @@ static int build_filters(struct vehicle *v)
 	}
 	for (size_t i = 0; i < vehicle_ecu_count(v); i++) {
 		const struct profile_ecu *e = vehicle_ecu_at(v, i);
-		const uint32_t ids[] = {e->request_id, e->response_id, e->functional_id};
+		const uint32_t ids[] = {e->addr.tx_id, e->addr.rx_id, e->addr.functional_id};
 		for (size_t k = 0; k < 3; k++) {
-			bool ext = ids[k] > 0x7ff;
+			bool ext = k < 2 ? e->addr.ext_ids : ids[k] > 0x7ff;
 			if (k == 2 && !ids[k])
 				continue;
 			f[n++] = (struct can_raw_filter){.id = ids[k], .ext = ext,
@@ -590,11 +590,7 @@ void vehicle_broker_ecu(const struct vehicle *v, size_t i, struct uds_broker_ecu
 
 	*ret = (struct uds_broker_ecu_config){
 		.name = e->id,
-		.tx_id = e->request_id,
-		.rx_id = e->response_id,
-		.ext_ids = e->request_id > 0x7ff || e->response_id > 0x7ff,
-		.padding = e->padding,
-		.functional_id = e->functional_id,
+		.addr = e->addr,
 		.p2_ms = e->p2_ms,
 		.p2star_ms = e->p2star_ms,
 		.s3_ms = e->s3_ms,

@@ -453,6 +453,37 @@ void isotp_addr_to_config(const struct isotp_addr *a, struct isotp_config *ret)
 	*ret = c;
 }
 
+void isotp_addr_observer_config(const struct isotp_addr *a, struct isotp_observer_config *ret)
+{
+	struct isotp_observer_config c;
+
+	isotp_observer_config_init(&c, a->tx_id, a->rx_id);
+	c.ext_ids = a->ext_ids;
+	switch (a->mode) {
+	case ISOTP_ADDR_NORMAL:
+	case ISOTP_ADDR_NORMAL_FIXED:
+	case ISOTP_ADDR_MODE_MAX:
+		c.addressing = ISOTP_ADDRESSING_NORMAL;
+		break;
+	case ISOTP_ADDR_MIXED:
+		c.addressing = ISOTP_ADDRESSING_MIXED;
+		break;
+	case ISOTP_ADDR_EXTENDED:
+		c.addressing = ISOTP_ADDRESSING_EXTENDED;
+		break;
+	}
+	if (c.addressing != ISOTP_ADDRESSING_NORMAL) {
+		c.req_addr = a->tx_ea;
+		c.resp_addr = a->rx_ea;
+	}
+	*ret = c;
+}
+
+size_t isotp_addr_pci_offset(const struct isotp_addr *a)
+{
+	return a->mode == ISOTP_ADDR_EXTENDED || a->mode == ISOTP_ADDR_MIXED ? 1 : 0;
+}
+
 /* ---- profile keys ---- */
 
 void isotp_addr_spec_init(struct isotp_addr_spec *s)

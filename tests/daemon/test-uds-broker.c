@@ -132,8 +132,8 @@ static void on_done(void *userdata, const struct uds_broker_result *r)
 }
 
 static const struct uds_broker_ecu_config ecus[] = {
-	{.name = "bcm", .tx_id = 0x726, .rx_id = 0x72e, .padding = 0xaa},
-	{.name = "obd", .tx_id = 0x7e0, .rx_id = 0x7e8, .padding = -1, .functional_id = 0x7df},
+	{.name = "bcm", .addr = {.tx_id = 0x726, .rx_id = 0x72e, .padding = 0xaa}},
+	{.name = "obd", .addr = {.tx_id = 0x7e0, .rx_id = 0x7e8, .padding = -1, .functional_id = 0x7df}},
 };
 
 static void config_errors(void **state)
