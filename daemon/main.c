@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 		ev_timer_start(c->loop, &d.watchdog);
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=API ready (%s), interface %s",
-		   c->cfg.can.listen_only ? "listen-only"
+		   config_never_transmit(&c->cfg) ? "listen-only"
 		   : c->cfg.scan.enabled  ? "background scans"
 					  : "transmits only for clients",
 		   c->cfg.can.interface);

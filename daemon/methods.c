@@ -447,7 +447,7 @@ static void method_status(struct api_request *req, json_t *params, void *userdat
 	struct core *c = userdata;
 	const struct profile *prof = vehicle_profile(c->vehicle);
 	const struct dbc *db = vehicle_dbc(c->vehicle);
-	bool listen_only = c->cfg.can.listen_only || !c->cfg.scan.enabled;
+	bool listen_only = config_never_transmit(&c->cfg) || !c->cfg.scan.enabled;
 	struct router_stats rs;
 	struct bus_stats st = {0};
 	json_t *o;
@@ -479,6 +479,8 @@ static void method_status(struct api_request *req, json_t *params, void *userdat
 	}
 	if (c->policy)
 		json_object_set_new(o, "policy", policy_status_json(c->policy));
+	if (c->bus)
+		json_object_set_new(o, "controller", bus_status_json(c->bus));
 	json_object_set_new(o, "profile",
 			    prof && profile_vehicle_name(prof) ? json_string(profile_vehicle_name(prof))
 							      : json_null());

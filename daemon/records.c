@@ -322,6 +322,9 @@ void records_bus_event(struct records *r, const char *ifname, enum bus_event ev,
 	case BUS_EVENT_CONFIG_FAILED:
 		what = "config-failed";
 		break;
+	case BUS_EVENT_BITRATE:
+		what = "bitrate";
+		break;
 	case _BUS_EVENT_MAX:
 		return;
 	}

@@ -207,6 +207,8 @@ const char *uds_broker_transport_name(int neg_errno)
 		return "link_down";
 	case ENOBUFS:
 		return "tx_queue_full";
+	case EPERM:
+		return "not_permitted";
 	default:
 		return "transport_error";
 	}
@@ -383,10 +385,26 @@ static void finish(struct ecu *e, enum uds_broker_outcome outcome, int transport
 	schedule_kick(e->b);
 }
 
+/* The transmit policy's word before anything goes out. */
+static int gate(struct uds_broker *b, const char *what)
+{
+	char why[192] = "";
+	int r;
+
+	if (!b->cfg.gate)
+		return 0;
+	r = b->cfg.gate(b->cfg.gate_userdata, why, sizeof(why));
+	if (r < 0)
+		log_debug("%s: not sent: %s", what, why);
+	return r;
+}
+
 static int send_pdu(struct ecu *e, const uint8_t *pdu, size_t len)
 {
-	int r = open_socket(e);
+	int r = gate(e->b, e->name);
 
+	if (r >= 0)
+		r = open_socket(e);
 	if (r < 0)
 		return r;
 	/* With CAN_ISOTP_WAIT_TX_DONE the write returns once the PDU is on the bus (and
@@ -881,6 +899,31 @@ struct uds_broker *uds_broker_free(struct uds_broker *b)
 	return NULL;
 }
 
+bool uds_broker_idle(const struct uds_broker *b)
+{
+	if (b->func)
+		return false;
+	for (size_t i = 0; i < b->n_ecus; i++) {
+		const struct ecu *e = b->ecus[i];
+
+		if (e->active || e->queued || e->session > 1)
+			return false;
+	}
+	return true;
+}
+
+void uds_broker_close_idle(struct uds_broker *b)
+{
+	if (!uds_broker_idle(b))
+		return;
+	for (size_t i = 0; i < b->n_ecus; i++)
+		close_socket(b->ecus[i]);
+	if (b->raw_fd >= 0) {
+		close(b->raw_fd);
+		b->raw_fd = -1;
+	}
+}
+
 size_t uds_broker_ecu_count(const struct uds_broker *b)
 {
 	return b->n_ecus;
@@ -1016,7 +1059,8 @@ static void functional_broadcast(struct uds_broker *b, struct functional *f)
 			padding = e->cfg.addr.padding;
 		}
 	}
-	if (b->raw_fd < 0) {
+	s = gate(b, "functional request");
+	if (s == 0 && b->raw_fd < 0) {
 		static const struct can_raw_filter none[1];
 		/* Send-only: an empty filter list receives nothing. */
 		s = can_raw_open(b->ifname, none, 0, CAN_RAW_OPEN_NO_LOOPBACK, &b->raw_fd);

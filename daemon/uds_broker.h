@@ -103,6 +103,12 @@ struct uds_broker_config {
 				 * show when a response starts (P2 is met by its first frame,
 				 * then N_Cr bounds each frame); may be NULL: P2 then runs to
 				 * the whole PDU */
+	/* Asked right before anything is sent (a request, a resend, tester present, a
+	 * functional broadcast): 0 lets it go, else the request completes with
+	 * TRANSPORT_ERROR and that -errno (why for the log). The daemon's transmit policy
+	 * (policy_transmit: listen-only, the controller's mode). NULL: always. */
+	int (*gate)(void *userdata, char *why, size_t size);
+	void *gate_userdata;
 };
 
 /* Fills the defaults above (ifname "can0"). */
@@ -151,8 +157,8 @@ const char *uds_broker_outcome_name(enum uds_broker_outcome o);
  * Stable machine name of a transport errno (negative): -ETIMEDOUT "isotp_timeout"
  * (N_Cr/N_Bs), -ECOMM "isotp_no_flow_control", -EILSEQ "isotp_wrong_sequence", -EBADMSG
  * "isotp_malformed", -EMSGSIZE "isotp_overflow", -EOVERFLOW "isotp_wait_limit",
- * -ENETDOWN/-ENODEV/-ENXIO "link_down", -ENOBUFS "tx_queue_full", others
- * "transport_error". Never NULL. isotp_socket_error_name() gives the human text.
+ * -ENETDOWN/-ENODEV/-ENXIO "link_down", -ENOBUFS "tx_queue_full", -EPERM "not_permitted"
+ * (the transmit policy's gate said no), others "transport_error". Never NULL. isotp_socket_error_name() gives the human text.
  */
 const char *uds_broker_transport_name(int neg_errno);
 
@@ -178,6 +184,13 @@ void uds_broker_set_tuning(struct uds_broker *b, const struct uds_broker_config 
 
 /* Completes every request with CANCELLED, closes the sockets. Accepts NULL, returns NULL. */
 struct uds_broker *uds_broker_free(struct uds_broker *b);
+
+/* Nothing queued or on the wire, no functional request, every ECU in its default
+ * session (no tester present due). */
+bool uds_broker_idle(const struct uds_broker *b);
+/* Closes the sockets of an idle broker (the next request opens them again): before the
+ * controller goes back to listen-only mode. Nothing when it is not idle. */
+void uds_broker_close_idle(struct uds_broker *b);
 
 size_t uds_broker_ecu_count(const struct uds_broker *b);
 /* Index of an ECU by name, -ENOENT when absent. */

@@ -223,6 +223,22 @@ int can_link_set_mode(const char *ifname, uint32_t bitrate, uint32_t mask, uint3
 	return start ? can_link_start(ifname) : 0;
 }
 
+int can_link_set_listen_only(const char *ifname, uint32_t bitrate, bool *ret_berr)
+{
+	const uint32_t bits = CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING;
+	int r = can_link_set_mode(ifname, bitrate, bits, bits, true);
+	bool berr = true;
+
+	if (r == -EOPNOTSUPP) {
+		berr = false;
+		r = can_link_set_mode(ifname, bitrate, CAN_LINK_CTRLMODE_LISTENONLY,
+				      CAN_LINK_CTRLMODE_LISTENONLY, true);
+	}
+	if (r >= 0 && ret_berr)
+		*ret_berr = berr;
+	return r;
+}
+
 int can_link_save(const char *ifname, struct can_link_saved *ret)
 {
 	struct can_link_saved s = {0};

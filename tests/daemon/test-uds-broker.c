@@ -106,7 +106,8 @@ static void names(void **state)
 		{-EILSEQ, "isotp_wrong_sequence"}, {-EBADMSG, "isotp_malformed"},
 		{-EMSGSIZE, "isotp_overflow"},	   {-EOVERFLOW, "isotp_wait_limit"},
 		{-ENETDOWN, "link_down"},	   {-ENODEV, "link_down"},
-		{-ENOBUFS, "tx_queue_full"},	   {-EPERM, "transport_error"},
+		{-ENOBUFS, "tx_queue_full"},	   {-EPERM, "not_permitted"},
+		{-EIO, "transport_error"},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
