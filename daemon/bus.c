@@ -14,6 +14,7 @@
 
 #include "bodydiag/linux/link_watch.h"
 #include "bus.h"
+#include "log.h"
 #include "macro.h"
 
 /* Frames read per wakeup before returning to the loop, so a flooded bus cannot starve
@@ -199,6 +200,7 @@ static int switch_mode(struct bus *b, bool listen_only)
 	b->mode_changed = b->orig_known && listen_only != b->orig_listen_only;
 	b->stats.listen_only = listen_only;
 	b->stats.mode_error[0] = '\0';
+	log_debug("%s: controller %s listen-only mode", b->ifname, listen_only ? "in" : "out of");
 	return 0;
 }
 
@@ -246,6 +248,8 @@ static int attach_mode(struct bus *b)
 
 int bus_set_listen_only(struct bus *b, bool on)
 {
+	log_debug("%s: listen-only %s asked (controller %d, now %d, fd %d)", b->ifname,
+		  on ? "on" : "off", b->stats.controller, b->stats.listen_only, b->fd);
 	if (b->opts.listen_only == BUS_LISTEN_ONLY_LEAVE || !b->stats.controller)
 		return 0;
 	if (!on && b->opts.listen_only == BUS_LISTEN_ONLY_ALWAYS)

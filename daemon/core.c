@@ -11,6 +11,7 @@
 #include "api.h"
 #include "bus.h"
 #include "diagnosis.h"
+#include "discovery.h"
 #include "live.h"
 #include "log.h"
 #include "macro.h"
@@ -219,7 +220,7 @@ const struct module broker_module = {
 const struct module *const core_modules[] = {
 	&router_module,	 &bus_module,	      &policy_module,	&broker_module,
 	&records_module, &methods_module,     &obd_module,	&live_module,	&diagnosis_module,
-	&actuator_module, &scan_module,	      NULL,
+	&actuator_module, &scan_module,	      &discovery_module, NULL,
 };
 
 static void free_from(struct core *c, size_t n)

@@ -31,6 +31,7 @@ struct api_method;
 struct api_server;
 struct bus;
 struct diagnosis;
+struct discovery;
 struct ev_loop;
 struct live;
 struct methods;
@@ -66,6 +67,7 @@ struct core {
 	struct diagnosis *diagnosis;
 	struct actuator *actuator;
 	struct scan *scan;
+	struct discovery *discovery;
 };
 
 struct module {

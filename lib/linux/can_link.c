@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libsocketcan.h>
@@ -59,11 +60,36 @@ static enum can_link_state map_state(int s)
 	}
 }
 
+/* IFF_RUNNING of ifname: 1, 0, or -errno. */
+static int link_running(const char *ifname)
+{
+	struct ifreq ifr = {0};
+	int fd, r;
+
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
+		return -ENODEV;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : !!(ifr.ifr_flags & IFF_RUNNING);
+	close(fd);
+	return r;
+}
+
 int can_link_start(const char *ifname)
 {
+	struct timespec ms = {.tv_nsec = 1000000};
+
 	errno = 0;
 	if (can_do_start(ifname) < 0)
 		return fail_errno();
+	/* Up is not yet ready: the kernel's linkwatch work attaches the device's queueing
+	 * discipline once the carrier is seen, asynchronously, and until then every frame
+	 * sent is dropped without an error (the noop qdisc). IFF_RUNNING is set in the same
+	 * step; wait for it, at most 1 s (a device that never gets a carrier is still up). */
+	for (int i = 0; i < 1000 && link_running(ifname) == 0; i++)
+		nanosleep(&ms, NULL);
 	return 0;
 }
 

@@ -55,6 +55,8 @@ const char *can_link_state_name(enum can_link_state s);
  */
 int can_link_configure(const char *ifname, uint32_t bitrate, int restart_ms);
 
+/* Brings the link up and waits (at most 1 s) until the kernel sends on it (IFF_RUNNING:
+ * frames sent before that are dropped silently). */
 int can_link_start(const char *ifname);
 int can_link_stop(const char *ifname);
 /* Manual restart after bus-off (only valid in BUS-OFF with restart-ms 0). */
