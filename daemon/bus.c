@@ -248,8 +248,6 @@ static int attach_mode(struct bus *b)
 
 int bus_set_listen_only(struct bus *b, bool on)
 {
-	log_debug("%s: listen-only %s asked (controller %d, now %d, fd %d)", b->ifname,
-		  on ? "on" : "off", b->stats.controller, b->stats.listen_only, b->fd);
 	if (b->opts.listen_only == BUS_LISTEN_ONLY_LEAVE || !b->stats.controller)
 		return 0;
 	if (!on && b->opts.listen_only == BUS_LISTEN_ONLY_ALWAYS)

@@ -43,6 +43,19 @@ static const char *const activity_names[POLICY_ACTIVITY_MAX] = {
 	[POLICY_IDENTIFY] = "identify",
 };
 
+/* What an activity that holds the bus is doing, for the reasons of a refusal. */
+static const char *running_text(enum policy_activity a)
+{
+	static const char *const text[POLICY_ACTIVITY_MAX] = {
+		[POLICY_GUIDED_TEST] = "a guided test is running",
+		[POLICY_ACTUATOR_TEST] = "an actuator test is running",
+		[POLICY_SCAN] = "a background scan is running",
+		[POLICY_DISCOVERY] = "an ECU discovery is running",
+		[POLICY_IDENTIFY] = "the VIN is being read",
+	};
+	return (unsigned)a < POLICY_ACTIVITY_MAX && text[a] ? text[a] : "another activity is running";
+}
+
 const char *policy_verdict_name(enum policy_verdict v)
 {
 	return (unsigned)v < POLICY_VERDICT_MAX ? verdict_names[v] : NULL;
@@ -108,9 +121,7 @@ int policy_verdict_format(enum policy_verdict v, const struct policy_inputs *in,
 	case POLICY_NOTHING:
 		return snprintf(buf, size, "no profile ECU with DTCs");
 	case POLICY_BUSY:
-		return snprintf(buf, size, "%s", in->busy_with == POLICY_ACTUATOR_TEST
-							 ? "an actuator test is running"
-							 : "a guided test is running");
+		return snprintf(buf, size, "%s", running_text(in->busy_with));
 	case POLICY_DETACHED:
 		return snprintf(buf, size, "bus detached");
 	case POLICY_BUS_QUIET:
@@ -414,13 +425,6 @@ static int interlock(const struct policy *p, enum policy_activity a)
 static enum policy_verdict check(const struct policy *p, enum policy_activity a, int64_t now,
 				 char *why, size_t size)
 {
-	static const char *const running_text[POLICY_ACTIVITY_MAX] = {
-		[POLICY_GUIDED_TEST] = "a guided test is running",
-		[POLICY_ACTUATOR_TEST] = "an actuator test is running",
-		[POLICY_SCAN] = "a background scan is running",
-		[POLICY_DISCOVERY] = "an ECU discovery is running",
-		[POLICY_IDENTIFY] = "the VIN is being read",
-	};
 	int k;
 
 	if (listen_only(p)) {
@@ -432,7 +436,7 @@ static enum policy_verdict check(const struct policy *p, enum policy_activity a,
 	}
 	k = interlock(p, a);
 	if (k >= 0) {
-		snprintf(why, size, "%s", running_text[k]);
+		snprintf(why, size, "%s", running_text((enum policy_activity)k));
 		return POLICY_BUSY;
 	}
 	if (a == POLICY_CLIENT)

@@ -141,3 +141,26 @@ static inline void itc_read(int fd, struct itc_count *c)
 			c->ids[tf.frame.id / 8] |= (uint8_t)(1u << (tf.frame.id % 8));
 	}
 }
+
+/* The simulator's profile with its [ecu bcm] ids replaced by `addressing` lines. */
+static inline void itc_write_variant(const char *path, const char *addressing)
+{
+	static const char ids[] =
+	    "request = 0x726          ; physical request id\nresponse = 0x72E\n";
+	char text[1 << 16], sim_profile[1024];
+	FILE *f;
+
+	itd_path(sim_profile, sizeof(sim_profile), "BODYDIAG_SOURCE_ROOT",
+		 "profiles/sim-2026.profile");
+	itc_slurp(sim_profile, text, sizeof(text));
+	char *at = strstr(text, ids);
+	if (!at)
+		fail_msg("the simulator's profile no longer has its [ecu bcm] ids as expected");
+	f = fopen(path, "we");
+	assert_non_null(f);
+	fwrite(text, 1, (size_t)(at - text), f);
+	fputs(addressing, f);
+	fputs(at + strlen(ids), f);
+	fclose(f);
+}
+

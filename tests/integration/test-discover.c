@@ -25,14 +25,12 @@
 #define SIM_LOG "/tmp/itest-discover-sim.log"
 #define VIN "1BDSM26T4TR000042"
 
-static char bodydiag[1024], sim_profile[1024];
+static char bodydiag[1024];
 
 static int setup(void **state)
 {
 	itd_group_start(state);
 	itd_path(bodydiag, sizeof(bodydiag), "BODYDIAG_BUILD_ROOT", "tools/bodydiag/bodydiag");
-	itd_path(sim_profile, sizeof(sim_profile), "BODYDIAG_SOURCE_ROOT",
-		 "profiles/sim-2026.profile");
 	return 0;
 }
 
@@ -41,26 +39,6 @@ static int teardown(void **state)
 	itd_group_end(state);
 	can_link_set_mode(ITEST_CAN0, 500000, CAN_LINK_CTRLMODE_LISTENONLY, 0, true);
 	return 0;
-}
-
-/* The simulator's profile with its [ecu bcm] ids replaced by `addressing` lines. */
-static void write_variant(const char *path, const char *addressing)
-{
-	static const char ids[] =
-	    "request = 0x726          ; physical request id\nresponse = 0x72E\n";
-	char text[1 << 16];
-	FILE *f;
-
-	itc_slurp(sim_profile, text, sizeof(text));
-	char *at = strstr(text, ids);
-	if (!at)
-		fail_msg("the simulator's profile no longer has its [ecu bcm] ids as expected");
-	f = fopen(path, "we");
-	assert_non_null(f);
-	fwrite(text, 1, (size_t)(at - text), f);
-	fputs(addressing, f);
-	fputs(at + strlen(ids), f);
-	fclose(f);
 }
 
 /* One request, its final answer (after 0x78s) into resp; the answer's length. */
@@ -122,7 +100,7 @@ static void run_variant(const struct variant *v)
 	snprintf(prof, sizeof(prof), "/tmp/itest-discover-%s.profile", v->name);
 	snprintf(out, sizeof(out), "/tmp/itest-discover-%s.found.profile", v->name);
 	unlink(out);
-	write_variant(prof, v->addressing);
+	itc_write_variant(prof, v->addressing);
 	for (size_t i = 0; i < 4 && v->ranges[i]; i++) {
 		argv[a++] = "--range";
 		argv[a++] = v->ranges[i];
