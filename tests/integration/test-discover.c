@@ -23,7 +23,7 @@
 
 #define SIM_CTL "/tmp/itest-discover-sim.sock"
 #define SIM_LOG "/tmp/itest-discover-sim.log"
-#define VIN "1BDSM26T4TR000042"
+#define VIN "1BDSM2AT5TR000042"
 
 static char bodydiag[1024];
 

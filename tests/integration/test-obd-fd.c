@@ -90,7 +90,7 @@ static void obd_functional(void **state)
 	assert_non_null(res);
 	a = answer_of(res, "obd");
 	assert_non_null(a);
-	assert_string_equal(json_string_value(json_object_get(a, "vin")), "1BDSM26T4TR000042");
+	assert_string_equal(json_string_value(json_object_get(a, "vin")), "1BDSM2AT5TR000042");
 	json_decref(r);
 	usleep(600000);
 
