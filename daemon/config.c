@@ -93,7 +93,7 @@ static const struct key_def keys[] = {
 	{"mqtt", "port", VALUE_TYPE_UINT32, OFF(mqtt.port), 0, false, 1, 65535},
 	{"mqtt", "tls", VALUE_TYPE_BOOL, OFF(mqtt.tls), 0, false, 0, 0},
 	{"mqtt", "credentials", VALUE_TYPE_PATH, STR(mqtt.credentials), true, 0, 0},
-	{"mqtt", "client_id", VALUE_TYPE_NAME, STR(mqtt.client_id), false, 0, 0},
+	{"mqtt", "client_id", VALUE_TYPE_NAME, STR(mqtt.client_id), true, 0, 0},
 	{"mqtt", "ca_file", VALUE_TYPE_PATH, STR(mqtt.ca_file), true, 0, 0},
 	{"mqtt", "queue_max", VALUE_TYPE_UINT32, OFF(mqtt.queue_max), 0, false, 100, 10000000},
 	{"metrics", "textfile", VALUE_TYPE_PATH, STR(metrics.textfile), true, 0, 0},
@@ -126,6 +126,23 @@ const char *config_listen_only_name(enum config_listen_only v)
 		[CONFIG_LISTEN_ONLY_HARD] = "hard",
 	};
 	return (unsigned)v < CONFIG_LISTEN_ONLY_MAX ? names[v] : NULL;
+}
+
+int config_mqtt_client_id(const struct config *cfg, const char *machine_id_path, char *buf,
+			  size_t size)
+{
+	char id[64];
+	int r = 0;
+
+	if (cfg->mqtt.client_id[0]) {
+		snprintf(buf, size, "%s", cfg->mqtt.client_id);
+		return 0;
+	}
+	r = config_unit_id(cfg, machine_id_path, id, sizeof(id));
+	/* "bd-" and 20 characters of the unit id: the 23 bytes every MQTT 3.1 broker takes,
+	 * 80 bits of a machine id, unique per unit in any fleet */
+	snprintf(buf, size, "bd-%.20s", id);
+	return r;
 }
 
 int config_unit_id(const struct config *cfg, const char *machine_id_path, char *buf, size_t size)
@@ -185,7 +202,6 @@ void config_init_defaults(struct config *cfg)
 	snprintf(cfg->mqtt.host, sizeof(cfg->mqtt.host), "localhost");
 	cfg->mqtt.port = 1883;
 	cfg->mqtt.tls = false;
-	snprintf(cfg->mqtt.client_id, sizeof(cfg->mqtt.client_id), "bodydiag");
 	cfg->history.max_size_mb = 256;
 	cfg->history.durable = true; /* power cuts are routine in a car (docs/history.md) */
 	cfg->mqtt.queue_max = 100000;

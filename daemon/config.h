@@ -119,7 +119,9 @@ struct config {
 		uint32_t port;
 		bool tls;
 		char credentials[CONFIG_MAX_STRING]; /* "" = anonymous */
-		char client_id[24]; /* MQTT 3.1 servers need only accept 23 bytes */
+		/* MQTT 3.1 servers need only accept 23 bytes; "" = from [fleet] unit_id
+		 * (config_mqtt_client_id) */
+		char client_id[24];
 		char ca_file[CONFIG_MAX_STRING]; /* TLS trust anchor; "" = system store */
 		uint32_t queue_max; /* store-and-forward rows kept at most */
 	} mqtt;
@@ -199,6 +201,11 @@ static inline bool config_never_transmit(const struct config *cfg)
  * read (buf then holds "unknown").
  */
 int config_unit_id(const struct config *cfg, const char *machine_id_path, char *buf, size_t size);
+
+/* The MQTT client id: [mqtt] client_id, else "bd-" and the first 20 characters of the unit
+ * id (at most 23 bytes, unique per unit). Returns as config_unit_id(). */
+int config_mqtt_client_id(const struct config *cfg, const char *machine_id_path, char *buf,
+			  size_t size);
 
 /*
  * Writes the effective configuration in the file's own syntax (for --dump-config and

@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "diagnosis.h"
 #include "discovery.h"
+#include "identity.h"
 #include "live.h"
 #include "log.h"
 #include "macro.h"
@@ -75,8 +76,10 @@ static void on_bus_event(void *userdata, enum bus_event ev, const char *detail)
 		 0, fields, "%s: %s: %s", c->cfg.can.interface, bus_event_name(ev), detail);
 	if (c->records)
 		records_bus_event(c->records, c->cfg.can.interface, ev, detail);
-	if (ev == BUS_EVENT_ATTACHED || ev == BUS_EVENT_DETACHED)
+	if (ev == BUS_EVENT_ATTACHED || ev == BUS_EVENT_DETACHED) {
 		live_bus_event(c->live, ev == BUS_EVENT_ATTACHED, detail);
+		identity_bus_event(c->identity, ev == BUS_EVENT_ATTACHED);
+	}
 }
 
 static int bus_module_new(struct core *c)
@@ -220,7 +223,7 @@ const struct module broker_module = {
 const struct module *const core_modules[] = {
 	&router_module,	 &bus_module,	      &policy_module,	&broker_module,
 	&records_module, &methods_module,     &obd_module,	&live_module,	&diagnosis_module,
-	&actuator_module, &scan_module,	      &discovery_module, NULL,
+	&actuator_module, &scan_module,	      &discovery_module, &identity_module, NULL,
 };
 
 static void free_from(struct core *c, size_t n)

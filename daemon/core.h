@@ -32,6 +32,7 @@ struct api_server;
 struct bus;
 struct diagnosis;
 struct discovery;
+struct identity;
 struct ev_loop;
 struct live;
 struct methods;
@@ -68,6 +69,7 @@ struct core {
 	struct actuator *actuator;
 	struct scan *scan;
 	struct discovery *discovery;
+	struct identity *identity;
 };
 
 struct module {

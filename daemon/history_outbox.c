@@ -110,7 +110,8 @@ static void session_vin(struct history *h, int64_t session, char *buf, size_t si
 {
 	sqlite3_stmt *st;
 
-	snprintf(buf, size, "unknown");
+	/* outside a session (or in one without a VIN): the vehicle attached */
+	snprintf(buf, size, "%s", h->vin[0] ? h->vin : "unknown");
 	if (!session || history_prepare(h,
 				"SELECT v.vin FROM sessions s JOIN vehicles v ON v.id = s.vehicle_id "
 				"WHERE s.id = ?",

@@ -16,6 +16,7 @@ struct history {
 	bool read_only;
 	uint64_t retention_ms, max_bytes;
 	int64_t open_session; /* begun and not ended through this connection, 0 = none */
+	char vin[33];	      /* history_set_vin(): the vehicle attached, "" = unknown */
 	bool batch;	      /* history_batch_begin: records are savepoints of one transaction */
 	bool batch_notify;    /* a record of the batch queued a row for forwarding */
 	/* Forwarding (history_forward_enable): queue rows in the record's own transaction. */

@@ -16,6 +16,7 @@
 #include "bodydiag/uds.h"
 #include "bus.h"
 #include "core.h"
+#include "identity.h"
 #include "list.h"
 #include "log.h"
 #include "macro.h"
@@ -481,6 +482,8 @@ static void method_status(struct api_request *req, json_t *params, void *userdat
 		json_object_set_new(o, "policy", policy_status_json(c->policy));
 	if (c->bus)
 		json_object_set_new(o, "controller", bus_status_json(c->bus));
+	if (c->identity)
+		json_object_set_new(o, "identity", identity_status_json(c->identity));
 	json_object_set_new(o, "profile",
 			    prof && profile_vehicle_name(prof) ? json_string(profile_vehicle_name(prof))
 							      : json_null());

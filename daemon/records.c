@@ -134,14 +134,16 @@ static void start_forwarder(struct records *r, struct ev_loop *loop, const struc
 		.port = (uint16_t)cfg->mqtt.port,
 		.tls = cfg->mqtt.tls,
 		.cafile = cfg->mqtt.ca_file[0] ? cfg->mqtt.ca_file : NULL,
-		.client_id = cfg->mqtt.client_id,
 		.queue_max = cfg->mqtt.queue_max,
 	};
-	char *user = NULL, *pass = NULL, err[256] = "";
+	char *user = NULL, *pass = NULL, err[256] = "", client_id[24];
 	int e;
 
 	if (!cfg->mqtt.enabled)
 		return;
+	/* one client id per unit: a broker drops the older of two sessions with one id */
+	config_mqtt_client_id(cfg, NULL, client_id, sizeof(client_id));
+	fo.client_id = client_id;
 	if (!r->history) {
 		/* The queue lives in the history database: without it, nothing is safe to send. */
 		log_error("mqtt: needs the history database (its store-and-forward queue), not started");
@@ -171,27 +173,6 @@ static void start_forwarder(struct records *r, struct ev_loop *loop, const struc
 	forwarder_metrics_register(r->forwarder, r->metrics);
 }
 #endif
-
-/* The VIN (ISO 3779: 17 characters, no I, O, Q; we only insist on printable ASCII, as
- * ECUs pad or shorten it) of a 0x62 F1 90 answer, or false. */
-static bool vin_of(const struct router_exchange *x, char *vin, size_t size)
-{
-	size_t n = 0;
-
-	if (x->resp_len <= 3 || x->resp[0] != UDS_SID_READ_DATA_BY_IDENTIFIER + UDS_POSITIVE_OFFSET ||
-	    x->resp[1] != 0xf1 || x->resp[2] != 0x90)
-		return false;
-	for (size_t i = 3; i < x->resp_len && n + 1 < size; i++) {
-		uint8_t b = x->resp[i];
-		if (b == 0 || b == ' ' || b == 0xff)
-			continue; /* padding */
-		if (b < 0x21 || b > 0x7e)
-			return false;
-		vin[n++] = (char)b;
-	}
-	vin[n] = 0;
-	return n > 0;
-}
 
 /* The DTC list of an answer to 0x19 into the history, in the session open now (a guided
  * test's) or in none. Whoever asked: a client's dtc.read, a scan, a guided test, another
@@ -224,19 +205,9 @@ static void on_exchange(void *userdata, const struct router_exchange *x)
 {
 	struct records *r = userdata;
 	int64_t session = r->history ? history_open_session(r->history) : 0;
-	char vin[33];
 
 	if (x->outcome != UDS_BROKER_RESPONSE || !x->resp)
 		return;
-	if (vin_of(x, vin, sizeof(vin))) {
-		log_info("vehicle VIN %s", vin);
-		if (session && history_session_set_vin(r->history, session, vin) < 0)
-			log_warning("history: cannot record the VIN");
-#if HAVE_MOSQUITTO
-		if (r->forwarder && forwarder_set_vin(r->forwarder, vin) < 0)
-			log_warning("mqtt: cannot switch to the topics of VIN %s", vin);
-#endif
-	}
 	if (r->history && x->resp[0] == UDS_SID_READ_DTC_INFORMATION + UDS_POSITIVE_OFFSET)
 		record_dtcs(r, x, session, core_wall_of(r->c, x->t_us));
 }
@@ -296,6 +267,18 @@ static void records_free(struct core *c)
 struct history *records_history(struct records *r)
 {
 	return r ? r->history : NULL;
+}
+
+void records_set_vin(struct records *r, const char *vin)
+{
+	if (!r)
+		return;
+	if (r->history && history_set_vin(r->history, vin) < 0)
+		log_warning("history: cannot record the VIN %s", vin);
+#if HAVE_MOSQUITTO
+	if (r->forwarder && vin && *vin && forwarder_set_vin(r->forwarder, vin) < 0)
+		log_warning("mqtt: cannot switch to the topics of VIN %s", vin);
+#endif
 }
 
 void records_bus_event(struct records *r, const char *ifname, enum bus_event ev, const char *detail)

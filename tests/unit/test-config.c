@@ -54,7 +54,7 @@ static void defaults(void **state)
 	assert_int_equal(c.mqtt.port, 1883);
 	assert_false(c.mqtt.tls);
 	assert_string_equal(c.mqtt.credentials, "");
-	assert_string_equal(c.mqtt.client_id, "bodydiag");
+	assert_string_equal(c.mqtt.client_id, "");
 }
 
 static const char full[] =
@@ -426,9 +426,17 @@ static void auto_hard_and_unit_id(void **state)
 	fclose(f);
 	assert_int_equal(config_unit_id(&c, path, id, sizeof(id)), 0);
 	assert_string_equal(id, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(config_mqtt_client_id(&c, path, id, sizeof(id)), 0);
+	assert_string_equal(id, "bd-0123456789abcdef0123");
+	assert_int_equal(strlen(id), 23);
 	assert_int_equal(config_apply_override(&c, "fleet.unit_id=van-7", &e), 0);
 	assert_int_equal(config_unit_id(&c, path, id, sizeof(id)), 0);
 	assert_string_equal(id, "van-7");
+	assert_int_equal(config_mqtt_client_id(&c, path, id, sizeof(id)), 0);
+	assert_string_equal(id, "bd-van-7");
+	assert_int_equal(config_apply_override(&c, "mqtt.client_id=car-42", &e), 0);
+	assert_int_equal(config_mqtt_client_id(&c, path, id, sizeof(id)), 0);
+	assert_string_equal(id, "car-42");
 	c.fleet.unit_id[0] = '\0';
 	f = fopen(path, "w");
 	fputs("not an id\n", f);
