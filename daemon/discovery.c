@@ -171,6 +171,10 @@ static void step(struct discovery_run *r)
 		}
 		if (a.kind == DISCOVER_ACTION_SEND_FRAME) {
 			k = can_raw_send(r->raw_fd, &a.frame);
+			/* The controller just left listen-only mode (a down and up): the socket
+			 * reports that once, on this send; the frame goes on the second try. */
+			if (k == -ENETDOWN)
+				k = can_raw_send(r->raw_fd, &a.frame);
 			if (k < 0)
 				discover_send_failed(r->plan, k, now_us());
 			continue;

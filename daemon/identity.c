@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bodydiag/isotp.h"
 #include "bodydiag/obd.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/uds.h"
@@ -33,8 +34,21 @@ enum identity_state {
 	IDENTITY_STATE_MAX,
 };
 
+/* Passive observers of the OBD ids, whatever the profile says (there may be none yet):
+ * 0x7E0+n -> 0x7E8+n and 0x18DA<n>F1 -> 0x18DAF1<n> (ISO 15765-4), where a tester's VIN
+ * read (mode 09 PID 02, or F190) is answered. */
+#define PASSIVE_MAX 16
+
+struct passive {
+	uint32_t req_id, resp_id;
+	bool ext;
+	struct isotp_observer *o;
+};
+
 struct identity {
 	struct core *c;
+	struct passive passive[PASSIVE_MAX];
+	size_t n_passive;
 	struct router_watch *watch;
 	struct timer tick;   /* the next VIN read attempt (profile = auto) */
 	struct timer reload; /* the chosen profile loaded outside any callback */
@@ -230,6 +244,72 @@ static void on_exchange(void *userdata, const struct router_exchange *x)
 	}
 }
 
+/* A response PDU the passive observers reassembled. */
+static void on_passive_pdu(void *userdata, enum isotp_dir dir, const uint8_t *pdu, size_t len,
+			   int64_t t_first_us, int64_t t_last_us)
+{
+	struct identity *id = userdata;
+	struct router_exchange x = {.origin = ROUTER_ORIGIN_BUS, .outcome = UDS_BROKER_RESPONSE,
+				    .resp = pdu, .resp_len = len, .t_us = t_last_us};
+
+	if (dir == ISOTP_DIR_RESPONSE)
+		on_exchange(id, &x);
+	(void)t_first_us;
+}
+
+/* The observer of the OBD pair a frame belongs to, made at its first response; NULL when
+ * the frame is on no OBD id (or all PASSIVE_MAX are taken). */
+static struct passive *passive_for(struct identity *id, const struct bd_frame *f)
+{
+	static const struct isotp_observer_ops ops = {.pdu = on_passive_pdu};
+	bool ext = f->flags & BD_FRAME_EXT;
+	uint32_t req, resp;
+	struct isotp_observer_config oc;
+	struct passive *p;
+
+	for (size_t i = 0; i < id->n_passive; i++) {
+		p = &id->passive[i];
+		if (p->ext == ext && (f->id == p->req_id || f->id == p->resp_id))
+			return p;
+	}
+	if (!ext && f->id >= 0x7E8 && f->id <= 0x7EF) {
+		resp = f->id;
+		req = f->id - 8;
+	} else if (ext && (f->id & 0x1FFFFF00u) == 0x18DAF100u) {
+		resp = f->id;
+		req = 0x18DA00F1u | (f->id & 0xFFu) << 8;
+	} else {
+		return NULL;
+	}
+	if (id->n_passive == PASSIVE_MAX)
+		return NULL;
+	p = &id->passive[id->n_passive];
+	isotp_observer_config_init(&oc, req, resp);
+	oc.ext_ids = ext;
+	if (isotp_observer_new(&oc, &ops, id, &p->o) < 0)
+		return NULL;
+	p->req_id = req;
+	p->resp_id = resp;
+	p->ext = ext;
+	id->n_passive++;
+	return p;
+}
+
+static void on_frame(void *userdata, const struct router_frame *f)
+{
+	struct identity *id = userdata;
+	const struct bd_frame *fr = &f->tf->frame;
+	struct passive *p;
+
+	/* Once the VIN is known, nothing more to look for; our own frames are no news, nor
+	 * are the answers to our own VIN read (the run reports those). */
+	if (id->vin[0] || id->run || f->local || (fr->flags & (BD_FRAME_ERR | BD_FRAME_RTR)))
+		return;
+	p = passive_for(id, fr);
+	if (p)
+		isotp_observer_feed(p->o, fr, f->tf->t_us);
+}
+
 /* ---- the read at attach ---- */
 
 static void run_done(void *userdata, struct discovery_run *run)
@@ -344,7 +424,7 @@ json_t *identity_status_json(const struct identity *id)
 
 static int identity_new(struct core *c)
 {
-	static const struct router_watch_ops ops = {.exchange = on_exchange};
+	static const struct router_watch_ops ops = {.exchange = on_exchange, .frame = on_frame};
 	struct identity *id = calloc(1, sizeof(*id));
 	int r;
 
@@ -390,6 +470,8 @@ static void identity_free(struct core *c)
 	if (id->holding)
 		policy_end(c->policy, POLICY_IDENTIFY);
 	router_watch_free(id->watch);
+	for (size_t i = 0; i < id->n_passive; i++)
+		isotp_observer_free(id->passive[i].o);
 	free(id);
 	c->identity = NULL;
 }

@@ -3,7 +3,9 @@
  * The vehicle's identity: its VIN and what follows from it.
  *
  *  - Learned passively from every exchange the router publishes (a client's did.read of
- *    F190, a guided test's reads, another tester's OBD mode 09 on the bus), and, with
+ *    F190, a guided test's reads, another tester's OBD mode 09 on the bus), from the OBD
+ *    ids it watches itself (0x7E8-0x7EF, 0x18DAF1xx: a tester's VIN read while there is no
+ *    profile yet), and, with
  *    [data] profile = auto, read at attach: functional requests (OBD mode 09 PID 02 and
  *    the UDS probe on 0x7DF / 0x18DB33F1), then F190 of every ECU that answered, through
  *    a discovery run (discovery.h) held as POLICY_IDENTIFY (only when the policy lets the

@@ -155,6 +155,12 @@ static void hard_refuses_before_sending(void **state)
 	itc_show("bodydiag dtc, hard", &r);
 	assert_true(r.status != 0);
 	assert_non_null(strstr(r.err, "listen_only = hard"));
+	const char *disc[] = {bodydiag, "discover", "--socket", DMN_SOCK, NULL};
+	itc_run(disc, 30, &r);
+	itc_show("bodydiag discover, hard", &r);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "listen_only = hard"));
+	assert_non_null(strstr(r.err, "nothing was sent"));
 	usleep(300000);
 
 	assert_int_equal(itc_stat(ITEST_CAN0, "tx_packets"), tx0);
@@ -167,7 +173,7 @@ static void hard_refuses_before_sending(void **state)
 	assert_string_equal(json_string_value(json_object_get(ctl, "mode")), "always");
 	assert_true(json_is_true(json_object_get(ctl, "listen_only")));
 	json_decref(st);
-	print_message("# hard: 8 transmitting calls refused, can0 sent 0 frames (tx %llu, dropped "
+	print_message("# hard: 9 transmitting calls refused, can0 sent 0 frames (tx %llu, dropped "
 		      "%llu unchanged), listen-only throughout\n",
 		      tx0, drop0);
 	close(api.fd);
