@@ -60,19 +60,20 @@ static enum can_link_state map_state(int s)
 	}
 }
 
-/* IFF_RUNNING of ifname: 1, 0, or -errno. */
-static int link_running(const char *ifname)
+/* Whether ifname has flag (IFF_UP, IFF_RUNNING): 1, 0, or -errno. */
+static int link_flag(const char *ifname, int flag)
 {
 	struct ifreq ifr = {0};
 	int fd, r;
 
 	if (strlen(ifname) >= sizeof(ifr.ifr_name))
 		return -ENODEV;
+	/* Any socket reaches the generic device ioctls; AF_UNIX exists everywhere. */
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	memcpy(ifr.ifr_name, ifname, strlen(ifname));
-	r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : !!(ifr.ifr_flags & IFF_RUNNING);
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : !!(ifr.ifr_flags & flag);
 	close(fd);
 	return r;
 }
@@ -88,7 +89,7 @@ int can_link_start(const char *ifname)
 	 * discipline once the carrier is seen, asynchronously, and until then every frame
 	 * sent is dropped without an error (the noop qdisc). IFF_RUNNING is set in the same
 	 * step; wait for it, at most 1 s (a device that never gets a carrier is still up). */
-	for (int i = 0; i < 1000 && link_running(ifname) == 0; i++)
+	for (int i = 0; i < 1000 && link_flag(ifname, IFF_RUNNING) == 0; i++)
 		nanosleep(&ms, NULL);
 	return 0;
 }
@@ -199,19 +200,7 @@ int can_link_get_ctrlmode(const char *ifname, uint32_t *ret_flags)
 
 int can_link_is_up(const char *ifname)
 {
-	struct ifreq ifr = {0};
-	int fd, r;
-
-	if (strlen(ifname) >= sizeof(ifr.ifr_name))
-		return -ENODEV;
-	/* Any socket reaches the generic device ioctls; AF_UNIX exists everywhere. */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memcpy(ifr.ifr_name, ifname, strlen(ifname));
-	r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : !!(ifr.ifr_flags & IFF_UP);
-	close(fd);
-	return r;
+	return link_flag(ifname, IFF_UP);
 }
 
 int can_link_set_mode(const char *ifname, uint32_t bitrate, uint32_t mask, uint32_t flags,

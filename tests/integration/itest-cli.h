@@ -164,3 +164,13 @@ static inline void itc_write_variant(const char *path, const char *addressing)
 	fclose(f);
 }
 
+
+/* The bench's three controllers at 500k, normal mode, no bus-error reporting, up. */
+static inline void itc_put_back(void)
+{
+	const char *ifs[] = {ITEST_CAN0, ITEST_CAN1, ITEST_CAN2};
+	for (size_t i = 0; i < 3; i++)
+		can_link_set_mode(ifs[i], 500000,
+				  CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING,
+				  0, true);
+}

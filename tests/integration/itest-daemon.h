@@ -163,7 +163,9 @@ static inline int itd_group_start(void **state)
 	return 0;
 }
 
-static inline int itd_group_end(void **state)
+/* Kills every child still running: after a case, failed or not, nothing of it stays on
+ * the bus for the next. */
+static inline void itd_kill_children(void)
 {
 	for (size_t i = 0; i < sizeof(itd_children) / sizeof(itd_children[0]); i++)
 		if (itd_children[i] > 0) {
@@ -171,6 +173,11 @@ static inline int itd_group_end(void **state)
 			waitpid(itd_children[i], NULL, 0);
 			itd_children[i] = 0;
 		}
+}
+
+static inline int itd_group_end(void **state)
+{
+	itd_kill_children();
 	print_message("time: %.1f s\n", (double)(itd_mono_us() - itd_group_t0) / 1e6);
 	return 0;
 }

@@ -41,41 +41,27 @@
 
 static char bodydiag[1024], profile[1024];
 
-static void put_back(void)
-{
-	const char *ifs[] = {ITEST_CAN0, ITEST_CAN1, ITEST_CAN2};
-	for (size_t i = 0; i < 3; i++)
-		can_link_set_mode(ifs[i], 500000,
-				  CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING,
-				  0, true);
-}
-
 static int setup(void **state)
 {
 	itd_group_start(state);
 	itd_path(bodydiag, sizeof(bodydiag), "BODYDIAG_BUILD_ROOT", "tools/bodydiag/bodydiag");
 	itd_path(profile, sizeof(profile), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
-	put_back();
+	itc_put_back();
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	itd_group_end(state);
-	put_back();
+	itc_put_back();
 	return 0;
 }
 
 /* After each case, also a failed one: no daemon or simulator left on the bus for the next. */
 static int after_each(void **state)
 {
-	for (size_t i = 0; i < sizeof(itd_children) / sizeof(itd_children[0]); i++)
-		if (itd_children[i] > 0) {
-			kill(itd_children[i], SIGKILL);
-			waitpid(itd_children[i], NULL, 0);
-			itd_children[i] = 0;
-		}
-	put_back();
+	itd_kill_children();
+	itc_put_back();
 	return 0;
 }
 
@@ -182,7 +168,7 @@ static void hard_refuses_before_sending(void **state)
 	/* hard leaves the controller in listen-only mode: the safe way */
 	assert_true(can0_listen_only());
 	assert_int_equal(itd_stop(&sim, SIM_LOG), 0);
-	put_back();
+	itc_put_back();
 }
 
 static void idle_listen_only_by_default(void **state)
@@ -338,7 +324,7 @@ static void bitrate_auto(void **state)
 	close(cap);
 	assert_int_equal(itd_stop(&daemon, DMN_LOG), 0);
 	assert_int_equal(itd_stop(&sim, SIM_LOG), 0);
-	put_back();
+	itc_put_back();
 }
 
 int main(void)

@@ -55,12 +55,7 @@ static int teardown(void **state)
 /* No daemon or simulator left on the bus after a case, failed or not. */
 static int after_each(void **state)
 {
-	for (size_t i = 0; i < sizeof(itd_children) / sizeof(itd_children[0]); i++)
-		if (itd_children[i] > 0) {
-			kill(itd_children[i], SIGKILL);
-			waitpid(itd_children[i], NULL, 0);
-			itd_children[i] = 0;
-		}
+	itd_kill_children();
 	return 0;
 }
 

@@ -28,28 +28,19 @@
 
 static char bodydiag[1024], profile[1024];
 
-static void put_back(void)
-{
-	const char *ifs[] = {ITEST_CAN0, ITEST_CAN1, ITEST_CAN2};
-	for (size_t i = 0; i < 3; i++)
-		can_link_set_mode(ifs[i], 500000,
-				  CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING,
-				  0, true);
-}
-
 static int setup(void **state)
 {
 	itd_group_start(state);
 	itd_path(bodydiag, sizeof(bodydiag), "BODYDIAG_BUILD_ROOT", "tools/bodydiag/bodydiag");
 	itd_path(profile, sizeof(profile), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
-	put_back();
+	itc_put_back();
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	itd_group_end(state);
-	put_back();
+	itc_put_back();
 	return 0;
 }
 
@@ -129,7 +120,7 @@ static void bench_ignores_bit_timing(void **state)
 		      "has no bit timing, a wrong bitrate cannot be shown here\n");
 	close(rx);
 	close(tx);
-	put_back();
+	itc_put_back();
 }
 
 static void finds_the_bus_bitrate(void **state)
@@ -193,7 +184,7 @@ static void finds_the_bus_bitrate(void **state)
 		    rates[k], c2.frames, c2.errors,
 		    w.listen_only_seen ? ", listen-only seen from outside" : "");
 	}
-	put_back();
+	itc_put_back();
 }
 
 static void silent_bus_every_bitrate_listen_only(void **state)
@@ -259,7 +250,7 @@ static void apply_leaves_the_bitrate_found(void **state)
 	assert_int_equal(can_link_get_info(ITEST_CAN0, &info), 0);
 	assert_int_equal(info.bitrate, 250000);
 	assert_false(info.ctrlmode & CAN_LINK_CTRLMODE_LISTENONLY);
-	put_back();
+	itc_put_back();
 }
 
 static void refuses_what_it_cannot_do(void **state)

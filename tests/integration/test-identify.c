@@ -48,12 +48,7 @@ static int teardown(void **state)
 
 static int after_each(void **state)
 {
-	for (size_t i = 0; i < sizeof(itd_children) / sizeof(itd_children[0]); i++)
-		if (itd_children[i] > 0) {
-			kill(itd_children[i], SIGKILL);
-			waitpid(itd_children[i], NULL, 0);
-			itd_children[i] = 0;
-		}
+	itd_kill_children();
 	can_link_set_mode(ITEST_CAN0, 500000, CAN_LINK_CTRLMODE_LISTENONLY, 0, true);
 	return 0;
 }
