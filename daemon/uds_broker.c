@@ -458,8 +458,13 @@ static void start(struct ecu *e, struct uds_broker_request *r)
 	uds_timing_for(e, &t);
 	uds_wait_init(&r->wait, &t, r->pdu, r->len);
 	if (r->func) {
-		/* The broadcast goes out once every responder is free to listen. */
-		int s = open_socket(e);
+		/* The broadcast goes out once every responder is free to listen. The gate
+		 * first: the controller leaving listen-only mode (a down and up) would be an
+		 * error on a socket opened before it. */
+		int s = gate(e->b, "functional request");
+
+		if (s >= 0)
+			s = open_socket(e);
 
 		if (s < 0) {
 			finish(e, UDS_BROKER_TRANSPORT_ERROR, s, NULL, 0);

@@ -175,6 +175,13 @@ static inline void itd_kill_children(void)
 		}
 }
 
+/* A cmocka teardown of one case: itd_kill_children(). */
+static inline int itd_case_end(void **state)
+{
+	itd_kill_children();
+	return 0;
+}
+
 static inline int itd_group_end(void **state)
 {
 	itd_kill_children();

@@ -52,13 +52,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* No daemon or simulator left on the bus after a case, failed or not. */
-static int after_each(void **state)
-{
-	itd_kill_children();
-	return 0;
-}
-
 struct variant {
 	const char *name;
 	const char *addressing; /* [ecu bcm] lines */
@@ -318,8 +311,8 @@ static void bcm_extended_toyota(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(bcm_29bit_normal_fixed, after_each),
-	    cmocka_unit_test_teardown(bcm_extended_toyota, after_each),
+	    cmocka_unit_test_teardown(bcm_29bit_normal_fixed, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_extended_toyota, itd_case_end),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

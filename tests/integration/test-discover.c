@@ -23,6 +23,9 @@
 
 #define SIM_CTL "/tmp/itest-discover-sim.sock"
 #define SIM_LOG "/tmp/itest-discover-sim.log"
+#define DMN_CONF "/tmp/itest-discover.conf"
+#define DMN_SOCK "/tmp/itest-discover.sock"
+#define DMN_LOG "/tmp/itest-discover-daemon.log"
 #define VIN "1BDSM2AT5TR000042"
 
 static char bodydiag[1024];
@@ -315,6 +318,32 @@ static void garbage_and_pending_for_ever_are_bounded(void **state)
 	assert_non_null(strstr(r.out, "time bound reached: 1 ECUs"));
 	assert_true(r.seconds < 0.6 + 1.5); /* the bound plus process start-up under TCG */
 
+	/* The same through bodydiagd's discover method: the same planner, the same bounds. */
+	pid_t daemon = -1;
+	struct itd_client api = {.fd = -1};
+	itd_write_conf(DMN_CONF, DMN_SOCK, NULL, NULL, "[discover]\nrate = 100\nmax_time = 30s\n");
+	api.fd = itd_start_daemon(DMN_CONF, DMN_SOCK, DMN_LOG, &daemon);
+	const char *argv3[] = {bodydiag, "discover", "--socket", DMN_SOCK, "--rate", "100",
+			       "--quiet",  "0.2",      "--range",  "11bit:0x700-0x72F", "--json",
+			       NULL};
+	itc_run(argv3, 60, &r);
+	itc_show("misbehaving ECUs, through bodydiagd", &r);
+	assert_int_equal(r.status, 0);
+	assert_true(r.seconds < 15);
+	j = json_loads(r.out, 0, &je);
+	assert_non_null(j);
+	g = ecu_by_address(j, "normal:0x710/0x718,pad=0xCC");
+	p = ecu_by_address(j, "normal:0x720/0x728,pad=0xCC");
+	assert_non_null(g);
+	assert_non_null(p);
+	assert_string_equal(json_string_value(json_object_get(g, "status")),
+			    "gave up: garbage answers");
+	assert_string_equal(json_string_value(json_object_get(p, "status")),
+			    "gave up: 0x78 without end");
+	json_decref(j);
+	close(api.fd);
+	assert_int_equal(itd_stop(&daemon, DMN_LOG), 0);
+
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	itd_forget(pid);
@@ -355,12 +384,12 @@ static void refused_in_listen_only_mode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(refused_in_listen_only_mode),
-	    cmocka_unit_test(bcm_11bit_normal),
-	    cmocka_unit_test(bcm_29bit_normal_fixed),
-	    cmocka_unit_test(bcm_extended_toyota),
-	    cmocka_unit_test(bcm_extended_bmw_every_range),
-	    cmocka_unit_test(garbage_and_pending_for_ever_are_bounded),
+	    cmocka_unit_test_teardown(refused_in_listen_only_mode, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_11bit_normal, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_29bit_normal_fixed, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_extended_toyota, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_extended_bmw_every_range, itd_case_end),
+	    cmocka_unit_test_teardown(garbage_and_pending_for_ever_are_bounded, itd_case_end),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
