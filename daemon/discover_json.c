@@ -53,12 +53,13 @@ json_t *discover_json_ecu(const struct discover_ecu *e)
 	json_object_set_new(o, "identification", id);
 	int r = discover_ecu_vin(e, &v);
 	if (r == 0)
-		json_object_set_new(o, "vin",
-				    json_pack("{s:s,s:b,s:s?,s:s?,s:s,s:o}", "vin", v.vin, "valid", 1,
-					      "maker", v.maker ? v.maker->brand : NULL, "make",
-					      v.maker ? v.maker->make : NULL, "check",
-					      vin_check_name(v.check), "model_year",
-					      v.model_year ? json_integer(v.model_year) : json_null()));
+		json_object_set_new(
+		    o, "vin",
+		    json_pack("{s:s,s:b,s:s?,s:s?,s:s,s:o}", "vin", v.vin, "valid", 1, "maker",
+			      v.maker ? v.maker->brand : NULL, "make",
+			      v.maker ? v.maker->make : NULL, "check", vin_check_name(v.check),
+			      "model_year",
+			      v.model_year ? json_integer(v.model_year) : json_null()));
 	else if (r == -EINVAL)
 		json_object_set_new(o, "vin",
 				    json_pack("{s:b,s:s}", "valid", 0, "reason", v.reason));
@@ -105,7 +106,8 @@ void discover_json_print(FILE *f, const json_t *run)
 	else
 		fprintf(f, "%-44s %-10s %9s  %-12s %s\n", "address", "found by", "latency", "role",
 			"status");
-	json_array_foreach(ecus, i, e) {
+	json_array_foreach(ecus, i, e)
+	{
 		const json_t *ids = json_object_get(e, "identification"), *x, *vin;
 		const char *key, *role = str(e, "role");
 
@@ -119,14 +121,16 @@ void discover_json_print(FILE *f, const json_t *run)
 			int nrc = (int)json_integer_value(json_object_get(e, "probe_nrc"));
 			const char *n = uds_nrc_name((uint8_t)nrc);
 
-			fprintf(f, "    probe answered negatively: NRC 0x%02X %s\n", nrc, n ? n : "");
+			fprintf(f, "    probe answered negatively: NRC 0x%02X %s\n", nrc,
+				n ? n : "");
 		}
 		for (enum discover_ident_id k = 0; k < DISCOVER_ID_MAX; k++) {
 			char label[32], did[8];
 
 			if (discover_ident_did(k)) {
 				snprintf(did, sizeof(did), "%04X", discover_ident_did(k));
-				snprintf(label, sizeof(label), "%s (%s)", discover_ident_name(k), did);
+				snprintf(label, sizeof(label), "%s (%s)", discover_ident_name(k),
+					 did);
 			} else {
 				snprintf(did, sizeof(did), "OBD09");
 				snprintf(label, sizeof(label), "%s", discover_ident_name(k));
@@ -149,7 +153,8 @@ void discover_json_print(FILE *f, const json_t *run)
 		vin = json_object_get(e, "vin");
 		if (json_is_true(json_object_get(vin, "valid")))
 			fprintf(f, "    VIN %s: %s, check digit %s\n", str(vin, "vin"),
-				*str(vin, "maker") ? str(vin, "maker") : "maker not in the WMI table",
+				*str(vin, "maker") ? str(vin, "maker")
+						   : "maker not in the WMI table",
 				str(vin, "check"));
 		else if (vin)
 			fprintf(f, "    VIN not valid: %s\n", str(vin, "reason"));

@@ -28,9 +28,9 @@ struct discovery_run {
 	struct discover *plan;
 	discovery_done_fn done;
 	void *userdata;
-	int raw_fd;   /* probes out, everything the bus says in */
-	int ecu_fd;   /* the ISO-TP socket of the ECU being identified */
-	size_t ecu;   /* which one it is bound to */
+	int raw_fd; /* probes out, everything the bus says in */
+	int ecu_fd; /* the ISO-TP socket of the ECU being identified */
+	size_t ecu; /* which one it is bound to */
 	ev_io raw_io, ecu_io;
 	ev_timer timer;
 	int64_t t0_us, t_end_us;
@@ -215,7 +215,8 @@ int discovery_run_new(struct core *c, const struct discover_config *cfg, discove
 	ev_timer_init(&r->timer, on_timer, 0., 0.);
 	k = discover_new(cfg, r->t0_us, &r->plan);
 	if (k >= 0)
-		k = can_raw_open(c->cfg.can.interface, NULL, 0, CAN_RAW_OPEN_ERR_FRAMES, &r->raw_fd);
+		k = can_raw_open(c->cfg.can.interface, NULL, 0, CAN_RAW_OPEN_ERR_FRAMES,
+				 &r->raw_fd);
 	if (k < 0) {
 		discovery_run_free(r);
 		return k;
@@ -284,11 +285,10 @@ static void on_done(void *userdata, struct discovery_run *run)
 
 	if (res && d->profile) {
 		struct discover_profile_opts o = {
-			.bus = d->c->cfg.can.interface,
-			.bitrate = can_link_get_info(d->c->cfg.can.interface, &info) == 0
-					   ? info.bitrate
-					   : 0,
-			.header = header,
+		    .bus = d->c->cfg.can.interface,
+		    .bitrate =
+			can_link_get_info(d->c->cfg.can.interface, &info) == 0 ? info.bitrate : 0,
+		    .header = header,
 		};
 		snprintf(header, sizeof(header), "bodydiagd discover on %s: %zu ECUs",
 			 d->c->cfg.can.interface, discover_ecu_count(discovery_run_plan(run)));
@@ -325,8 +325,8 @@ static int seconds_param(struct api_request *req, json_t *params, const char *ke
 		return 0;
 	s = json_number_value(v);
 	if (!json_is_number(v) || !(s > 0 || (zero_ok && s == 0)) || s * 1e6 > (double)max_us) {
-		api_request_fail(req, API_ERROR_INVALID_PARAMS, "\"%s\" is seconds in %s0, %.0f]", key,
-				 zero_ok ? "[" : "(", (double)max_us / 1e6);
+		api_request_fail(req, API_ERROR_INVALID_PARAMS, "\"%s\" is seconds in %s0, %.0f]",
+				 key, zero_ok ? "[" : "(", (double)max_us / 1e6);
 		return -1;
 	}
 	*ret = (int64_t)(s * 1e6);
@@ -354,23 +354,26 @@ static int config_of(struct api_request *req, json_t *params, const struct confi
 		}
 		cfg->rate = (unsigned)n;
 	}
-	if (seconds_param(req, params, "max_time", false, cfg->max_time_us, &cfg->max_time_us) < 0 ||
-	    seconds_param(req, params, "quiet", true, 10000000, &cfg->quiet_us) < 0)
+	if (seconds_param(req, params, "max_time", false, cfg->max_time_us, &cfg->max_time_us))
+		return -1;
+	if (seconds_param(req, params, "quiet", true, 10000000, &cfg->quiet_us))
 		return -1;
 	if ((v = json_object_get(params, "ranges"))) {
 		if (!json_is_array(v) || json_array_size(v) == 0 ||
 		    json_array_size(v) > DISCOVER_MAX_RANGES) {
 			api_request_fail(req, API_ERROR_INVALID_PARAMS,
-					 "\"ranges\" is an array of 1..%u ranges", DISCOVER_MAX_RANGES);
+					 "\"ranges\" is an array of 1..%u ranges",
+					 DISCOVER_MAX_RANGES);
 			return -1;
 		}
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			const char *s = json_string_value(x);
 
 			if (!s || discover_range_parse(s, strlen(s), &cfg->ranges[i], err,
 						       sizeof(err)) < 0) {
-				api_request_fail(req, API_ERROR_INVALID_PARAMS, "ranges[%zu]: %s", i,
-						 s ? err : "not a string");
+				api_request_fail(req, API_ERROR_INVALID_PARAMS, "ranges[%zu]: %s",
+						 i, s ? err : "not a string");
 				return -1;
 			}
 		}
@@ -401,7 +404,8 @@ static int config_of(struct api_request *req, json_t *params, const struct confi
 	}
 	if ((v = json_object_get(params, "identify"))) {
 		if (!json_is_boolean(v)) {
-			api_request_fail(req, API_ERROR_INVALID_PARAMS, "\"identify\" is a boolean");
+			api_request_fail(req, API_ERROR_INVALID_PARAMS,
+					 "\"identify\" is a boolean");
 			return -1;
 		}
 		cfg->identify = json_is_true(v);
@@ -418,9 +422,8 @@ static int config_of(struct api_request *req, json_t *params, const struct confi
 
 static void method_discover(struct api_request *req, json_t *params, void *userdata)
 {
-	static const char *const allowed[] = {"ranges",	 "rate",     "max_time", "quiet",
-					      "probe",	 "padding",  "identify", "profile",
-					      NULL};
+	static const char *const allowed[] = {"ranges",	 "rate",     "max_time", "quiet", "probe",
+					      "padding", "identify", "profile",	 NULL};
 	struct core *c = userdata;
 	struct discovery *d = c->discovery;
 	struct discover_config cfg;
@@ -440,7 +443,8 @@ static void method_discover(struct api_request *req, json_t *params, void *userd
 	k = discovery_run_new(c, &cfg, on_done, d, &d->run);
 	if (k < 0) {
 		policy_end(c->policy, POLICY_DISCOVERY);
-		api_request_fail(req, k == -EINVAL ? API_ERROR_INVALID_PARAMS : API_ERROR_UNAVAILABLE,
+		api_request_fail(req,
+				 k == -EINVAL ? API_ERROR_INVALID_PARAMS : API_ERROR_UNAVAILABLE,
 				 "cannot start: %s", strerror(-k));
 		return;
 	}
@@ -452,9 +456,11 @@ static void method_discover(struct api_request *req, json_t *params, void *userd
 }
 
 static const struct api_method method_table[] = {
-	{.name = "discover", .privilege = API_PRIVILEGE_ADMIN, .handler = method_discover,
-	 .summary = "finds the ECUs that answer diagnostics, without a profile (transmits: "
-		    "probes at a bounded rate, then the identification DIDs)"},
+    {.name = "discover",
+     .privilege = API_PRIVILEGE_ADMIN,
+     .handler = method_discover,
+     .summary = "finds the ECUs that answer diagnostics, without a profile (transmits: "
+		"probes at a bounded rate, then the identification DIDs)"},
 };
 
 static int discovery_new(struct core *c)
@@ -490,10 +496,10 @@ static void discovery_free(struct core *c)
 }
 
 const struct module discovery_module = {
-	.name = "ECU discovery",
-	.new = discovery_new,
-	.set_vehicle = discovery_set_vehicle,
-	.free = discovery_free,
-	.methods = method_table,
-	.n_methods = ARRAY_SIZE(method_table),
+    .name = "ECU discovery",
+    .new = discovery_new,
+    .set_vehicle = discovery_set_vehicle,
+    .free = discovery_free,
+    .methods = method_table,
+    .n_methods = ARRAY_SIZE(method_table),
 };

@@ -72,7 +72,7 @@ static bool automatic(const struct identity *id)
 }
 
 static void say(struct identity *id, enum identity_state s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void say(struct identity *id, enum identity_state s, const char *fmt, ...)
 {
 	va_list ap;
@@ -99,7 +99,7 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 static int choose_profile(const struct identity *id, const char *vin, char *path, size_t size)
 {
 	const char *dir = id->c->cfg.data.profile_dir[0] ? id->c->cfg.data.profile_dir
-							  : BODYDIAG_DATADIR "/profiles";
+							 : BODYDIAG_DATADIR "/profiles";
 	struct dirent **names = NULL;
 	unsigned best = 0;
 	int n = scandir(dir, &names, NULL, by_name), r = -ENOENT;
@@ -133,8 +133,8 @@ static int choose_profile(const struct identity *id, const char *vin, char *path
 			snprintf(path, size, "%s", file);
 			r = 0;
 		} else if (m && m == best) {
-			log_notice("profile = auto: %s claims %.*s too; %s (first by name) kept", file,
-				   (int)m, vin, path);
+			log_notice("profile = auto: %s claims %.*s too; %s (first by name) kept",
+				   file, (int)m, vin, path);
 		}
 		profile_free(p);
 	}
@@ -154,8 +154,8 @@ static void on_reload(struct timer *t)
 	if (!id->chosen[0])
 		return;
 	if (vehicle_load_profile(&cfg, id->chosen, &v) < 0) {
-		say(id, IDENTITY_NO_MATCH, "VIN %s: %s does not load (see the log): passive", id->vin,
-		    id->chosen);
+		say(id, IDENTITY_NO_MATCH, "VIN %s: %s does not load (see the log): passive",
+		    id->vin, id->chosen);
 		id->chosen[0] = '\0';
 		return;
 	}
@@ -219,7 +219,7 @@ static void on_exchange(void *userdata, const struct router_exchange *x)
 	const uint8_t *p = x->resp;
 	size_t n = x->resp_len;
 	const char *source =
-		x->origin == ROUTER_ORIGIN_BUS ? "seen on the bus" : "read through the daemon";
+	    x->origin == ROUTER_ORIGIN_BUS ? "seen on the bus" : "read through the daemon";
 
 	if (x->outcome != UDS_BROKER_RESPONSE || !p || n < 3)
 		return;
@@ -249,8 +249,11 @@ static void on_passive_pdu(void *userdata, enum isotp_dir dir, const uint8_t *pd
 			   int64_t t_first_us, int64_t t_last_us)
 {
 	struct identity *id = userdata;
-	struct router_exchange x = {.origin = ROUTER_ORIGIN_BUS, .outcome = UDS_BROKER_RESPONSE,
-				    .resp = pdu, .resp_len = len, .t_us = t_last_us};
+	struct router_exchange x = {.origin = ROUTER_ORIGIN_BUS,
+				    .outcome = UDS_BROKER_RESPONSE,
+				    .resp = pdu,
+				    .resp_len = len,
+				    .t_us = t_last_us};
 
 	if (dir == ISOTP_DIR_RESPONSE)
 		on_exchange(id, &x);
@@ -359,7 +362,8 @@ static void on_tick(struct timer *t)
 	if (config_never_transmit(&id->c->cfg)) {
 		if (id->state == IDENTITY_WAITING)
 			say(id, IDENTITY_WAITING,
-			    "listen-only: the VIN is not read; waiting to see it on the bus (another "
+			    "listen-only: the VIN is not read; waiting to see it on the bus "
+			    "(another "
 			    "tester's read), passive meanwhile");
 		return;
 	}
@@ -404,20 +408,19 @@ void identity_bus_event(struct identity *id, bool attached)
 json_t *identity_status_json(const struct identity *id)
 {
 	static const char *const states[IDENTITY_STATE_MAX] = {
-		[IDENTITY_WAITING] = "waiting",	     [IDENTITY_READING] = "reading",
-		[IDENTITY_NO_ANSWER] = "no_answer", [IDENTITY_INVALID] = "invalid",
-		[IDENTITY_KNOWN] = "known",	     [IDENTITY_NO_MATCH] = "no_profile",
+	    [IDENTITY_WAITING] = "waiting",	[IDENTITY_READING] = "reading",
+	    [IDENTITY_NO_ANSWER] = "no_answer", [IDENTITY_INVALID] = "invalid",
+	    [IDENTITY_KNOWN] = "known",		[IDENTITY_NO_MATCH] = "no_profile",
 	};
 	const struct vin_info *v = &id->info;
 
-	return json_pack("{s:s?,s:s?,s:s?,s:s?,s:o,s:s,s:s?,s:s,s:s,s:s}", "vin",
-			 id->vin[0] ? id->vin : NULL, "source", id->vin[0] ? id->source : NULL,
-			 "wmi", id->vin[0] ? v->wmi : NULL, "maker",
-			 id->vin[0] && v->maker ? v->maker->brand : NULL, "model_year",
-			 id->vin[0] && v->model_year ? json_integer(v->model_year) : json_null(),
-			 "profile", automatic(id) ? "auto" : "configured", "chosen",
-			 id->chosen[0] ? id->chosen : NULL, "state", states[id->state], "text",
-			 id->text, "unit_id", id->unit_id);
+	return json_pack(
+	    "{s:s?,s:s?,s:s?,s:s?,s:o,s:s,s:s?,s:s,s:s,s:s}", "vin", id->vin[0] ? id->vin : NULL,
+	    "source", id->vin[0] ? id->source : NULL, "wmi", id->vin[0] ? v->wmi : NULL, "maker",
+	    id->vin[0] && v->maker ? v->maker->brand : NULL, "model_year",
+	    id->vin[0] && v->model_year ? json_integer(v->model_year) : json_null(), "profile",
+	    automatic(id) ? "auto" : "configured", "chosen", id->chosen[0] ? id->chosen : NULL,
+	    "state", states[id->state], "text", id->text, "unit_id", id->unit_id);
 }
 
 /* ---- the module ---- */
@@ -477,8 +480,8 @@ static void identity_free(struct core *c)
 }
 
 const struct module identity_module = {
-	.name = "vehicle identity",
-	.new = identity_new,
-	.set_vehicle = identity_set_vehicle,
-	.free = identity_free,
+    .name = "vehicle identity",
+    .new = identity_new,
+    .set_vehicle = identity_set_vehicle,
+    .free = identity_free,
 };

@@ -27,8 +27,8 @@
 
 struct identity;
 
-#define IDENTITY_ATTEMPTS 3	       /* VIN reads per attachment */
-#define IDENTITY_RETRY_US 30000000     /* between two of them */
+#define IDENTITY_ATTEMPTS 3	   /* VIN reads per attachment */
+#define IDENTITY_RETRY_US 30000000 /* between two of them */
 
 /* The profile the VIN chose (profile = auto), NULL when none (yet): what a reload
  * loads. Accepts NULL. */

@@ -113,7 +113,8 @@ static unsigned requests_seen(int cap)
 static void refused(struct itd_client *api, const char *method, json_t *params)
 {
 	json_t *r = itd_call_or_fail(api, method, params, 15000);
-	const char *msg = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(r, "error"), "message"));
 
 	if (!msg || !strstr(msg, "listen_only = hard") || !strstr(msg, "nothing was sent")) {
 		itd_print_json(method, r);
@@ -196,8 +197,9 @@ static void idle_listen_only_by_default(void **state)
 		itd_print_json("dtc.read", j);
 		itd_dump(DMN_LOG);
 		print_message("# can0 tx %llu dropped %llu errors %llu, listen-only %d\n",
-			      itc_stat(ITEST_CAN0, "tx_packets"), itc_stat(ITEST_CAN0, "tx_dropped"),
-			      itc_stat(ITEST_CAN0, "tx_errors"), can0_listen_only());
+			      itc_stat(ITEST_CAN0, "tx_packets"),
+			      itc_stat(ITEST_CAN0, "tx_dropped"), itc_stat(ITEST_CAN0, "tx_errors"),
+			      can0_listen_only());
 	}
 	assert_non_null(res);
 	json_decref(j);
@@ -209,7 +211,8 @@ static void idle_listen_only_by_default(void **state)
 		      (double)(itd_mono_us() - t0) / 1e6);
 	assert_true(can0_listen_only());
 	/* a second read takes it out again, and works */
-	j = itd_call_or_fail(&api, "did.read", json_pack("{s:s}", "did", "TrunkFuseVoltage"), 15000);
+	j = itd_call_or_fail(&api, "did.read", json_pack("{s:s}", "did", "TrunkFuseVoltage"),
+			     15000);
 	assert_non_null(json_object_get(j, "result"));
 	json_decref(j);
 
@@ -226,7 +229,7 @@ static void idle_listen_only_by_default(void **state)
 	size_t i;
 	json_t *row;
 	json_array_foreach(json_object_get(json_object_get(j, "result"), "records"), i, row)
-		assert_null(strstr(json_string_value(json_object_get(row, "event")), "adapter"));
+	    assert_null(strstr(json_string_value(json_object_get(row, "event")), "adapter"));
 	json_decref(j);
 	close(api.fd);
 	assert_int_equal(itd_stop(&daemon, DMN_LOG), 0);
@@ -276,8 +279,8 @@ static void bitrate_auto(void **state)
 	int cap;
 
 	sim = itc_start_sim(profile, SIM_CTL, SIM_LOG);
-	assert_int_equal(can_link_set_mode(ITEST_CAN0, 125000, CAN_LINK_CTRLMODE_LISTENONLY, 0, true),
-			 0);
+	assert_int_equal(
+	    can_link_set_mode(ITEST_CAN0, 125000, CAN_LINK_CTRLMODE_LISTENONLY, 0, true), 0);
 	cap = itc_capture(ITEST_CAN2);
 	unsigned long long tx0 = itc_stat(ITEST_CAN0, "tx_packets");
 	atomic_store(&w.stop, false);
@@ -292,8 +295,8 @@ static void bitrate_auto(void **state)
 			itd_dump(DMN_LOG);
 			fail_msg("no reply to status");
 		}
-		det = json_object_get(
-		    json_object_get(json_object_get(j, "result"), "controller"), "detection");
+		det = json_object_get(json_object_get(json_object_get(j, "result"), "controller"),
+				      "detection");
 		const char *s = json_string_value(json_object_get(det, "state"));
 		if (s && strcmp(s, "running") && strcmp(s, "off"))
 			break;

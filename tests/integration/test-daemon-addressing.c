@@ -62,12 +62,14 @@ struct variant {
 
 static json_t *call_ok(struct itd_client *api, const char *method, json_t *params)
 {
-	json_t *r = itd_call_or_fail(api, method, params, 30000), *res = json_object_get(r, "result");
+	json_t *r = itd_call_or_fail(api, method, params, 30000),
+	       *res = json_object_get(r, "result");
 
 	if (!res) {
 		itd_dump(DMN_LOG);
-		fail_msg("%s failed: %s: %s", method, itd_error(r),
-			 json_string_value(json_object_get(json_object_get(r, "error"), "message")));
+		fail_msg(
+		    "%s failed: %s: %s", method, itd_error(r),
+		    json_string_value(json_object_get(json_object_get(r, "error"), "message")));
 	}
 	json_incref(res);
 	json_decref(r);
@@ -99,9 +101,9 @@ static const json_t *ecu_at(const json_t *run, const char *address)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(json_object_get(run, "ecus"), i, e)
-		if (!strcmp(json_string_value(json_object_get(e, "address")), address))
-			return e;
+	json_array_foreach(
+	    json_object_get(run, "ecus"), i,
+	    e) if (!strcmp(json_string_value(json_object_get(e, "address")), address)) return e;
 	return NULL;
 }
 
@@ -156,9 +158,9 @@ static void run_variant(const struct variant *v)
 	usleep(1500000); /* the daemon hears the car; the open-load check has failed */
 
 	/* 1. Discovery through the daemon. */
-	const char *argv[] = {bodydiag,	   "discover", "--socket", DMN_SOCK, "--range", "functional",
-			      "--range",   v->range,   "--quiet",  "0.2",    "--json",  "--write-profile",
-			      found,	   NULL};
+	const char *argv[] = {bodydiag,	    "discover",	       "--socket", DMN_SOCK,  "--range",
+			      "functional", "--range",	       v->range,   "--quiet", "0.2",
+			      "--json",	    "--write-profile", found,	   NULL};
 	itc_run(argv, 120, &r);
 	itc_show(v->name, &r);
 	if (r.status != 0)
@@ -166,9 +168,11 @@ static void run_variant(const struct variant *v)
 	assert_int_equal(r.status, 0);
 	j = json_loads(r.out, 0, NULL);
 	assert_non_null(j);
-	const json_t *bcm = ecu_at(j, v->address), *obd = ecu_at(j, "normal:0x7E0/0x7E8,pad=0xCC,func=0x7DF");
+	const json_t *bcm = ecu_at(j, v->address),
+		     *obd = ecu_at(j, "normal:0x7E0/0x7E8,pad=0xCC,func=0x7DF");
 	if (!bcm || !obd)
-		fail_msg("%s: the BCM at %s and the OBD stand-in not both found", v->name, v->address);
+		fail_msg("%s: the BCM at %s and the OBD stand-in not both found", v->name,
+			 v->address);
 	assert_string_equal(json_string_value(json_object_get(bcm, "role")), "bcm");
 	assert_string_equal(ident(bcm, "F197"), "Body Control Module");
 	assert_non_null(ident(bcm, "F190"));
@@ -182,9 +186,8 @@ static void run_variant(const struct variant *v)
 
 	/* 2. The methods at this addressing. */
 	res = call_ok(&api, "ecus", NULL);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(res, "ecus"),
-									      0),
-							       "addressing")),
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(res, "ecus"), 0), "addressing")),
 			    isotp_addr_mode_name(a.mode));
 	json_decref(res);
 	res = call_ok(&api, "dtc.read", json_pack("{s:s,s:s}", "ecu", "bcm", "mask", "0x2f"));
@@ -220,8 +223,8 @@ static void run_variant(const struct variant *v)
 	kill(daemon, SIGHUP);
 	usleep(500000);
 	for (int i = 0; i < 40 && !res; i++) {
-		json_t *rr = itd_call_or_fail(&api, "actuator.test", json_pack("{s:i}", "duration_ms", 500),
-					      30000);
+		json_t *rr = itd_call_or_fail(&api, "actuator.test",
+					      json_pack("{s:i}", "duration_ms", 500), 30000);
 		res = json_incref(json_object_get(rr, "result"));
 		if (!res) {
 			itd_print_json("actuator.test", rr);
@@ -240,10 +243,9 @@ static void run_variant(const struct variant *v)
 		if (!res)
 			itd_print_json("diagnose", j);
 		assert_non_null(res);
-		assert_string_equal(
-		    json_string_value(json_object_get(json_array_get(json_object_get(res, "findings"), 0),
-						      "id")),
-		    FAULT);
+		assert_string_equal(json_string_value(json_object_get(
+					json_array_get(json_object_get(res, "findings"), 0), "id")),
+				    FAULT);
 		json_decref(j);
 	}
 	unsigned n = check_requests(cap, &a);
@@ -252,7 +254,8 @@ static void run_variant(const struct variant *v)
 
 	/* 3. Another tester at the same addressing, seen passively. */
 	res = call_ok(&api, "findings", NULL);
-	json_int_t pdus = json_integer_value(json_object_get(json_object_get(res, "input"), "pdus"));
+	json_int_t pdus =
+	    json_integer_value(json_object_get(json_object_get(res, "input"), "pdus"));
 	json_decref(res);
 	struct isotp_socket_opts o;
 	uint8_t resp[512];
@@ -268,7 +271,8 @@ static void run_variant(const struct variant *v)
 	close(fd);
 	usleep(300000);
 	res = call_ok(&api, "findings", NULL);
-	assert_true(json_integer_value(json_object_get(json_object_get(res, "input"), "pdus")) > pdus);
+	assert_true(json_integer_value(json_object_get(json_object_get(res, "input"), "pdus")) >
+		    pdus);
 	json_decref(res);
 	close(api.fd);
 	close(marks.fd);

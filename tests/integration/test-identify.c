@@ -63,8 +63,9 @@ static int start(const char *can_extra, pid_t *pid)
 	/* itd_write_conf_level writes a profile line of its own: this config is written here */
 	f = fopen(DMN_CONF, "we");
 	assert_non_null(f);
-	fprintf(f, "[can]\ninterface = %s\n%s[data]\n%s[api]\nsocket = %s\nrate_limit = 0\n"
-		   "[history]\npath =\n[log]\nlevel = debug\n",
+	fprintf(f,
+		"[can]\ninterface = %s\n%s[data]\n%s[api]\nsocket = %s\nrate_limit = 0\n"
+		"[history]\npath =\n[log]\nlevel = debug\n",
 		ITEST_CAN0, can_extra, data, DMN_SOCK);
 	fclose(f);
 	return itd_start_daemon(DMN_CONF, DMN_SOCK, DMN_LOG, pid);

@@ -61,7 +61,8 @@ static void start(struct t *t, bool automatic, bool listen_only)
 	if (automatic) {
 		make_dir(t);
 		snprintf(t->c.cfg.data.profile, sizeof(t->c.cfg.data.profile), "auto");
-		snprintf(t->c.cfg.data.profile_dir, sizeof(t->c.cfg.data.profile_dir), "%s", t->dir);
+		snprintf(t->c.cfg.data.profile_dir, sizeof(t->c.cfg.data.profile_dir), "%s",
+			 t->dir);
 	}
 	assert_int_equal(vehicle_load(&t->c.cfg, &v), 0);
 	assert_null(vehicle_profile(v));
@@ -83,8 +84,11 @@ static void stop(struct t *t)
 /* An answer seen on the bus: resp (len bytes) to a request the router did not see. */
 static void seen(struct t *t, const uint8_t *resp, size_t len)
 {
-	struct router_exchange x = {.origin = ROUTER_ORIGIN_BUS, .ecu_name = "bcm",
-				    .outcome = UDS_BROKER_RESPONSE, .resp = resp, .resp_len = len,
+	struct router_exchange x = {.origin = ROUTER_ORIGIN_BUS,
+				    .ecu_name = "bcm",
+				    .outcome = UDS_BROKER_RESPONSE,
+				    .resp = resp,
+				    .resp_len = len,
 				    .t_us = t->fc.now};
 
 	router_publish_exchange(t->c.router, &x);
@@ -162,11 +166,11 @@ static void passive_obd_frames(void **state)
 {
 	static struct t t;
 	static const uint8_t frames[][8] = {
-		{0x02, 0x09, 0x02, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA},		  /* 0x7E0 */
-		{0x10, 0x14, 0x49, 0x02, 0x01, '1', 'B', 'D'},		  /* 0x7E8 */
-		{0x30, 0x00, 0x00, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA},		  /* 0x7E0 */
-		{0x21, 'S', 'M', '2', 'A', 'T', '5', 'T'},			  /* 0x7E8 */
-		{0x22, 'R', '0', '0', '0', '0', '4', '2'},			  /* 0x7E8 */
+	    {0x02, 0x09, 0x02, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA}, /* 0x7E0 */
+	    {0x10, 0x14, 0x49, 0x02, 0x01, '1', 'B', 'D'},    /* 0x7E8 */
+	    {0x30, 0x00, 0x00, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA}, /* 0x7E0 */
+	    {0x21, 'S', 'M', '2', 'A', 'T', '5', 'T'},	      /* 0x7E8 */
+	    {0x22, 'R', '0', '0', '0', '0', '4', '2'},	      /* 0x7E8 */
 	};
 	static const uint32_t ids[] = {0x7E0, 0x7E8, 0x7E0, 0x7E8, 0x7E8};
 	json_t *o;
@@ -250,10 +254,10 @@ static void auto_in_listen_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(passive_and_garbage),
-		cmocka_unit_test(passive_obd_frames),
-		cmocka_unit_test(auto_chooses_by_wmi),
-		cmocka_unit_test(auto_in_listen_only),
+	    cmocka_unit_test(passive_and_garbage),
+	    cmocka_unit_test(passive_obd_frames),
+	    cmocka_unit_test(auto_chooses_by_wmi),
+	    cmocka_unit_test(auto_in_listen_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
