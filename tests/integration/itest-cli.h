@@ -174,3 +174,26 @@ static inline void itc_put_back(void)
 				  CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING,
 				  0, true);
 }
+
+/* The CLI's binary and the simulator's profile, for the tests below. */
+static char itc_bodydiag[1024], itc_profile[1024];
+
+/* Group setup and teardown of the tests that move the controllers: the paths above, the
+ * controllers reset before and after. */
+static inline int itc_group_setup(void **state)
+{
+	itd_group_start(state);
+	itd_path(itc_bodydiag, sizeof(itc_bodydiag), "BODYDIAG_BUILD_ROOT",
+		 "tools/bodydiag/bodydiag");
+	itd_path(itc_profile, sizeof(itc_profile), "BODYDIAG_SOURCE_ROOT",
+		 "profiles/sim-2026.profile");
+	itc_put_back();
+	return 0;
+}
+
+static inline int itc_group_teardown(void **state)
+{
+	itd_group_end(state);
+	itc_put_back();
+	return 0;
+}

@@ -39,23 +39,6 @@
 #define SIM_CTL "/tmp/itest-ctl-sim.sock"
 #define SIM_LOG "/tmp/itest-ctl-sim.log"
 
-static char bodydiag[1024], profile[1024];
-
-static int setup(void **state)
-{
-	itd_group_start(state);
-	itd_path(bodydiag, sizeof(bodydiag), "BODYDIAG_BUILD_ROOT", "tools/bodydiag/bodydiag");
-	itd_path(profile, sizeof(profile), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
-	itc_put_back();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	itd_group_end(state);
-	itc_put_back();
-	return 0;
-}
 
 /* After each case, also a failed one: no daemon or simulator left on the bus for the next. */
 static int after_each(void **state)
@@ -131,7 +114,7 @@ static void hard_refuses_before_sending(void **state)
 	struct itc_run r;
 	int cap;
 
-	sim = itc_start_sim(profile, SIM_CTL, SIM_LOG);
+	sim = itc_start_sim(itc_profile, SIM_CTL, SIM_LOG);
 	cap = itc_capture(ITEST_CAN2);
 	api.fd = start("[can]\nlisten_only = hard\n", &daemon);
 	assert_true(can0_listen_only_soon(true));
@@ -145,12 +128,12 @@ static void hard_refuses_before_sending(void **state)
 	refused(&api, "obd.request", json_pack("{s:i,s:i}", "mode", 1, "pid", 0x0D));
 	refused(&api, "diagnose", NULL);
 	refused(&api, "discover", NULL);
-	const char *argv[] = {bodydiag, "dtc", "--socket", DMN_SOCK, NULL};
+	const char *argv[] = {itc_bodydiag, "dtc", "--socket", DMN_SOCK, NULL};
 	itc_run(argv, 30, &r);
 	itc_show("bodydiag dtc, hard", &r);
 	assert_true(r.status != 0);
 	assert_non_null(strstr(r.err, "listen_only = hard"));
-	const char *disc[] = {bodydiag, "discover", "--socket", DMN_SOCK, NULL};
+	const char *disc[] = {itc_bodydiag, "discover", "--socket", DMN_SOCK, NULL};
 	itc_run(disc, 30, &r);
 	itc_show("bodydiag discover, hard", &r);
 	assert_int_equal(r.status, 1);
@@ -187,7 +170,7 @@ static void idle_listen_only_by_default(void **state)
 	json_t *j, *res;
 	int64_t t0;
 
-	sim = itc_start_sim(profile, SIM_CTL, SIM_LOG);
+	sim = itc_start_sim(itc_profile, SIM_CTL, SIM_LOG);
 	api.fd = start("[can]\nidle_after = 1s\n", &daemon);
 	assert_true(can0_listen_only_soon(true));
 
@@ -278,7 +261,7 @@ static void bitrate_auto(void **state)
 	json_t *j = NULL, *det = NULL;
 	int cap;
 
-	sim = itc_start_sim(profile, SIM_CTL, SIM_LOG);
+	sim = itc_start_sim(itc_profile, SIM_CTL, SIM_LOG);
 	assert_int_equal(
 	    can_link_set_mode(ITEST_CAN0, 125000, CAN_LINK_CTRLMODE_LISTENONLY, 0, true), 0);
 	cap = itc_capture(ITEST_CAN2);
@@ -344,5 +327,5 @@ int main(void)
 	    cmocka_unit_test_teardown(idle_listen_only_by_default, after_each),
 	    cmocka_unit_test_teardown(bitrate_auto, after_each),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, itc_group_setup, itc_group_teardown);
 }

@@ -273,6 +273,25 @@ static void bad_ecus(void)
 	}
 }
 
+/* A run's JSON: the garbage ECU and the 0x78 one both found and given up, each for its
+ * reason. */
+static void given_up(const char *out)
+{
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+
+	assert_non_null(j);
+	const json_t *g = ecu_by_address(j, "normal:0x710/0x718,pad=0xCC");
+	const json_t *p = ecu_by_address(j, "normal:0x720/0x728,pad=0xCC");
+	assert_non_null(g);
+	assert_non_null(p);
+	assert_string_equal(json_string_value(json_object_get(g, "status")),
+			    "gave up: garbage answers");
+	assert_string_equal(json_string_value(json_object_get(p, "status")),
+			    "gave up: 0x78 without end");
+	json_decref(j);
+}
+
 static void garbage_and_pending_for_ever_are_bounded(void **state)
 {
 	struct itc_run r;
@@ -295,18 +314,7 @@ static void garbage_and_pending_for_ever_are_bounded(void **state)
 	itc_show("misbehaving ECUs", &r);
 	assert_int_equal(r.status, 0);
 	assert_true(r.seconds < 15);
-	json_error_t je;
-	json_t *j = json_loads(r.out, 0, &je);
-	assert_non_null(j);
-	const json_t *g = ecu_by_address(j, "normal:0x710/0x718,pad=0xCC");
-	const json_t *p = ecu_by_address(j, "normal:0x720/0x728,pad=0xCC");
-	assert_non_null(g);
-	assert_non_null(p);
-	assert_string_equal(json_string_value(json_object_get(g, "status")),
-			    "gave up: garbage answers");
-	assert_string_equal(json_string_value(json_object_get(p, "status")),
-			    "gave up: 0x78 without end");
-	json_decref(j);
+	given_up(r.out);
 
 	/* a bound shorter than the 0x78s: the run ends at it, with what it has */
 	const char *argv2[] = {bodydiag,     "discover", "--iface", ITEST_CAN0, "--rate",
@@ -330,17 +338,7 @@ static void garbage_and_pending_for_ever_are_bounded(void **state)
 	itc_show("misbehaving ECUs, through bodydiagd", &r);
 	assert_int_equal(r.status, 0);
 	assert_true(r.seconds < 15);
-	j = json_loads(r.out, 0, &je);
-	assert_non_null(j);
-	g = ecu_by_address(j, "normal:0x710/0x718,pad=0xCC");
-	p = ecu_by_address(j, "normal:0x720/0x728,pad=0xCC");
-	assert_non_null(g);
-	assert_non_null(p);
-	assert_string_equal(json_string_value(json_object_get(g, "status")),
-			    "gave up: garbage answers");
-	assert_string_equal(json_string_value(json_object_get(p, "status")),
-			    "gave up: 0x78 without end");
-	json_decref(j);
+	given_up(r.out);
 	close(api.fd);
 	assert_int_equal(itd_stop(&daemon, DMN_LOG), 0);
 
