@@ -48,6 +48,8 @@ struct bus {
 	bool mode_changed;	/* we changed it: bus_free puts it back */
 	bool expect_down;	/* our own down/up: the socket's ENETDOWN is no outage */
 	bool mode_failed_said;	/* CONFIG_FAILED about the mode emitted once */
+	bool mode_fixed;	/* the mode cannot be changed (no such mode, no permission):
+				 * never tried again, for every try is a down and up */
 
 	/* bitrate detection */
 	struct bus_detect detect;
@@ -186,11 +188,14 @@ static int switch_mode(struct bus *b, bool listen_only)
 {
 	int r;
 
+	if (b->mode_fixed)
+		return -EPERM;
 	b->expect_down = true;
 	r = can_link_set_mode(b->ifname, 0, CAN_LINK_CTRLMODE_LISTENONLY,
 			      listen_only ? CAN_LINK_CTRLMODE_LISTENONLY : 0, true);
 	if (r < 0) {
 		(void)can_link_start(b->ifname);
+		b->mode_fixed = r == -EOPNOTSUPP || r == -EPERM;
 		snprintf(b->stats.mode_error, sizeof(b->stats.mode_error),
 			 "%s: cannot %s listen-only mode: %s", b->ifname,
 			 listen_only ? "put the controller in" : "take the controller out of",
