@@ -312,8 +312,12 @@ static void on_detect_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct bus *b = container_of(w, struct bus, detect_timer);
 
-	if (b->detector)
+	/* What came during the window counts, also when the loop runs the timer before the
+	 * socket's readiness (a daemon still starting, a busy host). */
+	if (b->detector) {
+		detect_frames(b);
 		detect_step(b);
+	}
 	else if (b->detect.state == BUS_DETECT_FAILED)
 		detect_start(b); /* the retry */
 	(void)loop;
