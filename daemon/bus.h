@@ -8,13 +8,26 @@
  *
  * Listen-only: the bus never transmits by itself. Frames go to the frame router
  * (daemon/router.h), which classifies and decodes them once for every module.
+ *
+ * The controller's own listen-only mode (CAN_CTRLMODE_LISTENONLY: no ACK, no error flag,
+ * nothing sent) is set here, as the transmit policy (policy.c) asks: for good, while the
+ * daemon only listens (bus_set_listen_only() takes it out and puts it back), or never.
+ * Changing it means taking the link down and up again; the bus swallows the outage that
+ * makes on its own socket, so it shows in no history.
+ *
+ * Bitrate detection ([can] bitrate = auto): before the first attach the controller is put
+ * in listen-only mode with bus-error reporting and lib/bitrate_detect tries the usual
+ * bitrates (the profile's first), bounded in time; the bitrate found is kept, and a run
+ * that finds none is tried again after BUS_DETECT_RETRY_S while the bus stays detached.
  */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bodydiag/bitrate_detect.h"
 #include "bodydiag/frame.h"
 #include "bodydiag/linux/can_link.h"
 #include "bodydiag/linux/can_raw.h"
@@ -28,8 +41,40 @@ enum bus_event {
 	BUS_EVENT_STATE,      /* controller state changed (ERROR-WARNING, ERROR-PASSIVE, BUS-OFF...) */
 	BUS_EVENT_RESTARTED,  /* we restarted the controller after bus-off */
 	BUS_EVENT_DROPS,      /* the kernel dropped frames because we were too slow */
-	BUS_EVENT_CONFIG_FAILED, /* bitrate/restart-ms could not be applied (detail: why) */
+	BUS_EVENT_CONFIG_FAILED, /* bitrate/restart-ms/controller mode could not be applied */
+	BUS_EVENT_BITRATE,    /* bitrate detection ended (detail: what it found, per bitrate) */
 	_BUS_EVENT_MAX,
+};
+
+/* The controller's listen-only mode, as the transmit policy wants it. */
+enum bus_listen_only {
+	BUS_LISTEN_ONLY_LEAVE,	/* never touched: as the system configured it */
+	BUS_LISTEN_ONLY_IDLE,	/* set at attach; bus_set_listen_only() switches it */
+	BUS_LISTEN_ONLY_ALWAYS, /* set at attach and kept; no attach when it cannot be set */
+	BUS_LISTEN_ONLY_MAX,
+};
+
+enum bus_detect_state {
+	BUS_DETECT_OFF,	      /* a fixed bitrate (or none) */
+	BUS_DETECT_RUNNING,   /* listening through the bitrates */
+	BUS_DETECT_FOUND,     /* the bus runs at detect.bitrate */
+	BUS_DETECT_FAILED,    /* none found (detail in detect.text); tried again later */
+	BUS_DETECT_VIRTUAL,   /* the device has no bit timing (vcan): nothing to detect */
+	BUS_DETECT_REFUSED,   /* the controller has no listen-only mode: never tried */
+	BUS_DETECT_STATE_MAX,
+};
+
+#define BUS_DETECT_RETRY_S 30.0
+
+/* What the last detection saw; per bitrate as lib/bitrate_detect reports it. */
+struct bus_detect {
+	enum bus_detect_state state;
+	uint32_t bitrate; /* FOUND */
+	bool bus_error_reporting;
+	size_t n;
+	struct bitrate_detect_result results[BITRATE_DETECT_MAX];
+	int64_t t_us; /* when it ended (monotonic), 0 = not yet */
+	char text[160]; /* one line: "500k found in 1.6 s", "no traffic at any bitrate" */
 };
 
 struct bus_opts {
@@ -41,6 +86,9 @@ struct bus_opts {
 				* kernel's restart-ms is 0 (after restart_holdoff_s) */
 	double restart_holdoff_s;
 	bool can_fd;           /* receive CAN FD frames */
+	enum bus_listen_only listen_only;
+	bool detect_bitrate;   /* [can] bitrate = auto (configure_link's bitrate ignored) */
+	uint32_t detect_first; /* tried first (the profile's bitrate); 0 = the usual order */
 	bool error_frames;     /* receive error frames (counted, and passed to ops.frame) */
 	const struct can_raw_filter *filters; /* copied; NULL/0: everything */
 	size_t n_filters;
@@ -58,6 +106,9 @@ struct bus_stats {
 	int64_t last_frame_us;   /* monotonic µs of the last frame, 0 = none yet */
 	int64_t outage_us;       /* total time detached */
 	struct can_link_info link; /* last poll */
+	bool controller;	   /* a controller with a mode (not vcan) */
+	bool listen_only;	   /* it is in listen-only mode now */
+	char mode_error[128];	   /* why the mode could not be set, "" = fine */
 };
 
 struct bus_ops {
@@ -90,3 +141,22 @@ struct bus *bus_free(struct bus *b);
 int bus_set_filters(struct bus *b, const struct can_raw_filter *filters, size_t n_filters);
 void bus_get_stats(const struct bus *b, struct bus_stats *ret);
 const char *bus_event_name(enum bus_event ev);
+
+/*
+ * Puts the controller in listen-only mode (on) or takes it out (off), as the transmit
+ * policy decides; returns at once when it is so already, when the device has no
+ * controller mode (vcan), or with BUS_LISTEN_ONLY_LEAVE. Returns 0; -EPERM for off with
+ * BUS_LISTEN_ONLY_ALWAYS; -ENETDOWN while detached; -errno from the kernel (why in
+ * stats.mode_error).
+ */
+int bus_set_listen_only(struct bus *b, bool on);
+/* The last bitrate detection (state BUS_DETECT_OFF without [can] bitrate = auto). */
+const struct bus_detect *bus_detect_info(const struct bus *b);
+/* "off", "running", "found", "failed", "virtual", "refused". */
+const char *bus_detect_state_name(enum bus_detect_state s);
+
+/* For `status`: {"present":..,"mode":"idle"|"always"|"leave","listen_only":..,
+ * "error":null|"...","bitrate":"auto"|"fixed","detection":null|{"state":..,"bitrate":..,
+ * "text":..,"bus_error_reporting":..,"results":[{"bitrate":..,"verdict":..,"frames":..,
+ * "error_frames":..,"listened_s":..}]}}. */
+json_t *bus_status_json(const struct bus *b);

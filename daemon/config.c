@@ -25,6 +25,9 @@ enum value_type {
 	VALUE_TYPE_DOUBLE,
 	VALUE_TYPE_DURATION, /* stored in milliseconds */
 	VALUE_TYPE_LOG_LEVEL,
+	VALUE_TYPE_BITRATE,     /* bit/s, or "auto" (CONFIG_BITRATE_AUTO) */
+	VALUE_TYPE_LISTEN_ONLY, /* a boolean, or "hard" */
+	VALUE_TYPE_PROFILE,     /* an absolute path, "" or "auto" */
 	VALUE_TYPE_MAX,
 };
 
@@ -44,13 +47,21 @@ struct key_def {
 static const struct key_def keys[] = {
 	{"log", "level", VALUE_TYPE_LOG_LEVEL, OFF(log.level), 0, false, 0, 0},
 	{"can", "interface", VALUE_TYPE_IFNAME, STR(can.interface), false, 0, 0},
-	{"can", "bitrate", VALUE_TYPE_UINT32, OFF(can.bitrate), 0, false, 0, 8000000},
+	{"can", "bitrate", VALUE_TYPE_BITRATE, OFF(can.bitrate), 0, false, 0, 8000000},
 	{"can", "restart_ms", VALUE_TYPE_UINT32, OFF(can.restart_ms), 0, false, 0, 60000},
-	{"can", "listen_only", VALUE_TYPE_BOOL, OFF(can.listen_only), 0, false, 0, 0},
+	{"can", "listen_only", VALUE_TYPE_LISTEN_ONLY, OFF(can.listen_only), 0, false, 0, 0},
+	{"can", "idle_listen_only", VALUE_TYPE_BOOL, OFF(can.idle_listen_only), 0, false, 0, 0},
+	{"can", "idle_after", VALUE_TYPE_DURATION, OFF(can.idle_after_ms), 0, false, 100,
+	 86400000.0},
 	{"can", "fd", VALUE_TYPE_BOOL, OFF(can.fd), 0, false, 0, 0},
 	{"data", "dbc", VALUE_TYPE_PATH, STR(data.dbc), true, 0, 0},
-	{"data", "profile", VALUE_TYPE_PATH, STR(data.profile), true, 0, 0},
+	{"data", "profile", VALUE_TYPE_PROFILE, STR(data.profile), true, 0, 0},
+	{"data", "profile_dir", VALUE_TYPE_PATH, STR(data.profile_dir), true, 0, 0},
 	{"data", "rules", VALUE_TYPE_PATH, STR(data.rules), true, 0, 0},
+	{"discover", "rate", VALUE_TYPE_UINT32, OFF(discover.rate), 0, false, 1, 1000},
+	{"discover", "max_time", VALUE_TYPE_DURATION, OFF(discover.max_time_ms), 0, false, 1000,
+	 3600000.0},
+	{"fleet", "unit_id", VALUE_TYPE_NAME, STR(fleet.unit_id), true, 0, 0},
 	{"api", "socket", VALUE_TYPE_PATH, STR(api.socket), false, 0, 0},
 	{"api", "max_clients", VALUE_TYPE_UINT32, OFF(api.max_clients), 0, false, 1, 4096},
 	{"api", "rate_limit", VALUE_TYPE_DOUBLE, OFF(api.rate_limit), 0, false, 0, 10000},
@@ -85,7 +96,6 @@ static const struct key_def keys[] = {
 	{"mqtt", "cert_file", VALUE_TYPE_PATH, STR(mqtt.cert_file), true, 0, 0},
 	{"mqtt", "key_file", VALUE_TYPE_PATH, STR(mqtt.key_file), true, 0, 0},
 	{"mqtt", "credentials", VALUE_TYPE_PATH, STR(mqtt.credentials), true, 0, 0},
-	{"mqtt", "unit", VALUE_TYPE_NAME, STR(mqtt.unit), true, 0, 0},
 	{"mqtt", "client_id", VALUE_TYPE_NAME, STR(mqtt.client_id), true, 0, 0},
 	{"mqtt", "prefix", VALUE_TYPE_NAME, STR(mqtt.prefix), false, 0, 0},
 	{"mqtt", "keepalive", VALUE_TYPE_UINT32, OFF(mqtt.keepalive_s), 0, false, 5, 3600},
@@ -116,12 +126,68 @@ const char *config_log_level_name(enum config_log_level level)
 	return log_level_names[level];
 }
 
+const char *config_listen_only_name(enum config_listen_only v)
+{
+	static const char *const names[CONFIG_LISTEN_ONLY_MAX] = {
+		[CONFIG_LISTEN_ONLY_NO] = "no",
+		[CONFIG_LISTEN_ONLY_YES] = "yes",
+		[CONFIG_LISTEN_ONLY_HARD] = "hard",
+	};
+	return (unsigned)v < CONFIG_LISTEN_ONLY_MAX ? names[v] : NULL;
+}
+
+int config_mqtt_client_id(const struct config *cfg, const char *machine_id_path, char *buf,
+			  size_t size)
+{
+	char id[64];
+	int r = 0;
+
+	if (cfg->mqtt.client_id[0]) {
+		snprintf(buf, size, "%s", cfg->mqtt.client_id);
+		return 0;
+	}
+	r = config_unit_id(cfg, machine_id_path, id, sizeof(id));
+	/* "bd-" and 20 characters of the unit id: the 23 bytes every MQTT 3.1 broker takes,
+	 * 80 bits of a machine id, unique per unit in any fleet */
+	snprintf(buf, size, "bd-%.20s", id);
+	return r;
+}
+
+int config_unit_id(const struct config *cfg, const char *machine_id_path, char *buf, size_t size)
+{
+	char id[64] = "";
+	size_t n = 0;
+	FILE *f;
+
+	if (cfg->fleet.unit_id[0]) {
+		snprintf(buf, size, "%s", cfg->fleet.unit_id);
+		return 0;
+	}
+	snprintf(buf, size, "unknown");
+	f = fopen(machine_id_path ? machine_id_path : "/etc/machine-id", "re");
+	if (!f)
+		return -errno;
+	if (fgets(id, sizeof(id), f))
+		n = strspn(id, "0123456789abcdef");
+	fclose(f);
+	/* machine-id(5): 32 lower-case hex digits and a newline */
+	if (n != 32)
+		return -EINVAL;
+	id[n] = '\0';
+	snprintf(buf, size, "%s", id);
+	return 0;
+}
+
 void config_init_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log.level = CONFIG_LOG_LEVEL_INFO;
 	snprintf(cfg->can.interface, sizeof(cfg->can.interface), "can0");
 	snprintf(cfg->api.socket, sizeof(cfg->api.socket), "/run/bodydiag/api.sock");
+	cfg->can.idle_listen_only = true;
+	cfg->can.idle_after_ms = 10000;
+	cfg->discover.rate = 20;
+	cfg->discover.max_time_ms = 120000;
 	cfg->api.max_clients = 64;
 	cfg->api.rate_limit = 20;
 	snprintf(cfg->api.admin_group, sizeof(cfg->api.admin_group), "bodydiag-admin");
@@ -316,6 +382,7 @@ static int set_value(struct config *cfg, const struct key_def *k, const char *v,
 	case VALUE_TYPE_IFNAME:
 	case VALUE_TYPE_NAME:
 	case VALUE_TYPE_HOST:
+	case VALUE_TYPE_PROFILE:
 		if (len == 0 && !k->allow_empty) {
 			snprintf(err, err_size, "'%s' must not be empty", k->key);
 			return -EINVAL;
@@ -327,6 +394,11 @@ static int set_value(struct config *cfg, const struct key_def *k, const char *v,
 		}
 		if (k->type == VALUE_TYPE_PATH && len > 0 && v[0] != '/') {
 			snprintf(err, err_size, "'%s' must be an absolute path", k->key);
+			return -EINVAL;
+		}
+		if (k->type == VALUE_TYPE_PROFILE && len > 0 && v[0] != '/' &&
+		    strcmp(v, CONFIG_PROFILE_AUTO) != 0) {
+			snprintf(err, err_size, "'%s' must be an absolute path or auto", k->key);
 			return -EINVAL;
 		}
 		if (k->type == VALUE_TYPE_IFNAME &&
@@ -385,6 +457,32 @@ static int set_value(struct config *cfg, const struct key_def *k, const char *v,
 			return -EINVAL;
 		}
 		*(uint64_t *)field = u;
+		return 0;
+	case VALUE_TYPE_BITRATE:
+		if (strcmp(v, "auto") == 0) {
+			*(uint32_t *)field = CONFIG_BITRATE_AUTO;
+			return 0;
+		}
+		if (parse_uint(v, &u) < 0 || u < k->min || u > k->max) {
+			snprintf(err, err_size, "'%s' expects auto or bit/s in [%.0f, %.0f]", k->key,
+				 k->min, k->max);
+			return -EINVAL;
+		}
+		*(uint32_t *)field = (uint32_t)u;
+		return 0;
+	case VALUE_TYPE_LISTEN_ONLY:
+		if (strcmp(v, "hard") == 0) {
+			*(enum config_listen_only *)field = CONFIG_LISTEN_ONLY_HARD;
+			return 0;
+		}
+		if (parse_bool(v, &b) < 0) {
+			snprintf(err, err_size,
+				 "'%s' expects a boolean (no: transmit for clients; yes: never) or "
+				 "hard (never, and the controller in listen-only mode)",
+				 k->key);
+			return -EINVAL;
+		}
+		*(enum config_listen_only *)field = b ? CONFIG_LISTEN_ONLY_YES : CONFIG_LISTEN_ONLY_NO;
 		return 0;
 	case VALUE_TYPE_LOG_LEVEL:
 		for (int i = 0; i < CONFIG_LOG_LEVEL_MAX; i++) {
@@ -686,8 +784,21 @@ int config_format(const struct config *cfg, char *buf, size_t size)
 		case VALUE_TYPE_IFNAME:
 		case VALUE_TYPE_NAME:
 		case VALUE_TYPE_HOST:
+		case VALUE_TYPE_PROFILE:
 			snprintf(val, sizeof(val), "%s", (const char *)field);
 			break;
+		case VALUE_TYPE_BITRATE:
+			if (*(const uint32_t *)field == CONFIG_BITRATE_AUTO)
+				snprintf(val, sizeof(val), "auto");
+			else
+				snprintf(val, sizeof(val), "%" PRIu32, *(const uint32_t *)field);
+			break;
+		case VALUE_TYPE_LISTEN_ONLY: {
+			const char *name =
+				config_listen_only_name(*(const enum config_listen_only *)field);
+			snprintf(val, sizeof(val), "%s", name ? name : "no");
+			break;
+		}
 		case VALUE_TYPE_BOOL:
 			snprintf(val, sizeof(val), "%s", *(const bool *)field ? "true" : "false");
 			break;

@@ -29,6 +29,19 @@ enum config_log_level {
 	CONFIG_LOG_LEVEL_MAX,
 };
 
+/* [can] listen_only */
+enum config_listen_only {
+	CONFIG_LISTEN_ONLY_NO,	 /* transmit when a client asks (or [scan], [data] profile = auto) */
+	CONFIG_LISTEN_ONLY_YES,	 /* never transmit; the controller's mode left as configured */
+	CONFIG_LISTEN_ONLY_HARD, /* never transmit, the controller in listen-only mode for good */
+	CONFIG_LISTEN_ONLY_MAX,
+};
+
+/* [can] bitrate = auto: found by listening at attach (daemon/bus.h). */
+#define CONFIG_BITRATE_AUTO UINT32_MAX
+/* [data] profile = auto: chosen by the VIN's WMI among [data] profile_dir. */
+#define CONFIG_PROFILE_AUTO "auto"
+
 /* Plain data, no pointers: copy it by assignment (SIGHUP keeps the old copy on failure). */
 struct config {
 	struct {
@@ -36,16 +49,34 @@ struct config {
 	} log;
 	struct {
 		char interface[IF_NAMESIZE]; /* "" never: default "can0" */
-		uint32_t bitrate;            /* bit/s; 0 = leave the link as configured */
+		/* bit/s; 0 = leave the link as configured; CONFIG_BITRATE_AUTO = detect */
+		uint32_t bitrate;
 		uint32_t restart_ms;         /* bus-off auto restart; 0 = leave as configured */
-		bool listen_only;            /* never transmit, not even for a client */
+		enum config_listen_only listen_only;
+		/* the controller in listen-only mode while the daemon only listens (default
+		 * true), taken out of it for a transmission and put back idle_after_ms after
+		 * the last one */
+		bool idle_listen_only;
+		uint64_t idle_after_ms;
 		bool fd;                     /* receive CAN FD frames too */
 	} can;
 	struct {
 		char dbc[CONFIG_MAX_STRING];     /* "" = none */
-		char profile[CONFIG_MAX_STRING]; /* "" = none */
+		/* "" = none, CONFIG_PROFILE_AUTO = by the VIN read at attach */
+		char profile[CONFIG_MAX_STRING];
+		char profile_dir[CONFIG_MAX_STRING]; /* what auto chooses from; "" = datadir */
 		char rules[CONFIG_MAX_STRING];   /* "" = none */
 	} data;
+	struct {
+		/* ECU discovery (the `discover` method): at most this many requests per second,
+		 * for at most this long */
+		uint32_t rate;
+		uint64_t max_time_ms;
+	} discover;
+	struct {
+		/* This unit (the MQTT client id, the records); "" = /etc/machine-id */
+		char unit_id[64];
+	} fleet;
 	struct {
 		char socket[CONFIG_MAX_STRING];
 		uint32_t max_clients;
@@ -93,8 +124,7 @@ struct config {
 		char cert_file[CONFIG_MAX_STRING]; /* TLS client certificate; both or neither */
 		char key_file[CONFIG_MAX_STRING];
 		char credentials[CONFIG_MAX_STRING]; /* "" = anonymous */
-		char unit[65];      /* the fleet's unit id; "" = the machine id */
-		char client_id[65]; /* "" = the unit id */
+		char client_id[65]; /* "" = the unit id ([fleet] unit_id, config_unit_id) */
 		char prefix[65];    /* first topic level */
 		uint32_t keepalive_s;
 		uint32_t session_expiry_s; /* the broker keeps the session this long */
@@ -164,6 +194,25 @@ int config_load(const char *path, char *const *overrides, size_t n_overrides,
 
 /* "err", "warning", ... as written in the file. */
 const char *config_log_level_name(enum config_log_level level);
+/* "no", "yes", "hard"; NULL out of range. */
+const char *config_listen_only_name(enum config_listen_only v);
+/* True unless listen_only is "no": nothing may be sent. */
+static inline bool config_never_transmit(const struct config *cfg)
+{
+	return cfg->can.listen_only != CONFIG_LISTEN_ONLY_NO;
+}
+
+/*
+ * This unit's id: [fleet] unit_id, else the machine id read from machine_id_path (NULL:
+ * /etc/machine-id), else "unknown". Returns 0, or -errno when the machine id could not be
+ * read (buf then holds "unknown").
+ */
+int config_unit_id(const struct config *cfg, const char *machine_id_path, char *buf, size_t size);
+
+/* The MQTT client id: [mqtt] client_id, else "bd-" and the first 20 characters of the unit
+ * id (at most 23 bytes, unique per unit). Returns as config_unit_id(). */
+int config_mqtt_client_id(const struct config *cfg, const char *machine_id_path, char *buf,
+			  size_t size);
 
 /*
  * Writes the effective configuration in the file's own syntax (for --dump-config and

@@ -7,9 +7,12 @@
 #include <time.h>
 
 #include "actuator.h"
+#include "bodydiag/profile.h"
 #include "api.h"
 #include "bus.h"
 #include "diagnosis.h"
+#include "discovery.h"
+#include "identity.h"
 #include "live.h"
 #include "log.h"
 #include "macro.h"
@@ -73,22 +76,29 @@ static void on_bus_event(void *userdata, enum bus_event ev, const char *detail)
 		 0, fields, "%s: %s: %s", c->cfg.can.interface, bus_event_name(ev), detail);
 	if (c->records)
 		records_bus_event(c->records, c->cfg.can.interface, ev, detail);
-	if (ev == BUS_EVENT_ATTACHED || ev == BUS_EVENT_DETACHED)
+	if (ev == BUS_EVENT_ATTACHED || ev == BUS_EVENT_DETACHED) {
 		live_bus_event(c->live, ev == BUS_EVENT_ATTACHED, detail);
+		identity_bus_event(c->identity, ev == BUS_EVENT_ATTACHED);
+	}
 }
 
 static int bus_module_new(struct core *c)
 {
 	static const struct bus_ops ops = {.frame = on_bus_frame, .event = on_bus_event};
+	bool detect = c->cfg.can.bitrate == CONFIG_BITRATE_AUTO;
+	const struct profile *prof = vehicle_profile(c->vehicle);
 	struct bus_opts o = {
 		.ifname = c->cfg.can.interface,
-		.configure_link = c->cfg.can.bitrate != 0 || c->cfg.can.restart_ms != 0,
-		.bitrate = c->cfg.can.bitrate,
+		.configure_link = (c->cfg.can.bitrate != 0 && !detect) || c->cfg.can.restart_ms != 0,
+		.bitrate = detect ? 0 : c->cfg.can.bitrate,
 		.restart_ms = c->cfg.can.restart_ms ? (int)c->cfg.can.restart_ms : -1,
 		.restart_bus_off = true,
 		.restart_holdoff_s = 1.0,
 		.error_frames = true,
 		.can_fd = c->cfg.can.fd,
+		.listen_only = policy_bus_listen_only(&c->cfg),
+		.detect_bitrate = detect,
+		.detect_first = prof ? profile_bitrate(prof) : 0,
 	};
 	char why[256];
 	int r;
@@ -136,6 +146,11 @@ const struct module bus_module = {
 
 /* ---- the UDS broker: requests out, exchanges into the router ---- */
 
+static int broker_gate(void *userdata, char *why, size_t size)
+{
+	return policy_transmit(userdata, why, size);
+}
+
 static void broker_config_of(const struct core *c, struct uds_broker_config *ret)
 {
 	uds_broker_config_init(ret);
@@ -146,6 +161,10 @@ static void broker_config_of(const struct core *c, struct uds_broker_config *ret
 	ret->max_busy = c->cfg.uds.max_busy;
 	ret->rate_limit = c->cfg.uds.rate_limit;
 	ret->router = c->router;
+	if (c->policy) {
+		ret->gate = broker_gate;
+		ret->gate_userdata = c->policy;
+	}
 }
 
 static int broker_ecus(struct vehicle *v, struct uds_broker_ecu_config *ecus)
@@ -204,7 +223,7 @@ const struct module broker_module = {
 const struct module *const core_modules[] = {
 	&router_module,	 &bus_module,	      &policy_module,	&broker_module,
 	&records_module, &methods_module,     &obd_module,	&live_module,	&diagnosis_module,
-	&actuator_module, &scan_module,	      NULL,
+	&actuator_module, &scan_module,	      &discovery_module, &identity_module, NULL,
 };
 
 static void free_from(struct core *c, size_t n)

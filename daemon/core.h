@@ -31,6 +31,8 @@ struct api_method;
 struct api_server;
 struct bus;
 struct diagnosis;
+struct discovery;
+struct identity;
 struct ev_loop;
 struct live;
 struct methods;
@@ -66,6 +68,8 @@ struct core {
 	struct diagnosis *diagnosis;
 	struct actuator *actuator;
 	struct scan *scan;
+	struct discovery *discovery;
+	struct identity *identity;
 };
 
 struct module {

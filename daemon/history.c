@@ -556,6 +556,26 @@ static bool vin_valid(const char *vin)
 	return true;
 }
 
+int history_set_vin(struct history *h, const char *vin)
+{
+	if (!vin || !*vin) {
+		h->vin[0] = '\0';
+		return 0;
+	}
+	if (!vin_valid(vin))
+		return -EINVAL;
+	snprintf(h->vin, sizeof(h->vin), "%s", vin);
+	/* a guided test that began before the VIN was known belongs to it too */
+	if (h->open_session && !h->read_only)
+		return history_session_set_vin(h, h->open_session, vin);
+	return 0;
+}
+
+const char *history_vin(const struct history *h)
+{
+	return h->vin;
+}
+
 int history_session_begin(struct history *h, int64_t t_us, const char *vin, const char *label,
 			  int64_t *ret_id)
 {
@@ -565,6 +585,8 @@ int history_session_begin(struct history *h, int64_t t_us, const char *vin, cons
 
 	if (h->read_only)
 		return -EROFS;
+	if ((!vin || !*vin) && h->vin[0])
+		vin = h->vin;
 	if (vin && *vin && !vin_valid(vin))
 		return -EINVAL;
 	r = tx_begin(h);
@@ -758,6 +780,9 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 				vid = sqlite3_column_int64(st, 0);
 			sqlite3_finalize(st);
 		}
+	} else if (h->vin[0]) {
+		/* outside a session: the vehicle the unit is attached to */
+		r = vehicle_id(h, h->vin, t_us, &vid);
 	}
 	if (r >= 0)
 		r = history_prepare(h, "SELECT status FROM dtc_state WHERE vehicle_id = ? AND ecu = ? AND code = ?",

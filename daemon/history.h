@@ -82,7 +82,18 @@ int history_batch_begin(struct history *h);
  * rolled back and -errno returned. -EINVAL without an open batch. */
 int history_batch_end(struct history *h);
 
-/* Starts a session; vin may be NULL/"" when not known yet. */
+/*
+ * The vehicle the unit is attached to (the VIN the daemon learned at attach, or NULL/""
+ * when not known): a session begun without a VIN gets it, an open session without one is
+ * given it, and the records made outside a session (a scan's, a client's dtc.read) count
+ * their DTC states for it and are forwarded on its topics. In memory only (this
+ * connection). Returns 0, -EINVAL (not a VIN: 1..32 printable characters), -errno.
+ */
+int history_set_vin(struct history *h, const char *vin);
+/* What history_set_vin() set, "" when nothing. */
+const char *history_vin(const struct history *h);
+
+/* Starts a session; vin may be NULL/"" when not known yet (then history_set_vin()'s). */
 int history_session_begin(struct history *h, int64_t t_us, const char *vin, const char *label,
 			  int64_t *ret_id);
 /* Sets the VIN once read (UDS 0xF190 / OBD mode 09). */

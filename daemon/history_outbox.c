@@ -35,21 +35,25 @@ int history_outbox_epoch(struct history *h, int64_t *ret)
 	return history_pragma_int(h, "SELECT value FROM meta WHERE key = 'outbox_epoch'", ret);
 }
 
-/* The VIN of a session's vehicle as recorded; NULL when none (yet). */
+/* The VIN of a session's vehicle as recorded, else of the vehicle attached; NULL when
+ * neither is known (yet). */
 static char *session_vin(struct history *h, int64_t session)
 {
 	sqlite3_stmt *st;
 	char *vin = NULL;
 
-	if (!session || history_prepare(h,
-				"SELECT v.vin FROM sessions s JOIN vehicles v ON v.id = s.vehicle_id "
-				"WHERE s.id = ?",
-				&st) < 0)
-		return NULL;
-	sqlite3_bind_int64(st, 1, session);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		vin = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	if (session && history_prepare(h,
+				       "SELECT v.vin FROM sessions s JOIN vehicles v ON v.id = s.vehicle_id "
+				       "WHERE s.id = ?",
+				       &st) >= 0) {
+		sqlite3_bind_int64(st, 1, session);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			vin = strdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	/* outside a session (or in one without a VIN): the vehicle attached, when known */
+	if (!vin && h->vin[0])
+		vin = strdup(h->vin);
 	return vin;
 }
 

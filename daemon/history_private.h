@@ -16,6 +16,7 @@ struct history {
 	bool read_only;
 	uint64_t retention_ms, max_bytes;
 	int64_t open_session; /* begun and not ended through this connection, 0 = none */
+	char vin[33];	      /* history_set_vin(): the vehicle attached, "" = unknown */
 	bool batch;	      /* history_batch_begin: records are savepoints of one transaction */
 	/* The outbox (history_outbox_enable): records queue a row in their own transaction. */
 	bool outbox_on;

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "core.h"
 #include "daemon-build.h"
+#include "identity.h"
 #include "log.h"
 #include "macro.h"
 #include "startup.h"
@@ -71,7 +72,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (startup_load_config(d->config_path, d->config_explicit, d->overrides,
 				d->n_overrides, &cfg) < 0 ||
 	    api_groups_resolve(cfg.api.admin_group, cfg.api.read_group, &groups) < 0 ||
-	    vehicle_load(&cfg, &v) < 0) {
+	    vehicle_load_profile(&cfg, identity_profile(d->core.identity), &v) < 0) {
 		log_error("reload failed, keeping the previous configuration and vehicle data");
 		sd_notify(0, "READY=1\nSTATUS=Reload failed, previous configuration kept");
 		return;
@@ -238,7 +239,7 @@ int main(int argc, char **argv)
 		ev_timer_start(c->loop, &d.watchdog);
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=API ready (%s), interface %s",
-		   c->cfg.can.listen_only ? "listen-only"
+		   config_never_transmit(&c->cfg) ? "listen-only"
 		   : c->cfg.scan.enabled  ? "background scans"
 					  : "transmits only for clients",
 		   c->cfg.can.interface);

@@ -16,6 +16,7 @@
 #include "bodydiag/uds.h"
 #include "bus.h"
 #include "core.h"
+#include "identity.h"
 #include "list.h"
 #include "log.h"
 #include "macro.h"
@@ -448,7 +449,7 @@ static void method_status(struct api_request *req, json_t *params, void *userdat
 	struct core *c = userdata;
 	const struct profile *prof = vehicle_profile(c->vehicle);
 	const struct dbc *db = vehicle_dbc(c->vehicle);
-	bool listen_only = c->cfg.can.listen_only || !c->cfg.scan.enabled;
+	bool listen_only = config_never_transmit(&c->cfg) || !c->cfg.scan.enabled;
 	struct router_stats rs;
 	struct bus_stats st = {0};
 	json_t *o;
@@ -482,6 +483,10 @@ static void method_status(struct api_request *req, json_t *params, void *userdat
 		json_object_set_new(o, "policy", policy_status_json(c->policy));
 	if (c->records)
 		json_object_set_new(o, "mqtt", records_mqtt_status(c->records));
+	if (c->bus)
+		json_object_set_new(o, "controller", bus_status_json(c->bus));
+	if (c->identity)
+		json_object_set_new(o, "identity", identity_status_json(c->identity));
 	json_object_set_new(o, "profile",
 			    prof && profile_vehicle_name(prof) ? json_string(profile_vehicle_name(prof))
 							      : json_null());
@@ -505,18 +510,21 @@ static void method_ecus(struct api_request *req, json_t *params, void *userdata)
 		int k = vehicle_ecu_find(c->vehicle, e->name);
 		const struct profile_ecu *pe = k >= 0 ? vehicle_ecu_at(c->vehicle, (size_t)k) : NULL;
 		struct uds_broker_stats st;
-		char tx[16], rx[16], fn[16];
+		char tx[16], rx[16], fn[16], addr[128];
 
 		uds_broker_ecu_stats(c->broker, i, &st);
-		snprintf(tx, sizeof(tx), "0x%03" PRIx32, e->tx_id);
-		snprintf(rx, sizeof(rx), "0x%03" PRIx32, e->rx_id);
-		snprintf(fn, sizeof(fn), "0x%03" PRIx32, e->functional_id);
+		snprintf(tx, sizeof(tx), "0x%03" PRIx32, e->addr.tx_id);
+		snprintf(rx, sizeof(rx), "0x%03" PRIx32, e->addr.rx_id);
+		snprintf(fn, sizeof(fn), "0x%03" PRIx32, e->addr.functional_id);
+		isotp_addr_format(&e->addr, addr, sizeof(addr));
 		json_array_append_new(
 			arr,
-			json_pack("{s:s,s:s?,s:s,s:s,s:s?,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,"
-				  "s:f,s:f,s:I,s:i,s:i}",
+			json_pack("{s:s,s:s?,s:s,s:s,s:s,s:s,s:s?,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+				  "s:f,s:f,s:f,s:I,s:i,s:i}",
 				  "name", e->name, "description", pe ? pe->name : NULL, "tx", tx,
-				  "rx", rx, "functional", e->functional_id ? fn : NULL, "session",
+				  "rx", rx, "addressing", isotp_addr_mode_name(e->addr.mode),
+				  "address", addr, "functional",
+				  e->addr.functional_id ? fn : NULL, "session",
 				  (int)st.session, "requests", (json_int_t)st.requests, "responses",
 				  (json_int_t)st.responses, "negative", (json_int_t)st.negative,
 				  "timeouts", (json_int_t)st.timeouts, "transport_errors",

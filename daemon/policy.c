@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "role_watch.h"
 #include "router.h"
+#include "uds_broker.h"
 #include "vehicle.h"
 
 static const char *const verdict_names[POLICY_VERDICT_MAX] = {
@@ -38,7 +39,22 @@ static const char *const activity_names[POLICY_ACTIVITY_MAX] = {
 	[POLICY_ACTUATOR_TEST] = "actuator_test",
 	[POLICY_SCAN] = "scan",
 	[POLICY_FUNCTIONAL] = "functional",
+	[POLICY_DISCOVERY] = "discovery",
+	[POLICY_IDENTIFY] = "identify",
 };
+
+/* What an activity that holds the bus is doing, for the reasons of a refusal. */
+static const char *running_text(enum policy_activity a)
+{
+	static const char *const text[POLICY_ACTIVITY_MAX] = {
+		[POLICY_GUIDED_TEST] = "a guided test is running",
+		[POLICY_ACTUATOR_TEST] = "an actuator test is running",
+		[POLICY_SCAN] = "a background scan is running",
+		[POLICY_DISCOVERY] = "an ECU discovery is running",
+		[POLICY_IDENTIFY] = "the VIN is being read",
+	};
+	return (unsigned)a < POLICY_ACTIVITY_MAX && text[a] ? text[a] : "another activity is running";
+}
 
 const char *policy_verdict_name(enum policy_verdict v)
 {
@@ -105,9 +121,7 @@ int policy_verdict_format(enum policy_verdict v, const struct policy_inputs *in,
 	case POLICY_NOTHING:
 		return snprintf(buf, size, "no profile ECU with DTCs");
 	case POLICY_BUSY:
-		return snprintf(buf, size, "%s", in->busy_with == POLICY_ACTUATOR_TEST
-							 ? "an actuator test is running"
-							 : "a guided test is running");
+		return snprintf(buf, size, "%s", running_text(in->busy_with));
 	case POLICY_DETACHED:
 		return snprintf(buf, size, "bus detached");
 	case POLICY_BUS_QUIET:
@@ -163,7 +177,10 @@ struct policy {
 	int64_t obd_us;
 	int64_t last_actuator_us; /* 0 = never */
 	int64_t last_functional_us; /* 0 = never */
+	struct timer idle;	    /* back to listen-only mode after the last transmission */
 };
+
+static void on_idle(struct timer *t);
 
 static void on_frame(void *userdata, const struct router_frame *f)
 {
@@ -214,6 +231,7 @@ static int policy_new(struct core *c)
 		return -ENOMEM;
 	p->c = c;
 	c->policy = p;
+	timer_init(&p->idle, &c->clock, on_idle);
 	r = router_watch_new(c->router, &ops, p, &p->watch);
 	if (r < 0)
 		return r;
@@ -234,6 +252,7 @@ static void policy_free(struct core *c)
 
 	if (!p)
 		return;
+	timer_stop(&p->idle);
 	router_watch_free(p->watch);
 	free(p);
 	c->policy = NULL;
@@ -241,7 +260,78 @@ static void policy_free(struct core *c)
 
 static bool listen_only(const struct policy *p)
 {
-	return p->c->cfg.can.listen_only;
+	return config_never_transmit(&p->c->cfg);
+}
+
+enum bus_listen_only policy_bus_listen_only(const struct config *cfg)
+{
+	switch (cfg->can.listen_only) {
+	case CONFIG_LISTEN_ONLY_HARD:
+		return BUS_LISTEN_ONLY_ALWAYS;
+	case CONFIG_LISTEN_ONLY_YES:
+		/* nothing is sent anyway; the controller stays as the system set it */
+		return BUS_LISTEN_ONLY_LEAVE;
+	case CONFIG_LISTEN_ONLY_NO:
+	case CONFIG_LISTEN_ONLY_MAX:
+		break;
+	}
+	return cfg->can.idle_listen_only ? BUS_LISTEN_ONLY_IDLE : BUS_LISTEN_ONLY_LEAVE;
+}
+
+/* Does something still transmit or hold the bus (a session, a test, a scan)? */
+static bool transmitting(const struct policy *p)
+{
+	for (int k = 0; k < POLICY_ACTIVITY_MAX; k++)
+		if (p->running[k])
+			return true;
+	return p->c->broker && !uds_broker_idle(p->c->broker);
+}
+
+static void on_idle(struct timer *t)
+{
+	struct policy *p = container_of(t, struct policy, idle);
+	int r;
+
+	if (policy_bus_listen_only(&p->c->cfg) != BUS_LISTEN_ONLY_IDLE || !p->c->bus)
+		return;
+	if (transmitting(p)) {
+		timer_start(&p->idle, (int64_t)p->c->cfg.can.idle_after_ms * 1000);
+		return;
+	}
+	/* The broker's sockets first: a socket bound on a link that goes down and up
+	 * reports it as an error, and nothing will be sent on them until the next request
+	 * opens them again. */
+	if (p->c->broker)
+		uds_broker_close_idle(p->c->broker);
+	r = bus_set_listen_only(p->c->bus, true);
+	if (r < 0)
+		log_warning_errno(-r, "the controller stays out of listen-only mode");
+	else
+		log_debug("controller back in listen-only mode");
+}
+
+int policy_transmit(struct policy *p, char *why, size_t size)
+{
+	int r;
+
+	if (listen_only(p)) {
+		snprintf(why, size, "listen-only: [can] listen_only = %s, nothing is sent",
+			 config_listen_only_name(p->c->cfg.can.listen_only));
+		return -EPERM;
+	}
+	if (!p->c->bus)
+		return 0;
+	r = bus_set_listen_only(p->c->bus, false);
+	if (r < 0 && r != -ENETDOWN) {
+		struct bus_stats st;
+
+		bus_get_stats(p->c->bus, &st);
+		snprintf(why, size, "%s", st.mode_error[0] ? st.mode_error : strerror(-r));
+		return r;
+	}
+	if (policy_bus_listen_only(&p->c->cfg) == BUS_LISTEN_ONLY_IDLE)
+		timer_start(&p->idle, (int64_t)p->c->cfg.can.idle_after_ms * 1000);
+	return 0;
 }
 
 /* Why watch k has no fresh value now (NULL: it has one). */
@@ -311,10 +401,19 @@ static int interlock(const struct policy *p, enum policy_activity a)
 {
 	static const bool blocks[POLICY_ACTIVITY_MAX][POLICY_ACTIVITY_MAX] = {
 		/* [a][running]: a may not start while running holds the bus */
-		[POLICY_GUIDED_TEST] = {[POLICY_ACTUATOR_TEST] = true},
-		[POLICY_ACTUATOR_TEST] = {[POLICY_GUIDED_TEST] = true, [POLICY_SCAN] = true},
-		[POLICY_SCAN] = {[POLICY_GUIDED_TEST] = true, [POLICY_ACTUATOR_TEST] = true},
-		[POLICY_FUNCTIONAL] = {[POLICY_ACTUATOR_TEST] = true},
+		[POLICY_CLIENT] = {[POLICY_DISCOVERY] = true},
+		[POLICY_GUIDED_TEST] = {[POLICY_ACTUATOR_TEST] = true, [POLICY_DISCOVERY] = true},
+		[POLICY_ACTUATOR_TEST] = {[POLICY_GUIDED_TEST] = true, [POLICY_SCAN] = true,
+					  [POLICY_DISCOVERY] = true, [POLICY_IDENTIFY] = true},
+		[POLICY_SCAN] = {[POLICY_GUIDED_TEST] = true, [POLICY_ACTUATOR_TEST] = true,
+				 [POLICY_DISCOVERY] = true, [POLICY_IDENTIFY] = true},
+		[POLICY_FUNCTIONAL] = {[POLICY_ACTUATOR_TEST] = true, [POLICY_DISCOVERY] = true},
+		/* probes on every id: alone on the bus */
+		[POLICY_DISCOVERY] = {[POLICY_GUIDED_TEST] = true, [POLICY_ACTUATOR_TEST] = true,
+				      [POLICY_SCAN] = true, [POLICY_DISCOVERY] = true,
+				      [POLICY_IDENTIFY] = true},
+		[POLICY_IDENTIFY] = {[POLICY_ACTUATOR_TEST] = true, [POLICY_DISCOVERY] = true,
+				     [POLICY_IDENTIFY] = true},
 	};
 
 	for (int k = 0; k < POLICY_ACTIVITY_MAX; k++)
@@ -326,23 +425,37 @@ static int interlock(const struct policy *p, enum policy_activity a)
 static enum policy_verdict check(const struct policy *p, enum policy_activity a, int64_t now,
 				 char *why, size_t size)
 {
-	static const char *const running_text[POLICY_ACTIVITY_MAX] = {
-		[POLICY_GUIDED_TEST] = "a guided test is running",
-		[POLICY_ACTUATOR_TEST] = "an actuator test is running",
-		[POLICY_SCAN] = "a background scan is running",
-	};
 	int k;
 
 	if (listen_only(p)) {
-		snprintf(why, size, "listen-only: [can] listen_only = yes, nothing is sent");
+		snprintf(why, size,
+			 "refused: listen-only ([can] listen_only = %s): the daemon never transmits; "
+			 "nothing was sent",
+			 config_listen_only_name(p->c->cfg.can.listen_only));
 		return POLICY_LISTEN_ONLY;
+	}
+	k = interlock(p, a);
+	if (k >= 0) {
+		snprintf(why, size, "%s", running_text((enum policy_activity)k));
+		return POLICY_BUSY;
 	}
 	if (a == POLICY_CLIENT)
 		return POLICY_GO;
-	k = interlock(p, a);
-	if (k >= 0) {
-		snprintf(why, size, "%s", running_text[k]);
-		return POLICY_BUSY;
+	/* The daemon's own VIN read must not be what wakes a sleeping car. */
+	if (a == POLICY_IDENTIFY) {
+		struct bus_stats st = {0};
+		int64_t quiet_us = (int64_t)p->c->cfg.scan.bus_quiet_ms * 1000;
+
+		if (p->c->bus)
+			bus_get_stats(p->c->bus, &st);
+		if (!st.attached) {
+			snprintf(why, size, "bus detached");
+			return POLICY_DETACHED;
+		}
+		if (!p->last_foreign_us || now - p->last_foreign_us >= quiet_us) {
+			snprintf(why, size, "bus quiet: waiting for the car to talk first");
+			return POLICY_BUS_QUIET;
+		}
 	}
 	if (a == POLICY_FUNCTIONAL && p->last_functional_us &&
 	    now - p->last_functional_us < FUNCTIONAL_MIN_INTERVAL_US) {

@@ -3,8 +3,13 @@
  * The transmit policy: every decision whether the daemon may send something on the
  * car's bus is taken here, with its reason, and the reasons are what `status` shows.
  *
- *  - Listen-only: with [can] listen_only nothing is ever sent (clients are refused);
- *    otherwise nothing is sent unless a client asks or [scan] schedules it.
+ *  - Listen-only: with [can] listen_only (yes or hard) nothing is ever sent (clients are
+ *    refused before anything goes out); otherwise nothing is sent unless a client asks,
+ *    [scan] schedules it or [data] profile = auto reads the VIN at attach.
+ *  - The controller's own listen-only mode (bus.h): hard keeps it for good; by default
+ *    ([can] idle_listen_only) it is on while the daemon only listens, taken off by
+ *    policy_transmit() right before something is sent, and put back [can] idle_after
+ *    after the last transmission once nothing transmits or holds a session.
  *  - Interlocks between the activities that transmit: no background scan during an
  *    actuator test or a guided test; no actuator test during a scan or a guided test;
  *    no guided test and no functional request during an actuator test.
@@ -33,6 +38,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus.h"
+
+struct config;
 struct core;
 struct policy;
 
@@ -44,6 +52,9 @@ enum policy_activity {
 	POLICY_FUNCTIONAL,     /* a client's functional OBD request (obd.request): it reaches
 				* every ECU, so at most one per FUNCTIONAL_MIN_INTERVAL_US, and
 				* none during an actuator test */
+	POLICY_DISCOVERY,      /* the discover method: probes on every id, so nothing else
+				* transmits meanwhile and it starts only when nothing does */
+	POLICY_IDENTIFY,       /* the VIN read at attach ([data] profile = auto) */
 	POLICY_ACTIVITY_MAX,
 };
 
@@ -104,7 +115,8 @@ const char *policy_verdict_name(enum policy_verdict v);
  * 11.80 V"); the running activity for BUSY. */
 int policy_verdict_format(enum policy_verdict v, const struct policy_inputs *in, char *buf,
 			  size_t size);
-/* "client", "guided_test", "actuator_test", "scan", "functional"; NULL out of range. */
+/* "client", "guided_test", "actuator_test", "scan", "functional", "discovery",
+ * "identify"; NULL out of range. */
 const char *policy_activity_name(enum policy_activity a);
 
 /*
@@ -137,6 +149,17 @@ double policy_battery(const struct policy *p, const char **ret_source, const cha
  *  "bus":"awake"|"quiet"|"detached","actuator_test":null|"reason","scan":null|"reason",
  *  "guided_test":null|"reason"}: null where the activity may start now. */
 json_t *policy_status_json(struct policy *p);
+
+/*
+ * Right before anything goes on the bus (the broker's requests, a discovery's probes):
+ * 0 when it may, the controller out of listen-only mode; -EPERM with [can] listen_only
+ * (nothing may be sent, whoever asks); -errno when the controller could not be taken out
+ * of listen-only mode. why says it on failure.
+ */
+int policy_transmit(struct policy *p, char *why, size_t size);
+
+/* The controller mode the bus keeps (bus.h) for this configuration. */
+enum bus_listen_only policy_bus_listen_only(const struct config *cfg);
 
 extern const struct module policy_module;
 

@@ -227,27 +227,6 @@ json_t *records_mqtt_status(struct records *r)
 					 r->history ? history_outbox_dropped(r->history) : 0);
 }
 
-/* The VIN (ISO 3779: 17 characters, no I, O, Q; we only insist on printable ASCII, as
- * ECUs pad or shorten it) of a 0x62 F1 90 answer, or false. */
-static bool vin_of(const struct router_exchange *x, char *vin, size_t size)
-{
-	size_t n = 0;
-
-	if (x->resp_len <= 3 || x->resp[0] != UDS_SID_READ_DATA_BY_IDENTIFIER + UDS_POSITIVE_OFFSET ||
-	    x->resp[1] != 0xf1 || x->resp[2] != 0x90)
-		return false;
-	for (size_t i = 3; i < x->resp_len && n + 1 < size; i++) {
-		uint8_t b = x->resp[i];
-		if (b == 0 || b == ' ' || b == 0xff)
-			continue; /* padding */
-		if (b < 0x21 || b > 0x7e)
-			return false;
-		vin[n++] = (char)b;
-	}
-	vin[n] = 0;
-	return n > 0;
-}
-
 /* The DTC list of an answer to 0x19 into the history, in the session open now (a guided
  * test's) or in none. Whoever asked: a client's dtc.read, a scan, a guided test, another
  * tester on the bus. */
@@ -279,7 +258,6 @@ static void on_exchange(void *userdata, const struct router_exchange *x)
 {
 	struct records *r = userdata;
 	int64_t session = r->history ? history_open_session(r->history) : 0;
-	char vin[33];
 
 	if (x->outcome != UDS_BROKER_RESPONSE || !x->resp)
 		return;
@@ -341,6 +319,18 @@ struct history *records_history(struct records *r)
 	return r ? r->history : NULL;
 }
 
+void records_set_vin(struct records *r, const char *vin)
+{
+	if (!r)
+		return;
+	if (r->history && history_set_vin(r->history, vin) < 0)
+		log_warning("history: cannot record the VIN %s", vin);
+#if HAVE_MOSQUITTO
+	if (r->forwarder && vin && *vin && forwarder_set_vin(r->forwarder, vin) < 0)
+		log_warning("mqtt: cannot switch to the topics of VIN %s", vin);
+#endif
+}
+
 void records_bus_event(struct records *r, const char *ifname, enum bus_event ev, const char *detail)
 {
 	const char *what = NULL;
@@ -364,6 +354,9 @@ void records_bus_event(struct records *r, const char *ifname, enum bus_event ev,
 		break;
 	case BUS_EVENT_CONFIG_FAILED:
 		what = "config-failed";
+		break;
+	case BUS_EVENT_BITRATE:
+		what = "bitrate";
 		break;
 	case _BUS_EVENT_MAX:
 		return;

@@ -10,9 +10,9 @@
  *
  * It records from the router what every module's exchanges showed: the DTC lists of
  * every answer to 0x19 (a client's dtc.read, a scan, a guided test, another tester on
- * the bus), into the history session open at the time (a guided test's) or none, and
- * the VIN of an answer to 0x22 F190 (history session, so the fleet's topics). Bus events come from
- * the bus module (records_bus_event).
+ * the bus), into the history session open at the time (a guided test's) or none. The
+ * vehicle's VIN comes from the identity module (records_set_vin: history, MQTT topics).
+ * Bus events come from the bus module (records_bus_event).
  *
  * A history that cannot be opened is logged and left out (the daemon still diagnoses;
  * `history` answers `unavailable`) rather than stopping a daemon that somebody's car
@@ -37,6 +37,10 @@ json_t *records_mqtt_status(struct records *r);
 
 /* NULL when there is no history (none configured, or it failed to open). */
 struct history *records_history(struct records *r);
+
+/* The vehicle's VIN, checked (identity.c): the history's sessions and records and the
+ * forwarder's topics carry it from now on. NULL/"": unknown again. Accepts r NULL. */
+void records_set_vin(struct records *r, const char *vin);
 
 /* A bus event into the history (outages, bus-off, restarts) and the metrics. */
 void records_bus_event(struct records *r, const char *ifname, enum bus_event ev, const char *detail);

@@ -256,8 +256,9 @@ static int build_observers(struct router *r, struct vehicle *v, struct observer 
 		int k;
 
 		obs[i] = (struct observer){.r = r, .ecu = i};
-		isotp_observer_config_init(&oc, e->request_id, e->response_id);
-		oc.ext_ids = e->request_id > 0x7ff || e->response_id > 0x7ff;
+		/* the ECU's own addressing: extended and mixed frames carry their address
+		 * byte before the PCI, which the observer checks and skips */
+		isotp_addr_observer_config(&e->addr, &oc);
 		k = isotp_observer_new(&oc, &ops, &obs[i], &obs[i].o);
 		if (k < 0) {
 			free_observers(obs, i);

@@ -207,6 +207,8 @@ const char *uds_broker_transport_name(int neg_errno)
 		return "link_down";
 	case ENOBUFS:
 		return "tx_queue_full";
+	case EPERM:
+		return "not_permitted";
 	default:
 		return "transport_error";
 	}
@@ -244,9 +246,9 @@ static int open_socket(struct ecu *e)
 
 	if (e->fd >= 0)
 		return 0;
-	isotp_socket_opts_init(&o, e->cfg.tx_id, e->cfg.rx_id);
-	o.ext_ids = e->cfg.ext_ids;
-	o.tx_pad = e->cfg.padding;
+	/* The profile's addressing as a whole: 29-bit ids, the address byte of extended and
+	 * mixed addressing both ways, padding, and the BS/STmin of our flow control. */
+	isotp_socket_opts_from_addr(&o, &e->cfg.addr);
 	/* Padding is what we send; ECUs that pad do not all pad with the same byte, and a
 	 * strict check would turn a harmless difference into EBADMSG. */
 	o.rx_pad_check = -1;
@@ -383,10 +385,26 @@ static void finish(struct ecu *e, enum uds_broker_outcome outcome, int transport
 	schedule_kick(e->b);
 }
 
+/* The transmit policy's word before anything goes out. */
+static int gate(struct uds_broker *b, const char *what)
+{
+	char why[192] = "";
+	int r;
+
+	if (!b->cfg.gate)
+		return 0;
+	r = b->cfg.gate(b->cfg.gate_userdata, why, sizeof(why));
+	if (r < 0)
+		log_debug("%s: not sent: %s", what, why);
+	return r;
+}
+
 static int send_pdu(struct ecu *e, const uint8_t *pdu, size_t len)
 {
-	int r = open_socket(e);
+	int r = gate(e->b, e->name);
 
+	if (r >= 0)
+		r = open_socket(e);
 	if (r < 0)
 		return r;
 	/* With CAN_ISOTP_WAIT_TX_DONE the write returns once the PDU is on the bus (and
@@ -440,8 +458,13 @@ static void start(struct ecu *e, struct uds_broker_request *r)
 	uds_timing_for(e, &t);
 	uds_wait_init(&r->wait, &t, r->pdu, r->len);
 	if (r->func) {
-		/* The broadcast goes out once every responder is free to listen. */
-		int s = open_socket(e);
+		/* The broadcast goes out once every responder is free to listen. The gate
+		 * first: the controller leaving listen-only mode (a down and up) would be an
+		 * error on a socket opened before it. */
+		int s = gate(e->b, "functional request");
+
+		if (s >= 0)
+			s = open_socket(e);
 
 		if (s < 0) {
 			finish(e, UDS_BROKER_TRANSPORT_ERROR, s, NULL, 0);
@@ -562,16 +585,18 @@ static void on_bus_frame(void *userdata, const struct router_frame *f)
 	if (f->local || fr->len < 2 || (fr->flags & (BD_FRAME_ERR | BD_FRAME_RTR)) ||
 	    (f->hit.kind != ROUTE_DIAG_RESPONSE && f->hit.kind != ROUTE_UNKNOWN))
 		return;
-	/* Normal addressing, the broker's only mode so far: the PCI is the first byte (with
-	 * extended or mixed addressing it would be the second). */
-	pci = fr->data[0] >> 4;
-	if (pci != 1 && pci != 2) /* ISO 15765-2: 1 first frame, 2 consecutive frame */
-		return;
 	for (size_t i = 0; i < b->n_ecus; i++) {
 		struct ecu *e = b->ecus[i];
 		struct uds_broker_request *r = e->active;
+		const struct isotp_addr *a = &e->cfg.addr;
+		size_t off = isotp_addr_pci_offset(a);
 
-		if (e->cfg.rx_id != fr->id || e->cfg.ext_ids != ext || !r || !r->sent_us)
+		if (a->rx_id != fr->id || a->ext_ids != ext || !r || !r->sent_us ||
+		    fr->len < off + 2 || (off && fr->data[0] != a->rx_ea))
+			continue;
+		/* The PCI follows the address byte of extended and mixed addressing. */
+		pci = fr->data[off] >> 4;
+		if (pci != 1 && pci != 2) /* ISO 15765-2: 1 first frame, 2 consecutive frame */
 			continue;
 		if (uds_wait_frame(&r->wait, pci == 1, f->tf->t_us) != UDS_WAIT_ARM)
 			continue;
@@ -756,9 +781,7 @@ static void ecu_free(struct ecu *e)
 /* The same ECU as far as the wire is concerned: its queue and session may carry on. */
 static bool ecu_same(const struct ecu *e, const struct uds_broker_ecu_config *c)
 {
-	return strcmp(e->name, c->name) == 0 && e->cfg.tx_id == c->tx_id &&
-	       e->cfg.rx_id == c->rx_id && e->cfg.ext_ids == c->ext_ids &&
-	       e->cfg.padding == c->padding && e->cfg.functional_id == c->functional_id &&
+	return strcmp(e->name, c->name) == 0 && isotp_addr_equal(&e->cfg.addr, &c->addr) &&
 	       e->cfg.p2_ms == c->p2_ms && e->cfg.p2star_ms == c->p2star_ms &&
 	       e->cfg.s3_ms == c->s3_ms;
 }
@@ -879,6 +902,31 @@ struct uds_broker *uds_broker_free(struct uds_broker *b)
 	free(b->ecus);
 	free(b);
 	return NULL;
+}
+
+bool uds_broker_idle(const struct uds_broker *b)
+{
+	if (b->func)
+		return false;
+	for (size_t i = 0; i < b->n_ecus; i++) {
+		const struct ecu *e = b->ecus[i];
+
+		if (e->active || e->queued || e->session > 1)
+			return false;
+	}
+	return true;
+}
+
+void uds_broker_close_idle(struct uds_broker *b)
+{
+	if (!uds_broker_idle(b))
+		return;
+	for (size_t i = 0; i < b->n_ecus; i++)
+		close_socket(b->ecus[i]);
+	if (b->raw_fd >= 0) {
+		close(b->raw_fd);
+		b->raw_fd = -1;
+	}
 }
 
 size_t uds_broker_ecu_count(const struct uds_broker *b)
@@ -1012,11 +1060,12 @@ static void functional_broadcast(struct uds_broker *b, struct functional *f)
 	for (size_t k = 0; k < f->n; k++) {
 		const struct ecu *e = f->parts[k] ? f->parts[k]->ecu : NULL;
 		if (e && !fid) {
-			fid = e->cfg.functional_id;
-			padding = e->cfg.padding;
+			fid = e->cfg.addr.functional_id;
+			padding = e->cfg.addr.padding;
 		}
 	}
-	if (b->raw_fd < 0) {
+	s = gate(b, "functional request");
+	if (s == 0 && b->raw_fd < 0) {
 		static const struct can_raw_filter none[1];
 		/* Send-only: an empty filter list receives nothing. */
 		s = can_raw_open(b->ifname, none, 0, CAN_RAW_OPEN_NO_LOOPBACK, &b->raw_fd);
@@ -1024,6 +1073,8 @@ static void functional_broadcast(struct uds_broker *b, struct functional *f)
 	if (s == 0) {
 		/* ISO 15765-2 single frame: PCI 0x0N then the PDU. */
 		frame.id = fid;
+		/* ISO 15765-4: 0x18DB33F1 is the 29-bit functional id */
+		frame.flags = fid > 0x7ff ? BD_FRAME_EXT : 0;
 		frame.data[0] = (uint8_t)f->len;
 		memcpy(frame.data + 1, f->req, f->len);
 		frame.len = (uint8_t)(1 + f->len);
@@ -1067,7 +1118,7 @@ int uds_broker_functional(struct uds_broker *b, const uint8_t *req, size_t len,
 	if (b->func)
 		return -EBUSY;
 	for (size_t i = 0; i < b->n_ecus; i++)
-		if (b->ecus[i]->cfg.functional_id)
+		if (b->ecus[i]->cfg.addr.functional_id)
 			n++;
 	if (n == 0)
 		return -ENOENT;
@@ -1088,7 +1139,7 @@ int uds_broker_functional(struct uds_broker *b, const uint8_t *req, size_t len,
 	for (size_t i = 0; i < b->n_ecus; i++) {
 		struct uds_broker_request *r;
 
-		if (!b->ecus[i]->cfg.functional_id)
+		if (!b->ecus[i]->cfg.addr.functional_id)
 			continue;
 		r = request_new(b->ecus[i], UDS_BROKER_PRIORITY_INTERACTIVE, req, len);
 		if (!r)

@@ -3,8 +3,9 @@
  * The UDS session broker: every diagnostic request of the daemon goes through it, so
  * that one process serialises access to each ECU while serving many clients.
  *
- * One queue per ECU over a kernel ISO-TP socket (CAN_ISOTP_WAIT_TX_DONE, padding from the
- * profile), two priorities (an interactive request never waits behind background
+ * One queue per ECU over a kernel ISO-TP socket (CAN_ISOTP_WAIT_TX_DONE; the profile's
+ * addressing: 11- or 29-bit ids, normal, normal fixed, extended or mixed, padding, our
+ * BS/STmin), two priorities (an interactive request never waits behind background
  * scans), one request on the wire per ECU at a time, P2/P2* with the server's values
  * from a positive 0x10 response honoured up to configurable caps, bounded 0x78 waits and
  * 0x21 resends with back-off (lib/uds's uds_wait state machine), tester present (0x3E
@@ -29,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bodydiag/isotp_addr.h"
 #include "bodydiag/uds.h"
 
 struct ev_loop;
@@ -75,10 +77,10 @@ typedef void (*uds_broker_done_fn)(void *userdata, const struct uds_broker_resul
 /* One ECU as the broker addresses it (from the profile). */
 struct uds_broker_ecu_config {
 	const char *name;    /* copied, 1..UDS_BROKER_MAX_NAME-1 bytes */
-	uint32_t tx_id, rx_id;
-	bool ext_ids;
-	int padding;	     /* -1 = none */
-	uint32_t functional_id; /* 0 = does not answer functional requests */
+	/* ids, addressing mode and bytes, padding (-1 none), BS/STmin of our flow control,
+	 * functional id (0 = does not answer functional requests): the kernel ISO-TP socket
+	 * is opened with all of it (isotp_socket_opts_from_addr) */
+	struct isotp_addr addr;
 	uint32_t p2_ms, p2star_ms; /* the profile's; 0 = defaults 50 / 5000 */
 	uint32_t s3_ms;	     /* server's S3; tester present every s3/2; 0 = 5000 */
 };
@@ -101,6 +103,12 @@ struct uds_broker_config {
 				 * show when a response starts (P2 is met by its first frame,
 				 * then N_Cr bounds each frame); may be NULL: P2 then runs to
 				 * the whole PDU */
+	/* Asked right before anything is sent (a request, a resend, tester present, a
+	 * functional broadcast): 0 lets it go, else the request completes with
+	 * TRANSPORT_ERROR and that -errno (why for the log). The daemon's transmit policy
+	 * (policy_transmit: listen-only, the controller's mode). NULL: always. */
+	int (*gate)(void *userdata, char *why, size_t size);
+	void *gate_userdata;
 };
 
 /* Fills the defaults above (ifname "can0"). */
@@ -149,8 +157,8 @@ const char *uds_broker_outcome_name(enum uds_broker_outcome o);
  * Stable machine name of a transport errno (negative): -ETIMEDOUT "isotp_timeout"
  * (N_Cr/N_Bs), -ECOMM "isotp_no_flow_control", -EILSEQ "isotp_wrong_sequence", -EBADMSG
  * "isotp_malformed", -EMSGSIZE "isotp_overflow", -EOVERFLOW "isotp_wait_limit",
- * -ENETDOWN/-ENODEV/-ENXIO "link_down", -ENOBUFS "tx_queue_full", others
- * "transport_error". Never NULL. isotp_socket_error_name() gives the human text.
+ * -ENETDOWN/-ENODEV/-ENXIO "link_down", -ENOBUFS "tx_queue_full", -EPERM "not_permitted"
+ * (the transmit policy's gate said no), others "transport_error". Never NULL. isotp_socket_error_name() gives the human text.
  */
 const char *uds_broker_transport_name(int neg_errno);
 
@@ -176,6 +184,13 @@ void uds_broker_set_tuning(struct uds_broker *b, const struct uds_broker_config 
 
 /* Completes every request with CANCELLED, closes the sockets. Accepts NULL, returns NULL. */
 struct uds_broker *uds_broker_free(struct uds_broker *b);
+
+/* Nothing queued or on the wire, no functional request, every ECU in its default
+ * session (no tester present due). */
+bool uds_broker_idle(const struct uds_broker *b);
+/* Closes the sockets of an idle broker (the next request opens them again): before the
+ * controller goes back to listen-only mode. Nothing when it is not idle. */
+void uds_broker_close_idle(struct uds_broker *b);
 
 size_t uds_broker_ecu_count(const struct uds_broker *b);
 /* Index of an ECU by name, -ENOENT when absent. */

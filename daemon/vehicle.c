@@ -36,6 +36,7 @@ struct vehicle {
 	size_t max_samples;
 	struct can_raw_filter *filters; /* NULL: receive everything */
 	size_t n_filters;
+	char *profile_path; /* the file the profile came from, NULL: none or from memory */
 };
 
 static struct vehicle *vehicle_free(struct vehicle *v)
@@ -46,6 +47,7 @@ static struct vehicle *vehicle_free(struct vehicle *v)
 	dbc_free(v->dbc);
 	profile_free(v->profile);
 	free(v->filters);
+	free(v->profile_path);
 	free(v);
 	return NULL;
 }
@@ -76,9 +78,9 @@ static int build_filters(struct vehicle *v)
 	}
 	for (size_t i = 0; i < vehicle_ecu_count(v); i++) {
 		const struct profile_ecu *e = vehicle_ecu_at(v, i);
-		const uint32_t ids[] = {e->request_id, e->response_id, e->functional_id};
+		const uint32_t ids[] = {e->addr.tx_id, e->addr.rx_id, e->addr.functional_id};
 		for (size_t k = 0; k < 3; k++) {
-			bool ext = ids[k] > 0x7ff;
+			bool ext = k < 2 ? e->addr.ext_ids : ids[k] > 0x7ff;
 			if (k == 2 && !ids[k])
 				continue;
 			f[n++] = (struct can_raw_filter){.id = ids[k], .ext = ext,
@@ -462,25 +464,32 @@ static int load_profile(const char *path, struct profile **ret)
 
 int vehicle_load(const struct config *cfg, struct vehicle **ret)
 {
+	return vehicle_load_profile(cfg, NULL, ret);
+}
+
+int vehicle_load_profile(const struct config *cfg, const char *profile, struct vehicle **ret)
+{
 	struct profile *p = NULL;
 	struct dbc *db = NULL;
 	struct rules_set *rules = NULL;
 	char dbc_path[PATH_MAX] = "";
 	int r = 0;
 
-	if (cfg->data.profile[0]) {
-		r = load_profile(cfg->data.profile, &p);
+	/* profile = auto: none until the VIN has chosen one (identity.c) */
+	if (!profile && strcmp(cfg->data.profile, CONFIG_PROFILE_AUTO) != 0)
+		profile = cfg->data.profile[0] ? cfg->data.profile : NULL;
+	if (profile) {
+		r = load_profile(profile, &p);
 		if (r < 0)
 			return r;
 		/* The profile's own DBC, found where `bodydiag analyze` finds it (beside the
 		 * profile, in ../dbc/ beside profiles/, in the data directory; an absolute
 		 * path as it is); an explicit data.dbc wins. */
 		if (!cfg->data.dbc[0] && profile_dbc(p)) {
-			r = profile_dbc_path(p, cfg->data.profile, BODYDIAG_DATADIR, dbc_path,
-					     sizeof(dbc_path));
+			r = profile_dbc_path(p, profile, BODYDIAG_DATADIR, dbc_path, sizeof(dbc_path));
 			if (r < 0) {
-				log_error("%s: dbc = %s not found (tried %s)", cfg->data.profile,
-					  profile_dbc(p), dbc_path);
+				log_error("%s: dbc = %s not found (tried %s)", profile, profile_dbc(p),
+					  dbc_path);
 				profile_free(p);
 				return r;
 			}
@@ -500,8 +509,15 @@ int vehicle_load(const struct config *cfg, struct vehicle **ret)
 	r = vehicle_new(db, p, rules, ret);
 	if (r < 0)
 		return r;
+	if (profile && !((*ret)->profile_path = strdup(profile))) {
+		*ret = vehicle_unref(*ret);
+		return -ENOMEM;
+	}
 	log_info("vehicle data: profile %s (%zu ECUs), DBC %s (%zu messages), rules %s",
-		 cfg->data.profile[0] ? cfg->data.profile : "none", vehicle_ecu_count(*ret),
+		 profile			   ? profile
+		 : strcmp(cfg->data.profile, "auto") ? "none"
+						     : "auto (none yet: chosen by the VIN)",
+		 vehicle_ecu_count(*ret),
 		 dbc_path[0] ? dbc_path : "none", db ? dbc_message_count(db) : 0,
 		 cfg->data.rules[0] ? cfg->data.rules : "none");
 	return 0;
@@ -517,6 +533,11 @@ const struct dbc *vehicle_dbc(const struct vehicle *v)
 const struct profile *vehicle_profile(const struct vehicle *v)
 {
 	return v->profile;
+}
+
+const char *vehicle_profile_path(const struct vehicle *v)
+{
+	return v->profile_path;
 }
 
 const struct rules_set *vehicle_rules(const struct vehicle *v)
@@ -590,11 +611,7 @@ void vehicle_broker_ecu(const struct vehicle *v, size_t i, struct uds_broker_ecu
 
 	*ret = (struct uds_broker_ecu_config){
 		.name = e->id,
-		.tx_id = e->request_id,
-		.rx_id = e->response_id,
-		.ext_ids = e->request_id > 0x7ff || e->response_id > 0x7ff,
-		.padding = e->padding,
-		.functional_id = e->functional_id,
+		.addr = e->addr,
 		.p2_ms = e->p2_ms,
 		.p2star_ms = e->p2star_ms,
 		.s3_ms = e->s3_ms,

@@ -35,6 +35,9 @@ struct vehicle;
  * 0 and a snapshot with one reference, or -errno; all or nothing.
  */
 int vehicle_load(const struct config *cfg, struct vehicle **ret);
+/* The same with another profile than [data] profile (NULL: the configuration's; with
+ * profile = auto, which loads none, the one the VIN chose). */
+int vehicle_load_profile(const struct config *cfg, const char *profile, struct vehicle **ret);
 
 /* A snapshot of pieces already in memory (tests, tools): takes ownership of all three,
  * any may be NULL, also on failure. Returns 0, -ENOMEM, -EINVAL (a profile role source the
@@ -51,6 +54,8 @@ void vehicle_set(struct vehicle **slot, struct vehicle *v);
 const struct dbc *vehicle_dbc(const struct vehicle *v);
 const struct profile *vehicle_profile(const struct vehicle *v);
 const struct rules_set *vehicle_rules(const struct vehicle *v);
+/* The file the profile was loaded from; NULL without profile or for vehicle_new(). */
+const char *vehicle_profile_path(const struct vehicle *v);
 /* Never NULL (an empty table classifies every data frame as unknown). */
 const struct route_table *vehicle_routes(const struct vehicle *v);
 /* The profile's [role] sections bound to the DBC (rolemap.h); NULL without a profile. A

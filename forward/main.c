@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
-#include <systemd/sd-id128.h>
 #include <unistd.h>
 
 #include "credentials.h"
@@ -38,6 +37,7 @@ struct forward {
 	size_t n_overrides;
 	struct config cfg;
 	char unit[FLEET_MAX_UNIT + 1];
+	char client_id[sizeof(((struct config *)0)->mqtt.client_id)];
 	char *user, *password;
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint;
@@ -102,22 +102,18 @@ static int parse_options(struct forward *f, int argc, char **argv, bool *check_o
 	return -1;
 }
 
-/* The unit id: [mqtt] unit, else the machine id (/etc/machine-id), unique per logger. */
+/* The unit id: [fleet] unit_id, else the machine id (/etc/machine-id), unique per logger;
+ * the same id the daemon shows in status (config_unit_id). */
 static int resolve_unit(struct forward *f)
 {
-	sd_id128_t id;
-	int r;
+	int r = config_unit_id(&f->cfg, NULL, f->unit, sizeof(f->unit));
 
-	if (f->cfg.mqtt.unit[0]) {
-		snprintf(f->unit, sizeof(f->unit), "%s", f->cfg.mqtt.unit);
-	} else {
-		r = sd_id128_get_machine(&id);
-		if (r < 0) {
-			log_error_errno(-r, "mqtt: no [mqtt] unit and no machine id to use instead");
-			return r;
-		}
-		sd_id128_to_string(id, f->unit);
+	if (r < 0) {
+		log_error_errno(-r, "mqtt: no [fleet] unit_id and no machine id to use instead");
+		return r;
 	}
+	/* one session per unit: a broker drops the older of two sessions with one id */
+	config_mqtt_client_id(&f->cfg, NULL, f->client_id, sizeof(f->client_id));
 	if (!fleet_unit_valid(f->unit, strlen(f->unit))) {
 		log_error("mqtt: unit '%s' is not a fleet unit id (a letter or digit, then up to 63 "
 			  "of letters, digits, '_', '.', '-')",
@@ -206,7 +202,7 @@ static int run(struct forward *f, struct history *h)
 		.username = f->user,
 		.password = f->password,
 		.unit = f->unit,
-		.client_id = c->mqtt.client_id[0] ? c->mqtt.client_id : NULL,
+		.client_id = f->client_id,
 		.prefix = c->mqtt.prefix,
 		.software = "bodydiag " BODYDIAG_VERSION,
 		.keepalive_s = c->mqtt.keepalive_s,
@@ -268,7 +264,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("unit = %s\nclient_id = %s\nbroker = %s:%u\ntls = %s\noutbox = %s\n"
 		       "state_file = %s\n",
-		       f.unit, f.cfg.mqtt.client_id[0] ? f.cfg.mqtt.client_id : f.unit,
+		       f.unit, f.client_id,
 		       f.cfg.mqtt.host,
 		       f.cfg.mqtt.port ? f.cfg.mqtt.port : f.cfg.mqtt.tls ? 8883 : 1883,
 		       f.cfg.mqtt.tls ? "yes" : "no", f.cfg.history.path, f.cfg.mqtt.state_file);

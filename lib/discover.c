@@ -541,6 +541,8 @@ void discover_on_frame(struct discover *d, const struct bd_frame *f, int64_t now
 static bool read_wanted(const struct discover *d, const struct discover_ecu *e,
 			enum discover_ident_id id)
 {
+	if (d->cfg.ident_only && !(d->cfg.ident_only & (1u << id)))
+		return false;
 	if (id == DISCOVER_ID_OBD_VIN)
 		return e->obd;
 	return !d->uds_off;

@@ -397,8 +397,7 @@ static int build_ecus(struct engine *e)
 					    &u->module);
 		if (r < 0)
 			return r;
-		isotp_observer_config_init(&oc, pe->request_id, pe->response_id);
-		oc.ext_ids = pe->request_id > 0x7ff || pe->response_id > 0x7ff;
+		isotp_addr_observer_config(&pe->addr, &oc);
 		r = isotp_observer_new(&oc, &ops, u, &u->obs);
 		if (r < 0)
 			return r;

@@ -424,25 +424,30 @@ void isotp_addr_reverse(const struct isotp_addr *a, struct isotp_addr *ret)
 	*ret = r;
 }
 
+/* lib/isotp's addressing format of a mode: normal fixed is normal addressing on the
+ * frames, its TA/SA live in the ids. */
+static enum isotp_addressing addressing_of(enum isotp_addr_mode m)
+{
+	switch (m) {
+	case ISOTP_ADDR_NORMAL:
+	case ISOTP_ADDR_NORMAL_FIXED:
+	case ISOTP_ADDR_MODE_MAX:
+		break;
+	case ISOTP_ADDR_MIXED:
+		return ISOTP_ADDRESSING_MIXED;
+	case ISOTP_ADDR_EXTENDED:
+		return ISOTP_ADDRESSING_EXTENDED;
+	}
+	return ISOTP_ADDRESSING_NORMAL;
+}
+
 void isotp_addr_to_config(const struct isotp_addr *a, struct isotp_config *ret)
 {
 	struct isotp_config c;
 
 	isotp_config_init(&c, a->tx_id, a->rx_id);
 	c.tx_ext_id = c.rx_ext_id = a->ext_ids;
-	switch (a->mode) {
-	case ISOTP_ADDR_NORMAL:
-	case ISOTP_ADDR_NORMAL_FIXED:
-	case ISOTP_ADDR_MODE_MAX:
-		c.addressing = ISOTP_ADDRESSING_NORMAL;
-		break;
-	case ISOTP_ADDR_MIXED:
-		c.addressing = ISOTP_ADDRESSING_MIXED;
-		break;
-	case ISOTP_ADDR_EXTENDED:
-		c.addressing = ISOTP_ADDRESSING_EXTENDED;
-		break;
-	}
+	c.addressing = addressing_of(a->mode);
 	if (c.addressing != ISOTP_ADDRESSING_NORMAL) {
 		c.tx_addr = a->tx_ea;
 		c.rx_addr = a->rx_ea;
@@ -451,6 +456,25 @@ void isotp_addr_to_config(const struct isotp_addr *a, struct isotp_config *ret)
 	c.bs = a->bs;
 	c.stmin = a->stmin;
 	*ret = c;
+}
+
+void isotp_addr_observer_config(const struct isotp_addr *a, struct isotp_observer_config *ret)
+{
+	struct isotp_observer_config c;
+
+	isotp_observer_config_init(&c, a->tx_id, a->rx_id);
+	c.ext_ids = a->ext_ids;
+	c.addressing = addressing_of(a->mode);
+	if (c.addressing != ISOTP_ADDRESSING_NORMAL) {
+		c.req_addr = a->tx_ea;
+		c.resp_addr = a->rx_ea;
+	}
+	*ret = c;
+}
+
+size_t isotp_addr_pci_offset(const struct isotp_addr *a)
+{
+	return addressing_of(a->mode) == ISOTP_ADDRESSING_NORMAL ? 0 : 1;
 }
 
 /* ---- profile keys ---- */

@@ -28,6 +28,7 @@ static const struct key_def vehicle_keys[] = {
     {"bus", KEY_OPTIONAL},
     {"bitrate", KEY_OPTIONAL},
     {"dbc", KEY_OPTIONAL},
+    {"wmi", KEY_OPTIONAL},
     {NULL, 0},
 };
 /* request and response are required by the addressing (lib/isotp_addr): normal needs
@@ -524,6 +525,47 @@ static int set_ms(struct profile_parser *p, uint32_t *dst, const char *v, size_t
 	return 0;
 }
 
+/* wmi = 1FA 1FM 1FT, ...: WMIs of ISO 3780 (3 VIN characters: digits and capitals without I,
+ * O, Q) or the 2-character block of one maker, blank- or comma-separated. */
+static int set_wmi(struct profile_parser *p, const char *v, size_t vn, unsigned vcol)
+{
+	struct profile *pr = p->prof;
+	size_t i = 0;
+
+	while (i < vn) {
+		size_t start, n;
+
+		while (i < vn && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		start = i;
+		while (i < vn && v[i] != ' ' && v[i] != '\t' && v[i] != ',')
+			i++;
+		n = i - start;
+		if (n == 0)
+			break;
+		if (n < 2 || n > 3)
+			return profile_fail(p, p->lineno, vcol + (unsigned)start,
+					    "a WMI is 3 VIN characters (or 2 for a maker's block): "
+					    "'%.*s'",
+					    (int)n, v + start);
+		for (size_t k = start; k < i; k++)
+			if (!profile_is_digit(v[k]) &&
+			    !(v[k] >= 'A' && v[k] <= 'Z' && v[k] != 'I' && v[k] != 'O' && v[k] != 'Q'))
+				return profile_fail(p, p->lineno, vcol + (unsigned)k,
+						    "'%c' is no VIN character (0-9, A-Z but I, O, Q)",
+						    v[k]);
+		if (pr->nwmi == PROFILE_MAX_WMI)
+			return profile_fail(p, p->lineno, vcol + (unsigned)start,
+					    "more than %u WMIs", PROFILE_MAX_WMI);
+		memcpy(pr->wmi[pr->nwmi], v + start, n);
+		pr->wmi[pr->nwmi][n] = '\0';
+		pr->nwmi++;
+	}
+	if (pr->nwmi == 0)
+		return profile_fail(p, p->lineno, vcol, "wmi needs at least one WMI");
+	return 0;
+}
+
 static int pair_vehicle(struct profile_parser *p, int key, const char *v, size_t vn, unsigned vcol)
 {
 	struct profile *pr = p->prof;
@@ -549,6 +591,8 @@ static int pair_vehicle(struct profile_parser *p, int key, const char *v, size_t
 		return 0;
 	case 5:
 		return profile_set_string(p, &pr->dbc, v, vn, vcol);
+	case 6:
+		return set_wmi(p, v, vn, vcol);
 	}
 	return 0;
 }

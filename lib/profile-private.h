@@ -85,6 +85,8 @@ struct profile {
 	char *filename;
 	char *make, *platform, *name, *bus, *dbc;
 	uint32_t bitrate;
+	char wmi[PROFILE_MAX_WMI][4]; /* [vehicle] wmi, NUL-terminated */
+	size_t nwmi;
 	struct ecu_entry **ecus;
 	size_t necus;
 	struct profile_did **dids;

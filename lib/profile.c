@@ -126,6 +126,29 @@ const char *profile_bus(const struct profile *p)
 {
 	return p->bus;
 }
+size_t profile_wmi_count(const struct profile *p)
+{
+	return p->nwmi;
+}
+
+const char *profile_wmi_at(const struct profile *p, size_t i)
+{
+	return i < p->nwmi ? p->wmi[i] : NULL;
+}
+
+unsigned profile_vin_match(const struct profile *p, const char *vin)
+{
+	unsigned best = 0;
+
+	for (size_t i = 0; vin && i < p->nwmi; i++) {
+		size_t n = strlen(p->wmi[i]);
+
+		if (strncmp(vin, p->wmi[i], n) == 0 && n > best)
+			best = (unsigned)n;
+	}
+	return best;
+}
+
 uint32_t profile_bitrate(const struct profile *p)
 {
 	return p->bitrate;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "bodydiag/dbc.h"
+#include "bodydiag/isotp_addr.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/route.h"
 
@@ -16,12 +17,25 @@
 struct slot {
 	uint32_t key; /* id | KEY_EXT; SLOT_EMPTY = free */
 	struct route_hit hit;
+	/* ECUs reached with extended or mixed addressing on this id, told apart by the
+	 * frame's first byte: eas[ea_first .. ea_first + ea_n) */
+	uint32_t ea_first, ea_n;
+};
+
+/* One ECU direction keyed by its address byte as well as its id. */
+struct ea_entry {
+	uint32_t key;
+	uint8_t ea;
+	uint32_t order; /* profile order: of two entries for one (id, byte) the later wins */
+	struct route_hit hit;
 };
 
 struct route_table {
 	struct slot *slots; /* a power of two, at most half full */
 	size_t mask;
 	size_t n_messages, n_ecus;
+	struct ea_entry *eas; /* sorted by key, then byte */
+	size_t n_eas;
 };
 
 static uint32_t key_of(uint32_t id, bool ext)
@@ -62,6 +76,45 @@ static bool is_diag(enum route_kind k)
 	return k == ROUTE_DIAG_REQUEST || k == ROUTE_DIAG_RESPONSE;
 }
 
+static int ea_cmp(const void *a, const void *b)
+{
+	const struct ea_entry *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->ea != y->ea)
+		return x->ea < y->ea ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The ECUs' address-byte entries into their slots: sorted, the later of two for one
+ * (id, byte) kept, each id's run recorded in its slot (whose own hit stays for frames
+ * with another first byte: a DBC message on the id, or unknown). */
+static void link_eas(struct route_table *t)
+{
+	size_t n = 0;
+
+	qsort(t->eas, t->n_eas, sizeof(*t->eas), ea_cmp);
+	for (size_t i = 0; i < t->n_eas; i++) {
+		if (n > 0 && t->eas[n - 1].key == t->eas[i].key && t->eas[n - 1].ea == t->eas[i].ea)
+			t->eas[n - 1] = t->eas[i];
+		else
+			t->eas[n++] = t->eas[i];
+	}
+	t->n_eas = n;
+	for (size_t i = 0; i < n;) {
+		uint32_t key = t->eas[i].key;
+		struct slot *s = claim(t, key & 0x1fffffffu, key & KEY_EXT);
+		size_t j = i;
+
+		while (j < n && t->eas[j].key == key)
+			j++;
+		s->ea_first = (uint32_t)i;
+		s->ea_n = (uint32_t)(j - i);
+		i = j;
+	}
+}
+
 int route_table_new(const struct dbc *db, const struct profile *p, struct route_table **ret)
 {
 	size_t n_msgs = db ? dbc_message_count(db) : 0;
@@ -79,6 +132,12 @@ int route_table_new(const struct dbc *db, const struct profile *p, struct route_
 		free(t);
 		return -ENOMEM;
 	}
+	t->eas = calloc(2 * n_ecus + 1, sizeof(*t->eas));
+	if (!t->eas) {
+		free(t->slots);
+		free(t);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < size; i++)
 		t->slots[i].key = SLOT_EMPTY;
 	t->mask = size - 1;
@@ -93,19 +152,31 @@ int route_table_new(const struct dbc *db, const struct profile *p, struct route_
 	/* diagnostic ids last: a DBC that lists them as messages must not steal them */
 	for (size_t i = 0; i < n_ecus; i++) {
 		const struct profile_ecu *e = profile_ecu_at(p, i);
-		const uint32_t ids[2] = {e->request_id, e->response_id};
+		const struct isotp_addr *a = &e->addr;
+		const uint32_t ids[2] = {a->tx_id, a->rx_id};
+		const uint8_t eas[2] = {a->tx_ea, a->rx_ea};
 		const enum route_kind kinds[2] = {ROUTE_DIAG_REQUEST, ROUTE_DIAG_RESPONSE};
 
-		for (size_t k = 0; k < 2; k++)
-			claim(t, ids[k], ids[k] > 0x7ff)->hit = (struct route_hit){kinds[k], (uint32_t)i};
+		for (size_t k = 0; k < 2; k++) {
+			struct route_hit hit = {kinds[k], (uint32_t)i};
+
+			/* Extended and mixed addressing share ids between ECUs (a BMW tester's
+			 * 0x6F1, a Toyota gateway's 0x750): the address byte tells them apart. */
+			if (isotp_addr_pci_offset(a))
+				t->eas[t->n_eas++] = (struct ea_entry){key_of(ids[k], a->ext_ids),
+								       eas[k], (uint32_t)t->n_eas, hit};
+			else
+				claim(t, ids[k], a->ext_ids)->hit = hit;
+		}
 		/* functional requests are answered on the physical response ids; the request
 		 * itself is no unknown id */
-		if (e->functional_id) {
-			struct slot *s = claim(t, e->functional_id, e->functional_id > 0x7ff);
+		if (a->functional_id) {
+			struct slot *s = claim(t, a->functional_id, a->functional_id > 0x7ff);
 			if (!is_diag(s->hit.kind))
 				s->hit = (struct route_hit){ROUTE_FUNCTIONAL, (uint32_t)i};
 		}
 	}
+	link_eas(t);
 	*ret = t;
 	return 0;
 }
@@ -114,6 +185,7 @@ struct route_table *route_table_free(struct route_table *t)
 {
 	if (!t)
 		return NULL;
+	free(t->eas);
 	free(t->slots);
 	free(t);
 	return NULL;
@@ -133,7 +205,13 @@ struct route_hit route_classify(const struct route_table *t, const struct bd_fra
 	s = find(t, key_of(f->id, ext));
 	if (!s)
 		s = find(t, key_of(f->id, !ext));
-	return s ? s->hit : (struct route_hit){ROUTE_UNKNOWN, 0};
+	if (!s)
+		return (struct route_hit){ROUTE_UNKNOWN, 0};
+	/* a few ECUs per id at most: a linear scan of the run */
+	for (uint32_t i = 0; f->len >= 1 && i < s->ea_n; i++)
+		if (t->eas[s->ea_first + i].ea == f->data[0])
+			return t->eas[s->ea_first + i].hit;
+	return s->hit;
 }
 
 size_t route_table_message_count(const struct route_table *t)

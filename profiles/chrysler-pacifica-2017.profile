@@ -8,6 +8,9 @@ format = 1
 [vehicle]
 make = chrysler
 platform = pacifica-2017
+; the VIN prefixes this profile is chosen by ([data] profile = auto): FCA (Chrysler, Dodge, Jeep, Ram) built in the US, Canada and Mexico
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = 1C3 1C4 1C6 2C3 2C4 3C4 3C6
 name = Chrysler Pacifica 2017 and FCA siblings (opendbc chrysler_pacifica_2017_hybrid)
 bus = can0
 bitrate = 500000

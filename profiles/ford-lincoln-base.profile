@@ -12,6 +12,9 @@ format = 1
 [vehicle]
 make = ford
 platform = ford-lincoln-base
+; the VIN prefixes this profile is chosen by ([data] profile = auto): Ford and Lincoln plants worldwide
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = 1FA 1FD 1FM 1FT 1LN 2FA 2FM 2FT 2LM 3FA 3FM 3LN 5LM 6FP 8AF 9BF LVS MAJ MNB NM0 SFA VS6 WF0
 name = Ford / Lincoln (opendbc ford_lincoln_base_pt)
 bus = can0
 bitrate = 500000

@@ -11,6 +11,9 @@ format = 1
 [vehicle]
 make = gm
 platform = global-a-lowspeed
+; the VIN prefixes this profile is chosen by ([data] profile = auto): GM of North America (whole blocks), Korea and SAIC-GM
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = 1G 2G 3G 5GA KL1 KL4 KL7 LSG
 name = GM Global A single-wire low-speed body bus (opendbc gm_global_a_lowspeed_1818125)
 bus = can0
 bitrate = 33333

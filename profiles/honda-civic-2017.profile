@@ -8,6 +8,9 @@ format = 1
 [vehicle]
 make = honda
 platform = civic-2017
+; the VIN prefixes this profile is chosen by ([data] profile = auto): Honda; the only Honda profile here, so every Honda WMI comes to it
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = 19X 1HG 2HG 2HK 3HG 5FN 5J6 93H JHL JHM LHG LVH MRH SHH SHS
 name = Honda Civic 10th gen (opendbc honda_civic_hatchback_ex_2017_can)
 bus = can0
 bitrate = 500000

@@ -11,6 +11,9 @@ format = 1
 [vehicle]
 make = hyundai
 platform = i30-2014
+; the VIN prefixes this profile is chosen by ([data] profile = auto): Hyundai Motor Manufacturing Czech, where the i30 is built
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = TMA
 name = Hyundai i30 2014 (opendbc hyundai_i30_2014)
 bus = can0
 bitrate = 500000

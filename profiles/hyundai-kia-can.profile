@@ -8,6 +8,9 @@ format = 1
 [vehicle]
 make = hyundai
 platform = hyundai-can
+; the VIN prefixes this profile is chosen by ([data] profile = auto): Hyundai, Kia and Genesis (Korea, the US, India, Slovakia)
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = 3KP 5NM 5NP 5XX 5XY KM8 KMH KMT KNA KND MAL U5Y U6Y
 name = Hyundai / Kia / Genesis (opendbc hyundai_can)
 bus = can0
 bitrate = 500000

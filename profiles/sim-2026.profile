@@ -10,6 +10,8 @@ format = 1
 [vehicle]
 make = bodydiag
 platform = sim-2026
+; the VIN prefix this profile is chosen by ([data] profile = auto): the simulator's fictitious WMI (bodydiag-sim's VIN 1BDSM2AT5TR000042)
+wmi = 1BD
 name = bodydiag simulated car (body CAN, trunk release chain)
 bus = can0
 bitrate = 500000

@@ -9,6 +9,9 @@ format = 1
 [vehicle]
 make = subaru
 platform = preglobal
+; the VIN prefixes this profile is chosen by ([data] profile = auto): Subaru of Japan and Indiana
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = 4S3 4S4 JF1 JF2
 name = Subaru pre-global platform (opendbc subaru_forester_2017)
 bus = can0
 bitrate = 500000

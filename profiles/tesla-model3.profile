@@ -9,6 +9,9 @@ format = 1
 [vehicle]
 make = tesla
 platform = model3
+; the VIN prefixes this profile is chosen by ([data] profile = auto): Tesla Fremont, Austin, Shanghai and Berlin
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = 5YJ 7SA LRW XP7
 name = Tesla Model 3 vehicle bus (opendbc tesla_model3_vehicle)
 bus = can0
 bitrate = 500000

@@ -8,6 +8,9 @@ format = 1
 [vehicle]
 make = vw
 platform = mqb
+; the VIN prefixes this profile is chosen by ([data] profile = auto): Volkswagen group brands on MQB: VW, Audi, Skoda, SEAT, and their plants
+; (WMIs as in lib/vin.c's table: NHTSA vPIC, ISO 3780 assignments)
+wmi = 1VW 3VV 3VW 9BW AAV LFV LSV TMB TRU VSS WA1 WAU WUA WVG WVW
 name = Volkswagen MQB (opendbc vw_mqb)
 bus = can0
 bitrate = 500000

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libsocketcan.h>
@@ -59,11 +60,37 @@ static enum can_link_state map_state(int s)
 	}
 }
 
+/* Whether ifname has flag (IFF_UP, IFF_RUNNING): 1, 0, or -errno. */
+static int link_flag(const char *ifname, int flag)
+{
+	struct ifreq ifr = {0};
+	int fd, r;
+
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
+		return -ENODEV;
+	/* Any socket reaches the generic device ioctls; AF_UNIX exists everywhere. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : !!(ifr.ifr_flags & flag);
+	close(fd);
+	return r;
+}
+
 int can_link_start(const char *ifname)
 {
+	struct timespec ms = {.tv_nsec = 1000000};
+
 	errno = 0;
 	if (can_do_start(ifname) < 0)
 		return fail_errno();
+	/* Up is not yet ready: the kernel's linkwatch work attaches the device's queueing
+	 * discipline once the carrier is seen, asynchronously, and until then every frame
+	 * sent is dropped without an error (the noop qdisc). IFF_RUNNING is set in the same
+	 * step; wait for it, at most 1 s (a device that never gets a carrier is still up). */
+	for (int i = 0; i < 1000 && link_flag(ifname, IFF_RUNNING) == 0; i++)
+		nanosleep(&ms, NULL);
 	return 0;
 }
 
@@ -173,19 +200,7 @@ int can_link_get_ctrlmode(const char *ifname, uint32_t *ret_flags)
 
 int can_link_is_up(const char *ifname)
 {
-	struct ifreq ifr = {0};
-	int fd, r;
-
-	if (strlen(ifname) >= sizeof(ifr.ifr_name))
-		return -ENODEV;
-	/* Any socket reaches the generic device ioctls; AF_UNIX exists everywhere. */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memcpy(ifr.ifr_name, ifname, strlen(ifname));
-	r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : !!(ifr.ifr_flags & IFF_UP);
-	close(fd);
-	return r;
+	return link_flag(ifname, IFF_UP);
 }
 
 int can_link_set_mode(const char *ifname, uint32_t bitrate, uint32_t mask, uint32_t flags,
@@ -221,6 +236,22 @@ int can_link_set_mode(const char *ifname, uint32_t bitrate, uint32_t mask, uint3
 			return -EIO;
 	}
 	return start ? can_link_start(ifname) : 0;
+}
+
+int can_link_set_listen_only(const char *ifname, uint32_t bitrate, bool *ret_berr)
+{
+	const uint32_t bits = CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING;
+	int r = can_link_set_mode(ifname, bitrate, bits, bits, true);
+	bool berr = true;
+
+	if (r == -EOPNOTSUPP) {
+		berr = false;
+		r = can_link_set_mode(ifname, bitrate, CAN_LINK_CTRLMODE_LISTENONLY,
+				      CAN_LINK_CTRLMODE_LISTENONLY, true);
+	}
+	if (r >= 0 && ret_berr)
+		*ret_berr = berr;
+	return r;
 }
 
 int can_link_save(const char *ifname, struct can_link_saved *ret)

@@ -53,7 +53,7 @@ def main():
     # methods registered
     names = [m["name"] for m in c.call("methods")["result"]["methods"]]
     for m in ["status", "ecus", "dtc.read", "dtc.clear", "did.read", "live.subscribe", "mark",
-              "obd.request"]:
+              "obd.request", "discover"]:
         check(m in names, "method %s registered" % m)
 
     st = c.call("status")["result"]
@@ -103,6 +103,17 @@ def main():
         ("obd.request", {"mode": 9, "pids": [1, 2]}, "invalid_params"),
         ("obd.request", {"mode": 0x22, "pid": 1}, "invalid_params"),
         ("obd.request", {"mode": 1, "pid": 13, "ecu": "obd"}, "invalid_params"),
+        ("discover", {"x": 1}, "invalid_params"),
+        ("discover", {"ranges": ["nope"]}, "invalid_params"),
+        ("discover", {"ranges": []}, "invalid_params"),
+        ("discover", {"ranges": "functional"}, "invalid_params"),
+        ("discover", {"rate": 0}, "invalid_params"),
+        ("discover", {"rate": 21}, "invalid_params"),  # above [discover] rate
+        ("discover", {"max_time": 0}, "invalid_params"),
+        ("discover", {"max_time": 121}, "invalid_params"),  # above [discover] max_time
+        ("discover", {"probe": "ping"}, "invalid_params"),
+        ("discover", {"padding": 256}, "invalid_params"),
+        ("discover", {"identify": 1}, "invalid_params"),
     ]
     for method, params, want in bad:
         got = code(c.call(method, params))
@@ -128,6 +139,14 @@ def main():
     check(code(r) == "rate_limited" and "one functional request per 0.5 s" in r["error"]["message"],
           "obd.request right after: rate_limited by the policy")
     time.sleep(0.6)
+    # A discovery needs the bus: without the interface it cannot start, and says why.
+    r = c.call("discover", {"ranges": ["functional"], "max_time": 2})
+    check(code(r) == "unavailable" and "cannot start" in r["error"]["message"],
+          "discover without the interface: unavailable (%s)" % r)
+    st = c.call("status")["result"]
+    check(st["identity"]["state"] == "waiting" and st["identity"]["profile"] == "configured"
+          and st["identity"]["vin"] is None and st["identity"]["unit_id"],
+          "status: identity, no VIN yet")
     r = c.call("mark", {"label": "fob pressed"})
     check("result" in r and r["result"]["label"] == "fob pressed" and r["result"]["seq"] == 1
           and r["result"]["t_us"] > 0, "mark: time-stamped into the timeline")
@@ -147,6 +166,9 @@ def main():
               "read group: dtc.clear -> permission_denied")
         r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "mark", {"label": "x"})
         check("result" in r, "read group: mark allowed")
+        r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "discover")
+        check(code(r) == "permission_denied" and "admin" in r["error"]["message"],
+              "read group: discover -> permission_denied")
         r = as_user(sock, NOBODY, NOGROUP, [NOGROUP], "obd.request", {"mode": 4})
         check(code(r) == "permission_denied" and "admin" in r["error"]["message"],
               "read group: obd.request mode 04 (clear) -> permission_denied")

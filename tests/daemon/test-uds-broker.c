@@ -106,7 +106,8 @@ static void names(void **state)
 		{-EILSEQ, "isotp_wrong_sequence"}, {-EBADMSG, "isotp_malformed"},
 		{-EMSGSIZE, "isotp_overflow"},	   {-EOVERFLOW, "isotp_wait_limit"},
 		{-ENETDOWN, "link_down"},	   {-ENODEV, "link_down"},
-		{-ENOBUFS, "tx_queue_full"},	   {-EPERM, "transport_error"},
+		{-ENOBUFS, "tx_queue_full"},	   {-EPERM, "not_permitted"},
+		{-EIO, "transport_error"},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -132,8 +133,8 @@ static void on_done(void *userdata, const struct uds_broker_result *r)
 }
 
 static const struct uds_broker_ecu_config ecus[] = {
-	{.name = "bcm", .tx_id = 0x726, .rx_id = 0x72e, .padding = 0xaa},
-	{.name = "obd", .tx_id = 0x7e0, .rx_id = 0x7e8, .padding = -1, .functional_id = 0x7df},
+	{.name = "bcm", .addr = {.tx_id = 0x726, .rx_id = 0x72e, .padding = 0xaa}},
+	{.name = "obd", .addr = {.tx_id = 0x7e0, .rx_id = 0x7e8, .padding = -1, .functional_id = 0x7df}},
 };
 
 static void config_errors(void **state)

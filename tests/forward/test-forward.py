@@ -360,15 +360,17 @@ def config_errors(env):
     open(conf, 'w').write('[mqtt]\nenabled = no\n')
     r = subprocess.run([FORWARD, '-c', conf], capture_output=True, text=True, timeout=10)
     check(r.returncode == 2 and 'enabled' in r.stderr, '[mqtt] enabled = no: exit 2, says why')
-    open(conf, 'w').write('[mqtt]\nenabled = yes\nunit = -bad\n')
+    open(conf, 'w').write('[mqtt]\nenabled = yes\n[fleet]\nunit_id = -bad\n')
     r = subprocess.run([FORWARD, '-c', conf], capture_output=True, text=True, timeout=10)
-    check(r.returncode == 2 and 'not a fleet unit id' in r.stderr, 'a bad unit id: exit 2')
+    check(r.returncode == 2 and ('not a fleet unit id' in r.stderr or 'unit_id' in r.stderr),
+          'a bad unit id: exit 2')
     open(conf, 'w').write('[mqtt]\nenabled = yes\n')
     r = subprocess.run([FORWARD, '-c', conf, '--check-config'], capture_output=True, text=True,
                        timeout=10)
     machine_id = open('/etc/machine-id').read().strip() if os.path.exists('/etc/machine-id') else ''
-    check(r.returncode == 0 and f'unit = {machine_id}' in r.stdout and len(machine_id) == 32,
-          'no [mqtt] unit: the machine id, as unit and client id')
+    check(r.returncode == 0 and f'unit = {machine_id}' in r.stdout and len(machine_id) == 32 and
+          f'client_id = bd-{machine_id[:20]}' in r.stdout,
+          'no [fleet] unit_id: the machine id as unit, bd- and its first 20 characters as client id')
 
 
 def main():

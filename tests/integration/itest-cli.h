@@ -141,3 +141,59 @@ static inline void itc_read(int fd, struct itc_count *c)
 			c->ids[tf.frame.id / 8] |= (uint8_t)(1u << (tf.frame.id % 8));
 	}
 }
+
+/* The simulator's profile with its [ecu bcm] ids replaced by `addressing` lines. */
+static inline void itc_write_variant(const char *path, const char *addressing)
+{
+	static const char ids[] =
+	    "request = 0x726          ; physical request id\nresponse = 0x72E\n";
+	char text[1 << 16], sim_profile[1024];
+	FILE *f;
+
+	itd_path(sim_profile, sizeof(sim_profile), "BODYDIAG_SOURCE_ROOT",
+		 "profiles/sim-2026.profile");
+	itc_slurp(sim_profile, text, sizeof(text));
+	char *at = strstr(text, ids);
+	if (!at)
+		fail_msg("the simulator's profile no longer has its [ecu bcm] ids as expected");
+	f = fopen(path, "we");
+	assert_non_null(f);
+	fwrite(text, 1, (size_t)(at - text), f);
+	fputs(addressing, f);
+	fputs(at + strlen(ids), f);
+	fclose(f);
+}
+
+
+/* The bench's three controllers at 500k, normal mode, no bus-error reporting, up. */
+static inline void itc_put_back(void)
+{
+	const char *ifs[] = {ITEST_CAN0, ITEST_CAN1, ITEST_CAN2};
+	for (size_t i = 0; i < 3; i++)
+		can_link_set_mode(ifs[i], 500000,
+				  CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING,
+				  0, true);
+}
+
+/* The CLI's binary and the simulator's profile, for the tests below. */
+static char itc_bodydiag[1024], itc_profile[1024];
+
+/* Group setup and teardown of the tests that move the controllers: the paths above, the
+ * controllers reset before and after. */
+static inline int itc_group_setup(void **state)
+{
+	itd_group_start(state);
+	itd_path(itc_bodydiag, sizeof(itc_bodydiag), "BODYDIAG_BUILD_ROOT",
+		 "tools/bodydiag/bodydiag");
+	itd_path(itc_profile, sizeof(itc_profile), "BODYDIAG_SOURCE_ROOT",
+		 "profiles/sim-2026.profile");
+	itc_put_back();
+	return 0;
+}
+
+static inline int itc_group_teardown(void **state)
+{
+	itd_group_end(state);
+	itc_put_back();
+	return 0;
+}

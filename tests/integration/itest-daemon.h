@@ -163,7 +163,9 @@ static inline int itd_group_start(void **state)
 	return 0;
 }
 
-static inline int itd_group_end(void **state)
+/* Kills every child still running: after a case, failed or not, nothing of it stays on
+ * the bus for the next. */
+static inline void itd_kill_children(void)
 {
 	for (size_t i = 0; i < sizeof(itd_children) / sizeof(itd_children[0]); i++)
 		if (itd_children[i] > 0) {
@@ -171,6 +173,18 @@ static inline int itd_group_end(void **state)
 			waitpid(itd_children[i], NULL, 0);
 			itd_children[i] = 0;
 		}
+}
+
+/* A cmocka teardown of one case: itd_kill_children(). */
+static inline int itd_case_end(void **state)
+{
+	itd_kill_children();
+	return 0;
+}
+
+static inline int itd_group_end(void **state)
+{
+	itd_kill_children();
 	print_message("time: %.1f s\n", (double)(itd_mono_us() - itd_group_t0) / 1e6);
 	return 0;
 }
@@ -389,4 +403,52 @@ static inline void itd_sim_cmd(int ctl, const char *cmd)
 	char buf[1024];
 
 	itd_sim_cmd_reply(ctl, cmd, buf, sizeof(buf));
+}
+
+/* ---- the guided test, driven by the simulator ---- */
+
+/* The simulator's action for a question's mark ("fob_trunk_pressed" -> "press fob_trunk"). */
+static inline const char *itd_action_for(const char *mark)
+{
+	if (!strcmp(mark, "interior_pressed"))
+		return "press interior";
+	if (!strcmp(mark, "key_blade_turned"))
+		return "key_blade";
+	return "press fob_trunk";
+}
+
+/*
+ * Runs `diagnose` on api (params stolen, NULL: answer_timeout 30 s) to its end: each
+ * question's action done by the simulator on sim_ctl, then its mark sent on marks (a
+ * second connection, as `bodydiag diagnose` does). before_action (may be NULL) runs before
+ * each action. Returns the reply (the test fails when none comes within 120 s).
+ */
+static inline json_t *itd_diagnose(struct itd_client *api, struct itd_client *marks, int sim_ctl,
+				   json_t *params, void (*before_action)(void *userdata),
+				   void *userdata)
+{
+	int id = itd_send(api, "diagnose", params ? params : json_pack("{s:f}", "answer_timeout", 30.0));
+
+	assert_true(id > 0);
+	for (;;) {
+		json_t *j = itd_read(api, 120000);
+		const char *ev;
+
+		if (!j)
+			fail_msg("no reply to diagnose");
+		if (json_integer_value(json_object_get(j, "id")) == id)
+			return j;
+		ev = json_string_value(json_object_get(j, "event"));
+		if (ev && !strcmp(ev, "diagnose.question")) {
+			const char *mark =
+				json_string_value(json_object_get(json_object_get(j, "data"), "mark"));
+
+			if (before_action)
+				before_action(userdata);
+			itd_sim_cmd(sim_ctl, itd_action_for(mark));
+			json_decref(itd_call_or_fail(marks, "mark", json_pack("{s:s}", "label", mark),
+						     10000));
+		}
+		json_decref(j);
+	}
 }

@@ -156,10 +156,10 @@ static int setup(void **state)
 	struct isotp_socket_opts o;
 	struct uds_broker_config c;
 	const struct uds_broker_ecu_config ecus[] = {
-		{.name = "bcm", .tx_id = BCM_REQ, .rx_id = BCM_RESP, .padding = 0xaa,
+		{.name = "bcm", .addr = {.tx_id = BCM_REQ, .rx_id = BCM_RESP, .padding = 0xaa},
 		 .p2_ms = 50, .p2star_ms = 5000, .s3_ms = 1000},
-		{.name = "eng", .tx_id = ENG_REQ, .rx_id = ENG_RESP, .padding = 0xaa,
-		 .functional_id = FUNC_ID},
+		{.name = "eng",
+		 .addr = {.tx_id = ENG_REQ, .rx_id = ENG_RESP, .padding = 0xaa, .functional_id = FUNC_ID}},
 	};
 
 	loop = ev_loop_new(EVFLAG_AUTO);

@@ -26,32 +26,6 @@
 #define SIM_CTL "/tmp/itest-detect-sim.sock"
 #define SIM_LOG "/tmp/itest-detect-sim.log"
 
-static char bodydiag[1024], profile[1024];
-
-static void put_back(void)
-{
-	const char *ifs[] = {ITEST_CAN0, ITEST_CAN1, ITEST_CAN2};
-	for (size_t i = 0; i < 3; i++)
-		can_link_set_mode(ifs[i], 500000,
-				  CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING,
-				  0, true);
-}
-
-static int setup(void **state)
-{
-	itd_group_start(state);
-	itd_path(bodydiag, sizeof(bodydiag), "BODYDIAG_BUILD_ROOT", "tools/bodydiag/bodydiag");
-	itd_path(profile, sizeof(profile), "BODYDIAG_SOURCE_ROOT", "profiles/sim-2026.profile");
-	put_back();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	itd_group_end(state);
-	put_back();
-	return 0;
-}
 
 /* What the controller did while a detect ran, polled from outside through netlink. */
 struct watch {
@@ -129,7 +103,7 @@ static void bench_ignores_bit_timing(void **state)
 		      "has no bit timing, a wrong bitrate cannot be shown here\n");
 	close(rx);
 	close(tx);
-	put_back();
+	itc_put_back();
 }
 
 static void finds_the_bus_bitrate(void **state)
@@ -146,13 +120,13 @@ static void finds_the_bus_bitrate(void **state)
 		assert_int_equal(can_link_set_mode(ITEST_CAN1, rates[k], 0, 0, true), 0);
 		assert_int_equal(can_link_set_mode(ITEST_CAN2, rates[k], 0, 0, true), 0);
 		int cap2 = itc_capture(ITEST_CAN2), cap1 = itc_capture(ITEST_CAN1);
-		pid_t sim = itc_start_sim(profile, SIM_CTL, SIM_LOG);
+		pid_t sim = itc_start_sim(itc_profile, SIM_CTL, SIM_LOG);
 		unsigned long long tx0 = itc_stat(ITEST_CAN0, "tx_packets");
 
 		/* the bus's rate first, as a profile would give it; the rest after */
 		snprintf(arg_rate, sizeof(arg_rate), "%u", rates[k]);
 		snprintf(list, sizeof(list), "%s,500k,250k,125k,1M", arg_rate);
-		const char *argv[] = {bodydiag, "detect",	"--iface", ITEST_CAN0, "--bitrates",
+		const char *argv[] = {itc_bodydiag, "detect",	"--iface", ITEST_CAN0, "--bitrates",
 				      list,	"--min-frames", "30",	   "--json",   NULL};
 		detect_watched(argv, &r, &w);
 		assert_int_equal(itd_stop(&sim, SIM_LOG), 0);
@@ -193,7 +167,7 @@ static void finds_the_bus_bitrate(void **state)
 		    rates[k], c2.frames, c2.errors,
 		    w.listen_only_seen ? ", listen-only seen from outside" : "");
 	}
-	put_back();
+	itc_put_back();
 }
 
 static void silent_bus_every_bitrate_listen_only(void **state)
@@ -203,7 +177,7 @@ static void silent_bus_every_bitrate_listen_only(void **state)
 	struct itc_count c2;
 	int cap2 = itc_capture(ITEST_CAN2);
 	unsigned long long tx0 = itc_stat(ITEST_CAN0, "tx_packets");
-	const char *argv[] = {bodydiag,	 "detect", "--iface", ITEST_CAN0,
+	const char *argv[] = {itc_bodydiag,	 "detect", "--iface", ITEST_CAN0,
 			      "--dwell", "0.6",	   "--json",  NULL};
 	static const uint32_t order[] = {500000, 250000, 125000, 83333, 33333, 1000000};
 
@@ -248,8 +222,8 @@ static void apply_leaves_the_bitrate_found(void **state)
 	struct can_link_info info;
 
 	assert_int_equal(can_link_set_mode(ITEST_CAN1, 250000, 0, 0, true), 0);
-	pid_t sim = itc_start_sim(profile, SIM_CTL, SIM_LOG);
-	const char *argv[] = {bodydiag,	    "detect", "--iface", ITEST_CAN0,
+	pid_t sim = itc_start_sim(itc_profile, SIM_CTL, SIM_LOG);
+	const char *argv[] = {itc_bodydiag,	    "detect", "--iface", ITEST_CAN0,
 			      "--bitrates", "250k",   "--apply", NULL};
 	itc_run(argv, 60, &r);
 	assert_int_equal(itd_stop(&sim, SIM_LOG), 0);
@@ -259,15 +233,15 @@ static void apply_leaves_the_bitrate_found(void **state)
 	assert_int_equal(can_link_get_info(ITEST_CAN0, &info), 0);
 	assert_int_equal(info.bitrate, 250000);
 	assert_false(info.ctrlmode & CAN_LINK_CTRLMODE_LISTENONLY);
-	put_back();
+	itc_put_back();
 }
 
 static void refuses_what_it_cannot_do(void **state)
 {
 	struct itc_run r;
-	const char *vcan[] = {bodydiag, "detect", "--iface", ITEST_VCAN, NULL};
-	const char *none[] = {bodydiag, "detect", "--iface", "nosuchcan7", NULL};
-	const char *bad[] = {bodydiag, "detect", "--iface", ITEST_CAN0, "--bitrates", "fast", NULL};
+	const char *vcan[] = {itc_bodydiag, "detect", "--iface", ITEST_VCAN, NULL};
+	const char *none[] = {itc_bodydiag, "detect", "--iface", "nosuchcan7", NULL};
+	const char *bad[] = {itc_bodydiag, "detect", "--iface", ITEST_CAN0, "--bitrates", "fast", NULL};
 
 	itc_run(vcan, 30, &r);
 	assert_int_equal(r.status, 1);
@@ -290,5 +264,5 @@ int main(void)
 	    cmocka_unit_test(apply_leaves_the_bitrate_found),
 	    cmocka_unit_test(refuses_what_it_cannot_do),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, itc_group_setup, itc_group_teardown);
 }

@@ -23,16 +23,17 @@
 
 #define SIM_CTL "/tmp/itest-discover-sim.sock"
 #define SIM_LOG "/tmp/itest-discover-sim.log"
-#define VIN "1BDSM26T4TR000042"
+#define DMN_CONF "/tmp/itest-discover.conf"
+#define DMN_SOCK "/tmp/itest-discover.sock"
+#define DMN_LOG "/tmp/itest-discover-daemon.log"
+#define VIN "1BDSM2AT5TR000042"
 
-static char bodydiag[1024], sim_profile[1024];
+static char bodydiag[1024];
 
 static int setup(void **state)
 {
 	itd_group_start(state);
 	itd_path(bodydiag, sizeof(bodydiag), "BODYDIAG_BUILD_ROOT", "tools/bodydiag/bodydiag");
-	itd_path(sim_profile, sizeof(sim_profile), "BODYDIAG_SOURCE_ROOT",
-		 "profiles/sim-2026.profile");
 	return 0;
 }
 
@@ -41,26 +42,6 @@ static int teardown(void **state)
 	itd_group_end(state);
 	can_link_set_mode(ITEST_CAN0, 500000, CAN_LINK_CTRLMODE_LISTENONLY, 0, true);
 	return 0;
-}
-
-/* The simulator's profile with its [ecu bcm] ids replaced by `addressing` lines. */
-static void write_variant(const char *path, const char *addressing)
-{
-	static const char ids[] =
-	    "request = 0x726          ; physical request id\nresponse = 0x72E\n";
-	char text[1 << 16];
-	FILE *f;
-
-	itc_slurp(sim_profile, text, sizeof(text));
-	char *at = strstr(text, ids);
-	if (!at)
-		fail_msg("the simulator's profile no longer has its [ecu bcm] ids as expected");
-	f = fopen(path, "we");
-	assert_non_null(f);
-	fwrite(text, 1, (size_t)(at - text), f);
-	fputs(addressing, f);
-	fputs(at + strlen(ids), f);
-	fclose(f);
 }
 
 /* One request, its final answer (after 0x78s) into resp; the answer's length. */
@@ -122,7 +103,7 @@ static void run_variant(const struct variant *v)
 	snprintf(prof, sizeof(prof), "/tmp/itest-discover-%s.profile", v->name);
 	snprintf(out, sizeof(out), "/tmp/itest-discover-%s.found.profile", v->name);
 	unlink(out);
-	write_variant(prof, v->addressing);
+	itc_write_variant(prof, v->addressing);
 	for (size_t i = 0; i < 4 && v->ranges[i]; i++) {
 		argv[a++] = "--range";
 		argv[a++] = v->ranges[i];
@@ -292,6 +273,25 @@ static void bad_ecus(void)
 	}
 }
 
+/* A run's JSON: the garbage ECU and the 0x78 one both found and given up, each for its
+ * reason. */
+static void given_up(const char *out)
+{
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+
+	assert_non_null(j);
+	const json_t *g = ecu_by_address(j, "normal:0x710/0x718,pad=0xCC");
+	const json_t *p = ecu_by_address(j, "normal:0x720/0x728,pad=0xCC");
+	assert_non_null(g);
+	assert_non_null(p);
+	assert_string_equal(json_string_value(json_object_get(g, "status")),
+			    "gave up: garbage answers");
+	assert_string_equal(json_string_value(json_object_get(p, "status")),
+			    "gave up: 0x78 without end");
+	json_decref(j);
+}
+
 static void garbage_and_pending_for_ever_are_bounded(void **state)
 {
 	struct itc_run r;
@@ -314,18 +314,7 @@ static void garbage_and_pending_for_ever_are_bounded(void **state)
 	itc_show("misbehaving ECUs", &r);
 	assert_int_equal(r.status, 0);
 	assert_true(r.seconds < 15);
-	json_error_t je;
-	json_t *j = json_loads(r.out, 0, &je);
-	assert_non_null(j);
-	const json_t *g = ecu_by_address(j, "normal:0x710/0x718,pad=0xCC");
-	const json_t *p = ecu_by_address(j, "normal:0x720/0x728,pad=0xCC");
-	assert_non_null(g);
-	assert_non_null(p);
-	assert_string_equal(json_string_value(json_object_get(g, "status")),
-			    "gave up: garbage answers");
-	assert_string_equal(json_string_value(json_object_get(p, "status")),
-			    "gave up: 0x78 without end");
-	json_decref(j);
+	given_up(r.out);
 
 	/* a bound shorter than the 0x78s: the run ends at it, with what it has */
 	const char *argv2[] = {bodydiag,     "discover", "--iface", ITEST_CAN0, "--rate",
@@ -336,6 +325,22 @@ static void garbage_and_pending_for_ever_are_bounded(void **state)
 	assert_int_equal(r.status, 3);
 	assert_non_null(strstr(r.out, "time bound reached: 1 ECUs"));
 	assert_true(r.seconds < 0.6 + 1.5); /* the bound plus process start-up under TCG */
+
+	/* The same through bodydiagd's discover method: the same planner, the same bounds. */
+	pid_t daemon = -1;
+	struct itd_client api = {.fd = -1};
+	itd_write_conf(DMN_CONF, DMN_SOCK, NULL, NULL, "[discover]\nrate = 100\nmax_time = 30s\n");
+	api.fd = itd_start_daemon(DMN_CONF, DMN_SOCK, DMN_LOG, &daemon);
+	const char *argv3[] = {bodydiag, "discover", "--socket", DMN_SOCK, "--rate", "100",
+			       "--quiet",  "0.2",      "--range",  "11bit:0x700-0x72F", "--json",
+			       NULL};
+	itc_run(argv3, 60, &r);
+	itc_show("misbehaving ECUs, through bodydiagd", &r);
+	assert_int_equal(r.status, 0);
+	assert_true(r.seconds < 15);
+	given_up(r.out);
+	close(api.fd);
+	assert_int_equal(itd_stop(&daemon, DMN_LOG), 0);
 
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -377,12 +382,12 @@ static void refused_in_listen_only_mode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(refused_in_listen_only_mode),
-	    cmocka_unit_test(bcm_11bit_normal),
-	    cmocka_unit_test(bcm_29bit_normal_fixed),
-	    cmocka_unit_test(bcm_extended_toyota),
-	    cmocka_unit_test(bcm_extended_bmw_every_range),
-	    cmocka_unit_test(garbage_and_pending_for_ever_are_bounded),
+	    cmocka_unit_test_teardown(refused_in_listen_only_mode, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_11bit_normal, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_29bit_normal_fixed, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_extended_toyota, itd_case_end),
+	    cmocka_unit_test_teardown(bcm_extended_bmw_every_range, itd_case_end),
+	    cmocka_unit_test_teardown(garbage_and_pending_for_ever_are_bounded, itd_case_end),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

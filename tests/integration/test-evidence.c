@@ -103,6 +103,19 @@ static bool evidence_has(json_t *finding, const char *text)
 	return false;
 }
 
+/* The bus misbehaves while the person acts: ten bit errors 1.5 ms apart (the engine takes
+ * one per millisecond), then a bus-off. */
+static void bus_misbehaves(void *userdata)
+{
+	int fd = *(int *)userdata;
+
+	for (int k = 0; k < 10; k++) {
+		error_frame(fd, CAN_ERR_PROT);
+		usleep(1500);
+	}
+	error_frame(fd, CAN_ERR_BUSOFF);
+}
+
 static void bus_errors_in_guided_test(void **state)
 {
 	char sim[1024];
@@ -110,7 +123,7 @@ static void bus_errors_in_guided_test(void **state)
 	struct itd_client api = {.fd = -1}, marks = {.fd = -1};
 	json_t *j, *res, *found = NULL;
 	pid_t daemon_pid, sim_pid;
-	int err_fd, sim_ctl, id;
+	int err_fd, sim_ctl;
 	size_t i;
 
 	write_rules();
@@ -126,40 +139,7 @@ static void bus_errors_in_guided_test(void **state)
 	err_fd = raw_socket(ITEST_VCAN);
 	usleep(1500000);
 
-	id = itd_send(&api, "diagnose", json_pack("{s:f}", "answer_timeout", 30.0));
-	assert_true(id > 0);
-	for (;;) {
-		j = itd_read(&api, 60000);
-		if (!j) {
-			itd_dump(DMN_LOG);
-			fail_msg("no reply to diagnose");
-		}
-		if (json_integer_value(json_object_get(j, "id")) == id)
-			break;
-		const char *ev = json_string_value(json_object_get(j, "event"));
-		if (ev && !strcmp(ev, "diagnose.question")) {
-			const char *mark = json_string_value(json_object_get(json_object_get(j, "data"), "mark"));
-			char cmd[64];
-
-			/* The bus misbehaves while the person acts: ten bit errors 1.5 ms apart
-			 * (the engine takes one per millisecond), then a bus-off. */
-			for (int k = 0; k < 10; k++) {
-				error_frame(err_fd, CAN_ERR_PROT);
-				usleep(1500);
-			}
-			error_frame(err_fd, CAN_ERR_BUSOFF);
-			snprintf(cmd, sizeof(cmd), "press %s",
-				 !strcmp(mark, "fob_trunk_pressed") ? "fob_trunk"
-				 : !strcmp(mark, "interior_pressed") ? "interior"
-								     : "fob_trunk");
-			if (!strcmp(mark, "key_blade_turned"))
-				snprintf(cmd, sizeof(cmd), "key_blade");
-			itd_sim_cmd(sim_ctl, cmd);
-			json_decref(itd_call_or_fail(&marks, "mark", json_pack("{s:s}", "label", mark),
-						     10000));
-		}
-		json_decref(j);
-	}
+	j = itd_diagnose(&api, &marks, sim_ctl, NULL, bus_misbehaves, &err_fd);
 	res = json_object_get(j, "result");
 	if (!res)
 		itd_print_json("diagnose", j);

@@ -767,7 +767,7 @@ static void services(void **state)
 		struct isotp_socket_opts f, p;
 		int ff, fp;
 		static const uint8_t vin_req[] = {0x09, 0x02}, speed_req[] = {0x01, 0x0D};
-		static const uint8_t vin[] = "1BDSM26T4TR000042";
+		static const uint8_t vin[] = "1BDSM2AT5TR000042";
 		size_t got = 0;
 
 		isotp_socket_opts_init(&f, 0x7DF, 0x7EF);

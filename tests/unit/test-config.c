@@ -54,7 +54,6 @@ static void defaults(void **state)
 	assert_int_equal(c.mqtt.port, 0); /* 1883, or 8883 with TLS */
 	assert_false(c.mqtt.tls);
 	assert_string_equal(c.mqtt.credentials, "");
-	assert_string_equal(c.mqtt.unit, "");      /* the machine id */
 	assert_string_equal(c.mqtt.client_id, ""); /* the unit */
 	assert_string_equal(c.mqtt.prefix, "bodydiag");
 	assert_int_equal(c.mqtt.keepalive_s, 60);
@@ -220,11 +219,18 @@ static const struct error_case error_cases[] = {
 	{"[mqtt]\nclient_id = car 42\n", 2, 13, "'client_id' may contain only letters"},
 	{"[mqtt]\nhost = a b\n", 2, 8, "'host' must not contain blanks"},
 	{"[scan]\nenabled = maybe\n", 2, 11, "'enabled' expects a boolean"},
-	{"[can]\nbitrate = -1\n", 2, 11, "'bitrate' expects an integer in [0, 8000000]"},
-	{"[can]\nbitrate = 0x10\n", 2, 11, "'bitrate' expects an integer"},
-	{"[can]\nbitrate = 8000001\n", 2, 11, "'bitrate' expects an integer in [0, 8000000]"},
-	{"[can]\nbitrate = 99999999999999999999999\n", 2, 11, "'bitrate' expects an integer"},
-	{"[can]\nbitrate = 5k\n", 2, 11, "'bitrate' expects an integer"},
+	{"[can]\nbitrate = -1\n", 2, 11, "'bitrate' expects auto or bit/s in [0, 8000000]"},
+	{"[can]\nbitrate = 0x10\n", 2, 11, "'bitrate' expects auto or bit/s"},
+	{"[can]\nbitrate = 8000001\n", 2, 11, "'bitrate' expects auto or bit/s in [0, 8000000]"},
+	{"[can]\nbitrate = 99999999999999999999999\n", 2, 11, "'bitrate' expects auto or bit/s"},
+	{"[can]\nbitrate = 5k\n", 2, 11, "'bitrate' expects auto or bit/s"},
+	{"[can]\nbitrate = Auto\n", 2, 11, "'bitrate' expects auto or bit/s"},
+	{"[can]\nlisten_only = harder\n", 2, 15, "'listen_only' expects a boolean"},
+	{"[can]\nidle_after = 10ms\n", 2, 14, "'idle_after' expects a duration"},
+	{"[data]\nprofile = automatic\n", 2, 11, "'profile' must be an absolute path or auto"},
+	{"[data]\nprofile_dir = profiles\n", 2, 15, "'profile_dir' must be an absolute path"},
+	{"[discover]\nrate = 0\n", 2, 8, "'rate' expects an integer in [1, 1000]"},
+	{"[fleet]\nunit_id = van 7\n", 2, 11, "'unit_id' may contain only letters"},
 	{"[api]\nmax_clients = 0\n", 2, 15, "'max_clients' expects an integer in [1, 4096]"},
 	{"[mqtt]\nport = 65536\n", 2, 8, "'port' expects an integer in [0, 65535]"},
 	{"[api]\nrate_limit = nan\n", 2, 14, "'rate_limit' expects a number in [0, 10000]"},
@@ -330,7 +336,7 @@ static void overrides(void **state)
 	assert_int_equal(config_apply_override(&c, "can.bitrate=fast", &e), -EINVAL);
 	assert_int_equal(e.line, 0);
 	assert_int_equal(e.column, 13);
-	assert_non_null(strstr(e.message, "'bitrate' expects an integer"));
+	assert_non_null(strstr(e.message, "'bitrate' expects auto or bit/s"));
 	assert_int_equal(c.can.bitrate, 250000); /* untouched by the failed override */
 }
 
@@ -387,6 +393,66 @@ static void example_is_defaults(void **state)
 	assert_memory_equal(&c, &d, sizeof(c));
 }
 
+/* bitrate = auto, listen_only = hard, profile = auto as written and read back; the unit
+ * id from the config, else the machine id. */
+static void auto_hard_and_unit_id(void **state)
+{
+	char dir[] = "/tmp/bodydiag-unit-XXXXXX", path[64], buf[16384], id[64];
+	struct config c, back;
+	struct config_parser p;
+	struct config_error e;
+	FILE *f;
+
+	config_init_defaults(&c);
+	assert_int_equal(config_apply_override(&c, "can.bitrate=auto", &e), 0);
+	assert_int_equal(c.can.bitrate, CONFIG_BITRATE_AUTO);
+	assert_int_equal(config_apply_override(&c, "can.listen_only=hard", &e), 0);
+	assert_int_equal(c.can.listen_only, CONFIG_LISTEN_ONLY_HARD);
+	assert_true(config_never_transmit(&c));
+	assert_int_equal(config_apply_override(&c, "data.profile=auto", &e), 0);
+	assert_string_equal(c.data.profile, CONFIG_PROFILE_AUTO);
+	assert_true(config_format(&c, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "bitrate = auto\n"));
+	assert_non_null(strstr(buf, "listen_only = hard\n"));
+	config_init_defaults(&back);
+	config_parser_init(&p, &back);
+	assert_int_equal(config_parser_feed(&p, buf, strlen(buf)), 0);
+	assert_int_equal(config_parser_finish(&p), 0);
+	assert_memory_equal(&c, &back, sizeof(c));
+	assert_int_equal(config_apply_override(&c, "can.listen_only=yes", &e), 0);
+	assert_int_equal(c.can.listen_only, CONFIG_LISTEN_ONLY_YES);
+	assert_string_equal(config_listen_only_name(c.can.listen_only), "yes");
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/machine-id", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0123456789abcdef0123456789abcdef\n", f);
+	fclose(f);
+	assert_int_equal(config_unit_id(&c, path, id, sizeof(id)), 0);
+	assert_string_equal(id, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(config_mqtt_client_id(&c, path, id, sizeof(id)), 0);
+	assert_string_equal(id, "bd-0123456789abcdef0123");
+	assert_int_equal(strlen(id), 23);
+	assert_int_equal(config_apply_override(&c, "fleet.unit_id=van-7", &e), 0);
+	assert_int_equal(config_unit_id(&c, path, id, sizeof(id)), 0);
+	assert_string_equal(id, "van-7");
+	assert_int_equal(config_mqtt_client_id(&c, path, id, sizeof(id)), 0);
+	assert_string_equal(id, "bd-van-7");
+	assert_int_equal(config_apply_override(&c, "mqtt.client_id=car-42", &e), 0);
+	assert_int_equal(config_mqtt_client_id(&c, path, id, sizeof(id)), 0);
+	assert_string_equal(id, "car-42");
+	c.fleet.unit_id[0] = '\0';
+	f = fopen(path, "w");
+	fputs("not an id\n", f);
+	fclose(f);
+	assert_int_equal(config_unit_id(&c, path, id, sizeof(id)), -EINVAL);
+	assert_string_equal(id, "unknown");
+	unlink(path);
+	assert_int_equal(config_unit_id(&c, path, id, sizeof(id)), -ENOENT);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +465,7 @@ int main(void)
 		cmocka_unit_test(overrides),
 		cmocka_unit_test(load_file),
 		cmocka_unit_test(example_is_defaults),
+		cmocka_unit_test(auto_hard_and_unit_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -649,6 +649,46 @@ static void functional_only_and_send_failures(void **state)
 	discover_free(d);
 }
 
+/* The VIN read at attach (the daemon's [data] profile = auto): functional probes only, the
+ * VIN reads only (F190, OBD mode 09), nothing else asked. */
+static void vin_only(void **state)
+{
+	static struct bench b;
+	static struct fake fakes[2];
+	struct discover_config c;
+	struct isotp_addr a;
+	struct vin_info v;
+
+	memset(&b, 0, sizeof(b));
+	isotp_addr_init_normal(&a, 0x7E0, 0x7E8);
+	a.functional_id = 0x7DF;
+	fakes[0] = (struct fake){a, OBD_ONLY, NULL, "1BDSM2AT5TR000042", true};
+	isotp_addr_init_normal(&a, 0x726, 0x72E);
+	fakes[1] = (struct fake){a, GOOD, "Body Control Module", "1BDSM2AT5TR000042", true};
+	b.fakes = fakes;
+	b.n = 2;
+	discover_config_init(&c);
+	c.ident_only = DISCOVER_IDENT_ONLY_VIN;
+	c.n_ranges = 1;
+	assert_int_equal(discover_range_parse("functional", 10, &c.ranges[0], NULL, 0), 0);
+	struct discover *d = make(&c, 0);
+	struct run_result r = run(&b, d, 0, 20000000);
+	assert_int_equal(r.status, DISCOVER_DONE);
+	assert_int_equal(discover_ecu_count(d), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct discover_ecu *e = discover_ecu_at(d, i);
+		for (enum discover_ident_id k = 0; k < DISCOVER_ID_MAX; k++)
+			if (k != DISCOVER_ID_VIN && k != DISCOVER_ID_OBD_VIN)
+				assert_int_equal(e->ident[k].state, DISCOVER_IDENT_NOT_ASKED);
+		assert_int_equal(discover_ecu_vin(e, &v), 0);
+		assert_string_equal(v.vin, "1BDSM2AT5TR000042");
+	}
+	/* 2 functional probes (OBD, UDS), F190 of each (the OBD ECU leaves it unanswered),
+	 * the OBD ECU's mode 09 */
+	assert_int_equal(discover_requests_sent(d), 5);
+	discover_free(d);
+}
+
 /* At 200 requests/s probes are 5 ms apart; a functional answer 8 ms late must not be
  * credited to the first physical probe. */
 static void functional_answers_keep_their_window(void **state)
@@ -802,6 +842,7 @@ int main(void)
 	    cmocka_unit_test(bus_error_stops_everything),
 	    cmocka_unit_test(ids_in_use_are_never_sent_on),
 	    cmocka_unit_test(functional_only_and_send_failures),
+	    cmocka_unit_test(vin_only),
 	    cmocka_unit_test(functional_answers_keep_their_window),
 	    cmocka_unit_test(ranges_and_config),
 	};

@@ -748,6 +748,45 @@ static void outbox(void **state)
 	history_free(h);
 }
 
+/* The VIN learned at attach: a session begun without one gets it, an open one is given it,
+ * records outside a session are forwarded on its topics and count their states for it. */
+static void attached_vin(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	struct outbox_rows q = {0};
+	int64_t s;
+	bool tr;
+
+	assert_int_equal(history_outbox_enable(h, true, 100), 0);
+	assert_int_equal(history_session_begin(h, T0, NULL, "guided", &s), 0);
+	assert_int_equal(history_set_vin(h, "bad vin"), -EINVAL);
+	assert_int_equal(history_set_vin(h, "1BDSM2AT5TR000042"), 0);
+	assert_string_equal(history_vin(h), "1BDSM2AT5TR000042");
+	assert_int_equal(history_record_dtc(h, s, T0 + 1, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_true(tr);
+	assert_int_equal(history_session_end(h, s, T0 + 2), 0);
+	/* outside a session: the same vehicle, so the same status is no transition */
+	assert_int_equal(history_record_dtc(h, 0, T0 + 3, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_false(tr);
+	assert_int_equal(history_record_dtc(h, 0, T0 + 4, "bcm", 0x9a4013, 0x2e, &tr), 0);
+	assert_true(tr);
+	assert_int_equal(history_session_begin(h, T0 + 5, NULL, "next", &s), 0);
+	assert_int_equal(history_record_finding(h, s, T0 + 6, "x", 1, NULL, NULL, NULL, NULL), 0);
+	/* the outbox's records carry the vehicle's VIN, in a session or not (the fleet topics) */
+	assert_true(history_outbox_peek(h, 0, 10, outbox_cb, &q) >= 3);
+	assert_string_equal(q.kind[0], "dtc");
+	assert_string_equal(q.vin[0], "1BDSM2AT5TR000042");
+	assert_string_equal(q.kind[2], "dtc");
+	assert_string_equal(q.vin[2], "1BDSM2AT5TR000042");
+	assert_string_equal(q.kind[3], "finding");
+	assert_string_equal(q.vin[3], "1BDSM2AT5TR000042");
+	outbox_rows_free(&q);
+	assert_int_equal(history_set_vin(h, NULL), 0);
+	assert_string_equal(history_vin(h), "");
+	history_free(h);
+}
+
 /* A batch: one transaction, each record a savepoint; the sender hears of it at the end. */
 /* A reader's view of the outbox: rows waiting. */
 static uint64_t outbox_depth(struct history *h)
@@ -1034,6 +1073,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(read_only_beside_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(api_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(attached_vin, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(cli_and_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_safety, setup, teardown),

@@ -615,6 +615,73 @@ static void listen_only_refuses(void **state)
 	core_free(&t.c);
 }
 
+static void hard(struct config *cfg)
+{
+	cfg->can.listen_only = CONFIG_LISTEN_ONLY_HARD;
+}
+
+/* [can] listen_only = hard: every activity refused and the broker's gate closed, with the
+ * reason; the controller kept in listen-only mode; the default switches it on demand. */
+static void listen_only_hard_and_the_gate(void **state)
+{
+	struct rt t;
+	struct config cfg;
+	char why[192];
+
+	rt_start_with(&t, false, test_dbc, test_profile, hard);
+	for (int a = 0; a < POLICY_ACTIVITY_MAX; a++) {
+		assert_int_equal(policy_begin(t.c.policy, (enum policy_activity)a, why, sizeof(why)),
+				 POLICY_LISTEN_ONLY);
+		assert_non_null(strstr(why, "listen_only = hard"));
+		assert_non_null(strstr(why, "nothing was sent"));
+	}
+	assert_int_equal(policy_transmit(t.c.policy, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "hard"));
+	core_free(&t.c);
+
+	rt_start(&t, false);
+	assert_int_equal(policy_transmit(t.c.policy, why, sizeof(why)), 0);
+	core_free(&t.c);
+
+	config_init_defaults(&cfg);
+	assert_int_equal(policy_bus_listen_only(&cfg), BUS_LISTEN_ONLY_IDLE);
+	cfg.can.idle_listen_only = false;
+	assert_int_equal(policy_bus_listen_only(&cfg), BUS_LISTEN_ONLY_LEAVE);
+	cfg.can.listen_only = CONFIG_LISTEN_ONLY_YES;
+	assert_int_equal(policy_bus_listen_only(&cfg), BUS_LISTEN_ONLY_LEAVE);
+	cfg.can.listen_only = CONFIG_LISTEN_ONLY_HARD;
+	assert_int_equal(policy_bus_listen_only(&cfg), BUS_LISTEN_ONLY_ALWAYS);
+}
+
+/* A discovery is alone on the bus: it waits for everything else and everything else,
+ * clients included, waits for it. The VIN read at attach waits for the car to talk. */
+static void discovery_and_identify(void **state)
+{
+	struct rt t;
+	struct policy *p;
+	char why[192];
+
+	rt_start(&t, false);
+	p = t.c.policy;
+	assert_int_equal(policy_begin(p, POLICY_SCAN, why, sizeof(why)), POLICY_GO);
+	assert_int_equal(policy_begin(p, POLICY_DISCOVERY, why, sizeof(why)), POLICY_BUSY);
+	assert_string_equal(why, "a background scan is running");
+	policy_end(p, POLICY_SCAN);
+	assert_int_equal(policy_begin(p, POLICY_DISCOVERY, why, sizeof(why)), POLICY_GO);
+	for (int a = 0; a < POLICY_ACTIVITY_MAX; a++) {
+		assert_int_equal(policy_begin(p, (enum policy_activity)a, why, sizeof(why)),
+				 POLICY_BUSY);
+		assert_string_equal(why, "an ECU discovery is running");
+	}
+	policy_end(p, POLICY_DISCOVERY);
+	assert_int_equal(policy_begin(p, POLICY_CLIENT, why, sizeof(why)), POLICY_GO);
+	/* no bus module here: detached */
+	assert_int_equal(policy_begin(p, POLICY_IDENTIFY, why, sizeof(why)), POLICY_DETACHED);
+	assert_string_equal(policy_activity_name(POLICY_DISCOVERY), "discovery");
+	assert_string_equal(policy_activity_name(POLICY_IDENTIFY), "identify");
+	core_free(&t.c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -634,6 +701,8 @@ int main(void)
 		cmocka_unit_test(actuator_conditions),
 		cmocka_unit_test(awake_and_battery),
 		cmocka_unit_test(listen_only_refuses),
+		cmocka_unit_test(listen_only_hard_and_the_gate),
+		cmocka_unit_test(discovery_and_identify),
 		cmocka_unit_test(roles_from_profile),
 		cmocka_unit_test(no_speed_role),
 		cmocka_unit_test(signals_override),

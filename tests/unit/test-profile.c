@@ -413,6 +413,10 @@ struct bad {
 };
 
 static const struct bad bad_cases[] = {
+    {"wmi-long", HEAD "wmi = 1FA 1FMX\n", 0, 5, 11, "a WMI is 3 VIN characters (or 2 for a maker's block): '1FMX'"},
+    {"wmi-char", HEAD "wmi = 1FO\n", 0, 5, 9, "'O' is no VIN character (0-9, A-Z but I, O, Q)"},
+    {"wmi-lower", HEAD "wmi = 1fa\n", 0, 5, 8, "'f' is no VIN character (0-9, A-Z but I, O, Q)"},
+    {"wmi-empty", HEAD "wmi = ,\n", 0, 5, 7, "wmi needs at least one WMI"},
     {"nul", HEAD "name = a\0b\n", sizeof(HEAD "name = a\0b\n") - 1, 5, 9, "NUL byte"},
     {"utf8", HEAD "name = caf\xC3\n", 0, 5, 11, "invalid UTF-8"},
     {"control", HEAD "name = a\x01\n", 0, 5, 9, "control character 0x01"},
@@ -806,6 +810,24 @@ static void limits(void **state)
 	free(buf);
 }
 
+/* [vehicle] wmi: the VIN prefixes a profile claims, the longest match. */
+static void wmi(void **state)
+{
+	static const char text[] = HEAD "wmi = 1FA, 1FM 1G\n";
+	struct profile *p = NULL;
+	struct profile_error err;
+
+	assert_int_equal(profile_parse(text, strlen(text), "t.profile", &p, &err), 0);
+	assert_int_equal(profile_wmi_count(p), 3);
+	assert_string_equal(profile_wmi_at(p, 1), "1FM");
+	assert_null(profile_wmi_at(p, 3));
+	assert_int_equal(profile_vin_match(p, "1FMCU9GD5KUA00001"), 3);
+	assert_int_equal(profile_vin_match(p, "1GCHK23K67F000001"), 2);
+	assert_int_equal(profile_vin_match(p, "1FTFW1E50KF000001"), 0);
+	assert_int_equal(profile_vin_match(p, NULL), 0);
+	profile_free(p);
+}
+
 /* Every profile this tree ships loads, finds its own DBC (dbc/, as installed) and binds
  * every [role] to it, and every role mapping names its source and grade. */
 static void shipped_profiles(void **state)
@@ -816,6 +838,8 @@ static void shipped_profiles(void **state)
 	DIR *d = opendir(dir);
 	assert_non_null(d);
 	unsigned n = 0;
+	static char claimed[PROFILE_MAX_WMI * 16][4];
+	size_t n_claimed = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
@@ -845,6 +869,16 @@ static void shipped_profiles(void **state)
 			assert_true(r->source && r->source[0]);
 			assert_true(r->grade == 'A' || r->grade == 'B' || r->grade == 'C');
 		}
+		/* each claims its makers' WMIs for [data] profile = auto, none claimed twice */
+		assert_true(profile_wmi_count(p) > 0);
+		for (size_t i = 0; i < profile_wmi_count(p); i++) {
+			for (size_t k = 0; k < n_claimed; k++)
+				if (!strcmp(claimed[k], profile_wmi_at(p, i)))
+					fail_msg("%s: wmi %s claimed by another profile too", path,
+						 claimed[k]);
+			assert_true(n_claimed < sizeof(claimed) / sizeof(claimed[0]));
+			snprintf(claimed[n_claimed++], 4, "%s", profile_wmi_at(p, i));
+		}
 		rolemap_free(m);
 		dbc_free(db);
 		profile_free(p);
@@ -861,7 +895,7 @@ int main(void)
 	    cmocka_unit_test(sim_profile), cmocka_unit_test(decode),	 cmocka_unit_test(streaming),
 	    cmocka_unit_test(minimal),	   cmocka_unit_test(load_missing), cmocka_unit_test(too_big),
 	    cmocka_unit_test(overlong),	   cmocka_unit_test(limits),	   cmocka_unit_test(roles),
-	    cmocka_unit_test(dbc_path),	   cmocka_unit_test(shipped_profiles),
+	    cmocka_unit_test(dbc_path),	   cmocka_unit_test(shipped_profiles), cmocka_unit_test(wmi),
 	};
 	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	struct CMUnitTest *tests = calloc(nfixed + nbad, sizeof(*tests));

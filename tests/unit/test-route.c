@@ -2,7 +2,8 @@
 /*
  * lib/route: DBC messages by index (11 and 29 bit, the other format as a fallback),
  * diagnostic ids winning over a DBC message on the same id, request and response told apart, functional ids, error and remote frames,
- * unknown ids, a table without a DBC or a profile, and the names.
+ * unknown ids, a table without a DBC or a profile, ECUs behind one gateway id told apart by
+ * the address byte of extended and mixed addressing, and the names.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -161,6 +162,80 @@ static void partial_tables(void **state)
 	assert_null(route_table_free(NULL));
 }
 
+/* Two ECUs behind a Toyota-style gateway (0x750 -> 0x758, the target byte both ways), one
+ * behind a BMW-style tester id (0x6F1 -> 0x640, the tester's 0xF1 in answers), one with
+ * 29-bit mixed addressing, and a DBC message on the gateway's request id. */
+static void address_bytes(void **state)
+{
+	static const char prof[] = "format = 1\n[vehicle]\nmake = t\nplatform = t\n"
+				   "[ecu door]\naddressing = extended\nrequest = 0x750\n"
+				   "response = 0x758\ntarget = 0x90\n"
+				   "[ecu bcm]\naddressing = extended\nrequest = 0x750\n"
+				   "response = 0x758\ntarget = 0x40\n"
+				   "[ecu kombi]\naddressing = extended\nrequest = 0x6F1\n"
+				   "response = 0x660\ntarget = 0x60\nsource = 0xF1\n"
+				   "[ecu mix]\naddressing = mixed\ntarget = 0x20\next_address = 0x05\n"
+				   "[ecu plain]\nrequest = 0x7E0\nresponse = 0x7E8\n";
+	static const char dbc[] = "VERSION \"\"\nBU_: X\nBO_ 1872 OnGateway: 8 X\n"
+				  " SG_ A : 0|8@1+ (1,0) [0|255] \"\" X\n";
+	struct profile *p;
+	struct profile_error perr;
+	struct dbc *db;
+	struct dbc_error derr;
+	struct route_table *t;
+	struct bd_frame fr = {.id = 0x750, .len = 8, .data = {0x40, 0x02, 0x3E, 0x00}};
+	struct route_hit h;
+
+	assert_int_equal(profile_parse(prof, sizeof(prof) - 1, "t.profile", &p, &perr), 0);
+	assert_int_equal(dbc_parse(dbc, sizeof(dbc) - 1, "t.dbc", NULL, NULL, &derr, &db), 0);
+	assert_int_equal(route_table_new(db, p, &t), 0);
+	h = route_classify(t, &fr);
+	assert_int_equal(h.kind, ROUTE_DIAG_REQUEST);
+	assert_int_equal(h.index, 1);
+	fr.data[0] = 0x90;
+	h = route_classify(t, &fr);
+	assert_int_equal(h.kind, ROUTE_DIAG_REQUEST);
+	assert_int_equal(h.index, 0);
+	/* another byte on the gateway's id: what the id alone is, here a DBC message */
+	fr.data[0] = 0x41;
+	assert_int_equal(route_classify(t, &fr).kind, ROUTE_MESSAGE);
+	fr.id = 0x758;
+	fr.data[0] = 0x40;
+	h = route_classify(t, &fr);
+	assert_int_equal(h.kind, ROUTE_DIAG_RESPONSE);
+	assert_int_equal(h.index, 1);
+	fr.data[0] = 0x11;
+	assert_int_equal(route_classify(t, &fr).kind, ROUTE_UNKNOWN);
+	fr.len = 0; /* no byte at all: nothing to tell the ECUs apart by */
+	assert_int_equal(route_classify(t, &fr).kind, ROUTE_UNKNOWN);
+	fr.len = 8;
+	fr.id = 0x6F1;
+	fr.data[0] = 0x60;
+	h = route_classify(t, &fr);
+	assert_int_equal(h.kind, ROUTE_DIAG_REQUEST);
+	assert_int_equal(h.index, 2);
+	fr.id = 0x660;
+	fr.data[0] = 0xF1;
+	h = route_classify(t, &fr);
+	assert_int_equal(h.kind, ROUTE_DIAG_RESPONSE);
+	assert_int_equal(h.index, 2);
+	fr.id = 0x18CEF120;
+	fr.flags = BD_FRAME_EXT;
+	fr.data[0] = 0x05;
+	h = route_classify(t, &fr);
+	assert_int_equal(h.kind, ROUTE_DIAG_RESPONSE);
+	assert_int_equal(h.index, 3);
+	fr.id = 0x7E8;
+	fr.flags = 0;
+	fr.data[0] = 0x05;
+	h = route_classify(t, &fr);
+	assert_int_equal(h.kind, ROUTE_DIAG_RESPONSE);
+	assert_int_equal(h.index, 4);
+	route_table_free(t);
+	dbc_free(db);
+	profile_free(p);
+}
+
 static void names(void **state)
 {
 	assert_string_equal(route_kind_name(ROUTE_MESSAGE), "message");
@@ -178,6 +253,7 @@ int main(void)
 		cmocka_unit_test(diagnostic_ids),
 		cmocka_unit_test(other_frames),
 		cmocka_unit_test(partial_tables),
+		cmocka_unit_test(address_bytes),
 		cmocka_unit_test(names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

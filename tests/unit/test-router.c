@@ -11,6 +11,8 @@
  *  - exchanges: the daemon's own (published by the broker, their frames looped back with
  *    BD_FRAME_LOCAL) reach the engine once; another tester's, reassembled from the bus,
  *    reach it too, with functional requests told apart the same way;
+ *  - another tester talking to the BCM placed behind a Toyota-style gateway (extended
+ *    addressing): its exchanges observed with the address byte, another byte ignored;
  *  - error frames: bus-off and error bursts reach the engine as transport events;
  *  - watches freed while the router dispatches, wants that belong to another snapshot.
  */
@@ -367,6 +369,76 @@ static void exchanges_counted_once(void **state)
 	simcar_stop(&s);
 }
 
+/* The simulator's profile with its [ecu bcm] at extended addressing behind 0x750 -> 0x758
+ * (target byte 0x40 both ways), in a file of its own. */
+static const char *extended_profile(void)
+{
+	static const char ids[] = "request = 0x726          ; physical request id\nresponse = 0x72E\n";
+	static char path[] = "/tmp/bodydiag-router-ext-XXXXXX";
+	const char *root = getenv("BODYDIAG_SOURCE_ROOT");
+	char src[1024], text[1 << 16];
+	FILE *f;
+	size_t n;
+	int fd;
+
+	snprintf(src, sizeof(src), "%s/profiles/sim-2026.profile", root ? root : ".");
+	f = fopen(src, "re");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	char *at = strstr(text, ids);
+	assert_non_null(at);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fwrite(text, 1, (size_t)(at - text), f);
+	fputs("addressing = extended\nrequest = 0x750\nresponse = 0x758\ntarget = 0x40\n", f);
+	fputs(at + strlen(ids), f);
+	fclose(f);
+	return path;
+}
+
+static void extended_addressing_observed(void **state)
+{
+	static const struct module *const modules[] = {&router_module, &diagnosis_module, NULL};
+	static const struct router_watch_ops ops = {.exchange = on_exchange};
+	/* 0x19 02 FF and its answer with the target byte 0x40 in front, padding 0xAA */
+	static const uint8_t req[] = {0x40, 0x03, 0x19, 0x02, 0xff, 0xaa, 0xaa, 0xaa};
+	static const uint8_t resp[] = {0x40, 0x07, 0x59, 0x02, 0x7f, 0x9a, 0x40, 0x13};
+	static const uint8_t other[] = {0x41, 0x03, 0x19, 0x02, 0xff, 0xaa, 0xaa, 0xaa};
+	const char *path = extended_profile();
+	struct seen n = {0};
+	struct router_watch *w;
+	struct engine_stats es;
+	struct simcar s;
+
+	simcar_profile_path = path;
+	simcar_start(&s, modules, NULL, true, false, NULL);
+	simcar_profile_path = NULL;
+	assert_int_equal(router_watch_new(s.c.router, &ops, &n, &w), 0);
+	/* an ECU at another target byte behind the same gateway: not the BCM's exchange */
+	feed(&s, 0x750, other, 8, false);
+	feed(&s, 0x758, (const uint8_t[]){0x41, 0x03, 0x7f, 0x19, 0x11, 0xaa, 0xaa, 0xaa}, 8, false);
+	assert_int_equal(n.exchanges[ROUTER_ORIGIN_BUS], 0);
+	feed(&s, 0x750, req, 8, false);
+	feed(&s, 0x758, resp, 8, false);
+	assert_int_equal(n.exchanges[ROUTER_ORIGIN_BUS], 0); /* 6 of 7 bytes: a segmented answer */
+	/* the whole answer as the ECU would segment it: FF (7 bytes), FC from the tester, CF */
+	feed(&s, 0x750, req, 8, false);
+	feed(&s, 0x758, (const uint8_t[]){0x40, 0x10, 0x07, 0x59, 0x02, 0x7f, 0x9a, 0x40}, 8, false);
+	feed(&s, 0x750, (const uint8_t[]){0x40, 0x30, 0x00, 0x00, 0xaa, 0xaa, 0xaa, 0xaa}, 8, false);
+	feed(&s, 0x758, (const uint8_t[]){0x40, 0x21, 0x13, 0x2f, 0xaa, 0xaa, 0xaa, 0xaa}, 8, false);
+	assert_int_equal(n.exchanges[ROUTER_ORIGIN_BUS], 1);
+	assert_string_equal(n.last_ecu, "bcm");
+	assert_int_equal(n.last_req_len, 3);
+	engine_stats(diagnosis_engine(s.c.diagnosis), &es);
+	assert_int_equal(es.dtc_events, 1);
+	router_watch_free(w);
+	simcar_stop(&s);
+	unlink(path);
+}
+
 /* ---- error frames ---- */
 
 static void error_frames_reach_the_engine(void **state)
@@ -450,6 +522,7 @@ int main(void)
 		cmocka_unit_test(live_roles),
 		cmocka_unit_test(same_answer_as_offline),
 		cmocka_unit_test(exchanges_counted_once),
+		cmocka_unit_test(extended_addressing_observed),
 		cmocka_unit_test(error_frames_reach_the_engine),
 		cmocka_unit_test(watches),
 	};

@@ -173,7 +173,7 @@ static void read_dids(void **state)
 	assert_int_equal(nv, 4);
 	assert_int_equal(v[1].did, 0xD107);
 	assert_int_equal(v[1].data[0] << 8 | v[1].data[1], 1240); /* 12.40 V */
-	assert_memory_equal(v[2].data, "1BDSM26T4TR000042", 17);
+	assert_memory_equal(v[2].data, "1BDSM2AT5TR000042", 17);
 	assert_int_equal(v[3].data[0], 0x03); /* two fobs programmed */
 	/* A mixed request leaves the unknown DID out; all unknown is 0x31. */
 	ASK(&r, 0x22, 0xD1, 0x04, 0x12, 0x34);
@@ -597,7 +597,7 @@ static void obd(void **state)
 	assert_int_equal(sim_uds_obd_request(r.u, (const uint8_t *)"\x09\x02", 2, r.resp,
 					     sizeof(r.resp), &len), 0);
 	assert_int_equal(len, 20);
-	assert_memory_equal(r.resp + 3, "1BDSM26T4TR000042", 17);
+	assert_memory_equal(r.resp + 3, "1BDSM2AT5TR000042", 17);
 	assert_int_equal(sim_uds_obd_request(r.u, (const uint8_t *)"\x01\x0C", 2, r.resp,
 					     sizeof(r.resp), &len), 0);
 	assert_int_equal(len, 0); /* RPM: not this module's */

@@ -28,7 +28,8 @@ static void check_digit(void **state)
 	assert_int_equal(vin_check_digit("LJCPCBLCX11000237"), 'X');
 	assert_int_equal(vin_check_digit("1HGCM82633A004352"), '3');
 	assert_int_equal(vin_check_digit("JH4KA7561PC008269"), '1');
-	assert_int_equal(vin_check_digit("1BDSM26T4TR000042"), '4'); /* the simulator's */
+	assert_int_equal(vin_check_digit("1BDSM26T4TR000042"), '4'); /* the simulator's until 2026 */
+	assert_int_equal(vin_check_digit("1BDSM2AT5TR000042"), '5'); /* the simulator's */
 }
 
 static void published_examples(void **state)
@@ -70,9 +71,13 @@ static void published_examples(void **state)
 	assert_string_equal(v.maker->make, "volkswagen");
 	assert_int_equal(v.region, VIN_REGION_EUROPE);
 
-	/* the simulator's VIN: valid, its WMI in no maker's table */
-	assert_int_equal(parse("1BDSM26T4TR000042", &v), 0);
+	/* the simulator's VIN: valid, its WMI in no maker's table (its profile claims it with
+	 * `wmi = 1BD`), model year 2026 (T at position 10, a letter at position 7 picks the
+	 * 2010-2039 cycle), as the car it plays is a 2026 one; its old VIN read as 1996 */
+	assert_int_equal(parse("1BDSM2AT5TR000042", &v), 0);
 	assert_null(v.maker);
+	assert_int_equal(v.model_year, 2026);
+	assert_int_equal(parse("1BDSM26T4TR000042", &v), 0);
 	assert_int_equal(v.model_year, 1996);
 }
 

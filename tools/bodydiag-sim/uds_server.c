@@ -78,7 +78,7 @@ void sim_uds_config_init(struct sim_uds_config *cfg)
 {
 	/* VIN check digit (position 9) computed per 49 CFR 565; the WMI "1BD" is fictitious. */
 	*cfg = (struct sim_uds_config){
-		.vin = "1BDSM26T4TR000042",
+		.vin = "1BDSM2AT5TR000042",
 		.part_number = "BD26BCM001",
 		.serial = "SIM260000042",
 	};

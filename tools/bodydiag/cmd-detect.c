@@ -20,8 +20,6 @@
 #include "bodydiag/profile.h"
 #include "canio.h"
 
-#define LISTEN_BITS (CAN_LINK_CTRLMODE_LISTENONLY | CAN_LINK_CTRLMODE_BERR_REPORTING)
-
 static void usage(FILE *f)
 {
 	fprintf(
@@ -50,22 +48,6 @@ static void usage(FILE *f)
 static void feed(void *userdata, const struct bd_frame *f, int64_t now)
 {
 	bitrate_detect_on_frame(userdata, f, now);
-}
-
-/* Puts the controller at a bitrate, listen-only. Bus-error reporting is asked for too (a
- * wrong bitrate then shows as error frames at once); a driver without it still detects,
- * by silence instead of errors. */
-static int set_listen_only(const char *iface, uint32_t bitrate, bool *berr)
-{
-	int r = can_link_set_mode(iface, bitrate, LISTEN_BITS, LISTEN_BITS, true);
-
-	*berr = true;
-	if (r == -EOPNOTSUPP) {
-		*berr = false;
-		r = can_link_set_mode(iface, bitrate, CAN_LINK_CTRLMODE_LISTENONLY,
-				      CAN_LINK_CTRLMODE_LISTENONLY, true);
-	}
-	return r;
 }
 
 int cmd_detect(int argc, char **argv)
@@ -202,7 +184,7 @@ int cmd_detect(int argc, char **argv)
 			break;
 		if (st.action == BITRATE_DETECT_SET) {
 			changed = true;
-			r = set_listen_only(iface, st.bitrate, &berr);
+			r = can_link_set_listen_only(iface, st.bitrate, &berr);
 			if (r == -EOPNOTSUPP) {
 				/* No listen-only: trying a bitrate would mean error frames on the
 				 * bus at every wrong one. That is exactly what must not happen. */

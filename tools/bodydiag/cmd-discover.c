@@ -20,23 +20,32 @@
 #include "bodydiag/linux/can_link.h"
 #include "bodydiag/linux/can_raw.h"
 #include "bodydiag/linux/isotp_socket.h"
+#include "api_client.h"
 #include "canio.h"
+#include "daemon/discover_json.h"
 
 static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: bodydiag discover --iface CAN [--rate N] [--max-time S] [--range R]...\n"
-	    "                         [--probe tester-present|session] [--padding 0xNN|none]\n"
-	    "                         [--quiet S] [--no-identify] [--json] [--write-profile FILE]\n"
+	    "Usage: bodydiag discover [--iface CAN | --socket PATH] [--rate N] [--max-time S]\n"
+	    "                         [--range R]... [--probe tester-present|session]\n"
+	    "                         [--padding 0xNN|none] [--quiet S] [--no-identify] [--json]\n"
+	    "                         [--write-profile FILE]\n"
 	    "\n"
 	    "Finds the ECUs that answer diagnostics without a profile. This TRANSMITS on the bus:\n"
 	    "functional OBD/UDS requests, one probe per request id / target address, then the\n"
 	    "identification reads (F187 F18A F18C F190 F191 F195 F197, OBD mode 09 VIN). Ids\n"
-	    "other nodes use are never sent on; the first bus error stops it. Refused when the\n"
-	    "controller is in listen-only mode. Needs root (raw CAN sockets).\n"
+	    "other nodes use are never sent on; the first bus error stops it.\n"
+	    "Without --iface it asks bodydiagd (its `discover` method, admin: root or group\n"
+	    "bodydiag-admin) on the daemon's interface, within its [discover] rate and time\n"
+	    "bounds; refused when the daemon is listen-only. With --iface it runs standalone\n"
+	    "(root, no daemon on that interface): refused when the controller is in\n"
+	    "listen-only mode.\n"
 	    "\n"
-	    "  -i, --iface CAN           the CAN interface\n"
+	    "  -i, --iface CAN           standalone on this CAN interface\n"
+	    "  -S, --socket PATH         the daemon's socket (default " API_CLIENT_DEFAULT_SOCKET ",\n"
+	    "                            or $BODYDIAG_SOCKET)\n"
 	    "  -r, --rate N              requests per second, probes and reads (default 20)\n"
 	    "  -T, --max-time S          bound of the whole run (default 120)\n"
 	    "  -R, --range R             what to probe (repeatable; default all of them):\n"
@@ -104,112 +113,35 @@ static void receive_pdus(struct discover *d, struct ecu_sock *s)
 	}
 }
 
-static json_t *ecu_json(const struct discover_ecu *e)
+/* The profile text into a new file (never over an existing one). 0 or -errno (said). */
+static int write_text(const char *path, const char *text)
 {
-	char addr[160], text[3 * DISCOVER_IDENT_BYTES + 8], key[8];
-	json_t *o = json_object(), *id = json_object();
-	const char *role = discover_guess_role(e);
-	struct vin_info v;
+	size_t len = strlen(text), off = 0;
+	int fd, r = 0;
 
-	isotp_addr_format(&e->addr, addr, sizeof(addr));
-	json_object_set_new(o, "address", json_string(addr));
-	json_object_set_new(o, "addressing", json_string(isotp_addr_mode_name(e->addr.mode)));
-	json_object_set_new(o, "request", json_integer(e->addr.tx_id));
-	json_object_set_new(o, "response", json_integer(e->addr.rx_id));
-	json_object_set_new(o, "ext_ids", json_boolean(e->addr.ext_ids));
-	json_object_set_new(
-	    o, "found_by",
-	    json_string(e->found_by == DISCOVER_FOUND_PHYSICAL ? "physical" : "functional"));
-	json_object_set_new(o, "request_guessed", json_boolean(e->request_guessed));
-	json_object_set_new(o, "uds", json_boolean(e->uds));
-	json_object_set_new(o, "obd", json_boolean(e->obd));
-	json_object_set_new(o, "probe_nrc",
-			    e->probe_nrc ? json_integer(e->probe_nrc) : json_null());
-	json_object_set_new(o, "latency_ms", json_real((double)e->latency_us / 1000.0));
-	json_object_set_new(o, "status", json_string(discover_ecu_status_name(e->status)));
-	json_object_set_new(o, "role", role ? json_string(role) : json_null());
-	for (enum discover_ident_id i = 0; i < DISCOVER_ID_MAX; i++) {
-		const struct discover_ident *x = &e->ident[i];
-		json_t *v1;
-		if (x->state == DISCOVER_IDENT_NOT_ASKED)
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		fprintf(stderr, "bodydiag discover: %s: %s\n", path, strerror(-r));
+		return r;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (discover_ident_did(i))
-			snprintf(key, sizeof(key), "%04X", discover_ident_did(i));
-		else
-			snprintf(key, sizeof(key), "OBD09");
-		v1 = json_pack("{s:s}", "state", discover_ident_state_name(x->state));
-		if (x->state == DISCOVER_IDENT_OK) {
-			discover_ident_format(x, text, sizeof(text));
-			json_object_set_new(v1, "value", json_string(text));
-		} else if (x->state == DISCOVER_IDENT_NEGATIVE) {
-			json_object_set_new(v1, "nrc", json_integer(x->nrc));
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
 		}
-		json_object_set_new(id, key, v1);
+		off += (size_t)n;
 	}
-	json_object_set_new(o, "identification", id);
-	int r = discover_ecu_vin(e, &v);
-	if (r == 0)
-		json_object_set_new(o, "vin",
-				    json_pack("{s:s,s:b,s:s?,s:s?}", "vin", v.vin, "valid", 1,
-					      "maker", v.maker ? v.maker->brand : NULL, "make",
-					      v.maker ? v.maker->make : NULL));
-	else if (r == -EINVAL)
-		json_object_set_new(o, "vin",
-				    json_pack("{s:b,s:s}", "valid", 0, "reason", v.reason));
-	return o;
-}
-
-static void print_table(const struct discover *d)
-{
-	char addr[160], text[3 * DISCOVER_IDENT_BYTES + 8];
-
-	if (discover_ecu_count(d) == 0) {
-		printf("no ECU answered\n");
-		return;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		fprintf(stderr, "bodydiag discover: %s: %s\n", path, strerror(-r));
+		unlink(path);
 	}
-	printf("%-44s %-10s %9s  %-12s %s\n", "address", "found by", "latency", "role", "status");
-	for (size_t i = 0; i < discover_ecu_count(d); i++) {
-		const struct discover_ecu *e = discover_ecu_at(d, i);
-		const char *role = discover_guess_role(e);
-		struct vin_info v;
-		isotp_addr_format(&e->addr, addr, sizeof(addr));
-		printf("%-44s %-10s %6.1f ms  %-12s %s%s%s\n", addr,
-		       e->found_by == DISCOVER_FOUND_PHYSICAL ? "physical" : "functional",
-		       (double)e->latency_us / 1000.0, role ? role : "-",
-		       discover_ecu_status_name(e->status), e->obd ? ", OBD-II" : "",
-		       e->request_guessed ? ", request id guessed" : "");
-		if (e->probe_nrc)
-			printf("    probe answered negatively: NRC 0x%02X %s\n", e->probe_nrc,
-			       uds_nrc_name(e->probe_nrc) ? uds_nrc_name(e->probe_nrc) : "");
-		for (enum discover_ident_id k = 0; k < DISCOVER_ID_MAX; k++) {
-			const struct discover_ident *x = &e->ident[k];
-			char label[32];
-			if (x->state == DISCOVER_IDENT_NOT_ASKED)
-				continue;
-			if (discover_ident_did(k))
-				snprintf(label, sizeof(label), "%s (%04X)", discover_ident_name(k),
-					 discover_ident_did(k));
-			else
-				snprintf(label, sizeof(label), "%s", discover_ident_name(k));
-			if (x->state == DISCOVER_IDENT_OK) {
-				discover_ident_format(x, text, sizeof(text));
-				printf("    %-20s %s\n", label, text);
-			} else if (x->state == DISCOVER_IDENT_NEGATIVE) {
-				const char *n = uds_nrc_name(x->nrc);
-				printf("    %-20s NRC 0x%02X %s\n", label, x->nrc, n ? n : "");
-			} else {
-				printf("    %-20s %s\n", label,
-				       discover_ident_state_name(x->state));
-			}
-		}
-		int r = discover_ecu_vin(e, &v);
-		if (r == 0)
-			printf("    VIN %s: %s, check digit %s\n", v.vin,
-			       v.maker ? v.maker->brand : "maker not in the WMI table",
-			       vin_check_name(v.check));
-		else if (r == -EINVAL)
-			printf("    VIN not valid: %s\n", v.reason);
-	}
+	return r;
 }
 
 static int write_profile(const struct discover *d, const char *path, const char *iface)
@@ -218,7 +150,7 @@ static int write_profile(const struct discover *d, const char *path, const char 
 	char header[200], stamp[40], *text = NULL;
 	time_t now = time(NULL);
 	struct tm tm;
-	int fd, r;
+	int r;
 
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -238,32 +170,86 @@ static int write_profile(const struct discover *d, const char *path, const char 
 		fprintf(stderr, "bodydiag discover: profile: %s\n", strerror(-r));
 		return r;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		fprintf(stderr, "bodydiag discover: %s: %s\n", path, strerror(-r));
-		free(text);
-		return r;
-	}
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
+	r = write_text(path, text);
 	free(text);
-	if (r < 0) {
-		fprintf(stderr, "bodydiag discover: %s: %s\n", path, strerror(-r));
-		unlink(path);
-	}
 	return r;
+}
+
+/* The exit status of a run's status (usage text). */
+static int exit_of(const char *status)
+{
+	if (!strcmp(status, discover_status_name(DISCOVER_DONE)))
+		return 0;
+	if (!strcmp(status, discover_status_name(DISCOVER_TIMEOUT)))
+		return 3;
+	if (!strcmp(status, discover_status_name(DISCOVER_BUS_ERROR)) ||
+	    !strcmp(status, discover_status_name(DISCOVER_SEND_ERROR)))
+		return 2;
+	return 1;
+}
+
+/* Without --iface: the daemon's discover method, on its interface. */
+static int through_daemon(const char *socket, json_t *params, bool json, const char *profile_out)
+{
+	struct api_client c;
+	json_t *res = NULL, *err = NULL;
+	int r, ret;
+
+	r = api_client_connect(&c, socket);
+	if (r < 0) {
+		json_decref(params);
+		fprintf(stderr,
+			"bodydiag discover: cannot connect to %s: %s (is bodydiagd running? Without "
+			"it: --iface CAN, as root)\n",
+			socket, strerror(-r));
+		return 1;
+	}
+	if (profile_out)
+		json_object_set_new(params, "profile", json_true());
+	if (!json)
+		printf("discover through bodydiagd (%s); this may take up to its time bound\n",
+		       socket);
+	fflush(stdout);
+	r = api_client_call(&c, "discover", params, NULL, NULL, &res, &err);
+	api_client_close(&c);
+	if (r < 0) {
+		fprintf(stderr, "bodydiag discover: %s\n",
+			r == -ECONNRESET ? "the daemon closed the connection" : strerror(-r));
+		return 1;
+	}
+	if (err) {
+		fprintf(stderr, "bodydiag discover: %s: %s\n",
+			json_string_value(json_object_get(err, "code")),
+			json_string_value(json_object_get(err, "message")));
+		json_decref(err);
+		return 1;
+	}
+	if (json) {
+		json_t *copy = json_deep_copy(res);
+		json_object_del(copy, "profile");
+		json_dumpf(copy, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(copy);
+	} else {
+		discover_json_print(stdout, res);
+	}
+	fflush(stdout);
+	ret = exit_of(json_string_value(json_object_get(res, "status")));
+	if (profile_out) {
+		const char *text = json_string_value(json_object_get(res, "profile"));
+
+		if (!text) {
+			fprintf(stderr, "bodydiag discover: no ECU answered: %s not written\n",
+				profile_out);
+			ret = 1;
+		} else if (write_text(profile_out, text) < 0) {
+			ret = 1;
+		} else if (!json) {
+			printf("profile skeleton written to %s\n", profile_out);
+		}
+	}
+	json_decref(res);
+	return ret;
 }
 
 /* Before a single frame: is this controller allowed and able to transmit? */
@@ -286,8 +272,10 @@ static int check_link(const char *iface)
 			"  Nothing was sent. If transmitting on this bus is allowed, take the "
 			"controller\n"
 			"  out of listen-only first (ip link set %s down; ip link set %s type can\n"
-			"  listen-only off; ip link set %s up).\n",
-			iface, iface, iface, iface);
+			"  listen-only off; ip link set %s up). If bodydiagd runs on %s (it keeps\n"
+			"  the controller in listen-only mode while it only listens), leave out\n"
+			"  --iface: the daemon discovers itself.\n",
+			iface, iface, iface, iface, iface);
 		return -EPERM;
 	}
 	r = can_link_is_up(iface);
@@ -321,6 +309,7 @@ int cmd_discover(int argc, char **argv)
 	    {"no-identify", no_argument, NULL, 'N'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"write-profile", required_argument, NULL, 'w'},
+	    {"socket", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -329,6 +318,9 @@ int cmd_discover(int argc, char **argv)
 	struct discover_action a;
 	struct ecu_sock es = {.fd = -1};
 	const char *iface = NULL, *profile_out = NULL;
+	const char *env = getenv("BODYDIAG_SOCKET");
+	const char *socket = env && *env ? env : API_CLIENT_DEFAULT_SOCKET;
+	json_t *params = json_object(), *ranges = json_array();
 	bool json = false;
 	char err[160];
 	int c, r, raw = -1, ret = 1;
@@ -336,36 +328,41 @@ int cmd_discover(int argc, char **argv)
 
 	discover_config_init(&cfg);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:r:T:R:P:p:q:Njw:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:r:T:R:P:p:q:NjS:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			iface = optarg;
 			break;
 		case 'r':
 			if (canio_opt_uint("discover", "rate", optarg, 1, 1000, &cfg.rate) < 0)
-				return 1;
+				goto bad;
+			json_object_set_new(params, "rate", json_integer(cfg.rate));
 			break;
 		case 'T':
 			if (canio_opt_seconds("discover", "max-time", optarg, false,
 					      &cfg.max_time_us) < 0)
-				return 1;
+				goto bad;
+			json_object_set_new(params, "max_time",
+					    json_real((double)cfg.max_time_us / 1e6));
 			break;
 		case 'q':
 			if (canio_opt_seconds("discover", "quiet", optarg, true, &cfg.quiet_us) < 0)
-				return 1;
+				goto bad;
+			json_object_set_new(params, "quiet", json_real((double)cfg.quiet_us / 1e6));
 			break;
 		case 'R':
 			if (cfg.n_ranges == DISCOVER_MAX_RANGES) {
 				fprintf(stderr, "bodydiag discover: at most %u --range\n",
 					DISCOVER_MAX_RANGES);
-				return 1;
+				goto bad;
 			}
 			if (discover_range_parse(optarg, strlen(optarg), &cfg.ranges[cfg.n_ranges],
 						 err, sizeof(err)) < 0) {
 				fprintf(stderr, "bodydiag discover: --range %s: %s\n", optarg, err);
-				return 1;
+				goto bad;
 			}
 			cfg.n_ranges++;
+			json_array_append_new(ranges, json_string(optarg));
 			break;
 		case 'P':
 			if (strcmp(optarg, "tester-present") == 0)
@@ -377,14 +374,16 @@ int cmd_discover(int argc, char **argv)
 				    stderr,
 				    "bodydiag discover: --probe %s: tester-present or session\n",
 				    optarg);
-				return 1;
+				goto bad;
 			}
+			json_object_set_new(params, "probe", json_string(optarg));
 			break;
 		case 'p': {
 			char *end;
 			unsigned long v;
 			if (strcmp(optarg, "none") == 0) {
 				cfg.padding = -1;
+				json_object_set_new(params, "padding", json_null());
 				break;
 			}
 			v = strtoul(optarg, &end, 16);
@@ -392,13 +391,15 @@ int cmd_discover(int argc, char **argv)
 				fprintf(stderr,
 					"bodydiag discover: --padding %s: 0x00..0xFF or none\n",
 					optarg);
-				return 1;
+				goto bad;
 			}
 			cfg.padding = (int)v;
+			json_object_set_new(params, "padding", json_integer(cfg.padding));
 			break;
 		}
 		case 'N':
 			cfg.identify = false;
+			json_object_set_new(params, "identify", json_false());
 			break;
 		case 'j':
 			json = true;
@@ -406,24 +407,38 @@ int cmd_discover(int argc, char **argv)
 		case 'w':
 			profile_out = optarg;
 			break;
+		case 'S':
+			socket = optarg;
+			break;
 		case 'h':
 			usage(stdout);
+			json_decref(params);
+			json_decref(ranges);
 			return 0;
 		default:
 			usage(stderr);
-			return 1;
+			goto bad;
 		}
 	}
-	if (!iface || optind != argc) {
+	if (optind != argc) {
 		usage(stderr);
-		return 1;
+		goto bad;
 	}
+	if (json_array_size(ranges))
+		json_object_set_new(params, "ranges", ranges);
+	else
+		json_decref(ranges);
+	ranges = NULL;
 	if (profile_out && access(profile_out, F_OK) == 0) {
 		fprintf(stderr,
 			"bodydiag discover: %s exists: not overwritten (choose another name)\n",
 			profile_out);
+		json_decref(params);
 		return 1;
 	}
+	if (!iface)
+		return through_daemon(socket, params, json, profile_out);
+	json_decref(params);
 	if (check_link(iface) < 0)
 		return 1;
 
@@ -494,46 +509,18 @@ int cmd_discover(int argc, char **argv)
 
 	enum discover_status st = discover_status(d);
 	double secs = (double)(canio_now_us() - t0) / 1e6;
+	json_t *o = discover_json_run(d, iface,
+				      canio_interrupted() ? "interrupted" : discover_status_name(st),
+				      secs, cfg.rate);
 	if (json) {
-		json_t *o = json_object(), *ecus = json_array();
-		for (size_t i = 0; i < discover_ecu_count(d); i++)
-			json_array_append_new(ecus, ecu_json(discover_ecu_at(d, i)));
-		json_object_set_new(o, "iface", json_string(iface));
-		json_object_set_new(
-		    o, "status",
-		    json_string(canio_interrupted() ? "interrupted" : discover_status_name(st)));
-		json_object_set_new(o, "requests", json_integer(discover_requests_sent(d)));
-		json_object_set_new(o, "skipped", json_integer(discover_probes_skipped(d)));
-		json_object_set_new(o, "seconds", json_real(secs));
-		json_object_set_new(o, "rate", json_integer(cfg.rate));
-		json_object_set_new(o, "ecus", ecus);
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
-		json_decref(o);
 	} else {
-		print_table(d);
-		printf("%s: %zu ECUs, %u requests in %.1f s, %u probes skipped (id in use or ours)",
-		       canio_interrupted() ? "interrupted" : discover_status_name(st),
-		       discover_ecu_count(d), discover_requests_sent(d), secs,
-		       discover_probes_skipped(d));
-		if (st == DISCOVER_BUS_ERROR) {
-			char cls[128];
-			bd_frame_err_format(discover_stop_frame(d), cls, sizeof(cls));
-			printf(": %s", cls);
-		} else if (st == DISCOVER_SEND_ERROR) {
-			printf(": %s", strerror(-discover_stop_errno(d)));
-		}
-		printf("\n");
+		discover_json_print(stdout, o);
 	}
+	json_decref(o);
 	fflush(stdout);
-	if (canio_interrupted())
-		ret = 1;
-	else if (st == DISCOVER_DONE)
-		ret = 0;
-	else if (st == DISCOVER_TIMEOUT)
-		ret = 3;
-	else
-		ret = 2;
+	ret = canio_interrupted() ? 1 : exit_of(discover_status_name(st));
 	if (profile_out && write_profile(d, profile_out, iface) < 0)
 		ret = 1;
 	else if (profile_out && !json)
@@ -544,4 +531,8 @@ out:
 	if (raw >= 0)
 		close(raw);
 	return ret;
+bad:
+	json_decref(params);
+	json_decref(ranges);
+	return 1;
 }

@@ -34,7 +34,7 @@ static const struct {
     {"actuator", cmd_actuator, "Closed-loop release output check (admin, stationary): commanded / current / latch"},
     {"history", cmd_history, "Stored DTC transitions, findings and bus events (JSON lines, CSV)"},
     {"detect", cmd_detect, "Find the bus's bitrate in listen-only mode (root; never transmits)"},
-    {"discover", cmd_discover, "Find the ECUs that answer, without a profile (root; transmits)"},
+    {"discover", cmd_discover, "Find the ECUs that answer, without a profile (through bodydiagd, or --iface as root; transmits)"},
     {"report", cmd_report, "One self-contained HTML report of a session (DTCs, causes, timeline)"},
     {"fleet", cmd_fleet, "The fleet database: vans with open faults, causes, histories, silent vans, HTML"},
     {"help", cmd_help, "Show this help"},

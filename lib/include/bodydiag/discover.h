@@ -102,6 +102,9 @@ struct discover_config {
 	uint8_t tester;	       /* our address (SA) for 29-bit and BMW-style; default 0xF1 */
 	int padding;   /* pad byte of probe frames and ISO-TP frames, -1 none; default 0xCC */
 	bool identify; /* read the identification after probing; default true */
+	/* which reads: bits (1u << enum discover_ident_id); 0 = all of them (default). The
+	 * VIN alone: DISCOVER_IDENT_ONLY_VIN */
+	uint32_t ident_only;
 	struct uds_timing timing; /* identification reads: default P2 100 ms, P2* 5 s, 10 x 0x78 */
 };
 
@@ -119,6 +122,8 @@ enum discover_ident_id {
 	DISCOVER_ID_OBD_VIN,	 /* mode 09 PID 02 */
 	DISCOVER_ID_MAX,
 };
+#define DISCOVER_IDENT_ONLY_VIN ((1u << DISCOVER_ID_VIN) | (1u << DISCOVER_ID_OBD_VIN))
+
 /* The DID (0 for the OBD read) and a short name ("spare part", "VIN (OBD)", ...). */
 uint16_t discover_ident_did(enum discover_ident_id i);
 const char *discover_ident_name(enum discover_ident_id i);

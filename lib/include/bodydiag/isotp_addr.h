@@ -114,6 +114,14 @@ void isotp_addr_reverse(const struct isotp_addr *a, struct isotp_addr *ret);
  * everything the address does not say). */
 void isotp_addr_to_config(const struct isotp_addr *a, struct isotp_config *ret);
 
+/* The passive observer of this link (lib/isotp isotp_observer_new()): requests on tx_id
+ * carrying tx_ea, responses on rx_id carrying rx_ea in extended and mixed addressing. */
+void isotp_addr_observer_config(const struct isotp_addr *a, struct isotp_observer_config *ret);
+
+/* Where the N_PCI starts in a frame of this link: 1 behind the address byte of extended and
+ * mixed addressing, 0 otherwise. */
+size_t isotp_addr_pci_offset(const struct isotp_addr *a);
+
 /*
  * The settings of a profile's [ecu] section before they are checked together. Fields
  * hold -1 while absent. isotp_addr_spec_set() takes one key with its raw value;

@@ -44,6 +44,7 @@
 #define PROFILE_MAX_SIGNALS 256u
 #define PROFILE_MAX_ROLES 1024u	   /* [role] sections */
 #define PROFILE_MAX_ROLE_MAP 256u  /* map entries of one [role] section */
+#define PROFILE_MAX_WMI 64u	   /* [vehicle] wmi entries */
 
 struct profile;	       /* opaque, immutable after parsing */
 struct profile_parser; /* streaming: feed chunks, then finish */
@@ -104,6 +105,14 @@ const char *profile_platform(const struct profile *p);
 const char *profile_vehicle_name(const struct profile *p);
 const char *profile_bus(const struct profile *p);
 uint32_t profile_bitrate(const struct profile *p);
+
+/* [vehicle] wmi: the World Manufacturer Identifiers (ISO 3780: 3 characters, or a maker's
+ * 2-character block) of the vehicles the profile is for, in file order; NULL out of range. */
+size_t profile_wmi_count(const struct profile *p);
+const char *profile_wmi_at(const struct profile *p, size_t i);
+/* How well a VIN (NUL-terminated, may be NULL) belongs to the profile: the length of the
+ * longest of its WMIs the VIN starts with (3 or 2), 0 for none. */
+unsigned profile_vin_match(const struct profile *p, const char *vin);
 const char *profile_dbc(const struct profile *p);
 
 /* [ecu NAME], in file order. */

@@ -13,7 +13,10 @@
  * same id (a DBC that lists the diagnostic frames must not make them "messages"); of
  * two messages with one id the later wins, as in the DBC itself. A frame whose id is
  * not known in its own format (11 or 29 bit) is looked up in the other one, as cantools
- * keys messages by number alone.
+ * keys messages by number alone. An ECU reached with extended or mixed addressing
+ * (isotp_addr.h) is keyed by its id and the address byte its frames start with, so that
+ * the ECUs behind one gateway id (Toyota-style 0x750, a BMW tester's 0x6F1) are told
+ * apart; a frame on such an id with another first byte is what the id alone says.
  */
 
 #include <stddef.h>

@@ -55,6 +55,8 @@ const char *can_link_state_name(enum can_link_state s);
  */
 int can_link_configure(const char *ifname, uint32_t bitrate, int restart_ms);
 
+/* Brings the link up and waits (at most 1 s) until the kernel sends on it (IFF_RUNNING:
+ * frames sent before that are dropped silently). */
 int can_link_start(const char *ifname);
 int can_link_stop(const char *ifname);
 /* Manual restart after bus-off (only valid in BUS-OFF with restart-ms 0). */
@@ -81,6 +83,14 @@ int can_link_is_up(const char *ifname);
  */
 int can_link_set_mode(const char *ifname, uint32_t bitrate, uint32_t mask, uint32_t flags,
 		      bool start);
+
+/*
+ * Puts the controller at bitrate (0 keeps it) in listen-only mode and starts it, with
+ * bus-error reporting when the driver has it (*ret_berr, may be NULL, says whether it
+ * does): a wrong bitrate then shows as error frames at once, else as silence. 0 or -errno
+ * (-EOPNOTSUPP: no listen-only mode at all).
+ */
+int can_link_set_listen_only(const char *ifname, uint32_t bitrate, bool *ret_berr);
 
 /* What can_link_restore() puts back: up or down, bitrate, controller mode. */
 struct can_link_saved {
