@@ -261,11 +261,6 @@ static void on_exchange(void *userdata, const struct router_exchange *x)
 
 	if (x->outcome != UDS_BROKER_RESPONSE || !x->resp)
 		return;
-	if (vin_of(x, vin, sizeof(vin))) {
-		log_info("vehicle VIN %s", vin);
-		if (session && history_session_set_vin(r->history, session, vin) < 0)
-			log_warning("history: cannot record the VIN");
-	}
 	if (r->history && x->resp[0] == UDS_SID_READ_DTC_INFORMATION + UDS_POSITIVE_OFFSET)
 		record_dtcs(r, x, session, core_wall_of(r->c, x->t_us));
 }
@@ -325,10 +320,7 @@ void records_set_vin(struct records *r, const char *vin)
 		return;
 	if (r->history && history_set_vin(r->history, vin) < 0)
 		log_warning("history: cannot record the VIN %s", vin);
-#if HAVE_MOSQUITTO
-	if (r->forwarder && vin && *vin && forwarder_set_vin(r->forwarder, vin) < 0)
-		log_warning("mqtt: cannot switch to the topics of VIN %s", vin);
-#endif
+	/* bodydiag-forward names the topics by the VIN each outbox record carries */
 }
 
 void records_bus_event(struct records *r, const char *ifname, enum bus_event ev, const char *detail)
