@@ -59,8 +59,8 @@ class Forwarder:
         self.state_file = os.path.join(env.dir, f'forward-{name}.state')
         open(self.conf, 'w').write(
             f'[history]\npath = {db}\n[mqtt]\nenabled = yes\nhost = 127.0.0.1\n'
-            f'port = {port}\nunit = {UNIT}\nresend = 1s\nkeepalive = 5\n'
-            f'state_file = {self.state_file}\n' + extra)
+            f'port = {port}\nresend = 1s\nkeepalive = 5\n'
+            f'state_file = {self.state_file}\n' + extra + f'\n[fleet]\nunit_id = {UNIT}\n')
         self.proc = None
 
     def start(self):
