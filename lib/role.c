@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bodydiag/role.h"
+#include "bodydiag/numfmt.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -204,9 +205,11 @@ int role_value_format(const struct role *r, double value, char *buf, size_t size
 	const char *l = role_label(r, value);
 	if (l)
 		return snprintf(buf, size, "%s", l);
+	char num[NUMFMT_DOUBLE_MAX];
+	numfmt_double_text(num, value); /* 12.24, not 12.240000000000002 */
 	if (r && r->unit[0])
-		return snprintf(buf, size, "%.6g %s", value, r->unit);
-	return snprintf(buf, size, "%.6g", value);
+		return snprintf(buf, size, "%s %s", num, r->unit);
+	return snprintf(buf, size, "%s", num);
 }
 
 /* A unit as a dimension and the factor to that dimension's base unit. */

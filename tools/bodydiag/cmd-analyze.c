@@ -32,6 +32,7 @@
 #include "bodydiag/rules.h"
 #include "capture.h"
 #include "daemon/engine_json.h"
+#include "daemon/json_text.h"
 #include "out.h"
 #include "result_text.h"
 #include "vehicle.h"
@@ -219,8 +220,9 @@ static void print_text(struct analyze *a, struct out *o, json_t *res)
 
 static void print_json(struct out *o, json_t *res)
 {
-	/* 16 digits: a capture's seconds since 1970 to the microsecond, and no more */
-	char *s = json_dumps(res, JSON_INDENT(1) | JSON_REAL_PRECISION(16));
+	/* every real in its shortest round-trip form: a capture's seconds since 1970 to
+	 * the microsecond, 2.3 rather than 2.2999999999999998 */
+	char *s = json_text_dumps(res, JSON_TEXT_INDENT, NULL);
 	if (!s) {
 		o->error = -ENOMEM;
 		return;

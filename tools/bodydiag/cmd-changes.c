@@ -26,6 +26,7 @@
 
 #include "bodydiag.h"
 #include "bodydiag/dbc.h"
+#include "bodydiag/numfmt.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/role.h"
 #include "capture.h"
@@ -432,12 +433,14 @@ static void fmt_value(const struct sig *g, double v, char *buf, size_t size)
 		if (fabs(raw - nearbyint(raw)) < 1e-6 && fabs(raw) < 9.2e18)
 			label = dbc_signal_choice_label(g->s, (int64_t)nearbyint(raw));
 	}
+	char num[NUMFMT_DOUBLE_MAX];
+	numfmt_double_text(num, v);
 	if (label)
 		snprintf(buf, size, "%s", label);
 	else if (dbc_signal_unit(g->s)[0])
-		snprintf(buf, size, "%g %s", v, dbc_signal_unit(g->s));
+		snprintf(buf, size, "%s %s", num, dbc_signal_unit(g->s));
 	else
-		snprintf(buf, size, "%g", v);
+		snprintf(buf, size, "%s", num);
 }
 
 static double rel(const struct changes *c, int64_t t)

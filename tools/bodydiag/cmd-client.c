@@ -14,6 +14,8 @@
 
 #include "api_client.h"
 #include "bodydiag.h"
+#include "daemon/json_text.h"
+#include "bodydiag/numfmt.h"
 
 struct client_opts {
 	const char *socket;
@@ -136,7 +138,7 @@ static int call(struct api_client *c, const char *method, json_t *params,
 
 static void print_json(const json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
+	char *s = json_text_dumps(j, JSON_TEXT_COMPACT, NULL);
 
 	if (s)
 		puts(s);
@@ -154,8 +156,11 @@ static void print_value(FILE *f, const json_t *v)
 {
 	if (json_is_integer(v))
 		fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else if (json_is_real(v))
-		fprintf(f, "%.15g", json_real_value(v));
+	else if (json_is_real(v)) {
+		char num[NUMFMT_DOUBLE_MAX];
+		numfmt_double_text(num, json_real_value(v));
+		fputs(num, f);
+	}
 	else if (json_is_string(v))
 		fputs(json_string_value(v), f);
 	else if (json_is_true(v))

@@ -22,6 +22,7 @@
 
 #include "api_client.h"
 #include "bodydiag.h"
+#include "daemon/json_text.h"
 #include "out.h"
 #include "result_text.h"
 #include "sim_control.h"
@@ -79,7 +80,7 @@ static int on_event(void *userdata, const char *event, json_t *data)
 	const char *prompt = json_string_value(json_object_get(data, "prompt"));
 
 	if (d->json) {
-		char *s = json_dumps(data, JSON_COMPACT);
+		char *s = json_text_dumps(data, JSON_TEXT_COMPACT, NULL);
 		printf("{\"event\":\"%s\",\"data\":%s}\n", event, s ? s : "null");
 		free(s);
 		fflush(stdout);
@@ -275,7 +276,7 @@ int cmd_diagnose(int argc, char **argv)
 		return r;
 	}
 	if (d.json) {
-		char *s = json_dumps(res, JSON_COMPACT);
+		char *s = json_text_dumps(res, JSON_TEXT_COMPACT, NULL);
 		printf("%s\n", s ? s : "null");
 		free(s);
 	} else {

@@ -35,6 +35,7 @@
 #include "bodydiag.h"
 #include "bodydiag/candump.h"
 #include "bodydiag/dtc.h"
+#include "bodydiag/numfmt.h"
 #include "bodydiag/isotp.h"
 #include "bodydiag/obd.h"
 #include "bodydiag/profile.h"
@@ -532,8 +533,11 @@ static bool describe_obd(const uint8_t *p, size_t len, bool response, char *buf,
 			sadd(&s, "%s0x%02X", i ? ", " : " PID ", vals[i].pid);
 			if (n)
 				sadd(&s, " (%s)", n);
-			if (obd_decode_pid(vals[i].pid, vals[i].data, vals[i].len, &x) == 0)
-				sadd(&s, " = %g%s%s", x, unit ? " " : "", unit ? unit : "");
+			char num[NUMFMT_DOUBLE_MAX];
+			if (obd_decode_pid(vals[i].pid, vals[i].data, vals[i].len, &x) == 0) {
+				numfmt_double_text(num, x);
+				sadd(&s, " = %s%s%s", num, unit ? " " : "", unit ? unit : "");
+			}
 		}
 	} else if (mode == 0x09 && len >= 2 && p[1] == 0x02) {
 		struct obd_vin vin;
