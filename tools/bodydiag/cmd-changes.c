@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bodydiag.h"
+#include "summary.h"
 #include "bodydiag/dbc.h"
 #include "bodydiag/numfmt.h"
 #include "bodydiag/profile.h"
@@ -478,6 +479,7 @@ static void print_text(struct changes *c, struct out *o, unsigned limit, const u
 	out_printf(o, "%s: %u frames (%u decoded), %zu marks, %.3f s; %zu signals, %zu changed\n",
 		   c->capture, c->frames, c->decoded, c->n_marks, rel(c, c->end), c->n_sigs,
 		   n_changed);
+	summary_clock_line(o, "the capture", c->start);
 	for (size_t k = 0; k < c->n_marks; k++) {
 		const struct mark *mk = &c->marks[k];
 		out_printf(o, "\naround mark %s at %+.3f s (window +-%.3f s):\n", mk->name,

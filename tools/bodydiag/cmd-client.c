@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api_client.h"
 #include "bodydiag.h"
 #include "daemon/json_text.h"
+#include "summary.h"
 #include "bodydiag/numfmt.h"
 
 struct client_opts {
@@ -408,6 +410,7 @@ int cmd_did(int argc, char **argv)
 struct live_state {
 	bool json;
 	bool dropped;
+	int64_t t0_us; /* the daemon's clock at the first change: the zero of the times */
 };
 
 static int on_live_event(void *userdata, const char *event, json_t *data)
@@ -435,7 +438,18 @@ static int on_live_event(void *userdata, const char *event, json_t *data)
 	} else {
 		json_int_t t = json_integer_value(json_object_get(data, "t_us"));
 
-		printf("%10.3f  %-28s ", (double)t / 1e6, str(data, "signal"));
+		/* one clock for people: seconds from the first change, whose wall-clock time
+		 * is said once (the daemon's t_us is its monotonic clock: --json keeps it) */
+		if (st->t0_us == INT64_MIN) {
+			struct timespec now;
+			char utc[40];
+			st->t0_us = t;
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (summary_utc((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, utc,
+					sizeof(utc)))
+				printf("times are seconds from the first change, %s (UTC)\n", utc);
+		}
+		printf("%+9.3f  %-28s ", (double)(t - st->t0_us) / 1e6, str(data, "signal"));
 		if (json_is_string(json_object_get(data, "role")) &&
 		    json_is_string(json_object_get(data, "label"))) {
 			/* a role's value is its label ("open", "park") */
@@ -460,7 +474,7 @@ int cmd_live(int argc, char **argv)
 {
 	struct client_opts o;
 	struct api_client c;
-	struct live_state st = {0};
+	struct live_state st = {.t0_us = INT64_MIN};
 	json_t *params, *sigs, *res = NULL;
 	int r, ex, i = parse(argc, argv, "SIGNAL...",
 			     "  SIGNAL         a DBC signal name, or a chain role (ajar, speed, ...)\n"
@@ -535,10 +549,18 @@ int cmd_mark(int argc, char **argv)
 		return ex;
 	if (o.json)
 		print_json(res);
-	else
-		printf("marked %s at %.6f s (event %" JSON_INTEGER_FORMAT ")\n", str(res, "label"),
-		       (double)json_integer_value(json_object_get(res, "t_us")) / 1e6,
-		       json_integer_value(json_object_get(res, "seq")));
+	else {
+		/* the daemon stamps it with its monotonic clock (--json keeps that); people get
+		 * the wall-clock time it was taken, which is now */
+		struct timespec now;
+		char utc[40];
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (!summary_utc((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, utc, sizeof(utc)))
+			snprintf(utc, sizeof(utc), "now (the clock is not set)");
+		printf("marked %s at %s (UTC), mark %" JSON_INTEGER_FORMAT " since the daemon "
+		       "started\n",
+		       str(res, "label"), utc, json_integer_value(json_object_get(res, "seq")));
+	}
 	json_decref(res);
 	return API_EXIT_OK;
 }
