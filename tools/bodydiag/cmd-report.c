@@ -83,11 +83,14 @@ static int on_row(const struct history_row *row, void *userdata)
 	case HISTORY_KIND_FINDING: {
 		json_t *ev = row->evidence ? json_loads(row->evidence, 0, NULL) : NULL;
 		/* an older session: the id stands for the title */
+		/* the evidence of an older session is not the engine's: not shown */
+		json_decref(ev);
 		return json_array_append_new(
 		    l->findings,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", row->cause, "title", row->cause,
-			      "kind", "cause", "state", row->state ? row->state : "holds", "advice",
-			      row->advice ? row->advice : "", "evidence", ev ? ev : json_array()));
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:[]}", "id", row->cause, "title",
+			      row->cause, "kind", "cause", "state", row->state ? row->state : "holds",
+			      "advice", row->advice ? row->advice : "", "score",
+			      isnan(row->confidence) ? 0.0 : row->confidence, "evidence"));
 	}
 	case HISTORY_KIND_BUS:
 		snprintf(text, sizeof(text), "%s %s%s%s", row->interface, row->event,
@@ -152,6 +155,18 @@ static int load(struct history *h, int64_t session, struct report *r)
 		goto out;
 	}
 	if (!r->stored) {
+		/* most likely first, as the engine ranks */
+		size_t n = json_array_size(l.findings);
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0; j--) {
+				json_t *a = json_array_get(l.findings, j - 1), *b = json_array_get(l.findings, j);
+				if (json_real_value(json_object_get(a, "score")) >=
+				    json_real_value(json_object_get(b, "score")))
+					break;
+				json_incref(a);
+				json_array_set(l.findings, j - 1, b);
+				json_array_set_new(l.findings, j, a);
+			}
 		json_decref(r->result);
 		r->result = json_pack("{s:s, s:[], s:O, s:O}", "verdict",
 				      json_array_size(l.findings) ? "fault" : "inconclusive", "chain",

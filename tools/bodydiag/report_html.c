@@ -114,7 +114,7 @@ static const char CSS[] =
 	".strip li+li::before{content:'\\2192';color:var(--grey);padding:0 4px;font-size:1.1em}\n"
 	".strip a{display:block;flex:1 1 auto;text-decoration:none;color:inherit;"
 	"border:2px solid var(--line);border-radius:8px;padding:5px 6px;text-align:center;"
-	"background:#fff;overflow-wrap:anywhere}\n"
+	"background:#fff}\n"
 	".strip .n{display:block;font-weight:600;font-size:.92em}"
 	".strip .s{display:block;font-size:.8em}\n"
 	".working a,.link.working{border-color:var(--ok)}.working .s{color:var(--ok)}\n"
@@ -176,14 +176,16 @@ static const char CSS[] =
 	"#timeline .band{fill:#fafbfc}\n"
 	".steady{font-size:.9em;color:#424a53}\n"
 	"footer{margin-top:2em;font-size:.82em;color:var(--grey)}\n"
-	"@media (max-width:760px){main{padding:12px 12px 30px}h1{font-size:1.3em}"
+	"@media screen and (max-width:760px){main{padding:12px 12px 30px}h1{font-size:1.3em}"
 	".answer .sentence{font-size:1.08em}.strip li{flex:1 1 40%}"
 	".strip li:nth-child(odd)::before{content:none}"
 	".link summary{grid-template-columns:1fr auto}.link summary .c{grid-column:1/-1}"
 	".dtcs thead{display:none}.dtcs tr{display:block;padding:6px 0;"
 	"border-bottom:1px solid var(--line)}.dtcs td{display:block;border:0;padding:2px 4px}}\n"
 	"@media print{main{max-width:none;padding:0}.scroll{overflow:visible}"
-	"#timeline{min-width:0}h2{break-after:avoid}a{color:inherit}}\n";
+	"#timeline{min-width:0}h2{break-after:avoid}a{color:inherit}.link summary .more{display:none}"
+	".link summary{grid-template-columns:10em 11em 1fr}.strip .s{font-size:.7em}"
+	".strip .n{font-size:.78em}.strip a{padding:4px 2px}.strip li+li::before{padding:0 2px}}\n";
 
 static void page_size(FILE *o, enum report_paper p)
 {

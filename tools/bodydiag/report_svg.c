@@ -26,7 +26,7 @@
 
 #define W 1000
 #define LEFT 250  /* lane titles and y-axis labels */
-#define RIGHT 64  /* threshold labels */
+#define RIGHT 100 /* threshold labels */
 #define TOP 40	  /* action labels */
 #define BOTTOM 46 /* the time axis */
 #define GROUP_H 24
@@ -121,8 +121,8 @@ static void sort(double *v, size_t n)
  * that link is judged by (a body event, or a measured number: the fuse's 0 V). */
 static bool drawn(const struct lane *l, bool steady)
 {
-	if (!steady)
-		return true;
+	if (!steady || !l->role)
+		return true; /* what changed, and an older session's signals, as they were */
 	return l->role && l->role->link != ROLE_LINK_CONTEXT &&
 	       (l->role->body_event || l->role->kind == ROLE_KIND_NUMBER);
 }
@@ -199,7 +199,7 @@ static struct scale *scale_of(struct pic *p, const char *unit)
 		if (!strcmp(p->scales[i].unit, unit))
 			return &p->scales[i];
 	struct scale *s = &p->scales[p->n_scales++];
-	*s = (struct scale){.unit = unit, .lo = 0, .hi = -INFINITY};
+	*s = (struct scale){.unit = unit, .lo = 0, .hi = 0}; /* 0 is always on the scale */
 	return s;
 }
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -296,12 +297,17 @@ static void event_value(json_t *ev, char *buf, size_t size)
 
 /* ---- why we think so ---- */
 
+#define WHY_MAX 32 /* sentences remembered, so that one said twice is said once */
+
 struct why {
 	summary_fn fn;
 	void *userdata;
 	bool have_anchor;
-	double anchor; /* the last action's time */
+	double anchor;	       /* the last action's time */
+	char anchor_name[64];  /* and its name in words */
 	char readings[TEXT];
+	char said[WHY_MAX][TEXT]; /* an `any` of two `all`s can bring the same event twice */
+	size_t n_said;
 };
 
 static void emit(struct why *w, const char *f, ...) __attribute__((format(printf, 2, 3)));
@@ -314,6 +320,11 @@ static void emit(struct why *w, const char *f, ...)
 	vsnprintf(s, sizeof(s), f, ap);
 	va_end(ap);
 	capitalize(s);
+	for (size_t i = 0; i < w->n_said; i++)
+		if (!strcmp(w->said[i], s))
+			return;
+	if (w->n_said < WHY_MAX)
+		memcpy(w->said[w->n_said++], s, sizeof(s));
 	w->fn(w->userdata, s);
 }
 
@@ -323,7 +334,7 @@ static void when(struct why *w, double at, char *buf, size_t size)
 	char t[32];
 	if (w->have_anchor && at >= w->anchor) {
 		summary_seconds(at - w->anchor, t, sizeof(t));
-		fmt(buf, size, "%s after that, ", t);
+		fmt(buf, size, "%s after %s, ", t, w->anchor_name);
 	} else if (at < 0) {
 		/* known from before the test began (the engine keeps the last values) */
 		summary_seconds(-at, t, sizeof(t));
@@ -357,6 +368,7 @@ static bool plain_event(struct why *w, json_t *ev, double at)
 		emit(w, "%s at %s.", a, t);
 		w->have_anchor = true;
 		w->anchor = at;
+		fmt(w->anchor_name, sizeof(w->anchor_name), "%s", a);
 		return true;
 	}
 	if (is(ev, "type", "dtc")) {
@@ -456,13 +468,18 @@ static void why_one(struct why *w, json_t *e)
 
 void summary_why(json_t *evidence, summary_fn fn, void *userdata)
 {
-	struct why w = {.fn = fn, .userdata = userdata};
+	struct why *w = calloc(1, sizeof(*w));
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(evidence, i, e) why_one(&w, e);
-	if (w.readings[0])
-		emit(&w, "readings: %s.", w.readings);
+	if (!w)
+		return;
+	w->fn = fn;
+	w->userdata = userdata;
+	json_array_foreach(evidence, i, e) why_one(w, e);
+	if (w->readings[0])
+		emit(w, "readings: %s.", w->readings);
+	free(w);
 }
 
 /* ---- findings ---- */
