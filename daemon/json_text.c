@@ -55,13 +55,27 @@ static void string(struct buf *b, const char *s, size_t n)
 		char esc[7] = {'\\', 0};
 		size_t k = 2;
 		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
 		default:
 			if (c >= 0x20 && c != 0x7f)
 				continue; /* part of the run written at once */
@@ -102,7 +116,8 @@ static void value(struct buf *b, const json_t *v, unsigned flags, unsigned depth
 		json_t *m;
 		bool first = true;
 		put(b, "{", 1);
-		json_object_foreach((json_t *)v, key, m) {
+		json_object_foreach((json_t *)v, key, m)
+		{
 			if (!first)
 				put(b, ",", 1);
 			first = false;
@@ -120,7 +135,8 @@ static void value(struct buf *b, const json_t *v, unsigned flags, unsigned depth
 		size_t i;
 		json_t *m;
 		put(b, "[", 1);
-		json_array_foreach(v, i, m) {
+		json_array_foreach(v, i, m)
+		{
 			if (i)
 				put(b, ",", 1);
 			newline(b, flags, depth + 1);

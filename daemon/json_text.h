@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 enum json_text_flags {
-	JSON_TEXT_COMPACT = 0,	 /* one line, no spaces */
+	JSON_TEXT_COMPACT = 0,	    /* one line, no spaces */
 	JSON_TEXT_INDENT = 1u << 0, /* one member per line, one space per level */
 };
 

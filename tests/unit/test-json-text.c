@@ -43,12 +43,13 @@ static void strings_and_nesting(void **state)
 {
 	(void)state;
 	json_t *o = json_pack("{s:s, s:[], s:{}, s:b, s:n, s:{s:[i, s]}}", "text",
-			      "a\"b\\c\n\t\x01 \xc3\xa9", "empty", "none", "yes", 1, "nothing", "deep",
-			      "k", 1, "x");
+			      "a\"b\\c\n\t\x01 \xc3\xa9", "empty", "none", "yes", 1, "nothing",
+			      "deep", "k", 1, "x");
 	dumps_is(o, JSON_TEXT_COMPACT,
 		 "{\"text\":\"a\\\"b\\\\c\\n\\t\\u0001 \xc3\xa9\",\"empty\":[],\"none\":{},"
 		 "\"yes\":true,\"nothing\":null,\"deep\":{\"k\":[1,\"x\"]}}");
-	dumps_is(json_object_get(o, "deep"), JSON_TEXT_INDENT, "{\n \"k\": [\n  1,\n  \"x\"\n ]\n}");
+	dumps_is(json_object_get(o, "deep"), JSON_TEXT_INDENT,
+		 "{\n \"k\": [\n  1,\n  \"x\"\n ]\n}");
 	/* a string with a NUL byte inside keeps it, escaped */
 	json_t *z = json_stringn("a\0b", 3);
 	dumps_is(z, JSON_TEXT_COMPACT, "\"a\\u0000b\"");
@@ -60,8 +61,8 @@ static void strings_and_nesting(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(shortest_reals),
-		cmocka_unit_test(strings_and_nesting),
+	    cmocka_unit_test(shortest_reals),
+	    cmocka_unit_test(strings_and_nesting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

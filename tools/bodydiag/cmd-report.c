@@ -35,8 +35,8 @@
 extern char **environ;
 
 static const char USAGE[] =
-	"Usage: bodydiag report [--db PATH] [--session ID] [-o FILE.html] [--pdf FILE.pdf]\n"
-	"                       [--paper a4|letter]\n";
+    "Usage: bodydiag report [--db PATH] [--session ID] [-o FILE.html] [--pdf FILE.pdf]\n"
+    "                       [--paper a4|letter]\n";
 
 /* ---- the session from the history ---- */
 
@@ -71,15 +71,17 @@ static int on_row(const struct history_row *row, void *userdata)
 		/* the last read of each ECU and code wins */
 		if (dtc_format((uint32_t)row->code, code, sizeof(code)) < 0)
 			return 0;
-		json_array_foreach(l->dtcs, i, d)
-		if (json_integer_value(json_object_get(d, "dtc")) == row->code &&
-		    !strcmp(json_string_value(json_object_get(d, "ecu")), row->ecu))
-			return json_object_set_new(d, "status", json_integer(row->status));
+		json_array_foreach(
+		    l->dtcs, i,
+		    d) if (json_integer_value(json_object_get(d, "dtc")) == row->code &&
+			   !strcmp(json_string_value(json_object_get(d, "ecu")),
+				   row->ecu)) return json_object_set_new(d, "status",
+									 json_integer(row->status));
 		const char *ftb = dtc_ftb_name((uint8_t)(row->code & 0xff));
 		return json_array_append_new(
-		    l->dtcs, json_pack("{s:s, s:s, s:I, s:i, s:n, s:s?}", "ecu", row->ecu, "code", code,
-				       "dtc", (json_int_t)row->code, "status", row->status, "text",
-				       "failure_type", ftb));
+		    l->dtcs, json_pack("{s:s, s:s, s:I, s:i, s:n, s:s?}", "ecu", row->ecu, "code",
+				       code, "dtc", (json_int_t)row->code, "status", row->status,
+				       "text", "failure_type", ftb));
 	case HISTORY_KIND_FINDING: {
 		json_t *ev = row->evidence ? json_loads(row->evidence, 0, NULL) : NULL;
 		/* an older session: the id stands for the title */
@@ -88,16 +90,18 @@ static int on_row(const struct history_row *row, void *userdata)
 		return json_array_append_new(
 		    l->findings,
 		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:[]}", "id", row->cause, "title",
-			      row->cause, "kind", "cause", "state", row->state ? row->state : "holds",
-			      "advice", row->advice ? row->advice : "", "score",
+			      row->cause, "kind", "cause", "state",
+			      row->state ? row->state : "holds", "advice",
+			      row->advice ? row->advice : "", "score",
 			      isnan(row->confidence) ? 0.0 : row->confidence, "evidence"));
 	}
 	case HISTORY_KIND_BUS:
 		snprintf(text, sizeof(text), "%s %s%s%s", row->interface, row->event,
 			 row->detail ? ": " : "", row->detail ? row->detail : "");
-		return json_array_append_new(
-		    r->bus_events, json_pack("{s:f, s:s}", "t", (double)(row->t_us - r->start_us) / 1e6,
-					     "text", text));
+		return json_array_append_new(r->bus_events,
+					     json_pack("{s:f, s:s}", "t",
+						       (double)(row->t_us - r->start_us) / 1e6,
+						       "text", text));
 	case HISTORY_KIND_TRANSITION:
 	case HISTORY_KIND_MAX:
 		break;
@@ -159,7 +163,8 @@ static int load(struct history *h, int64_t session, struct report *r)
 		size_t n = json_array_size(l.findings);
 		for (size_t i = 1; i < n; i++)
 			for (size_t j = i; j > 0; j--) {
-				json_t *a = json_array_get(l.findings, j - 1), *b = json_array_get(l.findings, j);
+				json_t *a = json_array_get(l.findings, j - 1),
+				       *b = json_array_get(l.findings, j);
 				if (json_real_value(json_object_get(a, "score")) >=
 				    json_real_value(json_object_get(b, "score")))
 					break;
@@ -169,8 +174,8 @@ static int load(struct history *h, int64_t session, struct report *r)
 			}
 		json_decref(r->result);
 		r->result = json_pack("{s:s, s:[], s:O, s:O}", "verdict",
-				      json_array_size(l.findings) ? "fault" : "inconclusive", "chain",
-				      "findings", l.findings, "dtcs", l.dtcs);
+				      json_array_size(l.findings) ? "fault" : "inconclusive",
+				      "chain", "findings", l.findings, "dtcs", l.dtcs);
 	} else if (!json_is_array(json_object_get(r->result, "dtcs"))) {
 		json_object_set(r->result, "dtcs", l.dtcs);
 	}
@@ -216,7 +221,8 @@ static int find_chromium(char *buf, size_t size)
 		const char *p = path && *path ? path : "/usr/bin:/bin";
 		while (*p) {
 			size_t n = strcspn(p, ":");
-			if (n && (size_t)snprintf(buf, size, "%.*s/%s", (int)n, p, names[i]) < size &&
+			if (n &&
+			    (size_t)snprintf(buf, size, "%.*s/%s", (int)n, p, names[i]) < size &&
 			    access(buf, X_OK) == 0)
 				return 0;
 			p += n + (p[n] == ':');
@@ -256,19 +262,20 @@ static void tail_of(const char *path, char *buf, size_t size)
  */
 static int write_pdf(const char *pdf, struct report *r, enum report_paper paper)
 {
-	char exe[4096], dir[] = "/tmp/bodydiag-report.XXXXXX", html[4200], profile[4200],
-			 log[4200], url[4300], out[4300], why[512];
+	char exe[4096], dir[] = "/tmp/bodydiag-report.XXXXXX", html[4200], profile[4200], log[4200],
+			url[4300], out[4300], why[512];
 	struct report_options opt = {.paper = paper, .open_details = true};
 	int k, status;
 	pid_t pid;
 
 	if (find_chromium(exe, sizeof(exe)) < 0) {
-		fprintf(stderr,
-			"bodydiag report: --pdf needs Chromium to print the page, and none was found "
-			"(%s); install it (Debian: apt install chromium) or name it in "
-			"$BODYDIAG_CHROMIUM\n",
-			getenv("BODYDIAG_CHROMIUM") ? getenv("BODYDIAG_CHROMIUM")
-						    : "chromium, chromium-browser, google-chrome");
+		fprintf(
+		    stderr,
+		    "bodydiag report: --pdf needs Chromium to print the page, and none was found "
+		    "(%s); install it (Debian: apt install chromium) or name it in "
+		    "$BODYDIAG_CHROMIUM\n",
+		    getenv("BODYDIAG_CHROMIUM") ? getenv("BODYDIAG_CHROMIUM")
+						: "chromium, chromium-browser, google-chrome");
 		return -ENOENT;
 	}
 	if (!mkdtemp(dir)) {
@@ -294,14 +301,23 @@ static int write_pdf(const char *pdf, struct report *r, enum report_paper paper)
 	char data_dir[4300];
 	snprintf(data_dir, sizeof(data_dir), "--user-data-dir=%s", profile);
 	/* the sandbox needs user namespaces, which root (and some containers) cannot have */
-	const char *argv[] = {exe, "--headless", "--disable-gpu", "--no-first-run",
-			      "--no-default-browser-check", "--disable-extensions",
-			      "--no-pdf-header-footer", data_dir, out,
-			      geteuid() == 0 ? "--no-sandbox" : "--disable-dev-shm-usage", url, NULL};
+	const char *argv[] = {exe,
+			      "--headless",
+			      "--disable-gpu",
+			      "--no-first-run",
+			      "--no-default-browser-check",
+			      "--disable-extensions",
+			      "--no-pdf-header-footer",
+			      data_dir,
+			      out,
+			      geteuid() == 0 ? "--no-sandbox" : "--disable-dev-shm-usage",
+			      url,
+			      NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC,
+					 0600);
 	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
 	k = posix_spawn(&pid, exe, &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -325,8 +341,7 @@ static int write_pdf(const char *pdf, struct report *r, enum report_paper paper)
 	if (status != 0 || strcmp(magic, "%PDF") != 0) {
 		tail_of(log, why, sizeof(why));
 		fprintf(stderr, "bodydiag report: %s did not print %s (exit status %d)%s%s\n", exe,
-			pdf, WIFEXITED(status) ? WEXITSTATUS(status) : -1, why[0] ? ": " : "",
-			why);
+			pdf, WIFEXITED(status) ? WEXITSTATUS(status) : -1, why[0] ? ": " : "", why);
 		k = -EIO;
 	} else {
 		k = 0;
@@ -339,13 +354,13 @@ out:
 int cmd_report(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"db", required_argument, NULL, 'd'},
-		{"session", required_argument, NULL, 's'},
-		{"output", required_argument, NULL, 'o'},
-		{"pdf", required_argument, NULL, 'p'},
-		{"paper", required_argument, NULL, 'P'},
-		{},
+	    {"help", no_argument, NULL, 'h'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"session", required_argument, NULL, 's'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"pdf", required_argument, NULL, 'p'},
+	    {"paper", required_argument, NULL, 'P'},
+	    {},
 	};
 	const char *out_path = NULL, *pdf_path = NULL;
 	char dbpath[CONFIG_MAX_STRING] = "", err[512] = "";
@@ -360,14 +375,16 @@ int cmd_report(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			printf("%s\n"
-			       "A diagnosis session from the history as one page for the customer: the\n"
-			       "answer and the next check, the release chain link by link with its\n"
-			       "evidence, the causes, the DTCs with their texts, the timeline. HTML\n"
-			       "with -o (self-contained, no network; - for stdout), PDF with --pdf\n"
-			       "(printed by headless Chromium; --paper a4, the default, or letter).\n"
-			       "The default session is the newest.\n",
-			       USAGE);
+			printf(
+			    "%s\n"
+			    "A diagnosis session from the history as one page for the customer: "
+			    "the\n"
+			    "answer and the next check, the release chain link by link with its\n"
+			    "evidence, the causes, the DTCs with their texts, the timeline. HTML\n"
+			    "with -o (self-contained, no network; - for stdout), PDF with --pdf\n"
+			    "(printed by headless Chromium; --paper a4, the default, or letter).\n"
+			    "The default session is the newest.\n",
+			    USAGE);
 			return 0;
 		case 'd':
 			snprintf(dbpath, sizeof(dbpath), "%s", optarg);
@@ -376,7 +393,9 @@ int cmd_report(int argc, char **argv)
 			errno = 0;
 			session = strtoll(optarg, &end, 10);
 			if (errno || *end || session <= 0) {
-				fprintf(stderr, "bodydiag report: --session '%s': expected a positive integer\n",
+				fprintf(stderr,
+					"bodydiag report: --session '%s': expected a positive "
+					"integer\n",
 					optarg);
 				return 1;
 			}
@@ -393,7 +412,8 @@ int cmd_report(int argc, char **argv)
 			else if (!strcmp(optarg, "letter"))
 				paper = REPORT_PAPER_LETTER;
 			else {
-				fprintf(stderr, "bodydiag report: --paper '%s': a4 or letter\n", optarg);
+				fprintf(stderr, "bodydiag report: --paper '%s': a4 or letter\n",
+					optarg);
 				return 1;
 			}
 			break;
@@ -412,7 +432,8 @@ int cmd_report(int argc, char **argv)
 			config_init_defaults(&cfg);
 		snprintf(dbpath, sizeof(dbpath), "%s", cfg.history.path);
 	}
-	r = history_open(dbpath, &(struct history_options){.read_only = true}, &h, err, sizeof(err));
+	r = history_open(dbpath, &(struct history_options){.read_only = true}, &h, err,
+			 sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "bodydiag report: %s\n", err[0] ? err : strerror(-r));
 		return 1;

@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bodydiag/role.h"
 #include "report.h"
@@ -28,12 +27,23 @@ void report_html_text(FILE *o, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", o); break;
-		case '<': fputs("&lt;", o); break;
-		case '>': fputs("&gt;", o); break;
-		case '"': fputs("&quot;", o); break;
-		case '\'': fputs("&#39;", o); break;
-		default: fputc(*s, o);
+		case '&':
+			fputs("&amp;", o);
+			break;
+		case '<':
+			fputs("&lt;", o);
+			break;
+		case '>':
+			fputs("&gt;", o);
+			break;
+		case '"':
+			fputs("&quot;", o);
+			break;
+		case '\'':
+			fputs("&#39;", o);
+			break;
+		default:
+			fputc(*s, o);
 		}
 	}
 }
@@ -80,112 +90,105 @@ void report_finish(struct report *r)
 	r->n_series = 0;
 }
 
-static void iso_time(int64_t t_us, char *buf, size_t size)
-{
-	time_t s = (time_t)(t_us / 1000000);
-	struct tm tm;
-
-	if (!gmtime_r(&s, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, size, "?");
-}
-
 /* ---- the style: one column that reads on a phone, prints on A4/Letter ---- */
 
 static const char CSS[] =
-	":root{--ok:#1a7f37;--bad:#c62828;--grey:#6b7280;--line:#d0d7de;--soft:#f6f8fa}\n"
-	"*{box-sizing:border-box}\n"
-	"body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2328;"
-	"margin:0;background:#fff}\n"
-	"main{max-width:1080px;margin:0 auto;padding:20px 24px 40px}\n"
-	"h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.25em;margin:1.6em 0 .5em;"
-	"padding-bottom:.2em;border-bottom:1px solid var(--line)}\n"
-	"h3{font-size:1.08em;margin:0 0 .4em}h4{font-size:.95em;margin:.8em 0 .2em;color:#424a53}\n"
-	".meta{color:var(--grey);margin:.2em 0;overflow-wrap:anywhere}\n"
-	".answer{border:2px solid var(--line);border-left-width:8px;border-radius:6px;"
-	"padding:12px 16px;margin:14px 0;background:var(--soft)}\n"
-	".answer.fault{border-color:var(--bad)}.answer.ok{border-color:var(--ok)}"
-	".answer.blocked{border-color:#b26b00}\n"
-	".answer .sentence{font-size:1.25em;font-weight:600;margin:0 0 .4em}\n"
-	".answer .next{margin:0}\n"
-	/* the chain as a picture: boxes in chain order, arrows between */
-	".strip{display:flex;flex-wrap:wrap;align-items:stretch;gap:6px 0;margin:10px 0 4px;"
-	"padding:0;list-style:none}\n"
-	".strip li{display:flex;align-items:center;flex:1 1 0;min-width:0}\n"
-	".strip li+li::before{content:'\\2192';color:var(--grey);padding:0 4px;font-size:1.1em}\n"
-	".strip a{display:block;flex:1 1 auto;text-decoration:none;color:inherit;"
-	"border:2px solid var(--line);border-radius:8px;padding:5px 6px;text-align:center;"
-	"background:#fff}\n"
-	".strip .n{display:block;font-weight:600;font-size:.92em}"
-	".strip .s{display:block;font-size:.8em}\n"
-	".working a,.link.working{border-color:var(--ok)}.working .s{color:var(--ok)}\n"
-	".failing a,.link.failing{border-color:var(--bad);background:#fff5f5}"
-	".failing .s{color:var(--bad);font-weight:600}\n"
-	".not-observable a,.link.not-observable{border-style:dashed;color:var(--grey)}\n"
-	".not-tested a,.link.not-tested{color:var(--grey)}\n"
-	".legend{font-size:.85em;color:var(--grey);margin:.3em 0 1em}\n"
-	/* the chain link by link: one row each, its evidence one click away */
-	".links{list-style:none;padding:0;margin:0}\n"
-	".link{border:1px solid var(--line);border-left-width:6px;border-radius:6px;margin:6px 0;"
-	"background:#fff;break-inside:avoid}\n"
-	".link summary{cursor:pointer;padding:7px 10px;display:grid;"
-	"grid-template-columns:12em 14em 1fr auto;gap:2px 12px;align-items:baseline}\n"
-	".link summary .n{font-weight:600}.link summary .c{color:#424a53}\n"
-	".link summary .more{color:var(--grey);font-size:.85em}\n"
-	".link summary .more::after{content:' \\25B8'}details[open] summary .more::after{content:' \\25BE'}\n"
-	".link .body{padding:0 12px 8px 28px}\n"
-	".icon{display:inline-block;width:1.3em;text-align:center;font-weight:700}\n"
-	".working .icon{color:var(--ok)}.failing .icon{color:var(--bad)}"
-	".not-observable .icon,.not-tested .icon{color:var(--grey)}\n"
-	/* causes */
-	".cause{border:1px solid var(--line);border-radius:6px;padding:12px 16px;margin:10px 0;"
-	"break-inside:avoid;page-break-inside:avoid}\n"
-	".cause.holds{border-left:6px solid var(--bad)}.cause.possible{border-left:6px solid #b26b00}\n"
-	".cause.normal{border-left:6px solid var(--ok)}\n"
-	".badge{display:inline-block;font-size:.78em;font-weight:600;padding:1px 8px;"
-	"border-radius:10px;background:#eef1f4;color:#424a53;vertical-align:middle;margin-left:.4em}\n"
-	".holds .badge{background:#ffe3e3;color:var(--bad)}\n"
-	".why{margin:.2em 0 .4em;padding-left:1.3em}.why li{margin:.15em 0}\n"
-	".todo{background:var(--soft);border-radius:4px;padding:6px 10px;margin:.5em 0 0}\n"
-	"details.fold{margin:10px 0;border:1px solid var(--line);border-radius:6px;padding:6px 12px}\n"
-	"details.fold summary{cursor:pointer;color:#424a53}\n"
-	".fold li{margin:.3em 0}\n"
-	/* DTCs */
-	"table{border-collapse:collapse;width:100%}\n"
-	"th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;"
-	"vertical-align:top;overflow-wrap:anywhere}\n"
-	"th{font-size:.85em;color:#424a53}\n"
-	".dtc.quiet{color:var(--grey)}\n"
-	".bit{display:inline-block;border-radius:10px;padding:0 8px;margin:1px 4px 1px 0;"
-	"font-size:.85em;background:#ffe3e3;color:var(--bad);font-weight:600}\n"
-	".bit.faint{background:#f0f0f0;color:var(--grey);font-weight:400}\n"
-	".code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap}\n"
-	/* the timeline */
-	".scroll{overflow-x:auto}\n"
-	"#timeline{display:block;width:100%;height:auto;min-width:680px}\n"
-	"#timeline text{font:12px system-ui,sans-serif;fill:#1f2328}\n"
-	"#timeline .tick,#timeline .unit{fill:#57606a;font-size:11px}\n"
-	"#timeline .grid{stroke:#eaeef2}#timeline .axis{stroke:#8c959f}\n"
-	"#timeline .step{fill:none;stroke:#0550ae;stroke-width:2}\n"
-	"#timeline .pt{fill:#0550ae}\n"
-	"#timeline .thr{stroke:#b26b00;stroke-dasharray:5 4}#timeline .thrlabel{fill:#b26b00;font-size:10px}\n"
-	"#timeline .mark{stroke:#8250df;stroke-width:1.5;stroke-dasharray:6 3}"
-	"#timeline .marklabel{fill:#8250df;font-size:11px}\n"
-	"#timeline .group{font-weight:600;font-size:12px}\n"
-	"#timeline .g-working{fill:var(--ok)}#timeline .g-failing{fill:var(--bad)}"
-	"#timeline .g-other{fill:#57606a}\n"
-	"#timeline .band{fill:#fafbfc}\n"
-	".steady{font-size:.9em;color:#424a53}\n"
-	"footer{margin-top:2em;font-size:.82em;color:var(--grey)}\n"
-	"@media screen and (max-width:760px){main{padding:12px 12px 30px}h1{font-size:1.3em}"
-	".answer .sentence{font-size:1.08em}.strip li{flex:1 1 40%}"
-	".strip li:nth-child(odd)::before{content:none}"
-	".link summary{grid-template-columns:1fr auto}.link summary .c{grid-column:1/-1}"
-	".dtcs thead{display:none}.dtcs tr{display:block;padding:6px 0;"
-	"border-bottom:1px solid var(--line)}.dtcs td{display:block;border:0;padding:2px 4px}}\n"
-	"@media print{main{max-width:none;padding:0}.scroll{overflow:visible}"
-	"#timeline{min-width:0}h2{break-after:avoid}a{color:inherit}.link summary .more{display:none}"
-	".link summary{grid-template-columns:10em 11em 1fr}.strip .s{font-size:.7em}"
-	".strip .n{font-size:.78em}.strip a{padding:4px 2px}.strip li+li::before{padding:0 2px}}\n";
+    ":root{--ok:#1a7f37;--bad:#c62828;--grey:#6b7280;--line:#d0d7de;--soft:#f6f8fa}\n"
+    "*{box-sizing:border-box}\n"
+    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2328;"
+    "margin:0;background:#fff}\n"
+    "main{max-width:1080px;margin:0 auto;padding:20px 24px 40px}\n"
+    "h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.25em;margin:1.6em 0 .5em;"
+    "padding-bottom:.2em;border-bottom:1px solid var(--line)}\n"
+    "h3{font-size:1.08em;margin:0 0 .4em}h4{font-size:.95em;margin:.8em 0 .2em;color:#424a53}\n"
+    ".meta{color:var(--grey);margin:.2em 0;overflow-wrap:anywhere}\n"
+    ".answer{border:2px solid var(--line);border-left-width:8px;border-radius:6px;"
+    "padding:12px 16px;margin:14px 0;background:var(--soft)}\n"
+    ".answer.fault{border-color:var(--bad)}.answer.ok{border-color:var(--ok)}"
+    ".answer.blocked{border-color:#b26b00}\n"
+    ".answer .sentence{font-size:1.25em;font-weight:600;margin:0 0 .4em}\n"
+    ".answer .next{margin:0}\n"
+    /* the chain as a picture: boxes in chain order, arrows between */
+    ".strip{display:flex;flex-wrap:wrap;align-items:stretch;gap:6px 0;margin:10px 0 4px;"
+    "padding:0;list-style:none}\n"
+    ".strip li{display:flex;align-items:center;flex:1 1 0;min-width:0}\n"
+    ".strip li+li::before{content:'\\2192';color:var(--grey);padding:0 4px;font-size:1.1em}\n"
+    ".strip a{display:block;flex:1 1 auto;text-decoration:none;color:inherit;"
+    "border:2px solid var(--line);border-radius:8px;padding:5px 6px;text-align:center;"
+    "background:#fff}\n"
+    ".strip .n{display:block;font-weight:600;font-size:.92em}"
+    ".strip .s{display:block;font-size:.8em}\n"
+    ".working a,.link.working{border-color:var(--ok)}.working .s{color:var(--ok)}\n"
+    ".failing a,.link.failing{border-color:var(--bad);background:#fff5f5}"
+    ".failing .s{color:var(--bad);font-weight:600}\n"
+    ".not-observable a,.link.not-observable{border-style:dashed;color:var(--grey)}\n"
+    ".not-tested a,.link.not-tested{color:var(--grey)}\n"
+    ".legend{font-size:.85em;color:var(--grey);margin:.3em 0 1em}\n"
+    /* the chain link by link: one row each, its evidence one click away */
+    ".links{list-style:none;padding:0;margin:0}\n"
+    ".link{border:1px solid var(--line);border-left-width:6px;border-radius:6px;margin:6px 0;"
+    "background:#fff;break-inside:avoid}\n"
+    ".link summary{cursor:pointer;padding:7px 10px;display:grid;"
+    "grid-template-columns:12em 14em 1fr auto;gap:2px 12px;align-items:baseline}\n"
+    ".link summary .n{font-weight:600}.link summary .c{color:#424a53}\n"
+    ".link summary .more{color:var(--grey);font-size:.85em}\n"
+    ".link summary .more::after{content:' \\25B8'}details[open] summary .more::after{content:' "
+    "\\25BE'}\n"
+    ".link .body{padding:0 12px 8px 28px}\n"
+    ".icon{display:inline-block;width:1.3em;text-align:center;font-weight:700}\n"
+    ".working .icon{color:var(--ok)}.failing .icon{color:var(--bad)}"
+    ".not-observable .icon,.not-tested .icon{color:var(--grey)}\n"
+    /* causes */
+    ".cause{border:1px solid var(--line);border-radius:6px;padding:12px 16px;margin:10px 0;"
+    "break-inside:avoid;page-break-inside:avoid}\n"
+    ".cause.holds{border-left:6px solid var(--bad)}.cause.possible{border-left:6px solid #b26b00}\n"
+    ".cause.normal{border-left:6px solid var(--ok)}\n"
+    ".badge{display:inline-block;font-size:.78em;font-weight:600;padding:1px 8px;"
+    "border-radius:10px;background:#eef1f4;color:#424a53;vertical-align:middle;margin-left:.4em}\n"
+    ".holds .badge{background:#ffe3e3;color:var(--bad)}\n"
+    ".why{margin:.2em 0 .4em;padding-left:1.3em}.why li{margin:.15em 0}\n"
+    ".todo{background:var(--soft);border-radius:4px;padding:6px 10px;margin:.5em 0 0}\n"
+    "details.fold{margin:10px 0;border:1px solid var(--line);border-radius:6px;padding:6px 12px}\n"
+    "details.fold summary{cursor:pointer;color:#424a53}\n"
+    ".fold li{margin:.3em 0}\n"
+    /* DTCs */
+    "table{border-collapse:collapse;width:100%}\n"
+    "th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;"
+    "vertical-align:top;overflow-wrap:anywhere}\n"
+    "th{font-size:.85em;color:#424a53}\n"
+    ".dtc.quiet{color:var(--grey)}\n"
+    ".bit{display:inline-block;border-radius:10px;padding:0 8px;margin:1px 4px 1px 0;"
+    "font-size:.85em;background:#ffe3e3;color:var(--bad);font-weight:600}\n"
+    ".bit.faint{background:#f0f0f0;color:var(--grey);font-weight:400}\n"
+    ".code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap}\n"
+    /* the timeline */
+    ".scroll{overflow-x:auto}\n"
+    "#timeline{display:block;width:100%;height:auto;min-width:680px}\n"
+    "#timeline text{font:12px system-ui,sans-serif;fill:#1f2328}\n"
+    "#timeline .tick,#timeline .unit{fill:#57606a;font-size:11px}\n"
+    "#timeline .grid{stroke:#eaeef2}#timeline .axis{stroke:#8c959f}\n"
+    "#timeline .step{fill:none;stroke:#0550ae;stroke-width:2}\n"
+    "#timeline .pt{fill:#0550ae}\n"
+    "#timeline .thr{stroke:#b26b00;stroke-dasharray:5 4}#timeline "
+    ".thrlabel{fill:#b26b00;font-size:10px}\n"
+    "#timeline .mark{stroke:#8250df;stroke-width:1.5;stroke-dasharray:6 3}"
+    "#timeline .marklabel{fill:#8250df;font-size:11px}\n"
+    "#timeline .group{font-weight:600;font-size:12px}\n"
+    "#timeline .g-working{fill:var(--ok)}#timeline .g-failing{fill:var(--bad)}"
+    "#timeline .g-other{fill:#57606a}\n"
+    "#timeline .band{fill:#fafbfc}\n"
+    ".steady{font-size:.9em;color:#424a53}\n"
+    "footer{margin-top:2em;font-size:.82em;color:var(--grey)}\n"
+    "@media screen and (max-width:760px){main{padding:12px 12px 30px}h1{font-size:1.3em}"
+    ".answer .sentence{font-size:1.08em}.strip li{flex:1 1 40%}"
+    ".strip li:nth-child(odd)::before{content:none}"
+    ".link summary{grid-template-columns:1fr auto}.link summary .c{grid-column:1/-1}"
+    ".dtcs thead{display:none}.dtcs tr{display:block;padding:6px 0;"
+    "border-bottom:1px solid var(--line)}.dtcs td{display:block;border:0;padding:2px 4px}}\n"
+    "@media print{main{max-width:none;padding:0}.scroll{overflow:visible}"
+    "#timeline{min-width:0}h2{break-after:avoid}a{color:inherit}.link summary .more{display:none}"
+    ".link summary{grid-template-columns:10em 11em 1fr}.strip .s{font-size:.7em}"
+    ".strip .n{font-size:.78em}.strip a{padding:4px 2px}.strip li+li::before{padding:0 2px}}\n";
 
 static void page_size(FILE *o, enum report_paper p)
 {
@@ -238,8 +241,8 @@ static void answer_section(FILE *o, struct report *r)
 {
 	char buf[1024];
 	const char *verdict = str(r->result, "verdict");
-	const char *cls = !strcmp(verdict, "fault")	 ? "fault"
-			  : !strcmp(verdict, "blocked")	 ? "blocked"
+	const char *cls = !strcmp(verdict, "fault")	     ? "fault"
+			  : !strcmp(verdict, "blocked")	     ? "blocked"
 			  : !strncmp(verdict, "no fault", 8) ? "ok"
 							     : "open";
 
@@ -264,11 +267,13 @@ static void roles_shown(FILE *o, json_t *l)
 	if (!json_array_size(json_object_get(l, "roles")))
 		return;
 	fputs("<p class=\"meta\">Shown on this car by: ", o);
-	json_array_foreach(json_object_get(l, "roles"), i, v) {
+	json_array_foreach(json_object_get(l, "roles"), i, v)
+	{
 		const char *name = json_string_value(v);
 		unsigned k;
 		fputs(i ? ", " : "", o);
-		report_html_text(o, role_find(name, strlen(name), &k) == 0 ? role_at(k)->title : name);
+		report_html_text(o,
+				 role_find(name, strlen(name), &k) == 0 ? role_at(k)->title : name);
 	}
 	fprintf(o, " (%s)</p>\n", str(l, "observability"));
 }
@@ -288,15 +293,18 @@ static void chain_section(FILE *o, struct report *r, const struct report_options
 	}
 	/* the picture: fob to ajar, each box a link to its row */
 	fputs("<ol class=\"strip\" aria-label=\"release chain\">\n", o);
-	json_array_foreach(chain, i, l) {
-		fprintf(o, "<li class=\"%s\" data-link=\"%s\" data-state=\"%s\"><a href=\"#link-%s\">"
-			   "<span class=\"n\"><span class=\"icon\">%s</span>",
-			state_class(str(l, "state")), str(l, "link"), str(l, "state"), str(l, "link"),
-			state_icon(str(l, "state")));
+	json_array_foreach(chain, i, l)
+	{
+		fprintf(o,
+			"<li class=\"%s\" data-link=\"%s\" data-state=\"%s\"><a href=\"#link-%s\">"
+			"<span class=\"n\"><span class=\"icon\">%s</span>",
+			state_class(str(l, "state")), str(l, "link"), str(l, "state"),
+			str(l, "link"), state_icon(str(l, "state")));
 		report_html_text(o, summary_link_label(str(l, "link")));
 		/* the strip is small: the state in a word or two */
 		fputs("</span><span class=\"s\">", o);
-		report_html_text(o, is(l, "state", "not exercised") ? "not tested" : str(l, "state"));
+		report_html_text(o,
+				 is(l, "state", "not exercised") ? "not tested" : str(l, "state"));
 		fputs("</span></a></li>\n", o);
 	}
 	fputs("</ol>\n<p class=\"legend\">&#10003; seen working &middot; &#10007; seen failing "
@@ -304,11 +312,14 @@ static void chain_section(FILE *o, struct report *r, const struct report_options
 	      "observable on this car with this connection. Open a link for its evidence.</p>\n"
 	      "<ul class=\"links\">\n",
 	      o);
-	json_array_foreach(chain, i, l) {
+	json_array_foreach(chain, i, l)
+	{
 		json_t *ev = json_object_get(l, "evidence");
 		fprintf(o, "<li><details class=\"link %s\" id=\"link-%s\"%s><summary>",
-			state_class(str(l, "state")), str(l, "link"), opt->open_details ? " open" : "");
-		fprintf(o, "<span class=\"n\"><span class=\"icon\">%s</span>", state_icon(str(l, "state")));
+			state_class(str(l, "state")), str(l, "link"),
+			opt->open_details ? " open" : "");
+		fprintf(o, "<span class=\"n\"><span class=\"icon\">%s</span>",
+			state_icon(str(l, "state")));
 		report_html_text(o, summary_link_label(str(l, "link")));
 		fputs("</span><span class=\"s\">", o);
 		report_html_text(o, summary_link_state(str(l, "state")));
@@ -357,7 +368,7 @@ static void cause_article(FILE *o, struct report *r, json_t *f, size_t n)
 	if (*str(f, "advice") && !is(f, "kind", "normal")) {
 		fputs("<p class=\"todo\"><b>What to do:</b> ", o);
 		report_html_text(o, str(f, "advice"));
-		fputs("</p>\n", o);
+		fprintf(o, "%s</p>\n", summary_stop(str(f, "advice")));
 	}
 	fputs("</article>\n", o);
 }
@@ -369,7 +380,8 @@ static void causes_section(FILE *o, struct report *r, const struct report_option
 	char state[600];
 
 	fputs("<section id=\"causes\">\n<h2>Causes</h2>\n", o);
-	json_array_foreach(findings, i, f) {
+	json_array_foreach(findings, i, f)
+	{
 		if (summary_finding_main(f))
 			cause_article(o, r, f, ++n);
 		else
@@ -378,10 +390,12 @@ static void causes_section(FILE *o, struct report *r, const struct report_option
 	if (!n)
 		fputs("<p>No cause holds or is possible with what this test showed.</p>\n", o);
 	if (folded) {
-		fprintf(o, "<details class=\"fold\"%s><summary>Ruled out, or cannot be told on this "
-			   "car (%zu)</summary>\n<ul>\n",
+		fprintf(o,
+			"<details class=\"fold\"%s><summary>Ruled out, or cannot be told on this "
+			"car (%zu)</summary>\n<ul>\n",
 			opt->open_details ? " open" : "", folded);
-		json_array_foreach(findings, i, f) {
+		json_array_foreach(findings, i, f)
+		{
 			if (summary_finding_main(f))
 				continue;
 			summary_finding_state(r->result, f, state, sizeof(state));
@@ -403,7 +417,8 @@ static void dtc_row(FILE *o, json_t *d, int status)
 	size_t n = summary_dtc_words(status, words, faint, 8);
 	json_t *text = json_object_get(d, "text");
 
-	fprintf(o, "<tr class=\"dtc%s\"><td class=\"code\">", summary_dtc_rank(status) ? "" : " quiet");
+	fprintf(o, "<tr class=\"dtc%s\"><td class=\"code\">",
+		summary_dtc_rank(status) ? "" : " quiet");
 	report_html_text(o, str(d, "code"));
 	fputs("</td><td class=\"text\">", o);
 	report_html_text(o, json_is_string(text) ? json_string_value(text)
@@ -438,7 +453,8 @@ static void dtcs_section(FILE *o, struct report *r)
 	      o);
 	/* the failed ones first, by how failed; the quiet ones last */
 	for (int rank = 15; rank >= 0; rank--)
-		json_array_foreach(dtcs, i, d) {
+		json_array_foreach(dtcs, i, d)
+		{
 			int st = (int)json_integer_value(json_object_get(d, "status"));
 			if (summary_dtc_rank(st) != rank)
 				continue;
@@ -447,8 +463,9 @@ static void dtcs_section(FILE *o, struct report *r)
 		}
 	fputs("</tbody></table>\n", o);
 	if (quiet)
-		fprintf(o, "<p class=\"meta\">%zu code%s stored without a failure: the module lists "
-			   "%s, but %s not failed since the fault memory was last cleared.</p>\n",
+		fprintf(o,
+			"<p class=\"meta\">%zu code%s stored without a failure: the module lists "
+			"%s, but %s not failed since the fault memory was last cleared.</p>\n",
 			quiet, quiet == 1 ? " is" : "s are", quiet == 1 ? "it" : "them",
 			quiet == 1 ? "it has" : "they have");
 	fputs("</section>\n", o);
@@ -472,7 +489,8 @@ static void facts_section(FILE *o, struct report *r)
 	fputs("<footer>\n", o);
 	if (json_array_size(r->bus_events)) {
 		fputs("<p>Bus events during the test: ", o);
-		json_array_foreach(r->bus_events, i, b) {
+		json_array_foreach(r->bus_events, i, b)
+		{
 			char t[32];
 			summary_seconds(json_number_value(json_object_get(b, "t")), t, sizeof(t));
 			fprintf(o, "%s%s ", i ? "; " : "", t);
@@ -484,9 +502,10 @@ static void facts_section(FILE *o, struct report *r)
 		fputs("<p>This session was recorded without its diagnosis result: the chain and "
 		      "the sentences are rebuilt from the findings alone.</p>\n",
 		      o);
-	fprintf(o, "<p>bodydiag report, session %lld. Times are seconds from the start of the "
-		   "test (given once above in UTC); the timeline counts from the first action.</p>\n"
-		   "</footer>\n",
+	fprintf(o,
+		"<p>bodydiag report, session %lld. Times are seconds from the start of the "
+		"test (given once above in UTC); the timeline counts from the first action.</p>\n"
+		"</footer>\n",
 		(long long)r->session);
 }
 
@@ -495,7 +514,8 @@ int report_write_html(FILE *o, struct report *r, const struct report_options *op
 	json_t *veh = json_object_get(r->result, "vehicle");
 	char t0[40];
 
-	iso_time(r->start_us, t0, sizeof(t0));
+	if (!summary_utc(r->start_us, t0, sizeof(t0)))
+		snprintf(t0, sizeof(t0), "(the clock was not set)");
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<title>Trunk release diagnosis",

@@ -41,7 +41,7 @@ struct lane {
 	int group;		 /* enum role_link; ROLE_LINK_MAX for others */
 	bool number;
 	const char *unit;
-	double lo, hi; /* the data */
+	double lo, hi;		   /* the data */
 	double levels[MAX_LEVELS]; /* bool/enum: the values shown, ascending */
 	size_t n_levels;
 	double thr[MAX_THRESHOLDS]; /* on the scale */
@@ -95,7 +95,8 @@ static size_t thresholds(struct report *r, const char *role, double *ret, size_t
 {
 	json_t *a = json_object_get(json_object_get(r->result, "thresholds"), role), *v;
 	size_t i, n = 0;
-	json_array_foreach(a, i, v) if (n < max && json_is_number(v)) ret[n++] = json_number_value(v);
+	json_array_foreach(a, i, v) if (n < max && json_is_number(v)) ret[n++] =
+	    json_number_value(v);
 	return n;
 }
 
@@ -161,7 +162,9 @@ static void collect(struct pic *p, FILE *o)
 			/* one value all along, and not a link's own: said in words */
 			char v[64];
 			role_value_format(l->role, l->lo, v, sizeof(v));
-			fputs(first_steady ? "<p class=\"steady\">Unchanged during the test: " : "; ", o);
+			fputs(first_steady ? "<p class=\"steady\">Unchanged during the test: "
+					   : "; ",
+			      o);
 			first_steady = false;
 			report_html_text(o, l->role->title);
 			fputs(" ", o);
@@ -268,7 +271,8 @@ static void layout(struct pic *p)
 			y += GROUP_H;
 		}
 		l->y = y;
-		l->h = l->number ? NUM_H : (int)(l->n_levels > 1 ? 14 * (l->n_levels - 1) + 28 : 42);
+		l->h =
+		    l->number ? NUM_H : (int)(l->n_levels > 1 ? 14 * (l->n_levels - 1) + 28 : 42);
 		if (l->h < 42)
 			l->h = 42; /* the title and the unit, one under the other */
 		y += l->h;
@@ -299,16 +303,18 @@ static void group_header(FILE *o, struct pic *p, int group, int y)
 static void lane_axis(FILE *o, const struct lane *l, const struct scale *s)
 {
 	char a[NUMFMT_DOUBLE_MAX];
-	fprintf(o, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", LEFT, l->y + 4,
-		LEFT, l->y + l->h - 4);
+	fprintf(o, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", LEFT,
+		l->y + 4, LEFT, l->y + l->h - 4);
 	if (l->number) {
 		for (double v = s->lo; v <= s->hi + s->step * 1e-6; v += s->step) {
 			double y = y_value(l, s, v);
 			num(a, fabs(v) < s->step * 1e-9 ? 0 : v);
 			fprintf(o,
 				"<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
-				"<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s%s%s</text>\n",
-				LEFT, y, W - RIGHT, y, LEFT - 6, y + 4, a, *l->unit ? " " : "", l->unit);
+				"<text class=\"tick\" x=\"%d\" y=\"%.1f\" "
+				"text-anchor=\"end\">%s%s%s</text>\n",
+				LEFT, y, W - RIGHT, y, LEFT - 6, y + 4, a, *l->unit ? " " : "",
+				l->unit);
 		}
 		return;
 	}
@@ -316,8 +322,9 @@ static void lane_axis(FILE *o, const struct lane *l, const struct scale *s)
 		double y = y_value(l, s, l->levels[k]);
 		const char *label = l->role ? role_label(l->role, l->levels[k]) : NULL;
 		char words[64];
-		fprintf(o, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
-			   "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">",
+		fprintf(o,
+			"<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
+			"<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">",
 			LEFT, y, W - RIGHT, y, LEFT - 6, y + 4);
 		if (label) {
 			summary_words(label, words, sizeof(words));
@@ -340,12 +347,11 @@ static void lane(FILE *o, struct pic *p, const struct lane *l, size_t index)
 	report_html_text(o, l->s->name);
 	fprintf(o, "\" data-unit=\"%s\" data-points=\"%zu\">\n", unit, l->s->n);
 	if (index % 2 == 0)
-		fprintf(o, "<rect class=\"band\" x=\"0\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n", l->y,
-			W, l->h);
+		fprintf(o, "<rect class=\"band\" x=\"0\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n",
+			l->y, W, l->h);
 	fprintf(o, "<text class=\"name\" x=\"14\" y=\"%d\">", l->y + 18);
 	report_html_text(o, l->role ? l->role->title : l->s->name);
-	fprintf(o, "</text><text class=\"unit\" x=\"14\" y=\"%d\">%s</text>\n", l->y + 33,
-		unit);
+	fprintf(o, "</text><text class=\"unit\" x=\"14\" y=\"%d\">%s</text>\n", l->y + 33, unit);
 	lane_axis(o, l, s);
 	/* thresholds: a dashed line each; one label for those a few pixels apart */
 	for (size_t k = 0; k < l->n_thr;) {
@@ -360,8 +366,10 @@ static void lane(FILE *o, struct pic *p, const struct lane *l, size_t index)
 		fprintf(o, " %s</text>\n", l->unit);
 		for (; k < j; k++) {
 			double yk = y_value(l, s, l->thr[k]);
-			fprintf(o, "<line class=\"thr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n",
-				LEFT, yk, W - RIGHT, yk);
+			fprintf(
+			    o,
+			    "<line class=\"thr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n",
+			    LEFT, yk, W - RIGHT, yk);
 		}
 	}
 	/* a step line: a value holds until the next sample, and to the end of the test */
@@ -405,18 +413,20 @@ static void time_axis(FILE *o, struct pic *p)
 	int y = p->height - BOTTOM;
 	char a[40];
 
-	fprintf(o, "<g class=\"time\"><line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n",
-		LEFT, y, W - RIGHT, y);
+	fprintf(
+	    o, "<g class=\"time\"><line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n",
+	    LEFT, y, W - RIGHT, y);
 	for (double t = ceil(lo / step) * step; t <= hi + step * 1e-6; t += step) {
 		double x = x_of(p, p->t_zero + (int64_t)llround(t * 1e6));
 		num(a, fabs(t) < step * 1e-9 ? 0 : t);
-		fprintf(o,
-			"<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-			"<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-			x, TOP, x, y + 4, x, y + 17, a);
+		fprintf(
+		    o,
+		    "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
+		    "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+		    x, TOP, x, y + 4, x, y + 17, a);
 	}
-	fprintf(o, "<text class=\"unit\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (LEFT + W - RIGHT) / 2,
-		y + 36);
+	fprintf(o, "<text class=\"unit\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
+		(LEFT + W - RIGHT) / 2, y + 36);
 	if (p->zero_mark) {
 		char words[96], t[32];
 		summary_words(p->zero_mark, words, sizeof(words));
@@ -441,11 +451,12 @@ static void marks(FILE *o, struct pic *p)
 		char words[96], t[32];
 		summary_words(m->pts[k].label ? m->pts[k].label : "action", words, sizeof(words));
 		summary_seconds((double)(m->pts[k].t_us - p->t_zero) / 1e6, t, sizeof(t));
-		fprintf(o,
-			"<g class=\"action\"><line class=\"mark\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
-			"y2=\"%d\"/><text class=\"marklabel\" x=\"%.1f\" y=\"%d\">",
-			x, TOP - 14 + (int)(k % 2) * 12, x, p->height - BOTTOM, x + 3,
-			TOP - 16 + (int)(k % 2) * 12);
+		fprintf(
+		    o,
+		    "<g class=\"action\"><line class=\"mark\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" "
+		    "y2=\"%d\"/><text class=\"marklabel\" x=\"%.1f\" y=\"%d\">",
+		    x, TOP - 14 + (int)(k % 2) * 12, x, p->height - BOTTOM, x + 3,
+		    TOP - 16 + (int)(k % 2) * 12);
 		report_html_text(o, words);
 		fprintf(o, " (%s)</text></g>\n", t);
 	}
@@ -487,11 +498,12 @@ void report_write_svg(FILE *o, struct report *r)
 		fclose(words);
 	scales(p);
 	layout(p);
-	fprintf(o,
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\" viewBox=\"0 0 %d %d\" "
-		"width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"what the car showed during the "
-		"test, lane by lane\">\n",
-		W, p->height, W, p->height);
+	fprintf(
+	    o,
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\" viewBox=\"0 0 %d %d\" "
+	    "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"what the car showed during the "
+	    "test, lane by lane\">\n",
+	    W, p->height, W, p->height);
 	time_axis(o, p);
 	int group = -1;
 	for (size_t i = 0; i < p->n; i++) {

@@ -44,17 +44,18 @@ static bool is(json_t *o, const char *key, const char *value)
 static const struct {
 	const char *link, *label, *working, *failing;
 } LINKS[] = {
-	{"fob", "Fob", "the fob's telegram reached the car", "no telegram from the fob reached the car"},
-	{"receiver", "Receiver", "the receiver accepted the telegram",
-	 "the receiver did not accept the telegram"},
-	{"request", "BCM request", "the BCM asked for the release",
-	 "the BCM did not ask for the release"},
-	{"output", "Output command", "the BCM commanded the release output",
-	 "the BCM did not command the release output"},
-	{"current", "Current", "the actuator drew its working current",
-	 "the actuator did not draw its working current"},
-	{"latch", "Latch", "the latch released", "the latch did not release"},
-	{"ajar", "Ajar switch", "the lid was seen open", "the lid was not seen open"},
+    {"fob", "Fob", "the fob's telegram reached the car",
+     "no telegram from the fob reached the car"},
+    {"receiver", "Receiver", "the receiver accepted the telegram",
+     "the receiver did not accept the telegram"},
+    {"request", "BCM request", "the BCM asked for the release",
+     "the BCM did not ask for the release"},
+    {"output", "Output command", "the BCM commanded the release output",
+     "the BCM did not command the release output"},
+    {"current", "Current", "the actuator drew its working current",
+     "the actuator did not draw its working current"},
+    {"latch", "Latch", "the latch released", "the latch did not release"},
+    {"ajar", "Ajar switch", "the lid was seen open", "the lid was not seen open"},
 };
 
 static int link_index(const char *link)
@@ -128,9 +129,16 @@ void summary_clock_line(struct out *o, const char *what, int64_t t0_us)
 	if (summary_utc(t0_us, utc, sizeof(utc)))
 		out_printf(o, "times are seconds from the start of %s, %s (UTC)\n", what, utc);
 	else
-		out_printf(o, "times are seconds from the start of %s (its clock is not a wall "
-			      "clock)\n",
+		out_printf(o,
+			   "times are seconds from the start of %s (its clock is not a wall "
+			   "clock)\n",
 			   what);
+}
+
+const char *summary_stop(const char *text)
+{
+	size_t n = strlen(text);
+	return n && strchr(".!?", text[n - 1]) ? "" : ".";
 }
 
 void summary_words(const char *name, char *buf, size_t size)
@@ -237,8 +245,7 @@ static void cond_value(const char *role, const char *value, char *buf, size_t si
 }
 
 /* "above 0.5 A", "on", "not none"... for `op value`: the state a level condition asks. */
-static void cond_state(const char *role, const char *op, const char *value, char *buf,
-		       size_t size)
+static void cond_state(const char *role, const char *op, const char *value, char *buf, size_t size)
 {
 	char v[64];
 	cond_value(role, value, v, sizeof(v));
@@ -257,8 +264,7 @@ static void cond_state(const char *role, const char *op, const char *value, char
 }
 
 /* "never rose above 0.5 A", "was never open", "never changed": what did not happen. */
-static void cond_never(const char *role, const char *op, const char *value, char *buf,
-		       size_t size)
+static void cond_never(const char *role, const char *op, const char *value, char *buf, size_t size)
 {
 	const struct role *r = role_named(role);
 	char v[64];
@@ -303,8 +309,8 @@ struct why {
 	summary_fn fn;
 	void *userdata;
 	bool have_anchor;
-	double anchor;	       /* the last action's time */
-	char anchor_name[64];  /* and its name in words */
+	double anchor;	      /* the last action's time */
+	char anchor_name[64]; /* and its name in words */
 	char readings[TEXT];
 	char said[WHY_MAX][TEXT]; /* an `any` of two `all`s can bring the same event twice */
 	size_t n_said;
@@ -352,8 +358,7 @@ static void dtc_status_text(int status, char *buf, size_t size)
 	size_t n = summary_dtc_words(status, words, faint, 8), k = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++)
-		k += (size_t)fmt(buf + k, k < size ? size - k : 0, "%s%s", i ? ", " : "",
-				      words[i]);
+		k += (size_t)fmt(buf + k, k < size ? size - k : 0, "%s%s", i ? ", " : "", words[i]);
 	if (!n)
 		fmt(buf, size, "not failed");
 }
@@ -374,8 +379,8 @@ static bool plain_event(struct why *w, json_t *ev, double at)
 	if (is(ev, "type", "dtc")) {
 		dtc_status_text((int)json_integer_value(json_object_get(ev, "status")), b,
 				sizeof(b));
-		emit(w, "the %s reported DTC %s (%s) at %s.", *str(ev, "ecu") ? str(ev, "ecu") : "ECU",
-		     str(ev, "code"), b, t);
+		emit(w, "the %s reported DTC %s (%s) at %s.",
+		     *str(ev, "ecu") ? str(ev, "ecu") : "ECU", str(ev, "code"), b, t);
 		return true;
 	}
 	if (is(ev, "type", "transport")) {
@@ -493,9 +498,8 @@ static const char *title_of(json_t *res, const char *id)
 {
 	json_t *f;
 	size_t i;
-	json_array_foreach(json_object_get(res, "findings"), i, f)
-	if (!strcmp(str(f, "id"), id))
-		return str(f, "title");
+	json_array_foreach(json_object_get(res, "findings"), i,
+			   f) if (!strcmp(str(f, "id"), id)) return str(f, "title");
 	return id;
 }
 
@@ -505,7 +509,8 @@ static void missing_list(json_t *f, char *buf, size_t size)
 	size_t i, k = 0;
 	char n[64];
 	buf[0] = '\0';
-	json_array_foreach(json_object_get(f, "missing"), i, m) {
+	json_array_foreach(json_object_get(f, "missing"), i, m)
+	{
 		const char *what = str(m, "what"), *sep = i ? "; " : "";
 		if (!strncmp(what, "dtc", 3)) {
 			/* "dtc of bcm": a module's fault memory, which only a read shows */
@@ -514,10 +519,11 @@ static void missing_list(json_t *f, char *buf, size_t size)
 			for (; mod[j] && j + 1 < sizeof(n); j++)
 				n[j] = (char)toupper((unsigned char)mod[j]);
 			n[j] = '\0';
-			k += (size_t)fmt(buf + k, k < size ? size - k : 0,
-					 "%sthe %s%sfault memory (not read: it needs the diagnostic "
-					 "connection)",
-					 sep, n, j ? " " : "");
+			k +=
+			    (size_t)fmt(buf + k, k < size ? size - k : 0,
+					"%sthe %s%sfault memory (not read: it needs the diagnostic "
+					"connection)",
+					sep, n, j ? " " : "");
 			continue;
 		}
 		if (role_named(what))
@@ -534,9 +540,9 @@ void summary_finding_state(json_t *res, json_t *f, char *buf, size_t size)
 	char m[TEXT];
 	if (is(f, "state", "holds"))
 		fmt(buf, size, "%s",
-			 is(f, "kind", "inhibit")  ? "the release was refused on purpose"
-			 : is(f, "kind", "normal") ? "the chain worked"
-						   : "found");
+		    is(f, "kind", "inhibit")  ? "the release was refused on purpose"
+		    : is(f, "kind", "normal") ? "the chain worked"
+					      : "found");
 	else if (is(f, "state", "possible"))
 		fmt(buf, size, "possible: not decided yet");
 	else if (is(f, "state", "ruled out"))
@@ -556,9 +562,9 @@ static json_t *first_holding(json_t *res, const char *kind)
 {
 	json_t *f;
 	size_t i;
-	json_array_foreach(json_object_get(res, "findings"), i, f)
-	if (is(f, "state", "holds") && (!kind || is(f, "kind", kind)))
-		return f;
+	json_array_foreach(json_object_get(res, "findings"), i,
+			   f) if (is(f, "state", "holds") &&
+				  (!kind || is(f, "kind", kind))) return f;
 	return NULL;
 }
 
@@ -571,7 +577,8 @@ static void chain_clause(json_t *res, char *buf, size_t size)
 	char a[128], b[128];
 
 	buf[0] = '\0';
-	json_array_foreach(json_object_get(res, "chain"), i, l) {
+	json_array_foreach(json_object_get(res, "chain"), i, l)
+	{
 		if (is(l, "state", "failing")) {
 			fail = l;
 			break;
@@ -604,15 +611,17 @@ void summary_answer(json_t *res, char *buf, size_t size)
 			fmt(buf, size, "Most likely cause: %s.", str(f, "title"));
 	} else if (!strcmp(verdict, "blocked") && (f = first_holding(res, "inhibit"))) {
 		fmt(buf, size, "%s: the BCM refused the release on purpose, no part is broken.",
-			 str(f, "title"));
+		    str(f, "title"));
 	} else if (!strncmp(verdict, "no fault", 8)) {
 		json_t *l = json_array_get(json_object_get(res, "chain"), 6);
 		fmt(buf, size, "No fault found in the release chain: %s.",
-			 is(l, "state", "working") ? "every link the car shows reacted, and the lid opened"
-						   : "every link the car shows reacted");
+		    is(l, "state", "working")
+			? "every link the car shows reacted, and the lid opened"
+			: "every link the car shows reacted");
 	} else if (!strncmp(verdict, "not observable", 14)) {
-		fmt(buf, size, "The cause cannot be told: this car, with this connection, does "
-				    "not show the links that would tell it.");
+		fmt(buf, size,
+		    "The cause cannot be told: this car, with this connection, does "
+		    "not show the links that would tell it.");
 	} else if (clause[0]) {
 		fmt(buf, size, "No cause can be named yet, but %s.", clause);
 	} else {
@@ -631,22 +640,20 @@ bool summary_next_check(json_t *res, char *buf, size_t size)
 	else if (!strcmp(verdict, "blocked"))
 		f = first_holding(res, "inhibit");
 	if (f && *str(f, "advice")) {
-		fmt(buf, size, "%s.", str(f, "advice"));
+		fmt(buf, size, "%s%s", str(f, "advice"), summary_stop(str(f, "advice")));
 	} else if (json_is_object(q)) {
-		fmt(buf, size, "%s.", str(q, "prompt"));
+		fmt(buf, size, "%s%s", str(q, "prompt"), summary_stop(str(q, "prompt")));
 	} else if (!strncmp(verdict, "no fault", 8)) {
-		fmt(buf, size, "Nothing to repair in the release chain; if the trunk fails "
-				    "again, run the test while it fails.");
+		fmt(buf, size,
+		    "Nothing to repair in the release chain; if the trunk fails "
+		    "again, run the test while it fails.");
 	} else if (!strncmp(verdict, "not observable", 14)) {
-		fmt(buf, size, "Connect to the BCM's diagnostic port, or check the links by "
-				    "hand: the fuse, the actuator's click, the key blade.");
+		fmt(buf, size,
+		    "Connect to the BCM's diagnostic port, or check the links by "
+		    "hand: the fuse, the actuator's click, the key blade.");
 	} else {
 		return false;
 	}
-	/* the rule files write advice without the final stop */
-	size_t n = strlen(buf);
-	if (n >= 2 && buf[n - 2] == '.' && buf[n - 1] == '.')
-		buf[n - 1] = '\0';
 	return true;
 }
 
@@ -659,12 +666,12 @@ size_t summary_dtc_words(int status, const char **words, bool *faint, size_t max
 		const char *word;
 		bool faint;
 	} bits[] = {
-		{DTC_STATUS_TEST_FAILED, "failed now", false},
-		{DTC_STATUS_CONFIRMED_DTC, "confirmed", false},
-		{DTC_STATUS_PENDING_DTC, "pending", false},
-		{DTC_STATUS_TEST_FAILED_SINCE_LAST_CLEAR, "failed since the last clear", false},
-		{DTC_STATUS_WARNING_INDICATOR_REQUESTED, "warning lamp on", false},
-		{DTC_STATUS_TEST_NOT_COMPLETED_SINCE_LAST_CLEAR, "not tested since clear", true},
+	    {DTC_STATUS_TEST_FAILED, "failed now", false},
+	    {DTC_STATUS_CONFIRMED_DTC, "confirmed", false},
+	    {DTC_STATUS_PENDING_DTC, "pending", false},
+	    {DTC_STATUS_TEST_FAILED_SINCE_LAST_CLEAR, "failed since the last clear", false},
+	    {DTC_STATUS_WARNING_INDICATOR_REQUESTED, "warning lamp on", false},
+	    {DTC_STATUS_TEST_NOT_COMPLETED_SINCE_LAST_CLEAR, "not tested since clear", true},
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]) && n < max; i++)
@@ -703,22 +710,24 @@ static void print_dtcs(struct out *o, json_t *res)
 	out_str(o, "\ntrouble codes:\n");
 	/* the failed ones first, highest rank down; the rest counted */
 	for (int rank = 15; rank >= 1; rank--)
-		json_array_foreach(json_object_get(res, "dtcs"), i, d) {
+		json_array_foreach(json_object_get(res, "dtcs"), i, d)
+		{
 			int st = (int)json_integer_value(json_object_get(d, "status"));
 			char words[160];
 			if (summary_dtc_rank(st) != rank)
 				continue;
 			dtc_status_text(st, words, sizeof(words));
 			out_printf(o, "  %s %-9s %s (%s)\n", str(d, "ecu"), str(d, "code"),
-				   json_is_string(json_object_get(d, "text"))
-				       ? str(d, "text")
-				       : *str(d, "failure_type") ? str(d, "failure_type") : "no text",
+				   json_is_string(json_object_get(d, "text")) ? str(d, "text")
+				   : *str(d, "failure_type") ? str(d, "failure_type")
+							     : "no text",
 				   words);
 		}
-	json_array_foreach(json_object_get(res, "dtcs"), i, d)
-	quiet += summary_dtc_rank((int)json_integer_value(json_object_get(d, "status"))) == 0;
+	json_array_foreach(json_object_get(res, "dtcs"), i, d) quiet +=
+	    summary_dtc_rank((int)json_integer_value(json_object_get(d, "status"))) == 0;
 	if (quiet)
-		out_printf(o, "  %zu more stored without a failure (not tested since clear)\n", quiet);
+		out_printf(o, "  %zu more stored without a failure (not tested since clear)\n",
+			   quiet);
 	if (!json_array_size(json_object_get(res, "dtcs")))
 		out_str(o, "  none read\n");
 }
@@ -735,13 +744,15 @@ void summary_print(struct out *o, json_t *res)
 	if (summary_next_check(res, buf, sizeof(buf)))
 		out_printf(o, "next check: %s\n", buf);
 	out_str(o, "\nrelease chain:\n");
-	json_array_foreach(json_object_get(res, "chain"), i, l) {
+	json_array_foreach(json_object_get(res, "chain"), i, l)
+	{
 		summary_link_clause(l, buf, sizeof(buf));
 		out_printf(o, "  %-15s %-27s %s\n", summary_link_label(str(l, "link")),
 			   summary_link_state(str(l, "state")), buf);
 	}
 	out_str(o, "\ncauses:\n");
-	json_array_foreach(json_object_get(res, "findings"), i, f) {
+	json_array_foreach(json_object_get(res, "findings"), i, f)
+	{
 		if (!summary_finding_main(f)) {
 			folded++;
 			continue;
@@ -753,13 +764,15 @@ void summary_print(struct out *o, json_t *res)
 			summary_why(json_object_get(f, "evidence"), print_sentence, &sink);
 		}
 		if (*str(f, "advice") && !is(f, "kind", "normal"))
-			out_printf(o, "     what to do: %s\n", str(f, "advice"));
+			out_printf(o, "     what to do: %s%s\n", str(f, "advice"),
+				   summary_stop(str(f, "advice")));
 	}
 	if (!n)
 		out_str(o, "  none holds or is possible\n");
 	if (folded) {
 		out_printf(o, "  ruled out or not decidable (%zu):\n", folded);
-		json_array_foreach(json_object_get(res, "findings"), i, f) {
+		json_array_foreach(json_object_get(res, "findings"), i, f)
+		{
 			if (summary_finding_main(f))
 				continue;
 			summary_finding_state(res, f, buf, sizeof(buf));

@@ -55,6 +55,10 @@ size_t summary_dtc_words(int status, const char **words, bool *faint, size_t max
  * then the rest (larger = earlier). */
 int summary_dtc_rank(int status);
 
+/* "." when the text does not end a sentence yet (rule files write advice without one),
+ * "" when it does. */
+const char *summary_stop(const char *text);
+
 /* Seconds for people: "2 s", "0.06 s", "-1.4 s" (hundredths). */
 void summary_seconds(double s, char *buf, size_t size);
 /*
