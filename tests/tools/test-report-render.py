@@ -30,6 +30,28 @@ import pngread  # noqa: E402
 
 failures = []
 
+# What tests/fleet/test-fleet.py takes from this file to draw its own page: the PNG reader
+# and a plain headless run (window 1200x2000, no protocol needed there).
+decode_png, blobs = pngread.decode_png, pngread.blobs
+WIDTH, HEIGHT = 1200, 2000
+
+
+def chromium(exe, profile, args, url):
+    # --no-sandbox: the tests run as root; the profile in the temporary directory keeps
+    # $HOME untouched; the proxy to nowhere makes any network fetch fail visibly.
+    cmd = [exe, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+           '--user-data-dir=' + profile, '--proxy-server=127.0.0.1:9',
+           '--window-size=%d,%d' % (WIDTH, HEIGHT), '--hide-scrollbars'] + args + [url]
+    return subprocess.run(cmd, capture_output=True, timeout=120)
+
+
+def why(r):
+    """The exit status and the end of stderr of a failed run (chromium is chatty)."""
+    if r.returncode == 0:
+        return ''
+    return f' (status {r.returncode}): ' + r.stderr.decode('utf-8', 'replace')[-600:].replace('\n', ' | ')
+
+
 MEASURE = r"""
 (() => JSON.stringify({
   scrollWidth: document.documentElement.scrollWidth,

@@ -248,7 +248,11 @@ def check_pdf(bodydiag, db, name, out, answer, paper):
     flat = " ".join(p1.split())
     check(" ".join(answer.split())[:60] in flat, f"{name}: page 1 has the answer sentence",
           flat[:300])
-    check(all(l in flat for l in LINKS), f"{name}: page 1 has the chain picture's links")
+    # the strip's boxes are narrow on paper: a name may wrap inside its box
+    words = set(flat.split())
+    check(all(w in words for l in LINKS for w in l.split()) and
+          sum(flat.count(s) for s in ("working", "failing", "not tested", "observable")) >= 7,
+          f"{name}: page 1 has the chain picture's links and their states")
     png = os.path.join(out, f"{name}-{paper}-page1")
     r = subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", pdf, png],
                        capture_output=True, text=True)
