@@ -455,14 +455,27 @@ static void why_one(struct why *w, json_t *e)
 		return;
 	}
 	event_value(ev, v, sizeof(v));
-	if (is(e, "kind", "held")) {
+	const struct role *ro = role_named(c.role);
+	size_t rl = strlen(c.role);
+	bool labels = ro && ro->kind != ROLE_KIND_NUMBER;
+	if (labels && rl > 8 && !strcmp(c.role + rl - 8, "_request") &&
+	    json_is_string(json_object_get(ev, "value")) &&
+	    strcmp(json_string_value(json_object_get(ev, "value")), ro->labels[0]) != 0 &&
+	    !is(e, "kind", "held")) {
+		/* a request's label names who asked: "the release request came from the fob" */
+		emit(w, "%sthe %s came from the %s%s.", pre, noun, v, tail);
+	} else if (labels && (c.kind == COND_RISES || c.kind == COND_FALLS)) {
+		emit(w, "%sthe %s became %s%s.", pre, noun, v, tail);
+	} else if (is(e, "kind", "held")) {
 		cond_state(c.role, c.op, c.value, st, sizeof(st));
 		summary_seconds(window, t, sizeof(t));
 		emit(w, "%sthe %s stayed %s for %s%s.", pre, noun, st, t, tail);
 	} else if (c.kind == COND_RISES || c.kind == COND_FALLS) {
+		char thr[64] = "";
+		if (c.value[0])
+			cond_value(c.role, c.value, thr, sizeof(thr));
 		emit(w, "%sthe %s %s to %s%s%s.", pre, noun, c.kind == COND_RISES ? "rose" : "fell",
-		     v, c.value[0] ? (c.kind == COND_RISES ? ", above " : ", below ") : "",
-		     c.value[0] ? c.value : "");
+		     v, thr[0] ? (c.kind == COND_RISES ? ", above " : ", below ") : "", thr);
 	} else if (!strcmp(c.op, "==") || !strcmp(c.op, "!=")) {
 		emit(w, "%sthe %s was %s%s.", pre, noun, v, tail);
 	} else {
