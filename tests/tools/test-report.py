@@ -52,12 +52,18 @@ LINKS = ["Fob", "Receiver", "BCM request", "Output command", "Current", "Latch",
 WIDTHS = (1280, 390)
 
 failures = []
+points = 0
 
 
 def check(cond, what, detail=""):
-    print(("ok" if cond else "FAIL") + " - " + what + ("" if cond or not detail else f"\n    {detail}"))
+    """One TAP test point; the detail of a failure as comment lines."""
+    global points
+    points += 1
+    print(("ok" if cond else "not ok") + f" {points} - " + what, flush=True)
     if not cond:
         failures.append(what)
+        for line in str(detail).splitlines()[-20:]:
+            print("# " + line)
     return cond
 
 
@@ -287,6 +293,7 @@ def main():
         if not tool:
             print(f"Bail out! {pkg} is not installed (tools/install-deps installs it)")
             return 1
+    print("# the guided tests in the CAN bench: about a minute and a half", flush=True)
     out = os.path.join(BUILD, "tests", "report-artefacts")
     # BD_REPORT_REUSE=1 (by hand, while working on the page): the last run's guest files
     reuse = os.environ.get("BD_REPORT_REUSE") == "1" and os.path.exists(
@@ -316,6 +323,7 @@ def main():
         print("\n".join("# " + l for l in r.stdout.splitlines() if "report-guest:" in l or "VM:" in l))
         if not check(r.returncode == 0, "the guided tests ran in the CAN bench",
                      r.stdout[-1500:] + r.stderr[-500:]):
+            print(f"1..{points}")
             return 1
 
     with tempfile.TemporaryDirectory(prefix="bodydiag-report.") as tmp:
@@ -324,6 +332,7 @@ def main():
             browser = cdp.Browser(exe, os.path.join(tmp, "profile"))
         except (RuntimeError, EOFError, TimeoutError, OSError, StopIteration) as e:
             check(False, "headless chromium over the DevTools pipe", str(e))
+            print(f"1..{points}")
             return 1
         for name in FAULTS:
             db = os.path.join(out, "guest", name + ".db")
@@ -360,7 +369,8 @@ def main():
         p = human_problems(text)
         check(not p, f"{name}: one clock, numbers as people write them", "; ".join(p[:3]))
     print(f"# artefacts (screenshots, PDFs, pages) in {out}")
-    print(f"{'FAIL' if failures else 'ok'}: {len(failures)} failed")
+    print(f"# {len(failures)} of {points} failed")
+    print(f"1..{points}")
     return 1 if failures else 0
 
 
