@@ -18,6 +18,14 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* A name the engine gives (a link, a state) as an attribute: only what it can be; the
+ * history file is data, and data is not markup. */
+static const char *attr(json_t *o, const char *key)
+{
+	const char *s = str(o, key);
+	return s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_ ")] ? "other" : s;
+}
+
 static bool is(json_t *o, const char *key, const char *value)
 {
 	return strcmp(str(o, key), value) == 0;
@@ -298,8 +306,8 @@ static void chain_section(FILE *o, struct report *r, const struct report_options
 		fprintf(o,
 			"<li class=\"%s\" data-link=\"%s\" data-state=\"%s\"><a href=\"#link-%s\">"
 			"<span class=\"n\"><span class=\"icon\">%s</span>",
-			state_class(str(l, "state")), str(l, "link"), str(l, "state"),
-			str(l, "link"), state_icon(str(l, "state")));
+			state_class(str(l, "state")), attr(l, "link"), attr(l, "state"),
+			attr(l, "link"), state_icon(str(l, "state")));
 		report_html_text(o, summary_link_label(str(l, "link")));
 		/* the strip is small: the state in a word or two */
 		fputs("</span><span class=\"s\">", o);
@@ -316,7 +324,7 @@ static void chain_section(FILE *o, struct report *r, const struct report_options
 	{
 		json_t *ev = json_object_get(l, "evidence");
 		fprintf(o, "<li><details class=\"link %s\" id=\"link-%s\"%s><summary>",
-			state_class(str(l, "state")), str(l, "link"),
+			state_class(str(l, "state")), attr(l, "link"),
 			opt->open_details ? " open" : "");
 		fprintf(o, "<span class=\"n\"><span class=\"icon\">%s</span>",
 			state_icon(str(l, "state")));
@@ -350,7 +358,7 @@ static void cause_article(FILE *o, struct report *r, json_t *f, size_t n)
 {
 	char state[600];
 	json_t *ev = json_object_get(f, "evidence");
-	const char *cls = is(f, "kind", "normal") ? "normal" : str(f, "state");
+	const char *cls = is(f, "kind", "normal") ? "normal" : attr(f, "state");
 
 	summary_finding_state(r->result, f, state, sizeof(state));
 	fprintf(o, "<article class=\"cause %s\" data-id=\"", cls);
