@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bodydiag.h"
+#include "bodydiag/numfmt.h"
 #include "summary.h"
 #include "bodydiag/candump.h"
 #include "bodydiag/dbc.h"
@@ -405,9 +406,15 @@ static char *put_text_line(struct decode *d, char *p, const struct candump_recor
 	 * in the first line); the line still reads back as a candump line */
 	struct candump_record rel = *r;
 	int64_t t = r->tf.t_us - d->t0_us;
-	uint64_t mag = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
-	snprintf(rel.time, sizeof(rel.time), "%s%llu.%06llu", t < 0 ? "-" : "",
-		 (unsigned long long)(mag / 1000000u), (unsigned long long)(mag % 1000000u));
+	uint64_t mag = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t, us = mag % 1000000u;
+	char *q = rel.time;
+	if (t < 0)
+		*q++ = '-';
+	q += numfmt_u64(q, mag / 1000000u); /* (no printf per frame: decode is measured) */
+	*q++ = '.';
+	for (int k = 5; k >= 0; k--, us /= 10)
+		q[k] = (char)('0' + us % 10);
+	q[6] = '\0';
 	p += candump_format_record(&rel, p, CANDUMP_MAX_TIME + CANDUMP_MAX_IFACE + 256);
 	if (f->flags & BD_FRAME_ERR)
 		return OUT_PUT_LIT(p, " :: error frame\n");
