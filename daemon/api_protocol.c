@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "daemon-build.h"
+#include "json_text.h"
 #include "macro.h"
 
 static const struct {
@@ -305,12 +306,12 @@ static char *dump_line(json_t *obj, size_t *ret_len)
 
 	if (!obj)
 		return NULL;
-	/* Compact output escapes control characters, so the line holds no raw newline. */
-	s = json_dumps(obj, JSON_COMPACT);
+	/* Compact output escapes control characters, so the line holds no raw newline;
+	 * reals in their shortest round-trip form. */
+	s = json_text_dumps(obj, JSON_TEXT_COMPACT, &n);
 	json_decref(obj);
 	if (!s)
 		return NULL;
-	n = strlen(s);
 	line = realloc(s, n + 2);
 	if (!line) {
 		free(s);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+
+#include "bodydiag/numfmt.h"
 #include "macro.h"
 
 enum value_type {
@@ -442,8 +444,10 @@ static int set_value(struct config *cfg, const struct key_def *k, const char *v,
 		return 0;
 	case VALUE_TYPE_DOUBLE:
 		if (parse_double(v, &d) < 0 || d < k->min || d > k->max) {
-			snprintf(err, err_size, "'%s' expects a number in [%g, %g]", k->key, k->min,
-				 k->max);
+			char lo[NUMFMT_DOUBLE_MAX], hi[NUMFMT_DOUBLE_MAX];
+			numfmt_double_text(lo, k->min);
+			numfmt_double_text(hi, k->max);
+			snprintf(err, err_size, "'%s' expects a number in [%s, %s]", k->key, lo, hi);
 			return -EINVAL;
 		}
 		*(double *)field = d;
@@ -806,8 +810,9 @@ int config_format(const struct config *cfg, char *buf, size_t size)
 			snprintf(val, sizeof(val), "%" PRIu32, *(const uint32_t *)field);
 			break;
 		case VALUE_TYPE_DOUBLE:
-			/* %.17g round-trips every double through strtod. */
-			snprintf(val, sizeof(val), "%.17g", *(const double *)field);
+			/* the shortest text that reads back to the same double: 11.8, not
+			 * %.17g's 11.800000000000001 */
+			numfmt_double(val, *(const double *)field);
 			break;
 		case VALUE_TYPE_DURATION:
 			format_duration(*(const uint64_t *)field, val, sizeof(val));

@@ -18,6 +18,7 @@
 #include "core.h"
 #include "engine_json.h"
 #include "history.h"
+#include "json_text.h"
 #include "log.h"
 #include "macro.h"
 #include "policy.h"
@@ -97,11 +98,16 @@ static json_t *result_json(struct diagnosis *g)
 	o = engine_json_result(g->engine, &jo);
 	if (!o)
 		return NULL;
+	const struct profile *p = vehicle_profile(g->vehicle);
 	if (json_object_set_new(o, "input",
 				json_pack("{s:I, s:I, s:I, s:I, s:I}", "frames", (json_int_t)st.frames,
 					  "decoded", (json_int_t)st.decoded, "pdus",
 					  (json_int_t)st.pdus, "marks", (json_int_t)st.marks,
-					  "dtc_events", (json_int_t)st.dtc_events)) < 0) {
+					  "dtc_events", (json_int_t)st.dtc_events)) < 0 ||
+	    (p && json_object_set_new(
+		      o, "vehicle",
+		      json_pack("{s:s, s:s, s:s?}", "make", profile_make(p), "platform",
+				profile_platform(p), "name", profile_vehicle_name(p))) < 0)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -294,12 +300,18 @@ static void record(struct diagnosis *g, json_t *res)
 	if (r < 0)
 		log_warning_errno(-r, "history: recording the test without a batch");
 	record_verdict(g, h, res);
+	/* the whole result, for `bodydiag report`: the chain, the verdict, the DTCs' texts */
+	char *text = json_text_dumps(res, JSON_TEXT_COMPACT, NULL);
+	r = text ? history_session_set_result(h, g->session, text) : -ENOMEM;
+	free(text);
+	if (r < 0)
+		log_warning_errno(-r, "history: cannot record the test's result");
 	json_array_foreach(json_object_get(res, "findings"), i, f) {
 		const char *state = json_string_value(json_object_get(f, "state"));
 		char *ev;
 		if (strcmp(state, "holds") != 0 && strcmp(state, "possible") != 0)
 			continue;
-		ev = json_dumps(json_object_get(f, "evidence"), JSON_COMPACT);
+		ev = json_text_dumps(json_object_get(f, "evidence"), JSON_TEXT_COMPACT, NULL);
 		r = history_record_finding(h, g->session, core_wall_of(g->c, end),
 					   json_string_value(json_object_get(f, "id")),
 					   json_real_value(json_object_get(f, "score")), state,

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 
+#include "bodydiag/dtc.h"
 #include "bodydiag/engine.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/role.h"
@@ -45,27 +47,164 @@ static json_t *strings(const char *const *v, size_t n, bool *ok)
 	return a;
 }
 
+static const char *module_name(const struct engine *e, uint32_t module)
+{
+	const char *m = module == TIMELINE_MODULE_NONE
+			    ? NULL
+			    : timeline_symbols_name(engine_symbols(e), TIMELINE_SYMBOL_MODULE, module);
+	return m ? m : "";
+}
+
+/* An evidence entry's event, taken apart: what a sentence about it needs. */
+static json_t *event_json(const struct engine *e, const struct timeline_event *ev, bool *ok)
+{
+	const struct timeline_symbols *sy = engine_symbols(e);
+	char code[DTC_TEXT_MAX];
+	json_t *o = NULL;
+
+	switch (ev->type) {
+	case TIMELINE_EVENT_SIGNAL: {
+		const char *n = timeline_symbols_name(sy, TIMELINE_SYMBOL_SIGNAL, ev->signal.index);
+		unsigned role;
+		if (n && role_find(n, strlen(n), &role) == 0) {
+			o = json_pack("{s:s, s:s, s:o}", "type", "signal", "role", n, "value",
+				      value_json(role, ev->signal.value));
+			if (o && role_at(role)->unit[0] && !role_label(role_at(role), ev->signal.value))
+				set(o, "unit", json_string(role_at(role)->unit), ok);
+		} else {
+			o = json_pack("{s:s, s:s, s:f}", "type", "signal", "signal", n ? n : "",
+				      "value", ev->signal.value);
+		}
+		break;
+	}
+	case TIMELINE_EVENT_MARK: {
+		const char *n = timeline_symbols_name(sy, TIMELINE_SYMBOL_MARK, ev->mark.index);
+		o = json_pack("{s:s, s:s}", "type", "mark", "mark", n ? n : "");
+		break;
+	}
+	case TIMELINE_EVENT_DTC:
+		if (dtc_format(ev->dtc.code, code, sizeof(code)) < 0)
+			code[0] = '\0';
+		o = json_pack("{s:s, s:s, s:s, s:i}", "type", "dtc", "ecu",
+			      module_name(e, ev->dtc.module), "code", code, "status", ev->dtc.status);
+		break;
+	case TIMELINE_EVENT_DTC_READ:
+		o = json_pack("{s:s, s:s}", "type", "dtc_read", "ecu",
+			      module_name(e, ev->dtc_read.module));
+		break;
+	case TIMELINE_EVENT_TRANSPORT: {
+		const char *n = timeline_transport_name(ev->transport.kind);
+		o = json_pack("{s:s, s:s}", "type", "transport", "transport", n ? n : "");
+		if (o && ev->transport.kind == TIMELINE_TRANSPORT_NRC) {
+			set(o, "service", json_integer(ev->transport.service), ok);
+			set(o, "nrc", json_integer(ev->transport.nrc), ok);
+		}
+		break;
+	}
+	case TIMELINE_EVENT_TYPE_MAX:
+		break;
+	}
+	if (!o)
+		o = json_pack("{s:s}", "type", "?");
+	return o;
+}
+
+/*
+ * Evidence: `t`, `from`, `until` on the engine's clock, exact; `at` (the event, or the
+ * anchor of an absent window) in seconds from t0, `window` (held, absent) its length;
+ * `text` one line with times from t0; `event` taken apart.
+ */
 static json_t *evidence_json(const struct engine *e, const struct rules_evidence *ev, size_t n,
-			     bool *ok)
+			     int64_t t0_us, bool *ok)
 {
 	static const char *const kind[] = {"event", "held", "absent"};
 	json_t *a = json_array();
 	char buf[1024];
 
 	for (size_t k = 0; a && k < n; k++) {
-		if (engine_evidence_format(e, &ev[k], buf, sizeof(buf)) < 0)
+		struct rules_evidence rel = ev[k];
+		rel.event.t_us -= t0_us;
+		if (engine_evidence_format(e, &rel, buf, sizeof(buf)) < 0)
 			buf[0] = '\0';
+		json_t *x = json_pack("{s:s, s:f, s:f, s:f, s:f, s:s, s:s, s:o}", "kind",
+				      (unsigned)ev[k].kind < 3 ? kind[ev[k].kind] : "?", "t",
+				      seconds(ev[k].event.t_us), "from", seconds(ev[k].from_us),
+				      "until", seconds(ev[k].until_us), "at",
+				      seconds(ev[k].event.t_us - t0_us), "condition",
+				      ev[k].condition ? ev[k].condition : "", "text", buf, "event",
+				      event_json(e, &ev[k].event, ok));
+		if (x && ev[k].kind != RULES_EVIDENCE_EVENT)
+			set(x, "window", json_real(seconds(ev[k].until_us - ev[k].from_us)), ok);
+		add(a, x, ok);
+	}
+	if (!a)
+		*ok = false;
+	return a;
+}
+
+/* The DTCs seen since opts->since_us, the last status of each ECU and code, in the order
+ * they were first seen, with the profile's text. */
+static json_t *dtcs_json(const struct engine *e, const struct engine_json_opts *o, bool *ok)
+{
+	const struct timeline *tl = engine_timeline(e);
+	const struct profile *p = engine_profile(e);
+	json_t *a = json_array();
+	char code[DTC_TEXT_MAX];
+
+	for (size_t i = o->since_us == INT64_MIN ? 0 : timeline_find_time(tl, o->since_us);
+	     a && i < timeline_count(tl); i++) {
+		const struct timeline_event *ev = timeline_at(tl, i);
+		json_t *d, *same = NULL;
+		size_t k;
+		if (ev->type != TIMELINE_EVENT_DTC)
+			continue;
+		const char *ecu = module_name(e, ev->dtc.module);
+		json_array_foreach(a, k, d)
+		if (json_integer_value(json_object_get(d, "dtc")) == ev->dtc.code &&
+		    !strcmp(json_string_value(json_object_get(d, "ecu")), ecu))
+			same = d;
+		if (same) {
+			set(same, "status", json_integer(ev->dtc.status), ok);
+			set(same, "t", json_real(seconds(ev->t_us - o->t0_us)), ok);
+			continue;
+		}
+		const struct profile_dtc *pd = p ? profile_dtc_find(p, ecu[0] ? ecu : NULL, ev->dtc.code)
+						 : NULL;
+		const char *ftb = dtc_ftb_name((uint8_t)(ev->dtc.code & 0xff));
+		if (dtc_format(ev->dtc.code, code, sizeof(code)) < 0)
+			code[0] = '\0';
 		add(a,
-		    json_pack("{s:s, s:f, s:f, s:f, s:s, s:s}", "kind",
-			      (unsigned)ev[k].kind < 3 ? kind[ev[k].kind] : "?", "t",
-			      seconds(ev[k].event.t_us), "from", seconds(ev[k].from_us), "until",
-			      seconds(ev[k].until_us), "condition",
-			      ev[k].condition ? ev[k].condition : "", "text", buf),
+		    json_pack("{s:s, s:s, s:I, s:i, s:f, s:o, s:o}", "ecu", ecu, "code", code, "dtc",
+			      (json_int_t)ev->dtc.code, "status", ev->dtc.status, "t",
+			      seconds(ev->t_us - o->t0_us), "text",
+			      pd ? json_string(pd->text) : json_null(), "failure_type",
+			      ftb ? json_string(ftb) : json_null()),
 		    ok);
 	}
 	if (!a)
 		*ok = false;
 	return a;
+}
+
+/* Per number role with samples or thresholds: the numbers the rules compare it with. */
+static json_t *thresholds_json(const struct engine *e, bool *ok)
+{
+	json_t *o = json_object();
+	double x[32];
+
+	for (size_t i = 0; o && i < role_count(); i++) {
+		size_t n = rules_engine_thresholds(engine_rules(e), (unsigned)i, x, 32);
+		json_t *a;
+		if (!n)
+			continue;
+		a = json_array();
+		for (size_t k = 0; a && k < n && k < 32; k++)
+			add(a, json_real(x[k]), ok);
+		set(o, role_at(i)->name, a, ok);
+	}
+	if (!o)
+		*ok = false;
+	return o;
 }
 
 /* Why a role or a fault memory a rule needs could not be seen, for people. */
@@ -189,7 +328,9 @@ static json_t *chain_json(const struct engine *e, const struct engine_json_opts 
 		if (x) {
 			set(x, "roles", roles, ok);
 			set(x, "evidence",
-			    evidence_json(e, l->judged->evidence, l->judged->n_evidence, ok), ok);
+			    evidence_json(e, l->judged->evidence, l->judged->n_evidence, o->t0_us,
+					  ok),
+			    ok);
 			set(x, "missing",
 			    missing_json(e, l->judged->missing, l->judged->n_missing, o->input, ok),
 			    ok);
@@ -204,7 +345,7 @@ static json_t *chain_json(const struct engine *e, const struct engine_json_opts 
 }
 
 static json_t *finding_json(const struct engine *e, const struct rules_finding *f,
-			    enum engine_json_input input, bool *ok)
+			    const struct engine_json_opts *opts, bool *ok)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:I}", "id", f->id, "title", f->title,
 			      "kind", rules_kind_name(f->kind), "state", rules_state_name(f->state),
@@ -219,8 +360,8 @@ static json_t *finding_json(const struct engine *e, const struct rules_finding *
 	set(o, "advice", json_string(f->advice), ok);
 	set(o, "rules_out", strings(f->rules_out, f->n_rules_out, ok), ok);
 	set(o, "covers", strings(f->covers, f->n_covers, ok), ok);
-	set(o, "missing", missing_json(e, f->missing, f->n_missing, input, ok), ok);
-	set(o, "evidence", evidence_json(e, f->evidence, f->n_evidence, ok), ok);
+	set(o, "missing", missing_json(e, f->missing, f->n_missing, opts->input, ok), ok);
+	set(o, "evidence", evidence_json(e, f->evidence, f->n_evidence, opts->t0_us, ok), ok);
 	return o;
 }
 
@@ -242,14 +383,17 @@ json_t *engine_json_result(struct engine *e, const struct engine_json_opts *opts
 		json_decref(findings);
 		return NULL;
 	}
+	set(o, "t0", json_real(seconds(opts->t0_us)), &ok);
 	set(o, "body_events", events_json(e, opts, &ok), &ok);
 	set(o, "body_events_dropped", json_integer((json_int_t)engine_transitions_dropped(e)), &ok);
 	set(o, "roles", roles_json(e, &ok), &ok);
 	set(o, "verdict", json_string(rules_verdict_name(engine_verdict(e))), &ok);
 	set(o, "chain", chain_json(e, opts, &ok), &ok);
 	for (size_t i = 0; i < engine_finding_count(e); i++)
-		add(findings, finding_json(e, engine_finding_at(e, i), opts->input, &ok), &ok);
+		add(findings, finding_json(e, engine_finding_at(e, i), opts, &ok), &ok);
 	set(o, "findings", findings, &ok);
+	set(o, "dtcs", dtcs_json(e, opts, &ok), &ok);
+	set(o, "thresholds", thresholds_json(e, &ok), &ok);
 	set(o, "next_question",
 	    q_r == 0 ? json_pack("{s:s, s:s, s:I}", "mark", q.mark, "prompt", q.prompt, "cost",
 				 (json_int_t)q.cost)

@@ -139,6 +139,9 @@ static const char *const MIGRATIONS[] = {
 	"  WHERE json_valid(q.payload) AND json_extract(q.payload, '$.kind') = 'transition'"
 	") ORDER BY qid;"
 	"DROP TABLE forward_queue;",
+	/* 4 -> 5: a guided test's result (daemon/engine_json.c: verdict, chain, findings,
+	 * DTCs with their texts), what `bodydiag report` draws from the history alone */
+	"ALTER TABLE sessions ADD COLUMN result TEXT CHECK (result IS NULL OR json_valid(result));",
 };
 
 _Static_assert(ARRAY_SIZE(MIGRATIONS) == HISTORY_SCHEMA_VERSION, "one migration per version");
@@ -755,6 +758,48 @@ int history_session_end(struct history *h, int64_t session, int64_t t_us)
 	if (r >= 0)
 		r = queue_session_summary(h, session, t_us);
 	return tx_end(h, r);
+}
+
+int history_session_set_result(struct history *h, int64_t session, const char *result_json)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (h->read_only)
+		return -EROFS;
+	r = history_prepare(h, "UPDATE sessions SET result = ? WHERE id = ?", &st);
+	if (r < 0)
+		return r;
+	bind_text_or_null(st, 1, result_json);
+	sqlite3_bind_int64(st, 2, session);
+	r = history_step_done(h, st);
+	if (r >= 0 && sqlite3_changes(h->db) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int history_session_result(struct history *h, int64_t session, char **ret_json)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if (history_schema_version(h) < 5)
+		return -ENOENT; /* an older file read-only: no results stored yet */
+	r = history_prepare(h, "SELECT result FROM sessions WHERE id = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, session);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		char *s = strdup((const char *)sqlite3_column_text(st, 0));
+		r = s ? 0 : -ENOMEM;
+		if (s)
+			*ret_json = s;
+	} else {
+		r = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : history_sqlite_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return r;
 }
 
 int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const char *ecu,

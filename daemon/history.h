@@ -28,7 +28,7 @@
 #include <stdio.h>
 
 
-#define HISTORY_SCHEMA_VERSION 4  /* PRAGMA user_version after migrating */
+#define HISTORY_SCHEMA_VERSION 5  /* PRAGMA user_version after migrating */
 #define HISTORY_DEFAULT_LIMIT 1000 /* rows of an API query without "limit" */
 #define HISTORY_MAX_LIMIT 10000    /* rows of one API query at most (and 512 KiB) */
 
@@ -106,6 +106,12 @@ int history_session_set_verdict(struct history *h, int64_t session, const char *
 				const char *top_cause);
 /* Ends a session; with the outbox on (history_outbox.h) its summary is queued with it. */
 int history_session_end(struct history *h, int64_t session, int64_t t_us);
+/* The session's diagnosis result as JSON text (a guided test's reply: verdict, chain,
+ * findings, DTCs with texts), for reports; NULL clears it. -ENOENT: no such session. */
+int history_session_set_result(struct history *h, int64_t session, const char *result_json);
+/* Its stored result (malloc'ed) into *ret_json: 0, -ENOENT when none was stored (or the
+ * file predates results), -errno. */
+int history_session_result(struct history *h, int64_t session, char **ret_json);
 
 /*
  * Records a DTC as read (a snapshot row) and, when its status byte differs from the last

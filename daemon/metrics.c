@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bodydiag/numfmt.h"
 #include "api.h"
 #include "log.h"
 #include "macro.h"
@@ -322,14 +323,26 @@ static void put_escaped(FILE *out, const char *s, bool quote)
 	}
 }
 
+/* The shortest text that reads back to v, integers without ".0" (5, 0.25, 1e-05). */
+static void number(char buf[NUMFMT_DOUBLE_MAX], double v)
+{
+	size_t n = numfmt_double(buf, v);
+	if (n > 2 && buf[n - 2] == '.' && buf[n - 1] == '0')
+		buf[n - 2] = '\0';
+}
+
 static void put_value(FILE *out, double v)
 {
 	if (isnan(v))
 		fputs("NaN", out);
 	else if (isinf(v))
 		fputs(v > 0 ? "+Inf" : "-Inf", out);
-	else
-		fprintf(out, "%.17g", v);
+	else {
+		/* shortest round-trip: 0.25, not %.17g's noise */
+		char num[NUMFMT_DOUBLE_MAX];
+		number(num, v);
+		fputs(num, out);
+	}
 }
 
 /* {a="x",b="y"[,le="..."]}; nothing when there are no labels. */
@@ -381,7 +394,7 @@ int metrics_format(struct metrics *m, char **ret_text, size_t *ret_len)
 				char le[32];
 				cum += s->counts[b];
 				if (b < f->n_buckets)
-					snprintf(le, sizeof(le), "%.17g", f->buckets[b]);
+					number(le, f->buckets[b]);
 				else
 					snprintf(le, sizeof(le), "+Inf");
 				fprintf(out, "%s_bucket", f->name);

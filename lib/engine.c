@@ -858,6 +858,11 @@ const struct rolemap *engine_rolemap(const struct engine *e)
 	return e->roles;
 }
 
+const struct profile *engine_profile(const struct engine *e)
+{
+	return e->profile;
+}
+
 void engine_chain(const struct engine *e, struct engine_chain *ret)
 {
 	memset(ret, 0, sizeof(*ret));

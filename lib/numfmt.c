@@ -292,6 +292,19 @@ size_t numfmt_double_digits(char *buf, double v, unsigned digits)
 	return layout(buf, bits >> 63, d);
 }
 
+size_t numfmt_double_text(char *buf, double v)
+{
+	size_t n = numfmt_double_digits(buf, v, 15);
+	/* the layout writes integral values below 1e16 as "N.0": people write N */
+	if (n > 2 && buf[n - 2] == '.' && buf[n - 1] == '0') {
+		n -= 2;
+		buf[n] = '\0';
+	}
+	if (n == 2 && buf[0] == '-' && buf[1] == '0') /* -0.0 is 0 to people */
+		memmove(buf, buf + 1, n--);
+	return n;
+}
+
 size_t numfmt_u64(char *buf, uint64_t v)
 {
 	unsigned n = count_digits(v);

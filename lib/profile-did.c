@@ -14,6 +14,7 @@
 
 #include "bodydiag/dbc.h"
 #include "bodydiag/dtc.h"
+#include "bodydiag/numfmt.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/role.h"
 #include "bytes.h"
@@ -471,7 +472,11 @@ static int fmt_value(void *userdata, const struct profile_did *d, const struct d
 		break;
 	case DBC_VALUE_FLOAT:
 	case DBC_VALUE_TYPE_MAX:
-		fmt_add(f, "%.15g", dbc_value_as_double(v));
+	{
+		char num[NUMFMT_DOUBLE_MAX];
+		numfmt_double_text(num, dbc_value_as_double(v));
+		fmt_add(f, "%s", num);
+	}
 		break;
 	}
 	if (*dbc_signal_unit(s))

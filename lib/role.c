@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bodydiag/role.h"
+#include "bodydiag/numfmt.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -42,9 +43,11 @@ static const char *const lock_request[] = {"none",	   "fob",  "interior",	   "ke
 					   "remote_start", "app",	   "other"};
 static const char *const alarm_state[] = {"disarmed", "arming", "armed", "triggered"};
 
-#define NUM(n, l, u, w) {.name = n, .kind = ROLE_KIND_NUMBER, .link = l, .unit = u, .what = w}
-#define BOOL(n, l, lab, ev, w)                                                                     \
+#define NUM(n, t, l, u, w)                                                                         \
+	{.name = n, .title = t, .kind = ROLE_KIND_NUMBER, .link = l, .unit = u, .what = w}
+#define BOOL(n, t, l, lab, ev, w)                                                                     \
 	{.name = n,                                                                                \
+	 .title = t,                                                                               \
 	 .kind = ROLE_KIND_BOOL,                                                                   \
 	 .link = l,                                                                                \
 	 .unit = "",                                                                               \
@@ -52,8 +55,9 @@ static const char *const alarm_state[] = {"disarmed", "arming", "armed", "trigge
 	 .n_labels = 2,                                                                            \
 	 .body_event = ev,                                                                         \
 	 .what = w}
-#define ENUM(n, l, lab, ev, w)                                                                     \
+#define ENUM(n, t, l, lab, ev, w)                                                                     \
 	{.name = n,                                                                                \
+	 .title = t,                                                                               \
 	 .kind = ROLE_KIND_ENUM,                                                                   \
 	 .link = l,                                                                                \
 	 .unit = "",                                                                               \
@@ -64,69 +68,69 @@ static const char *const alarm_state[] = {"disarmed", "arming", "armed", "trigge
 
 static const struct role roles[] = {
     /* fob */
-    ENUM("fob_event", ROLE_LINK_FOB, fob_event, true,
+    ENUM("fob_event", "fob button", ROLE_LINK_FOB, fob_event, true,
 	 "the button of a key fob telegram, as the car received it"),
-    BOOL("fob_battery_low", ROLE_LINK_FOB, ok_low, false,
+    BOOL("fob_battery_low", "fob battery flag", ROLE_LINK_FOB, ok_low, false,
 	 "the battery-low flag of the last fob telegram"),
-    NUM("fob_index", ROLE_LINK_FOB, "", "the fob slot (0-based) of the last telegram"),
-    BOOL("fob1_trunk_enabled", ROLE_LINK_FOB, disabled_enabled, false,
+    NUM("fob_index", "fob slot", ROLE_LINK_FOB, "", "the fob slot (0-based) of the last telegram"),
+    BOOL("fob1_trunk_enabled", "fob 1 trunk permission", ROLE_LINK_FOB, disabled_enabled, false,
 	 "the BCM's record that fob slot 1 may open the trunk"),
-    BOOL("fob2_trunk_enabled", ROLE_LINK_FOB, disabled_enabled, false,
+    BOOL("fob2_trunk_enabled", "fob 2 trunk permission", ROLE_LINK_FOB, disabled_enabled, false,
 	 "the BCM's record that fob slot 2 may open the trunk"),
-    BOOL("fob3_trunk_enabled", ROLE_LINK_FOB, disabled_enabled, false,
+    BOOL("fob3_trunk_enabled", "fob 3 trunk permission", ROLE_LINK_FOB, disabled_enabled, false,
 	 "the BCM's record that fob slot 3 may open the trunk"),
-    BOOL("fob4_trunk_enabled", ROLE_LINK_FOB, disabled_enabled, false,
+    BOOL("fob4_trunk_enabled", "fob 4 trunk permission", ROLE_LINK_FOB, disabled_enabled, false,
 	 "the BCM's record that fob slot 4 may open the trunk"),
     /* receiver */
-    ENUM("fob_status", ROLE_LINK_RECEIVER, fob_status, true,
+    ENUM("fob_status", "fob telegram status", ROLE_LINK_RECEIVER, fob_status, true,
 	 "the receiver's verdict on the last telegram"),
-    NUM("fob_rssi", ROLE_LINK_RECEIVER, "dBm", "signal strength of the last telegram"),
+    NUM("fob_rssi", "fob signal strength", ROLE_LINK_RECEIVER, "dBm", "signal strength of the last telegram"),
     /* request */
-    ENUM("release_request", ROLE_LINK_REQUEST, release_request, true,
+    ENUM("release_request", "release request", ROLE_LINK_REQUEST, release_request, true,
 	 "a trunk/decklid/liftgate release request and who made it"),
-    ENUM("release_inhibit", ROLE_LINK_REQUEST, release_inhibit, true,
+    ENUM("release_inhibit", "release inhibit", ROLE_LINK_REQUEST, release_inhibit, true,
 	 "why the BCM refused a release, where the car says it"),
-    BOOL("interior_switch", ROLE_LINK_REQUEST, released_pressed, true,
+    BOOL("interior_switch", "interior release switch", ROLE_LINK_REQUEST, released_pressed, true,
 	 "the interior (cabin) release switch"),
-    BOOL("exterior_switch", ROLE_LINK_REQUEST, released_pressed, true,
+    BOOL("exterior_switch", "exterior release switch", ROLE_LINK_REQUEST, released_pressed, true,
 	 "the exterior lid release switch"),
     /* output */
-    BOOL("actuator_cmd", ROLE_LINK_OUTPUT, off_on, true, "the BCM's release output command"),
-    NUM("lockout_timer", ROLE_LINK_OUTPUT, "s",
+    BOOL("actuator_cmd", "release output command", ROLE_LINK_OUTPUT, off_on, true, "the BCM's release output command"),
+    NUM("lockout_timer", "output lockout time", ROLE_LINK_OUTPUT, "s",
 	"time left of the release output's lockout after a short"),
     /* current */
-    NUM("actuator_current", ROLE_LINK_CURRENT, "A", "current through the release actuator"),
-    NUM("fuse_voltage", ROLE_LINK_CURRENT, "V", "voltage on the load side of the release fuse"),
-    ENUM("output_status", ROLE_LINK_CURRENT, output_status, false,
+    NUM("actuator_current", "actuator current", ROLE_LINK_CURRENT, "A", "current through the release actuator"),
+    NUM("fuse_voltage", "release fuse voltage", ROLE_LINK_CURRENT, "V", "voltage on the load side of the release fuse"),
+    ENUM("output_status", "output self-test", ROLE_LINK_CURRENT, output_status, false,
 	 "the output driver's own diagnosis of the release circuit"),
     /* latch, ajar */
-    BOOL("latch", ROLE_LINK_LATCH, latched_released, true, "the rear closure's latch"),
-    BOOL("ajar", ROLE_LINK_AJAR, closed_open, true,
+    BOOL("latch", "latch", ROLE_LINK_LATCH, latched_released, true, "the rear closure's latch"),
+    BOOL("ajar", "trunk lid", ROLE_LINK_AJAR, closed_open, true,
 	 "the rear closure (trunk, decklid, liftgate, hatch) is open"),
     /* context */
-    NUM("speed", ROLE_LINK_CONTEXT, "km/h", "vehicle speed"),
-    ENUM("gear", ROLE_LINK_CONTEXT, gear, false, "selected gear or range"),
-    ENUM("ignition", ROLE_LINK_CONTEXT, ignition, true, "ignition / power mode"),
-    NUM("battery_voltage", ROLE_LINK_CONTEXT, "V", "12 V system voltage"),
-    NUM("bcm_supply_voltage", ROLE_LINK_CONTEXT, "V", "the BCM's own supply voltage"),
-    ENUM("lock_state", ROLE_LINK_CONTEXT, lock_state, true, "the doors' central lock state"),
-    ENUM("lock_request", ROLE_LINK_CONTEXT, lock_request, true,
+    NUM("speed", "vehicle speed", ROLE_LINK_CONTEXT, "km/h", "vehicle speed"),
+    ENUM("gear", "gear", ROLE_LINK_CONTEXT, gear, false, "selected gear or range"),
+    ENUM("ignition", "ignition", ROLE_LINK_CONTEXT, ignition, true, "ignition / power mode"),
+    NUM("battery_voltage", "battery voltage", ROLE_LINK_CONTEXT, "V", "12 V system voltage"),
+    NUM("bcm_supply_voltage", "BCM supply voltage", ROLE_LINK_CONTEXT, "V", "the BCM's own supply voltage"),
+    ENUM("lock_state", "door locks", ROLE_LINK_CONTEXT, lock_state, true, "the doors' central lock state"),
+    ENUM("lock_request", "lock request", ROLE_LINK_CONTEXT, lock_request, true,
 	 "a lock or unlock request and who made it"),
-    BOOL("door_fl", ROLE_LINK_CONTEXT, closed_open, true,
+    BOOL("door_fl", "front left door", ROLE_LINK_CONTEXT, closed_open, true,
 	 "front left door (the driver's on a left-hand-drive car)"),
-    BOOL("door_fr", ROLE_LINK_CONTEXT, closed_open, true, "front right door"),
-    BOOL("door_rl", ROLE_LINK_CONTEXT, closed_open, true, "rear left door"),
-    BOOL("door_rr", ROLE_LINK_CONTEXT, closed_open, true, "rear right door"),
-    BOOL("door_any", ROLE_LINK_CONTEXT, closed_open, true,
+    BOOL("door_fr", "front right door", ROLE_LINK_CONTEXT, closed_open, true, "front right door"),
+    BOOL("door_rl", "rear left door", ROLE_LINK_CONTEXT, closed_open, true, "rear left door"),
+    BOOL("door_rr", "rear right door", ROLE_LINK_CONTEXT, closed_open, true, "rear right door"),
+    BOOL("door_any", "doors", ROLE_LINK_CONTEXT, closed_open, true,
 	 "some door is open (cars that only say that)"),
-    BOOL("hood", ROLE_LINK_CONTEXT, closed_open, true, "the hood (bonnet)"),
-    ENUM("alarm_state", ROLE_LINK_CONTEXT, alarm_state, true, "the factory perimeter alarm"),
-    BOOL("valet_mode", ROLE_LINK_CONTEXT, off_on, false, "valet mode (release switches disabled)"),
-    BOOL("addon_alarm_armed", ROLE_LINK_CONTEXT, off_on, false,
+    BOOL("hood", "hood", ROLE_LINK_CONTEXT, closed_open, true, "the hood (bonnet)"),
+    ENUM("alarm_state", "alarm", ROLE_LINK_CONTEXT, alarm_state, true, "the factory perimeter alarm"),
+    BOOL("valet_mode", "valet mode", ROLE_LINK_CONTEXT, off_on, false, "valet mode (release switches disabled)"),
+    BOOL("addon_alarm_armed", "add-on alarm", ROLE_LINK_CONTEXT, off_on, false,
 	 "an aftermarket alarm or remote starter says it is armed"),
-    BOOL("addon_release_cut", ROLE_LINK_CONTEXT, off_on, true,
+    BOOL("addon_release_cut", "add-on release cut", ROLE_LINK_CONTEXT, off_on, true,
 	 "an aftermarket unit says it cuts the release wire"),
-    BOOL("addon_inhibit", ROLE_LINK_CONTEXT, off_on, true,
+    BOOL("addon_inhibit", "add-on inhibit", ROLE_LINK_CONTEXT, off_on, true,
 	 "an aftermarket unit asks for, or applies, a release inhibit"),
 };
 
@@ -204,9 +208,11 @@ int role_value_format(const struct role *r, double value, char *buf, size_t size
 	const char *l = role_label(r, value);
 	if (l)
 		return snprintf(buf, size, "%s", l);
+	char num[NUMFMT_DOUBLE_MAX];
+	numfmt_double_text(num, value); /* 12.24, not 12.240000000000002 */
 	if (r && r->unit[0])
-		return snprintf(buf, size, "%.6g %s", value, r->unit);
-	return snprintf(buf, size, "%.6g", value);
+		return snprintf(buf, size, "%s %s", num, r->unit);
+	return snprintf(buf, size, "%s", num);
 }
 
 /* A unit as a dimension and the factor to that dimension's base unit. */

@@ -858,3 +858,46 @@ bool rules_role_seen(const struct rules_engine *e, unsigned role)
 	uint32_t s = e->role_sym[role];
 	return s < e->n_sigs && e->have[s];
 }
+
+size_t rules_engine_thresholds(const struct rules_engine *e, unsigned role, double *ret, size_t max)
+{
+	const struct role *r = role_at(role);
+	size_t n = 0;
+
+	if (!r || r->kind != ROLE_KIND_NUMBER)
+		return 0;
+	for (size_t k = 0; k < e->n_rules + e->n_links; k++) {
+		const struct rule_src *src = e->rules[k].src;
+		if (!e->rules[k].active)
+			continue;
+		for (size_t a = 0; a < src->n_atoms; a++) {
+			const struct atom_src *at = &src->atoms[a];
+			if (at->kind != ATOM_LEVEL && at->kind != ATOM_EDGE)
+				continue;
+			for (unsigned side = 0; side < (at->has_while ? 2u : 1u); side++) {
+				double x = at->x[side];
+				bool dup = false;
+				/* an order, not an equality (`fob_index == 1`); 0 is `rises R`
+				 * alone, or the axis itself: nothing to draw */
+				if (at->role[side] != role || x == 0 || at->op[side] == CMP_EQ ||
+				    at->op[side] == CMP_NE)
+					continue;
+				for (size_t i = 0; i < n && i < max; i++)
+					dup |= ret[i] == x;
+				if (dup)
+					continue;
+				/* sorted insertion into the first max */
+				size_t i = n < max ? n : max;
+				while (i > 0 && ret[i - 1] > x) {
+					if (i < max)
+						ret[i] = ret[i - 1];
+					i--;
+				}
+				if (i < max)
+					ret[i] = x;
+				n++;
+			}
+		}
+	}
+	return n;
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bodydiag/dtc.h"
+#include "bodydiag/numfmt.h"
 #include "bodydiag/role.h"
 #include "bodydiag/timeline.h"
 
@@ -440,10 +441,12 @@ int timeline_event_format(const struct timeline_event *ev, const struct timeline
 			role_value_format(role_at(ri), ev->signal.value, v, sizeof(v));
 			return snprintf(buf, size, "%s signal %s = %s", ts, n, v);
 		}
+		char num[NUMFMT_DOUBLE_MAX];
+		numfmt_double_text(num, ev->signal.value);
 		if (n)
-			return snprintf(buf, size, "%s signal %s = %g", ts, n, ev->signal.value);
-		return snprintf(buf, size, "%s signal #%" PRIu32 " = %g", ts, ev->signal.index,
-				ev->signal.value);
+			return snprintf(buf, size, "%s signal %s = %s", ts, n, num);
+		return snprintf(buf, size, "%s signal #%" PRIu32 " = %s", ts, ev->signal.index,
+				num);
 	}
 	case TIMELINE_EVENT_DTC: {
 		char code[DTC_TEXT_MAX];

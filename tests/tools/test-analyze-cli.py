@@ -67,6 +67,21 @@ def main():
               and "\nrelease chain:\n" in p.stdout
               and "current   failing" in p.stdout
               and "ajar             closed -> open" in p.stdout, p.stdout + p.stderr)
+        # the top section first, in sentences: what `diagnose` ends with and the report
+        # begins with; one clock (the capture's start once, in UTC)
+        check("text summary", p.stdout.index("\nanswer: Most likely cause: Trunk release fuse "
+                                              "blown (the BCM commanded the release output, but "
+                                              "the actuator did not draw its working current).")
+              < p.stdout.index("---- details ----")
+              and "times are seconds from the start of the capture, 2026-01-01T00:00:00" in p.stdout
+              and "  Current         seen failing" in p.stdout
+              and "  1. Trunk release fuse blown (fuse_blown): found\n" in p.stdout
+              and "the actuator current never rose above 0.5 A." in p.stdout
+              and "what to do: Check the trunk release fuse" in p.stdout
+              and "1767225" not in p.stdout, p.stdout)
+        q = run(*FILES, "--marks", marks, "--summary", log)
+        check("--summary", q.returncode == 0 and "answer: Most likely cause" in q.stdout
+              and "details" not in q.stdout and "body events" not in q.stdout, q.stdout)
         p = run(*FILES, "--marks", marks, "--json", log)
         res = json.loads(p.stdout)
         top = res["findings"][0]
@@ -76,7 +91,12 @@ def main():
               and top["state"] == "holds" and top["kind"] == "cause"
               and res["marks"] == 3 and res["frames"] > 1000
               and any(e["kind"] == "absent" for e in top["evidence"])
-              and all("t" in e and "text" in e for e in top["evidence"])
+              and all("t" in e and "text" in e and "at" in e and "event" in e
+                      for e in top["evidence"])
+              and any(e["event"] == {"type": "mark", "mark": "fob_trunk_pressed"}
+                      for e in top["evidence"])
+              and res["thresholds"]["actuator_current"][:2] == [0.25, 0.5]
+              and res["t0"] > 1.7e9 and res["dtcs"] == []
               and res["vehicle"]["dbc"].endswith("bodydiag-sim.dbc")
               and res["vehicle"]["rules"].endswith("trunk.rules")
               and res["warnings"] == []

@@ -87,6 +87,24 @@ def run(exe, *args):
     return subprocess.run([exe, "uds", *args], capture_output=True, text=True, encoding="utf-8")
 
 
+# The text form counts seconds from the capture's first frame (one clock for people),
+# named once in a first comment line with its UTC time; the lines above are written with
+# the capture's own times, which --json keeps.
+FIRST_FRAME_US = 1767225601000000
+CLOCK_LINE = "# times are seconds from the first frame, 2026-01-01T00:00:01.000Z (UTC)"
+
+
+def relative(line):
+    t, rest = line.split(" ", 1)
+    s, us = t.split(".")
+    rel = int(s) * 1000000 + int(us) - FIRST_FRAME_US
+    return f"{'-' if rel < 0 else '+'}{abs(rel) // 1000000}.{abs(rel) % 1000000:06d} {rest}"
+
+
+def text_lines(lines):
+    return [CLOCK_LINE] + [relative(l) for l in lines]
+
+
 def compare(name, got, want):
     bad = 0
     for i, w in enumerate(want):
@@ -108,7 +126,7 @@ def main():
     if p.returncode != 0 or p.stderr:
         print(f"text: exit {p.returncode}, stderr {p.stderr!r}")
         failures += 1
-    failures += compare("text", p.stdout.splitlines(), EXPECTED_TEXT)
+    failures += compare("text", p.stdout.splitlines(), text_lines(EXPECTED_TEXT))
 
     p = run(exe, "--json", "--profile", PROFILE, CAPTURE)
     got = p.stdout.splitlines()
@@ -133,10 +151,10 @@ def main():
 
     p = run(exe, "--pair", "726:72E", CAPTURE)
     pair = [l for l in p.stdout.splitlines() if " 726 " in l or " 72E " in l]
-    failures += compare("--pair", pair[5:7], EXPECTED_PAIR)
+    failures += compare("--pair", pair[5:7], [relative(l) for l in EXPECTED_PAIR])
 
     p = run(exe, "--profile", PROFILE, "--ecu", "obd", CAPTURE)
-    failures += compare("--ecu obd", p.stdout.splitlines(), EXPECTED_ECU_OBD)
+    failures += compare("--ecu obd", p.stdout.splitlines(), text_lines(EXPECTED_ECU_OBD))
 
     for args, err in [
         (["--ecu", "bcm", CAPTURE], "--ecu needs --profile"),

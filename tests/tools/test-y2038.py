@@ -84,8 +84,8 @@ def main():
         r = subprocess.run([bodydiag, 'report', '--db', db, '--session', session, '-o', report],
                            capture_output=True, text=True, timeout=60)
         text = open(report, encoding='utf-8').read() if r.returncode == 0 else ''
-        check('2039-01-01 00:00:00 UTC' in text and '1902-' not in text and '1970-' not in text,
-              f'report shows 2039-01-01 00:00:00 UTC ({r.stderr.strip()})')
+        check('2039-01-01T00:00:00.000Z' in text and '1902-' not in text and '1970-' not in text,
+              f'report shows 2039-01-01T00:00:00.000Z ({r.stderr.strip()})')
     print(f'{"FAIL" if failures else "ok"}: {len(failures)} failed')
     return 1 if failures else 0
 

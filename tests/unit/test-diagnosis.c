@@ -252,6 +252,30 @@ static void verdict(void **state)
 	print_message("session %lld: %d timeline points\n", (long long)session, points);
 	assert_true(points >= 2);
 	assert_true(end_us > 0);
+	/* ... and the result with it, what `bodydiag report` draws: the same verdict and
+	 * chain, the DTCs with the profile's texts, the rules' thresholds */
+	struct history *h = history_ro();
+	char *text = NULL;
+	assert_int_equal(history_session_result(h, session, &text), 0);
+	history_free(h);
+	json_t *stored = json_loads(text, 0, NULL);
+	free(text);
+	assert_non_null(stored);
+	assert_true(json_equal(json_object_get(stored, "verdict"), json_object_get(res, "verdict")));
+	assert_true(json_equal(json_object_get(stored, "chain"), json_object_get(res, "chain")));
+	json_t *dtcs = json_object_get(stored, "dtcs"), *d;
+	assert_true(json_array_size(dtcs) >= 1);
+	json_array_foreach(dtcs, i, d) {
+		if (strcmp(json_string_value(json_object_get(d, "code")), "B1A40-13") == 0)
+			assert_string_equal(json_string_value(json_object_get(d, "text")),
+					    "Trunk release output circuit open");
+	}
+	assert_true(json_array_size(json_object_get(json_object_get(stored, "thresholds"),
+						    "actuator_current")) >= 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(stored, "vehicle"),
+							      "platform")),
+			    "sim-2026");
+	json_decref(stored);
 	json_decref(reply);
 	stop(&r);
 }

@@ -245,6 +245,38 @@ static void migration(void **state)
 	history_free(h);
 }
 
+/* Version 4: a session keeps its diagnosis result (JSON) for `bodydiag report`. */
+static void session_result(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, &(struct history_options){.schema_version = 3});
+	char err[256], *text = NULL;
+	int64_t s;
+
+	assert_int_equal(history_session_begin(h, T0, NULL, "diagnose trunk", &s), 0);
+	/* before the migration there is no column: said as "none stored" */
+	assert_int_equal(history_session_result(h, s, &text), -ENOENT);
+	assert_true(history_session_set_result(h, s, "{}") < 0);
+	history_free(h);
+
+	h = open_rw(f->path, NULL);
+	assert_int_equal(history_session_result(h, s, &text), -ENOENT); /* kept, none yet */
+	assert_int_equal(history_session_set_result(h, s, "{\"verdict\":\"fault\",\"t0\":2.3}"), 0);
+	assert_int_equal(history_session_set_result(h, s, "not json"), -EINVAL); /* CHECK */
+	assert_int_equal(history_session_set_result(h, s + 1, "{}"), -ENOENT);
+	history_free(h);
+
+	assert_int_equal(history_open(f->path, &(struct history_options){.read_only = true}, &h,
+				      err, sizeof(err)),
+			 0);
+	assert_int_equal(history_session_result(h, s, &text), 0);
+	assert_string_equal(text, "{\"verdict\":\"fault\",\"t0\":2.3}");
+	free(text);
+	assert_int_equal(history_session_result(h, s + 1, &text), -ENOENT);
+	assert_int_equal(history_session_set_result(h, s, "{}"), -EROFS);
+	history_free(h);
+}
+
 struct rows {
 	struct history_row r[64];
 	char text[64][128];
@@ -891,8 +923,9 @@ static void cli_and_report(void **state)
 	if (access(exe, X_OK) != 0)
 		fail_msg("%s is missing: build it first", exe);
 	fill(h, &s1, &s2);
-	static const char *const series[] = {"fob_telegram", "release_request", "actuator_command",
-					     "actuator_current", "ajar_switch", "mark"};
+	/* an older session's own signal names, with values: lanes; the mark: a vertical line */
+	static const char *const series[] = {"release_request", "actuator_command",
+					     "actuator_current", "ajar_switch"};
 	assert_int_equal(history_record_timeline(h, s1, T0 + 1, "mark", NAN, "fob pressed"), 0);
 	assert_int_equal(history_record_timeline(h, s1, T0 + 2, "fob_telegram", NAN, "unlock"), 0);
 	assert_int_equal(history_record_timeline(h, s1, T0 + 3, "release_request", 1, NULL), 0);
@@ -948,23 +981,29 @@ static void cli_and_report(void **state)
 		if (!strstr(out, want))
 			fail_msg("the report's SVG has no %s lane", series[i]);
 	}
-	assert_non_null(strstr(out, "data-series=\"actuator_current\" data-points=\"5\""));
-	assert_non_null(strstr(out, "data-series=\"dtc\" data-points=\"2\""));
+	assert_non_null(strstr(out, "data-series=\"actuator_current\" data-unit=\"A\" "
+				    "data-points=\"5\""));
+	assert_null(strstr(out, "data-series=\"fob_telegram\"")); /* no value, nothing to draw */
 	assert_int_equal(count_str(out, "<polyline"), 4); /* the four lanes with values */
-	assert_int_equal(count_str(out, "<g class=\"lane\""), count_str(out, "</g>"));
+	assert_int_equal(count_str(out, "class=\"mark\""), 1);  /* the action across them */
 	assert_int_equal(count_str(out, "<svg"), 1);
 	assert_int_equal(count_str(out, "</svg>"), 1);
-	/* The switch stayed 0: the chain stops at the actuator current. */
-	assert_non_null(strstr(out, "Last link to react: <b>actuator_current</b>"));
-	/* DTC status bits spelled out, causes ranked, text escaped. */
-	assert_non_null(strstr(out, ">warningIndicatorRequested</th>"));
+	/* recorded before results were stored: said so, the chain not made up */
+	assert_non_null(strstr(out, "has no stored chain"));
+	assert_non_null(strstr(out, "rebuilt from the findings alone"));
+	/* DTC status bits in words, causes ranked, text escaped, no JSON shown. */
 	assert_non_null(strstr(out, "B1A40-13"));
+	assert_non_null(strstr(out, ">confirmed<")); /* 0x2e: not failed now */
+	assert_null(strstr(out, ">failed now<"));
 	assert_non_null(strstr(out, "fob_battery_weak"));
 	assert_true(strstr(out, "latch_motor_open") < strstr(out, "fob_battery_weak"));
 	assert_non_null(strstr(out, "Replace the &lt;CR2032&gt; &amp; retry"));
-	/* Nothing fetched: no src/href/url()/@import, the only URL is the SVG namespace. */
+	assert_null(strstr(out, "TrunkLatchSw"));
+	/* Nothing fetched: no src, no link out of the page, no url()/@import, the only URL is
+	 * the SVG namespace. */
 	assert_null(strstr(out, "src="));
-	assert_null(strstr(out, "href"));
+	assert_null(strstr(out, "href=\"h"));
+	assert_int_equal(count_str(out, "href=\"#"), count_str(out, "href="));
 	assert_null(strstr(out, "url("));
 	assert_null(strstr(out, "@import"));
 	assert_int_equal(count_str(out, "http"), 1);
@@ -1063,6 +1102,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(session_result, setup, teardown),
 		cmocka_unit_test_setup_teardown(not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(record_and_query, setup, teardown),

@@ -347,10 +347,10 @@ static void histogram(void **state)
 	assert_parses(text, &p);
 	assert_string_equal(text, "# HELP lat_seconds latency\n# TYPE lat_seconds histogram\n"
 				  "lat_seconds_bucket{ecu=\"bcm\",le=\"0.01\"} 2\n"
-				  "lat_seconds_bucket{ecu=\"bcm\",le=\"0.10000000000000001\"} 3\n"
+				  "lat_seconds_bucket{ecu=\"bcm\",le=\"0.1\"} 3\n"
 				  "lat_seconds_bucket{ecu=\"bcm\",le=\"1\"} 5\n"
 				  "lat_seconds_bucket{ecu=\"bcm\",le=\"+Inf\"} 6\n"
-				  "lat_seconds_sum{ecu=\"bcm\"} 4.2649999999999997\n"
+				  "lat_seconds_sum{ecu=\"bcm\"} 4.265\n"
 				  "lat_seconds_count{ecu=\"bcm\"} 6\n");
 }
 

@@ -181,6 +181,18 @@ static void digits_for_people(void **state)
 	assert_string_equal(buf, "2.3000000000000003");
 	numfmt_double_digits(buf, NAN, 15);
 	assert_string_equal(buf, "nan");
+	/* numfmt_double_text: as people write numbers */
+	static const struct {
+		double v;
+		const char *text;
+	} texts[] = {{3.0, "3"},	 {12.0, "12"},	   {-0.0, "0"},	      {0.0, "0"},
+		     {23 * 0.1, "2.3"}, {12.240000000000002, "12.24"}, {-7.0, "-7"},
+		     {1e16, "1e+16"},	 {0.5, "0.5"},	   {123456789.0, "123456789"}};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t n = numfmt_double_text(buf, texts[i].v);
+		assert_string_equal(buf, texts[i].text);
+		assert_int_equal(n, strlen(texts[i].text));
+	}
 }
 
 static void integers(void **state)

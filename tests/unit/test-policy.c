@@ -492,7 +492,7 @@ static void roles_from_profile(void **state)
 			 POLICY_NOT_STATIONARY);
 	/* the profile's mph, in the role's km/h */
 	assert_string_equal(
-	    why, "vehicle not stationary: speed = 32.1869 km/h (Powertrain_Data.VEHICLE_SPEED)");
+	    why, "vehicle not stationary: speed = 32.18688 km/h (Powertrain_Data.VEHICLE_SPEED)");
 	car_frame(&t, 0, 4);
 	assert_int_equal(policy_begin(t.c.policy, POLICY_ACTUATOR_TEST, why, sizeof(why)),
 			 POLICY_NOT_STATIONARY);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,16 @@ static int read_line(struct api_client *c, json_t **ret)
 				return -ENOMEM;
 			c->buf = nb;
 			c->cap = ncap;
+		}
+		if (c->tick) {
+			struct pollfd p = {.fd = c->fd, .events = POLLIN};
+			int k = poll(&p, 1, c->tick_ms);
+			if (k < 0 && errno != EINTR)
+				return -errno;
+			if (k <= 0) {
+				c->tick(c->tick_userdata);
+				continue;
+			}
 		}
 		ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
 		if (n < 0 && errno == EINTR)
@@ -186,6 +197,14 @@ int api_client_events(struct api_client *c, api_client_event_fn on_event, void *
 		if (r < 0)
 			return r;
 	}
+}
+
+void api_client_set_tick(struct api_client *c, int ms, void (*tick)(void *userdata),
+			 void *userdata)
+{
+	c->tick = tick;
+	c->tick_userdata = userdata;
+	c->tick_ms = ms > 0 ? ms : 1000;
 }
 
 enum api_client_exit api_client_exit_for(const char *code)

@@ -31,6 +31,10 @@ struct api_client {
 	long next_id;
 	char *buf; /* received, not yet consumed */
 	size_t len, cap;
+	/* api_client_set_tick: called every tick_ms while waiting for a line */
+	void (*tick)(void *userdata);
+	void *tick_userdata;
+	int tick_ms;
 };
 
 /* Connects to path. Returns 0 or -errno. */
@@ -54,6 +58,11 @@ int api_client_call(struct api_client *c, const char *method, json_t *params,
 /* Reads events until the connection ends or the callback stops it. Returns 0 at EOF,
  * or as api_client_call. */
 int api_client_events(struct api_client *c, api_client_event_fn on_event, void *userdata);
+
+/* While a call waits, calls tick(userdata) every ms milliseconds without input (a
+ * progress display); NULL stops it. */
+void api_client_set_tick(struct api_client *c, int ms, void (*tick)(void *userdata),
+			 void *userdata);
 
 /* Exit code for an error reply's code string. */
 enum api_client_exit api_client_exit_for(const char *code);

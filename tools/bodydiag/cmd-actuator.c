@@ -15,6 +15,7 @@
 
 #include "api_client.h"
 #include "bodydiag.h"
+#include "daemon/json_text.h"
 
 static void usage(FILE *f)
 {
@@ -141,7 +142,7 @@ int cmd_actuator(int argc, char **argv)
 		return ex;
 	}
 	if (json) {
-		char *s = json_dumps(res, JSON_COMPACT);
+		char *s = json_text_dumps(res, JSON_TEXT_COMPACT, NULL);
 		if (s)
 			puts(s);
 		free(s);

@@ -32,8 +32,10 @@
 #include "bodydiag/rules.h"
 #include "capture.h"
 #include "daemon/engine_json.h"
+#include "daemon/json_text.h"
 #include "out.h"
 #include "result_text.h"
+#include "summary.h"
 #include "vehicle.h"
 
 #define MAX_WARNINGS 4u
@@ -51,13 +53,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: bodydiag analyze (--profile FILE | --vehicle NAME) [--dbc FILE] [--rules FILE]\n"
-		"                        [--marks FILE] [--json] [--strict] CAPTURE.log|-\n"
+		"                        [--marks FILE] [--json | --summary] [--strict] CAPTURE.log|-\n"
 		"%s"
 		"  --rules FILE    rule file (default: trunk.rules beside the profile's ../rules/, then\n"
 		"                  in the data directory)\n"
 		"  --marks FILE    what the person did, one 'SECONDS.MICROS mark NAME' per line\n"
 		"                  (the format bodydiag-sim --marks writes; '#' comments)\n"
 		"  --json          one JSON object for machines\n"
+		"  --summary       the answer, the chain, the causes and the DTCs only (what\n"
+		"                  `bodydiag diagnose` ends with), without the details\n"
 		"  --strict        stop at the first malformed capture line (default: report, skip)\n"
 		"Marks may also be lines of the capture itself: '# mark SECONDS.MICROS NAME'; other\n"
 		"lines starting with '#' are comments. The data directory is $BODYDIAG_DATADIR, else\n"
@@ -193,7 +197,7 @@ static json_t *result_json(struct analyze *a)
 	return o;
 }
 
-static void print_text(struct analyze *a, struct out *o, json_t *res)
+static void print_text(struct analyze *a, struct out *o, json_t *res, bool summary)
 {
 	struct engine_stats st;
 	engine_stats(a->e, &st);
@@ -212,15 +216,20 @@ static void print_text(struct analyze *a, struct out *o, json_t *res)
 		out_printf(o, " (%s)", profile_vehicle_name(a->v.profile));
 	out_printf(o, ", profile %s, DBC %s, rules %s\n", a->v.profile_path, a->v.dbc_path,
 		   a->v.rules_path);
+	summary_clock_line(o, "the capture", st.first_us);
 	for (size_t i = 0; i < a->n_warnings; i++)
 		out_printf(o, "warning: %s\n", a->warnings[i]);
-	result_text_print(o, res, "the start of the capture");
+	if (summary)
+		summary_print(o, res);
+	else
+		result_text_print(o, res, "the start of the capture");
 }
 
 static void print_json(struct out *o, json_t *res)
 {
-	/* 16 digits: a capture's seconds since 1970 to the microsecond, and no more */
-	char *s = json_dumps(res, JSON_INDENT(1) | JSON_REAL_PRECISION(16));
+	/* every real in its shortest round-trip form: a capture's seconds since 1970 to
+	 * the microsecond, 2.3 rather than 2.2999999999999998 */
+	char *s = json_text_dumps(res, JSON_TEXT_INDENT, NULL);
 	if (!s) {
 		o->error = -ENOMEM;
 		return;
@@ -237,11 +246,12 @@ int cmd_analyze(int argc, char **argv)
 	    {"rules", required_argument, NULL, 'r'}, {"marks", required_argument, NULL, 'm'},
 	    {"vehicle", required_argument, NULL, 'v'}, {"json", no_argument, NULL, 'j'},
 	    {"strict", no_argument, NULL, 's'},	     {"help", no_argument, NULL, 'h'},
+	    {"summary", no_argument, NULL, 'S'},
 	    {0},
 	};
 	struct vehicle_args va = {0};
 	const char *marks_path = NULL;
-	bool json = false, strict = false;
+	bool json = false, strict = false, summary = false;
 	struct analyze a = {0};
 	struct out *o = NULL;
 	json_t *res = NULL;
@@ -270,6 +280,9 @@ int cmd_analyze(int argc, char **argv)
 			break;
 		case 's':
 			strict = true;
+			break;
+		case 'S':
+			summary = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -334,7 +347,7 @@ int cmd_analyze(int argc, char **argv)
 	if (json)
 		print_json(o, res);
 	else
-		print_text(&a, o, res);
+		print_text(&a, o, res, summary);
 	out_flush(o);
 	if (o->error) {
 		fprintf(stderr, "bodydiag: write: %s\n", strerror(-o->error));

@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "bodydiag.h"
+#include "summary.h"
 #include "bodydiag/dbc.h"
+#include "bodydiag/numfmt.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/role.h"
 #include "capture.h"
@@ -432,12 +434,14 @@ static void fmt_value(const struct sig *g, double v, char *buf, size_t size)
 		if (fabs(raw - nearbyint(raw)) < 1e-6 && fabs(raw) < 9.2e18)
 			label = dbc_signal_choice_label(g->s, (int64_t)nearbyint(raw));
 	}
+	char num[NUMFMT_DOUBLE_MAX];
+	numfmt_double_text(num, v);
 	if (label)
 		snprintf(buf, size, "%s", label);
 	else if (dbc_signal_unit(g->s)[0])
-		snprintf(buf, size, "%g %s", v, dbc_signal_unit(g->s));
+		snprintf(buf, size, "%s %s", num, dbc_signal_unit(g->s));
 	else
-		snprintf(buf, size, "%g", v);
+		snprintf(buf, size, "%s", num);
 }
 
 static double rel(const struct changes *c, int64_t t)
@@ -475,6 +479,7 @@ static void print_text(struct changes *c, struct out *o, unsigned limit, const u
 	out_printf(o, "%s: %u frames (%u decoded), %zu marks, %.3f s; %zu signals, %zu changed\n",
 		   c->capture, c->frames, c->decoded, c->n_marks, rel(c, c->end), c->n_sigs,
 		   n_changed);
+	summary_clock_line(o, "the capture", c->start);
 	for (size_t k = 0; k < c->n_marks; k++) {
 		const struct mark *mk = &c->marks[k];
 		out_printf(o, "\naround mark %s at %+.3f s (window +-%.3f s):\n", mk->name,

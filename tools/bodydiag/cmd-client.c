@@ -11,9 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api_client.h"
 #include "bodydiag.h"
+#include "daemon/json_text.h"
+#include "summary.h"
+#include "bodydiag/numfmt.h"
 
 struct client_opts {
 	const char *socket;
@@ -136,7 +140,7 @@ static int call(struct api_client *c, const char *method, json_t *params,
 
 static void print_json(const json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
+	char *s = json_text_dumps(j, JSON_TEXT_COMPACT, NULL);
 
 	if (s)
 		puts(s);
@@ -154,8 +158,11 @@ static void print_value(FILE *f, const json_t *v)
 {
 	if (json_is_integer(v))
 		fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else if (json_is_real(v))
-		fprintf(f, "%.15g", json_real_value(v));
+	else if (json_is_real(v)) {
+		char num[NUMFMT_DOUBLE_MAX];
+		numfmt_double_text(num, json_real_value(v));
+		fputs(num, f);
+	}
 	else if (json_is_string(v))
 		fputs(json_string_value(v), f);
 	else if (json_is_true(v))
@@ -431,6 +438,7 @@ int cmd_did(int argc, char **argv)
 struct live_state {
 	bool json;
 	bool dropped;
+	int64_t t0_us; /* the daemon's clock at the first change: the zero of the times */
 };
 
 static int on_live_event(void *userdata, const char *event, json_t *data)
@@ -458,7 +466,18 @@ static int on_live_event(void *userdata, const char *event, json_t *data)
 	} else {
 		json_int_t t = json_integer_value(json_object_get(data, "t_us"));
 
-		printf("%10.3f  %-28s ", (double)t / 1e6, str(data, "signal"));
+		/* one clock for people: seconds from the first change, whose wall-clock time
+		 * is said once (the daemon's t_us is its monotonic clock: --json keeps it) */
+		if (st->t0_us == INT64_MIN) {
+			struct timespec now;
+			char utc[40];
+			st->t0_us = t;
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (summary_utc((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, utc,
+					sizeof(utc)))
+				printf("times are seconds from the first change, %s (UTC)\n", utc);
+		}
+		printf("%+9.3f  %-28s ", (double)(t - st->t0_us) / 1e6, str(data, "signal"));
 		if (json_is_string(json_object_get(data, "role")) &&
 		    json_is_string(json_object_get(data, "label"))) {
 			/* a role's value is its label ("open", "park") */
@@ -483,7 +502,7 @@ int cmd_live(int argc, char **argv)
 {
 	struct client_opts o;
 	struct api_client c;
-	struct live_state st = {0};
+	struct live_state st = {.t0_us = INT64_MIN};
 	json_t *params, *sigs, *res = NULL;
 	int r, ex, i = parse(argc, argv, "SIGNAL...",
 			     "  SIGNAL         a DBC signal name, or a chain role (ajar, speed, ...)\n"
@@ -558,10 +577,18 @@ int cmd_mark(int argc, char **argv)
 		return ex;
 	if (o.json)
 		print_json(res);
-	else
-		printf("marked %s at %.6f s (event %" JSON_INTEGER_FORMAT ")\n", str(res, "label"),
-		       (double)json_integer_value(json_object_get(res, "t_us")) / 1e6,
-		       json_integer_value(json_object_get(res, "seq")));
+	else {
+		/* the daemon stamps it with its monotonic clock (--json keeps that); people get
+		 * the wall-clock time it was taken, which is now */
+		struct timespec now;
+		char utc[40];
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (!summary_utc((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, utc, sizeof(utc)))
+			snprintf(utc, sizeof(utc), "now (the clock is not set)");
+		printf("marked %s at %s (UTC), mark %" JSON_INTEGER_FORMAT " since the daemon "
+		       "started\n",
+		       str(res, "label"), utc, json_integer_value(json_object_get(res, "seq")));
+	}
 	json_decref(res);
 	return API_EXIT_OK;
 }

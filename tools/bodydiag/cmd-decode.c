@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "bodydiag.h"
+#include "bodydiag/numfmt.h"
+#include "summary.h"
 #include "bodydiag/candump.h"
 #include "bodydiag/dbc.h"
 #include "out.h"
@@ -49,6 +51,8 @@ struct label_key {
 struct decode {
 	struct dbc *db;
 	bool json;
+	bool have_t0;
+	int64_t t0_us; /* text: the first frame's time, the zero of the lines' times */
 	struct out out;
 	struct dbc_sample *samples;
 	size_t cap;
@@ -398,7 +402,20 @@ static char *put_text_line(struct decode *d, char *p, const struct candump_recor
 	const struct bd_frame *f = &r->tf.frame;
 	const struct dbc_sample *smp = d->samples;
 
-	p += candump_format_record(r, p, CANDUMP_MAX_TIME + CANDUMP_MAX_IFACE + 256);
+	/* one clock for people: seconds from the first frame (said once, with its UTC time,
+	 * in the first line); the line still reads back as a candump line */
+	struct candump_record rel = *r;
+	int64_t t = r->tf.t_us - d->t0_us;
+	uint64_t mag = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t, us = mag % 1000000u;
+	char *q = rel.time;
+	if (t < 0)
+		*q++ = '-';
+	q += numfmt_u64(q, mag / 1000000u); /* (no printf per frame: decode is measured) */
+	*q++ = '.';
+	for (int k = 5; k >= 0; k--, us /= 10)
+		q[k] = (char)('0' + us % 10);
+	q[6] = '\0';
+	p += candump_format_record(&rel, p, CANDUMP_MAX_TIME + CANDUMP_MAX_IFACE + 256);
 	if (f->flags & BD_FRAME_ERR)
 		return OUT_PUT_LIT(p, " :: error frame\n");
 	if (f->flags & BD_FRAME_RTR)
@@ -493,6 +510,18 @@ static int on_record(void *userdata, const struct candump_record *r)
 		}
 	}
 	d->frames++;
+	if (!d->json && !d->have_t0) {
+		char utc[40];
+		d->have_t0 = true;
+		d->t0_us = r->tf.t_us;
+		out_str(&d->out, "# times are seconds from the first frame");
+		if (summary_utc(r->tf.t_us, utc, sizeof(utc))) {
+			out_str(&d->out, ", ");
+			out_str(&d->out, utc);
+			out_str(&d->out, " (UTC)");
+		}
+		out_char(&d->out, '\n');
+	}
 	int e = emit_line(d, r, m, n, &st);
 	return e < 0 ? e : d->out.error;
 }

@@ -22,11 +22,21 @@
 
 #include "api_client.h"
 #include "bodydiag.h"
+#include "daemon/json_text.h"
 #include "out.h"
-#include "result_text.h"
+#include "summary.h"
 #include "sim_control.h"
 
+/* The step the daemon is busy with, for people: started when its event comes, done at
+ * the next one. On a terminal the line counts the seconds as they pass. */
+struct progress {
+	bool open, tty;
+	char what[128];
+	struct timespec t0;
+};
+
 struct diag {
+	struct progress p;
 	const char *socket;
 	const char *sim;
 	FILE *marks_file; /* --record-marks: the marks for `bodydiag analyze --marks` */
@@ -72,6 +82,45 @@ static int answer(struct diag *d, const char *mark)
 	return 0;
 }
 
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void progress_end(struct progress *p)
+{
+	if (!p->open)
+		return;
+	p->open = false;
+	if (p->tty)
+		printf("\r%s... done (%.1f s)  \n", p->what, since(&p->t0));
+	else
+		printf(" done (%.1f s)\n", since(&p->t0));
+	fflush(stdout);
+}
+
+static void progress_begin(struct progress *p, const char *what)
+{
+	progress_end(p);
+	snprintf(p->what, sizeof(p->what), "%s", what);
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	p->open = true;
+	printf("%s...", p->what);
+	fflush(stdout);
+}
+
+/* Between the daemon's events: the seconds of the running step, on a terminal. */
+static void on_tick(void *userdata)
+{
+	struct progress *p = userdata;
+	if (!p->open || !p->tty)
+		return;
+	printf("\r%s... %.1f s", p->what, since(&p->t0));
+	fflush(stdout);
+}
+
 static int on_event(void *userdata, const char *event, json_t *data)
 {
 	struct diag *d = userdata;
@@ -79,15 +128,20 @@ static int on_event(void *userdata, const char *event, json_t *data)
 	const char *prompt = json_string_value(json_object_get(data, "prompt"));
 
 	if (d->json) {
-		char *s = json_dumps(data, JSON_COMPACT);
+		char *s = json_text_dumps(data, JSON_TEXT_COMPACT, NULL);
 		printf("{\"event\":\"%s\",\"data\":%s}\n", event, s ? s : "null");
 		free(s);
 		fflush(stdout);
 	} else if (strcmp(event, "diagnose.reading") == 0) {
-		printf("reading the fault memory and live values (%lld requests)...\n",
-		       (long long)json_integer_value(json_object_get(data, "requests")));
+		char what[96];
+		snprintf(what, sizeof(what),
+			 "reading the fault memory and live values (%lld requests)",
+			 (long long)json_integer_value(json_object_get(data, "requests")));
+		progress_begin(&d->p, what);
 	} else if (strcmp(event, "diagnose.watching") == 0) {
-		printf("watching the bus...\n");
+		progress_begin(&d->p, "watching the bus while the car reacts");
+	} else {
+		progress_end(&d->p);
 	}
 	if (strcmp(event, "diagnose.question") != 0 || !mark)
 		return 0;
@@ -123,23 +177,29 @@ static int on_event(void *userdata, const char *event, json_t *data)
 	return answer(d, mark);
 }
 
-/* What `bodydiag analyze` prints of a capture, for the test: the daemon's result has the
- * same shape (daemon/engine_json.c). */
-static void print_result(json_t *res)
+/* The final screen: the report's top section (summary.h), as `bodydiag report` draws it
+ * and `bodydiag analyze` begins; the details are in the report and in --json. */
+static void print_result(json_t *res, const struct timespec *started)
 {
 	const char *unanswered = json_string_value(json_object_get(res, "unanswered"));
 	struct out *o = malloc(sizeof(*o));
 	json_t *f;
 	size_t i;
+	char when[40];
 
 	if (!o) {
 		fprintf(stderr, "bodydiag: out of memory\n");
 		return;
 	}
 	out_init(o, STDOUT_FILENO);
+	if (!summary_utc((int64_t)started->tv_sec * 1000000 + started->tv_nsec / 1000, when,
+			 sizeof(when)))
+		snprintf(when, sizeof(when), "(the clock is not set)");
+	out_printf(o, "\ntest started %s (UTC), %.1f s long; times are seconds from its start\n",
+		   when, json_number_value(json_object_get(res, "duration")));
 	if (unanswered)
-		out_printf(o, "\nstopped: no answer to %s\n", unanswered);
-	result_text_print(o, res, "the start of the test");
+		out_printf(o, "stopped: no answer to %s\n", unanswered);
+	summary_print(o, res);
 	json_array_foreach(json_object_get(res, "reads"), i, f) {
 		if (strcmp(json_string_value(json_object_get(f, "outcome")), "response") != 0)
 			out_printf(o, "note: %s request %s: %s\n",
@@ -147,6 +207,10 @@ static void print_result(json_t *res)
 				   json_string_value(json_object_get(f, "request")),
 				   json_string_value(json_object_get(f, "outcome")));
 	}
+	if (json_is_integer(json_object_get(res, "session")))
+		out_printf(o,
+			   "\nthe evidence in full: bodydiag report --session %lld -o report.html\n",
+			   (long long)json_integer_value(json_object_get(res, "session")));
 	out_flush(o);
 	free(o);
 }
@@ -190,6 +254,7 @@ int cmd_diagnose(int argc, char **argv)
 	double timeout = 120;
 	bool read = true, questions = true;
 	const char *system = "trunk";
+	struct timespec started;
 	int opt, r;
 
 	optind = 1;
@@ -251,10 +316,18 @@ int cmd_diagnose(int argc, char **argv)
 	}
 	params = json_pack("{s:s, s:f, s:b, s:b}", "system", system, "answer_timeout", timeout,
 			   "read", read, "questions", questions);
-	if (!d.json)
+	if (!d.json) {
 		printf("guided %s test (bodydiagd at %s%s)\n", system, d.socket,
 		       d.sim ? ", actions by the simulator" : "");
+		/* a counting line only where a person watches it: not the serial console of
+		 * the CAN bench, not a pipe */
+		const char *term = getenv("TERM");
+		d.p.tty = isatty(STDOUT_FILENO) && term && *term && strcmp(term, "dumb") != 0;
+		api_client_set_tick(&c, 200, on_tick, &d.p);
+	}
+	clock_gettime(CLOCK_REALTIME, &started);
 	r = api_client_call(&c, "diagnose", params, on_event, &d, &res, &err);
+	progress_end(&d.p);
 	api_client_close(&c);
 	if (d.marks_file)
 		fclose(d.marks_file);
@@ -275,11 +348,11 @@ int cmd_diagnose(int argc, char **argv)
 		return r;
 	}
 	if (d.json) {
-		char *s = json_dumps(res, JSON_COMPACT);
+		char *s = json_text_dumps(res, JSON_TEXT_COMPACT, NULL);
 		printf("%s\n", s ? s : "null");
 		free(s);
 	} else {
-		print_result(res);
+		print_result(res, &started);
 	}
 	json_decref(res);
 	return API_EXIT_OK;

@@ -33,8 +33,10 @@
 #include <unistd.h>
 
 #include "bodydiag.h"
+#include "summary.h"
 #include "bodydiag/candump.h"
 #include "bodydiag/dtc.h"
+#include "bodydiag/numfmt.h"
 #include "bodydiag/isotp.h"
 #include "bodydiag/obd.h"
 #include "bodydiag/profile.h"
@@ -87,6 +89,8 @@ struct view {
 	const char *capture;
 	const char *iface; /* of the frame being fed */
 	int64_t now;	   /* time of the last frame */
+	bool have_t0;
+	int64_t t0;	   /* text: the first frame's time, the zero of the lines' times */
 	unsigned pdus, problems;
 	struct line_notes bad;
 };
@@ -135,7 +139,9 @@ static void emit(struct view *v, const struct line *l)
 	struct out *o = v->out;
 
 	if (!v->json) {
-		out_t(o, l->t);
+		/* one clock for people: seconds from the first frame, said once with its UTC */
+		out_char(o, l->t < v->t0 ? '-' : '+');
+		out_t(o, l->t < v->t0 ? v->t0 - l->t : l->t - v->t0);
 		out_printf(o, " %s %s %s ", l->iface, l->ecu ? l->ecu : "-", l->dir);
 		out_id(o, l->id, l->ext);
 		if (l->has_latency)
@@ -532,8 +538,11 @@ static bool describe_obd(const uint8_t *p, size_t len, bool response, char *buf,
 			sadd(&s, "%s0x%02X", i ? ", " : " PID ", vals[i].pid);
 			if (n)
 				sadd(&s, " (%s)", n);
-			if (obd_decode_pid(vals[i].pid, vals[i].data, vals[i].len, &x) == 0)
-				sadd(&s, " = %g%s%s", x, unit ? " " : "", unit ? unit : "");
+			char num[NUMFMT_DOUBLE_MAX];
+			if (obd_decode_pid(vals[i].pid, vals[i].data, vals[i].len, &x) == 0) {
+				numfmt_double_text(num, x);
+				sadd(&s, " = %s%s%s", num, unit ? " " : "", unit ? unit : "");
+			}
 		}
 	} else if (mode == 0x09 && len >= 2 && p[1] == 0x02) {
 		struct obd_vin vin;
@@ -822,6 +831,17 @@ static int on_record(void *userdata, const struct candump_record *r)
 	if (f->flags & (BD_FRAME_ERR | BD_FRAME_RTR))
 		return 0;
 	v->now = r->tf.t_us;
+	if (!v->have_t0) {
+		char utc[40];
+		v->have_t0 = true;
+		v->t0 = r->tf.t_us;
+		if (!v->json) {
+			out_str(v->out, "# times are seconds from the first frame");
+			if (summary_utc(r->tf.t_us, utc, sizeof(utc)))
+				out_printf(v->out, ", %s (UTC)", utc);
+			out_char(v->out, '\n');
+		}
+	}
 	/* timeouts that expired before this frame come first, in time order */
 	v->iface = r->iface;
 	poll_all(v, r->tf.t_us);

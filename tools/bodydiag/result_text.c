@@ -3,8 +3,10 @@
 
 #include <string.h>
 
+#include "bodydiag/numfmt.h"
 #include "bodydiag/role.h"
 #include "out.h"
+#include "summary.h"
 
 static const char *str(json_t *o, const char *key)
 {
@@ -24,7 +26,7 @@ static const char *value_text(const char *role, json_t *v, char *buf, size_t siz
 	if (json_is_string(v))
 		return json_string_value(v);
 	if (role_find(role, strlen(role), &r) < 0)
-		snprintf(buf, size, "%g", json_number_value(v));
+		numfmt_double_text(buf, json_number_value(v)); /* size >= NUMFMT_DOUBLE_MAX */
 	else
 		role_value_format(role_at(r), json_number_value(v), buf, size);
 	return buf;
@@ -93,7 +95,7 @@ static void print_chain(struct out *o, json_t *res)
 	json_t *l;
 	size_t i;
 
-	out_str(o, "\nrelease chain:\n");
+	out_str(o, "\nrelease chain, link by link:\n");
 	json_array_foreach(json_object_get(res, "chain"), i, l)
 	{
 		const char *state = str(l, "state");
@@ -121,7 +123,7 @@ static void print_list(struct out *o, const char *title, json_t *list)
 	out_char(o, '\n');
 }
 
-static void print_finding(struct out *o, json_t *f, size_t n)
+static void print_finding(struct out *o, json_t *res, json_t *f, size_t n)
 {
 	json_t *ev;
 	size_t k;
@@ -132,8 +134,9 @@ static void print_finding(struct out *o, json_t *f, size_t n)
 		   num(f, "score"), (long long)json_integer_value(json_object_get(f, "cost")));
 	if (json_is_string(json_object_get(f, "by")))
 		out_printf(o, " (by %s)", str(f, "by"));
+	/* since: the engine's clock; people get it from the result's zero */
 	if (json_object_get(f, "since"))
-		out_printf(o, ", since %.6f", num(f, "since"));
+		out_printf(o, ", since %+.3f s", num(f, "since") - num(res, "t0"));
 	out_char(o, '\n');
 	json_array_foreach(json_object_get(f, "evidence"), k, ev)
 	    out_printf(o, "   - %s\n", str(ev, "text"));
@@ -145,6 +148,13 @@ static void print_finding(struct out *o, json_t *f, size_t n)
 }
 
 void result_text_print(struct out *o, json_t *res, const char *events_from)
+{
+	summary_print(o, res);
+	out_str(o, "\n---- details ----\n");
+	result_text_details(o, res, events_from);
+}
+
+void result_text_details(struct out *o, json_t *res, const char *events_from)
 {
 	json_t *findings = json_object_get(res, "findings"), *f, *m, *q;
 	size_t i, k, shown = 0, nobs = 0;
@@ -158,7 +168,7 @@ void result_text_print(struct out *o, json_t *res, const char *events_from)
 		if (!strcmp(str(f, "state"), "not observable"))
 			nobs++;
 		else
-			print_finding(o, f, ++shown);
+			print_finding(o, res, f, ++shown);
 	}
 	if (nobs) {
 		out_str(

@@ -12,5 +12,10 @@
 
 struct out;
 
-/* events_from: what body events' times count from ("the start of the capture"). */
+/* The top section (summary.h: answer, next check, chain, causes, DTCs), then the details
+ * (result_text_details). events_from: what body events' times count from ("the start of
+ * the capture"). */
 void result_text_print(struct out *o, json_t *res, const char *events_from);
+/* The details alone: body events, roles, verdict, the chain with its first evidence, every
+ * finding with its evidence lines, advice and what it rules out, what cannot be told. */
+void result_text_details(struct out *o, json_t *res, const char *events_from);

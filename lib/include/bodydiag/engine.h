@@ -244,6 +244,9 @@ void engine_chain(const struct engine *e, struct engine_chain *ret);
 /* "not shown by this vehicle", "diagnostic connection only", "broadcast" */
 const char *engine_observability_name(enum engine_observability o);
 
+/* The profile it was made with (its DTC texts, for reports); NULL without one. */
+const struct profile *engine_profile(const struct engine *e);
+
 /* The profile's role sources bound to the DBC; NULL without a profile. */
 const struct rolemap *engine_rolemap(const struct engine *e);
 

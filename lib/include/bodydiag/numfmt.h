@@ -30,6 +30,10 @@ size_t numfmt_double(char *buf, double v);
  */
 size_t numfmt_double_digits(char *buf, double v, unsigned digits);
 
+/* For people: numfmt_double_digits(v, 15) without the ".0" of integral values and
+ * without the sign of a zero: "3", "12.24", "0.1", "1e+16". */
+size_t numfmt_double_text(char *buf, double v);
+
 /* Decimal text of v into buf (NUMFMT_INT_MAX bytes); returns its length. */
 size_t numfmt_u64(char *buf, uint64_t v);
 size_t numfmt_i64(char *buf, int64_t v);

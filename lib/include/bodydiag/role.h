@@ -51,6 +51,7 @@ enum role_link {
 
 struct role {
 	const char *name;
+	const char *title; /* a short noun for sentences: "actuator current", "trunk lid" */
 	enum role_kind kind;
 	enum role_link link;
 	const char *unit;	   /* NUMBER: the unit of the value; "" otherwise */

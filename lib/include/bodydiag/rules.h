@@ -119,6 +119,15 @@ int64_t rules_next_deadline(const struct rules_engine *e);
 /* Newest time the engine has seen (feed or advance); INT64_MIN before any. */
 int64_t rules_now(const struct rules_engine *e);
 
+/*
+ * The numbers the active rules and links compare registry role `role` with in an order
+ * (`signal actuator_current > 0.5`, `rises actuator_current above 3.5`, `<`, `<=`, `>=`,
+ * also in a `while` clause; not `==`, `!=`), without 0 and without repeats, ascending: what a report draws on the role's lane. Writes the
+ * first min(count, max) into ret and returns the count; 0 for a role without a number.
+ */
+size_t rules_engine_thresholds(const struct rules_engine *e, unsigned role, double *ret,
+			       size_t max);
+
 /* True when at least one sample of the registry role has arrived since the engine was
  * made. */
 bool rules_role_seen(const struct rules_engine *e, unsigned role);
