@@ -768,7 +768,8 @@ int cmd_changes(int argc, char **argv)
 		struct mark *mk = &c.marks[k];
 		for (size_t j = 0; j < mk->n_hits; j++)
 			mk->hits[j].score = score(&c, &mk->hits[j]);
-		qsort(mk->hits, mk->n_hits, sizeof(*mk->hits), hit_cmp);
+		if (mk->n_hits > 1) /* a mark with no hits has no array: qsort's NULL is undefined */
+			qsort(mk->hits, mk->n_hits, sizeof(*mk->hits), hit_cmp);
 	}
 
 	out_init(o, STDOUT_FILENO);
