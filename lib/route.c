@@ -94,7 +94,8 @@ static void link_eas(struct route_table *t)
 {
 	size_t n = 0;
 
-	qsort(t->eas, t->n_eas, sizeof(*t->eas), ea_cmp);
+	if (t->n_eas > 1)
+		qsort(t->eas, t->n_eas, sizeof(*t->eas), ea_cmp);
 	for (size_t i = 0; i < t->n_eas; i++) {
 		if (n > 0 && t->eas[n - 1].key == t->eas[i].key && t->eas[n - 1].ea == t->eas[i].ea)
 			t->eas[n - 1] = t->eas[i];
