@@ -49,9 +49,10 @@ static json_t *strings(const char *const *v, size_t n, bool *ok)
 
 static const char *module_name(const struct engine *e, uint32_t module)
 {
-	const char *m = module == TIMELINE_MODULE_NONE
-			    ? NULL
-			    : timeline_symbols_name(engine_symbols(e), TIMELINE_SYMBOL_MODULE, module);
+	const char *m =
+	    module == TIMELINE_MODULE_NONE
+		? NULL
+		: timeline_symbols_name(engine_symbols(e), TIMELINE_SYMBOL_MODULE, module);
 	return m ? m : "";
 }
 
@@ -69,7 +70,8 @@ static json_t *event_json(const struct engine *e, const struct timeline_event *e
 		if (n && role_find(n, strlen(n), &role) == 0) {
 			o = json_pack("{s:s, s:s, s:o}", "type", "signal", "role", n, "value",
 				      value_json(role, ev->signal.value));
-			if (o && role_at(role)->unit[0] && !role_label(role_at(role), ev->signal.value))
+			if (o && role_at(role)->unit[0] &&
+			    !role_label(role_at(role), ev->signal.value))
 				set(o, "unit", json_string(role_at(role)->unit), ok);
 		} else {
 			o = json_pack("{s:s, s:s, s:f}", "type", "signal", "signal", n ? n : "",
@@ -86,7 +88,8 @@ static json_t *event_json(const struct engine *e, const struct timeline_event *e
 		if (dtc_format(ev->dtc.code, code, sizeof(code)) < 0)
 			code[0] = '\0';
 		o = json_pack("{s:s, s:s, s:s, s:i}", "type", "dtc", "ecu",
-			      module_name(e, ev->dtc.module), "code", code, "status", ev->dtc.status);
+			      module_name(e, ev->dtc.module), "code", code, "status",
+			      ev->dtc.status);
 		break;
 	case TIMELINE_EVENT_DTC_READ:
 		o = json_pack("{s:s, s:s}", "type", "dtc_read", "ecu",
@@ -126,13 +129,13 @@ static json_t *evidence_json(const struct engine *e, const struct rules_evidence
 		rel.event.t_us -= t0_us;
 		if (engine_evidence_format(e, &rel, buf, sizeof(buf)) < 0)
 			buf[0] = '\0';
-		json_t *x = json_pack("{s:s, s:f, s:f, s:f, s:f, s:s, s:s, s:o}", "kind",
-				      (unsigned)ev[k].kind < 3 ? kind[ev[k].kind] : "?", "t",
-				      seconds(ev[k].event.t_us), "from", seconds(ev[k].from_us),
-				      "until", seconds(ev[k].until_us), "at",
-				      seconds(ev[k].event.t_us - t0_us), "condition",
-				      ev[k].condition ? ev[k].condition : "", "text", buf, "event",
-				      event_json(e, &ev[k].event, ok));
+		json_t *x =
+		    json_pack("{s:s, s:f, s:f, s:f, s:f, s:s, s:s, s:o}", "kind",
+			      (unsigned)ev[k].kind < 3 ? kind[ev[k].kind] : "?", "t",
+			      seconds(ev[k].event.t_us), "from", seconds(ev[k].from_us), "until",
+			      seconds(ev[k].until_us), "at", seconds(ev[k].event.t_us - t0_us),
+			      "condition", ev[k].condition ? ev[k].condition : "", "text", buf,
+			      "event", event_json(e, &ev[k].event, ok));
 		if (x && ev[k].kind != RULES_EVIDENCE_EVENT)
 			set(x, "window", json_real(seconds(ev[k].until_us - ev[k].from_us)), ok);
 		add(a, x, ok);
@@ -142,41 +145,41 @@ static json_t *evidence_json(const struct engine *e, const struct rules_evidence
 	return a;
 }
 
-/* The DTCs seen since opts->since_us, the last status of each ECU and code, in the order
- * they were first seen, with the profile's text. */
+/* Every DTC the engine knows, with its last status (a read that repeats a status adds no
+ * event, so the list is the timeline's memory, not its events), in the order first seen,
+ * with the profile's text; `t`: its last change since opts->since_us, null when none. */
 static json_t *dtcs_json(const struct engine *e, const struct engine_json_opts *o, bool *ok)
 {
 	const struct timeline *tl = engine_timeline(e);
 	const struct profile *p = engine_profile(e);
 	json_t *a = json_array();
 	char code[DTC_TEXT_MAX];
+	uint32_t module, dtc;
+	uint8_t status;
 
-	for (size_t i = o->since_us == INT64_MIN ? 0 : timeline_find_time(tl, o->since_us);
-	     a && i < timeline_count(tl); i++) {
-		const struct timeline_event *ev = timeline_at(tl, i);
-		json_t *d, *same = NULL;
-		size_t k;
-		if (ev->type != TIMELINE_EVENT_DTC)
-			continue;
-		const char *ecu = module_name(e, ev->dtc.module);
-		json_array_foreach(a, k, d)
-		if (json_integer_value(json_object_get(d, "dtc")) == ev->dtc.code &&
-		    !strcmp(json_string_value(json_object_get(d, "ecu")), ecu))
-			same = d;
-		if (same) {
-			set(same, "status", json_integer(ev->dtc.status), ok);
-			set(same, "t", json_real(seconds(ev->t_us - o->t0_us)), ok);
-			continue;
+	for (size_t i = 0; a && timeline_dtc_at(tl, i, &module, &dtc, &status) == 0; i++) {
+		const char *ecu = module_name(e, module);
+		const struct profile_dtc *pd =
+		    p ? profile_dtc_find(p, ecu[0] ? ecu : NULL, dtc) : NULL;
+		const char *ftb = dtc_ftb_name((uint8_t)(dtc & 0xff));
+		json_t *t = json_null();
+		/* the newest change of it in the window, if any */
+		for (size_t k = timeline_count(tl); k-- > 0;) {
+			const struct timeline_event *ev = timeline_at(tl, k);
+			if (o->since_us != INT64_MIN && ev->t_us < o->since_us)
+				break;
+			if (ev->type == TIMELINE_EVENT_DTC && ev->dtc.code == dtc &&
+			    ev->dtc.module == module) {
+				json_decref(t);
+				t = json_real(seconds(ev->t_us - o->t0_us));
+				break;
+			}
 		}
-		const struct profile_dtc *pd = p ? profile_dtc_find(p, ecu[0] ? ecu : NULL, ev->dtc.code)
-						 : NULL;
-		const char *ftb = dtc_ftb_name((uint8_t)(ev->dtc.code & 0xff));
-		if (dtc_format(ev->dtc.code, code, sizeof(code)) < 0)
+		if (dtc_format(dtc, code, sizeof(code)) < 0)
 			code[0] = '\0';
 		add(a,
-		    json_pack("{s:s, s:s, s:I, s:i, s:f, s:o, s:o}", "ecu", ecu, "code", code, "dtc",
-			      (json_int_t)ev->dtc.code, "status", ev->dtc.status, "t",
-			      seconds(ev->t_us - o->t0_us), "text",
+		    json_pack("{s:s, s:s, s:I, s:i, s:o, s:o, s:o}", "ecu", ecu, "code", code,
+			      "dtc", (json_int_t)dtc, "status", status, "t", t, "text",
 			      pd ? json_string(pd->text) : json_null(), "failure_type",
 			      ftb ? json_string(ftb) : json_null()),
 		    ok);

@@ -412,6 +412,22 @@ int timeline_dtc_status(const struct timeline *tl, uint32_t module, uint32_t cod
 	return -ENOENT;
 }
 
+size_t timeline_dtc_count(const struct timeline *tl)
+{
+	return tl->ndtcs;
+}
+
+int timeline_dtc_at(const struct timeline *tl, size_t i, uint32_t *ret_module, uint32_t *ret_code,
+		    uint8_t *ret_status)
+{
+	if (i >= tl->ndtcs)
+		return -ENOENT;
+	*ret_module = tl->dtcs[i].module;
+	*ret_code = tl->dtcs[i].code;
+	*ret_status = tl->dtcs[i].status;
+	return 0;
+}
+
 void timeline_clear(struct timeline *tl)
 {
 	tl->head = 0;

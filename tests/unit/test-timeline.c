@@ -128,6 +128,14 @@ static void dtc_transitions(void **state)
 	assert_int_equal(timeline_dtc_status(tl, 0, 0x9A4013, &status), 0);
 	assert_int_equal(status, 0x2F);
 	assert_int_equal(timeline_dtc_status(tl, 2, 0x9A4013, &status), -ENOENT);
+	/* what it knows, in the order first seen, each with its last status */
+	uint32_t module, code;
+	assert_int_equal(timeline_dtc_count(tl), 2);
+	assert_int_equal(timeline_dtc_at(tl, 0, &module, &code, &status), 0);
+	assert_true(module == 0 && code == 0x9A4013 && status == 0x2F);
+	assert_int_equal(timeline_dtc_at(tl, 1, &module, &code, &status), 0);
+	assert_true(module == 1 && code == 0x9A4013 && status == 0x2F);
+	assert_int_equal(timeline_dtc_at(tl, 2, &module, &code, &status), -ENOENT);
 	timeline_free(tl);
 }
 

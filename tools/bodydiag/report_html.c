@@ -317,7 +317,8 @@ static void chain_section(FILE *o, struct report *r, const struct report_options
 	}
 	fputs("</ol>\n<p class=\"legend\">&#10003; seen working &middot; &#10007; seen failing "
 	      "&middot; &ndash; not tested (nothing that tests it happened) &middot; ? not "
-	      "observable on this car with this connection. Open a link for its evidence.</p>\n"
+	      "observable on this car with this connection.<span class=\"screen\"> Open a link "
+	      "for its evidence.</span></p>\n"
 	      "<ul class=\"links\">\n",
 	      o);
 	json_array_foreach(chain, i, l)

@@ -188,6 +188,11 @@ size_t timeline_find_time(const struct timeline *tl, int64_t t);
  */
 int timeline_dtc_status(const struct timeline *tl, uint32_t module, uint32_t code,
 			uint8_t *ret_status);
+/* The DTCs it knows (TIMELINE_MAX_DTCS at most), in the order first seen: the i-th one's
+ * module, code and last status. 0, or -ENOENT out of range. */
+size_t timeline_dtc_count(const struct timeline *tl);
+int timeline_dtc_at(const struct timeline *tl, size_t i, uint32_t *ret_module, uint32_t *ret_code,
+		    uint8_t *ret_status);
 /* Forgets every event and DTC status; the capacity stays. */
 void timeline_clear(struct timeline *tl);
 
