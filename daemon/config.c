@@ -138,34 +138,36 @@ const char *config_listen_only_name(enum config_listen_only v)
 	return (unsigned)v < CONFIG_LISTEN_ONLY_MAX ? names[v] : NULL;
 }
 
-int config_mqtt_client_id(const struct config *cfg, const char *machine_id_path, char *buf,
+int config_mqtt_client_id(const struct config *cfg, const char *machine_id_path, char *ret_buf,
 			  size_t size)
 {
 	char id[64];
-	int r = 0;
+	int r;
 
 	if (cfg->mqtt.client_id[0]) {
-		snprintf(buf, size, "%s", cfg->mqtt.client_id);
+		snprintf(ret_buf, size, "%s", cfg->mqtt.client_id);
 		return 0;
 	}
 	r = config_unit_id(cfg, machine_id_path, id, sizeof(id));
+	if (r < 0)
+		return r;
 	/* "bd-" and 20 characters of the unit id: the 23 bytes every MQTT 3.1 broker takes,
 	 * 80 bits of a machine id, unique per unit in any fleet */
-	snprintf(buf, size, "bd-%.20s", id);
-	return r;
+	snprintf(ret_buf, size, "bd-%.20s", id);
+	return 0;
 }
 
-int config_unit_id(const struct config *cfg, const char *machine_id_path, char *buf, size_t size)
+int config_unit_id(const struct config *cfg, const char *machine_id_path, char *ret_buf,
+		   size_t size)
 {
 	char id[64] = "";
 	size_t n = 0;
 	FILE *f;
 
 	if (cfg->fleet.unit_id[0]) {
-		snprintf(buf, size, "%s", cfg->fleet.unit_id);
+		snprintf(ret_buf, size, "%s", cfg->fleet.unit_id);
 		return 0;
 	}
-	snprintf(buf, size, "unknown");
 	f = fopen(machine_id_path ? machine_id_path : "/etc/machine-id", "re");
 	if (!f)
 		return -errno;
@@ -176,7 +178,7 @@ int config_unit_id(const struct config *cfg, const char *machine_id_path, char *
 	if (n != 32)
 		return -EINVAL;
 	id[n] = '\0';
-	snprintf(buf, size, "%s", id);
+	snprintf(ret_buf, size, "%s", id);
 	return 0;
 }
 

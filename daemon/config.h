@@ -204,14 +204,15 @@ static inline bool config_never_transmit(const struct config *cfg)
 
 /*
  * This unit's id: [fleet] unit_id, else the machine id read from machine_id_path (NULL:
- * /etc/machine-id), else "unknown". Returns 0, or -errno when the machine id could not be
- * read (buf then holds "unknown").
+ * /etc/machine-id). Returns 0, or -errno when there is neither (ret_buf untouched: the
+ * caller chooses what to call a unit without an id).
  */
-int config_unit_id(const struct config *cfg, const char *machine_id_path, char *buf, size_t size);
+int config_unit_id(const struct config *cfg, const char *machine_id_path, char *ret_buf,
+		   size_t size);
 
 /* The MQTT client id: [mqtt] client_id, else "bd-" and the first 20 characters of the unit
  * id (at most 23 bytes, unique per unit). Returns as config_unit_id(). */
-int config_mqtt_client_id(const struct config *cfg, const char *machine_id_path, char *buf,
+int config_mqtt_client_id(const struct config *cfg, const char *machine_id_path, char *ret_buf,
 			  size_t size);
 
 /*

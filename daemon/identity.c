@@ -71,6 +71,17 @@ static bool automatic(const struct identity *id)
 	return strcmp(id->c->cfg.data.profile, CONFIG_PROFILE_AUTO) == 0;
 }
 
+/* The unit's id as status shows it; "unknown" when there is no [fleet] unit_id and no
+ * machine id (a unit still works without one: only the forwarder needs it). */
+static int unit_id(struct identity *id)
+{
+	int r = config_unit_id(&id->c->cfg, NULL, id->unit_id, sizeof(id->unit_id));
+
+	if (r < 0)
+		snprintf(id->unit_id, sizeof(id->unit_id), "unknown");
+	return r;
+}
+
 static void say(struct identity *id, enum identity_state s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void say(struct identity *id, enum identity_state s, const char *fmt, ...)
@@ -437,7 +448,7 @@ static int identity_new(struct core *c)
 	c->identity = id;
 	timer_init(&id->tick, &c->clock, on_tick);
 	timer_init(&id->reload, &c->clock, on_reload);
-	r = config_unit_id(&c->cfg, NULL, id->unit_id, sizeof(id->unit_id));
+	r = unit_id(id);
 	if (r < 0)
 		log_notice("no machine id (%s) and no [fleet] unit_id: this unit is \"%s\"",
 			   strerror(-r), id->unit_id);
@@ -454,7 +465,7 @@ static void identity_set_vehicle(struct core *c, struct vehicle *v)
 {
 	struct identity *id = c->identity;
 
-	config_unit_id(&c->cfg, NULL, id->unit_id, sizeof(id->unit_id));
+	(void)unit_id(id);
 	/* A reload of profile = auto loads no profile by itself: the chosen one again. */
 	if (automatic(id) && id->chosen[0] &&
 	    (!vehicle_profile_path(v) || strcmp(vehicle_profile_path(v), id->chosen) != 0))

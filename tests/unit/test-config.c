@@ -447,7 +447,11 @@ static void auto_hard_and_unit_id(void **state)
 	fputs("not an id\n", f);
 	fclose(f);
 	assert_int_equal(config_unit_id(&c, path, id, sizeof(id)), -EINVAL);
-	assert_string_equal(id, "unknown");
+	assert_string_equal(id, "car-42"); /* untouched on failure */
+	assert_int_equal(config_mqtt_client_id(&c, path, id, sizeof(id)), 0);
+	c.mqtt.client_id[0] = '\0';
+	assert_int_equal(config_mqtt_client_id(&c, path, id, sizeof(id)), -EINVAL);
+	assert_string_equal(id, "car-42");
 	unlink(path);
 	assert_int_equal(config_unit_id(&c, path, id, sizeof(id)), -ENOENT);
 	rmdir(dir);
