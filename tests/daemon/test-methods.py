@@ -35,11 +35,19 @@ def main():
     tmp = tempfile.mkdtemp(prefix="test-methods-")
     os.chmod(tmp, 0o755)
     sock = os.path.join(tmp, "api.sock")
+    # the simulated car's profile and a door module on 29-bit ids (a wider table column)
+    profile = os.path.join(tmp, "sim.profile")
+    with open(PROFILE) as f:
+        text = f.read().replace("dbc = bodydiag-sim.dbc",
+                                "dbc = " + os.path.join(SRC, "dbc", "bodydiag-sim.dbc"))
+    with open(profile, "w") as f:
+        f.write(text + "\n[ecu door]\nname = Driver door module\nrequest = 0x18DA40F1\n"
+                "response = 0x18DAF140\n")
     conf = os.path.join(tmp, "bodydiag.conf")
     with open(conf, "w") as f:
         f.write("[can]\ninterface = bdnone0\n[data]\nprofile = %s\n"
                 "[api]\nsocket = %s\nread_group = nogroup\nadmin_group = adm\n"
-                "rate_limit = 0\n" % (PROFILE, sock))
+                "rate_limit = 0\n" % (profile, sock))
     log = open(os.path.join(tmp, "log"), "w")
     p = subprocess.Popen([DAEMON, "-c", conf], stderr=log)
     for _ in range(100):
@@ -58,11 +66,12 @@ def main():
 
     st = c.call("status")["result"]
     check(st["interface"] == "bdnone0" and st["attached"] is False and st["listen_only"] is True
-          and st["ecus"] == 2, "status: interface, attached, listen_only, ecus")
+          and st["ecus"] == 3, "status: interface, attached, listen_only, ecus")
     check(code(c.call("status", {"x": 1})) == "invalid_params", "status: unknown parameter")
     ecus = c.call("ecus")["result"]["ecus"]
-    check([e["name"] for e in ecus] == ["bcm", "obd"] and ecus[0]["tx"] == "0x726"
-          and ecus[0]["rx"] == "0x72e" and ecus[1]["functional"] == "0x7df",
+    check([e["name"] for e in ecus] == ["bcm", "obd", "door"] and ecus[0]["tx"] == "0x726"
+          and ecus[0]["rx"] == "0x72e" and ecus[1]["functional"] == "0x7df"
+          and ecus[2]["tx"] == "0x18da40f1",
           "ecus: names and ids from the profile")
 
     bad = [
@@ -201,6 +210,10 @@ def main():
           "bodydiag status --json")
     r = cli("ecus")
     check(r.returncode == 0 and "bcm" in r.stdout and "0x726" in r.stdout, "bodydiag ecus")
+    rows = r.stdout.splitlines()
+    col = rows[0].find("SESSION") if rows else -1
+    check(len(rows) == 4 and col > 0 and all(row[col:col + 2] == "0x" for row in rows[1:]),
+          "bodydiag ecus: the SESSION column lines up under 29-bit ids:\n" + r.stdout)
     check(cli("did", "NoSuchDid").returncode == 4, "bodydiag did unknown: exit 4")
     check(cli("did", "TrunkAjar").returncode == 7, "bodydiag did without a bus: exit 7 (link_down)")
     check(cli("dtc", "--ecu", "nope").returncode == 4, "bodydiag dtc --ecu unknown: exit 4")

@@ -257,6 +257,13 @@ int cmd_status(int argc, char **argv)
 	return API_EXIT_OK;
 }
 
+static int wider(int w, const char *s)
+{
+	int n = (int)strlen(s);
+
+	return n > w ? n : w;
+}
+
 int cmd_ecus(int argc, char **argv)
 {
 	struct client_opts o;
@@ -269,12 +276,22 @@ int cmd_ecus(int argc, char **argv)
 	if (o.json)
 		print_json(res);
 	else {
-		printf("%-8s %-6s %-6s %-7s %8s %8s %8s %10s  %s\n", "ECU", "TX", "RX", "SESSION",
-		       "REQUESTS", "TIMEOUTS", "NEGATIVE", "LATENCY", "DESCRIPTION");
+		/* columns as wide as their longest value: a 29-bit id ("18DA40F1") or an address
+		 * byte ("7E0/40") is wider than an 11-bit one */
+		int w_name = 3, w_tx = 2, w_rx = 2;
+
 		json_array_foreach(json_object_get(res, "ecus"), k, e) {
-			printf("%-8s %-6s %-6s 0x%02" JSON_INTEGER_FORMAT "    %8" JSON_INTEGER_FORMAT
+			w_name = wider(w_name, str(e, "name"));
+			w_tx = wider(w_tx, str(e, "tx"));
+			w_rx = wider(w_rx, str(e, "rx"));
+		}
+		printf("%-*s  %-*s  %-*s  %-7s %8s %8s %8s %10s  %s\n", w_name, "ECU", w_tx, "TX",
+		       w_rx, "RX", "SESSION", "REQUESTS", "TIMEOUTS", "NEGATIVE", "LATENCY",
+		       "DESCRIPTION");
+		json_array_foreach(json_object_get(res, "ecus"), k, e) {
+			printf("%-*s  %-*s  %-*s  0x%02" JSON_INTEGER_FORMAT "    %8" JSON_INTEGER_FORMAT
 			       " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %7.1f ms  %s\n",
-			       str(e, "name"), str(e, "tx"), str(e, "rx"),
+			       w_name, str(e, "name"), w_tx, str(e, "tx"), w_rx, str(e, "rx"),
 			       json_integer_value(json_object_get(e, "session")),
 			       json_integer_value(json_object_get(e, "requests")),
 			       json_integer_value(json_object_get(e, "timeouts")),
