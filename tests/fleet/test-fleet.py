@@ -27,19 +27,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fleetenv  # noqa: E402
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 
 UNITS, RECORDS, BAD_UNITS = 50, 60, 3
-
-n = 0
-failed = 0
-
-
-def check(cond, what):
-    global n, failed
-    n += 1
-    print(('ok' if cond else 'not ok') + f' {n} - {what}', flush=True)
-    if not cond:
-        failed += 1
 
 
 def render_module():
@@ -258,8 +249,7 @@ def main():
                       .replace('\n', '\n# '))
     finally:
         env.cleanup()
-    print(f'1..{n}')
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == '__main__':

@@ -24,6 +24,10 @@ import warnings
 
 import jsonschema
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+from tap import check  # noqa: E402
+
 # RefResolver: Debian 12's jsonschema (4.10) has nothing newer; later ones warn about it.
 warnings.filterwarnings('ignore', category=DeprecationWarning)
 
@@ -31,14 +35,6 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 SCHEMA_DIR = os.path.join(ROOT, 'docs', 'schema')
 CROSS = ('is not the instant of', 'is not the J2012 text', 'after t_us',
          'online goes with connect')
-n = failed = 0
-
-
-def check(cond, what):
-    global n, failed
-    n += 1
-    print(('ok' if cond else 'not ok') + f' {n} - {what}', flush=True)
-    failed += not cond
 
 
 def validators():
@@ -134,8 +130,7 @@ def main():
           f'a rule beyond the schema, {len(wrong)} disagreements' +
           ''.join('\n# ' + w for w in wrong[:20]))
     check(cross > 0 and agree > 10 * cross, 'the rules beyond the schema were exercised')
-    print(f'1..{n}')
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == '__main__':

@@ -35,20 +35,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'fleet'))
 sys.path.insert(0, HERE)
 import fleetenv  # noqa: E402
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 import mqttcapture  # noqa: E402
 
 FORWARD, WRITER, INGEST = sys.argv[1:4]
 UNIT = 'van-0042'
 RECORDS = 240
-
-n = failed = 0
-
-
-def check(cond, what):
-    global n, failed
-    n += 1
-    print(('ok' if cond else 'not ok') + f' {n} - {what}', flush=True)
-    failed += not cond
 
 
 class Forwarder:
@@ -381,8 +374,7 @@ def main():
         tls(env)
     finally:
         env.cleanup()
-    print(f'1..{n}')
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == '__main__':
