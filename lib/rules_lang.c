@@ -65,6 +65,13 @@ const char *rules_set_rule_id(const struct rules_set *set, size_t i)
 	return set->rules[i].id;
 }
 
+const char *rules_set_rule_title(const struct rules_set *set, size_t i)
+{
+	if (!set || i >= set->n_rules)
+		return NULL;
+	return set->rules[i].title;
+}
+
 enum rules_kind rules_set_rule_kind(const struct rules_set *set, size_t i)
 {
 	if (!set || i >= set->n_rules)

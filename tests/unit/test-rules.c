@@ -423,9 +423,11 @@ static void parser_ok(void **state)
 	assert_int_equal(rules_set_rule_count(set), 3);
 	assert_int_equal(rules_set_question_count(set), 1);
 	assert_string_equal(rules_set_rule_id(set, 1), "b");
+	assert_string_equal(rules_set_rule_title(set, 1), "B");
 	assert_int_equal(rules_set_rule_kind(set, 1), RULES_KIND_INHIBIT);
 	assert_int_equal(rules_set_rule_kind(set, 2), RULES_KIND_NORMAL);
 	assert_null(rules_set_rule_id(set, 3));
+	assert_null(rules_set_rule_title(set, 3));
 	assert_int_equal(rules_set_link_count(set), 2);
 
 	/* scope: a vehicle of another platform deactivates rule a */

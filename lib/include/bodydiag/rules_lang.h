@@ -77,6 +77,8 @@ enum rules_kind {
 /* Rules (causes, inhibits, normals) in file order; links and questions apart. */
 size_t rules_set_rule_count(const struct rules_set *set);
 const char *rules_set_rule_id(const struct rules_set *set, size_t i);	    /* NULL out of range */
+/* The title a person reads ("Trunk release fuse blown"); NULL out of range. */
+const char *rules_set_rule_title(const struct rules_set *set, size_t i);
 enum rules_kind rules_set_rule_kind(const struct rules_set *set, size_t i); /* CAUSE out of range */
 size_t rules_set_question_count(const struct rules_set *set);
 /* `link` items: how the file judges each link of the chain. */
