@@ -14,16 +14,29 @@
  *
  * --db CONNINFO (default $BODYDIAG_FLEET_DB, else "dbname=bodydiag"), --json for JSON
  * lines instead of a table. Exit status: 0, 1 (database error), 2 (usage).
+ *
+ * Tables and the page are for people: headers in words, times in UTC said once in the
+ * header, causes by the title their rule file gives them (--rules FILE|DIR, repeatable,
+ * default the data directory's rules/). The fleet server has no vehicle, only the rule
+ * files: a cause none of them names is shown by its id, and a rule file that does not
+ * parse is reported (file:line:column) without failing the view. --json keeps the SQL
+ * column names and the ids (what scripts read); the page keeps them in data-key and
+ * data-cause attributes.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "bodydiag/rules_lang.h"
 #include "config.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
@@ -60,22 +73,209 @@ static const char SQL_SUMMARY[] =
 	" (SELECT count(*) FROM records) AS records "
 	"FROM fleet_vans";
 
+/* What a person reads over each column the queries return. The SQL names stay the keys of
+ * --json and the page's data-key attributes. */
+enum col_kind {
+	COL_TEXT,
+	COL_NUMBER, /* right-aligned */
+	COL_TIME,   /* "YYYY-MM-DD HH:MI" in UTC (TS above): the header says UTC */
+	COL_CAUSE,  /* a rule id: shown by its title */
+	COL_CODES,  /* DTCs separated by spaces ("B1A40-13 B1A45-12"): lines break between them */
+	COL_KIND_MAX,
+};
+
+struct column {
+	const char *key, *header;
+	enum col_kind kind;
+};
+
+static const struct column COLUMNS[] = {
+	{"van", "Van", COL_TEXT},
+	{"vin", "VIN", COL_TEXT},
+	{"open_faults", "Open faults", COL_NUMBER},
+	{"codes", "Fault codes", COL_CODES},
+	{"last_verdict", "Last verdict", COL_TEXT},
+	{"top_cause", "Top cause", COL_CAUSE},
+	{"last_session", "Last session (UTC)", COL_TIME},
+	{"last_heard", "Last heard (UTC)", COL_TIME},
+	{"cause", "Cause", COL_CAUSE},
+	{"findings", "Findings", COL_NUMBER},
+	{"vans", "Vans", COL_NUMBER},
+	{"last", "Last held (UTC)", COL_TIME},
+	{"time", "Time (UTC)", COL_TIME},
+	{"kind", "Record", COL_TEXT},
+	{"state_or_verdict", "State or verdict", COL_TEXT},
+	{"confidence", "Confidence", COL_NUMBER},
+	{"session", "Session", COL_NUMBER},
+	{"advice", "Advice", COL_TEXT},
+	{"hours_silent", "Hours silent", COL_NUMBER},
+	{"state", "State", COL_TEXT},
+	{"reason", "Reason", COL_TEXT},
+};
+
+/* A query's column: its entry above (every column of the queries has one; an unknown name
+ * is shown as it is). */
+static struct column column_of(const char *key)
+{
+	for (size_t i = 0; i < sizeof(COLUMNS) / sizeof(COLUMNS[0]); i++)
+		if (strcmp(COLUMNS[i].key, key) == 0)
+			return COLUMNS[i];
+	return (struct column){key, key, COL_TEXT};
+}
+
+/* --- cause titles from the rule files --- */
+
+#define MAX_RULE_FILES 64
+
+struct titles {
+	struct rules_set *sets[MAX_RULE_FILES];
+	char *paths[MAX_RULE_FILES]; /* loaded, for the page's footnote */
+	size_t n;
+};
+
+static void titles_finish(struct titles *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		rules_set_free(t->sets[i]);
+		free(t->paths[i]);
+	}
+	t->n = 0;
+}
+
+/* The title of a cause (rule, inhibit or normal) in the first file that names it; NULL
+ * when none does. */
+static const char *cause_title(const struct titles *t, const char *id)
+{
+	for (size_t f = 0; f < t->n; f++)
+		for (size_t i = 0; i < rules_set_rule_count(t->sets[f]); i++)
+			if (strcmp(rules_set_rule_id(t->sets[f], i), id) == 0)
+				return rules_set_rule_title(t->sets[f], i);
+	return NULL;
+}
+
+/* One rule file through the library's parser. A file that cannot be read or parsed is
+ * reported and left out: its causes are then shown by their ids. */
+static void titles_load_file(struct titles *t, const char *path)
+{
+	struct rules_parser *p;
+	struct rules_error err = {0};
+	struct rules_set *set = NULL;
+	char buf[65536];
+	size_t n;
+	int r = 0;
+	FILE *f;
+
+	if (t->n == MAX_RULE_FILES) {
+		fprintf(stderr, "bodydiag fleet: %s: more than %d rule files, left out\n", path,
+			MAX_RULE_FILES);
+		return;
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "bodydiag fleet: %s: %s (its causes are shown by their ids)\n", path,
+			strerror(errno));
+		return;
+	}
+	p = rules_parser_new(path);
+	if (!p)
+		r = -ENOMEM;
+	while (r >= 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		r = rules_parser_feed(p, buf, n);
+	if (r >= 0 && ferror(f))
+		r = -EIO;
+	fclose(f);
+	if (r >= 0)
+		r = rules_parser_finish(p, &err, &set);
+	rules_parser_free(p);
+	if (r == -EINVAL) {
+		fprintf(stderr, "%s:%u:%u: error: %s (file left out: its causes are shown by their "
+				"ids)\n", err.file, err.line, err.column, err.message);
+		return;
+	}
+	if (r < 0) {
+		fprintf(stderr, "bodydiag fleet: %s: %s (its causes are shown by their ids)\n", path,
+			strerror(-r));
+		return;
+	}
+	t->paths[t->n] = strdup(path);
+	if (!t->paths[t->n]) {
+		rules_set_free(set);
+		fprintf(stderr, "bodydiag fleet: %s: %s\n", path, strerror(ENOMEM));
+		return;
+	}
+	t->sets[t->n++] = set;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A rule file, or every *.rules of a directory in name order. */
+static void titles_load(struct titles *t, const char *path)
+{
+	struct stat st;
+	struct dirent *e;
+	char *names[MAX_RULE_FILES];
+	size_t n = 0;
+	DIR *d;
+
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		titles_load_file(t, path);
+		return;
+	}
+	d = opendir(path);
+	if (!d) {
+		fprintf(stderr, "bodydiag fleet: rules %s: %s (causes are shown by their ids)\n", path,
+			strerror(errno));
+		return;
+	}
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len <= 6 || strcmp(e->d_name + len - 6, ".rules") != 0)
+			continue;
+		if (n == MAX_RULE_FILES) {
+			fprintf(stderr, "bodydiag fleet: %s: more than %d .rules files, %s left out\n",
+				path, MAX_RULE_FILES, e->d_name);
+			continue;
+		}
+		if (asprintf(&names[n], "%s/%s", path, e->d_name) >= 0)
+			n++;
+	}
+	closedir(d);
+	if (!n)
+		fprintf(stderr, "bodydiag fleet: %s: no .rules file (causes are shown by their "
+				"ids)\n", path);
+	qsort(names, n, sizeof(names[0]), by_name);
+	for (size_t i = 0; i < n; i++) {
+		titles_load_file(t, names[i]);
+		free(names[i]);
+	}
+}
+
 struct args {
 	const char *db, *since, *after, *out;
+	const char *rules[MAX_RULE_FILES];
+	size_t n_rules;
+	struct titles titles;
 	int limit;
 	bool json, all;
 };
 
 static int usage(FILE *f, int status)
 {
-	fprintf(f, "Usage: bodydiag fleet [--db CONNINFO] [--json] COMMAND [ARGS]\n\n"
+	fprintf(f, "Usage: bodydiag fleet [--db CONNINFO] [--json] [--rules FILE|DIR]... COMMAND "
+		   "[ARGS]\n\n"
 		   "  vans [--all]                   vans with open body faults\n"
 		   "  causes [--since T] [--limit N] most frequent causes across the fleet\n"
 		   "  history VAN|VIN [--limit N]    a van's trunk findings, newest first\n"
 		   "  silent [--after DURATION]      vans that stopped reporting (default 24 hours)\n"
 		   "  html -o FILE|-                 the fleet page (self-contained HTML)\n\n"
 		   "CONNINFO: a libpq connection string (default $BODYDIAG_FLEET_DB or "
-		   "\"dbname=bodydiag\").\n");
+		   "\"dbname=bodydiag\").\n"
+		   "--rules: rule files (or directories of *.rules) whose titles name the causes\n"
+		   "(default $BODYDIAG_DATADIR/rules, else %s/rules); --json keeps the ids.\n",
+		BODYDIAG_DATADIR);
 	return status;
 }
 
@@ -99,48 +299,115 @@ static bool numeric_column(PGresult *res, int col)
 	return t == 20 || t == 21 || t == 23 || t == 700 || t == 701 || t == 1700;
 }
 
-static void print_result(PGresult *res, bool json)
+/* What a cell shows: a cause by its title (its id when no rule file names it). */
+static const char *cell(PGresult *res, int r, int c, const struct column *col,
+			const struct titles *t)
+{
+	const char *v = PQgetvalue(res, r, c), *title;
+
+	if (col->kind == COL_CAUSE && *v && (title = cause_title(t, v)))
+		return title;
+	return v;
+}
+
+/* Columns on a terminal: UTF-8 code points (titles and advice may hold "ü", "°"). */
+static int text_width(const char *s)
+{
+	int w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+/* Bytes of the first cols code points of s. */
+static int text_prefix(const char *s, int cols)
+{
+	int i = 0;
+
+	for (; s[i]; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && cols-- == 0)
+			break;
+	return i;
+}
+
+#define CELL_MAX 60 /* columns of a text cell; longer text is cut */
+
+/* One cell of a text table, two spaces after it. Padding is held back until something
+ * follows it on the line, so no line ends in blanks. */
+static void print_cell(int *pending, const char *s, int w, bool right)
+{
+	int tw = text_width(s), pad = w - (tw > CELL_MAX ? CELL_MAX : tw);
+
+	if (!*s) {
+		*pending += w + 2;
+		return;
+	}
+	if (right)
+		*pending += pad;
+	printf("%*s%.*s", *pending, "", text_prefix(s, CELL_MAX), s);
+	*pending = (right ? 0 : pad) + 2;
+}
+
+static void print_json(PGresult *res)
 {
 	int rows = PQntuples(res), cols = PQnfields(res);
 
-	if (json) {
-		for (int r = 0; r < rows; r++) {
-			json_t *o = json_object();
-			for (int c = 0; c < cols; c++) {
-				const char *v = PQgetvalue(res, r, c);
-				json_t *j = numeric_column(res, c) && *v ? json_loads(v, JSON_DECODE_ANY, NULL)
-									 : json_string(v);
-				json_object_set_new(o, PQfname(res, c), j ? j : json_string(v));
-			}
-			char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			puts(s);
-			free(s);
-			json_decref(o);
+	for (int r = 0; r < rows; r++) {
+		json_t *o = json_object();
+		for (int c = 0; c < cols; c++) {
+			const char *v = PQgetvalue(res, r, c);
+			json_t *j = numeric_column(res, c) && *v ? json_loads(v, JSON_DECODE_ANY, NULL)
+								 : json_string(v);
+			json_object_set_new(o, PQfname(res, c), j ? j : json_string(v));
 		}
-		return;
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(o);
 	}
+}
+
+static int print_table(PGresult *res, const struct titles *t)
+{
+	int rows = PQntuples(res), cols = PQnfields(res);
+	struct column *col = calloc((size_t)cols, sizeof(*col));
 	int *w = calloc((size_t)cols, sizeof(*w));
-	for (int c = 0; c < cols; c++) {
-		w[c] = (int)strlen(PQfname(res, c));
-		for (int r = 0; r < rows; r++)
-			if (PQgetlength(res, r, c) > w[c])
-				w[c] = PQgetlength(res, r, c) > 60 ? 60 : PQgetlength(res, r, c);
+
+	if (!col || !w) {
+		free(col);
+		free(w);
+		fprintf(stderr, "bodydiag fleet: %s\n", strerror(ENOMEM));
+		return 1;
 	}
-	for (int c = 0; c < cols; c++)
-		printf("%-*s%s", w[c], PQfname(res, c), c + 1 < cols ? "  " : "\n");
-	for (int r = 0; r < rows; r++)
+	for (int c = 0; c < cols; c++) {
+		col[c] = column_of(PQfname(res, c));
+		w[c] = text_width(col[c].header);
+		for (int r = 0; r < rows; r++) {
+			int cw = text_width(cell(res, r, c, &col[c], t));
+			cw = cw > CELL_MAX ? CELL_MAX : cw;
+			w[c] = cw > w[c] ? cw : w[c];
+		}
+	}
+	for (int r = -1; r < rows; r++) {
+		int pending = 0;
 		for (int c = 0; c < cols; c++)
-			printf("%-*.*s%s", w[c], 60, PQgetvalue(res, r, c), c + 1 < cols ? "  " : "\n");
+			print_cell(&pending, r < 0 ? col[c].header : cell(res, r, c, &col[c], t), w[c],
+				   col[c].kind == COL_NUMBER);
+		putchar('\n');
+	}
 	if (!rows)
 		printf("(none)\n");
+	free(col);
 	free(w);
+	return 0;
 }
 
 /* --- HTML --- */
 
-static void html_text(FILE *f, const char *s)
+static void html_textn(FILE *f, const char *s, size_t n)
 {
-	for (; *s; s++) {
+	for (; n--; s++) {
 		switch (*s) {
 		case '<': fputs("&lt;", f); break;
 		case '>': fputs("&gt;", f); break;
@@ -151,8 +418,31 @@ static void html_text(FILE *f, const char *s)
 	}
 }
 
-/* A result as a <table>; bar_col >= 0 draws that numeric column as a bar beside it. */
-static void html_table(FILE *f, const char *id, PGresult *res, int bar_col)
+static void html_text(FILE *f, const char *s)
+{
+	html_textn(f, s, strlen(s));
+}
+
+/* Each DTC whole on a line: "B1A46-13", not "B1A46-" and "13". */
+static void html_codes(FILE *f, const char *s)
+{
+	for (const char *end; *s; s = end) {
+		size_t n = strcspn(s, " ");
+		end = s + n + strspn(s + n, " ");
+		fputs("<span class=\"code\">", f);
+		html_textn(f, s, n);
+		fputs(*end ? "</span> " : "</span>", f);
+	}
+}
+
+/*
+ * A result as a <table id=ID>. Each header cell carries the SQL name in data-key, each
+ * cause cell the id in data-cause, so scripts find them whatever the words say; each cell
+ * its header in data-h, which narrow screens show beside the value (one card per row).
+ * bar_col >= 0 draws that numeric column as a bar in a cell of its own after it.
+ */
+static void html_table(FILE *f, const char *id, PGresult *res, int bar_col,
+		       const struct titles *t)
 {
 	int rows = PQntuples(res), cols = PQnfields(res);
 	double max = 1;
@@ -166,36 +456,72 @@ static void html_table(FILE *f, const char *id, PGresult *res, int bar_col)
 	}
 	fprintf(f, "<table id=\"%s\" data-rows=\"%d\"><thead><tr>", id, rows);
 	for (int c = 0; c < cols; c++) {
-		fputs("<th>", f);
-		html_text(f, PQfname(res, c));
+		struct column col = column_of(PQfname(res, c));
+		fprintf(f, "<th%s data-key=\"", col.kind == COL_NUMBER ? " class=\"n\"" : "");
+		html_text(f, col.key);
+		fputs("\">", f);
+		html_text(f, col.header);
 		fputs("</th>", f);
+		if (c == bar_col)
+			fputs("<th class=\"bars\"></th>", f);
 	}
 	fputs("</tr></thead><tbody>\n", f);
 	for (int r = 0; r < rows; r++) {
 		fputs("<tr>", f);
 		for (int c = 0; c < cols; c++) {
-			fprintf(f, "<td%s>", numeric_column(res, c) ? " class=\"n\"" : "");
-			html_text(f, PQgetvalue(res, r, c));
-			if (c == bar_col)
-				fprintf(f, " <span class=\"bar\" style=\"width:%.0fpx\"></span>",
-					200.0 * atof(PQgetvalue(res, r, c)) / max);
+			struct column col = column_of(PQfname(res, c));
+			const char *v = PQgetvalue(res, r, c), *shown = cell(res, r, c, &col, t);
+			fputs("<td", f);
+			if (col.kind == COL_NUMBER)
+				fputs(" class=\"n\"", f);
+			if (col.kind == COL_TIME)
+				fputs(" class=\"t\"", f);
+			if (col.kind == COL_CAUSE && *v) {
+				fputs(shown == v ? " class=\"id\" data-cause=\"" : " data-cause=\"", f);
+				html_text(f, v);
+				fputs("\"", f);
+			}
+			fputs(" data-h=\"", f);
+			html_text(f, col.header);
+			fputs("\">", f);
+			if (col.kind == COL_CODES)
+				html_codes(f, shown);
+			else
+				html_text(f, shown);
 			fputs("</td>", f);
+			/* 200 px for the largest; 2 px at least, so that one finding shows */
+			if (c == bar_col)
+				fprintf(f, "<td class=\"bars\"><span class=\"bar\" style=\"width:%.0fpx\">"
+					   "</span></td>", atof(v) > 0 ? fmax(2, 200.0 * atof(v) / max) : 0);
 		}
 		fputs("</tr>\n", f);
 	}
 	fputs("</tbody></table>\n", f);
 }
 
+/* Below 700 px a table row becomes a card: each cell on its own line after its header
+ * (data-h), empty cells left out; the bars stay out of the cards (the number says it). */
 static const char CSS[] =
-	"body{font:14px/1.4 sans-serif;margin:24px;color:#222;max-width:1150px}"
+	"body{font:14px/1.4 sans-serif;margin:24px;color:#222;max-width:1400px}"
 	"h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px "
-	"solid #ccc}.sub{color:#666}.tiles{display:flex;gap:12px;margin:16px 0}"
+	"solid #ccc}.sub{color:#666}.tiles{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}"
 	".tile{border:1px solid #ccc;border-radius:6px;padding:8px 14px;min-width:120px}"
 	".tile b{display:block;font-size:24px}.tile.bad b{color:#c33}"
 	"table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 8px;"
-	"border-bottom:1px solid #eee;vertical-align:top}th{background:#f4f4f4}td.n{text-align:right;"
-	"white-space:nowrap}.bar{display:inline-block;height:10px;background:#c33;margin-left:6px}"
-	"td:first-child{white-space:nowrap}details{margin:6px 0}summary{cursor:pointer;font-weight:bold}.none{color:#666}";
+	"border-bottom:1px solid #eee;vertical-align:top}th{background:#f4f4f4}"
+	"th.n,td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
+	"td.t,.code{white-space:nowrap}"
+	"td.bars{width:210px;padding-left:0}.bar{display:inline-block;height:10px;"
+	"background:#c33;vertical-align:middle}td.id{font-family:monospace}"
+	"td:first-child{white-space:nowrap}details{margin:6px 0}summary{cursor:pointer;"
+	"font-weight:bold}.none{color:#666}"
+	"@media (max-width:700px){body{margin:12px}table,tbody,tr,td{display:block}"
+	"thead,.bars{display:none}tr{border:1px solid #ddd;border-radius:6px;margin:8px 0;"
+	"padding:4px 0}td,td.n,td.t,td:first-child{border:0;padding:1px 10px 1px calc(8.5em + 18px);"
+	"text-align:left;white-space:normal;overflow-wrap:anywhere}td:empty{display:none}"
+	"td::before{content:attr(data-h);display:inline-block;vertical-align:top;width:8.5em;"
+	"margin-left:calc(-8.5em - 8px);margin-right:8px;color:#666;font-family:sans-serif}"
+	".tile{min-width:0;flex:1 1 40%}}";
 
 static int write_html(PGconn *c, const struct args *a)
 {
@@ -223,6 +549,7 @@ static int write_html(PGconn *c, const struct args *a)
 		goto out;
 	}
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		   "<title>bodydiag fleet</title><style>%s</style></head><body>\n", CSS);
 	fprintf(f, "<h1>bodydiag fleet: body faults</h1><div class=\"sub\">Generated %s from "
 		   "the fleet database (bodydiag %s).</div>\n", now, BODYDIAG_VERSION);
@@ -236,14 +563,14 @@ static int write_html(PGconn *c, const struct args *a)
 		PQntuples(silent), PQgetvalue(sum, 0, 3));
 	fputs("<h2>Most frequent causes</h2>\n<p class=\"sub\">Findings that held, across the "
 	      "fleet.</p>\n", f);
-	html_table(f, "causes", causes, 1);
+	html_table(f, "causes", causes, 1, &a->titles);
 	fputs("<h2>Vans with open body faults</h2>\n<p class=\"sub\">Body DTCs whose newest "
 	      "status has testFailed or confirmedDTC set, with the verdict of the van's last "
 	      "diagnosis session.</p>\n", f);
-	html_table(f, "open-faults", vans, -1);
+	html_table(f, "open-faults", vans, -1, &a->titles);
 	fprintf(f, "<h2>Vans that stopped reporting</h2>\n<p class=\"sub\">Not heard from for "
 		   "%s, or their connection ended without a goodbye (the will).</p>\n", after[0]);
-	html_table(f, "silent", silent, -1);
+	html_table(f, "silent", silent, -1, &a->titles);
 	fputs("<h2>Trunk findings per van</h2>\n<div id=\"histories\">\n", f);
 	snprintf(limit, sizeof(limit), "%d", a->limit);
 	for (int r = 0; r < PQntuples(vans); r++) {
@@ -258,11 +585,20 @@ static int write_html(PGconn *c, const struct args *a)
 		fputs("\"><summary>", f);
 		html_text(f, p[0]);
 		fprintf(f, " %s (%s)</summary>\n", PQgetvalue(vans, r, 1), PQgetvalue(vans, r, 3));
-		html_table(f, "history", h, -1);
+		html_table(f, "history", h, -1, &a->titles);
 		fputs("</details>\n", f);
 		PQclear(h);
 	}
-	fputs("</div></body></html>\n", f);
+	fputs("</div>\n<p class=\"sub\" id=\"rules\">Times are UTC. Causes are named by ", f);
+	if (!a->titles.n)
+		fputs("their ids: no rule file was loaded.", f);
+	for (size_t i = 0; i < a->titles.n; i++) {
+		fputs(i ? ", " : "the titles in ", f);
+		html_text(f, a->titles.paths[i]);
+	}
+	if (a->titles.n)
+		fputs("; a cause none of them names is shown by its id.", f);
+	fputs("</p>\n</body></html>\n", f);
 out:
 	PQclear(sum);
 	PQclear(vans);
@@ -280,7 +616,7 @@ int main(int argc, char **argv)
 		{"all", no_argument, NULL, 'a'},         {"since", required_argument, NULL, 's'},
 		{"limit", required_argument, NULL, 'l'}, {"after", required_argument, NULL, 'A'},
 		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-		{},
+		{"rules", required_argument, NULL, 'r'}, {},
 	};
 	struct args a = {.db = getenv("BODYDIAG_FLEET_DB"), .limit = 20};
 	const char *cmd = NULL, *van = NULL;
@@ -308,6 +644,13 @@ int main(int argc, char **argv)
 		case 's': a.since = optarg; break;
 		case 'A': a.after = optarg; break;
 		case 'o': a.out = optarg; break;
+		case 'r':
+			if (a.n_rules == MAX_RULE_FILES) {
+				fprintf(stderr, "bodydiag fleet: --rules: at most %d\n", MAX_RULE_FILES);
+				return 2;
+			}
+			a.rules[a.n_rules++] = optarg;
+			break;
 		case 'l':
 			a.limit = (int)strtol(optarg, &end, 10);
 			if (*end || a.limit < 1 || a.limit > 100000) {
@@ -336,6 +679,17 @@ int main(int argc, char **argv)
 		PQfinish(conn);
 		return 1;
 	}
+	/* JSON carries the ids: no titles needed, and no warning about rule files. */
+	if (!a.json || strcmp(cmd, "html") == 0) {
+		char dir[4096];
+		if (!a.n_rules) {
+			const char *d = getenv("BODYDIAG_DATADIR");
+			snprintf(dir, sizeof(dir), "%s/rules", d && *d ? d : BODYDIAG_DATADIR);
+			a.rules[a.n_rules++] = dir;
+		}
+		for (size_t i = 0; i < a.n_rules; i++)
+			titles_load(&a.titles, a.rules[i]);
+	}
 	char limit[16];
 	snprintf(limit, sizeof(limit), "%d", a.limit);
 	if (strcmp(cmd, "html") == 0) {
@@ -354,12 +708,15 @@ int main(int argc, char **argv)
 			const char *p[1] = {a.after ? a.after : "24 hours"};
 			res = query(conn, SQL_SILENT, 1, p);
 		}
-		if (res)
-			print_result(res, a.json);
-		else
+		if (!res)
 			status = 1;
+		else if (a.json)
+			print_json(res);
+		else
+			status = print_table(res, &a.titles);
 		PQclear(res);
 	}
+	titles_finish(&a.titles);
 	PQfinish(conn);
 	return status;
 }

@@ -16,10 +16,9 @@ chromium is a failure.
 Output is TAP. Usage: test-fleet.py BODYDIAG_INGEST SIM_UNITS BODYDIAG
 """
 import collections
-import html.parser
-import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,37 +32,157 @@ from tap import check  # noqa: E402
 UNITS, RECORDS, BAD_UNITS = 50, 60, 3
 
 
-def render_module():
-    """tests/tools/test-report-render.py: its chromium runner and PNG reader."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools',
-                        'test-report-render.py')
-    spec = importlib.util.spec_from_file_location('report_render', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+# What the tables say over each column (the --json keys and the page's data-key stay the SQL
+# names): a person reads words, and a time column says UTC once, in its header.
+HEADERS = {
+    'vans': [('van', 'Van'), ('vin', 'VIN'), ('open_faults', 'Open faults'),
+             ('codes', 'Fault codes'), ('last_verdict', 'Last verdict'),
+             ('top_cause', 'Top cause'), ('last_session', 'Last session (UTC)'),
+             ('last_heard', 'Last heard (UTC)')],
+    'causes': [('cause', 'Cause'), ('findings', 'Findings'), ('vans', 'Vans'),
+               ('last', 'Last held (UTC)')],
+    'history': [('time', 'Time (UTC)'), ('kind', 'Record'), ('cause', 'Cause'),
+                ('state_or_verdict', 'State or verdict'), ('confidence', 'Confidence'),
+                ('session', 'Session'), ('advice', 'Advice')],
+    'silent': [('van', 'Van'), ('vin', 'VIN'), ('last_heard', 'Last heard (UTC)'),
+               ('hours_silent', 'Hours silent'), ('state', 'State'), ('reason', 'Reason')],
+}
+NUMERIC = {'open_faults', 'findings', 'vans', 'confidence', 'session', 'hours_silent'}
+UNKNOWN = 'retrofit_relay_stuck'  # a cause no rule file names: shown by its id
 
 
-class Tables(html.parser.HTMLParser):
-    """id -> data-rows of every <table>/<p> with an id, and the <details> per van."""
-
-    def __init__(self):
-        super().__init__()
-        self.rows, self.vans = {}, []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if 'data-rows' in a and a.get('id') != 'history':
-            self.rows[a['id']] = int(a['data-rows'])
-        if tag == 'details':
-            self.vans.append(a.get('data-van'))
+def rule_titles(path):
+    """id -> title of every rule, inhibit and normal of a rule file, read here on its own
+    (the view uses the library's parser)."""
+    titles = {}
+    for line in open(path):
+        m = re.match(r'\s*(rule|inhibit|normal)\s+(\w+)\s+"((?:[^"\\]|\\.)*)"', line)
+        if m:
+            titles[m.group(2)] = re.sub(r'\\(.)', r'\1', m.group(3))
+    return titles
 
 
-def fleet(bodydiag, pg, *args):
+def fleet(bodydiag, pg, *args, env=None, stderr=None):
     r = subprocess.run([bodydiag, 'fleet', '--db', pg.conninfo] + list(args),
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=env)
     if r.returncode:
         raise RuntimeError(f'bodydiag fleet {args}: {r.stderr}')
+    if stderr is not None:
+        stderr.append(r.stderr)
     return r.stdout
+
+
+def text_table(table):
+    """A text table: its headers (two spaces apart; a header has single spaces at most) and
+    a function giving each row's cell under a left-aligned header (it starts where its
+    header starts: '' for an empty cell)."""
+    lines = table.rstrip('\n').split('\n')
+    heads = {m.group(): m.start() for m in re.finditer(r'\S+(?: \S+)*', lines[0])}
+
+    def column(header):
+        return [re.match(r'(\S+(?: \S+)*)?', line[heads[header]:]).group(1) or ''
+                for line in lines[1:]]
+    return list(heads), column
+
+
+# The page as the browser laid it out: each table's header cells (data-key, text, alignment),
+# its row count, the cause cells, the numbers' alignment, the width of the rows.
+MEASURE = r"""
+(() => {
+  const tables = {};
+  for (const t of document.querySelectorAll('table[id], p[id][data-rows]')) {
+    if (t.id === 'history' && tables.history) continue;
+    tables[t.id] = {rows: +t.dataset.rows,
+      th: [...t.querySelectorAll('th[data-key]')].map(th => [th.dataset.key,
+          th.textContent, getComputedStyle(th).textAlign])};
+  }
+  const numbers = [];
+  for (const t of document.querySelectorAll('table')) {
+    const keys = [...t.querySelectorAll('thead th')].map(th => th.dataset.key || '');
+    for (const tr of t.querySelectorAll('tbody tr'))
+      [...tr.children].forEach((td, i) => { if (td.textContent)
+        numbers.push([keys[i], getComputedStyle(td).textAlign]); });
+  }
+  const de = document.documentElement;
+  return JSON.stringify({tables, numbers,
+    causes: [...document.querySelectorAll('td[data-cause]')].map(td => [td.dataset.cause,
+        td.textContent, td.closest('table').id]),
+    vans: [...document.querySelectorAll('details')].map(d => d.dataset.van),
+    scrollWidth: de.scrollWidth, clientWidth: de.clientWidth, height: de.scrollHeight,
+    widest: Math.max(...[...document.querySelectorAll('tr')].map(tr =>
+        tr.getBoundingClientRect().right)),
+    cards: getComputedStyle(document.querySelector('#open-faults tr')).display,
+    footnote: (document.querySelector('#rules') || {}).textContent || ''});
+})()
+"""
+
+
+def page_checks(exe, env, page, got, vans, silent, titles, shots):
+    """The page in Chromium at a desk's and a phone's width: headers, causes, numbers,
+    layout, and a screenshot of each looked at for ink and the cause bars."""
+    tools = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools')
+    sys.path.insert(0, tools)
+    import cdp  # noqa: E402
+    import pngread  # noqa: E402
+    b = cdp.Browser(exe, os.path.join(env.dir, 'profile'))
+    try:
+        for width in (1280, 390):
+            b.open('file://' + page, width)
+            m = json.loads(b.evaluate(MEASURE))
+            shot = os.path.join(env.dir, f'fleet-{width}.png')
+            b.screenshot(shot, width, min(m['height'], 12000))
+            shots.append(shot)
+            at = f'at {width} px'
+            rows = {k: v['rows'] for k, v in m['tables'].items() if k != 'history'}
+            check(rows == {'open-faults': len(vans), 'causes': len(got),
+                           'silent': len(silent)}, f'{at}: rendered tables {rows}')
+            check(m['vans'] == [v['van'] for v in vans],
+                  f'{at}: one findings history per van with faults ({len(m["vans"])})')
+            for tid, name in (('open-faults', 'vans'), ('causes', 'causes'),
+                              ('history', 'history'), ('silent', 'silent')):
+                th = [(k, text) for k, text, _ in m['tables'][tid]['th']]
+                check(th == HEADERS[name], f'{at}: #{tid} headers in words, data-key the '
+                      f'column names: {[t for _, t in th]}')
+            wrong = [c for c in m['causes'] if c[1] != titles.get(c[0], c[0])]
+            check(m['causes'] and not wrong, f'{at}: {len(m["causes"])} cause cells, each '
+                  f'the title of its rule (the id when no rule names it); wrong: {wrong[:3]}')
+            check([UNKNOWN, UNKNOWN, 'causes'] in m['causes'],
+                  f'{at}: the cause no rule names shown by its id')
+            check('trunk.rules' in m['footnote'] and 'UTC' in m['footnote'],
+                  f'{at}: the footnote names the rule file: {m["footnote"]!r}')
+            check(m['scrollWidth'] <= m['clientWidth'] and m['widest'] <= m['clientWidth'],
+                  f'{at}: no horizontal scroll (page {m["scrollWidth"]} px, widest row '
+                  f'{m["widest"]:.0f} px)')
+            if width == 1280:
+                bad = {k for k, align in m['numbers'] if (k in NUMERIC) != (align == 'right')}
+                check(m['numbers'] and not bad, f'{at}: numbers right-aligned, the rest left '
+                      f'({len(m["numbers"])} cells; wrong: {sorted(bad)})')
+                heads = [(k, a) for t in m['tables'].values() for k, _, a in t['th']]
+                check(all((k in NUMERIC) == (a == 'right') for k, a in heads),
+                      f'{at}: the numbers\' headers over them, right-aligned')
+                check(m['cards'] == 'table-row', f'{at}: tables as tables')
+            else:
+                check(m['cards'] == 'block', f'{at}: each row a card (a table does not fit)')
+            w, h, bpp, png = pngread.decode_png(open(shot, 'rb').read())
+            check(w == width and len(pngread.colours(png, bpp)) >= 16 and
+                  pngread.ink(png, bpp) > 0.02, f'{at}: screenshot {w}x{h} not blank')
+            # The cause bars: #c33 boxes 10 px high, one per cause, the first the longest
+            # (on a phone the number alone: no bars).
+            bars = sorted((x for x in pngread.blobs(png, bpp, (0xcc, 0x33, 0x33))
+                           if 9 <= x[3] - x[1] + 1 <= 11 and x[2] - x[0] >= 8),
+                          key=lambda x: x[1])
+            if width == 1280:
+                # 200 px for the most frequent; those under 9 px are not told from other red
+                top = max(c['findings'] for c in got)
+                long = [c for c in got if 200 * c['findings'] / top >= 9.5]
+                check(len(bars) == len(long) and
+                      bars[0][2] - bars[0][0] >= bars[-1][2] - bars[-1][0],
+                      f'{at}: {len(bars)} cause bars of 9 px or more drawn for {len(long)} '
+                      f'causes, longest first')
+            else:
+                check(not bars, f'{at}: no bars in the cards ({len(bars)})')
+    finally:
+        b.close()
 
 
 def view_checks(bodydiag, pg, env):
@@ -71,6 +190,17 @@ def view_checks(bodydiag, pg, env):
     pg.psql("UPDATE units SET last_seen = now() - interval '3 days' "
             "WHERE unit IN ('van-049', 'van-050')")
     pg.psql("UPDATE units SET state = 'offline', state_reason = 'will' WHERE unit = 'van-048'")
+    # A finding of a cause no rule file names (a unit running newer rules than the server):
+    # a copy of van-007's newest finding, in the same partition.
+    pg.psql(f"INSERT INTO records (unit, epoch, seq, t, t_us, kind, vin, session, "
+            f"unit_record_id, cause, confidence, state, advice, ingest) "
+            f"SELECT unit, epoch, seq + 1000000, t, t_us, kind, vin, session, unit_record_id, "
+            f"'{UNKNOWN}', 0.8, 'holds', advice, 'test' FROM records WHERE unit = 'van-007' "
+            f"AND kind = 'finding' ORDER BY t DESC LIMIT 1")
+    src = os.environ.get('BODYDIAG_SOURCE_ROOT',
+                         os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+    rules = os.path.join(src, 'rules', 'trunk.rules')
+    titles = rule_titles(rules)
     rows = pg.psql("SELECT unit, kind, t_us, seq, code, status, cause, state FROM records")
     latest = {}
     causes = collections.Counter()
@@ -90,10 +220,14 @@ def view_checks(bodydiag, pg, env):
     check({v['van']: v['open_faults'] for v in vans} == dict(open_faults),
           f'fleet vans: {len(vans)} vans with open body faults, as counted from the records')
     check(all(v['last_verdict'] for v in vans), 'fleet vans: each has its last verdict')
+    check(all(list(v) == [k for k, _ in HEADERS['vans']] for v in vans),
+          'fleet vans --json: the keys are the column names, as before')
     got = [json.loads(line) for line in fleet(bodydiag, pg, 'causes', '--json').splitlines()]
     check([(c['cause'], c['findings']) for c in got] ==
           sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])),
           f'fleet causes: {[(c["cause"], c["findings"]) for c in got[:3]]}... by frequency')
+    check(all(list(c) == [k for k, _ in HEADERS['causes']] for c in got) and
+          UNKNOWN in [c['cause'] for c in got], 'fleet causes --json: keys and ids as before')
     h = fleet(bodydiag, pg, 'history', 'van-007', '--limit', '1000', '--json').splitlines()
     check(len(h) == history['van-007'] and json.loads(h[0])['time'] >= json.loads(h[-1])['time'],
           f'fleet history van-007: {len(h)} findings and sessions, newest first')
@@ -102,45 +236,65 @@ def view_checks(bodydiag, pg, env):
     check(silent == ['van-049', 'van-050', 'van-048'] or
           sorted(silent) == ['van-048', 'van-049', 'van-050'],
           f'fleet silent: {silent}')
-    table = fleet(bodydiag, pg, 'vans')
-    check(table.startswith('van ') and 'B1A40-13' in table, 'fleet vans as a table')
+
+    # The text tables: headers in words, causes by their titles.
+    heads, column = text_table(fleet(bodydiag, pg, '--rules', rules, 'vans'))
+    check(heads == [t for _, t in HEADERS['vans']] and
+          any('B1A40-13' in codes for codes in column('Fault codes')),
+          f'fleet vans as a table: {heads}')
+    want = [titles.get(v['top_cause'], v['top_cause']) for v in vans]
+    check(column('Van') == [v['van'] for v in vans] and column('Top cause') == want,
+          f'fleet vans: each top cause by its rule\'s title ({sorted(set(want))[:3]}...)')
+    heads, column = text_table(fleet(bodydiag, pg, '--rules', rules, 'causes'))
+    want = [titles.get(c['cause'], c['cause']) for c in got]
+    check(heads == [t for _, t in HEADERS['causes']] and column('Cause') == want,
+          f'fleet causes as a table: {want[:2]}..., {UNKNOWN} by its id')
+    check(all(c['cause'] in titles for c in got if c['cause'] != UNKNOWN),
+          f'every other cause has a title in {rules}')
+    heads, column = text_table(fleet(bodydiag, pg, '--rules', rules, 'history', 'van-007'))
+    shown = [c for c in column('Cause') if c]
+    check(heads == [t for _, t in HEADERS['history']] and UNKNOWN in shown and
+          all(c in titles.values() for c in shown if c != UNKNOWN),
+          f'fleet history as a table: causes {sorted(set(shown))[:3]}...')
+    heads, _ = text_table(fleet(bodydiag, pg, 'silent'))
+    check(heads == [t for _, t in HEADERS['silent']], f'fleet silent as a table: {heads}')
+    # The installed rules by default (the data directory, $BODYDIAG_DATADIR).
+    errs = []
+    _, column = text_table(fleet(bodydiag, pg, 'causes', env=dict(os.environ,
+                                 BODYDIAG_DATADIR=src), stderr=errs))
+    check(column('Cause') == want and not errs[0],
+          'fleet causes: titles from $BODYDIAG_DATADIR/rules/ by default, nothing on stderr')
+    # A rule file that does not parse: said with its line, and the view still shows ids.
+    bad = os.path.join(env.dir, 'bad.rules')
+    open(bad, 'w').write('format 2\n\nrule fuse_blown "Fuse"\n\twhen signal no_such_role > 1\n')
+    errs = []
+    _, column = text_table(fleet(bodydiag, pg, '--rules', bad, 'causes', stderr=errs))
+    check(re.search(r'bad\.rules:4:\d+: error: .*no_such_role', errs[0]) and
+          column('Cause') == [c['cause'] for c in got],
+          f'a bad rule file: {errs[0].strip()!r}, the causes by their ids')
+    errs = []
+    fleet(bodydiag, pg, '--rules', bad, 'html', '-o', os.path.join(env.dir, 'bad.html'),
+          stderr=errs)
+    check('bad.rules:4:' in errs[0] and re.search(r'data-cause="fuse_blown"[^>]*>fuse_blown<',
+                                                  open(os.path.join(env.dir, 'bad.html')).read()),
+          'fleet html with a bad rule file: the page, with the ids')
 
     page = os.path.join(env.dir, 'fleet.html')
-    fleet(bodydiag, pg, 'html', '-o', page)
-    rr = render_module()
+    fleet(bodydiag, pg, '--rules', rules, 'html', '-o', page)
     exe = shutil.which('chromium')
     check(exe is not None, 'chromium installed (tools/install-deps)')
     if not exe:
         return
     t0 = time.monotonic()
-    r = rr.chromium(exe, os.path.join(env.dir, 'profile'), ['--dump-dom'], 'file://' + page)
-    dom = r.stdout.decode('utf-8', 'replace')
-    check(r.returncode == 0 and '</html>' in dom, 'chromium --dump-dom of the fleet page' +
-          rr.why(r))
-    t = Tables()
-    t.feed(dom)
-    check(t.rows == {'open-faults': len(vans), 'causes': len(got), 'silent': len(silent)},
-          f'rendered tables: {t.rows}')
-    check(t.vans == [v['van'] for v in vans], f'one findings history per van with faults '
-          f'({len(t.vans)})')
-    shot = os.path.join(env.dir, 'fleet.png')
-    r = rr.chromium(exe, os.path.join(env.dir, 'profile'), ['--screenshot=' + shot],
-                    'file://' + page)
-    check(r.returncode == 0 and os.path.exists(shot), 'chromium --screenshot' + rr.why(r))
-    if not os.path.exists(shot):
-        return
-    w, h_, bpp, png = rr.decode_png(open(shot, 'rb').read())
-    colours = {row[x:x + 3] for row in png[::10] for x in range(0, len(row), bpp * 5)}
-    check(len(colours) >= 16, f'screenshot not blank: {len(colours)} colours sampled')
-    # The cause bars: #c33 boxes 10 px high, one per cause, the first the longest.
-    bars = sorted((b for b in rr.blobs(png, bpp, (0xcc, 0x33, 0x33))
-                   if 9 <= b[3] - b[1] + 1 <= 11 and b[2] - b[0] >= 8), key=lambda b: b[1])
-    check(len(bars) == len(got) and bars[0][2] - bars[0][0] >= bars[-1][2] - bars[-1][0],
-          f'{len(bars)} cause bars drawn for {len(got)} causes, longest first')
+    shots = []
+    page_checks(exe, env, page, got, vans, silent, titles, shots)
     keep = os.environ.get('BODYDIAG_FLEET_SCREENSHOT')
     if keep:
-        shutil.copy(shot, keep)
-        shutil.copy(page, os.path.splitext(keep)[0] + '.html')
+        # FILE.png: the page at 1280 px there, at 390 px in FILE-390.png, the HTML beside
+        base = os.path.splitext(keep)[0]
+        shutil.copy(page, base + '.html')
+        for shot in shots:
+            shutil.copy(shot, keep if shot.endswith('-1280.png') else base + '-390.png')
     print(f'# chromium: {time.monotonic() - t0:.1f} s')
 
 
