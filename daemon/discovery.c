@@ -262,11 +262,22 @@ json_t *discovery_run_json(const struct discovery_run *r)
 
 /* ---- the method ---- */
 
+/* A background scan holds the bus for a few requests: a discover asked meanwhile waits
+ * for its end (checked every WAIT_STEP_US, at most WAIT_STEPS times) instead of failing. */
+#define WAIT_STEP_US 20000
+#define WAIT_STEPS 500
+
 struct discovery {
 	struct core *c;
 	struct api_request *req;
 	struct discovery_run *run;
 	bool profile; /* a profile skeleton in the reply */
+	/* the request waiting for a background scan's end, with its settings */
+	struct api_request *waiting;
+	struct discover_config wait_cfg;
+	bool wait_profile;
+	unsigned wait_steps;
+	struct timer wait;
 };
 
 static void finish(struct discovery *d)
@@ -420,6 +431,59 @@ static int config_of(struct api_request *req, json_t *params, const struct confi
 	return 0;
 }
 
+/* Runs a discovery for req; the policy said go (POLICY_DISCOVERY begun). */
+static void start(struct discovery *d, struct api_request *req, const struct discover_config *cfg,
+		  bool profile)
+{
+	int k = discovery_run_new(d->c, cfg, on_done, d, &d->run);
+
+	if (k < 0) {
+		policy_end(d->c->policy, POLICY_DISCOVERY);
+		api_request_fail(req,
+				 k == -EINVAL ? API_ERROR_INVALID_PARAMS : API_ERROR_UNAVAILABLE,
+				 "cannot start: %s", strerror(-k));
+		return;
+	}
+	d->req = req;
+	d->profile = profile;
+	api_request_set_cancel(req, on_cancel, d);
+	log_info("discovery started: %u requests/s, at most %.0f s", cfg->rate,
+		 (double)cfg->max_time_us / 1e6);
+}
+
+static void on_wait_cancel(void *data)
+{
+	struct discovery *d = data;
+
+	log_info("discover: the client went away while waiting for the background scan");
+	api_request_fail(d->waiting, API_ERROR_UNAVAILABLE, "client gone");
+	d->waiting = NULL;
+	timer_stop(&d->wait);
+}
+
+static void on_wait(struct timer *t)
+{
+	struct discovery *d = container_of(t, struct discovery, wait);
+	struct api_request *req = d->waiting;
+	char why[192];
+
+	if (!req)
+		return;
+	if (policy_begin(d->c->policy, POLICY_DISCOVERY, why, sizeof(why)) == POLICY_GO) {
+		d->waiting = NULL;
+		start(d, req, &d->wait_cfg, d->wait_profile);
+		return;
+	}
+	if (policy_running(d->c->policy, POLICY_SCAN) && ++d->wait_steps < WAIT_STEPS) {
+		timer_start(&d->wait, WAIT_STEP_US);
+		return;
+	}
+	/* something else took the bus, or the scan did not end within 10 s */
+	d->waiting = NULL;
+	log_notice("discover refused: %s", why);
+	api_request_fail(req, API_ERROR_UNAVAILABLE, "%s", why);
+}
+
 static void method_discover(struct api_request *req, json_t *params, void *userdata)
 {
 	static const char *const allowed[] = {"ranges",	 "rate",     "max_time", "quiet", "probe",
@@ -429,30 +493,33 @@ static void method_discover(struct api_request *req, json_t *params, void *userd
 	struct discover_config cfg;
 	bool profile = false;
 	char why[192];
-	int k;
 
 	if (api_params_check(req, params, allowed) < 0 ||
 	    config_of(req, params, &c->cfg, &cfg, &profile) < 0)
 		return;
+	if (d->waiting) {
+		api_request_fail(req, API_ERROR_UNAVAILABLE,
+				 "another discover waits for the background scan's end");
+		return;
+	}
 	/* never on its own, never with anything else on the bus, never in listen-only */
-	if (policy_begin(c->policy, POLICY_DISCOVERY, why, sizeof(why)) != POLICY_GO) {
+	if (policy_begin(c->policy, POLICY_DISCOVERY, why, sizeof(why)) == POLICY_GO) {
+		start(d, req, &cfg, profile);
+		return;
+	}
+	if (!policy_running(c->policy, POLICY_SCAN)) {
 		log_notice("discover refused: %s", why);
 		api_request_fail(req, API_ERROR_UNAVAILABLE, "%s", why);
 		return;
 	}
-	k = discovery_run_new(c, &cfg, on_done, d, &d->run);
-	if (k < 0) {
-		policy_end(c->policy, POLICY_DISCOVERY);
-		api_request_fail(req,
-				 k == -EINVAL ? API_ERROR_INVALID_PARAMS : API_ERROR_UNAVAILABLE,
-				 "cannot start: %s", strerror(-k));
-		return;
-	}
-	d->req = req;
-	d->profile = profile;
-	api_request_set_cancel(req, on_cancel, d);
-	log_info("discovery started: %u requests/s, at most %.0f s", cfg.rate,
-		 (double)cfg.max_time_us / 1e6);
+	/* The scan ends within a few requests: the client is not told to retry. */
+	log_info("discover waits for the background scan's end");
+	d->waiting = req;
+	d->wait_cfg = cfg;
+	d->wait_profile = profile;
+	d->wait_steps = 0;
+	api_request_set_cancel(req, on_wait_cancel, d);
+	timer_start(&d->wait, WAIT_STEP_US);
 }
 
 static const struct api_method method_table[] = {
@@ -470,6 +537,7 @@ static int discovery_new(struct core *c)
 	if (!d)
 		return -ENOMEM;
 	d->c = c;
+	timer_init(&d->wait, &c->clock, on_wait);
 	c->discovery = d;
 	return 0;
 }
@@ -491,6 +559,9 @@ static void discovery_free(struct core *c)
 		api_request_fail(d->req, API_ERROR_UNAVAILABLE, "daemon stopping");
 		finish(d);
 	}
+	if (d->waiting)
+		api_request_fail(d->waiting, API_ERROR_UNAVAILABLE, "daemon stopping");
+	timer_stop(&d->wait);
 	free(d);
 	c->discovery = NULL;
 }
