@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "macro.h"
 
 #define BUSY_TIMEOUT_MS 250 /* a reader checkpointing; longer would stall the loop */
+#define SCHEMA_ROW_VEHICLE 6 /* from this version rows carry their vehicle_id */
 
 /*
  * Migrations: MIGRATIONS[i] takes the schema from version i to i + 1, each in one
@@ -142,6 +144,39 @@ static const char *const MIGRATIONS[] = {
 	/* 4 -> 5: a guided test's result (daemon/engine_json.c: verdict, chain, findings,
 	 * DTCs with their texts), what `bodydiag report` draws from the history alone */
 	"ALTER TABLE sessions ADD COLUMN result TEXT CHECK (result IS NULL OR json_valid(result));",
+	/*
+	 * 5 -> 6: a fleet's year of history found by vehicle, code and session without a
+	 * full scan. Each row carries the vehicle known when it was recorded (the
+	 * session's, else the one the unit is attached to: history_set_vin), so that
+	 * background scans, which have no session, are found by VIN too; rows of a session
+	 * are attributed from their session. Indexes ordered by time behind each filter, so a
+	 * query with a limit reads only the rows it returns (docs/history.md, Scale);
+	 * partial where most rows have no value (no session, no vehicle known).
+	 */
+	"ALTER TABLE dtc_snapshots ADD COLUMN vehicle_id INTEGER;"
+	"ALTER TABLE dtc_transitions ADD COLUMN vehicle_id INTEGER;"
+	"ALTER TABLE findings ADD COLUMN vehicle_id INTEGER;"
+	"ALTER TABLE bus_events ADD COLUMN vehicle_id INTEGER;"
+	"UPDATE dtc_snapshots SET vehicle_id = (SELECT vehicle_id FROM sessions WHERE id = session_id)"
+	"  WHERE session_id IS NOT NULL;"
+	"UPDATE dtc_transitions SET vehicle_id = (SELECT vehicle_id FROM sessions WHERE id = session_id)"
+	"  WHERE session_id IS NOT NULL;"
+	"UPDATE findings SET vehicle_id = (SELECT vehicle_id FROM sessions WHERE id = session_id)"
+	"  WHERE session_id IS NOT NULL;"
+	"UPDATE bus_events SET vehicle_id = (SELECT vehicle_id FROM sessions WHERE id = session_id)"
+	"  WHERE session_id IS NOT NULL;"
+	"CREATE INDEX sessions_vehicle ON sessions(vehicle_id, start_us) WHERE vehicle_id IS NOT NULL;"
+	"CREATE INDEX dtc_snapshots_vehicle ON dtc_snapshots(vehicle_id, t_us) WHERE vehicle_id IS NOT NULL;"
+	"CREATE INDEX dtc_snapshots_code ON dtc_snapshots(code, t_us);"
+	"CREATE INDEX dtc_snapshots_session ON dtc_snapshots(session_id, t_us) WHERE session_id IS NOT NULL;"
+	"CREATE INDEX dtc_transitions_vehicle ON dtc_transitions(vehicle_id, t_us) WHERE vehicle_id IS NOT NULL;"
+	"CREATE INDEX dtc_transitions_code ON dtc_transitions(code, t_us);"
+	"CREATE INDEX dtc_transitions_session ON dtc_transitions(session_id, t_us) WHERE session_id IS NOT NULL;"
+	"CREATE INDEX findings_vehicle ON findings(vehicle_id, t_us) WHERE vehicle_id IS NOT NULL;"
+	"CREATE INDEX findings_cause ON findings(cause, t_us);"
+	"CREATE INDEX findings_session ON findings(session_id, t_us) WHERE session_id IS NOT NULL;"
+	"CREATE INDEX bus_events_vehicle ON bus_events(vehicle_id, t_us) WHERE vehicle_id IS NOT NULL;"
+	"CREATE INDEX bus_events_session ON bus_events(session_id, t_us) WHERE session_id IS NOT NULL;",
 };
 
 _Static_assert(ARRAY_SIZE(MIGRATIONS) == HISTORY_SCHEMA_VERSION, "one migration per version");
@@ -294,6 +329,130 @@ static int migrate(struct history *h, unsigned target, char *err, size_t err_siz
 	return 0;
 }
 
+/*
+ * Checkpoints off the caller's thread. In WAL mode every commit appends to the -wal file
+ * and a checkpoint copies those pages back into the database file, then fsyncs it; SQLite
+ * runs one inside the commit that takes the WAL past 1000 pages, which holds the
+ * daemon's loop for the copy of 4 MB and two fsyncs: 15-35 ms on the build host's disk
+ * (bench/history-scale), far more on an SD card. Instead, a commit that leaves the WAL at
+ * CHECKPOINT_PAGES or more wakes a thread that checkpoints on a connection of its own
+ * (PASSIVE: it never waits for, nor blocks, this connection's readers and writers; WAL
+ * allows a checkpoint beside a writer). Durability is untouched: a commit still fsyncs
+ * the WAL itself (synchronous=FULL) before it returns, and the checkpointer syncs the WAL
+ * before it copies from it. Without the thread (it could not start) SQLite's own
+ * automatic checkpoint is kept.
+ */
+#define CHECKPOINT_PAGES 1000 /* SQLite's own default threshold */
+
+static void *checkpointer(void *userdata)
+{
+	struct history *h = userdata;
+	struct sched_param idle = {.sched_priority = 0};
+
+	/* Runs only when nothing else wants the CPU: on a one-core Raspberry Pi it must not
+	 * preempt the loop it relieves. Failing that (a kernel without it), a normal thread. */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+
+	pthread_mutex_lock(&h->ckpt.lock);
+	for (;;) {
+		while (!h->ckpt.pending && !h->ckpt.stop)
+			pthread_cond_wait(&h->ckpt.wake, &h->ckpt.lock);
+		if (h->ckpt.stop)
+			break;
+		h->ckpt.pending = false;
+		pthread_mutex_unlock(&h->ckpt.lock);
+		/* SQLITE_BUSY (another checkpointer: a CLI's last close) is harmless: the
+		 * next commit asks again. */
+		sqlite3_wal_checkpoint_v2(h->ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&h->ckpt.lock);
+		h->ckpt.runs++;
+	}
+	pthread_mutex_unlock(&h->ckpt.lock);
+	return NULL;
+}
+
+/* sqlite3_wal_hook: after each commit, with the number of pages in the WAL. */
+static int wal_committed(void *userdata, sqlite3 *db, const char *name, int pages)
+{
+	struct history *h = userdata;
+
+	(void)db;
+	(void)name;
+	if (pages >= CHECKPOINT_PAGES) {
+		pthread_mutex_lock(&h->ckpt.lock);
+		h->ckpt.pending = true;
+		pthread_cond_signal(&h->ckpt.wake);
+		pthread_mutex_unlock(&h->ckpt.lock);
+	}
+	return SQLITE_OK;
+}
+
+static void checkpointer_start(struct history *h, const char *path)
+{
+	pthread_attr_t attr;
+	int r;
+
+	if (sqlite3_open_v2(path, &h->ckpt.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	/* It reads no tables: no lookaside, the smallest page cache. A first read of the
+	 * header makes the connection see the WAL (a checkpoint before that does nothing). */
+	sqlite3_db_config(h->ckpt.db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
+	if (sqlite3_exec(h->ckpt.db, "PRAGMA cache_size = 10; PRAGMA user_version", NULL, NULL,
+			 NULL) != SQLITE_OK)
+		goto fail;
+	if (pthread_mutex_init(&h->ckpt.lock, NULL) != 0)
+		goto fail;
+	if (pthread_cond_init(&h->ckpt.wake, NULL) != 0) {
+		pthread_mutex_destroy(&h->ckpt.lock);
+		goto fail;
+	}
+	/* A checkpoint needs little stack; glibc's default would reserve 8 MiB. */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	r = pthread_create(&h->ckpt.thread, &attr, checkpointer, h);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		pthread_cond_destroy(&h->ckpt.wake);
+		pthread_mutex_destroy(&h->ckpt.lock);
+		goto fail;
+	}
+	h->ckpt.running = true;
+	sqlite3_wal_hook(h->db, wal_committed, h); /* replaces the automatic checkpoint */
+	return;
+fail:
+	sqlite3_close_v2(h->ckpt.db);
+	h->ckpt.db = NULL;
+}
+
+static void checkpointer_stop(struct history *h)
+{
+	if (!h->ckpt.running)
+		return;
+	pthread_mutex_lock(&h->ckpt.lock);
+	h->ckpt.stop = true;
+	pthread_cond_signal(&h->ckpt.wake);
+	pthread_mutex_unlock(&h->ckpt.lock);
+	pthread_join(h->ckpt.thread, NULL);
+	pthread_cond_destroy(&h->ckpt.wake);
+	pthread_mutex_destroy(&h->ckpt.lock);
+	sqlite3_close_v2(h->ckpt.db);
+	h->ckpt.db = NULL;
+	h->ckpt.running = false;
+}
+
+int history_checkpoints(struct history *h)
+{
+	unsigned n;
+
+	if (!h->ckpt.running)
+		return -ENOTCONN;
+	pthread_mutex_lock(&h->ckpt.lock);
+	n = h->ckpt.runs;
+	pthread_mutex_unlock(&h->ckpt.lock);
+	return (int)n;
+}
+
 int history_open(const char *path, const struct history_options *opt, struct history **ret,
 		 char *ret_error, size_t error_size)
 {
@@ -311,6 +470,7 @@ int history_open(const char *path, const struct history_options *opt, struct his
 	if (!h)
 		return -ENOMEM;
 	h->read_only = opt->read_only;
+	h->durable = opt->durable;
 	h->retention_ms = opt->retention_ms;
 	h->max_bytes = opt->max_bytes;
 
@@ -343,6 +503,7 @@ int history_open(const char *path, const struct history_options *opt, struct his
 			r = -EPROTO;
 			goto fail;
 		}
+		h->schema = (int)v;
 		*ret = h;
 		return 0;
 	}
@@ -377,8 +538,11 @@ int history_open(const char *path, const struct history_options *opt, struct his
 	}
 	r = migrate(h, opt->schema_version ? opt->schema_version : HISTORY_SCHEMA_VERSION,
 		    ret_error, error_size);
+	if (r >= 0)
+		r = h->schema = history_schema_version(h);
 	if (r < 0)
 		goto fail;
+	checkpointer_start(h, path);
 	*ret = h;
 	return 0;
 fail:
@@ -392,6 +556,7 @@ struct history *history_free(struct history *h)
 {
 	if (!h)
 		return NULL;
+	checkpointer_stop(h);
 	if (h->db) {
 		/* Lets the last connection fold the WAL back into the main file. */
 		sqlite3_close_v2(h->db);
@@ -491,6 +656,58 @@ static int vehicle_id(struct history *h, const char *vin, int64_t t_us, int64_t 
 	return r;
 }
 
+/* The vehicle of a session (0 when not known yet); -errno. */
+static int session_vehicle(struct history *h, int64_t session, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int r = history_prepare(h, "SELECT ifnull(vehicle_id, 0) FROM sessions WHERE id = ?", &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, session);
+	*ret = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/*
+ * The vehicle a row recorded now (inside its transaction) belongs to: its session's, else
+ * the one the unit is attached to (history_set_vin), else 0.
+ */
+static int row_vehicle(struct history *h, int64_t session, int64_t t_us, int64_t *ret)
+{
+	int64_t vid = 0;
+	int r = session ? session_vehicle(h, session, &vid) : 0;
+
+	if (r < 0)
+		return r;
+	if (!vid && h->vin[0]) {
+		vid = h->vehicle;
+		/* history_set_vin() could not write the vehicle's row: this record does, and
+		 * keeps no id (its transaction may yet roll back) */
+		if (!vid)
+			r = vehicle_id(h, h->vin, t_us, &vid);
+	}
+	if (r < 0)
+		return r;
+	*ret = vid;
+	return 0;
+}
+
+/*
+ * An INSERT of a row with its vehicle_id as the last column where the schema has it (a
+ * file opened at an older version, tests' schema_version, has not): COLS and VALS are
+ * the statement up to its last column and value, without the closing parentheses.
+ */
+#define ROW_SQL(h, cols, vals)                                                                     \
+	((h)->schema >= SCHEMA_ROW_VEHICLE ? cols ", vehicle_id) " vals ", ?)" : cols ") " vals ")")
+
+static void bind_row_vehicle(struct history *h, sqlite3_stmt *st, int i, int64_t vid)
+{
+	if (h->schema >= SCHEMA_ROW_VEHICLE && vid)
+		sqlite3_bind_int64(st, i, vid);
+}
+
 /*
  * A record's transaction: its own (BEGIN IMMEDIATE ... COMMIT: with durable, one fsync),
  * or, inside a batch (history_batch_begin), a savepoint of the batch's transaction, so
@@ -547,6 +764,10 @@ int history_batch_end(struct history *h)
 	return 0;
 }
 
+/* The tables of rows that belong to a session and a vehicle. */
+static const char *const ROW_TABLES[] = {"dtc_snapshots", "dtc_transitions", "findings",
+					 "bus_events"};
+
 static bool vin_valid(const char *vin)
 {
 	size_t n = strlen(vin);
@@ -559,19 +780,39 @@ static bool vin_valid(const char *vin)
 	return true;
 }
 
-int history_set_vin(struct history *h, const char *vin)
+int history_set_vin(struct history *h, int64_t t_us, const char *vin)
 {
+	int64_t vid = 0;
+	int r;
+
 	if (!vin || !*vin) {
 		h->vin[0] = '\0';
+		h->vehicle = 0;
 		return 0;
 	}
 	if (!vin_valid(vin))
 		return -EINVAL;
-	snprintf(h->vin, sizeof(h->vin), "%s", vin);
+	if (strcmp(h->vin, vin) != 0) {
+		snprintf(h->vin, sizeof(h->vin), "%s", vin);
+		h->vehicle = 0;
+	}
+	if (h->read_only)
+		return 0;
+	/*
+	 * Its vehicles row (first and last seen) and the id every row recorded from now on
+	 * carries, looked up once here instead of at each record. Should this fail, the VIN
+	 * still holds and each record resolves the id itself (row_vehicle).
+	 */
+	r = tx_begin(h);
+	if (r >= 0)
+		r = tx_end(h, vehicle_id(h, vin, t_us, &vid));
+	/* Inside a batch the id is not committed yet: the batch's records resolve it. */
+	if (r >= 0 && !h->batch)
+		h->vehicle = vid;
 	/* a guided test that began before the VIN was known belongs to it too */
-	if (h->open_session && !h->read_only)
-		return history_session_set_vin(h, h->open_session, vin);
-	return 0;
+	if (r >= 0 && h->open_session)
+		r = history_session_set_vin(h, h->open_session, vin);
+	return r;
 }
 
 const char *history_vin(const struct history *h)
@@ -666,6 +907,20 @@ int history_session_set_vin(struct history *h, int64_t session, const char *vin)
 		sqlite3_bind_int64(st, 1, vid);
 		sqlite3_bind_int64(st, 2, session);
 		r = history_step_done(h, st);
+	}
+	/* What the session recorded before its VIN was read is that vehicle's too. */
+	for (size_t i = 0; r >= 0 && h->schema >= SCHEMA_ROW_VEHICLE && i < ARRAY_SIZE(ROW_TABLES);
+	     i++) {
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "UPDATE %s SET vehicle_id = ?1 WHERE session_id = ?2",
+			 ROW_TABLES[i]);
+		r = history_prepare(h, sql, &st);
+		if (r >= 0) {
+			sqlite3_bind_int64(st, 1, vid);
+			sqlite3_bind_int64(st, 2, session);
+			r = history_step_done(h, st);
+		}
 	}
 	return tx_end(h, r);
 }
@@ -817,18 +1072,8 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 	r = tx_begin(h);
 	if (r < 0)
 		return r;
-	if (session) {
-		r = history_prepare(h, "SELECT ifnull(vehicle_id, 0) FROM sessions WHERE id = ?", &st);
-		if (r >= 0) {
-			sqlite3_bind_int64(st, 1, session);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				vid = sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-		}
-	} else if (h->vin[0]) {
-		/* outside a session: the vehicle the unit is attached to */
-		r = vehicle_id(h, h->vin, t_us, &vid);
-	}
+	/* The status is compared with the last one of the same vehicle, known or not (0). */
+	r = row_vehicle(h, session, t_us, &vid);
 	if (r >= 0)
 		r = history_prepare(h, "SELECT status FROM dtc_state WHERE vehicle_id = ? AND ecu = ? AND code = ?",
 			    &st);
@@ -843,8 +1088,8 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 	changed = old != status;
 	if (r >= 0)
 		r = history_prepare(h,
-			    "INSERT INTO dtc_snapshots (session_id, t_us, ecu, code, status) "
-			    "VALUES (?, ?, ?, ?, ?)",
+			    ROW_SQL(h, "INSERT INTO dtc_snapshots (session_id, t_us, ecu, code, status",
+				    "VALUES (?, ?, ?, ?, ?"),
 			    &st);
 	if (r >= 0) {
 		if (session)
@@ -853,13 +1098,14 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 		sqlite3_bind_text(st, 3, ecu, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 4, code);
 		sqlite3_bind_int(st, 5, status);
+		bind_row_vehicle(h, st, 6, vid);
 		r = history_step_done(h, st);
 	}
 	if (r >= 0 && changed) {
 		r = history_prepare(h,
-			    "INSERT INTO dtc_transitions "
-			    "(session_id, t_us, ecu, code, old_status, new_status) "
-			    "VALUES (?, ?, ?, ?, ?, ?)",
+			    ROW_SQL(h, "INSERT INTO dtc_transitions "
+				       "(session_id, t_us, ecu, code, old_status, new_status",
+				    "VALUES (?, ?, ?, ?, ?, ?"),
 			    &st);
 		if (r >= 0) {
 			if (session)
@@ -870,6 +1116,7 @@ int history_record_dtc(struct history *h, int64_t session, int64_t t_us, const c
 			if (old >= 0)
 				sqlite3_bind_int(st, 5, old);
 			sqlite3_bind_int(st, 6, status);
+			bind_row_vehicle(h, st, 7, vid);
 			r = history_step_done(h, st);
 		}
 		if (r >= 0)
@@ -905,7 +1152,7 @@ int history_record_finding(struct history *h, int64_t session, int64_t t_us, con
 			   const char *evidence_json, int64_t *ret_id)
 {
 	sqlite3_stmt *st;
-	int64_t id = 0;
+	int64_t id = 0, vid = 0;
 	int r;
 
 	if (h->read_only)
@@ -915,10 +1162,13 @@ int history_record_finding(struct history *h, int64_t session, int64_t t_us, con
 	r = tx_begin(h);
 	if (r < 0)
 		return r;
-	r = history_prepare(h,
-		    "INSERT INTO findings (session_id, t_us, cause, confidence, state, advice, evidence) "
-		    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-		    &st);
+	r = row_vehicle(h, session, t_us, &vid);
+	if (r >= 0)
+		r = history_prepare(h,
+			    ROW_SQL(h, "INSERT INTO findings "
+				       "(session_id, t_us, cause, confidence, state, advice, evidence",
+				    "VALUES (?, ?, ?, ?, ?, ?, ?"),
+			    &st);
 	if (r >= 0) {
 		if (session)
 			sqlite3_bind_int64(st, 1, session);
@@ -929,6 +1179,7 @@ int history_record_finding(struct history *h, int64_t session, int64_t t_us, con
 		bind_text_or_null(st, 5, state);
 		bind_text_or_null(st, 6, advice);
 		bind_text_or_null(st, 7, evidence_json);
+		bind_row_vehicle(h, st, 8, vid);
 		r = history_step_done(h, st);
 		id = sqlite3_last_insert_rowid(h->db);
 	}
@@ -956,6 +1207,7 @@ int history_record_bus_event(struct history *h, int64_t session, int64_t t_us,
 			     const char *interface, const char *event, const char *detail)
 {
 	sqlite3_stmt *st;
+	int64_t vid = 0;
 	int r;
 
 	if (h->read_only)
@@ -965,10 +1217,12 @@ int history_record_bus_event(struct history *h, int64_t session, int64_t t_us,
 	r = tx_begin(h);
 	if (r < 0)
 		return r;
-	r = history_prepare(h,
-		    "INSERT INTO bus_events (session_id, t_us, interface, event, detail) "
-		    "VALUES (?, ?, ?, ?, ?)",
-		    &st);
+	r = row_vehicle(h, session, t_us, &vid);
+	if (r >= 0)
+		r = history_prepare(h,
+			    ROW_SQL(h, "INSERT INTO bus_events (session_id, t_us, interface, event, detail",
+				    "VALUES (?, ?, ?, ?, ?"),
+			    &st);
 	if (r >= 0) {
 		if (session)
 			sqlite3_bind_int64(st, 1, session);
@@ -976,6 +1230,7 @@ int history_record_bus_event(struct history *h, int64_t session, int64_t t_us,
 		sqlite3_bind_text(st, 3, interface, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 4, event, -1, SQLITE_TRANSIENT);
 		bind_text_or_null(st, 5, detail);
+		bind_row_vehicle(h, st, 6, vid);
 		r = history_step_done(h, st);
 	}
 	if (r >= 0)
@@ -1044,32 +1299,127 @@ int history_timeline(struct history *h, int64_t session,
 /* --- queries --- */
 
 /*
- * One row shape over every table; the filters go on the outside, and SQLite pushes them
- * down into each arm of the UNION ALL so the t_us indexes are used.
+ * The query: one arm per kind of row, each with only the filters that were given, as
+ * plain terms on its own columns (never "?1 IS NULL OR ...", which no index can serve),
+ * joined with UNION ALL under one ORDER BY and LIMIT. SQLite runs such a compound as a
+ * merge of the arms, each read in time order from the index behind its filter (time,
+ * vehicle + time, code + time, session + time: migration 5 -> 6), and stops at the
+ * limit: a query reads about the rows it returns, not the table
+ * (tests/unit/test-history.c checks the plans; bench/history-scale the times).
  * Columns: kind id t_us session vin ecu code status old_status cause confidence state
  * advice evidence interface event detail end_us.
  */
-#define ROWS_SQL                                                                                   \
-	"SELECT 0 AS kind, s.id, s.start_us AS t_us, s.id AS session, v.vin, NULL AS ecu,"         \
-	" NULL AS code, NULL AS status, NULL AS old_status, NULL AS cause, NULL AS confidence,"   \
-	" NULL AS state, NULL AS advice, NULL AS evidence, NULL AS interface, NULL AS event,"     \
-	" s.label AS detail, s.end_us FROM sessions s LEFT JOIN vehicles v ON v.id = s.vehicle_id" \
-	" UNION ALL "                                                                              \
-	"SELECT 1, d.id, d.t_us, d.session_id, v.vin, d.ecu, d.code, d.status, NULL, NULL, NULL,"  \
-	" NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM dtc_snapshots d"                           \
-	" LEFT JOIN sessions s ON s.id = d.session_id LEFT JOIN vehicles v ON v.id = s.vehicle_id" \
-	" UNION ALL "                                                                              \
-	"SELECT 2, d.id, d.t_us, d.session_id, v.vin, d.ecu, d.code, d.new_status, d.old_status,"  \
-	" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM dtc_transitions d"             \
-	" LEFT JOIN sessions s ON s.id = d.session_id LEFT JOIN vehicles v ON v.id = s.vehicle_id" \
-	" UNION ALL "                                                                              \
-	"SELECT 3, f.id, f.t_us, f.session_id, v.vin, NULL, NULL, NULL, NULL, f.cause,"            \
-	" f.confidence, f.state, f.advice, f.evidence, NULL, NULL, NULL, NULL FROM findings f"     \
-	" LEFT JOIN sessions s ON s.id = f.session_id LEFT JOIN vehicles v ON v.id = s.vehicle_id" \
-	" UNION ALL "                                                                              \
-	"SELECT 4, b.id, b.t_us, b.session_id, v.vin, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"   \
-	" NULL, NULL, b.interface, b.event, b.detail, NULL FROM bus_events b"                      \
-	" LEFT JOIN sessions s ON s.id = b.session_id LEFT JOIN vehicles v ON v.id = s.vehicle_id"
+static const struct query_arm {
+	const char *select; /* its columns FROM its table as x */
+	const char *t;	    /* time column */
+	const char *session, *code, *cause; /* NULL: the kind has none */
+	bool own_vehicle;   /* sessions: vehicle_id in every schema */
+} ARMS[HISTORY_KIND_MAX] = {
+	[HISTORY_KIND_SESSION] = {
+		"SELECT 0, x.id, x.start_us, x.id, v.vin, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+		" NULL, NULL, NULL, NULL, x.label, x.end_us FROM sessions x",
+		"x.start_us", "x.id", NULL, NULL, true},
+	[HISTORY_KIND_DTC] = {
+		"SELECT 1, x.id, x.t_us, x.session_id, v.vin, x.ecu, x.code, x.status, NULL, NULL,"
+		" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM dtc_snapshots x",
+		"x.t_us", "x.session_id", "x.code", NULL, false},
+	[HISTORY_KIND_TRANSITION] = {
+		"SELECT 2, x.id, x.t_us, x.session_id, v.vin, x.ecu, x.code, x.new_status,"
+		" x.old_status, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+		" FROM dtc_transitions x",
+		"x.t_us", "x.session_id", "x.code", NULL, false},
+	[HISTORY_KIND_FINDING] = {
+		"SELECT 3, x.id, x.t_us, x.session_id, v.vin, NULL, NULL, NULL, NULL, x.cause,"
+		" x.confidence, x.state, x.advice, x.evidence, NULL, NULL, NULL, NULL FROM findings x",
+		"x.t_us", "x.session_id", NULL, "x.cause", false},
+	[HISTORY_KIND_BUS] = {
+		"SELECT 4, x.id, x.t_us, x.session_id, v.vin, NULL, NULL, NULL, NULL, NULL, NULL,"
+		" NULL, NULL, NULL, x.interface, x.event, x.detail, NULL FROM bus_events x",
+		"x.t_us", "x.session_id", NULL, NULL, false},
+};
+
+struct sql_buf {
+	char s[4096];
+	size_t n;
+};
+
+static void sql_add(struct sql_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sql_add(struct sql_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->n >= sizeof(b->s))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->s + b->n, sizeof(b->s) - b->n, fmt, ap);
+	va_end(ap);
+	b->n = n < 0 ? sizeof(b->s) : b->n + (size_t)n; /* cut: caught by the caller */
+}
+
+int history_query_prepare(struct history *h, const struct history_filter *f, sqlite3_stmt **ret)
+{
+	struct sql_buf b = {.n = 0};
+	unsigned kinds = f->kinds ? f->kinds : (1u << HISTORY_KIND_MAX) - 1;
+	sqlite3_stmt *st;
+	int r;
+
+	/* A code only exists on DTC rows and a cause only on findings. */
+	if (f->have_code)
+		kinds &= (1u << HISTORY_KIND_DTC) | (1u << HISTORY_KIND_TRANSITION);
+	if (f->cause)
+		kinds &= 1u << HISTORY_KIND_FINDING;
+	for (unsigned k = 0; k < HISTORY_KIND_MAX; k++) {
+		const struct query_arm *a = &ARMS[k];
+		/* Files older than migration 6 (read-only) know a row's vehicle by its session. */
+		const char *veh = a->own_vehicle || h->schema >= SCHEMA_ROW_VEHICLE
+					  ? "x.vehicle_id"
+					  : "(SELECT vehicle_id FROM sessions WHERE id = x.session_id)";
+
+		if (!(kinds & (1u << k)))
+			continue;
+		sql_add(&b, "%s%s LEFT JOIN vehicles v ON v.id = %s WHERE 1", b.n ? " UNION ALL " : "",
+			a->select, veh);
+		if (f->since_us)
+			sql_add(&b, " AND %s >= ?1", a->t);
+		if (f->until_us)
+			sql_add(&b, " AND %s <= ?2", a->t);
+		if (f->vin)
+			sql_add(&b, " AND %s = (SELECT id FROM vehicles WHERE vin = ?3)", veh);
+		if (f->have_code)
+			sql_add(&b, " AND %s = ?4", a->code);
+		if (f->cause)
+			sql_add(&b, " AND %s = ?5", a->cause);
+		if (f->session)
+			sql_add(&b, " AND %s = ?6", a->session);
+	}
+	if (!b.n) {
+		*ret = NULL; /* nothing can match */
+		return 0;
+	}
+	/* ?7 is never used: the numbers stay those of the filter's members. */
+	sql_add(&b, " ORDER BY 3, 1, 2 LIMIT ?8");
+	if (b.n >= sizeof(b.s))
+		return -E2BIG;
+	r = history_prepare(h, b.s, &st);
+	if (r < 0)
+		return r;
+	if (f->since_us)
+		sqlite3_bind_int64(st, 1, f->since_us);
+	if (f->until_us)
+		sqlite3_bind_int64(st, 2, f->until_us);
+	if (f->vin)
+		sqlite3_bind_text(st, 3, f->vin, -1, SQLITE_TRANSIENT);
+	if (f->have_code)
+		sqlite3_bind_int64(st, 4, f->code);
+	if (f->cause)
+		sqlite3_bind_text(st, 5, f->cause, -1, SQLITE_TRANSIENT);
+	if (f->session)
+		sqlite3_bind_int64(st, 6, f->session);
+	sqlite3_bind_int64(st, 8, f->limit ? (int64_t)f->limit : -1);
+	*ret = st;
+	return 0;
+}
 
 static int col_int(sqlite3_stmt *st, int i)
 {
@@ -1133,45 +1483,14 @@ static int query_row(sqlite3_stmt *st, void *userdata)
 int history_query(struct history *h, const struct history_filter *f, history_row_fn cb,
 		  void *userdata)
 {
-	static const char sql[] =
-		"SELECT * FROM (" ROWS_SQL ") WHERE"
-		" (?1 IS NULL OR t_us >= ?1) AND (?2 IS NULL OR t_us <= ?2)"
-		" AND (?3 IS NULL OR vin = ?3) AND (?4 IS NULL OR code = ?4)"
-		" AND (?5 IS NULL OR cause = ?5) AND (?6 IS NULL OR session = ?6)"
-		" AND ((?7 >> kind) & 1)"
-		" ORDER BY t_us, kind, id LIMIT ?8";
 	struct history_filter none = {0};
+	struct query_ctx ctx = {.cb = cb, .userdata = userdata};
 	sqlite3_stmt *st;
-	unsigned kinds;
 	int r;
 
-	if (!f)
-		f = &none;
-	kinds = f->kinds ? f->kinds : (1u << HISTORY_KIND_MAX) - 1;
-	/* A code only exists on DTC rows and a cause only on findings. */
-	if (f->have_code)
-		kinds &= (1u << HISTORY_KIND_DTC) | (1u << HISTORY_KIND_TRANSITION);
-	if (f->cause)
-		kinds &= 1u << HISTORY_KIND_FINDING;
-	r = history_prepare(h, sql, &st);
-	if (r < 0)
+	r = history_query_prepare(h, f ? f : &none, &st);
+	if (r < 0 || !st)
 		return r;
-	if (f->since_us)
-		sqlite3_bind_int64(st, 1, f->since_us);
-	if (f->until_us)
-		sqlite3_bind_int64(st, 2, f->until_us);
-	if (f->vin)
-		sqlite3_bind_text(st, 3, f->vin, -1, SQLITE_TRANSIENT);
-	if (f->have_code)
-		sqlite3_bind_int64(st, 4, f->code);
-	if (f->cause)
-		sqlite3_bind_text(st, 5, f->cause, -1, SQLITE_TRANSIENT);
-	if (f->session)
-		sqlite3_bind_int64(st, 6, f->session);
-	sqlite3_bind_int(st, 7, (int)kinds);
-	sqlite3_bind_int64(st, 8, f->limit ? (int64_t)f->limit : -1);
-
-	struct query_ctx ctx = {.cb = cb, .userdata = userdata};
 	return history_each_row(st, query_row, &ctx);
 }
 

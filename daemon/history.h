@@ -28,7 +28,7 @@
 #include <stdio.h>
 
 
-#define HISTORY_SCHEMA_VERSION 5  /* PRAGMA user_version after migrating */
+#define HISTORY_SCHEMA_VERSION 6  /* PRAGMA user_version after migrating */
 #define HISTORY_DEFAULT_LIMIT 1000 /* rows of an API query without "limit" */
 #define HISTORY_MAX_LIMIT 10000    /* rows of one API query at most (and 512 KiB) */
 
@@ -83,20 +83,24 @@ int history_batch_begin(struct history *h);
 int history_batch_end(struct history *h);
 
 /*
- * The vehicle the unit is attached to (the VIN the daemon learned at attach, or NULL/""
- * when not known): a session begun without a VIN gets it, an open session without one is
- * given it, and the records made outside a session (a scan's, a client's dtc.read) count
- * their DTC states for it and are forwarded on its topics. In memory only (this
- * connection). Returns 0, -EINVAL (not a VIN: 1..32 printable characters), -errno.
+ * The vehicle the unit is attached to (the VIN the identity module learned, or NULL/""
+ * when not known), t_us its wall-clock time: a session begun without a VIN gets it, an
+ * open session without one is given it, and the rows recorded outside a session (a
+ * scan's, a client's dtc.read) belong to it: they carry its vehicles.id (a fleet
+ * logger's background scans are found by VIN), count their DTC states for it and are
+ * forwarded on its topics. Writes the vehicle's row (first and last seen) unless
+ * read-only; the VIN is kept even when that write fails (then each record writes it).
+ * Returns 0, -EINVAL (not a VIN: 1..32 printable characters), -errno.
  */
-int history_set_vin(struct history *h, const char *vin);
+int history_set_vin(struct history *h, int64_t t_us, const char *vin);
 /* What history_set_vin() set, "" when nothing. */
 const char *history_vin(const struct history *h);
 
 /* Starts a session; vin may be NULL/"" when not known yet (then history_set_vin()'s). */
 int history_session_begin(struct history *h, int64_t t_us, const char *vin, const char *label,
 			  int64_t *ret_id);
-/* Sets the VIN once read (UDS 0xF190 / OBD mode 09). */
+/* Sets the VIN once read (UDS 0xF190 / OBD mode 09); the session's rows recorded so far
+ * are that vehicle's too. */
 int history_session_set_vin(struct history *h, int64_t session, const char *vin);
 /*
  * The guided test's verdict (rules_verdict_name) and the leading cause that held (NULL

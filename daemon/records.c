@@ -318,7 +318,8 @@ void records_set_vin(struct records *r, const char *vin)
 {
 	if (!r)
 		return;
-	if (r->history && history_set_vin(r->history, vin) < 0)
+	if (r->history &&
+	    history_set_vin(r->history, core_wall_of(r->c, clock_now(&r->c->clock)), vin) < 0)
 		log_warning("history: cannot record the VIN %s", vin);
 	/* bodydiag-forward names the topics by the VIN each outbox record carries */
 }

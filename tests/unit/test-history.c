@@ -31,7 +31,9 @@
 #include "daemon/history.h"
 #include "daemon/history_api.h"
 #include "daemon/history_outbox.h"
+#include "daemon/history_private.h"
 #include "daemon/history_retention.h"
+#include "daemon/macro.h"
 #include "api-client.h"
 
 #define T0 1767225600000000ll /* 2026-01-01T00:00:00Z */
@@ -792,8 +794,8 @@ static void attached_vin(void **state)
 
 	assert_int_equal(history_outbox_enable(h, true, 100), 0);
 	assert_int_equal(history_session_begin(h, T0, NULL, "guided", &s), 0);
-	assert_int_equal(history_set_vin(h, "bad vin"), -EINVAL);
-	assert_int_equal(history_set_vin(h, "1BDSM2AT5TR000042"), 0);
+	assert_int_equal(history_set_vin(h, T0, "bad vin"), -EINVAL);
+	assert_int_equal(history_set_vin(h, T0, "1BDSM2AT5TR000042"), 0);
 	assert_string_equal(history_vin(h), "1BDSM2AT5TR000042");
 	assert_int_equal(history_record_dtc(h, s, T0 + 1, "bcm", 0x9a4013, 0x2f, &tr), 0);
 	assert_true(tr);
@@ -814,7 +816,7 @@ static void attached_vin(void **state)
 	assert_string_equal(q.kind[3], "finding");
 	assert_string_equal(q.vin[3], "1BDSM2AT5TR000042");
 	outbox_rows_free(&q);
-	assert_int_equal(history_set_vin(h, NULL), 0);
+	assert_int_equal(history_set_vin(h, T0 + 7, NULL), 0);
 	assert_string_equal(history_vin(h), "");
 	history_free(h);
 }
@@ -1098,6 +1100,283 @@ static void crash_safety(void **state)
 	free(acked);
 }
 
+
+/*
+ * The plan of every query shape: each arm of the big tables is read through an index
+ * (SEARCH, never a full SCAN), in time order (at most the partial sort of rows with the
+ * same time, never a sort of the whole result), so a query with a limit reads about the
+ * rows it returns (bench/history-scale times it on 5 M rows). Only the unfiltered query
+ * walks the time indexes from the oldest row, which is what it asks for.
+ */
+static void query_plans(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	int64_t s1, s2;
+	const struct {
+		const char *name;
+		struct history_filter f;
+		int arms; /* SEARCH / SCAN lines of the tables of rows expected */
+	} cases[] = {
+		{"all", {.limit = 1000}, 5},
+		{"vin", {.vin = "WVWZZZ1KZ6W000001"}, 5},
+		{"vin since", {.vin = "WVWZZZ1KZ6W000001", .since_us = T0}, 5},
+		{"code", {.have_code = true, .code = 0x9a4013, .limit = 1000}, 2},
+		{"code until", {.have_code = true, .code = 0x9a4013, .until_us = T0 + HOUR}, 2},
+		{"transitions of a code", {.have_code = true, .code = 1, .kinds = 1u << HISTORY_KIND_TRANSITION}, 1},
+		{"range", {.since_us = T0, .until_us = T0 + HOUR, .limit = 10000}, 5},
+		{"since", {.since_us = T0}, 5},
+		{"until", {.until_us = T0}, 5},
+		{"session", {.session = 1}, 5},
+		{"cause", {.cause = "latch_motor_open"}, 1},
+		{"vin code range", {.vin = "V", .have_code = true, .code = 1, .since_us = T0, .until_us = T0 + HOUR}, 2},
+		{"kind bus since", {.kinds = 1u << HISTORY_KIND_BUS, .since_us = T0}, 1},
+	};
+
+	fill(h, &s1, &s2);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool filtered = cases[i].f.since_us || cases[i].f.until_us || cases[i].f.vin ||
+				cases[i].f.have_code || cases[i].f.cause || cases[i].f.session;
+		sqlite3_stmt *st = NULL, *e = NULL;
+		int arms = 0;
+
+		assert_int_equal(history_query_prepare(h, &cases[i].f, &st), 0);
+		assert_non_null(st);
+		char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
+		assert_int_equal(sqlite3_prepare_v2(h->db, sql, -1, &e, NULL), SQLITE_OK);
+		while (sqlite3_step(e) == SQLITE_ROW) {
+			const char *d = (const char *)sqlite3_column_text(e, 3);
+			bool row_table = strncmp(d, "SEARCH x ", 9) == 0 || strncmp(d, "SCAN x", 6) == 0;
+
+			if (strstr(d, "TEMP B-TREE") && !strstr(d, "RIGHT PART OF ORDER BY"))
+				fail_msg("%s: the whole result is sorted: %s", cases[i].name, d);
+			if (!row_table)
+				continue;
+			arms++;
+			if (strncmp(d, "SCAN x", 6) == 0 && (filtered || !strstr(d, " USING INDEX ")))
+				fail_msg("%s: full scan: %s", cases[i].name, d);
+			if (filtered && cases[i].f.session && !strstr(d, "session") &&
+			    !strstr(d, "PRIMARY KEY"))
+				fail_msg("%s: not through the session: %s", cases[i].name, d);
+		}
+		assert_int_equal(arms, cases[i].arms);
+		sqlite3_finalize(e);
+		sqlite3_finalize(st);
+		sqlite3_free(sql);
+	}
+	/* Nothing can match: no statement at all. */
+	sqlite3_stmt *none = NULL;
+	assert_int_equal(history_query_prepare(h, &(struct history_filter){.have_code = true, .code = 1, .kinds = 1u << HISTORY_KIND_FINDING}, &none), 0);
+	assert_null(none);
+	history_free(h);
+}
+
+/* Rows outside a session belong to the vehicle attached once its VIN is known. */
+static void vehicle_of_rows(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, NULL);
+	const char *van1 = "WF0EXXTTRE0004100", *van2 = "WF0EXXTTRE0004137";
+	bool tr;
+
+	/* Unknown vehicle: a scan's DTCs belong to nobody. */
+	assert_int_equal(history_record_dtc(h, 0, T0, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_true(tr);
+	assert_int_equal(history_set_vin(h, T0 + 1, "bad vin"), -EINVAL);
+	assert_int_equal(history_set_vin(h, T0 + 1, van1), 0);
+	assert_int_equal(history_record_dtc(h, 0, T0 + 2, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_true(tr); /* the first of this vehicle */
+	assert_int_equal(history_record_dtc(h, 0, T0 + 3, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_false(tr);
+	assert_int_equal(history_record_bus_event(h, 0, T0 + 4, "can0", "bus-off", NULL), 0);
+	assert_int_equal(history_record_finding(h, 0, T0 + 5, "x", 0.5, NULL, NULL, NULL, NULL), 0);
+	/* The logger moved to another van: its own statuses, its own rows. */
+	assert_int_equal(history_set_vin(h, T0 + 10, van2), 0);
+	assert_int_equal(history_record_dtc(h, 0, T0 + 11, "bcm", 0x9a4013, 0x2f, &tr), 0);
+	assert_true(tr);
+	assert_int_equal(count(h, &(struct history_filter){.vin = van1}), 5);
+	assert_int_equal(count(h, &(struct history_filter){.vin = van2}), 2);
+	assert_int_equal(count(h, NULL), 9);
+	/* A session's vehicle wins over the one attached. */
+	int64_t s;
+	assert_int_equal(history_session_begin(h, T0 + 20, van1, NULL, &s), 0);
+	assert_int_equal(history_record_dtc(h, s, T0 + 21, "bcm", 0x9a4013, 0x2e, &tr), 0);
+	assert_true(tr);
+	assert_int_equal(count(h, &(struct history_filter){.vin = van1}), 8);
+	/* Not known any more. */
+	assert_int_equal(history_set_vin(h, T0 + 30, NULL), 0);
+	assert_int_equal(history_record_bus_event(h, 0, T0 + 31, "can0", "adapter-lost", NULL), 0);
+	assert_int_equal(count(h, &(struct history_filter){.vin = van2}), 2);
+	history_free(h);
+}
+
+/* The rows of a table whose vehicle_id is vid (0: NULL). */
+static int rows_of_vehicle(struct history *h, const char *table, int64_t vid)
+{
+	char sql[160];
+	int64_t n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE vehicle_id IS %s", table,
+		 vid ? "?1" : "NULL");
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(h->db, sql, -1, &st, NULL), SQLITE_OK);
+	if (vid)
+		sqlite3_bind_int64(st, 1, vid);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (int)n;
+}
+
+/*
+ * Migration 5 -> 6 on a file the old migrations built: the rows of a session get the
+ * session's vehicle (also one whose VIN was read after its rows), rows no session
+ * attributed stay without one; the outbox's queued records are untouched. A version 5
+ * file read-only still answers a query by VIN through the sessions.
+ */
+static void migration_vehicles(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, &(struct history_options){.schema_version = 5});
+	const char *vin = "WVWZZZ1KZ6W000001", *other = "WF0EXXTTRE0004100";
+	struct outbox_rows q = {0};
+	int64_t s, late, anon;
+	int64_t vid, vid_other;
+
+	assert_int_equal(history_outbox_enable(h, true, 100), 0);
+	assert_int_equal(history_session_begin(h, T0, vin, "old", &s), 0);
+	assert_int_equal(history_record_dtc(h, s, T0 + 1, "bcm", 0x9a4013, 0x2f, NULL), 0);
+	assert_int_equal(history_record_finding(h, s, T0 + 2, "x", 0.5, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(history_record_bus_event(h, s, T0 + 3, "can0", "bus-off", NULL), 0);
+	assert_int_equal(history_session_end(h, s, T0 + 4), 0);
+	/* a session whose VIN was read after its first rows */
+	assert_int_equal(history_session_begin(h, T0 + 10, NULL, "late", &late), 0);
+	assert_int_equal(history_record_dtc(h, late, T0 + 11, "bcm", 0x9a4014, 0x2f, NULL), 0);
+	assert_int_equal(history_session_set_vin(h, late, other), 0);
+	assert_int_equal(history_session_end(h, late, T0 + 12), 0);
+	/* a session that never knew its vehicle, and a scan outside any session */
+	assert_int_equal(history_session_begin(h, T0 + 20, NULL, "anon", &anon), 0);
+	assert_int_equal(history_record_dtc(h, anon, T0 + 21, "bcm", 0x9a4015, 0x2f, NULL), 0);
+	assert_int_equal(history_session_end(h, anon, T0 + 22), 0);
+	assert_int_equal(history_record_bus_event(h, 0, T0 + 30, "can0", "adapter-lost", NULL), 0);
+	assert_int_equal(history_outbox_peek(h, 0, 10, outbox_cb, &q), 9);
+	outbox_rows_free(&q);
+	history_free(h);
+
+	h = NULL;
+	assert_int_equal(history_open(f->path, &(struct history_options){.read_only = true}, &h, NULL, 0), 0);
+	assert_int_equal(history_schema_version(h), 5);
+	assert_int_equal(count(h, &(struct history_filter){.vin = vin}), 5); /* session + 4 rows */
+	assert_int_equal(count(h, &(struct history_filter){.vin = other}), 3);
+	assert_int_equal(count(h, &(struct history_filter){.have_code = true, .code = 0x9a4013}), 2);
+	history_free(h);
+
+	h = open_rw(f->path, NULL);
+	assert_int_equal(history_schema_version(h), HISTORY_SCHEMA_VERSION);
+	assert_int_equal(history_pragma_int(h, "SELECT id FROM vehicles WHERE vin = 'WVWZZZ1KZ6W000001'", &vid), 0);
+	assert_int_equal(history_pragma_int(h, "SELECT id FROM vehicles WHERE vin = 'WF0EXXTTRE0004100'", &vid_other), 0);
+	/* the rows themselves carry the vehicle now */
+	assert_int_equal(rows_of_vehicle(h, "dtc_snapshots", vid), 1);
+	assert_int_equal(rows_of_vehicle(h, "dtc_transitions", vid), 1);
+	assert_int_equal(rows_of_vehicle(h, "findings", vid), 1);
+	assert_int_equal(rows_of_vehicle(h, "bus_events", vid), 1);
+	assert_int_equal(rows_of_vehicle(h, "dtc_snapshots", vid_other), 1);
+	assert_int_equal(rows_of_vehicle(h, "dtc_transitions", vid_other), 1);
+	assert_int_equal(rows_of_vehicle(h, "dtc_snapshots", 0), 1); /* the anonymous session */
+	assert_int_equal(rows_of_vehicle(h, "bus_events", 0), 1);    /* the scan outside */
+	assert_int_equal(count(h, &(struct history_filter){.vin = vin}), 5);
+	assert_int_equal(count(h, &(struct history_filter){.vin = other}), 3);
+	assert_int_equal(count(h, NULL), 12);
+	/* the outbox's records still wait, in their order */
+	assert_int_equal(history_outbox_peek(h, 0, 10, outbox_cb, &q), 9);
+	assert_string_equal(q.kind[0], "dtc");
+	assert_string_equal(q.vin[0], vin);
+	outbox_rows_free(&q);
+	/* and new rows carry the attached vehicle */
+	assert_int_equal(history_set_vin(h, T0 + 40, other), 0);
+	assert_int_equal(history_record_bus_event(h, 0, T0 + 41, "can0", "adapter-returned", NULL), 0);
+	assert_int_equal(rows_of_vehicle(h, "bus_events", vid_other), 1);
+	assert_int_equal(count(h, &(struct history_filter){.vin = other}), 4);
+	char msg[128];
+	assert_int_equal(history_check(h, msg, sizeof(msg)), 0);
+	history_free(h);
+}
+
+/*
+ * The WAL is copied back by the checkpointer thread, not in the commit that fills it:
+ * after writing several times SQLite's threshold of pages, checkpoints have run, the WAL
+ * stayed bounded and nothing was lost.
+ */
+static void checkpointer(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, &(struct history_options){.durable = true});
+	char advice[3000], wal[160];
+	struct stat st;
+	int n = 0;
+
+	memset(advice, 'a', sizeof(advice) - 1);
+	advice[sizeof(advice) - 1] = '\0';
+	assert_int_equal(history_checkpoints(h), 0);
+	for (int round = 0; round < 4; round++) {
+		assert_int_equal(history_batch_begin(h), 0);
+		for (int i = 0; i < 1500; i++, n++)
+			assert_int_equal(history_record_finding(h, 0, T0 + n, "big", 0.5, NULL, advice,
+								NULL, NULL),
+					 0);
+		assert_int_equal(history_batch_end(h), 0);
+		/* The thread runs beside us: wait for it (SCHED_IDLE: when we sleep). */
+		for (int k = 0; k < 500 && history_checkpoints(h) <= round; k++)
+			usleep(10000);
+	}
+	assert_true(history_checkpoints(h) >= 2);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &st), 0);
+	/* One batch is ~1,200 pages (4.7 MB): the WAL is reused once checkpointed. */
+	assert_true(st.st_size < 3 * 1500 * 4096);
+	assert_int_equal(count(h, NULL), n);
+	char msg[128];
+	assert_int_equal(history_check(h, msg, sizeof(msg)), 0);
+	history_free(h);
+	/* The read-only never starts one. */
+	h = NULL;
+	assert_int_equal(history_open(f->path, &(struct history_options){.read_only = true}, &h, NULL, 0), 0);
+	assert_int_equal(history_checkpoints(h), -ENOTCONN);
+	assert_int_equal(count(h, NULL), n);
+	history_free(h);
+}
+
+/* The timer's steps: each deletes what its time allows; together, all that is due. */
+static void prune_paced(void **state)
+{
+	struct fx *f = *state;
+	struct history *h = open_rw(f->path, &(struct history_options){.retention_ms = 3600000, .durable = true});
+	struct history_prune_pace pace = {0};
+	int64_t now = T0 + 10 * HOUR;
+	int steps = 0, r;
+
+	assert_int_equal(history_set_vin(h, T0, "WF0EXXTTRE0004100"), 0);
+	assert_int_equal(history_batch_begin(h), 0);
+	for (int i = 0; i < 3000; i++)
+		assert_int_equal(history_record_dtc(h, 0, now - 5 * HOUR + i, "bcm", (uint32_t)i % 50,
+						    (uint8_t)(i % 2 ? 0x2f : 0x28), NULL),
+				 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(history_record_dtc(h, 0, now - HOUR / 2 + i, "abs", 7, 0x08, NULL), 0);
+	assert_int_equal(history_batch_end(h), 0);
+	while ((r = history_prune_paced(h, now, &pace)) == 1) {
+		assert_true(pace.rows >= 8 && pace.rows <= 4096);
+		assert_true(pace.last_us > 0);
+		assert_true(++steps < 2000);
+	}
+	assert_int_equal(r, 0);
+	assert_true(steps >= 1);
+	/* What is newer than the retention stays: 20 snapshots and their one transition. */
+	assert_int_equal(count(h, NULL), 21);
+	assert_int_equal(count(h, &(struct history_filter){.vin = "WF0EXXTTRE0004100"}), 21);
+	history_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1117,6 +1396,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(cli_and_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_safety, setup, teardown),
+		cmocka_unit_test_setup_teardown(query_plans, setup, teardown),
+		cmocka_unit_test_setup_teardown(vehicle_of_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(migration_vehicles, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkpointer, setup, teardown),
+		cmocka_unit_test_setup_teardown(prune_paced, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
