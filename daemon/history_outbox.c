@@ -88,14 +88,18 @@ int history_outbox_add(struct history *h, const char *kind, int64_t t_us, int64_
 	free(json);
 	if (r < 0 || !h->outbox_max)
 		return r;
-	/* The bound: the oldest rows go first. */
-	r = history_prepare(h,
-		    "DELETE FROM outbox WHERE id <= "
-		    "(SELECT id FROM outbox ORDER BY id DESC LIMIT 1 OFFSET ?)",
-		    &st);
+	/*
+	 * The bound, the oldest rows first: what is kept are the newest outbox_max seqs, one
+	 * range of the primary key. Counting them instead ("ORDER BY id DESC OFFSET max")
+	 * walks up to outbox_max rows at every record once the outbox is full, a forwarder
+	 * offline for a day: 3-11 ms at the default 100,000 on the build host. Seqs only
+	 * grow and leave from the oldest end, so the two agree; a seq removed out of order (a
+	 * record the forwarder could not send) is a gap that counts in the bound.
+	 */
+	r = history_prepare(h, "DELETE FROM outbox WHERE id <= ?", &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int(st, 1, (int)h->outbox_max);
+	sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(h->db) - (int64_t)h->outbox_max);
 	r = history_step_done(h, st);
 	if (r >= 0)
 		h->outbox_dropped += (unsigned)sqlite3_changes(h->db);
