@@ -23,6 +23,9 @@
 
 #define BUSY_TIMEOUT_MS 250 /* a reader checkpointing; longer would stall the loop */
 #define SCHEMA_ROW_VEHICLE 6 /* from this version rows carry their vehicle_id */
+#define CACHE_KIB_TEXT "256" /* KiB of page cache per connection (SQLite's default: 2000) */
+#define LOOKASIDE_SLOT 256   /* bytes per lookaside slot (default 1200) */
+#define LOOKASIDE_SLOTS 64   /* (default 100: 120 KB; now 16 KB) */
 
 /*
  * Migrations: MIGRATIONS[i] takes the schema from version i to i + 1, each in one
@@ -486,6 +489,20 @@ int history_open(const char *path, const struct history_options *opt, struct his
 	}
 	sqlite3_extended_result_codes(h->db, 1);
 	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	/*
+	 * Memory (issue 19: the daemon fits a Pi Zero). SQLite's defaults are sized for a
+	 * desktop: a 2 MB page cache per connection, which a daemon that writes a DTC list
+	 * now and then fills over the hours and keeps, and 120 KB of lookaside slots. What the
+	 * history reads comes through the kernel's page cache either way, and its queries
+	 * read about the rows they return (the indexes of migration 6): CACHE_KIB_TEXT KiB of
+	 * pages and a small lookaside (bench/memory-bench.sh, bench/history-scale have the figures).
+	 */
+	sqlite3_db_config(h->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, LOOKASIDE_SLOT, LOOKASIDE_SLOTS);
+	r = history_exec(h, "PRAGMA cache_size = -" CACHE_KIB_TEXT);
+	if (r < 0) {
+		history_seterr(ret_error, error_size, "%s: %s", path, sqlite3_errmsg(h->db));
+		goto fail;
+	}
 
 	if (opt->read_only) {
 		int64_t v;
@@ -1404,6 +1421,13 @@ int history_query_prepare(struct history *h, const struct history_filter *f, sql
 	r = history_prepare(h, b.s, &st);
 	if (r < 0)
 		return r;
+	history_bind_filter(st, f);
+	*ret = st;
+	return 0;
+}
+
+void history_bind_filter(sqlite3_stmt *st, const struct history_filter *f)
+{
 	if (f->since_us)
 		sqlite3_bind_int64(st, 1, f->since_us);
 	if (f->until_us)
@@ -1417,8 +1441,6 @@ int history_query_prepare(struct history *h, const struct history_filter *f, sql
 	if (f->session)
 		sqlite3_bind_int64(st, 6, f->session);
 	sqlite3_bind_int64(st, 8, f->limit ? (int64_t)f->limit : -1);
-	*ret = st;
-	return 0;
 }
 
 static int col_int(sqlite3_stmt *st, int i)

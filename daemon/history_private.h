@@ -57,6 +57,9 @@ int history_step_done(struct history *h, sqlite3_stmt *st);
  * plan); *ret NULL when no row can match (a code with only findings asked for). 0, -errno.
  */
 int history_query_prepare(struct history *h, const struct history_filter *f, sqlite3_stmt **ret);
+/* Binds f's members to the query's parameters: ?1 since, ?2 until, ?3 vin, ?4 code,
+ * ?5 cause, ?6 session, ?8 limit (-1: none); a member not set stays NULL. */
+void history_bind_filter(sqlite3_stmt *st, const struct history_filter *f);
 /*
  * Inside a record's transaction, when the outbox is on: queues the record for the
  * forwarder (history_outbox.c). kind: "finding", "dtc", "bus", "session"; body: the

@@ -186,6 +186,7 @@ int main(int argc, char **argv)
 	int r, n_listen, exit_status = EXIT_FAILURE;
 	char buf[16384];
 
+	startup_tune_memory();
 	r = parse_options(&d, argc, argv, &check_only);
 	if (r >= 0)
 		return r;

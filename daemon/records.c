@@ -2,6 +2,7 @@
 #include "records.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,28 @@ struct records {
 	uint64_t last_frames;
 	int64_t last_collect_us;
 	char ifname[32];
+	struct timer trim; /* the heap's free pages back to the kernel */
 };
+
+/*
+ * The heap after a burst of big replies (findings with their evidence, a thousand
+ * history rows: hundreds of KB of small JSON objects, freed once sent) keeps the freed
+ * pages; glibc gives back only what lies at the top of the heap. Every second (TRIM_US),
+ * when more than TRIM_FREE is free inside the heap, malloc_trim() returns the whole free
+ * pages to the kernel (the daemon's resident memory stays at its working set:
+ * bench/memory-bench.sh). It walks the free chunks: tens of microseconds.
+ */
+#define TRIM_US 1000000
+#define TRIM_FREE (256u * 1024)
+
+static void on_trim(struct timer *t)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	if (mi.fordblks > TRIM_FREE)
+		malloc_trim(0);
+	timer_start(t, TRIM_US);
+}
 
 static void collect_forward(struct records *r, struct metrics *m);
 
@@ -276,6 +298,7 @@ static int records_new(struct core *c)
 		return -ENOMEM;
 	r->c = c;
 	c->records = r;
+	timer_init(&r->trim, &c->clock, on_trim);
 	snprintf(r->ifname, sizeof(r->ifname), "%s", cfg->can.interface);
 	e = metrics_new(&r->metrics);
 	if (e >= 0)
@@ -290,6 +313,7 @@ static int records_new(struct core *c)
 		if (e < 0)
 			log_warning_errno(-e, "metrics: cannot write %s", cfg->metrics.textfile);
 	}
+	timer_start(&r->trim, TRIM_US);
 	open_history(r, c->loop, cfg);
 	start_outbox(r, cfg);
 	return 0;
@@ -301,6 +325,7 @@ static void records_free(struct core *c)
 
 	if (!r)
 		return;
+	timer_stop(&r->trim);
 	router_watch_free(r->watch);
 	history_pruner_free(r->pruner);
 	history_free(r->history);

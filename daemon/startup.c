@@ -8,6 +8,7 @@
 #include "startup.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +19,24 @@
 #include "log.h"
 #include "macro.h"
 #include "vehicle.h"
+
+/*
+ * Issue 19 (the daemon fits a Pi Zero; bench/memory-bench.sh measures it):
+ * - one arena: the history's checkpointer thread would otherwise get one of its own (64
+ *   MiB of address space reserved, and what it once touched kept);
+ * - fixed thresholds instead of glibc's dynamic ones: a block of 64 KiB or more (an API
+ *   reply of history rows, a client's output buffer) is mapped and unmapped on its own,
+ *   where the dynamic threshold would rise after the first such free and keep the next
+ *   ones in the heap, and free memory above 128 KiB at the top of the heap goes back to
+ *   the kernel.
+ * mallopt() fails only on unknown parameters (another libc): then the defaults stay.
+ */
+void startup_tune_memory(void)
+{
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
 
 /* The file and the --set overrides (the broker options are --set uds.*); a missing
  * default file means built-in defaults. Logs what failed, with file:line:column. */

@@ -9,6 +9,10 @@
 
 struct api_server;
 
+/* glibc's malloc set for a small long-lived daemon (startup.c says how); first thing in
+ * main(), before any thread. */
+void startup_tune_memory(void);
+
 /* The file at path with the overrides; a missing file that was not named explicitly
  * means the built-in defaults. Returns 0 or -errno. */
 int startup_load_config(const char *path, bool explicit_path, char *const *overrides,
