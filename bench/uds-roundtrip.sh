@@ -32,16 +32,7 @@ done
 
 tmp=$(mktemp -d /tmp/uds-roundtrip.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-{
-	printf 'format 1\nseed 7\nfault hinge_wiring_intermittent\njitter 5ms\nnoise 100/s\n'
-	for ((i = 0; i < 5; i++)); do
-		t=$((2 + i * 15))
-		printf 'at %ds press fob_trunk\nat %ds close_lid\nat %ds press interior\n' \
-			"$t" $((t + 3)) $((t + 5))
-		printf 'at %ds close_lid\nat %ds key_blade\n' $((t + 8)) $((t + 10))
-	done
-	printf 'end 80s\n'
-} >"$tmp/sim.scn"
+"$here/sim-scenario" 5 100 >"$tmp/sim.scn"
 "$build/tools/bodydiag-sim/bodydiag-sim" --dbc "$root/dbc/bodydiag-sim.dbc" \
 	--scenario "$tmp/sim.scn" --candump "$tmp/sim-capture.log"
 

@@ -6,9 +6,18 @@
  *                                     (0x726 -> 0x72E, the options the daemon's broker uses)
  *   uds-rt-client api SOCKET N        N x did.read 0xD107 over one API connection
  *   uds-rt-client call SOCKET METHOD  one call without params, the reply line printed
+ *   uds-rt-client mix SOCKET N [ONLY] N requests of every kind a client sends (status,
+ *                                     history, findings, did.read, dtc.read, mark, metrics,
+ *                                     errors, a live subscription...), a new connection
+ *                                     every 50 (bench/memory-bench.sh); ONLY: just the
+ *                                     requests that contain it (finding what grows)
  *   uds-rt-client replay IFACE FILE RATE  sends a candump file's frames on IFACE at RATE
  *                                     frames/s (canplayer -t sends back to back, which
  *                                     overruns the emulated controllers: frames are lost)
+ *   uds-rt-client flood IFACE FILE FRAMES [SOCKET]  sends FRAMES frames on IFACE, the
+ *                                     file's frames over and over, as fast as the receiver
+ *                                     (bodydiagd on SOCKET) takes them
+ *                                     (bench/memory-bench.sh: an hour of bus in minutes)
  *   uds-rt-client ready BODYDIAGD CONF  starts the daemon with NOTIFY_SOCKET pointing at
  *                                     a datagram socket of ours, prints the time to READY=1
  *                                     and its pid, and leaves it running
@@ -26,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -169,6 +179,174 @@ static int run_api(const char *path, int n)
 	return failed > n / 10;
 }
 
+/* The daemon's count of frames received ("frames" of status), or -1. */
+static long daemon_frames(int fd)
+{
+	static const char req[] = "{\"v\":1,\"id\":1,\"method\":\"status\"}\n";
+	char buf[8192];
+	const char *p;
+
+	if (api_exchange(fd, req, sizeof(req) - 1, buf, sizeof(buf)) < 0 ||
+	    !(p = strstr(buf, "\"frames\":")))
+		return -1;
+	return atol(p + 9);
+}
+
+/*
+ * The file's frames in memory, sent in a loop until FRAMES were sent. Without SOCKET as
+ * fast as the kernel takes them, at nice 19 so that the receiver, woken by each frame,
+ * runs first. With SOCKET (bodydiagd's API) in bursts of FLOOD_BURST, each sent when the
+ * daemon's status shows it has received all but half a burst of the frames before: as
+ * fast as the daemon goes, never faster than its socket buffer holds, on any machine.
+ */
+#define FLOOD_BURST 500
+static int run_flood(const char *ifname, const char *path, long frames, const char *sock)
+{
+	const struct can_raw_filter none = {0};
+	char line[CANDUMP_MAX_LINE + 2];
+	struct candump_record rec;
+	struct bd_frame *set = NULL;
+	size_t n = 0, cap = 0;
+	long sent = 0, waits = 0, base = 0, polls = 0;
+	int64_t t0;
+	FILE *f = fopen(path, "re");
+	int fd, api = -1, r;
+
+	r = can_raw_open(ifname, &none, 0, 0, &fd); /* send only */
+	if (!f || r < 0) {
+		fprintf(stderr, "flood: cannot open %s or %s\n", path, ifname);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (candump_parse_line(line, strcspn(line, "\n"), NULL, &rec) < 0)
+			continue;
+		if (n == cap) {
+			struct bd_frame *m = realloc(set, (cap = cap ? cap * 2 : 4096) * sizeof(*set));
+			if (!m)
+				return 1;
+			set = m;
+		}
+		set[n++] = rec.tf.frame;
+	}
+	fclose(f);
+	if (n == 0) {
+		fprintf(stderr, "flood: no frames in %s\n", path);
+		return 1;
+	}
+	if (sock) {
+		if ((api = api_connect(sock)) < 0 || (base = daemon_frames(api)) < 0)
+			return 1;
+	} else if (setpriority(PRIO_PROCESS, 0, 19) < 0) {
+		perror("flood: setpriority");
+	}
+	t0 = mono_us();
+	for (size_t i = 0; sent < frames; i = i + 1 == n ? 0 : i + 1) {
+		if (api >= 0 && sent % FLOOD_BURST == 0 && sent) {
+			long got;
+			while ((got = daemon_frames(api)) >= 0 && got - base < sent - FLOOD_BURST / 2) {
+				polls++;
+				usleep(500);
+			}
+			if (got < 0) {
+				fprintf(stderr, "flood: no status from the daemon\n");
+				return 1;
+			}
+		}
+		/* ENOBUFS: the interface's queue is full; give the receiver the CPU. */
+		while ((r = can_raw_send(fd, &set[i])) == -EAGAIN || r == -ENOBUFS) {
+			waits++;
+			usleep(100);
+		}
+		if (r < 0) {
+			fprintf(stderr, "flood: send: %s\n", strerror(-r));
+			return 1;
+		}
+		sent++;
+	}
+	double s = (double)(mono_us() - t0) / 1e6;
+	printf("RESULT flood sent=%ld distinct=%zu seconds=%.1f rate=%.0f waits=%ld polls=%ld\n",
+	       sent, n, s, (double)sent / s, waits, polls);
+	if (api >= 0)
+		close(api);
+	close(fd);
+	free(set);
+	return 0;
+}
+
+/*
+ * What clients ask, round and round: every method a dashboard or the CLI uses, UDS reads
+ * answered by bodydiag-sim, the VIN (the history's vehicle), marks into the timeline, and
+ * the error paths (unknown method, bad params, a line that is not JSON). One request in
+ * flight; a new connection every 50 requests, and a live subscription held over 100.
+ */
+static int run_mix(const char *path, int n, const char *only)
+{
+	static const char *const mix[] = {
+		"\"method\":\"status\"",
+		"\"method\":\"ecus\"",
+		"\"method\":\"version\"",
+		"\"method\":\"ping\"",
+		"\"method\":\"whoami\"",
+		"\"method\":\"methods\"",
+		"\"method\":\"findings\"",
+		"\"method\":\"history\",\"params\":{\"limit\":200}",
+		"\"method\":\"history\",\"params\":{\"kind\":\"transition\",\"code\":\"B1A40-13\"}",
+		"\"method\":\"metrics\"",
+		"\"method\":\"scan\"",
+		"\"method\":\"mark\",\"params\":{\"label\":\"fob pressed\"}",
+		"\"method\":\"did.read\",\"params\":{\"ecu\":\"bcm\",\"did\":\"0xD107\"}",
+		"\"method\":\"dtc.read\",\"params\":{\"ecu\":\"bcm\"}",
+		"\"method\":\"did.read\",\"params\":{\"ecu\":\"bcm\",\"did\":\"0xF190\"}",
+		"\"method\":\"no.such.method\"",
+		"\"method\":\"history\",\"params\":{\"limit\":\"many\"}",
+	};
+	const int n_mix = (int)(sizeof(mix) / sizeof(mix[0]));
+	char line[512], buf[1 << 20];
+	int fd = -1, live = -1, ok = 0, errors = 0, fail = 0;
+	int64_t t0 = mono_us();
+
+	for (int i = 0; i < n; i++) {
+		if (i % 50 == 0) {
+			if (fd >= 0)
+				close(fd);
+			if ((fd = api_connect(path)) < 0)
+				return 1;
+		}
+		if (i % 100 == 0 && !only) {
+			/* A subscriber that comes and goes, events queued for it meanwhile. */
+			static const char sub[] = "{\"v\":1,\"id\":1,\"method\":\"live.subscribe\","
+						  "\"params\":{\"signals\":[\"ajar\",\"speed\"]}}\n";
+			if (live >= 0)
+				close(live);
+			if ((live = api_connect(path)) < 0 ||
+			    api_exchange(live, sub, sizeof(sub) - 1, buf, sizeof(buf)) < 0)
+				return 1;
+		}
+		const char *m = mix[i % n_mix];
+		for (int k = 0; only && !strstr(m, only) && k < n_mix; k++)
+			m = mix[(i + k) % n_mix];
+		int len = i % 97 == 96 && !only
+				  ? snprintf(line, sizeof(line), "{not json\n")
+				  : snprintf(line, sizeof(line), "{\"v\":1,\"id\":%d,%s}\n", i, m);
+		if (api_exchange(fd, line, (size_t)len, buf, sizeof(buf)) < 0) {
+			fprintf(stderr, "mix: no answer to %s", line);
+			return 1;
+		}
+		if (strstr(buf, "\"result\""))
+			ok++;
+		else if (strstr(buf, "\"error\""))
+			errors++;
+		else
+			fail++;
+	}
+	close(fd);
+	if (live >= 0)
+		close(live);
+	printf("RESULT mix n=%d results=%d errors=%d other=%d seconds=%.1f\n", n, ok, errors, fail,
+	       (double)(mono_us() - t0) / 1e6);
+	return fail > 0;
+}
+
 static int run_call(const char *path, const char *method)
 {
 	char line[256], buf[16384];
@@ -284,17 +462,22 @@ int main(int argc, char **argv)
 		return run_ready(argv[2], argv[3]);
 	if (argc >= 5 && !strcmp(argv[1], "replay"))
 		return run_replay(argv[2], argv[3], atof(argv[4]) > 0 ? atof(argv[4]) : 2000);
+	if (argc >= 5 && !strcmp(argv[1], "flood"))
+		return run_flood(argv[2], argv[3], atol(argv[4]), argc > 5 ? argv[5] : NULL);
 	if (argc >= 4 && !strcmp(argv[1], "call"))
 		return run_call(argv[2], argv[3]);
 	if (argc < 3 || n < 1 || n > MAX_N) {
-		fprintf(stderr, "usage: uds-rt-client isotp IFACE N | api SOCKET N | "
-				"call SOCKET METHOD | replay IFACE FILE RATE | ready BODYDIAGD CONF\n");
+		fprintf(stderr, "usage: uds-rt-client isotp IFACE N | api SOCKET N | mix SOCKET N | "
+				"call SOCKET METHOD | replay IFACE FILE RATE | flood IFACE FILE FRAMES | "
+				"ready BODYDIAGD CONF\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "isotp"))
 		return run_isotp(argv[2], n);
 	if (!strcmp(argv[1], "api"))
 		return run_api(argv[2], n);
+	if (!strcmp(argv[1], "mix"))
+		return run_mix(argv[2], n, argc > 4 ? argv[4] : NULL);
 	fprintf(stderr, "unknown mode %s\n", argv[1]);
 	return 2;
 }
