@@ -56,9 +56,10 @@ copies=(--copy "$build/daemon/bodydiagd" --copy "$build/tools/bodydiag-sim/bodyd
 	--copy "$build/bench/uds-rt-client" --copy "$root/profiles/sim-2026.profile"
 	--copy "$root/dbc/bodydiag-sim.dbc" --copy "$root/rules" --copy "$tmp/cycles.log")
 [ -n "$ref" ] && copies+=(--copy "$ref")
-export BODYDIAG_BUILD_ROOT=$build BODYDIAG_SOURCE_ROOT=$root
+# The guest gives each program 300 s unless told otherwise; an hour of frames takes longer.
+export BODYDIAG_BUILD_ROOT=$build BODYDIAG_SOURCE_ROOT=$root BODYDIAG_VM_TEST_TIMEOUT=3500
 export BD_TEST_ARGS="$tmp/cycles.log $frames $requests $ref"
-"$root/tests/vm/run-bench" --plain --timeout 3000 --run "$here/memory-guest" "${copies[@]}" |
+"$root/tests/vm/run-bench" --plain --timeout 3600 --run "$here/memory-guest" "${copies[@]}" |
 	tee "$tmp/out.txt"
 
 # The summary: each point against the daemon after start and against the reference.

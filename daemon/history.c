@@ -154,7 +154,9 @@ static const char *const MIGRATIONS[] = {
 	 * background scans, which have no session, are found by VIN too; rows of a session
 	 * are attributed from their session. Indexes ordered by time behind each filter, so a
 	 * query with a limit reads only the rows it returns (docs/history.md, Scale);
-	 * partial where most rows have no value (no session, no vehicle known).
+	 * partial where most rows have no value (no session, no vehicle known); the code's
+	 * carries the vehicle, so that a query by code and VIN skips the other vehicles'
+	 * rows in the index without reading them.
 	 */
 	"ALTER TABLE dtc_snapshots ADD COLUMN vehicle_id INTEGER;"
 	"ALTER TABLE dtc_transitions ADD COLUMN vehicle_id INTEGER;"
@@ -170,10 +172,10 @@ static const char *const MIGRATIONS[] = {
 	"  WHERE session_id IS NOT NULL;"
 	"CREATE INDEX sessions_vehicle ON sessions(vehicle_id, start_us) WHERE vehicle_id IS NOT NULL;"
 	"CREATE INDEX dtc_snapshots_vehicle ON dtc_snapshots(vehicle_id, t_us) WHERE vehicle_id IS NOT NULL;"
-	"CREATE INDEX dtc_snapshots_code ON dtc_snapshots(code, t_us);"
+	"CREATE INDEX dtc_snapshots_code ON dtc_snapshots(code, t_us, vehicle_id);"
 	"CREATE INDEX dtc_snapshots_session ON dtc_snapshots(session_id, t_us) WHERE session_id IS NOT NULL;"
 	"CREATE INDEX dtc_transitions_vehicle ON dtc_transitions(vehicle_id, t_us) WHERE vehicle_id IS NOT NULL;"
-	"CREATE INDEX dtc_transitions_code ON dtc_transitions(code, t_us);"
+	"CREATE INDEX dtc_transitions_code ON dtc_transitions(code, t_us, vehicle_id);"
 	"CREATE INDEX dtc_transitions_session ON dtc_transitions(session_id, t_us) WHERE session_id IS NOT NULL;"
 	"CREATE INDEX findings_vehicle ON findings(vehicle_id, t_us) WHERE vehicle_id IS NOT NULL;"
 	"CREATE INDEX findings_cause ON findings(cause, t_us);"

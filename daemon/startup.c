@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,10 +30,16 @@
  *   where the dynamic threshold would rise after the first such free and keep the next
  *   ones in the heap, and free memory above 128 KiB at the top of the heap goes back to
  *   the kernel.
- * mallopt() fails only on unknown parameters (another libc): then the defaults stay.
+ * - no transparent huge pages: with THP "always" (Debian's kernels, the Pi's included)
+ *   the first touch of a large allocation (the timeline's ring, 2.6 MB) maps a whole 2 MiB
+ *   page, so the daemon's resident memory jumps by 2 MiB at start or not, depending on
+ *   where the mapping falls; a daemon this size gains nothing from them.
+ * mallopt() fails only on unknown parameters (another libc), prctl() on kernels before
+ * 3.15: then the defaults stay.
  */
 void startup_tune_memory(void)
 {
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
