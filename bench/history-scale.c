@@ -635,14 +635,17 @@ static double prune(const char *path, const char *what, uint64_t retention_ms, u
 	history_free(h);
 	qsort(wall, n, sizeof(*wall), cmp_double);
 	qsort(cpu, n, sizeof(*cpu), cmp_double);
-	size_t over = 0;
-	for (size_t i = 0; i < n; i++)
+	size_t over = 0, cpu_over = 0;
+	for (size_t i = 0; i < n; i++) {
 		over += wall[i] > 5;
+		cpu_over += cpu[i] > 5;
+	}
 	printf("PRUNE %s: %d rows deleted in %zu steps (%.1f s); per step wall median %.2f, p99 "
-	       "%.2f, longest %.2f ms (%zu over 5 ms); CPU median %.2f, p99 %.2f, longest %.2f ms; "
+	       "%.2f, longest %.2f ms (%zu over 5 ms); CPU median %.2f, p99 %.2f, longest %.2f ms (%zu "
+	       "over 5 ms); "
 	       "%.0f MB used after\n",
 	       what, rows_before - rows_after, n, total / 1e3, wall[n / 2], wall[n * 99 / 100],
-	       wall[n - 1], over, cpu[n / 2], cpu[n * 99 / 100], cpu[n - 1],
+	       wall[n - 1], over, cpu[n / 2], cpu[n * 99 / 100], cpu[n - 1], cpu_over,
 	       (double)used / 1048576);
 	double longest = wall[n - 1];
 	*ret_cpu = cpu[n - 1];

@@ -20,7 +20,7 @@
 
 #define PRUNE_AGAIN_S 0.05   /* next step soon while a step reported more work */
 #define VACUUM_PAGES_PER_STEP 64
-#define PRUNE_STEP_US 1500   /* a step's aim, well under the 5 ms the loop may be held */
+#define PRUNE_STEP_US 1000   /* a step's aim, well under the 5 ms the loop may be held */
 #define PRUNE_ROWS_START 128
 #define PRUNE_ROWS_MIN 8
 #define PRUNE_ROWS_MAX 4096

@@ -29,7 +29,7 @@ struct history_prune_pace {
 /*
  * One step as the daemon's timer runs it: history_prune_step() with pace->rows, then the
  * next step's size set from this one's time per row so that a step holds the caller
- * about 1.5 ms (bench/history-scale prints the longest). Returns as history_prune_step().
+ * about 1 ms (bench/history-scale prints the longest). Returns as history_prune_step().
  */
 int history_prune_paced(struct history *h, int64_t now_us, struct history_prune_pace *pace);
 /* Used bytes: (page_count - freelist_count) * page_size. */
