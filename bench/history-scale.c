@@ -3,7 +3,7 @@
  * A fleet's year of history at scale (issue 19): generates a history database of about
  * 5 M rows the way a fleet van's bodydiagd writes it, times the three usual queries (by
  * VIN, by code, by time range) against the query as it was before the indexes of
- * migration 4 (one view over all tables, every filter outside it), and runs the retention
+ * migration 6 (one view over all tables, every filter outside it), and runs the retention
  * pruning step by step as the daemon's timer does, printing the longest step: how long
  * pruning holds the daemon's loop.
  *
@@ -103,7 +103,7 @@ struct van {
 
 struct gen {
 	sqlite3 *db;
-	bool vehicle_col; /* schema >= 4 */
+	bool vehicle_col; /* schema >= HISTORY_SCHEMA_ROW_VEHICLE */
 	sqlite3_stmt *snap, *trans, *finding, *bus, *session, *session_end, *timeline;
 	struct van vans[N_VANS];
 	int64_t scan_us;
@@ -300,7 +300,7 @@ static int generate(const char *path, uint64_t target_rows, unsigned schema)
 		fprintf(stderr, "history-scale: %s: %s\n", path, err);
 		return r;
 	}
-	g.vehicle_col = history_schema_version(h) >= 4;
+	g.vehicle_col = history_schema_version(h) >= HISTORY_SCHEMA_ROW_VEHICLE;
 	history_free(h);
 	check(&g, sqlite3_open(path, &g.db), path);
 	/* Generation speed only: the daemon's own settings come back at history_open. */
@@ -417,7 +417,7 @@ static int generate(const char *path, uint64_t target_rows, unsigned schema)
 /* --- the benchmark --- */
 
 /*
- * The query as it was before migration 4 (history.c until then): one view over every
+ * The query as it was before migration 6 (history.c until then): one view over every
  * table, the vehicle through the session, each filter outside the view as "?N IS NULL
  * OR ...". The reference the new query is measured against, on the same file.
  */
@@ -581,7 +581,7 @@ static double queries(const char *path, const char *vin, uint32_t code)
 			worst = t[5];
 	}
 	printf("QUERY times in ms, wall-clock (the median of 10 on one connection, the first one "
-	       "cold) and the thread's CPU; before: the query before migration 4, once\n"
+	       "cold) and the thread's CPU; before: the query before migration 6, once\n"
 	       "QUERY (*) the query before saw fewer rows: it knew a row's VIN only through a "
 	       "session, and a background scan has none\n");
 	return worst;

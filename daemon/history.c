@@ -22,7 +22,6 @@
 #include "macro.h"
 
 #define BUSY_TIMEOUT_MS 250 /* a reader checkpointing; longer would stall the loop */
-#define SCHEMA_ROW_VEHICLE 6 /* from this version rows carry their vehicle_id */
 #define CACHE_KIB_TEXT "256" /* KiB of page cache per connection (SQLite's default: 2000) */
 #define LOOKASIDE_SLOT 256   /* bytes per lookaside slot (default 1200) */
 #define LOOKASIDE_SLOTS 64   /* (default 100: 120 KB; now 16 KB) */
@@ -719,11 +718,12 @@ static int row_vehicle(struct history *h, int64_t session, int64_t t_us, int64_t
  * the statement up to its last column and value, without the closing parentheses.
  */
 #define ROW_SQL(h, cols, vals)                                                                     \
-	((h)->schema >= SCHEMA_ROW_VEHICLE ? cols ", vehicle_id) " vals ", ?)" : cols ") " vals ")")
+	((h)->schema >= HISTORY_SCHEMA_ROW_VEHICLE ? cols ", vehicle_id) " vals ", ?)"             \
+						   : cols ") " vals ")")
 
 static void bind_row_vehicle(struct history *h, sqlite3_stmt *st, int i, int64_t vid)
 {
-	if (h->schema >= SCHEMA_ROW_VEHICLE && vid)
+	if (h->schema >= HISTORY_SCHEMA_ROW_VEHICLE && vid)
 		sqlite3_bind_int64(st, i, vid);
 }
 
@@ -928,8 +928,8 @@ int history_session_set_vin(struct history *h, int64_t session, const char *vin)
 		r = history_step_done(h, st);
 	}
 	/* What the session recorded before its VIN was read is that vehicle's too. */
-	for (size_t i = 0; r >= 0 && h->schema >= SCHEMA_ROW_VEHICLE && i < ARRAY_SIZE(ROW_TABLES);
-	     i++) {
+	for (size_t i = 0;
+	     r >= 0 && h->schema >= HISTORY_SCHEMA_ROW_VEHICLE && i < ARRAY_SIZE(ROW_TABLES); i++) {
 		char sql[128];
 
 		snprintf(sql, sizeof(sql), "UPDATE %s SET vehicle_id = ?1 WHERE session_id = ?2",
@@ -1391,7 +1391,7 @@ int history_query_prepare(struct history *h, const struct history_filter *f, sql
 	for (unsigned k = 0; k < HISTORY_KIND_MAX; k++) {
 		const struct query_arm *a = &ARMS[k];
 		/* Files older than migration 6 (read-only) know a row's vehicle by its session. */
-		const char *veh = a->own_vehicle || h->schema >= SCHEMA_ROW_VEHICLE
+		const char *veh = a->own_vehicle || h->schema >= HISTORY_SCHEMA_ROW_VEHICLE
 					  ? "x.vehicle_id"
 					  : "(SELECT vehicle_id FROM sessions WHERE id = x.session_id)";
 

@@ -12,6 +12,8 @@
 
 #include "history.h"
 
+#define HISTORY_SCHEMA_ROW_VEHICLE 6 /* from this version rows carry their vehicle_id */
+
 struct history {
 	sqlite3 *db;
 	bool read_only;
