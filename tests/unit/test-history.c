@@ -1203,10 +1203,26 @@ static void vehicle_of_rows(void **state)
 	assert_int_equal(history_record_dtc(h, s, T0 + 21, "bcm", 0x9a4013, 0x2e, &tr), 0);
 	assert_true(tr);
 	assert_int_equal(count(h, &(struct history_filter){.vin = van1}), 8);
+	assert_int_equal(history_session_end(h, s, T0 + 22), 0);
 	/* Not known any more. */
 	assert_int_equal(history_set_vin(h, T0 + 30, NULL), 0);
+	assert_string_equal(history_vin(h), "");
 	assert_int_equal(history_record_bus_event(h, 0, T0 + 31, "can0", "adapter-lost", NULL), 0);
 	assert_int_equal(count(h, &(struct history_filter){.vin = van2}), 2);
+	/* Set inside a batch, the vehicle's id is not kept (the batch might roll back): each
+	 * record finds it itself, in the batch and after it. */
+	const char *van3 = "WF0EXXTTRE0004199";
+	assert_int_equal(history_batch_begin(h), 0);
+	assert_int_equal(history_set_vin(h, T0 + 40, van3), 0);
+	assert_int_equal(history_record_bus_event(h, 0, T0 + 41, "can0", "bus-off", NULL), 0);
+	assert_int_equal(history_batch_end(h), 0);
+	assert_int_equal(history_record_bus_event(h, 0, T0 + 42, "can0", "bus-off", NULL), 0);
+	assert_int_equal(count(h, &(struct history_filter){.vin = van3}), 2);
+	/* The same VIN again: its row is kept, its last sighting moves. */
+	assert_int_equal(history_set_vin(h, T0 + 50, van3), 0);
+	char latest[32];
+	assert_int_equal(history_latest_vin(h, latest, sizeof(latest)), 0);
+	assert_string_equal(latest, van3);
 	history_free(h);
 }
 
