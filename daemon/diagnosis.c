@@ -332,7 +332,10 @@ static void record(struct diagnosis *g, json_t *res)
 		return;
 	}
 	for (i = timeline_find_time(tl, g->started_us); i < timeline_count(tl); i++) {
-		const struct timeline_event *e = timeline_at(tl, i);
+		struct timeline_event ev;
+		const struct timeline_event *e = &ev;
+		if (timeline_get(tl, i, &ev) < 0)
+			break;
 		uint32_t si = e->type == TIMELINE_EVENT_SIGNAL ? e->signal.index : 0;
 		if (e->type == TIMELINE_EVENT_SIGNAL && si < n_sig && seen[si] &&
 		    last[si] == e->signal.value)

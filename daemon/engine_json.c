@@ -165,13 +165,14 @@ static json_t *dtcs_json(const struct engine *e, const struct engine_json_opts *
 		json_t *t = json_null();
 		/* the newest change of it in the window, if any */
 		for (size_t k = timeline_count(tl); k-- > 0;) {
-			const struct timeline_event *ev = timeline_at(tl, k);
-			if (o->since_us != INT64_MIN && ev->t_us < o->since_us)
+			struct timeline_event ev;
+			if (timeline_get(tl, k, &ev) < 0 ||
+			    (o->since_us != INT64_MIN && ev.t_us < o->since_us))
 				break;
-			if (ev->type == TIMELINE_EVENT_DTC && ev->dtc.code == dtc &&
-			    ev->dtc.module == module) {
+			if (ev.type == TIMELINE_EVENT_DTC && ev.dtc.code == dtc &&
+			    ev.dtc.module == module) {
 				json_decref(t);
-				t = json_real(seconds(ev->t_us - o->t0_us));
+				t = json_real(seconds(ev.t_us - o->t0_us));
 				break;
 			}
 		}

@@ -146,11 +146,11 @@ static void touch(struct engine *e, int64_t t_us)
 /* 1 when stored and fed, 0 when the timeline dropped a repeated DTC status, -errno. */
 static int push(struct engine *e, const struct timeline_event *ev)
 {
-	const struct timeline_event *stored;
+	struct timeline_event stored;
 	int r = timeline_push(e->tl, ev, &stored);
 	if (r <= 0)
 		return r;
-	r = rules_feed(e->rules, stored);
+	r = rules_feed(e->rules, &stored);
 	return r < 0 ? r : 1;
 }
 

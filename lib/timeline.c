@@ -230,6 +230,112 @@ int timeline_transport_from_name(const char *name, size_t len, enum timeline_tra
 
 /* ---- the ring ---- */
 
+/*
+ * An event as the ring keeps it: 20 bytes instead of struct timeline_event's 40 (the
+ * daemon's ring of 65,536 events is the largest thing it holds). seq is not stored: the
+ * ring's events have consecutive numbers, so the i-th one's is next_seq - count + i.
+ * A signal keeps its value's bits in p; a signal value is finite (timeline_push refuses
+ * others), so its exponent is never all ones, and every other type is stored as such a
+ * pattern (PACKED_TAG) with its type and up to 16 bits beside it, and its fields in
+ * p_lo and aux:
+ *
+ *   signal     p = the value's bits, aux = index
+ *   dtc        x = previous | first_seen << 8, p_lo = module, aux = code | status << 24
+ *   mark       aux = index
+ *   dtc_read   aux = module
+ *   transport  p_lo = id, aux = kind | service << 8 | nrc << 16
+ *
+ * Five 32-bit words, so no padding and 4-byte alignment on every target (no unaligned
+ * 64-bit loads on armhf); every field round-trips, extremes included (test-timeline).
+ */
+struct packed_event {
+	uint32_t t_lo, t_hi;
+	uint32_t p_lo, p_hi; /* p_hi of a non-signal: PACKED_TAG | type << 16 | x */
+	uint32_t aux;
+};
+
+#define PACKED_TAG 0x7FF00000u /* a double's exponent bits, all ones: never a finite value */
+
+static struct packed_event pack(const struct timeline_event *ev)
+{
+	struct packed_event p = {
+	    .t_lo = (uint32_t)(uint64_t)ev->t_us,
+	    .t_hi = (uint32_t)((uint64_t)ev->t_us >> 32),
+	};
+	uint32_t x = 0;
+
+	switch (ev->type) {
+	case TIMELINE_EVENT_SIGNAL: {
+		uint64_t bits;
+		memcpy(&bits, &ev->signal.value, sizeof(bits));
+		p.p_lo = (uint32_t)bits;
+		p.p_hi = (uint32_t)(bits >> 32);
+		p.aux = ev->signal.index;
+		return p;
+	}
+	case TIMELINE_EVENT_DTC:
+		x = ev->dtc.previous | (uint32_t)ev->dtc.first_seen << 8;
+		p.p_lo = ev->dtc.module;
+		p.aux = ev->dtc.code | (uint32_t)ev->dtc.status << 24;
+		break;
+	case TIMELINE_EVENT_MARK:
+		p.aux = ev->mark.index;
+		break;
+	case TIMELINE_EVENT_DTC_READ:
+		p.aux = ev->dtc_read.module;
+		break;
+	case TIMELINE_EVENT_TRANSPORT:
+		p.p_lo = ev->transport.id;
+		p.aux = (uint32_t)ev->transport.kind | (uint32_t)ev->transport.service << 8 |
+			(uint32_t)ev->transport.nrc << 16;
+		break;
+	case TIMELINE_EVENT_TYPE_MAX:
+		break;
+	}
+	p.p_hi = PACKED_TAG | (uint32_t)ev->type << 16 | x;
+	return p;
+}
+
+static void unpack(const struct packed_event *p, uint64_t seq, struct timeline_event *ev)
+{
+	*ev = (struct timeline_event){
+	    .t_us = (int64_t)((uint64_t)p->t_hi << 32 | p->t_lo),
+	    .seq = seq,
+	};
+	if ((p->p_hi & PACKED_TAG) != PACKED_TAG) {
+		uint64_t bits = (uint64_t)p->p_hi << 32 | p->p_lo;
+		ev->type = TIMELINE_EVENT_SIGNAL;
+		ev->signal.index = p->aux;
+		memcpy(&ev->signal.value, &bits, sizeof(bits));
+		return;
+	}
+	ev->type = (enum timeline_event_type)(p->p_hi >> 16 & 0xF);
+	switch (ev->type) {
+	case TIMELINE_EVENT_DTC:
+		ev->dtc.module = p->p_lo;
+		ev->dtc.code = p->aux & 0xFFFFFFu;
+		ev->dtc.status = (uint8_t)(p->aux >> 24);
+		ev->dtc.previous = (uint8_t)p->p_hi;
+		ev->dtc.first_seen = p->p_hi >> 8 & 1;
+		break;
+	case TIMELINE_EVENT_MARK:
+		ev->mark.index = p->aux;
+		break;
+	case TIMELINE_EVENT_DTC_READ:
+		ev->dtc_read.module = p->aux;
+		break;
+	case TIMELINE_EVENT_TRANSPORT:
+		ev->transport.id = p->p_lo;
+		ev->transport.kind = (enum timeline_transport)(p->aux & 0xFF);
+		ev->transport.service = (uint8_t)(p->aux >> 8);
+		ev->transport.nrc = (uint8_t)(p->aux >> 16);
+		break;
+	case TIMELINE_EVENT_SIGNAL:
+	case TIMELINE_EVENT_TYPE_MAX:
+		break;
+	}
+}
+
 struct dtc_memory {
 	uint32_t module;
 	uint32_t code;
@@ -237,7 +343,7 @@ struct dtc_memory {
 };
 
 struct timeline {
-	struct timeline_event *ring;
+	struct packed_event *ring;
 	size_t cap;
 	size_t head; /* index of the oldest event */
 	size_t count;
@@ -259,7 +365,9 @@ struct timeline *timeline_new(size_t capacity)
 	struct timeline *tl = calloc(1, sizeof(*tl));
 	if (!tl)
 		return NULL;
-	tl->ring = calloc(capacity, sizeof(*tl->ring));
+	/* malloc, not calloc: no slot is read before it is written, so the pages of a ring
+	 * that never fills are never touched */
+	tl->ring = malloc(capacity * sizeof(*tl->ring));
 	if (!tl->ring) {
 		free(tl);
 		return NULL;
@@ -307,7 +415,7 @@ static bool event_valid(const struct timeline_event *ev)
 }
 
 int timeline_push(struct timeline *tl, const struct timeline_event *ev,
-		  const struct timeline_event **ret_stored)
+		  struct timeline_event *ret_stored)
 {
 	if (!tl || !ev || !event_valid(ev))
 		return -EINVAL;
@@ -348,9 +456,9 @@ int timeline_push(struct timeline *tl, const struct timeline_event *ev,
 		slot = (tl->head + tl->count) % tl->cap;
 		tl->count++;
 	}
-	tl->ring[slot] = e;
+	tl->ring[slot] = pack(&e);
 	if (ret_stored)
-		*ret_stored = &tl->ring[slot];
+		*ret_stored = e;
 	return 1;
 }
 
@@ -379,11 +487,18 @@ int64_t timeline_last_time(const struct timeline *tl)
 	return tl->count ? tl->last_t : INT64_MIN;
 }
 
-const struct timeline_event *timeline_at(const struct timeline *tl, size_t i)
+static int64_t time_at(const struct timeline *tl, size_t i)
+{
+	const struct packed_event *p = &tl->ring[(tl->head + i) % tl->cap];
+	return (int64_t)((uint64_t)p->t_hi << 32 | p->t_lo);
+}
+
+int timeline_get(const struct timeline *tl, size_t i, struct timeline_event *ret)
 {
 	if (i >= tl->count)
-		return NULL;
-	return &tl->ring[(tl->head + i) % tl->cap];
+		return -ENOENT;
+	unpack(&tl->ring[(tl->head + i) % tl->cap], tl->next_seq - tl->count + i, ret);
+	return 0;
 }
 
 size_t timeline_find_time(const struct timeline *tl, int64_t t)
@@ -392,7 +507,7 @@ size_t timeline_find_time(const struct timeline *tl, int64_t t)
 	size_t lo = 0, hi = tl->count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (timeline_at(tl, mid)->t_us < t)
+		if (time_at(tl, mid) < t)
 			lo = mid + 1;
 		else
 			hi = mid;

@@ -391,9 +391,10 @@ static void decode_multiplexed(void **state)
 	assert_int_equal(timeline_count(engine_timeline(e)), 0);
 	feed(e, 1010 * MS, 929, "0105000000000000"); /* page 1: Fuse 0.5 V */
 	assert_true(holds(e, "fuse"));
-	const struct timeline_event *ev = timeline_at(engine_timeline(e), 0);
-	assert_int_equal(ev->signal.index, signal_index(e, "fuse_voltage"));
-	assert_true(ev->signal.value > 0.49 && ev->signal.value < 0.51);
+	struct timeline_event ev;
+	assert_int_equal(timeline_get(engine_timeline(e), 0, &ev), 0);
+	assert_int_equal(ev.signal.index, signal_index(e, "fuse_voltage"));
+	assert_true(ev.signal.value > 0.49 && ev.signal.value < 0.51);
 	/* a frame too short for the signal is no sample */
 	feed(e, 1020 * MS, 929, "01");
 	assert_int_equal(timeline_count(engine_timeline(e)), 1);

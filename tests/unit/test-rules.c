@@ -51,11 +51,11 @@ static void fx_free(struct fx *f)
 /* Events go through the timeline first, as in the daemon. */
 static void feed(struct fx *f, const struct timeline_event *ev)
 {
-	const struct timeline_event *st;
+	struct timeline_event st;
 	int r = timeline_push(f->tl, ev, &st);
 	assert_true(r >= 0);
 	if (r == 1)
-		assert_int_equal(rules_feed(f->e, st), 0);
+		assert_int_equal(rules_feed(f->e, &st), 0);
 }
 
 static void sig(struct fx *f, int64_t t, const char *name, double v)

@@ -22,7 +22,8 @@
  * nothing downstream compares strings per event.
  *
  * Limits: a timeline holds at most `capacity` events (fixed at creation, at most
- * TIMELINE_MAX_CAPACITY); when full the oldest event is overwritten and counted in
+ * TIMELINE_MAX_CAPACITY), 20 bytes each (packed: struct timeline_event is what goes in
+ * and comes out, copied); when full the oldest event is overwritten and counted in
  * timeline_dropped(). It remembers the status of at most TIMELINE_MAX_DTCS distinct
  * (module, DTC) pairs; beyond that, changes of further DTCs are still stored but their
  * previous status is reported as unknown (0). A symbol table holds at most
@@ -162,13 +163,13 @@ static inline void timeline_freep(struct timeline **tl)
  * dtc.first_seen from its own memory and stores the event only when the status
  * changed (or the DTC is new). seq is assigned.
  *
- * Returns 1 and, when ret_stored is not NULL, a pointer to the stored event (valid
- * until the next push); 0 when a DTC event repeated the known status and was not
+ * Returns 1 and, when ret_stored is not NULL, a copy of the event as stored (its seq,
+ * time, and DTC fields); 0 when a DTC event repeated the known status and was not
  * stored; -EINVAL for a malformed event (bad type or transport kind, DTC code above
  * 24 bits, a non-finite signal value).
  */
 int timeline_push(struct timeline *tl, const struct timeline_event *ev,
-		  const struct timeline_event **ret_stored);
+		  struct timeline_event *ret_stored);
 
 size_t timeline_capacity(const struct timeline *tl);
 size_t timeline_count(const struct timeline *tl);
@@ -178,9 +179,10 @@ uint64_t timeline_dropped(const struct timeline *tl);
 uint64_t timeline_clamped(const struct timeline *tl);
 /* Time of the newest event, INT64_MIN when empty. */
 int64_t timeline_last_time(const struct timeline *tl);
-/* The i-th event held, 0 = oldest; NULL when out of range. Valid until the next push. */
-const struct timeline_event *timeline_at(const struct timeline *tl, size_t i);
-/* Index (for timeline_at) of the first event with t_us >= t; timeline_count() when none. */
+/* A copy of the i-th event held, 0 = oldest, into *ret (the ring keeps events packed, so
+ * there is no pointer into it to give out). 0, or -ENOENT out of range. */
+int timeline_get(const struct timeline *tl, size_t i, struct timeline_event *ret);
+/* Index (for timeline_get) of the first event with t_us >= t; timeline_count() when none. */
 size_t timeline_find_time(const struct timeline *tl, int64_t t);
 /*
  * Last known status of a DTC of a module. Returns 0 and *ret_status, -ENOENT when the
