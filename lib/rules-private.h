@@ -67,6 +67,16 @@ enum step_state {
 	STEP_STATE_MAX,
 };
 
+/* One step of one window of a sequence. */
+struct istep {
+	uint8_t state; /* enum step_state */
+	int64_t t;     /* when the step was met */
+	struct rules_evidence ev;
+};
+
+/* One window of a sequence. Its steps are the sequence's n_steps entries of the engine's
+ * step pool: most sequences have one step of RULES_MAX_STEPS, and every window of every
+ * sequence sized for the most was 90% of the engine's memory. */
 struct instance {
 	bool open;
 	uint8_t masked; /* bit s: step s's level was already true, by another action's doing */
@@ -74,9 +84,7 @@ struct instance {
 	uint32_t action;
 	int64_t t0;
 	struct timeline_event anchor_ev;
-	uint8_t state[RULES_MAX_STEPS];
-	int64_t t[RULES_MAX_STEPS]; /* when the step was met */
-	struct rules_evidence ev[RULES_MAX_STEPS];
+	struct istep *step;
 };
 
 struct enode {
@@ -92,9 +100,9 @@ struct enode {
 	/* COUNT: ring of fire times, count_n entries from the engine's pool */
 	int64_t *ring;
 	unsigned ring_len, ring_head;
-	/* SEQ */
-	struct instance inst[RULES_MAX_INSTANCES];
-	struct instance won; /* first instance that met every step */
+	/* SEQ: RULES_MAX_INSTANCES windows and won (the first instance that met every
+	 * step), from the engine's instance pool; NULL for other kinds */
+	struct instance *inst, *won;
 	unsigned n_failed, n_nobs;
 	bool opened; /* the anchor fired since the reset */
 };
@@ -144,6 +152,8 @@ struct rules_engine {
 	struct erule *rules; /* n_rules of the set, then n_links */
 	size_t n_rules, n_links, n_active;
 	int64_t *ring_pool;
+	struct instance *inst_pool; /* RULES_MAX_INSTANCES + 1 per SEQ node */
+	struct istep *step_pool;    /* n_steps per instance */
 	/* per registry role */
 	uint8_t *role_provided;
 	uint32_t *role_sym; /* the symbol of the role's name */

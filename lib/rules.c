@@ -280,12 +280,28 @@ static bool step_reachable(const struct enode *n, const struct instance *in, uns
 	for (;;) {
 		if (s == 0 || !n->src->steps[s].then)
 			return true;
-		if (in->state[s - 1] == STEP_MET)
+		if (in->step[s - 1].state == STEP_MET)
 			return true;
-		if (in->state[s - 1] != STEP_PENDING)
+		if (in->step[s - 1].state != STEP_PENDING)
 			return false;
 		s--;
 	}
+}
+
+/* Forgets a window, steps included; it keeps its place in the pool. */
+static void instance_clear(struct instance *in, unsigned steps)
+{
+	struct istep *step = in->step;
+	memset(step, 0, steps * sizeof(*step));
+	*in = (struct instance){.step = step};
+}
+
+static void instance_copy(struct instance *to, const struct instance *from, unsigned steps)
+{
+	struct istep *step = to->step;
+	memcpy(step, from->step, steps * sizeof(*step));
+	*to = *from;
+	to->step = step;
 }
 
 static void instance_check(struct rules_engine *e, struct enode *n, struct instance *in)
@@ -293,16 +309,16 @@ static void instance_check(struct rules_engine *e, struct enode *n, struct insta
 	unsigned steps = n->src->n_steps;
 	bool all = true, nobs = false, pending = false;
 	for (unsigned s = 0; s < steps; s++) {
-		if (in->state[s] == STEP_FAILED) {
+		if (in->step[s].state == STEP_FAILED) {
 			in->open = false;
 			n->n_failed++;
 			return;
 		}
-		if (in->state[s] == STEP_NOBS)
+		if (in->step[s].state == STEP_NOBS)
 			nobs = true;
-		else if (in->state[s] == STEP_PENDING && step_reachable(n, in, s))
+		else if (in->step[s].state == STEP_PENDING && step_reachable(n, in, s))
 			pending = true;
-		if (in->state[s] != STEP_MET)
+		if (in->step[s].state != STEP_MET)
 			all = false;
 	}
 	/* an undecidable step: wait for the others (a failure still says no), then give up */
@@ -315,11 +331,11 @@ static void instance_check(struct rules_engine *e, struct enode *n, struct insta
 		in->open = false;
 		if (!n->latched) {
 			n->latched = true;
-			n->latched_t = in->t[steps - 1];
+			n->latched_t = in->step[steps - 1].t;
 			for (unsigned s = 0; s < steps; s++)
-				if (in->t[s] > n->latched_t)
-					n->latched_t = in->t[s];
-			n->won = *in;
+				if (in->step[s].t > n->latched_t)
+					n->latched_t = in->step[s].t;
+			instance_copy(n->won, in, steps);
 		}
 	}
 }
@@ -329,9 +345,9 @@ static int64_t step_anchor(const struct enode *n, const struct instance *in, uns
 {
 	if (s == 0 || !n->src->steps[s].then)
 		return in->t0;
-	if (in->state[s - 1] != STEP_MET)
+	if (in->step[s - 1].state != STEP_MET)
 		return INT64_MIN;
-	return in->t[s - 1];
+	return in->step[s - 1].t;
 }
 
 static void step_met(struct rules_engine *e, struct enode *n, struct instance *in, unsigned s,
@@ -343,7 +359,7 @@ static void step_open(struct rules_engine *e, struct enode *n, struct instance *
 {
 	const struct step_src *st = &n->src->steps[s];
 	const struct eatom *atom = &e->atoms[n->atom - n->src->atom + st->atom];
-	if (in->state[s] != STEP_PENDING)
+	if (in->step[s].state != STEP_PENDING)
 		return;
 	/* The mark came late (the person acted, then said so): this action's effect that came
 	 * before it counts as in its window, also when it is over by now (an inrush, a
@@ -351,7 +367,7 @@ static void step_open(struct rules_engine *e, struct enode *n, struct instance *
 	if (a == in->t0 && in->serial && atom->effect && atom->on_owner != in->serial &&
 	    !(atom->kind == ATOM_LEVEL && atom->src->for_us > 0) && claimed_late(e, in, atom)) {
 		if (st->absent) {
-			in->state[s] = STEP_FAILED;
+			in->step[s].state = STEP_FAILED;
 		} else {
 			struct rules_evidence ev = rules_ev_event(atom, &atom->on_ev);
 			step_met(e, n, in, s, a, &ev);
@@ -368,7 +384,7 @@ static void step_open(struct rules_engine *e, struct enode *n, struct instance *
 	if (!atom_satisfied(atom))
 		return;
 	if (st->absent) {
-		in->state[s] = STEP_FAILED;
+		in->step[s].state = STEP_FAILED;
 		return;
 	}
 	struct rules_evidence ev = atom_current_evidence(atom);
@@ -378,9 +394,9 @@ static void step_open(struct rules_engine *e, struct enode *n, struct instance *
 static void step_met(struct rules_engine *e, struct enode *n, struct instance *in, unsigned s,
 		     int64_t t, const struct rules_evidence *ev)
 {
-	in->state[s] = STEP_MET;
-	in->t[s] = t;
-	in->ev[s] = *ev;
+	in->step[s].state = STEP_MET;
+	in->step[s].t = t;
+	in->step[s].ev = *ev;
 	if (s + 1 < n->src->n_steps && n->src->steps[s + 1].then)
 		step_open(e, n, in, s + 1, t);
 }
@@ -402,7 +418,7 @@ static void open_instance(struct rules_engine *e, struct enode *n, int64_t t,
 			if (n->inst[k].t0 < slot->t0)
 				slot = &n->inst[k];
 	}
-	memset(slot, 0, sizeof(*slot));
+	instance_clear(slot, n->src->n_steps);
 	n->opened = true;
 	slot->open = true;
 	slot->t0 = t;
@@ -417,7 +433,7 @@ static void open_instance(struct rules_engine *e, struct enode *n, int64_t t,
 	for (unsigned s = 0; s < n->src->n_steps; s++)
 		if (!rules_atom_observable(
 			e, &e->atoms[n->atom - n->src->atom + n->src->steps[s].atom], false))
-			slot->state[s] = STEP_NOBS;
+			slot->step[s].state = STEP_NOBS;
 	for (unsigned s = 0; s < n->src->n_steps; s++)
 		if (s == 0 || !n->src->steps[s].then)
 			step_open(e, n, slot, s, t);
@@ -462,7 +478,7 @@ static void fire(struct rules_engine *e, struct eatom *a, int64_t t,
 		const struct step_src *st = &n->src->steps[a->step];
 		for (unsigned k = 0; k < RULES_MAX_INSTANCES; k++) {
 			struct instance *in = &n->inst[k];
-			if (!in->open || in->state[a->step] != STEP_PENDING)
+			if (!in->open || in->step[a->step].state != STEP_PENDING)
 				continue;
 			int64_t anchor = step_anchor(n, in, a->step);
 			if (anchor == INT64_MIN || t < anchor || t > sat_add(anchor, st->within_us))
@@ -470,7 +486,7 @@ static void fire(struct rules_engine *e, struct eatom *a, int64_t t,
 			if (!owns(e, in, a))
 				continue; /* another action's effect */
 			if (st->absent)
-				in->state[a->step] = STEP_FAILED;
+				in->step[a->step].state = STEP_FAILED;
 			else
 				step_met(e, n, in, a->step, t, ev);
 			instance_check(e, n, in);
@@ -520,7 +536,7 @@ static void recompute_deadline(struct rules_engine *e)
 				continue;
 			for (unsigned s = 0; s < n->src->n_steps; s++) {
 				int64_t a = step_anchor(n, in, s);
-				if (in->state[s] != STEP_PENDING || a == INT64_MIN)
+				if (in->step[s].state != STEP_PENDING || a == INT64_MIN)
 					continue;
 				/* the window closes once time is past its end */
 				int64_t end = sat_add(sat_add(a, n->src->steps[s].within_us), 1);
@@ -558,7 +574,7 @@ static void do_advance(struct rules_engine *e, int64_t now)
 				for (unsigned s = 0; s < n->src->n_steps; s++) {
 					const struct step_src *st = &n->src->steps[s];
 					int64_t a = step_anchor(n, in, s);
-					if (in->state[s] != STEP_PENDING || a == INT64_MIN ||
+					if (in->step[s].state != STEP_PENDING || a == INT64_MIN ||
 					    sat_add(a, st->within_us) >= now)
 						continue;
 					changed = true;
@@ -566,17 +582,17 @@ static void do_advance(struct rules_engine *e, int64_t now)
 					    &e->atoms[n->atom - n->src->atom + st->atom];
 					/* true all along by another action's doing: cannot tell */
 					if (in->masked & (1u << s)) {
-						in->state[s] = STEP_NOBS;
+						in->step[s].state = STEP_NOBS;
 						continue;
 					}
 					/* nothing was heard of what the step looks for: the
 					 * window proves neither presence nor absence */
 					if (!rules_atom_observable(e, atom, true)) {
-						in->state[s] = STEP_NOBS;
+						in->step[s].state = STEP_NOBS;
 						continue;
 					}
 					if (!st->absent) {
-						in->state[s] = STEP_FAILED;
+						in->step[s].state = STEP_FAILED;
 						continue;
 					}
 					struct rules_evidence ev = {
@@ -814,8 +830,8 @@ void rules_reset(struct rules_engine *e, int64_t now_us)
 		n->ring_len = n->ring_head = 0;
 		n->n_failed = n->n_nobs = 0;
 		n->opened = false;
-		memset(n->inst, 0, sizeof(n->inst));
-		memset(&n->won, 0, sizeof(n->won));
+		for (unsigned k = 0; n->inst && k <= RULES_MAX_INSTANCES; k++)
+			instance_clear(&n->inst[k], n->src->n_steps); /* the windows and won */
 	}
 	for (size_t i = 0; i < e->n_dtcs; i++)
 		e->dtcs[i].toggles = 0;

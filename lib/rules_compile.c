@@ -90,6 +90,8 @@ struct rules_engine *rules_engine_free(struct rules_engine *e)
 	free(e->nodes);
 	free(e->rules);
 	free(e->ring_pool);
+	free(e->inst_pool);
+	free(e->step_pool);
 	free(e->val);
 	free(e->val_t);
 	free(e->have);
@@ -141,7 +143,11 @@ static int compile_actions(struct rules_engine *e)
 	e->role_causers = calloc(n_roles, sizeof(*e->role_causers));
 	e->role_source = malloc(n_roles * sizeof(*e->role_source));
 	e->sig_role = malloc((e->n_sigs ? e->n_sigs : 1) * sizeof(*e->sig_role));
-	e->sources = calloc(n_roles, sizeof(*e->sources));
+	/* one per role some action's `source` names: at most the clauses, at most the roles */
+	size_t n_src = 0;
+	for (size_t k = 0; k < set->n_actions; k++)
+		n_src += set->actions[k].n_sources;
+	e->sources = calloc(n_src < n_roles ? (n_src ? n_src : 1) : n_roles, sizeof(*e->sources));
 	if (!e->mark_action || !e->action_late || !e->role_causers || !e->role_source ||
 	    !e->sig_role || !e->sources)
 		return -ENOMEM;
@@ -199,21 +205,29 @@ static int compile(struct rules_engine *e, const struct rules_vehicle *vehicle,
 {
 	const struct rules_set *set = e->set;
 	size_t n_items = set->n_rules + set->n_links, n_roles = role_count();
-	size_t n_atoms = 0, n_nodes = 0, n_ring = 0;
+	size_t n_atoms = 0, n_nodes = 0, n_ring = 0, n_inst = 0, n_steps = 0;
 	int r;
 
+	/* the state of counts and sequences, sized by what each one needs */
 	for (size_t k = 0; k < n_items; k++) {
 		const struct rule_src *rs = item(set, k);
 		n_atoms += rs->n_atoms;
 		n_nodes += rs->n_nodes;
-		for (size_t j = 0; j < rs->n_nodes; j++)
+		for (size_t j = 0; j < rs->n_nodes; j++) {
 			if (rs->nodes[j].kind == NODE_COUNT)
 				n_ring += rs->nodes[j].count_n;
+			if (rs->nodes[j].kind == NODE_SEQ) {
+				n_inst += RULES_MAX_INSTANCES + 1;
+				n_steps += (RULES_MAX_INSTANCES + 1) * rs->nodes[j].n_steps;
+			}
+		}
 	}
 	e->atoms = calloc(n_atoms ? n_atoms : 1, sizeof(*e->atoms));
 	e->nodes = calloc(n_nodes ? n_nodes : 1, sizeof(*e->nodes));
 	e->rules = calloc(n_items ? n_items : 1, sizeof(*e->rules));
 	e->ring_pool = calloc(n_ring ? n_ring : 1, sizeof(*e->ring_pool));
+	e->inst_pool = calloc(n_inst ? n_inst : 1, sizeof(*e->inst_pool));
+	e->step_pool = calloc(n_steps ? n_steps : 1, sizeof(*e->step_pool));
 	e->findings = calloc(set->n_rules ? set->n_rules : 1, sizeof(*e->findings));
 	e->order = calloc(set->n_rules ? set->n_rules : 1, sizeof(*e->order));
 	e->fstate = calloc(set->n_rules ? set->n_rules : 1, sizeof(*e->fstate));
@@ -221,8 +235,9 @@ static int compile(struct rules_engine *e, const struct rules_vehicle *vehicle,
 	e->question_marks = calloc(set->n_questions ? set->n_questions : 1, sizeof(uint32_t));
 	e->role_provided = calloc(n_roles, sizeof(*e->role_provided));
 	e->role_sym = calloc(n_roles, sizeof(*e->role_sym));
-	if (!e->atoms || !e->nodes || !e->rules || !e->ring_pool || !e->findings || !e->order ||
-	    !e->fstate || !e->fby || !e->question_marks || !e->role_provided || !e->role_sym)
+	if (!e->atoms || !e->nodes || !e->rules || !e->ring_pool || !e->inst_pool ||
+	    !e->step_pool || !e->findings || !e->order || !e->fstate || !e->fby ||
+	    !e->question_marks || !e->role_provided || !e->role_sym)
 		return -ENOMEM;
 	e->n_atoms = n_atoms;
 	e->n_nodes = n_nodes;
@@ -247,7 +262,7 @@ static int compile(struct rules_engine *e, const struct rules_vehicle *vehicle,
 			return r;
 	}
 
-	size_t abase = 0, nbase = 0, rbase = 0;
+	size_t abase = 0, nbase = 0, rbase = 0, ibase = 0, sbase = 0;
 	for (size_t k = 0; k < n_items; k++) {
 		const struct rule_src *rs = item(set, k);
 		struct erule *er = &e->rules[k];
@@ -323,6 +338,14 @@ static int compile(struct rules_engine *e, const struct rules_vehicle *vehicle,
 			case NODE_SEQ:
 				e->atoms[n->atom].user = USER_ANCHOR;
 				e->atoms[n->atom].node = (uint32_t)(nbase + j);
+				/* the windows, then won: rules_reset clears them in one go */
+				n->inst = e->inst_pool + ibase;
+				n->won = n->inst + RULES_MAX_INSTANCES;
+				for (unsigned w = 0; w <= RULES_MAX_INSTANCES; w++) {
+					n->inst[w].step = e->step_pool + sbase;
+					sbase += ns->n_steps;
+				}
+				ibase += RULES_MAX_INSTANCES + 1;
 				for (unsigned s = 0; s < ns->n_steps; s++) {
 					struct eatom *sa = &e->atoms[abase + ns->steps[s].atom];
 					sa->user = USER_STEP;

@@ -140,10 +140,10 @@ static void collect(const struct rules_engine *e, uint32_t ni, struct rules_evid
 	case NODE_SEQ:
 		if (n->latched) {
 			const struct eatom *anchor = &e->atoms[n->atom];
-			struct rules_evidence a = rules_ev_event(anchor, &n->won.anchor_ev);
+			struct rules_evidence a = rules_ev_event(anchor, &n->won->anchor_ev);
 			add_evidence(v, nv, &a);
 			for (unsigned k = 0; k < n->src->n_steps; k++)
-				add_evidence(v, nv, &n->won.ev[k]);
+				add_evidence(v, nv, &n->won->step[k].ev);
 		}
 		break;
 	case NODE_NOT:
