@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon-build.h"
+#include "json_text.h"
 #include "list.h"
 #include "log.h"
 #include "macro.h"
@@ -32,6 +33,7 @@
  * slow consumer can still be told why it is disconnected when the kernel takes it.
  */
 #define DROP_RESERVE 256
+#define OUT_KEEP 65536 /* bytes of output buffer a client keeps between replies */
 #define ACCEPT_PAUSE 0.1 /* seconds without accepting after EMFILE and friends */
 #define ACCEPT_BATCH 64  /* connections accepted per wakeup: the loop stays fair */
 
@@ -166,6 +168,12 @@ static int client_flush(struct client *c)
 	}
 	if (c->out_len == 0) {
 		c->out_start = 0;
+		/* a big reply's buffer goes back now, not when the client leaves */
+		if (c->out_cap > OUT_KEEP) {
+			free(c->out);
+			c->out = NULL;
+			c->out_cap = 0;
+		}
 		ev_io_stop(c->server->loop, &c->write_io);
 	} else {
 		ev_io_start(c->server->loop, &c->write_io);
@@ -230,7 +238,9 @@ static int client_queue(struct client *c, const char *line, size_t len)
 	return 0;
 }
 
-/* Queues a line we formatted (freed here); NULL means formatting ran out of memory. */
+/* Queues a line we formatted (freed here); NULL means formatting ran out of memory. A
+ * line bigger than what is buffered becomes the buffer itself when nothing waits in it:
+ * a big reply is never held twice. */
 static int client_queue_owned(struct client *c, char *line, size_t len)
 {
 	int r;
@@ -238,6 +248,16 @@ static int client_queue_owned(struct client *c, char *line, size_t len)
 	if (!line) {
 		client_close(c, "out of memory");
 		return -ENOMEM;
+	}
+	if (!c->closing && c->out_len == 0 && len > c->out_cap &&
+	    len + DROP_RESERVE <= c->server->limits.max_output) {
+		free(c->out);
+		c->out = line;
+		c->out_start = 0;
+		c->out_len = c->out_cap = len;
+		if (!ev_is_active(&c->write_io))
+			ev_io_start(c->server->loop, &c->write_io);
+		return 0;
 	}
 	r = client_queue(c, line, len);
 	free(line);
@@ -1017,6 +1037,25 @@ int api_request_reply(struct api_request *req, json_t *result)
 		return -EPIPE;
 	}
 	line = api_format_result(req->id, result, &len);
+	return complete(req, line, len);
+}
+
+struct json_text *api_request_reply_begin(struct api_request *req)
+{
+	return api_result_begin(req->id);
+}
+
+int api_request_reply_end(struct api_request *req, struct json_text *w)
+{
+	size_t len = 0;
+	char *line;
+
+	if (!req->client) {
+		json_text_free(w);
+		request_free(req);
+		return -EPIPE;
+	}
+	line = api_result_end(w, &len);
 	return complete(req, line, len);
 }
 

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 struct ev_loop;
+struct json_text;
 
 #define API_VERSION 1
 #define API_DEFAULT_SOCKET "/run/bodydiag/api.sock"
@@ -146,6 +147,11 @@ void api_parsed_request_finish(struct api_parsed_request *req);
  * out of memory. id may be NULL (omitted). result/data are stolen (NULL = {}).
  */
 char *api_format_result(const json_t *id, json_t *result, size_t *ret_len);
+/* The same written as text: a writer with the envelope open at "result" (NULL when out
+ * of memory); after the result's one value, _end closes it into the line (NULL when
+ * the writer failed; w is freed either way). */
+struct json_text *api_result_begin(const json_t *id);
+char *api_result_end(struct json_text *w, size_t *ret_len);
 char *api_format_error(const json_t *id, enum api_error err, const char *message,
 		       size_t *ret_len);
 char *api_format_event(const char *event, json_t *data, size_t *ret_len);
@@ -239,6 +245,16 @@ void api_request_set_cancel(struct api_request *req, api_cancel_fn cancel, void 
  * the client is gone, -ENOMEM (the client is then dropped).
  */
 int api_request_reply(struct api_request *req, json_t *result);
+
+/*
+ * The same for a result too big to build as jansson values first (`findings`): _begin
+ * gives a writer (daemon/json_text.h) with the reply's envelope open at "result", NULL
+ * when out of memory (req is not completed then); the caller writes the result, one
+ * value, and _end completes req, returning like api_request_reply() (a writer that
+ * failed is out of memory: the client is dropped).
+ */
+struct json_text *api_request_reply_begin(struct api_request *req);
+int api_request_reply_end(struct api_request *req, struct json_text *w);
 
 /* Completes req with an error; message is printf-style. Returns like api_request_reply. */
 int api_request_fail(struct api_request *req, enum api_error err, const char *fmt, ...)

@@ -338,19 +338,51 @@ static json_t *envelope(const json_t *id)
 	return o;
 }
 
+struct json_text *api_result_begin(const json_t *id)
+{
+	struct json_text *w = json_text_new(JSON_TEXT_COMPACT);
+
+	if (!w)
+		return NULL;
+	/* envelope()'s members, in its order */
+	json_text_object_begin(w);
+	json_text_key(w, "v");
+	json_text_integer(w, API_VERSION);
+	if (id) {
+		json_text_key(w, "id");
+		json_text_value(w, id);
+	}
+	json_text_key(w, "result");
+	return w;
+}
+
+char *api_result_end(struct json_text *w, size_t *ret_len)
+{
+	size_t n;
+	char *line;
+
+	if (!w)
+		return NULL;
+	json_text_object_end(w);
+	json_text_raw(w, "\n", 1);
+	line = json_text_finish(w, &n);
+	if (line && ret_len)
+		*ret_len = n;
+	return line;
+}
+
 char *api_format_result(const json_t *id, json_t *result, size_t *ret_len)
 {
-	json_t *o = envelope(id);
+	struct json_text *w = api_result_begin(id);
 
-	if (!result)
-		result = json_object();
-	if (!o || !result || json_object_set_new(o, "result", result) < 0) {
-		if (!o)
-			json_decref(result);
-		json_decref(o);
-		return NULL;
+	if (w && result) {
+		json_text_value(w, result);
+	} else if (w) {
+		json_text_object_begin(w); /* {} */
+		json_text_object_end(w);
 	}
-	return dump_line(o, ret_len);
+	json_decref(result);
+	return api_result_end(w, ret_len);
 }
 
 char *api_format_error(const json_t *id, enum api_error err, const char *message,

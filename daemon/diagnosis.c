@@ -80,13 +80,25 @@ static void notify_event(struct diagnosis *g, const char *event, json_t *data);
 
 /* ---- the result: the shape of `bodydiag analyze --json` (engine_json.c) ---- */
 
-/* Evaluates now and describes the result; NULL on out of memory. Body events since the
- * last guided test began (else every one kept), their times from then (else from the
- * first frame). */
-static json_t *result_json(struct diagnosis *g)
+static void member_int(struct json_text *w, const char *key, uint64_t v)
 {
+	json_text_key(w, key);
+	json_text_integer(w, (int64_t)v);
+}
+
+static void member_str(struct json_text *w, const char *key, const char *v)
+{
+	json_text_key(w, key);
+	json_text_string(w, v);
+}
+
+/* Evaluates now and writes the result, an object, into w: -ENOMEM or 0. Body events
+ * since the last guided test began (else every one kept), their times from then (else
+ * from the first frame). */
+static int result_write(struct diagnosis *g, struct json_text *w)
+{
+	const struct profile *p = vehicle_profile(g->vehicle);
 	struct engine_stats st;
-	json_t *o;
 
 	engine_advance(g->engine, clock_now(&g->c->clock));
 	engine_stats(g->engine, &st);
@@ -95,23 +107,40 @@ static json_t *result_json(struct diagnosis *g)
 	    .since_us = g->session_start_us,
 	    .input = ENGINE_JSON_BUS,
 	};
-	o = engine_json_result(g->engine, &jo);
-	if (!o)
-		return NULL;
-	const struct profile *p = vehicle_profile(g->vehicle);
-	if (json_object_set_new(o, "input",
-				json_pack("{s:I, s:I, s:I, s:I, s:I}", "frames", (json_int_t)st.frames,
-					  "decoded", (json_int_t)st.decoded, "pdus",
-					  (json_int_t)st.pdus, "marks", (json_int_t)st.marks,
-					  "dtc_events", (json_int_t)st.dtc_events)) < 0 ||
-	    (p && json_object_set_new(
-		      o, "vehicle",
-		      json_pack("{s:s, s:s, s:s?}", "make", profile_make(p), "platform",
-				profile_platform(p), "name", profile_vehicle_name(p))) < 0)) {
-		json_decref(o);
+	json_text_object_begin(w);
+	if (engine_json_write(w, g->engine, &jo) < 0)
+		return -ENOMEM;
+	json_text_key(w, "input");
+	json_text_object_begin(w);
+	member_int(w, "frames", st.frames);
+	member_int(w, "decoded", st.decoded);
+	member_int(w, "pdus", st.pdus);
+	member_int(w, "marks", st.marks);
+	member_int(w, "dtc_events", st.dtc_events);
+	json_text_object_end(w);
+	if (p) {
+		json_text_key(w, "vehicle");
+		json_text_object_begin(w);
+		member_str(w, "make", profile_make(p));
+		member_str(w, "platform", profile_platform(p));
+		member_str(w, "name", profile_vehicle_name(p));
+		json_text_object_end(w);
+	}
+	json_text_object_end(w);
+	return json_text_failed(w) ? -ENOMEM : 0;
+}
+
+/* The result as a jansson value (the guided test adds to it and records it); NULL on out
+ * of memory. */
+static json_t *result_json(struct diagnosis *g)
+{
+	struct json_text *w = json_text_new(JSON_TEXT_COMPACT);
+
+	if (!w || result_write(g, w) < 0) {
+		json_text_free(w);
 		return NULL;
 	}
-	return o;
+	return json_text_finish_value(w);
 }
 
 /* ---- the engine: every frame, exchange and mark, as the router delivers them ---- */
@@ -624,7 +653,7 @@ static void method_diagnose(struct api_request *req, json_t *params, void *userd
 static void method_findings(struct api_request *req, json_t *params, void *userdata)
 {
 	struct diagnosis *g = ((struct core *)userdata)->diagnosis;
-	json_t *res;
+	struct json_text *w;
 
 	if (json_object_size(params) != 0) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS, "findings takes no parameters");
@@ -634,12 +663,15 @@ static void method_findings(struct api_request *req, json_t *params, void *userd
 		api_request_fail(req, API_ERROR_UNAVAILABLE, "no rules loaded");
 		return;
 	}
-	res = result_json(g);
-	if (!res) {
+	/* written as text straight into the reply: after an hour on the bus its thousands
+	 * of body events as jansson objects took ~8 MB at once */
+	w = api_request_reply_begin(req);
+	if (!w || result_write(g, w) < 0) {
+		json_text_free(w);
 		api_request_fail(req, API_ERROR_INTERNAL, "out of memory");
 		return;
 	}
-	api_request_reply(req, res);
+	api_request_reply_end(req, w);
 }
 
 static const struct api_method method_table[] = {

@@ -17,34 +17,49 @@ static double seconds(int64_t us)
 	return (double)us / 1e6;
 }
 
-/* Appends v (stolen) to array a; a failure marks the whole result as failed. */
-static void add(json_t *a, json_t *v, bool *ok)
+/* Members: a key and its value. */
+static void str(struct json_text *w, const char *key, const char *v)
 {
-	if (!v || json_array_append_new(a, v) < 0)
-		*ok = false;
+	json_text_key(w, key);
+	json_text_string(w, v);
 }
 
-static void set(json_t *o, const char *key, json_t *v, bool *ok)
+static void real(struct json_text *w, const char *key, double v)
 {
-	if (!v || json_object_set_new(o, key, v) < 0)
-		*ok = false;
+	json_text_key(w, key);
+	json_text_real(w, v);
+}
+
+static void integer(struct json_text *w, const char *key, int64_t v)
+{
+	json_text_key(w, key);
+	json_text_integer(w, v);
+}
+
+static void boolean(struct json_text *w, const char *key, bool v)
+{
+	json_text_key(w, key);
+	json_text_bool(w, v);
 }
 
 /* A role's value: its label, or the number. */
-static json_t *value_json(unsigned role, double v)
+static void value(struct json_text *w, const char *key, unsigned role, double v)
 {
 	const char *l = role_label(role_at(role), v);
-	return l ? json_string(l) : json_real(v);
+	json_text_key(w, key);
+	if (l)
+		json_text_string(w, l);
+	else
+		json_text_real(w, v);
 }
 
-static json_t *strings(const char *const *v, size_t n, bool *ok)
+static void strings(struct json_text *w, const char *key, const char *const *v, size_t n)
 {
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < n; i++)
-		add(a, json_string(v[i]), ok);
-	if (!a)
-		*ok = false;
-	return a;
+	json_text_key(w, key);
+	json_text_array_begin(w);
+	for (size_t i = 0; i < n; i++)
+		json_text_string(w, v[i]);
+	json_text_array_end(w);
 }
 
 static const char *module_name(const struct engine *e, uint32_t module)
@@ -57,59 +72,61 @@ static const char *module_name(const struct engine *e, uint32_t module)
 }
 
 /* An evidence entry's event, taken apart: what a sentence about it needs. */
-static json_t *event_json(const struct engine *e, const struct timeline_event *ev, bool *ok)
+static void event_json(struct json_text *w, const struct engine *e, const struct timeline_event *ev)
 {
 	const struct timeline_symbols *sy = engine_symbols(e);
 	char code[DTC_TEXT_MAX];
-	json_t *o = NULL;
 
+	json_text_object_begin(w);
 	switch (ev->type) {
 	case TIMELINE_EVENT_SIGNAL: {
 		const char *n = timeline_symbols_name(sy, TIMELINE_SYMBOL_SIGNAL, ev->signal.index);
 		unsigned role;
+		str(w, "type", "signal");
 		if (n && role_find(n, strlen(n), &role) == 0) {
-			o = json_pack("{s:s, s:s, s:o}", "type", "signal", "role", n, "value",
-				      value_json(role, ev->signal.value));
-			if (o && role_at(role)->unit[0] &&
-			    !role_label(role_at(role), ev->signal.value))
-				set(o, "unit", json_string(role_at(role)->unit), ok);
+			str(w, "role", n);
+			value(w, "value", role, ev->signal.value);
+			if (role_at(role)->unit[0] && !role_label(role_at(role), ev->signal.value))
+				str(w, "unit", role_at(role)->unit);
 		} else {
-			o = json_pack("{s:s, s:s, s:f}", "type", "signal", "signal", n ? n : "",
-				      "value", ev->signal.value);
+			str(w, "signal", n ? n : "");
+			real(w, "value", ev->signal.value);
 		}
 		break;
 	}
 	case TIMELINE_EVENT_MARK: {
 		const char *n = timeline_symbols_name(sy, TIMELINE_SYMBOL_MARK, ev->mark.index);
-		o = json_pack("{s:s, s:s}", "type", "mark", "mark", n ? n : "");
+		str(w, "type", "mark");
+		str(w, "mark", n ? n : "");
 		break;
 	}
 	case TIMELINE_EVENT_DTC:
 		if (dtc_format(ev->dtc.code, code, sizeof(code)) < 0)
 			code[0] = '\0';
-		o = json_pack("{s:s, s:s, s:s, s:i}", "type", "dtc", "ecu",
-			      module_name(e, ev->dtc.module), "code", code, "status",
-			      ev->dtc.status);
+		str(w, "type", "dtc");
+		str(w, "ecu", module_name(e, ev->dtc.module));
+		str(w, "code", code);
+		integer(w, "status", ev->dtc.status);
 		break;
 	case TIMELINE_EVENT_DTC_READ:
-		o = json_pack("{s:s, s:s}", "type", "dtc_read", "ecu",
-			      module_name(e, ev->dtc_read.module));
+		str(w, "type", "dtc_read");
+		str(w, "ecu", module_name(e, ev->dtc_read.module));
 		break;
 	case TIMELINE_EVENT_TRANSPORT: {
 		const char *n = timeline_transport_name(ev->transport.kind);
-		o = json_pack("{s:s, s:s}", "type", "transport", "transport", n ? n : "");
-		if (o && ev->transport.kind == TIMELINE_TRANSPORT_NRC) {
-			set(o, "service", json_integer(ev->transport.service), ok);
-			set(o, "nrc", json_integer(ev->transport.nrc), ok);
+		str(w, "type", "transport");
+		str(w, "transport", n ? n : "");
+		if (ev->transport.kind == TIMELINE_TRANSPORT_NRC) {
+			integer(w, "service", ev->transport.service);
+			integer(w, "nrc", ev->transport.nrc);
 		}
 		break;
 	}
 	case TIMELINE_EVENT_TYPE_MAX:
+		str(w, "type", "?");
 		break;
 	}
-	if (!o)
-		o = json_pack("{s:s}", "type", "?");
-	return o;
+	json_text_object_end(w);
 }
 
 /*
@@ -117,52 +134,56 @@ static json_t *event_json(const struct engine *e, const struct timeline_event *e
  * anchor of an absent window) in seconds from t0, `window` (held, absent) its length;
  * `text` one line with times from t0; `event` taken apart.
  */
-static json_t *evidence_json(const struct engine *e, const struct rules_evidence *ev, size_t n,
-			     int64_t t0_us, bool *ok)
+static void evidence_json(struct json_text *w, const struct engine *e,
+			  const struct rules_evidence *ev, size_t n, int64_t t0_us)
 {
 	static const char *const kind[] = {"event", "held", "absent"};
-	json_t *a = json_array();
 	char buf[1024];
 
-	for (size_t k = 0; a && k < n; k++) {
+	json_text_key(w, "evidence");
+	json_text_array_begin(w);
+	for (size_t k = 0; k < n; k++) {
 		struct rules_evidence rel = ev[k];
 		rel.event.t_us -= t0_us;
 		if (engine_evidence_format(e, &rel, buf, sizeof(buf)) < 0)
 			buf[0] = '\0';
-		json_t *x =
-		    json_pack("{s:s, s:f, s:f, s:f, s:f, s:s, s:s, s:o}", "kind",
-			      (unsigned)ev[k].kind < 3 ? kind[ev[k].kind] : "?", "t",
-			      seconds(ev[k].event.t_us), "from", seconds(ev[k].from_us), "until",
-			      seconds(ev[k].until_us), "at", seconds(ev[k].event.t_us - t0_us),
-			      "condition", ev[k].condition ? ev[k].condition : "", "text", buf,
-			      "event", event_json(e, &ev[k].event, ok));
-		if (x && ev[k].kind != RULES_EVIDENCE_EVENT)
-			set(x, "window", json_real(seconds(ev[k].until_us - ev[k].from_us)), ok);
-		add(a, x, ok);
+		json_text_object_begin(w);
+		str(w, "kind", (unsigned)ev[k].kind < 3 ? kind[ev[k].kind] : "?");
+		real(w, "t", seconds(ev[k].event.t_us));
+		real(w, "from", seconds(ev[k].from_us));
+		real(w, "until", seconds(ev[k].until_us));
+		real(w, "at", seconds(ev[k].event.t_us - t0_us));
+		str(w, "condition", ev[k].condition ? ev[k].condition : "");
+		str(w, "text", buf);
+		json_text_key(w, "event");
+		event_json(w, e, &ev[k].event);
+		if (ev[k].kind != RULES_EVIDENCE_EVENT)
+			real(w, "window", seconds(ev[k].until_us - ev[k].from_us));
+		json_text_object_end(w);
 	}
-	if (!a)
-		*ok = false;
-	return a;
+	json_text_array_end(w);
 }
 
 /* Every DTC the engine knows, with its last status (a read that repeats a status adds no
  * event, so the list is the timeline's memory, not its events), in the order first seen,
  * with the profile's text; `t`: its last change since opts->since_us, null when none. */
-static json_t *dtcs_json(const struct engine *e, const struct engine_json_opts *o, bool *ok)
+static void dtcs_json(struct json_text *w, const struct engine *e, const struct engine_json_opts *o)
 {
 	const struct timeline *tl = engine_timeline(e);
 	const struct profile *p = engine_profile(e);
-	json_t *a = json_array();
 	char code[DTC_TEXT_MAX];
 	uint32_t module, dtc;
 	uint8_t status;
 
-	for (size_t i = 0; a && timeline_dtc_at(tl, i, &module, &dtc, &status) == 0; i++) {
+	json_text_key(w, "dtcs");
+	json_text_array_begin(w);
+	for (size_t i = 0; timeline_dtc_at(tl, i, &module, &dtc, &status) == 0; i++) {
 		const char *ecu = module_name(e, module);
 		const struct profile_dtc *pd =
 		    p ? profile_dtc_find(p, ecu[0] ? ecu : NULL, dtc) : NULL;
 		const char *ftb = dtc_ftb_name((uint8_t)(dtc & 0xff));
-		json_t *t = json_null();
+		bool changed = false;
+		double t = 0;
 		/* the newest change of it in the window, if any */
 		for (size_t k = timeline_count(tl); k-- > 0;) {
 			struct timeline_event ev;
@@ -171,44 +192,48 @@ static json_t *dtcs_json(const struct engine *e, const struct engine_json_opts *
 				break;
 			if (ev.type == TIMELINE_EVENT_DTC && ev.dtc.code == dtc &&
 			    ev.dtc.module == module) {
-				json_decref(t);
-				t = json_real(seconds(ev.t_us - o->t0_us));
+				t = seconds(ev.t_us - o->t0_us);
+				changed = true;
 				break;
 			}
 		}
 		if (dtc_format(dtc, code, sizeof(code)) < 0)
 			code[0] = '\0';
-		add(a,
-		    json_pack("{s:s, s:s, s:I, s:i, s:o, s:o, s:o}", "ecu", ecu, "code", code,
-			      "dtc", (json_int_t)dtc, "status", status, "t", t, "text",
-			      pd ? json_string(pd->text) : json_null(), "failure_type",
-			      ftb ? json_string(ftb) : json_null()),
-		    ok);
+		json_text_object_begin(w);
+		str(w, "ecu", ecu);
+		str(w, "code", code);
+		integer(w, "dtc", dtc);
+		integer(w, "status", status);
+		json_text_key(w, "t");
+		if (changed)
+			json_text_real(w, t);
+		else
+			json_text_null(w);
+		str(w, "text", pd ? pd->text : NULL);
+		str(w, "failure_type", ftb);
+		json_text_object_end(w);
 	}
-	if (!a)
-		*ok = false;
-	return a;
+	json_text_array_end(w);
 }
 
 /* Per number role with samples or thresholds: the numbers the rules compare it with. */
-static json_t *thresholds_json(const struct engine *e, bool *ok)
+static void thresholds_json(struct json_text *w, const struct engine *e)
 {
-	json_t *o = json_object();
 	double x[32];
 
-	for (size_t i = 0; o && i < role_count(); i++) {
+	json_text_key(w, "thresholds");
+	json_text_object_begin(w);
+	for (size_t i = 0; i < role_count(); i++) {
 		size_t n = rules_engine_thresholds(engine_rules(e), (unsigned)i, x, 32);
-		json_t *a;
 		if (!n)
 			continue;
-		a = json_array();
-		for (size_t k = 0; a && k < n && k < 32; k++)
-			add(a, json_real(x[k]), ok);
-		set(o, role_at(i)->name, a, ok);
+		json_text_key(w, role_at(i)->name);
+		json_text_array_begin(w);
+		for (size_t k = 0; k < n && k < 32; k++)
+			json_text_real(w, x[k]);
+		json_text_array_end(w);
 	}
-	if (!o)
-		*ok = false;
-	return o;
+	json_text_object_end(w);
 }
 
 /* Why a role or a fault memory a rule needs could not be seen, for people. */
@@ -229,20 +254,21 @@ static const char *missing_why(const struct engine *e, const struct rules_missin
 	return "not seen when it mattered";
 }
 
-static json_t *missing_json(const struct engine *e, const struct rules_missing *m, size_t n,
-			    enum engine_json_input input, bool *ok)
+static void missing_json(struct json_text *w, const struct engine *e, const struct rules_missing *m,
+			 size_t n, enum engine_json_input input)
 {
-	json_t *a = json_array();
 	char buf[64];
 
-	for (size_t k = 0; a && k < n; k++) {
+	json_text_key(w, "missing");
+	json_text_array_begin(w);
+	for (size_t k = 0; k < n; k++) {
 		rules_missing_format(&m[k], buf, sizeof(buf));
-		add(a, json_pack("{s:s, s:s}", "what", buf, "why", missing_why(e, &m[k], input)),
-		    ok);
+		json_text_object_begin(w);
+		str(w, "what", buf);
+		str(w, "why", missing_why(e, &m[k], input));
+		json_text_object_end(w);
 	}
-	if (!a)
-		*ok = false;
-	return a;
+	json_text_array_end(w);
 }
 
 static const char *link_why(const struct engine_link *l, enum engine_json_input input)
@@ -262,150 +288,164 @@ static const char *link_why(const struct engine_link *l, enum engine_json_input 
 	return "";
 }
 
-static json_t *events_json(const struct engine *e, const struct engine_json_opts *o, bool *ok)
+/* The body events: up to ENGINE_MAX_TRANSITIONS, the bulk of a reply after a long time on
+ * the bus, so written as text one by one. */
+static void events_json(struct json_text *w, const struct engine *e,
+			const struct engine_json_opts *o)
 {
-	json_t *a = json_array();
 	char src[160];
 
-	for (size_t i = 0; a && i < engine_transition_count(e); i++) {
+	json_text_key(w, "body_events");
+	json_text_array_begin(w);
+	for (size_t i = 0; i < engine_transition_count(e); i++) {
 		const struct engine_transition *t = engine_transition_at(e, i);
 		if (t->t_us < o->since_us)
 			continue;
 		char grade[2] = {t->source->pr->grade, '\0'};
 		rolemap_source_format(t->source, src, sizeof(src));
-		add(a,
-		    json_pack("{s:f, s:f, s:s, s:s, s:o, s:o, s:s, s:s}", "t",
-			      seconds(t->t_us - o->t0_us), "time", seconds(t->t_us), "role",
-			      role_at(t->role)->name, "link",
-			      role_link_name(role_at(t->role)->link), "from",
-			      isnan(t->from) ? json_null() : value_json(t->role, t->from), "to",
-			      value_json(t->role, t->to), "source", src, "grade", grade),
-		    ok);
+		json_text_object_begin(w);
+		real(w, "t", seconds(t->t_us - o->t0_us));
+		real(w, "time", seconds(t->t_us));
+		str(w, "role", role_at(t->role)->name);
+		str(w, "link", role_link_name(role_at(t->role)->link));
+		if (isnan(t->from)) {
+			json_text_key(w, "from");
+			json_text_null(w);
+		} else {
+			value(w, "from", t->role, t->from);
+		}
+		value(w, "to", t->role, t->to);
+		str(w, "source", src);
+		str(w, "grade", grade);
+		json_text_object_end(w);
 	}
-	if (!a)
-		*ok = false;
-	return a;
+	json_text_array_end(w);
 }
 
-static json_t *roles_json(const struct engine *e, bool *ok)
+static void roles_json(struct json_text *w, const struct engine *e)
 {
-	json_t *o = json_object();
-
-	for (size_t i = 0; o && i < role_count(); i++) {
+	json_text_key(w, "roles");
+	json_text_object_begin(w);
+	for (size_t i = 0; i < role_count(); i++) {
 		struct engine_role_stats rs;
 		engine_role_stats(e, (unsigned)i, &rs);
 		if (!rs.provides)
 			continue;
-		json_t *r =
-		    json_pack("{s:s, s:b, s:b, s:I}", "link", role_link_name(role_at(i)->link),
-			      "broadcast", (rs.provides & ROLEMAP_BROADCAST) != 0, "did",
-			      (rs.provides & ROLEMAP_DID) != 0, "samples", (json_int_t)rs.samples);
-		if (r && rs.samples) {
-			set(r, "min", value_json((unsigned)i, rs.min), ok);
-			set(r, "max", value_json((unsigned)i, rs.max), ok);
-			set(r, "last", value_json((unsigned)i, rs.last), ok);
+		json_text_key(w, role_at(i)->name);
+		json_text_object_begin(w);
+		str(w, "link", role_link_name(role_at(i)->link));
+		boolean(w, "broadcast", (rs.provides & ROLEMAP_BROADCAST) != 0);
+		boolean(w, "did", (rs.provides & ROLEMAP_DID) != 0);
+		integer(w, "samples", (int64_t)rs.samples);
+		if (rs.samples) {
+			value(w, "min", (unsigned)i, rs.min);
+			value(w, "max", (unsigned)i, rs.max);
+			value(w, "last", (unsigned)i, rs.last);
 		}
-		set(o, role_at(i)->name, r, ok);
+		json_text_object_end(w);
 	}
-	if (!o)
-		*ok = false;
-	return o;
+	json_text_object_end(w);
 }
 
-static json_t *chain_json(const struct engine *e, const struct engine_json_opts *o, bool *ok)
+static void chain_json(struct json_text *w, const struct engine *e,
+		       const struct engine_json_opts *o)
 {
 	struct engine_chain c;
-	json_t *a = json_array();
 
 	engine_chain(e, &c);
-	for (size_t i = 0; a && i < RULES_CHAIN_LINKS; i++) {
+	json_text_key(w, "chain");
+	json_text_array_begin(w);
+	for (size_t i = 0; i < RULES_CHAIN_LINKS; i++) {
 		const struct engine_link *l = &c.links[i];
-		json_t *roles = json_array();
-		for (size_t k = 0; roles && k < l->n_roles; k++)
-			add(roles, json_string(role_at(l->roles[k])->name), ok);
-		json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "link", l->name, "title",
-				      l->title, "state", rules_link_state_name(l->state),
-				      "observability", engine_observability_name(l->observability),
-				      "seen", l->seen, "why", link_why(l, o->input));
-		if (x && (l->state == RULES_LINK_WORKING || l->state == RULES_LINK_FAILING))
-			set(x, "since", json_real(seconds(l->judged->since_us - o->t0_us)), ok);
-		if (x) {
-			set(x, "roles", roles, ok);
-			set(x, "evidence",
-			    evidence_json(e, l->judged->evidence, l->judged->n_evidence, o->t0_us,
-					  ok),
-			    ok);
-			set(x, "missing",
-			    missing_json(e, l->judged->missing, l->judged->n_missing, o->input, ok),
-			    ok);
-		} else {
-			json_decref(roles);
-		}
-		add(a, x, ok);
+		json_text_object_begin(w);
+		str(w, "link", l->name);
+		str(w, "title", l->title);
+		str(w, "state", rules_link_state_name(l->state));
+		str(w, "observability", engine_observability_name(l->observability));
+		boolean(w, "seen", l->seen);
+		str(w, "why", link_why(l, o->input));
+		if (l->state == RULES_LINK_WORKING || l->state == RULES_LINK_FAILING)
+			real(w, "since", seconds(l->judged->since_us - o->t0_us));
+		json_text_key(w, "roles");
+		json_text_array_begin(w);
+		for (size_t k = 0; k < l->n_roles; k++)
+			json_text_string(w, role_at(l->roles[k])->name);
+		json_text_array_end(w);
+		evidence_json(w, e, l->judged->evidence, l->judged->n_evidence, o->t0_us);
+		missing_json(w, e, l->judged->missing, l->judged->n_missing, o->input);
+		json_text_object_end(w);
 	}
-	if (!a)
-		*ok = false;
-	return a;
+	json_text_array_end(w);
 }
 
-static json_t *finding_json(const struct engine *e, const struct rules_finding *f,
-			    const struct engine_json_opts *opts, bool *ok)
+static void finding_json(struct json_text *w, const struct engine *e, const struct rules_finding *f,
+			 const struct engine_json_opts *opts)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:I}", "id", f->id, "title", f->title,
-			      "kind", rules_kind_name(f->kind), "state", rules_state_name(f->state),
-			      "weight", f->weight, "score", f->score, "cost", (json_int_t)f->cost);
-	if (!o) {
-		*ok = false;
-		return NULL;
-	}
+	json_text_object_begin(w);
+	str(w, "id", f->id);
+	str(w, "title", f->title);
+	str(w, "kind", rules_kind_name(f->kind));
+	str(w, "state", rules_state_name(f->state));
+	real(w, "weight", f->weight);
+	real(w, "score", f->score);
+	integer(w, "cost", f->cost);
 	if (f->state == RULES_STATE_HOLDS || f->state == RULES_STATE_SUPPRESSED)
-		set(o, "since", json_real(seconds(f->since_us)), ok);
-	set(o, "by", f->by ? json_string(f->by) : json_null(), ok);
-	set(o, "advice", json_string(f->advice), ok);
-	set(o, "rules_out", strings(f->rules_out, f->n_rules_out, ok), ok);
-	set(o, "covers", strings(f->covers, f->n_covers, ok), ok);
-	set(o, "missing", missing_json(e, f->missing, f->n_missing, opts->input, ok), ok);
-	set(o, "evidence", evidence_json(e, f->evidence, f->n_evidence, opts->t0_us, ok), ok);
-	return o;
+		real(w, "since", seconds(f->since_us));
+	str(w, "by", f->by);
+	str(w, "advice", f->advice);
+	strings(w, "rules_out", f->rules_out, f->n_rules_out);
+	strings(w, "covers", f->covers, f->n_covers);
+	missing_json(w, e, f->missing, f->n_missing, opts->input);
+	evidence_json(w, e, f->evidence, f->n_evidence, opts->t0_us);
+	json_text_object_end(w);
+}
+
+int engine_json_write(struct json_text *w, struct engine *e, const struct engine_json_opts *opts)
+{
+	struct rules_question q;
+	/* it ranks as engine_evaluate() does: one ranking gives the findings and the
+	 * question */
+	int q_r = engine_next_question(e, &q);
+
+	if (q_r == -ENOMEM)
+		return -ENOMEM;
+	real(w, "t0", seconds(opts->t0_us));
+	events_json(w, e, opts);
+	integer(w, "body_events_dropped", (int64_t)engine_transitions_dropped(e));
+	roles_json(w, e);
+	str(w, "verdict", rules_verdict_name(engine_verdict(e)));
+	chain_json(w, e, opts);
+	json_text_key(w, "findings");
+	json_text_array_begin(w);
+	for (size_t i = 0; i < engine_finding_count(e); i++)
+		finding_json(w, e, engine_finding_at(e, i), opts);
+	json_text_array_end(w);
+	dtcs_json(w, e, opts);
+	thresholds_json(w, e);
+	json_text_key(w, "next_question");
+	if (q_r == 0) {
+		json_text_object_begin(w);
+		str(w, "mark", q.mark);
+		str(w, "prompt", q.prompt);
+		integer(w, "cost", q.cost);
+		json_text_object_end(w);
+	} else {
+		json_text_null(w);
+	}
+	return json_text_failed(w) ? -ENOMEM : 0;
 }
 
 json_t *engine_json_result(struct engine *e, const struct engine_json_opts *opts)
 {
-	struct rules_question q;
-	bool ok = true;
-	/* it ranks as engine_evaluate() does: one ranking gives the findings and the
-	 * question */
-	int q_r = engine_next_question(e, &q);
-	json_t *o, *findings;
+	struct json_text *w = json_text_new(JSON_TEXT_COMPACT);
 
-	if (q_r == -ENOMEM)
+	if (!w)
 		return NULL;
-	o = json_object();
-	findings = json_array();
-	if (!o || !findings) {
-		json_decref(o);
-		json_decref(findings);
+	json_text_object_begin(w);
+	if (engine_json_write(w, e, opts) < 0) {
+		json_text_free(w);
 		return NULL;
 	}
-	set(o, "t0", json_real(seconds(opts->t0_us)), &ok);
-	set(o, "body_events", events_json(e, opts, &ok), &ok);
-	set(o, "body_events_dropped", json_integer((json_int_t)engine_transitions_dropped(e)), &ok);
-	set(o, "roles", roles_json(e, &ok), &ok);
-	set(o, "verdict", json_string(rules_verdict_name(engine_verdict(e))), &ok);
-	set(o, "chain", chain_json(e, opts, &ok), &ok);
-	for (size_t i = 0; i < engine_finding_count(e); i++)
-		add(findings, finding_json(e, engine_finding_at(e, i), opts, &ok), &ok);
-	set(o, "findings", findings, &ok);
-	set(o, "dtcs", dtcs_json(e, opts, &ok), &ok);
-	set(o, "thresholds", thresholds_json(e, &ok), &ok);
-	set(o, "next_question",
-	    q_r == 0 ? json_pack("{s:s, s:s, s:I}", "mark", q.mark, "prompt", q.prompt, "cost",
-				 (json_int_t)q.cost)
-		     : json_null(),
-	    &ok);
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	json_text_object_end(w);
+	return json_text_finish_value(w);
 }

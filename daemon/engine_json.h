@@ -15,6 +15,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "json_text.h"
+
 struct engine;
 
 /* Where the input came from, for the words on what did not arrive. */
@@ -32,7 +34,14 @@ struct engine_json_opts {
 
 /*
  * Ranks the findings now (engine_next_question(), which evaluates) and describes them:
- * an object with body_events, body_events_dropped, roles, verdict, chain, findings and
- * next_question (null when none). Returns a new reference; NULL when out of memory.
+ * the members t0, body_events, body_events_dropped, roles, verdict, chain, findings,
+ * dtcs, thresholds and next_question (null when none), written into the object w has
+ * open (the caller may add members after them). The reply of `findings` is written so,
+ * as text: the body events alone (up to ENGINE_MAX_TRANSITIONS) would be megabytes as
+ * jansson objects. Returns 0, -ENOMEM.
  */
+int engine_json_write(struct json_text *w, struct engine *e, const struct engine_json_opts *opts);
+
+/* The same as an object of its own (the text read back: the same values, reals stay
+ * reals). Returns a new reference; NULL when out of memory. */
 json_t *engine_json_result(struct engine *e, const struct engine_json_opts *opts);

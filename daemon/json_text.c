@@ -2,7 +2,6 @@
 #include "json_text.h"
 
 #include <math.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +10,18 @@
 
 #define MAX_DEPTH 256 /* deeper than any value we build; jansson itself parses to 2048 */
 
-struct buf {
+struct json_text {
 	char *p;
 	size_t len, cap;
+	unsigned flags;
 	bool failed;
+	unsigned depth;		    /* containers open */
+	bool member[MAX_DEPTH + 1]; /* per depth: the container has a member already */
+	bool is_object[MAX_DEPTH + 1];
+	bool keyed; /* an object's key is written, its value comes next */
 };
 
-static void put(struct buf *b, const char *s, size_t n)
+static void put(struct json_text *b, const char *s, size_t n)
 {
 	if (b->failed)
 		return;
@@ -38,22 +42,68 @@ static void put(struct buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void puts_(struct buf *b, const char *s)
+static void puts_(struct json_text *b, const char *s)
 {
 	put(b, s, strlen(s));
 }
 
-/* A string with JSON's escapes; bytes >= 0x80 (UTF-8, which jansson checked) as they are. */
-static void string(struct buf *b, const char *s, size_t n)
+/* Length of the valid UTF-8 sequence at s (n bytes left; RFC 3629: no overlong form, no
+ * surrogate, nothing above U+10FFFF), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t l;
+	uint32_t cp;
+
+	if (c >= 0xC2 && c <= 0xDF) {
+		l = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		l = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		l = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (l > n)
+		return 0;
+	for (size_t i = 1; i < l; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	if ((l == 3 && cp < 0x800) || (l == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return l;
+}
+
+/* A string with JSON's escapes; UTF-8 as it is, a byte that is not part of valid UTF-8 as
+ * U+FFFD (jansson refuses such a string; we had it from a file that did not check). */
+static void string(struct json_text *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
 	size_t run = 0;
 
 	put(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = u[i];
 		char esc[7] = {'\\', 0};
 		size_t k = 2;
+		if (c >= 0x80) {
+			size_t l = utf8_len(u + i, n - i);
+			if (l) {
+				i += l - 1; /* part of the run */
+				continue;
+			}
+			put(b, s + run, i - run);
+			put(b, "\xEF\xBF\xBD", 3);
+			run = i + 1;
+			continue;
+		}
 		switch (c) {
 		case '"':
 			esc[1] = '"';
@@ -92,83 +142,241 @@ static void string(struct buf *b, const char *s, size_t n)
 	put(b, "\"", 1);
 }
 
-static void newline(struct buf *b, unsigned flags, unsigned depth)
+static void newline(struct json_text *b, unsigned depth)
 {
-	if (!(flags & JSON_TEXT_INDENT))
+	if (!(b->flags & JSON_TEXT_INDENT))
 		return;
 	put(b, "\n", 1);
 	for (unsigned i = 0; i < depth; i++)
 		put(b, " ", 1);
 }
 
-static void value(struct buf *b, const json_t *v, unsigned flags, unsigned depth)
+/* Before a value: the separator of an array's element (an object's member has it from
+ * its key). */
+static void before_value(struct json_text *b)
+{
+	if (b->keyed) {
+		b->keyed = false;
+		return;
+	}
+	if (!b->depth)
+		return;
+	if (b->is_object[b->depth]) {
+		b->failed = true; /* a member without its key */
+		return;
+	}
+	if (b->member[b->depth])
+		put(b, ",", 1);
+	b->member[b->depth] = true;
+	newline(b, b->depth);
+}
+
+struct json_text *json_text_new(unsigned flags)
+{
+	struct json_text *b = calloc(1, sizeof(*b));
+	if (b)
+		b->flags = flags;
+	return b;
+}
+
+struct json_text *json_text_free(struct json_text *b)
+{
+	if (b) {
+		free(b->p);
+		free(b);
+	}
+	return NULL;
+}
+
+char *json_text_finish(struct json_text *b, size_t *ret_len)
+{
+	char *p;
+
+	if (!b)
+		return NULL;
+	if (b->failed || b->depth || b->keyed || !b->p) {
+		json_text_free(b);
+		return NULL;
+	}
+	p = b->p;
+	if (ret_len)
+		*ret_len = b->len;
+	free(b);
+	return p;
+}
+
+json_t *json_text_finish_value(struct json_text *b)
+{
+	size_t len;
+	char *text = json_text_finish(b, &len);
+	json_t *v = text ? json_loadb(text, len, JSON_DECODE_ANY, NULL) : NULL;
+
+	free(text);
+	return v;
+}
+
+bool json_text_failed(const struct json_text *b)
+{
+	return !b || b->failed;
+}
+
+static void open_(struct json_text *b, bool object)
+{
+	before_value(b);
+	if (b->depth == MAX_DEPTH) {
+		b->failed = true;
+		return;
+	}
+	put(b, object ? "{" : "[", 1);
+	b->depth++;
+	b->member[b->depth] = false;
+	b->is_object[b->depth] = object;
+}
+
+static void close_(struct json_text *b, bool object)
+{
+	if (!b->depth || b->is_object[b->depth] != object || b->keyed) {
+		b->failed = true;
+		return;
+	}
+	if (b->member[b->depth])
+		newline(b, b->depth - 1);
+	b->depth--;
+	put(b, object ? "}" : "]", 1);
+}
+
+void json_text_object_begin(struct json_text *b)
+{
+	open_(b, true);
+}
+
+void json_text_object_end(struct json_text *b)
+{
+	close_(b, true);
+}
+
+void json_text_array_begin(struct json_text *b)
+{
+	open_(b, false);
+}
+
+void json_text_array_end(struct json_text *b)
+{
+	close_(b, false);
+}
+
+static void key(struct json_text *b, const char *k, size_t n)
+{
+	if (!b->depth || !b->is_object[b->depth] || b->keyed) {
+		b->failed = true;
+		return;
+	}
+	if (b->member[b->depth])
+		put(b, ",", 1);
+	b->member[b->depth] = true;
+	newline(b, b->depth);
+	string(b, k, n);
+	puts_(b, b->flags & JSON_TEXT_INDENT ? ": " : ":");
+	b->keyed = true;
+}
+
+void json_text_key(struct json_text *b, const char *k)
+{
+	key(b, k, strlen(k));
+}
+
+void json_text_string(struct json_text *b, const char *s)
+{
+	if (!s) {
+		json_text_null(b);
+		return;
+	}
+	before_value(b);
+	string(b, s, strlen(s));
+}
+
+void json_text_real(struct json_text *b, double d)
 {
 	char num[NUMFMT_DOUBLE_MAX];
-	const char *sep = flags & JSON_TEXT_INDENT ? ": " : ":";
 
-	if (depth > MAX_DEPTH) {
+	before_value(b);
+	if (isfinite(d))
+		put(b, num, numfmt_double(num, d));
+	else
+		puts_(b, "null");
+}
+
+void json_text_integer(struct json_text *b, int64_t v)
+{
+	char num[NUMFMT_DOUBLE_MAX];
+
+	before_value(b);
+	put(b, num, numfmt_i64(num, v));
+}
+
+void json_text_bool(struct json_text *b, bool v)
+{
+	before_value(b);
+	puts_(b, v ? "true" : "false");
+}
+
+void json_text_null(struct json_text *b)
+{
+	before_value(b);
+	puts_(b, "null");
+}
+
+void json_text_raw(struct json_text *b, const char *s, size_t n)
+{
+	put(b, s, n);
+}
+
+void json_text_value(struct json_text *b, const json_t *v)
+{
+	if (!v) {
 		b->failed = true;
 		return;
 	}
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: {
-		const char *key;
+		const char *k;
 		json_t *m;
-		bool first = true;
-		put(b, "{", 1);
-		json_object_foreach((json_t *)v, key, m)
+		json_text_object_begin(b);
+		json_object_foreach((json_t *)v, k, m)
 		{
-			if (!first)
-				put(b, ",", 1);
-			first = false;
-			newline(b, flags, depth + 1);
-			string(b, key, strlen(key));
-			puts_(b, sep);
-			value(b, m, flags, depth + 1);
+			key(b, k, strlen(k));
+			json_text_value(b, m);
 		}
-		if (!first)
-			newline(b, flags, depth);
-		put(b, "}", 1);
+		json_text_object_end(b);
 		return;
 	}
 	case JSON_ARRAY: {
 		size_t i;
 		json_t *m;
-		put(b, "[", 1);
+		json_text_array_begin(b);
 		json_array_foreach(v, i, m)
-		{
-			if (i)
-				put(b, ",", 1);
-			newline(b, flags, depth + 1);
-			value(b, m, flags, depth + 1);
-		}
-		if (json_array_size(v))
-			newline(b, flags, depth);
-		put(b, "]", 1);
+			json_text_value(b, m);
+		json_text_array_end(b);
 		return;
 	}
 	case JSON_STRING:
+		before_value(b);
 		string(b, json_string_value(v), json_string_length(v));
 		return;
 	case JSON_INTEGER:
-		put(b, num, numfmt_i64(num, (int64_t)json_integer_value(v)));
+		json_text_integer(b, (int64_t)json_integer_value(v));
 		return;
-	case JSON_REAL: {
-		double d = json_real_value(v);
-		if (isfinite(d))
-			put(b, num, numfmt_double(num, d));
-		else
-			puts_(b, "null");
+	case JSON_REAL:
+		json_text_real(b, json_real_value(v));
 		return;
-	}
 	case JSON_TRUE:
-		puts_(b, "true");
+		json_text_bool(b, true);
 		return;
 	case JSON_FALSE:
-		puts_(b, "false");
+		json_text_bool(b, false);
 		return;
 	case JSON_NULL:
-		puts_(b, "null");
+		json_text_null(b);
 		return;
 	}
 	b->failed = true;
@@ -176,16 +384,13 @@ static void value(struct buf *b, const json_t *v, unsigned flags, unsigned depth
 
 char *json_text_dumps(const json_t *v, unsigned flags, size_t *ret_len)
 {
-	struct buf b = {0};
+	struct json_text *b;
 
 	if (!v)
 		return NULL;
-	value(&b, v, flags, 0);
-	if (b.failed || !b.p) {
-		free(b.p);
+	b = json_text_new(flags);
+	if (!b)
 		return NULL;
-	}
-	if (ret_len)
-		*ret_len = b.len;
-	return b.p;
+	json_text_value(b, v);
+	return json_text_finish(b, ret_len);
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "daemon/api.h"
+#include "daemon/json_text.h"
 #include "daemon/log.h"
 
 #define TIMEOUT_MS 5000
@@ -135,6 +136,29 @@ static void method_echo(struct api_request *req, json_t *params, void *userdata)
 	api_request_reply(req, json_incref(params));
 }
 
+/* The result written as text: params {"n": N} gives N strings "item-00000"...; "broken":
+ * a writer that fails (a value in an object without its key). */
+static void method_text(struct api_request *req, json_t *params, void *userdata)
+{
+	struct json_text *w = api_request_reply_begin(req);
+	json_int_t n = json_integer_value(json_object_get(params, "n"));
+	char item[16];
+
+	assert_non_null(w);
+	json_text_array_begin(w);
+	for (json_int_t i = 0; i < n; i++) {
+		snprintf(item, sizeof(item), "item-%05d", (int)i);
+		json_text_string(w, item);
+	}
+	json_text_array_end(w);
+	if (json_is_true(json_object_get(params, "broken"))) {
+		json_text_object_begin(w);
+		json_text_string(w, "no key");
+		json_text_object_end(w);
+	}
+	api_request_reply_end(req, w);
+}
+
 static void method_invalid(struct api_request *req, json_t *params, void *userdata)
 {
 	api_request_fail(req, API_ERROR_INVALID_PARAMS, "bad %s", "params");
@@ -150,6 +174,7 @@ static void start_server(struct fixture *f, const struct api_limits *limits,
 		{"test.read", API_PRIVILEGE_READ, method_echo, NULL, NULL},
 		{"test.admin", API_PRIVILEGE_ADMIN, method_echo, NULL, NULL},
 		{"test.invalid", API_PRIVILEGE_NONE, method_invalid, NULL, NULL},
+		{"test.text", API_PRIVILEGE_NONE, method_text, NULL, NULL},
 	};
 
 	assert_int_equal(api_server_new(f->loop, limits, groups, &f->server), 0);
@@ -1006,6 +1031,69 @@ static void slow_consumer(void **state)
 	conn_close(fast);
 }
 
+/*
+ * A result written as text (api_request_reply_begin/_end, what `findings` uses) is the
+ * line api_format_result() makes of the same value; a big one (over what a client's
+ * buffer keeps between replies) goes out whole and the next request is answered; a
+ * writer that failed drops the client like any reply that ran out of memory.
+ */
+static void text_replies(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *c = conn_open(f);
+	json_t *id = json_string("x"),
+	       *want = json_pack("[s, s, s]", "item-00000", "item-00001", "item-00002");
+	size_t len;
+	char *line, *same = api_format_result(id, want, &len);
+
+	assert_non_null(same);
+	assert_string_equal(same, "{\"v\":1,\"id\":\"x\",\"result\":"
+				  "[\"item-00000\",\"item-00001\",\"item-00002\"]}\n");
+	conn_sends(f, c, "{\"v\":1,\"id\":\"x\",\"method\":\"test.text\",\"params\":{\"n\":3}}\n");
+	line = conn_read_line(f, c);
+	assert_non_null(line);
+	assert_int_equal(strlen(line) + 1, len);
+	assert_memory_equal(line, same, len - 1);
+	free(line);
+	free(same);
+	json_decref(id);
+
+	/* ~110 KB, twice, the second asked before the first is read */
+	conn_sends(f, c,
+		   "{\"v\":1,\"id\":1,\"method\":\"test.text\",\"params\":{\"n\":8500}}\n"
+		   "{\"v\":1,\"id\":2,\"method\":\"test.text\",\"params\":{\"n\":8500}}\n");
+	for (int k = 1; k <= 2; k++) {
+		json_t *r = expect_result(f, c, k);
+		assert_int_equal(json_array_size(r), 8500);
+		assert_string_equal(json_string_value(json_array_get(r, 8499)), "item-08499");
+		json_decref(r);
+	}
+	ping(f, c, 3);
+
+	conn_sends(f, c,
+		   "{\"v\":1,\"id\":4,\"method\":\"test.text\",\"params\":{\"broken\":true}}\n");
+	assert_eof(f, c);
+	conn_close(c);
+	assert_int_equal(api_server_client_count(f->server), 0);
+}
+
+/* A result written as text that does not fit the client's bound: a slow consumer, as a
+ * reply built the other way. */
+static void text_reply_too_big(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *c = conn_open(f);
+
+	conn_sends(f, c, "{\"v\":1,\"id\":1,\"method\":\"test.text\",\"params\":{\"n\":6000}}\n");
+	for (char *line; (line = conn_read_line(f, c));) {
+		/* at most the notice: the reply itself never fits */
+		assert_non_null(strstr(line, "\"dropped\""));
+		free(line);
+	}
+	conn_close(c);
+	assert_int_equal(api_server_client_count(f->server), 0);
+}
+
 /* --- asynchronous requests --- */
 
 static void async_and_cancel(void **state)
@@ -1286,6 +1374,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(permission_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(many_clients, setup_max100, teardown),
 		cmocka_unit_test_setup_teardown(slow_consumer, setup_small_output, teardown),
+		cmocka_unit_test_setup_teardown(text_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(text_reply_too_big, setup_small_output, teardown),
 		cmocka_unit_test_setup_teardown(async_and_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(too_many_requests, setup_pending2, teardown),
 		cmocka_unit_test_setup_teardown(rate_limited, setup_rate5, teardown),
