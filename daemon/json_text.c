@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bodydiag/numfmt.h"
+#include "bodydiag/utf8.h"
 
 #define MAX_DEPTH 256 /* deeper than any value we build; jansson itself parses to 2048 */
 
@@ -45,39 +46,6 @@ static void put(struct json_text *b, const char *s, size_t n)
 static void puts_(struct json_text *b, const char *s)
 {
 	put(b, s, strlen(s));
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left; RFC 3629: no overlong form, no
- * surrogate, nothing above U+10FFFF), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t l;
-	uint32_t cp;
-
-	if (c >= 0xC2 && c <= 0xDF) {
-		l = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		l = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		l = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (l > n)
-		return 0;
-	for (size_t i = 1; i < l; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((l == 3 && cp < 0x800) || (l == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return l;
 }
 
 /* A string with JSON's escapes; UTF-8 as it is, a byte that is not part of valid UTF-8 as

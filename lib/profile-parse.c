@@ -16,6 +16,7 @@
 #include "bodydiag/dtc.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/role.h"
+#include "bodydiag/utf8.h"
 #include "bytes.h"
 #include "profile-private.h"
 
@@ -191,33 +192,6 @@ bool profile_is_name(const char *s, size_t n)
 		if (!is_lower(s[i]) && !profile_is_digit(s[i]) && s[i] != '_')
 			return false;
 	return true;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
-size_t profile_utf8_len(const unsigned char *s, size_t n)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t len;
-	uint32_t min, cp;
-	if ((s[0] & 0xE0) == 0xC0)
-		len = 2, min = 0x80, cp = s[0] & 0x1F;
-	else if ((s[0] & 0xF0) == 0xE0)
-		len = 3, min = 0x800, cp = s[0] & 0x0F;
-	else if ((s[0] & 0xF8) == 0xF0)
-		len = 4, min = 0x10000, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
 }
 
 char *profile_dup_n(const char *s, size_t n)
@@ -748,7 +722,7 @@ static int parse_line(struct profile_parser *p, const char *s, size_t n)
 	for (size_t i = 0; i < n;) {
 		if (s[i] == 0)
 			return profile_fail(p, p->lineno, (unsigned)i + 1, "NUL byte");
-		size_t l = profile_utf8_len((const unsigned char *)s + i, n - i);
+		size_t l = utf8_len((const unsigned char *)s + i, n - i);
 		if (l == 0)
 			return profile_fail(p, p->lineno, (unsigned)i + 1, "invalid UTF-8");
 		if (l == 1 && (unsigned char)s[i] < 0x20 && s[i] != '\t')

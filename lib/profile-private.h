@@ -157,7 +157,6 @@ PROFILE_PRIVATE bool profile_parse_hex(const char *s, size_t n, uint32_t max, ui
 PROFILE_PRIVATE bool profile_parse_dec(const char *s, size_t n, uint32_t min, uint32_t max,
 				       uint32_t *ret);
 PROFILE_PRIVATE bool profile_is_name(const char *s, size_t n);
-PROFILE_PRIVATE size_t profile_utf8_len(const unsigned char *s, size_t n);
 PROFILE_PRIVATE char *profile_dup_n(const char *s, size_t n);
 PROFILE_PRIVATE int profile_set_string(struct profile_parser *p, char **dst, const char *v,
 				       size_t vn, unsigned vcol);
