@@ -547,8 +547,10 @@ static int build_table(struct dbc *db)
 			db->table[h].key = key;
 			db->table[h].m = msgs[i];
 		}
-	/* 11-bit ids, what most buses carry, are one load away */
-	if (db->messages.n > 0) {
+	/* 11-bit ids, what most buses carry, are one load away; not in a database of one
+	 * message (a profile's DID is one: 16 KiB each for nothing), whose table finds it in
+	 * a probe */
+	if (db->messages.n >= DBCI_STD_MIN_MESSAGES) {
 		db->std = calloc(DBCI_STD_IDS, sizeof(*db->std));
 		if (!db->std)
 			return -ENOMEM;
@@ -579,8 +581,8 @@ int dbci_compile(struct dbc *db)
 
 const struct dbc_message *dbc_find_message(const struct dbc *db, uint32_t id, bool ext)
 {
-	if (!ext && id < DBCI_STD_IDS)
-		return db->std ? db->std[id] : NULL;
+	if (!ext && id < DBCI_STD_IDS && db->std)
+		return db->std[id];
 	return find_in_table(db, id | (ext ? 0x80000000u : 0));
 }
 

@@ -160,6 +160,7 @@ struct dbc {
 };
 
 #define DBCI_STD_IDS 2048u
+#define DBCI_STD_MIN_MESSAGES 2u /* fewer: no direct table of the 11-bit ids */
 
 /* ---- shared helpers -------------------------------------------------------------- */
 

@@ -17,7 +17,14 @@ void *dbci_arena_alloc(struct arena *a, size_t size)
 {
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!a->head || a->head->cap - a->head->used < size) {
-		size_t cap = size > 32768 ? size : 32768;
+		/* The first block small, each next one twice the last up to 32 KiB: a profile
+		 * makes a database of one message per DID and a standalone signal per DID
+		 * signal, dozens of arenas that need a few hundred bytes each. */
+		size_t cap = a->head ? a->head->cap * 2 : 512;
+		if (cap > 32768)
+			cap = 32768;
+		if (cap < size)
+			cap = size;
 		struct arena_block *b = malloc(sizeof(*b) + cap);
 		if (!b)
 			return NULL;

@@ -1023,10 +1023,62 @@ static void numbers_room_and_depth(void **state)
 	dbc_free(db);
 }
 
+/*
+ * A database of one message (what a profile builds per DID) has no direct table of the
+ * 11-bit ids: the same answers from its hash table, the other format's fallback
+ * included; its arena starts small and grows, a string over any block included.
+ */
+static void small_databases(void **state)
+{
+	(void)state;
+	struct dbc *one = load("BO_ 1952 Did: 8 X\n SG_ A : 0|8@1+ (1,0) [0|0] \"\" X\n");
+	const struct dbc_message *m = dbc_find_message(one, 1952, false);
+	assert_non_null(m);
+	assert_true(dbc_find_message(one, 1952, true) == m); /* the other format's fallback */
+	assert_null(dbc_find_message(one, 1953, false));
+	assert_null(dbc_find_message(one, 0, false));
+	assert_null(dbc_find_message(one, 2047, false));
+	dbc_free(one);
+
+	struct dbc *ext = load("BO_ 2147484000 Ext: 8 X\n SG_ A : 0|8@1+ (1,0) [0|0] \"\" X\n");
+	m = dbc_find_message(ext, 352, true);
+	assert_non_null(m);
+	assert_true(dbc_find_message(ext, 352, false) == m);
+	assert_null(dbc_find_message(ext, 353, false));
+	dbc_free(ext);
+
+	/* two messages: the direct table, the same answers */
+	struct dbc *two = load("BO_ 1952 Did: 8 X\n SG_ A : 0|8@1+ (1,0) [0|0] \"\" X\n"
+			       "BO_ 2147484000 Ext: 8 X\n SG_ B : 0|8@1+ (1,0) [0|0] \"\" X\n");
+	assert_non_null(dbc_find_message(two, 1952, false));
+	assert_true(dbc_find_message(two, 352, false) == dbc_find_message(two, 352, true));
+	assert_null(dbc_find_message(two, 1953, false));
+	dbc_free(two);
+
+	/* strings bigger than the first blocks and than the largest one */
+	static char text[100000];
+	size_t n = (size_t)snprintf(text, sizeof(text), "BO_ 1 M: 8 X\n");
+	for (int k = 0; k < 200; k++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      " SG_ S%03d : 0|1@1+ (1,0) [0|0] \"\" X\n", k);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "CM_ BO_ 1 \"");
+	memset(text + n, 'c', 40000);
+	n += 40000;
+	snprintf(text + n, sizeof(text) - n, "\";\n");
+	struct dbc *big = load(text);
+	m = dbc_find_message(big, 1, false);
+	assert_non_null(m);
+	assert_int_equal(dbc_message_signal_count(m), 200);
+	assert_int_equal(strlen(dbc_message_comment(m)), 40000);
+	assert_string_equal(dbc_signal_name(dbc_message_signal_at(m, 199)), "S199");
+	dbc_free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(little_endian),
+	    cmocka_unit_test(small_databases),
 	    cmocka_unit_test(motorola_crossing_bytes),
 	    cmocka_unit_test(wide_signals),
 	    cmocka_unit_test(beyond_64_bits),
