@@ -38,8 +38,13 @@ struct watch {
 static void watch_once(void *userdata)
 {
 	struct watch *w = userdata;
-	struct can_link_info info;
-	if (can_link_get_info(ITEST_CAN0, &info) < 0 || info.state == CAN_LINK_STATE_STOPPED)
+	struct can_link_info info, again;
+	/* can_link_get_info() asks for the state, the bitrate and the mode one after the
+	 * other (libsocketcan): read across a change, it can pair the old bitrate with the
+	 * new mode. A sample counts only when a second read agrees with it. */
+	if (can_link_get_info(ITEST_CAN0, &info) < 0 || info.state == CAN_LINK_STATE_STOPPED ||
+	    can_link_get_info(ITEST_CAN0, &again) < 0 || again.state != info.state ||
+	    again.bitrate != info.bitrate || again.ctrlmode != info.ctrlmode)
 		return;
 	if (info.ctrlmode & CAN_LINK_CTRLMODE_LISTENONLY) {
 		w->listen_only_seen = true;
