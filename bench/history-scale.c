@@ -40,6 +40,7 @@
 #include "daemon/history.h"
 #include "daemon/history_private.h"
 #include "daemon/history_retention.h"
+#include "../tests/common/prng.h"
 
 #define T0 INT64_C(1767225600000000) /* 2026-01-01T00:00:00Z */
 #define SEC INT64_C(1000000)
@@ -56,15 +57,12 @@ static const char *const CAUSES[] = {
 static const char *const SERIES[] = {"fob_telegram",	 "release_request", "actuator_command",
 				     "actuator_current", "ajar_switch",	    "mark"};
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+/* deterministic, so every run generates the same year */
+static uint64_t rng_state = PRNG_SEED_DEFAULT;
 
 static uint64_t rnd(void)
 {
-	/* xorshift64*: deterministic, so every run generates the same year. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
+	return prng_next(&rng_state);
 }
 
 static int rnd_in(int lo, int hi) /* inclusive */

@@ -18,18 +18,15 @@
 #include <sys/stat.h>
 
 #include "bodydiag/dbc.h"
+#include "../common/prng.h"
 
 #define ROUNDS 32
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng_state = PRNG_SEED_DEFAULT; /* reproducible runs */
 
 static uint64_t rnd(void)
 {
-	/* xorshift64*: reproducible runs */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
+	return prng_next(&rng_state);
 }
 
 static unsigned long files, messages, frames, values, failures;

@@ -21,16 +21,13 @@
 #define WIDE_PORTABLE
 #endif
 #include "../../lib/wide.h"
+#include "../common/prng.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t rng = PRNG_SEED_DEFAULT; /* reproducible */
 
 static uint64_t rnd(void)
 {
-	/* xorshift64*: reproducible */
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545F4914F6CDD1Dull;
+	return prng_next(&rng);
 }
 
 static double from_bits(uint64_t b)
