@@ -83,7 +83,12 @@ static struct out_writer *writer_start(int fd)
 	struct out_writer *w = malloc(sizeof(*w));
 	if (!w)
 		return NULL;
-	*w = (struct out_writer){.fd = fd};
+	/* the fields one by one: a compound literal would also zero the 256 KiB buffer */
+	w->pending = NULL;
+	w->pending_len = 0;
+	w->fd = fd;
+	w->error = 0;
+	w->quit = false;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
