@@ -435,6 +435,23 @@ static void html_codes(FILE *f, const char *s)
 	}
 }
 
+/* An integer as people read it, "3,000" (the page is English); anything else as it is. */
+static void html_number(FILE *f, const char *s)
+{
+	size_t neg = s[0] == '-', n = strlen(s);
+
+	if (n - neg < 4 || strspn(s + neg, "0123456789") != n - neg) {
+		html_text(f, s);
+		return;
+	}
+	fwrite(s, 1, neg, f);
+	for (size_t i = neg; i < n; i++) {
+		if (i > neg && (n - i) % 3 == 0)
+			fputc(',', f);
+		fputc(s[i], f);
+	}
+}
+
 /*
  * A result as a <table id=ID>. Each header cell carries the SQL name in data-key, each
  * cause cell the id in data-cause, so scripts find them whatever the words say; each cell
@@ -486,6 +503,8 @@ static void html_table(FILE *f, const char *id, PGresult *res, int bar_col,
 			fputs("\">", f);
 			if (col.kind == COL_CODES)
 				html_codes(f, shown);
+			else if (col.kind == COL_NUMBER)
+				html_number(f, shown);
 			else
 				html_text(f, shown);
 			fputs("</td>", f);
@@ -523,6 +542,19 @@ static const char CSS[] =
 	"margin-left:calc(-8.5em - 8px);margin-right:8px;color:#666;font-family:sans-serif}"
 	".tile{min-width:0;flex:1 1 40%}}";
 
+/* A number in a box: <div class="tile CLS" id=ID><b>N</b>WHAT[MORE]</div>. */
+static void tile(FILE *f, const char *id, const char *cls, const char *n, const char *what,
+		 const char *more)
+{
+	fprintf(f, "<div class=\"tile%s\" id=\"%s\"><b>", cls, id);
+	html_number(f, n);
+	fputs("</b>", f);
+	html_text(f, what);
+	if (more)
+		html_text(f, more);
+	fputs("</div>", f);
+}
+
 static int write_html(PGconn *c, const struct args *a)
 {
 	FILE *f = strcmp(a->out, "-") == 0 ? stdout : fopen(a->out, "we");
@@ -553,14 +585,15 @@ static int write_html(PGconn *c, const struct args *a)
 		   "<title>bodydiag fleet</title><style>%s</style></head><body>\n", CSS);
 	fprintf(f, "<h1>bodydiag fleet: body faults</h1><div class=\"sub\">Generated %s from "
 		   "the fleet database (bodydiag %s).</div>\n", now, BODYDIAG_VERSION);
-	fprintf(f, "<div class=\"tiles\">"
-		   "<div class=\"tile\" id=\"t-vans\"><b>%s</b>vans</div>"
-		   "<div class=\"tile bad\" id=\"t-open\"><b>%s</b>with open body faults</div>"
-		   "<div class=\"tile\" id=\"t-heard\"><b>%s</b>heard within %s</div>"
-		   "<div class=\"tile bad\" id=\"t-silent\"><b>%d</b>stopped reporting</div>"
-		   "<div class=\"tile\" id=\"t-records\"><b>%s</b>records</div></div>\n",
-		PQgetvalue(sum, 0, 0), PQgetvalue(sum, 0, 1), PQgetvalue(sum, 0, 2), after[0],
-		PQntuples(silent), PQgetvalue(sum, 0, 3));
+	char n_silent[16];
+	snprintf(n_silent, sizeof(n_silent), "%d", PQntuples(silent));
+	fputs("<div class=\"tiles\">", f);
+	tile(f, "t-vans", "", PQgetvalue(sum, 0, 0), "vans", NULL);
+	tile(f, "t-open", " bad", PQgetvalue(sum, 0, 1), "with open body faults", NULL);
+	tile(f, "t-heard", "", PQgetvalue(sum, 0, 2), "heard within ", after[0]);
+	tile(f, "t-silent", " bad", n_silent, "stopped reporting", NULL);
+	tile(f, "t-records", "", PQgetvalue(sum, 0, 3), "records", NULL);
+	fputs("</div>\n", f);
 	fputs("<h2>Most frequent causes</h2>\n<p class=\"sub\">Findings that held, across the "
 	      "fleet.</p>\n", f);
 	html_table(f, "causes", causes, 1, &a->titles);
@@ -585,7 +618,10 @@ static int write_html(PGconn *c, const struct args *a)
 		fputs("\"><summary>", f);
 		html_text(f, p[0]);
 		fprintf(f, " %s (%s)</summary>\n", PQgetvalue(vans, r, 1), PQgetvalue(vans, r, 3));
-		html_table(f, "history", h, -1, &a->titles);
+		/* ids are unique in a page: one history table per van */
+		char id[32];
+		snprintf(id, sizeof(id), "history-%d", r + 1);
+		html_table(f, id, h, -1, &a->titles);
 		fputs("</details>\n", f);
 		PQclear(h);
 	}

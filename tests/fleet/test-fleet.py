@@ -91,8 +91,9 @@ MEASURE = r"""
 (() => {
   const tables = {};
   for (const t of document.querySelectorAll('table[id], p[id][data-rows]')) {
-    if (t.id === 'history' && tables.history) continue;
-    tables[t.id] = {rows: +t.dataset.rows,
+    const id = t.id.startsWith('history-') ? 'history' : t.id;
+    if (id === 'history' && tables.history) continue;
+    tables[id] = {rows: +t.dataset.rows,
       th: [...t.querySelectorAll('th[data-key]')].map(th => [th.dataset.key,
           th.textContent, getComputedStyle(th).textAlign])};
   }
@@ -108,6 +109,8 @@ MEASURE = r"""
     causes: [...document.querySelectorAll('td[data-cause]')].map(td => [td.dataset.cause,
         td.textContent, td.closest('table').id]),
     vans: [...document.querySelectorAll('details')].map(d => d.dataset.van),
+    ids: [...document.querySelectorAll('[id]')].map(e => e.id),
+    records: (document.querySelector('#t-records b') || {}).textContent || '',
     scrollWidth: de.scrollWidth, clientWidth: de.clientWidth, height: de.scrollHeight,
     widest: Math.max(...[...document.querySelectorAll('tr')].map(tr =>
         tr.getBoundingClientRect().right)),
@@ -136,6 +139,10 @@ def page_checks(exe, env, page, got, vans, silent, titles, shots):
             rows = {k: v['rows'] for k, v in m['tables'].items() if k != 'history'}
             check(rows == {'open-faults': len(vans), 'causes': len(got),
                            'silent': len(silent)}, f'{at}: rendered tables {rows}')
+            dup = sorted({i for i in m['ids'] if m['ids'].count(i) > 1})
+            check(not dup, f'{at}: every id once in the page (twice: {dup})')
+            check(re.fullmatch(r'\d{1,3}(,\d{3})*', m['records']) is not None,
+                  f'{at}: the records tile in thousands ({m["records"]!r})')
             check(m['vans'] == [v['van'] for v in vans],
                   f'{at}: one findings history per van with faults ({len(m["vans"])})')
             for tid, name in (('open-faults', 'vans'), ('causes', 'causes'),
