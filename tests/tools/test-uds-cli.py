@@ -7,7 +7,8 @@ response, negative responses, DIDs scaled by the profile, an ASCII DID, OBD over
 functional 0x7DF with the flow control on 0x7E0, a functional UDS request answered by the
 BCM, a broken sequence, a missing consecutive
 frame, a late response, unanswered requests), selected --json lines, --ecu, --pair, and
-the errors of the command line and of a bad profile. The --json lines carry the decoded
+the errors of the command line and of a bad profile, and extended and mixed addressing
+(ECUs sharing CAN ids told apart by their address byte). The --json lines carry the decoded
 values, labels and DTCs as data.
 
 Usage: test-uds-cli.py BODYDIAG
@@ -118,6 +119,78 @@ def compare(name, got, want):
     return bad
 
 
+# Extended addressing: a BMW-style ECU (requests on 0x6F1 with its N_TA 0x40, answers on
+# 0x640 carrying the tester's 0xF1) and two ECUs behind a Toyota-style gateway sharing
+# 0x750 -> 0x758, told apart only by the byte in front of the N_PCI (0x40, 0x41); a
+# multi-frame answer with the tester's flow control on 0x6F1; a frame for an address no
+# ECU has. Mixed addressing through --pair.
+EXT_PROFILE = """format = 1
+[vehicle]
+make = test
+platform = addressing
+[ecu fem]
+addressing = extended
+request = 0x6F1
+response = 0x640
+target = 0x40
+source = 0xF1
+[ecu body]
+request = 0x750
+response = 0x758
+target = 0x40
+[ecu door]
+request = 0x750
+response = 0x758
+target = 0x41
+"""
+EXT_CAPTURE = """(1767225601.000000) can0 6F1#400322F190
+(1767225601.005000) can0 640#F1100B62F1903141
+(1767225601.006000) can0 6F1#40300000
+(1767225601.008000) can0 640#F121424344454647
+(1767225602.000000) can0 750#4003220D07
+(1767225602.001000) can0 750#4103220D08
+(1767225602.004000) can0 758#4004620D07AB
+(1767225602.009000) can0 758#41037F2231
+(1767225602.500000) can0 750#5702100300000000
+(1767225603.000000) can0 18CE40F1#05021001
+(1767225603.003000) can0 18CEF140#05065001003201F4
+"""
+EXPECTED_EXT = [
+    "1767225601.000000 can0 fem REQ 6F1 - ReadDataByIdentifier DID 0xF190 (VIN)",
+    '1767225601.005000 can0 fem RSP 640 5.0ms PR ReadDataByIdentifier DID 0xF190 (VIN) = 31 41 42 43 44 45 46 47 "1ABCDEFG"',
+    "1767225602.000000 can0 body REQ 750 - ReadDataByIdentifier DID 0x0D07",
+    "1767225602.001000 can0 door REQ 750 - ReadDataByIdentifier DID 0x0D08",
+    "1767225602.004000 can0 body RSP 758 4.0ms PR ReadDataByIdentifier DID 0x0D07 = AB",
+    "1767225602.009000 can0 door RSP 758 8.0ms NR ReadDataByIdentifier (0x22): requestOutOfRange (0x31)",
+    "1767225603.000000 can0 - REQ 18CE40F1 - DiagnosticSessionControl defaultSession (0x01)",
+    "1767225603.003000 can0 - RSP 18CEF140 3.0ms PR DiagnosticSessionControl defaultSession (0x01) P2 50 ms P2* 5000 ms",
+]
+
+
+def addressing(exe):
+    bad = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        prof = os.path.join(tmp, "ext.profile")
+        cap = os.path.join(tmp, "ext.log")
+        with open(prof, "w") as f:
+            f.write(EXT_PROFILE)
+        with open(cap, "w") as f:
+            f.write(EXT_CAPTURE)
+        p = run(exe, "--profile", prof, "--pair", "mixed:18CE40F1/18CEF140,ae=05", cap)
+        want = ["# times are seconds from the first frame, 2026-01-01T00:00:01.000Z (UTC)"]
+        want += [relative(l) for l in EXPECTED_EXT]
+        got = [l for l in p.stdout.splitlines() if " 7E" not in l]
+        if p.returncode != 0:
+            print(f"addressing: exit {p.returncode}, stderr {p.stderr!r}")
+            bad += 1
+        bad += compare("addressing", got, want)
+        p = run(exe, "--pair", "ext:6F1/640", cap)
+        if p.returncode == 0 or "bad --pair 'ext:6F1/640'" not in p.stderr:
+            print(f"--pair ext without ta=: exit {p.returncode}, stderr {p.stderr!r}")
+            bad += 1
+    return bad
+
+
 def main():
     exe = sys.argv[1]
     failures = 0
@@ -181,6 +254,7 @@ def main():
             print(f"bad profile: exit {p.returncode}, stderr {p.stderr!r}, want {want!r}")
             failures += 1
 
+    failures += addressing(exe)
     print("uds-cli:", "ok" if failures == 0 else f"{failures} failures")
     return 1 if failures else 0
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bodydiag uds [--profile P] [--ecu ID ...] [--pair REQ:RESP ...] [--json] CAPTURE.log|-
+ * bodydiag uds [--profile P] [--ecu ID ...] [--pair REQ:RESP|ADDR ...] [--json] CAPTURE.log|-
  *
  * The ISO-TP/UDS view of a candump capture, as a protocol analyser shows it: both
  * directions of every diagnostic conversation reassembled by lib/isotp's passive
@@ -13,7 +13,14 @@
  * OBD-II pairs 0x7E0-0x7E7 / 0x7E8-0x7EF with the functional 0x7DF (unless --ecu is
  * given; 0x7DF then also stands for the profile's ECUs without a functional id), and every
  * --pair. A functional request is shown once and opens a request on every conversation
- * that answers that functional id (unless it still waits for a physical one). Normal addressing only.
+ * that answers that functional id (unless it still waits for a physical one).
+ *
+ * Every addressing format of ISO 15765-2 (lib/isotp_addr): a profile ECU is followed with
+ * its [ecu] addressing, so extended (an N_TA byte before the N_PCI: BMW's 0x6F1 with one
+ * byte per ECU, Toyota-style gateways) and mixed addressing reassemble, and ECUs that share
+ * CAN ids are told apart by their address bytes; --pair takes the compact address form
+ * too. Functional requests are followed for ECUs without an address byte (normal and
+ * normal_fixed): the profile gives no functional address byte for the other two.
  *
  * Text: `TIME IFACE ECU DIR ID LATENCY TEXT [| PROFILE] [(NOTE)]`, DIR REQ, RSP or ERR
  * (then TEXT starts with the problem's name: N_WRONG_SN, N_TIMEOUT_Cr, NO_RESPONSE...),
@@ -38,6 +45,7 @@
 #include "bodydiag/dtc.h"
 #include "bodydiag/numfmt.h"
 #include "bodydiag/isotp.h"
+#include "bodydiag/isotp_addr.h"
 #include "bodydiag/obd.h"
 #include "bodydiag/profile.h"
 #include "bodydiag/uds.h"
@@ -60,6 +68,7 @@ struct func {
 
 struct conv {
 	struct view *v;
+	struct isotp_addr addr; /* how it is followed: ids, format, address bytes */
 	uint32_t req_id, resp_id;
 	bool ext;
 	const struct profile_ecu *ecu; /* NULL for OBD defaults and --pair */
@@ -768,14 +777,25 @@ static struct func *add_func(struct view *v, uint32_t id)
 	return f;
 }
 
-static int add_conv(struct view *v, uint32_t req, uint32_t resp, const struct profile_ecu *ecu,
+/* The same conversation on the wire: ids and address bytes (padding, BS and STmin are what
+ * a tester sends, not what tells conversations apart). */
+static bool same_link(const struct isotp_addr *a, const struct isotp_addr *b)
+{
+	bool bytes = isotp_addr_pci_offset(a) > 0;
+	return a->tx_id == b->tx_id && a->rx_id == b->rx_id && a->ext_ids == b->ext_ids &&
+	       isotp_addr_pci_offset(b) == (bytes ? 1u : 0u) &&
+	       (!bytes || (a->tx_ea == b->tx_ea && a->rx_ea == b->rx_ea));
+}
+
+static int add_conv(struct view *v, const struct isotp_addr *a, const struct profile_ecu *ecu,
 		    uint32_t functional)
 {
 	static const struct isotp_observer_ops ops = {.pdu = on_pdu, .error = on_error};
 	struct isotp_observer_config cfg;
+	uint32_t req = a->tx_id, resp = a->rx_id;
 	for (size_t i = 0; i < v->nconvs; i++) {
 		struct conv *c = &v->convs[i];
-		if (c->req_id == req && c->resp_id == resp) {
+		if (same_link(&c->addr, a)) {
 			if (!c->ecu && ecu) /* a profile name beats an anonymous default */
 				c->ecu = ecu;
 			return 0;
@@ -784,12 +804,12 @@ static int add_conv(struct view *v, uint32_t req, uint32_t resp, const struct pr
 	if (v->nconvs == MAX_CONVS)
 		return -E2BIG;
 	struct conv *c = &v->convs[v->nconvs];
-	isotp_observer_config_init(&cfg, req, resp);
-	cfg.ext_ids = req > 0x7FF || resp > 0x7FF;
+	isotp_addr_observer_config(a, &cfg);
 	int r = isotp_observer_new(&cfg, &ops, c, &c->obs);
 	if (r < 0)
 		return r;
 	c->v = v;
+	c->addr = *a;
 	c->req_id = req;
 	c->resp_id = resp;
 	c->ext = cfg.ext_ids;
@@ -798,7 +818,9 @@ static int add_conv(struct view *v, uint32_t req, uint32_t resp, const struct pr
 	uds_timing_init(&t);
 	c->p2_ms = ecu ? ecu->p2_ms : t.p2_us / 1000;
 	c->p2star_ms = ecu ? ecu->p2star_ms : t.p2star_us / 1000;
-	if (functional) {
+	/* a functional request of extended or mixed addressing carries an address byte the
+	 * profile does not give */
+	if (functional && isotp_addr_pci_offset(a) == 0) {
 		c->func = add_func(v, functional);
 		if (!c->func) {
 			isotp_observer_free(c->obs);
@@ -896,13 +918,39 @@ static bool parse_id(const char *s, const char *end, uint32_t *ret)
 	return true;
 }
 
+/* REQ:RESP in hex (normal addressing), or the compact address form of lib/isotp_addr
+ * ("ext:6F1/640,ta=40,sa=F1"). 0, or -EINVAL after saying why on stderr. */
+static int parse_pair(const char *s, struct isotp_addr *ret)
+{
+	const char *colon = strchr(s, ':');
+	struct isotp_addr_error err;
+	uint32_t req, resp;
+
+	if (strchr(s, '/')) {
+		if (isotp_addr_parse(s, strlen(s), ret, &err) == 0)
+			return 0;
+		fprintf(stderr, "bodydiag uds: bad --pair '%s': column %u: %s\n", s, err.column,
+			err.message);
+		return -EINVAL;
+	}
+	if (!colon || !parse_id(s, colon, &req) || !parse_id(colon + 1, colon + strlen(colon), &resp) ||
+	    req == resp) {
+		fprintf(stderr, "bodydiag uds: bad --pair '%s' (expected REQ:RESP in hex, e.g. 726:72E, "
+				"or an address such as ext:6F1/640,ta=40,sa=F1)\n", s);
+		return -EINVAL;
+	}
+	isotp_addr_init_normal(ret, req, resp);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: bodydiag uds [--profile P] [--ecu ID ...] [--pair REQ:RESP ...] [--json] "
+	fprintf(f, "Usage: bodydiag uds [--profile P] [--ecu ID ...] [--pair REQ:RESP|ADDR ...] [--json] "
 		   "CAPTURE.log|-\n"
 		   "  --profile P      vehicle profile: ECU ids, DID names and scaling, DTC texts\n"
 		   "  --ecu ID         only this ECU of the profile (repeatable)\n"
-		   "  --pair REQ:RESP  also follow this request/response id pair, hex (repeatable)\n"
+		   "  --pair REQ:RESP  also follow this request/response id pair, hex, or an\n"
+		   "                   address: ext:6F1/640,ta=40,sa=F1, mixed:...,ae=.. (repeatable)\n"
 		   "  --json           one JSON object per line\n"
 		   "Without --ecu: every ECU of the profile, plus the OBD-II ids (functional 7DF,\n"
 		   "7E0-7E7 -> 7E8-7EF).\n");
@@ -1002,23 +1050,21 @@ int cmd_uds(int argc, char **argv)
 		/* without --ecu, 0x7DF stands for the ECUs that declare no functional id: a
 		 * UDS request on it may be answered by any (the simulated BCM does) */
 		if (wanted)
-			r = add_conv(v, e->request_id, e->response_id, e,
+			r = add_conv(v, &e->addr, e,
 				     e->functional_id ? e->functional_id
 				     : necus == 0     ? OBD_FUNCTIONAL
 						      : 0);
 	}
-	for (unsigned i = 0; necus == 0 && i < 8 && r >= 0; i++)
-		r = add_conv(v, OBD_REQUEST + i, OBD_RESPONSE + i, NULL, OBD_FUNCTIONAL);
+	for (unsigned i = 0; necus == 0 && i < 8 && r >= 0; i++) {
+		struct isotp_addr a;
+		isotp_addr_init_normal(&a, OBD_REQUEST + i, OBD_RESPONSE + i);
+		r = add_conv(v, &a, NULL, OBD_FUNCTIONAL);
+	}
 	for (size_t i = 0; i < npairs && r >= 0; i++) {
-		const char *colon = strchr(pairs[i], ':');
-		uint32_t req, resp;
-		if (!colon || !parse_id(pairs[i], colon, &req) ||
-		    !parse_id(colon + 1, colon + strlen(colon), &resp) || req == resp) {
-			fprintf(stderr, "bodydiag uds: bad --pair '%s' (expected REQ:RESP in hex, e.g. 726:72E)\n",
-				pairs[i]);
+		struct isotp_addr a;
+		if (parse_pair(pairs[i], &a) < 0)
 			goto out;
-		}
-		r = add_conv(v, req, resp, NULL, 0);
+		r = add_conv(v, &a, NULL, 0);
 	}
 	if (r < 0) {
 		fprintf(stderr, "bodydiag uds: %s\n", strerror(-r));
