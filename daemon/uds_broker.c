@@ -1107,10 +1107,24 @@ static void functional_broadcast(struct uds_broker *b, struct functional *f)
 	}
 }
 
+/*
+ * Does ECU e take part in a functional request on fid (0: the first one found)? It needs
+ * a functional id, the same for all (one frame is sent), and no address byte: extended
+ * and mixed addressing put one in front of the N_PCI of functional frames too, a byte
+ * the profile does not give, and a frame without it would be read as garbage.
+ */
+static bool takes_functional(const struct ecu *e, uint32_t fid)
+{
+	const struct isotp_addr *a = &e->cfg.addr;
+	return a->functional_id && (!fid || a->functional_id == fid) &&
+	       isotp_addr_pci_offset(a) == 0;
+}
+
 int uds_broker_functional(struct uds_broker *b, const uint8_t *req, size_t len,
 			  uds_broker_functional_fn done, void *userdata)
 {
 	struct functional *f;
+	uint32_t fid = 0;
 	size_t n = 0;
 
 	if (!req || len == 0 || len > 7)
@@ -1118,8 +1132,10 @@ int uds_broker_functional(struct uds_broker *b, const uint8_t *req, size_t len,
 	if (b->func)
 		return -EBUSY;
 	for (size_t i = 0; i < b->n_ecus; i++)
-		if (b->ecus[i]->cfg.addr.functional_id)
+		if (takes_functional(b->ecus[i], fid)) {
+			fid = b->ecus[i]->cfg.addr.functional_id;
 			n++;
+		}
 	if (n == 0)
 		return -ENOENT;
 	f = calloc(1, sizeof(*f));
@@ -1139,7 +1155,7 @@ int uds_broker_functional(struct uds_broker *b, const uint8_t *req, size_t len,
 	for (size_t i = 0; i < b->n_ecus; i++) {
 		struct uds_broker_request *r;
 
-		if (!b->ecus[i]->cfg.addr.functional_id)
+		if (!takes_functional(b->ecus[i], fid))
 			continue;
 		r = request_new(b->ecus[i], UDS_BROKER_PRIORITY_INTERACTIVE, req, len);
 		if (!r)

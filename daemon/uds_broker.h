@@ -233,8 +233,10 @@ typedef void (*uds_broker_functional_fn)(void *userdata,
  * Sends req (1..7 bytes: a single frame) once on the functional id of the ECUs that have
  * one, and collects for P2 (the longest of theirs) every responder's answer, waiting
  * P2* for those that sent 0x78. The responders' queues are held meanwhile. done runs
- * once from the loop with one answer per responder. Returns 0, -ENOENT (no ECU has a
- * functional id), -EINVAL, -EBUSY (a functional request is running), -ENOMEM.
+ * once from the loop with one answer per responder. The responders: the ECUs with the
+ * first functional id found and no address byte (normal and normal_fixed addressing; the
+ * profile has no functional address byte for extended and mixed ones). Returns 0,
+ * -ENOENT (no such ECU), -EINVAL, -EBUSY (a functional request is running), -ENOMEM.
  */
 int uds_broker_functional(struct uds_broker *b, const uint8_t *req, size_t len,
 			  uds_broker_functional_fn done, void *userdata);

@@ -204,6 +204,8 @@ static void run_variant(const struct variant *v)
 	/* the second ECU: the OBD stand-in's VIN through a functional request */
 	res = call_ok(&api, "obd.request", json_pack("{s:i,s:i}", "mode", 9, "pid", 2));
 	assert_int_equal(json_array_size(json_object_get(res, "answers")), 1);
+	/* and nobody silent: an ECU with an address byte is not asked (toyota) */
+	assert_int_equal(json_array_size(json_object_get(res, "silent")), 0);
 	json_decref(res);
 	for (int i = 0; i < 50; i++) {
 		res = call_ok(&api, "scan", NULL);
@@ -307,7 +309,11 @@ static void bcm_29bit_normal_fixed(void **state)
 static void bcm_extended_toyota(void **state)
 {
 	const struct variant v = {
-	    "toyota", "addressing = extended\nrequest = 0x750\nresponse = 0x758\ntarget = 0x40\n",
+	    /* the functional id too: a functional request must leave this ECU out (its frames
+	     * would need an address byte the profile does not give) */
+	    "toyota",
+	    "addressing = extended\nrequest = 0x750\nresponse = 0x758\ntarget = 0x40\n"
+	    "functional = 0x7DF\n",
 	    "toyota:0x30-0x4F", "ext:0x750/0x758,ta=0x40,pad=0xCC", true};
 	run_variant(&v);
 }
