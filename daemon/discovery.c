@@ -263,9 +263,8 @@ json_t *discovery_run_json(const struct discovery_run *r)
 /* ---- the method ---- */
 
 /* A background scan holds the bus for a few requests: a discover asked meanwhile waits
- * for its end (checked every WAIT_STEP_US, at most WAIT_STEPS times) instead of failing. */
-#define WAIT_STEP_US 20000
-#define WAIT_STEPS 500
+ * for its end (the policy wakes it) instead of failing, at most WAIT_MAX_US. */
+#define WAIT_MAX_US 10000000
 
 struct discovery {
 	struct core *c;
@@ -276,8 +275,8 @@ struct discovery {
 	struct api_request *waiting;
 	struct discover_config wait_cfg;
 	bool wait_profile;
-	unsigned wait_steps;
-	struct timer wait;
+	struct policy_waiter scan_end;
+	struct timer wait; /* the wait's deadline */
 };
 
 static void finish(struct discovery *d)
@@ -458,12 +457,13 @@ static void on_wait_cancel(void *data)
 	log_info("discover: the client went away while waiting for the background scan");
 	api_request_fail(d->waiting, API_ERROR_UNAVAILABLE, "client gone");
 	d->waiting = NULL;
+	policy_wait_cancel(&d->scan_end);
 	timer_stop(&d->wait);
 }
 
-static void on_wait(struct timer *t)
+/* The scan ended (deadline: false) or the wait is over (true): start, wait on, or fail. */
+static void wait_over(struct discovery *d, bool deadline)
 {
-	struct discovery *d = container_of(t, struct discovery, wait);
 	struct api_request *req = d->waiting;
 	char why[192];
 
@@ -471,17 +471,32 @@ static void on_wait(struct timer *t)
 		return;
 	if (policy_begin(d->c->policy, POLICY_DISCOVERY, why, sizeof(why)) == POLICY_GO) {
 		d->waiting = NULL;
+		policy_wait_cancel(&d->scan_end);
+		timer_stop(&d->wait);
 		start(d, req, &d->wait_cfg, d->wait_profile);
 		return;
 	}
-	if (policy_running(d->c->policy, POLICY_SCAN) && ++d->wait_steps < WAIT_STEPS) {
-		timer_start(&d->wait, WAIT_STEP_US);
+	if (!deadline && policy_running(d->c->policy, POLICY_SCAN)) {
+		/* the next scan began in the same turn: its end, then */
+		policy_wait_end(d->c->policy, POLICY_SCAN, &d->scan_end);
 		return;
 	}
-	/* something else took the bus, or the scan did not end within 10 s */
+	/* something else took the bus, or the scan did not end within WAIT_MAX_US */
 	d->waiting = NULL;
+	policy_wait_cancel(&d->scan_end);
+	timer_stop(&d->wait);
 	log_notice("discover refused: %s", why);
 	api_request_fail(req, API_ERROR_UNAVAILABLE, "%s", why);
+}
+
+static void on_scan_end(struct policy_waiter *w)
+{
+	wait_over(container_of(w, struct discovery, scan_end), false);
+}
+
+static void on_wait(struct timer *t)
+{
+	wait_over(container_of(t, struct discovery, wait), true);
 }
 
 static void method_discover(struct api_request *req, json_t *params, void *userdata)
@@ -517,9 +532,9 @@ static void method_discover(struct api_request *req, json_t *params, void *userd
 	d->waiting = req;
 	d->wait_cfg = cfg;
 	d->wait_profile = profile;
-	d->wait_steps = 0;
 	api_request_set_cancel(req, on_wait_cancel, d);
-	timer_start(&d->wait, WAIT_STEP_US);
+	policy_wait_end(c->policy, POLICY_SCAN, &d->scan_end);
+	timer_start(&d->wait, WAIT_MAX_US);
 }
 
 static const struct api_method method_table[] = {
@@ -538,6 +553,7 @@ static int discovery_new(struct core *c)
 		return -ENOMEM;
 	d->c = c;
 	timer_init(&d->wait, &c->clock, on_wait);
+	policy_waiter_init(&d->scan_end, on_scan_end);
 	c->discovery = d;
 	return 0;
 }
@@ -561,6 +577,7 @@ static void discovery_free(struct core *c)
 	}
 	if (d->waiting)
 		api_request_fail(d->waiting, API_ERROR_UNAVAILABLE, "daemon stopping");
+	policy_wait_cancel(&d->scan_end);
 	timer_stop(&d->wait);
 	free(d);
 	c->discovery = NULL;

@@ -178,9 +178,12 @@ struct policy {
 	int64_t last_actuator_us; /* 0 = never */
 	int64_t last_functional_us; /* 0 = never */
 	struct timer idle;	    /* back to listen-only mode after the last transmission */
+	struct list_head waiters;   /* policy_waiter: for an activity's end */
+	struct timer wake;	    /* runs the waiters whose activity ended, at the next turn */
 };
 
 static void on_idle(struct timer *t);
+static void on_wake(struct timer *t);
 
 static void on_frame(void *userdata, const struct router_frame *f)
 {
@@ -232,6 +235,8 @@ static int policy_new(struct core *c)
 	p->c = c;
 	c->policy = p;
 	timer_init(&p->idle, &c->clock, on_idle);
+	timer_init(&p->wake, &c->clock, on_wake);
+	list_init(&p->waiters);
 	r = router_watch_new(c->router, &ops, p, &p->watch);
 	if (r < 0)
 		return r;
@@ -253,6 +258,10 @@ static void policy_free(struct core *c)
 	if (!p)
 		return;
 	timer_stop(&p->idle);
+	timer_stop(&p->wake);
+	/* owners cancel their waiters before the policy goes; unlink what is left */
+	while (!list_empty(&p->waiters))
+		list_del(p->waiters.next);
 	router_watch_free(p->watch);
 	free(p);
 	c->policy = NULL;
@@ -497,8 +506,58 @@ enum policy_verdict policy_begin(struct policy *p, enum policy_activity a, char 
 
 void policy_end(struct policy *p, enum policy_activity a)
 {
-	if ((unsigned)a < POLICY_ACTIVITY_MAX && p->running[a] > 0)
-		p->running[a]--;
+	if ((unsigned)a < POLICY_ACTIVITY_MAX && p->running[a] > 0 && --p->running[a] == 0 &&
+	    !list_empty(&p->waiters))
+		timer_start(&p->wake, 0);
+}
+
+void policy_waiter_init(struct policy_waiter *w, void (*fn)(struct policy_waiter *w))
+{
+	w->fn = fn;
+	w->activity = POLICY_ACTIVITY_MAX;
+	list_init(&w->link);
+}
+
+void policy_wait_end(struct policy *p, enum policy_activity a, struct policy_waiter *w)
+{
+	list_del(&w->link);
+	w->activity = a;
+	list_add_tail(&p->waiters, &w->link);
+	if (!policy_running(p, a))
+		timer_start(&p->wake, 0);
+}
+
+void policy_wait_cancel(struct policy_waiter *w)
+{
+	list_del(&w->link);
+}
+
+bool policy_waiting(const struct policy_waiter *w)
+{
+	return !list_empty(&w->link);
+}
+
+static void on_wake(struct timer *t)
+{
+	struct policy *p = container_of(t, struct policy, wake);
+	struct list_head ready;
+
+	/* Move the ready ones out first: a callback may queue itself (or another) again,
+	 * or start the activity that others still wait for. */
+	list_init(&ready);
+	for (struct list_head *n = p->waiters.next, *next; n != &p->waiters; n = next) {
+		struct policy_waiter *w = list_entry(n, struct policy_waiter, link);
+		next = n->next;
+		if (!policy_running(p, w->activity)) {
+			list_del(n);
+			list_add_tail(&ready, n);
+		}
+	}
+	while (!list_empty(&ready)) {
+		struct policy_waiter *w = list_first_entry(&ready, struct policy_waiter, link);
+		list_del(&w->link);
+		w->fn(w);
+	}
 }
 
 bool policy_running(const struct policy *p, enum policy_activity a)

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "list.h"
 
 struct config;
 struct core;
@@ -128,6 +129,24 @@ const char *policy_activity_name(enum policy_activity a);
 enum policy_verdict policy_begin(struct policy *p, enum policy_activity a, char *why, size_t size);
 void policy_end(struct policy *p, enum policy_activity a);
 bool policy_running(const struct policy *p, enum policy_activity a);
+
+/*
+ * Waiting for an activity's end, instead of polling policy_running(): w->fn runs once,
+ * from the loop at the next turn after the policy_end() that left activity a with nothing
+ * running (never inside policy_end(), whose caller is still tidying up), or at the next
+ * turn when a is not running now. The waiter then is no longer queued; fn may queue it
+ * again. Embedded in its owner (container_of in fn); policy_wait_cancel() before it goes
+ * away (harmless when not queued).
+ */
+struct policy_waiter {
+	void (*fn)(struct policy_waiter *w);
+	enum policy_activity activity;
+	struct list_head link;
+};
+void policy_waiter_init(struct policy_waiter *w, void (*fn)(struct policy_waiter *w));
+void policy_wait_end(struct policy *p, enum policy_activity a, struct policy_waiter *w);
+void policy_wait_cancel(struct policy_waiter *w);
+bool policy_waiting(const struct policy_waiter *w);
 
 /* The scanner's view: its own state in, the inputs of policy_decide_scan() out (for
  * the reason text), the verdict returned. */

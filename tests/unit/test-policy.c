@@ -7,7 +7,7 @@
  * the interlocks between the activities that transmit (a scan refused during an
  * actuator test, and saying why; an actuator test refused during a scan or a guided
  * test), listen-only, the actuator test's rate limit and the stationary check from
- * frames the router decoded, and the status object.
+ * frames the router decoded, the status object, and waiting for an activity's end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -682,6 +682,93 @@ static void discovery_and_identify(void **state)
 	core_free(&t.c);
 }
 
+/* Waiting for an activity's end: woken from the loop after the last policy_end() of it,
+ * never inside it; at once when it is not running; a cancelled waiter never runs; a
+ * waiter may queue itself again from its callback. */
+struct waiter_probe {
+	struct policy_waiter w;
+	struct policy *p;
+	int runs;
+	bool requeue;
+	bool scan_running_in_fn; /* what the waiter saw when it ran */
+};
+
+static void on_probe(struct policy_waiter *w)
+{
+	struct waiter_probe *pr = container_of(w, struct waiter_probe, w);
+	pr->runs++;
+	pr->scan_running_in_fn = policy_running(pr->p, POLICY_SCAN);
+	assert_false(policy_waiting(w));
+	if (pr->requeue) {
+		pr->requeue = false;
+		policy_wait_end(pr->p, POLICY_SCAN, w);
+	}
+}
+
+static void waiters(void **state)
+{
+	struct rt t;
+	struct policy *p;
+	struct waiter_probe a = {0}, b = {0}, gone = {0};
+	char why[192];
+
+	rt_start(&t, false);
+	p = t.c.policy;
+	a.p = b.p = gone.p = p;
+	policy_waiter_init(&a.w, on_probe);
+	policy_waiter_init(&b.w, on_probe);
+	policy_waiter_init(&gone.w, on_probe);
+	assert_false(policy_waiting(&a.w));
+
+	/* two scans at once (a client's and the background's): the second end wakes */
+	assert_int_equal(policy_begin(p, POLICY_SCAN, why, sizeof(why)), POLICY_GO);
+	assert_int_equal(policy_begin(p, POLICY_SCAN, why, sizeof(why)), POLICY_GO);
+	policy_wait_end(p, POLICY_SCAN, &a.w);
+	policy_wait_end(p, POLICY_SCAN, &gone.w);
+	assert_true(policy_waiting(&a.w));
+	policy_wait_cancel(&gone.w);
+	fake_clock_advance(&t.fc, S);
+	assert_int_equal(a.runs, 0); /* nothing ended: no polling, no wake */
+	policy_end(p, POLICY_SCAN);
+	fake_clock_advance(&t.fc, S);
+	assert_int_equal(a.runs, 0);
+	policy_end(p, POLICY_SCAN);
+	assert_int_equal(a.runs, 0); /* not inside policy_end */
+	fake_clock_advance(&t.fc, 0);
+	assert_int_equal(a.runs, 1);
+	assert_false(a.scan_running_in_fn);
+	assert_int_equal(gone.runs, 0);
+
+	/* not running: woken at the next turn; a requeue in the callback is honoured */
+	a.requeue = true;
+	policy_wait_end(p, POLICY_SCAN, &a.w);
+	fake_clock_advance(&t.fc, 0);
+	assert_int_equal(a.runs, 3); /* woken, queued again, woken again (not running) */
+	assert_false(policy_waiting(&a.w));
+
+	/* a waiter for another activity stays while the scan ends */
+	assert_int_equal(policy_begin(p, POLICY_SCAN, why, sizeof(why)), POLICY_GO);
+	assert_int_equal(policy_begin(p, POLICY_GUIDED_TEST, why, sizeof(why)), POLICY_GO);
+	policy_wait_end(p, POLICY_SCAN, &a.w);
+	policy_wait_end(p, POLICY_GUIDED_TEST, &b.w);
+	policy_end(p, POLICY_SCAN);
+	fake_clock_advance(&t.fc, S);
+	assert_int_equal(a.runs, 4);
+	assert_int_equal(b.runs, 0);
+	assert_true(policy_waiting(&b.w));
+	policy_end(p, POLICY_GUIDED_TEST);
+	fake_clock_advance(&t.fc, S);
+	assert_int_equal(b.runs, 1);
+
+	/* one still queued when the policy goes: unlinked, cancel harmless afterwards */
+	assert_int_equal(policy_begin(p, POLICY_SCAN, why, sizeof(why)), POLICY_GO);
+	policy_wait_end(p, POLICY_SCAN, &gone.w);
+	core_free(&t.c);
+	assert_false(policy_waiting(&gone.w));
+	policy_wait_cancel(&gone.w);
+	assert_int_equal(gone.runs, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -703,6 +790,7 @@ int main(void)
 		cmocka_unit_test(listen_only_refuses),
 		cmocka_unit_test(listen_only_hard_and_the_gate),
 		cmocka_unit_test(discovery_and_identify),
+		cmocka_unit_test(waiters),
 		cmocka_unit_test(roles_from_profile),
 		cmocka_unit_test(no_speed_role),
 		cmocka_unit_test(signals_override),
