@@ -37,7 +37,10 @@ struct plan {
 /* What the engine knows of each role. */
 struct role_state {
 	uint32_t sym;  /* TIMELINE_SYMBOL_SIGNAL of the role's name */
-	bool read;     /* an active rule reads it: its samples go to the timeline */
+	bool read;     /* an active rule reads it: its samples go to the rules and timeline */
+	bool stored;   /* a sample of it is in the timeline since the session began */
+	double stored_value; /* the last one stored, and when */
+	int64_t stored_us;
 	struct engine_role_stats st;
 };
 
@@ -58,6 +61,11 @@ struct engine {
 	struct rules_engine *rules;
 	bool unknown_id_events;
 	bool session;
+	int64_t keepalive_us; /* < 0: every sample stored */
+	/* The newest time fed to the rules: an older event is raised to it. The timeline
+	 * clamps what it stores, but repeats that were fed and not stored must count too, or
+	 * the rules would see time go backwards. INT64_MIN before any. */
+	int64_t newest_us;
 
 	const struct route_table *routes; /* cfg->routes, or own_routes */
 	struct route_table *own_routes;
@@ -143,15 +151,48 @@ static void touch(struct engine *e, int64_t t_us)
 	start_session(e, t_us);
 }
 
-/* 1 when stored and fed, 0 when the timeline dropped a repeated DTC status, -errno. */
-static int push(struct engine *e, const struct timeline_event *ev)
+/* The time an event at t_us is fed at: never older than the newest fed. */
+static int64_t feed_time(const struct engine *e, int64_t t_us)
 {
-	struct timeline_event stored;
-	int r = timeline_push(e->tl, ev, &stored);
-	if (r <= 0)
-		return r;
-	r = rules_feed(e->rules, &stored);
-	return r < 0 ? r : 1;
+	return t_us < e->newest_us ? e->newest_us : t_us;
+}
+
+/*
+ * Feeds ev to the rules, and to the timeline when store: 1 when stored and fed, 2 when
+ * fed only (the rules get seq 0: not in the timeline), 0 when the timeline dropped a
+ * repeated DTC status (not fed either), -errno. Either way the rules see the time
+ * timeline_push() would have given it.
+ */
+static int push(struct engine *e, const struct timeline_event *ev, bool store)
+{
+	struct timeline_event fed = *ev;
+	int r = 1;
+
+	fed.t_us = feed_time(e, ev->t_us);
+	if (store) {
+		r = timeline_push(e->tl, &fed, &fed);
+		if (r <= 0)
+			return r;
+	} else {
+		fed.seq = 0;
+		r = 2;
+	}
+	if (fed.t_us != ev->t_us)
+		e->st.clamped++;
+	e->newest_us = fed.t_us;
+	int f = rules_feed(e->rules, &fed);
+	return f < 0 ? f : r;
+}
+
+/* Whether role sample v at t_us (fed time) goes into the timeline: the first of the
+ * session, a change, or a repeat once the keepalive has passed. */
+static bool worth_storing(const struct engine *e, const struct role_state *r, int64_t t_us,
+			  double v)
+{
+	if (e->keepalive_us < 0 || !r->stored || r->stored_value != v)
+		return true;
+	/* t_us >= stored_us (fed times never go back): the difference cannot overflow */
+	return (uint64_t)t_us - (uint64_t)r->stored_us >= (uint64_t)e->keepalive_us;
 }
 
 static void transition(struct engine *e, int64_t t_us, const struct rolemap_source *src,
@@ -193,15 +234,24 @@ static void push_role(struct engine *e, int64_t t_us, const struct rolemap_sourc
 	if (!r->read)
 		return;
 	struct timeline_event ev = timeline_event_signal(t_us, r->sym, v);
-	if (push(e, &ev) >= 0)
-		e->st.signal_events++;
+	int64_t fed_us = feed_time(e, t_us);
+	int p = push(e, &ev, worth_storing(e, r, fed_us, v));
+	if (p < 0)
+		return;
+	e->st.signal_events++;
+	if (p == 1) {
+		e->st.signal_stored++;
+		r->stored = true;
+		r->stored_value = v;
+		r->stored_us = fed_us;
+	}
 }
 
 static void push_transport(struct engine *e, int64_t t_us, enum timeline_transport kind,
 			   uint32_t id, uint8_t service, uint8_t nrc)
 {
 	struct timeline_event ev = timeline_event_transport(t_us, kind, id, service, nrc);
-	if (push(e, &ev) >= 0)
+	if (push(e, &ev, true) >= 0)
 		e->st.transport_events++;
 }
 
@@ -209,7 +259,7 @@ static void push_dtc(struct engine *e, int64_t t_us, uint32_t module, uint32_t c
 		     uint8_t status)
 {
 	struct timeline_event ev = timeline_event_dtc(t_us, module, code & 0xffffffu, status);
-	if (push(e, &ev) > 0)
+	if (push(e, &ev, true) > 0)
 		e->st.dtc_events++;
 }
 
@@ -324,7 +374,7 @@ static void uds_read_dtc(struct engine *e, struct ecu *u, int64_t t_us, const ui
 		return;
 	/* the module's fault memory was read: a DTC it does not list is not set */
 	struct timeline_event rd = timeline_event_dtc_read(t_us, u->module);
-	(void)push(e, &rd);
+	(void)push(e, &rd, true);
 	for (size_t i = 0; i < r.n_dtcs; i++) {
 		struct uds_dtc_record rec;
 		if (uds_rdtci_dtc(&r, i, &rec) < 0)
@@ -484,6 +534,9 @@ int engine_new(const struct engine_config *cfg, struct rules_error *err, struct 
 	e->db = cfg->dbc;
 	e->profile = cfg->profile;
 	e->unknown_id_events = cfg->unknown_id_events;
+	e->keepalive_us = cfg->timeline_keepalive_us ? cfg->timeline_keepalive_us
+						     : ENGINE_DEFAULT_KEEPALIVE_US;
+	e->newest_us = INT64_MIN;
 	e->st.first_us = e->st.last_us = INT64_MIN;
 	e->last_error_frame_us = INT64_MIN;
 	e->syms = timeline_symbols_new();
@@ -681,7 +734,7 @@ int engine_mark(struct engine *e, int64_t t_us, const char *name, size_t len)
 		return r;
 	touch(e, t_us);
 	struct timeline_event ev = timeline_event_mark(t_us, idx);
-	r = push(e, &ev);
+	r = push(e, &ev, true);
 	if (r < 0)
 		return r;
 	e->st.marks++;
@@ -762,6 +815,8 @@ void engine_reset(struct engine *e, int64_t now_us)
 {
 	e->session = true;
 	rules_reset(e->rules, now_us);
+	for (size_t i = 0; i < role_count(); i++)
+		e->rs[i].stored = false;
 }
 
 /* ---- results ---- */

@@ -566,8 +566,12 @@ static void bounded_timeline(void **state)
 {
 	struct fixture *f = *state;
 	struct engine *e = f->e;
-	for (int i = 0; i < 1000; i++)
-		feed(e, i * MS, 928, "0000000000000000");
+	for (int i = 0; i < 1000; i++) {
+		/* every read role changes every frame: Cmd, Current (LE), Lid */
+		char hex[17];
+		snprintf(hex, sizeof(hex), "%02X%02X%02X%02X00000000", i & 1, i & 0xff, i >> 8, i & 1);
+		feed(e, i * MS, 928, hex);
+	}
 	assert_int_equal(timeline_count(engine_timeline(e)), 256);
 	assert_int_equal(timeline_dropped(engine_timeline(e)), 3000 - 256); /* 3 read roles */
 	/* a session restarted later forgets the mark-anchored windows */
@@ -575,6 +579,239 @@ static void bounded_timeline(void **state)
 	struct rules_question q;
 	assert_int_equal(engine_next_question(e, &q), 0);
 	assert_string_equal(q.mark, "pressed");
+}
+
+/* ---- what the timeline keeps of periodic repeats ---- */
+
+/* speed is read by one rule, which needs five samples within a second: repeats count. */
+static const char RULES_COUNT[] = "format 2\n"
+				  "rule alive \"Speed sent\"\n"
+				  "\twhen count update speed >= 5 within 1s\n"
+				  "\tweight 0.5\n";
+
+struct kfix {
+	struct fixture f; /* db, profile, set (RULES_COUNT), e */
+	uint32_t speed;
+};
+
+static struct engine *keep_engine(struct kfix *k, int64_t keepalive_us)
+{
+	struct engine_config cfg;
+	struct rules_error err;
+	engine_free(k->f.e);
+	engine_config_init(&cfg);
+	cfg.rules = k->f.set;
+	cfg.dbc = k->f.db;
+	cfg.profile = k->f.profile;
+	cfg.timeline_keepalive_us = keepalive_us;
+	assert_int_equal(engine_new(&cfg, &err, &k->f.e), 0);
+	k->speed = signal_index(k->f.e, "speed");
+	return k->f.e;
+}
+
+static int keep_setup(void **state)
+{
+	struct kfix *k = calloc(1, sizeof(*k));
+	struct dbc_error derr;
+	struct profile_error perr;
+	struct rules_error rerr;
+	assert_int_equal(dbc_parse(DBC, strlen(DBC), "t.dbc", NULL, NULL, &derr, &k->f.db), 0);
+	assert_int_equal(profile_parse(PROFILE, strlen(PROFILE), "t.profile", &k->f.profile, &perr), 0);
+	if (rules_parse(RULES_COUNT, strlen(RULES_COUNT), "c.rules", &rerr, &k->f.set) < 0)
+		fail_msg("c.rules:%u:%u: %s", rerr.line, rerr.column, rerr.message);
+	*state = k;
+	return 0;
+}
+
+static int keep_teardown(void **state)
+{
+	return teardown(state); /* struct kfix begins with struct fixture */
+}
+
+/* Speed (the one read role) at t ms, value v. */
+static void speed(struct engine *e, int64_t t_ms, unsigned v)
+{
+	char hex[17];
+	snprintf(hex, sizeof(hex), "0000000000%02X0000", v & 0xff);
+	feed(e, t_ms * MS, 928, hex);
+}
+
+/* The timeline's signal events: their times in ms and values, n at most; returns the count. */
+static size_t stored(struct engine *e, int64_t *t_ms, double *v, size_t n)
+{
+	const struct timeline *tl = engine_timeline(e);
+	size_t k = 0;
+	for (size_t i = 0; i < timeline_count(tl); i++) {
+		struct timeline_event ev;
+		assert_int_equal(timeline_get(tl, i, &ev), 0);
+		if (ev.type != TIMELINE_EVENT_SIGNAL)
+			continue;
+		if (k < n) {
+			t_ms[k] = ev.t_us / MS;
+			v[k] = ev.signal.value;
+		}
+		k++;
+	}
+	return k;
+}
+
+/* Repeats of an unchanged value reach the rules (five samples within a second make the
+ * rule hold) but not the timeline, which keeps the first. */
+static void repeats_fed_not_stored(void **state)
+{
+	struct kfix *k = *state;
+	struct engine *e = keep_engine(k, 0);
+	struct engine_stats st;
+	int64_t t[8];
+	double v[8];
+
+	for (int i = 0; i < 4; i++)
+		speed(e, 1000 + i * 100, 30);
+	assert_false(holds(e, "alive"));
+	speed(e, 1400, 30);
+	assert_true(holds(e, "alive")); /* the fifth sample, not stored, counted */
+	assert_int_equal(stored(e, t, v, 8), 1);
+	assert_int_equal(t[0], 1000);
+	assert_true(v[0] > 48.2 && v[0] < 48.3); /* 30 mph in km/h */
+	engine_stats(e, &st);
+	assert_int_equal(st.signal_events, 5);
+	assert_int_equal(st.signal_stored, 1);
+	/* the role's statistics see every sample */
+	struct engine_role_stats rs;
+	assert_int_equal(engine_role_stats(e, role("speed"), &rs), 0);
+	assert_int_equal(rs.samples, 5);
+	assert_int_equal(rs.last_us, 1400 * MS);
+	/* the evidence is the sample that made it: fed, not stored (seq 0) */
+	const struct rules_finding *fd = finding(e, "alive");
+	assert_non_null(fd);
+	assert_true(fd->n_evidence >= 1);
+	assert_int_equal(fd->evidence[0].event.t_us, 1400 * MS);
+	assert_int_equal(fd->evidence[0].event.seq, 0);
+}
+
+/* An unchanged value is stored again once the keepalive (default 1 s, or the config's)
+ * has passed since the role's last stored event; a change is stored at once and restarts
+ * the interval. */
+static void keepalive_and_changes(void **state)
+{
+	struct kfix *k = *state;
+	struct engine *e = keep_engine(k, 0);
+	int64_t t[16];
+	double v[16];
+
+	for (int i = 0; i <= 25; i++) /* 2.5 s of 100 ms frames, one value */
+		speed(e, 1000 + i * 100, 30);
+	assert_int_equal(stored(e, t, v, 16), 3);
+	assert_int_equal(t[0], 1000);
+	assert_int_equal(t[1], 2000); /* exactly 1 s later: at least the keepalive */
+	assert_int_equal(t[2], 3000);
+	speed(e, 3510, 31); /* a change 10 ms after the last frame: stored */
+	speed(e, 3520, 30); /* and back */
+	speed(e, 4500, 30);
+	speed(e, 4530, 30); /* 1.01 s after the change back: a keepalive */
+	assert_int_equal(stored(e, t, v, 16), 6);
+	assert_int_equal(t[3], 3510);
+	assert_true(v[3] > v[2]);
+	assert_int_equal(t[4], 3520);
+	assert_int_equal(t[5], 4530);
+
+	/* a keepalive of the config's: 250 ms */
+	e = keep_engine(k, 250 * MS);
+	for (int i = 0; i <= 10; i++)
+		speed(e, 1000 + i * 100, 30);
+	assert_int_equal(stored(e, t, v, 16), 4);
+	assert_int_equal(t[1], 1300);
+	assert_int_equal(t[2], 1600);
+	assert_int_equal(t[3], 1900);
+	/* changes only */
+	e = keep_engine(k, INT64_MAX);
+	for (int i = 0; i < 100; i++)
+		speed(e, 1000 + i * 100, i < 50 ? 30 : 40);
+	assert_int_equal(stored(e, t, v, 16), 2);
+	assert_int_equal(t[1], 6000);
+}
+
+/* ENGINE_KEEP_EVERY_SAMPLE: the timeline as before keepalives, every sample in order. */
+static void keep_every_sample(void **state)
+{
+	struct kfix *k = *state;
+	struct engine *e = keep_engine(k, ENGINE_KEEP_EVERY_SAMPLE);
+	struct engine_stats st;
+	int64_t t[16];
+	double v[16];
+
+	for (int i = 0; i < 10; i++)
+		speed(e, 1000 + i * 10, 30);
+	assert_int_equal(stored(e, t, v, 16), 10);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(t[i], 1000 + i * 10);
+	engine_stats(e, &st);
+	assert_int_equal(st.signal_events, 10);
+	assert_int_equal(st.signal_stored, 10);
+	assert_true(holds(e, "alive"));
+}
+
+/* Times never go back for the rules: an event older than the newest fed, stored or not,
+ * is raised to it, exactly as the timeline raises what it stores. */
+static void clamped_times(void **state)
+{
+	struct kfix *k = *state;
+	struct engine *e = keep_engine(k, 0);
+	struct engine_stats st;
+	int64_t t[8];
+	double v[8];
+
+	speed(e, 1000, 30); /* stored */
+	speed(e, 1100, 30);
+	speed(e, 1200, 30);
+	speed(e, 1300, 30); /* fed, not stored: the newest time fed is 1.3 s */
+	/* a mark stamped earlier (another clock): stored at 1.3 s, not before the repeats */
+	assert_int_equal(engine_mark(e, 1250 * MS, "pressed", 7), 0);
+	const struct timeline *tl = engine_timeline(e);
+	struct timeline_event ev;
+	assert_int_equal(timeline_count(tl), 2);
+	assert_int_equal(timeline_get(tl, 1, &ev), 0);
+	assert_int_equal(ev.type, TIMELINE_EVENT_MARK);
+	assert_int_equal(ev.t_us, 1300 * MS);
+	/* a repeat stamped earlier still: fed at 1.3 s, the fifth sample within 1 s */
+	speed(e, 1200, 30);
+	const struct rules_finding *fd = finding(e, "alive");
+	assert_non_null(fd);
+	assert_int_equal(fd->state, RULES_STATE_HOLDS);
+	assert_int_equal(fd->evidence[0].event.t_us, 1300 * MS);
+	/* a change stamped earlier: stored at 1.3 s */
+	speed(e, 1000, 31);
+	assert_int_equal(stored(e, t, v, 8), 2);
+	assert_int_equal(t[1], 1300);
+	assert_true(v[1] > v[0]);
+	engine_stats(e, &st);
+	assert_int_equal(st.clamped, 3);
+	/* the keepalive counts from the raised time: 2.3 s, not 2.0 s */
+	speed(e, 2200, 31);
+	assert_int_equal(stored(e, t, v, 8), 2);
+	speed(e, 2300, 31);
+	assert_int_equal(stored(e, t, v, 8), 3);
+	assert_int_equal(t[2], 2300);
+}
+
+/* A new session stores each role's next sample whatever its value: the session's part of
+ * the timeline (what the daemon records for a report) begins with every role. */
+static void reset_stores_the_next_sample(void **state)
+{
+	struct kfix *k = *state;
+	struct engine *e = keep_engine(k, 0);
+	int64_t t[8];
+	double v[8];
+
+	speed(e, 1000, 30);
+	speed(e, 1100, 30);
+	engine_reset(e, 1150 * MS);
+	speed(e, 1200, 30);
+	speed(e, 1300, 30);
+	assert_int_equal(stored(e, t, v, 8), 2);
+	assert_int_equal(t[1], 1200);
+	const struct timeline *tl = engine_timeline(e);
+	assert_int_equal(timeline_find_time(tl, 1150 * MS), 1);
 }
 
 int main(void)
@@ -591,6 +828,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(negative_responses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bounded_timeline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(repeats_fed_not_stored, keep_setup, keep_teardown),
+	    cmocka_unit_test_setup_teardown(keepalive_and_changes, keep_setup, keep_teardown),
+	    cmocka_unit_test_setup_teardown(keep_every_sample, keep_setup, keep_teardown),
+	    cmocka_unit_test_setup_teardown(clamped_times, keep_setup, keep_teardown),
+	    cmocka_unit_test_setup_teardown(reset_stores_the_next_sample, keep_setup,
+					    keep_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,14 +15,19 @@
  * (bodydiag/rolemap.h): the rules never see a vehicle's own signal names. Every role
  * sample updates the role's statistics and, for the roles of body events (doors, lid,
  * locks, fob, requests), the list of transitions; the samples of roles an active rule
- * reads go to the timeline and the rules.
+ * reads go to the rules, every one of them, and to the timeline when they say something:
+ * the first sample of a role (in a session), every change of its value, and a repeat of an
+ * unchanged value once `timeline_keepalive_us` has passed since the role's last stored
+ * event (so a lane still shows the signal alive, and one that goes silent leaves a gap).
+ * Periodic frames repeat most values many times a second: the timeline holds minutes of
+ * a car's bus where it held a minute of samples.
  *
  * Everything is resolved at engine_new(): the profile's role sources bound to the DBC
  * (a signal the DBC lacks is an error at the profile's line), DBC messages to a small
  * decode plan (their role sources only), diagnostic ids to their ECU, so a frame costs
  * one hash lookup plus one decode per role source, and no string is compared per frame. No sockets, no clock: time is the caller's
  * monotonic microseconds (a capture's timestamps offline). Memory is bounded and
- * allocated here: the timeline ring (timeline_capacity events), the rules engine's
+ * allocated here: the timeline ring (timeline_capacity events, 20 bytes each), the rules engine's
  * state (see rules.h), two ISO-TP buffers and one request buffer per ECU.
  *
  * Sessions: the first event fed starts a session at its time (rules_reset()), unless
@@ -46,7 +51,23 @@ struct profile;
 struct rolemap;
 struct rolemap_source;
 
-#define ENGINE_DEFAULT_TIMELINE (1u << 16) /* events kept when the config says 0 */
+/*
+ * Events kept when the config says 0: 16,384 (320 KB). With repeats thinned to one per
+ * keepalive, the simulated car's bus (~1,000 samples/s of the roles the rules read, most
+ * of them repeats) stores ~40 events/s, so the ring holds ~7 min of it (bench/README.md);
+ * a guided test, whose timeline the daemon records for the report, takes about a minute.
+ */
+#define ENGINE_DEFAULT_TIMELINE (1u << 14)
+/*
+ * A role's unchanged value is stored again after this long when the config says 0: 1 s.
+ * Body signals are broadcast every 10 ms to 1 s, so this keeps at most one repeat per role
+ * and second, whatever the car's frame rates, while a signal that stops arriving leaves
+ * a visible hole in a report's lane (drawn over tens of seconds) and in `findings`
+ * evidence times; the rules' own windows see every sample and are unaffected.
+ */
+#define ENGINE_DEFAULT_KEEPALIVE_US 1000000
+/* timeline_keepalive_us: store every sample, repeats included (the ring before keepalives) */
+#define ENGINE_KEEP_EVERY_SAMPLE (-1)
 #define ENGINE_MAX_REQUEST 256u		   /* bytes of a UDS request remembered per ECU */
 #define ENGINE_MAX_TRANSITIONS 4096u	   /* body events kept; later ones are counted */
 
@@ -55,6 +76,11 @@ struct engine_config {
 	const struct dbc *dbc;		/* broadcast frames; NULL: no frame is decoded */
 	const struct profile *profile;	/* vehicle (scope), ECUs (ISO-TP ids), DIDs, DTCs; may be NULL */
 	size_t timeline_capacity;	/* events kept in the ring; 0 = ENGINE_DEFAULT_TIMELINE */
+	/* A repeated (unchanged) value of a role is stored when at least this many µs have
+	 * passed since the role's last stored event: 0 = ENGINE_DEFAULT_KEEPALIVE_US;
+	 * INT64_MAX = changes only; negative (ENGINE_KEEP_EVERY_SAMPLE) = every sample. The
+	 * rules see every sample whatever this says. */
+	int64_t timeline_keepalive_us;
 	bool unknown_id_events;		/* frames no DBC message has become `transport
 					 * unknown_id` events (default true) */
 	const struct route_table *routes; /* built from this dbc and profile, shared with the
@@ -143,7 +169,9 @@ void engine_advance(struct engine *e, int64_t now_us);
 /* When engine_advance() next has work without new input; INT64_MAX when none. */
 int64_t engine_next_deadline(const struct engine *e);
 
-/* Starts a new diagnosis session at now_us (see rules_reset()). */
+/* Starts a new diagnosis session at now_us (see rules_reset()). The first sample of each
+ * role after it is stored in the timeline whatever its value, so the session's part of
+ * the timeline begins with every role's value (the daemon records it for the report). */
 void engine_reset(struct engine *e, int64_t now_us);
 
 /* ---- results: the rules engine's, see rules.h ---- */
@@ -168,10 +196,12 @@ struct engine_stats {
 	uint64_t diag_frames;	  /* frames on an ECU's ISO-TP ids */
 	uint64_t pdus;		  /* UDS responses taken (observed or given) */
 	uint64_t isotp_errors;	  /* reassemblies that failed */
-	uint64_t signal_events;	  /* signal samples pushed (DBC and DID) */
-	uint64_t dtc_events;	  /* DTC status changes pushed */
-	uint64_t marks;
-	uint64_t transport_events;
+	uint64_t signal_events;	  /* role samples fed to the rules (DBC and DID; roles a rule reads) */
+	uint64_t signal_stored;	  /* of them, stored in the timeline: firsts, changes, keepalives */
+	uint64_t dtc_events;	  /* DTC status changes fed to the rules and stored */
+	uint64_t marks;		  /* fed and stored */
+	uint64_t transport_events; /* fed and stored */
+	uint64_t clamped;	  /* events whose time was older than the newest fed: raised to it */
 	int64_t first_us, last_us; /* INT64_MIN before any input */
 };
 void engine_stats(const struct engine *e, struct engine_stats *ret);
