@@ -53,9 +53,12 @@ struct rolemap_source;
 
 /*
  * Events kept when the config says 0: 16,384 (320 KB). With repeats thinned to one per
- * keepalive, the simulated car's bus (~1,000 samples/s of the roles the rules read, most
- * of them repeats) stores ~40 events/s, so the ring holds ~7 min of it (bench/README.md);
- * a guided test, whose timeline the daemon records for the report, takes about a minute.
+ * keepalive, the simulated car's bus (~950 samples/s of the roles the rules read, most of
+ * them repeats) stores ~25 events/s, so the ring holds ~11 min of it where 65,536 events
+ * of every sample held 69 s (bench/README.md); a guided test, whose timeline the daemon
+ * records for the report, takes about a minute. Frames of ids the DBC lacks are each an
+ * `unknown_id` event (unknown_id_events): a bus with many of them (a real car's, ~200/s
+ * on one capture) fills the ring sooner, ~80 s.
  */
 #define ENGINE_DEFAULT_TIMELINE (1u << 14)
 /*
