@@ -90,6 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.dbc = db;
 	cfg.profile = p;
 	cfg.timeline_capacity = 64;
+	/* repeats thinned (a keepalive the frames' 0-255 ms steps cross often) or all kept */
+	cfg.timeline_keepalive_us = size && data[size - 1] & 1 ? ENGINE_KEEP_EVERY_SAMPLE : 300000;
 	if (engine_new(&cfg, NULL, &e) < 0)
 		__builtin_trap();
 
@@ -103,7 +105,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = 64;
 		if (len > size - i)
 			len = (uint8_t)(size - i);
-		struct bd_timed_frame tf = {.t_us = t};
+		/* op bit 5: stamped half a second before the newest (another clock), which the
+		 * engine raises for the timeline and the rules alike, stored or not */
+		struct bd_timed_frame tf = {.t_us = op & 32 ? t - 500000 : t};
 		memcpy(tf.frame.data, data + i, len);
 		i += len;
 		unsigned sel = op & 7;
@@ -125,6 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (op & 8)
 			engine_advance(e, t + 1000000);
+		if ((op & 0xC0) == 0xC0) /* a new session: the next samples stored again */
+			engine_reset(e, t);
 		if (op & 16) {
 			struct rules_question q;
 			char buf[256];
