@@ -34,6 +34,20 @@ struct plan {
 	unsigned len;	       /* the message length */
 };
 
+/*
+ * The last stored `unknown_id` event of an id, in a small table indexed by a hash of the
+ * id: a periodic frame of an id the DBC lacks repeats like an unchanged value (~200 a
+ * second on a real car's bus), so it is stored like one. Two ids in one slot are both
+ * stored every time: a collision costs ring space, never an event a reader needs.
+ */
+#define UNKNOWN_SLOTS 128u
+
+struct unknown_slot {
+	uint32_t id;
+	bool used;
+	int64_t stored_us;
+};
+
 /* What the engine knows of each role. */
 struct role_state {
 	uint32_t sym;  /* TIMELINE_SYMBOL_SIGNAL of the role's name */
@@ -85,6 +99,7 @@ struct engine {
 	uint64_t tr_dropped;
 
 	int64_t last_error_frame_us;
+	struct unknown_slot unknown[UNKNOWN_SLOTS];
 	struct engine_stats st;
 };
 
@@ -184,6 +199,13 @@ static int push(struct engine *e, const struct timeline_event *ev, bool store)
 	return f < 0 ? f : r;
 }
 
+/* Whether the keepalive has passed from stored_us to t_us (fed times: t_us >= stored_us,
+ * so the difference cannot overflow). */
+static bool keepalive_passed(const struct engine *e, int64_t stored_us, int64_t t_us)
+{
+	return (uint64_t)t_us - (uint64_t)stored_us >= (uint64_t)e->keepalive_us;
+}
+
 /* Whether role sample v at t_us (fed time) goes into the timeline: the first of the
  * session, a change, or a repeat once the keepalive has passed. */
 static bool worth_storing(const struct engine *e, const struct role_state *r, int64_t t_us,
@@ -191,8 +213,7 @@ static bool worth_storing(const struct engine *e, const struct role_state *r, in
 {
 	if (e->keepalive_us < 0 || !r->stored || r->stored_value != v)
 		return true;
-	/* t_us >= stored_us (fed times never go back): the difference cannot overflow */
-	return (uint64_t)t_us - (uint64_t)r->stored_us >= (uint64_t)e->keepalive_us;
+	return keepalive_passed(e, r->stored_us, t_us);
 }
 
 static void transition(struct engine *e, int64_t t_us, const struct rolemap_source *src,
@@ -253,6 +274,24 @@ static void push_transport(struct engine *e, int64_t t_us, enum timeline_transpo
 	struct timeline_event ev = timeline_event_transport(t_us, kind, id, service, nrc);
 	if (push(e, &ev, true) >= 0)
 		e->st.transport_events++;
+}
+
+/* A frame of an id no DBC message has: fed to the rules (they may count them), stored
+ * when its id has no stored event within the keepalive. */
+static void push_unknown(struct engine *e, int64_t t_us, uint32_t id)
+{
+	struct unknown_slot *s = &e->unknown[(id * 2654435761u) % UNKNOWN_SLOTS];
+	int64_t fed_us = feed_time(e, t_us);
+	bool store = e->keepalive_us < 0 || !s->used || s->id != id ||
+		     keepalive_passed(e, s->stored_us, fed_us);
+	struct timeline_event ev =
+	    timeline_event_transport(t_us, TIMELINE_TRANSPORT_UNKNOWN_ID, id, 0, 0);
+	int p = push(e, &ev, store);
+	if (p < 0)
+		return;
+	e->st.transport_events++;
+	if (p == 1)
+		*s = (struct unknown_slot){.id = id, .used = true, .stored_us = fed_us};
 }
 
 static void push_dtc(struct engine *e, int64_t t_us, uint32_t module, uint32_t code,
@@ -684,7 +723,7 @@ int engine_feed_classified(struct engine *e, const struct bd_timed_frame *tf, st
 	case ROUTE_UNKNOWN:
 		e->st.unknown_ids++;
 		if (e->unknown_id_events && e->db)
-			push_transport(e, tf->t_us, TIMELINE_TRANSPORT_UNKNOWN_ID, tf->frame.id, 0, 0);
+			push_unknown(e, tf->t_us, tf->frame.id);
 		break;
 	case ROUTE_FUNCTIONAL:
 		e->st.diag_frames++;
@@ -817,6 +856,7 @@ void engine_reset(struct engine *e, int64_t now_us)
 	rules_reset(e->rules, now_us);
 	for (size_t i = 0; i < role_count(); i++)
 		e->rs[i].stored = false;
+	memset(e->unknown, 0, sizeof(e->unknown));
 }
 
 /* ---- results ---- */

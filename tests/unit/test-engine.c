@@ -420,6 +420,35 @@ static void unknown_ids_and_bus_off(void **state)
 	assert_int_equal(st.transport_events, 3);
 }
 
+/* A periodic frame of an unknown id: every one counted by the rules, one stored per id and
+ * keepalive (1 s), another id stored at once. */
+static void unknown_ids_thinned(void **state)
+{
+	struct fixture *f = *state;
+	struct engine *e = f->e;
+	struct engine_stats st;
+	feed(e, 1000 * MS, 0x123, "00");
+	feed(e, 1100 * MS, 0x123, "00");
+	assert_true(holds(e, "noise")); /* two within 1 s: the second fed, not stored */
+	for (int i = 2; i <= 25; i++)
+		feed(e, (1000 + i * 100) * MS, 0x123, "00");
+	feed(e, 3550 * MS, 0x124, "00");
+	const struct timeline *tl = engine_timeline(e);
+	static const int64_t want[][2] = {{1000, 0x123}, {2000, 0x123}, {3000, 0x123}, {3550, 0x124}};
+	assert_int_equal(timeline_count(tl), 4);
+	for (size_t i = 0; i < 4; i++) {
+		struct timeline_event ev;
+		assert_int_equal(timeline_get(tl, i, &ev), 0);
+		assert_int_equal(ev.type, TIMELINE_EVENT_TRANSPORT);
+		assert_int_equal(ev.transport.kind, TIMELINE_TRANSPORT_UNKNOWN_ID);
+		assert_int_equal(ev.t_us, want[i][0] * MS);
+		assert_int_equal(ev.transport.id, want[i][1]);
+	}
+	engine_stats(e, &st);
+	assert_int_equal(st.unknown_ids, 27);
+	assert_int_equal(st.transport_events, 27);
+}
+
 /* 19 02 FF answered with two DTCs in a multi-frame response, as on the bus. */
 static void isotp_dtc_read(void **state)
 {
@@ -823,6 +852,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(decode_multiplexed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(unknown_ids_and_bus_off, setup, teardown),
+	    cmocka_unit_test_setup_teardown(unknown_ids_thinned, setup, teardown),
 	    cmocka_unit_test_setup_teardown(isotp_dtc_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(isotp_did_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(negative_responses, setup, teardown),

@@ -56,9 +56,8 @@ struct rolemap_source;
  * keepalive, the simulated car's bus (~950 samples/s of the roles the rules read, most of
  * them repeats) stores ~25 events/s, so the ring holds ~11 min of it where 65,536 events
  * of every sample held 69 s (bench/README.md); a guided test, whose timeline the daemon
- * records for the report, takes about a minute. Frames of ids the DBC lacks are each an
- * `unknown_id` event (unknown_id_events): a bus with many of them (a real car's, ~200/s
- * on one capture) fills the ring sooner, ~80 s.
+ * records for the report, takes about a minute. Frames of ids the DBC lacks (unknown_id
+ * events, ~200/s on a real car's capture) are thinned the same way, per id.
  */
 #define ENGINE_DEFAULT_TIMELINE (1u << 14)
 /*
@@ -85,7 +84,9 @@ struct engine_config {
 	 * rules see every sample whatever this says. */
 	int64_t timeline_keepalive_us;
 	bool unknown_id_events;		/* frames no DBC message has become `transport
-					 * unknown_id` events (default true) */
+					 * unknown_id` events (default true): every one fed to
+					 * the rules, stored like a role's repeats (one per id and
+					 * keepalive) */
 	const struct route_table *routes; /* built from this dbc and profile, shared with the
 					 * caller (must outlive the engine); NULL: the engine
 					 * builds its own */
@@ -203,7 +204,7 @@ struct engine_stats {
 	uint64_t signal_stored;	  /* of them, stored in the timeline: firsts, changes, keepalives */
 	uint64_t dtc_events;	  /* DTC status changes fed to the rules and stored */
 	uint64_t marks;		  /* fed and stored */
-	uint64_t transport_events; /* fed and stored */
+	uint64_t transport_events; /* fed; stored but for unknown_id repeats (unknown_id_events) */
 	uint64_t clamped;	  /* events whose time was older than the newest fed: raised to it */
 	int64_t first_us, last_us; /* INT64_MIN before any input */
 };
