@@ -52,7 +52,7 @@ struct unknown_slot {
 struct role_state {
 	uint32_t sym;  /* TIMELINE_SYMBOL_SIGNAL of the role's name */
 	bool read;     /* an active rule reads it: its samples go to the rules and timeline */
-	bool stored;   /* a sample of it is in the timeline since the session began */
+	bool stored;   /* a sample of it is in the timeline */
 	double stored_value; /* the last one stored, and when */
 	int64_t stored_us;
 	struct engine_role_stats st;
@@ -80,6 +80,9 @@ struct engine {
 	 * clamps what it stores, but repeats that were fed and not stored must count too, or
 	 * the rules would see time go backwards. INT64_MIN before any. */
 	int64_t newest_us;
+	/* engine_reset()'s time: a role's first sample at or after it is stored whatever
+	 * its value. INT64_MIN before any reset. */
+	int64_t session_us;
 
 	const struct route_table *routes; /* cfg->routes, or own_routes */
 	struct route_table *own_routes;
@@ -206,12 +209,14 @@ static bool keepalive_passed(const struct engine *e, int64_t stored_us, int64_t 
 	return (uint64_t)t_us - (uint64_t)stored_us >= (uint64_t)e->keepalive_us;
 }
 
-/* Whether role sample v at t_us (fed time) goes into the timeline: the first of the
- * session, a change, or a repeat once the keepalive has passed. */
+/* Whether role sample v at t_us (fed time) goes into the timeline: the first, the first
+ * at or after the session's start, a change, or a repeat once the keepalive has passed. */
 static bool worth_storing(const struct engine *e, const struct role_state *r, int64_t t_us,
 			  double v)
 {
 	if (e->keepalive_us < 0 || !r->stored || r->stored_value != v)
+		return true;
+	if (r->stored_us < e->session_us && t_us >= e->session_us)
 		return true;
 	return keepalive_passed(e, r->stored_us, t_us);
 }
@@ -576,6 +581,7 @@ int engine_new(const struct engine_config *cfg, struct rules_error *err, struct 
 	e->keepalive_us = cfg->timeline_keepalive_us ? cfg->timeline_keepalive_us
 						     : ENGINE_DEFAULT_KEEPALIVE_US;
 	e->newest_us = INT64_MIN;
+	e->session_us = INT64_MIN;
 	e->st.first_us = e->st.last_us = INT64_MIN;
 	e->last_error_frame_us = INT64_MIN;
 	e->syms = timeline_symbols_new();
@@ -854,8 +860,11 @@ void engine_reset(struct engine *e, int64_t now_us)
 {
 	e->session = true;
 	rules_reset(e->rules, now_us);
-	for (size_t i = 0; i < role_count(); i++)
-		e->rs[i].stored = false;
+	/* a frame stamped before now_us may still be on its way (the daemon's router feeds
+	 * what the socket holds after the API call that reset): the session's part of the
+	 * timeline begins with each role's first sample at or after now_us, not at the
+	 * first sample after this call */
+	e->session_us = now_us;
 	memset(e->unknown, 0, sizeof(e->unknown));
 }
 

@@ -823,8 +823,9 @@ static void clamped_times(void **state)
 	assert_int_equal(t[2], 2300);
 }
 
-/* A new session stores each role's next sample whatever its value: the session's part of
- * the timeline (what the daemon records for a report) begins with every role. */
+/* A new session stores each role's first sample at or after its start whatever its
+ * value: the session's part of the timeline (what the daemon records for a report)
+ * begins with every role, also when a frame stamped before the start arrives after it. */
 static void reset_stores_the_next_sample(void **state)
 {
 	struct kfix *k = *state;
@@ -835,12 +836,15 @@ static void reset_stores_the_next_sample(void **state)
 	speed(e, 1000, 30);
 	speed(e, 1100, 30);
 	engine_reset(e, 1150 * MS);
+	speed(e, 1120, 30); /* stamped before the start, fed after it: a repeat as any */
 	speed(e, 1200, 30);
 	speed(e, 1300, 30);
 	assert_int_equal(stored(e, t, v, 8), 2);
 	assert_int_equal(t[1], 1200);
 	const struct timeline *tl = engine_timeline(e);
-	assert_int_equal(timeline_find_time(tl, 1150 * MS), 1);
+	struct timeline_event ev;
+	assert_int_equal(timeline_get(tl, timeline_find_time(tl, 1150 * MS), &ev), 0);
+	assert_int_equal(ev.t_us, 1200 * MS);
 }
 
 int main(void)

@@ -174,8 +174,9 @@ void engine_advance(struct engine *e, int64_t now_us);
 int64_t engine_next_deadline(const struct engine *e);
 
 /* Starts a new diagnosis session at now_us (see rules_reset()). The first sample of each
- * role after it is stored in the timeline whatever its value, so the session's part of
- * the timeline begins with every role's value (the daemon records it for the report). */
+ * role at or after now_us is stored in the timeline whatever its value, so the session's
+ * part of the timeline (timeline_find_time(now_us) on; the daemon records it for the
+ * report) begins with every role's value. */
 void engine_reset(struct engine *e, int64_t now_us);
 
 /* ---- results: the rules engine's, see rules.h ---- */
