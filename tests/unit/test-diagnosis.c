@@ -170,28 +170,46 @@ static size_t history_rows(enum history_kind kind, int64_t session)
 	return (size_t)n;
 }
 
+/* A session's recorded timeline: its start and end, each series' first point. */
+struct recorded {
+	int64_t start_us, end_us; /* end 0: still open */
+	char series[64][64];
+	int64_t first_us[64];
+	size_t n;
+};
+
 static int timeline_point(int64_t t_us, const char *series, double value, const char *label,
 			  void *userdata)
 {
+	struct recorded *rec = userdata;
+	for (size_t i = 0; i < rec->n; i++)
+		if (!strcmp(rec->series[i], series))
+			return 0;
+	if (rec->n < 64) {
+		snprintf(rec->series[rec->n], sizeof(rec->series[0]), "%s", series);
+		rec->first_us[rec->n++] = t_us;
+	}
 	return 0;
 }
 
 static int session_end_of(const struct history_row *row, void *userdata)
 {
-	*(int64_t *)userdata = row->end_us;
+	struct recorded *rec = userdata;
+	rec->start_us = row->t_us;
+	rec->end_us = row->end_us;
 	return 0;
 }
 
-/* The session's timeline points, and its end (0: still open), as committed. */
-static int history_session_timeline(int64_t session, int64_t *ret_end)
+/* The session's timeline points (their count), start and end, as committed. */
+static int history_session_timeline(int64_t session, struct recorded *rec)
 {
 	struct history *h = history_ro();
 	struct history_filter f = {.kinds = 1u << HISTORY_KIND_SESSION, .session = session};
 	int n;
 
-	*ret_end = 0;
-	assert_int_equal(history_query(h, &f, session_end_of, ret_end), 1);
-	n = history_timeline(h, session, timeline_point, NULL);
+	memset(rec, 0, sizeof(*rec));
+	assert_int_equal(history_query(h, &f, session_end_of, rec), 1);
+	n = history_timeline(h, session, timeline_point, rec);
 	history_free(h);
 	assert_true(n >= 0);
 	return n;
@@ -247,11 +265,22 @@ static void verdict(void **state)
 	assert_true(history_rows(HISTORY_KIND_FINDING, session) >= 1);
 	assert_true(history_rows(HISTORY_KIND_DTC, session) >= 1);
 	/* findings, timeline and end: one batch, committed before the answer went out */
-	int64_t end_us;
-	int points = history_session_timeline(session, &end_us);
+	struct recorded rec;
+	int points = history_session_timeline(session, &rec);
 	print_message("session %lld: %d timeline points\n", (long long)session, points);
 	assert_true(points >= 2);
-	assert_true(end_us > 0);
+	assert_true(rec.end_us > 0);
+	/* Every lane begins when the test does: the engine stores each role's first sample of
+	 * the session, not only its next change or keepalive (up to 0.5 s later in the
+	 * simulated car when it did not) */
+	int64_t first = INT64_MAX;
+	for (size_t k = 0; k < rec.n; k++)
+		first = rec.first_us[k] < first ? rec.first_us[k] : first;
+	assert_true(rec.n >= 20);
+	for (size_t k = 0; k < rec.n; k++)
+		if (rec.first_us[k] - first > 100 * MS)
+			fail_msg("lane %s begins %.3f s after the test's first point", rec.series[k],
+				 (double)(rec.first_us[k] - first) / 1e6);
 	/* ... and the result with it, what `bodydiag report` draws: the same verdict and
 	 * chain, the DTCs with the profile's texts, the rules' thresholds */
 	struct history *h = history_ro();
