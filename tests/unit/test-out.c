@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * out (tools/bodydiag): the buffered writer of the CLI, with and without its background
- * writer thread: every byte arrives in order, out_flush() means written, write errors
- * (a full disk, a reader gone) end up in o->error without a hang, and with one CPU no
- * thread is started.
+ * out (tools/bodydiag): the buffered writer of the CLI: every byte arrives in order across
+ * buffer ends (runs, characters, integers, reserved room), out_flush() means written, and
+ * write errors (a full disk, a reader gone) end up in o->error without a hang.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -93,7 +91,7 @@ static size_t write_mix(struct out *o, char *expect, size_t cap, uint64_t seed)
 	return n;
 }
 
-static void run_to_file(bool background, size_t total)
+static void run_to_file(size_t total)
 {
 	char path[64];
 	int fd = tmpfile_fd(path, sizeof(path));
@@ -104,20 +102,17 @@ static void run_to_file(bool background, size_t total)
 	assert_non_null(o);
 	assert_non_null(expect);
 	out_init(o, fd);
-	if (background)
-		out_background(o);
 	size_t n = write_mix(o, expect, total, 42);
 	out_flush(o);
 	assert_int_equal(o->error, 0);
-	/* flushed means written: the file has it all before out_end */
+	/* flushed means written */
 	char *got = slurp(path, &got_len);
 	assert_int_equal(got_len, n);
 	assert_memory_equal(got, expect, n);
 	free(got);
 	/* more after a flush, then the end */
 	out_str(o, "tail\n");
-	out_end(o);
-	assert_null(o->writer);
+	out_flush(o);
 	assert_int_equal(o->error, 0);
 	got = slurp(path, &got_len);
 	assert_int_equal(got_len, n + 5);
@@ -129,70 +124,10 @@ static void run_to_file(bool background, size_t total)
 	unlink(path);
 }
 
-static void in_order_background(void **state)
+static void in_order(void **state)
 {
 	(void)state;
-	run_to_file(true, 8u << 20); /* 32 buffers */
-}
-
-static void in_order_plain(void **state)
-{
-	(void)state;
-	run_to_file(false, 2u << 20);
-}
-
-static void thread_started_only_when_full(void **state)
-{
-	struct out *o = malloc(sizeof(*o));
-	cpu_set_t set;
-	(void)state;
-
-	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
-	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	out_init(o, fd);
-	out_background(o);
-	out_str(o, "small");
-	out_flush(o);
-	assert_null(o->writer); /* a short output never starts a thread */
-	for (size_t i = 0; i < OUT_BUF_SIZE + 1; i++)
-		out_char(o, 'x');
-	if (CPU_COUNT(&set) > 1)
-		assert_non_null(o->writer);
-	else
-		assert_null(o->writer); /* one CPU: see one_cpu_no_thread */
-	out_end(o);
-	assert_null(o->writer);
-	close(fd);
-	free(o);
-}
-
-static void one_cpu_no_thread(void **state)
-{
-	struct out *o = malloc(sizeof(*o));
-	cpu_set_t old, one;
-	(void)state;
-
-	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
-	CPU_ZERO(&one);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &old)) {
-			CPU_SET(c, &one);
-			break;
-		}
-	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	out_init(o, fd);
-	out_background(o);
-	for (size_t i = 0; i < 3 * OUT_BUF_SIZE; i++)
-		out_char(o, 'x');
-	assert_null(o->writer);
-	out_end(o);
-	assert_int_equal(o->error, 0);
-	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
-	close(fd);
-	free(o);
+	run_to_file(8u << 20); /* 32 buffers */
 }
 
 static void error_kept(int fd, int expect)
@@ -200,14 +135,14 @@ static void error_kept(int fd, int expect)
 	struct out *o = malloc(sizeof(*o));
 	assert_non_null(o);
 	out_init(o, fd);
-	out_background(o);
 	/* many buffers after the first failure: dropped, no hang */
 	for (int i = 0; i < 20; i++)
 		for (size_t k = 0; k < OUT_BUF_SIZE / 8; k++)
 			out_mem(o, "12345678", 8);
 	out_flush(o);
 	assert_int_equal(o->error, expect);
-	out_end(o);
+	out_str(o, "more");
+	out_flush(o);
 	assert_int_equal(o->error, expect);
 	free(o);
 }
@@ -235,9 +170,9 @@ static void reader_gone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(in_order_background), cmocka_unit_test(in_order_plain),
-	    cmocka_unit_test(thread_started_only_when_full), cmocka_unit_test(one_cpu_no_thread),
-	    cmocka_unit_test(full_disk),	       cmocka_unit_test(reader_gone),
+	    cmocka_unit_test(in_order),
+	    cmocka_unit_test(full_disk),
+	    cmocka_unit_test(reader_gone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

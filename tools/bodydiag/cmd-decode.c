@@ -630,7 +630,6 @@ int cmd_decode(int argc, char **argv)
 	if (!reader)
 		goto out;
 	out_init(&d.out, STDOUT_FILENO);
-	out_background(&d.out);
 	for (;;) {
 		char buf[1u << 16];
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -664,7 +663,7 @@ fail:
 	if (r != -EBADMSG)
 		fprintf(stderr, "bodydiag: %s: %s\n", capture, strerror(-r));
 flush:
-	out_end(&d.out);
+	out_flush(&d.out);
 	if (d.out.error && ret == 0) {
 		fprintf(stderr, "bodydiag: write: %s\n", strerror(-d.out.error));
 		ret = 1;

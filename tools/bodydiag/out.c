@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,188 +14,32 @@ void out_init(struct out *o, int fd)
 	o->fd = fd;
 	o->error = 0;
 	o->len = 0;
-	o->buf = o->mem;
-	o->writer = NULL;
-	o->background = false;
 	memset(o->dcache, 0, sizeof(o->dcache));
 	memset(o->readable, 0, sizeof(o->readable));
 }
 
-static int write_all(int fd, const char *p, size_t len)
+void out_flush(struct out *o)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+	size_t off = 0;
+	while (off < o->len && !o->error) {
+		ssize_t n = write(o->fd, o->buf + off, o->len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The background writer: one buffer in flight at a time (`pending`), the other being
- * filled by the caller; a hand-off waits for the buffer before it to be written. */
-struct out_writer {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* a buffer is pending, or quit */
-	pthread_cond_t done; /* the pending buffer is written */
-	const char *pending;
-	size_t pending_len;
-	int fd;
-	int error; /* first write error, -errno; later buffers are dropped */
-	bool quit;
-	char spare[OUT_BUF_SIZE];
-};
-
-static void *writer_main(void *arg)
-{
-	struct out_writer *w = arg;
-
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		while (!w->pending && !w->quit)
-			pthread_cond_wait(&w->work, &w->lock);
-		if (!w->pending)
+			o->error = -errno;
 			break;
-		const char *p = w->pending;
-		size_t len = w->pending_len;
-		bool failed = w->error != 0;
-		pthread_mutex_unlock(&w->lock);
-		int r = failed ? 0 : write_all(w->fd, p, len);
-		pthread_mutex_lock(&w->lock);
-		if (r < 0 && !w->error)
-			w->error = r;
-		w->pending = NULL;
-		pthread_cond_signal(&w->done);
+		}
+		off += (size_t)n;
 	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-static struct out_writer *writer_start(int fd)
-{
-	struct out_writer *w = malloc(sizeof(*w));
-	if (!w)
-		return NULL;
-	/* the fields one by one: a compound literal would also zero the 256 KiB buffer */
-	w->pending = NULL;
-	w->pending_len = 0;
-	w->fd = fd;
-	w->error = 0;
-	w->quit = false;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->done, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		pthread_cond_destroy(&w->done);
-		pthread_cond_destroy(&w->work);
-		pthread_mutex_destroy(&w->lock);
-		free(w);
-		return NULL;
-	}
-	return w;
-}
-
-/* Waits until nothing is pending; takes the writer's error over. Called locked. */
-static void writer_wait(struct out *o)
-{
-	struct out_writer *w = o->writer;
-	while (w->pending)
-		pthread_cond_wait(&w->done, &w->lock);
-	if (w->error && !o->error)
-		o->error = w->error;
-}
-
-/* Gives the filled buffer to the writer and continues in the other one. */
-static void hand_off(struct out *o)
-{
-	struct out_writer *w = o->writer;
-
-	pthread_mutex_lock(&w->lock);
-	writer_wait(o);
-	if (!o->error && o->len) {
-		w->pending = o->buf;
-		w->pending_len = o->len;
-		pthread_cond_signal(&w->work);
-	}
-	pthread_mutex_unlock(&w->lock);
-	o->buf = o->buf == o->mem ? w->spare : o->mem;
-	o->len = 0;
-}
-
-static void flush_here(struct out *o)
-{
-	if (!o->error && o->len) {
-		int r = write_all(o->fd, o->buf, o->len);
-		if (r < 0)
-			o->error = r;
-	}
-	o->len = 0;
-}
-
-void out_background(struct out *o)
-{
-	/* one CPU to run on (taskset, a cgroup's cpuset, a single-core Pi): the writer
-	 * would only take turns with the caller */
-	cpu_set_t set;
-	o->background = sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
-}
-
-void out_full(struct out *o)
-{
-	if (!o->writer && o->background) {
-		o->background = false; /* one try: on failure, write here */
-		o->writer = writer_start(o->fd);
-	}
-	if (o->writer)
-		hand_off(o);
-	else
-		flush_here(o);
-}
-
-void out_flush(struct out *o)
-{
-	if (!o->writer) {
-		flush_here(o);
-		return;
-	}
-	hand_off(o);
-	pthread_mutex_lock(&o->writer->lock);
-	writer_wait(o);
-	pthread_mutex_unlock(&o->writer->lock);
-}
-
-void out_end(struct out *o)
-{
-	struct out_writer *w = o->writer;
-
-	out_flush(o);
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->quit = true;
-	pthread_cond_signal(&w->work);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->done);
-	pthread_cond_destroy(&w->work);
-	pthread_mutex_destroy(&w->lock);
-	free(w);
-	o->writer = NULL;
-	o->buf = o->mem;
 	o->len = 0;
 }
 
 void out_mem(struct out *o, const char *s, size_t n)
 {
 	while (n > 0) {
-		if (o->len == OUT_BUF_SIZE)
-			out_full(o);
-		size_t k = OUT_BUF_SIZE - o->len;
+		if (o->len == sizeof(o->buf))
+			out_flush(o);
+		size_t k = sizeof(o->buf) - o->len;
 		if (k > n)
 			k = n;
 		memcpy(o->buf + o->len, s, k);
@@ -214,8 +56,8 @@ void out_str(struct out *o, const char *s)
 
 void out_char(struct out *o, char c)
 {
-	if (o->len == OUT_BUF_SIZE)
-		out_full(o);
+	if (o->len == sizeof(o->buf))
+		out_flush(o);
 	o->buf[o->len++] = c;
 }
 

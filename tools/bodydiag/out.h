@@ -27,36 +27,17 @@ struct out_double_cache {
 	uint8_t len; /* 0: empty */
 };
 
-struct out_writer;
-
 struct out {
 	int fd;
 	int error; /* first write error, -errno */
 	size_t len;
-	char *buf; /* the buffer being filled: mem, or the writer's spare one */
-	struct out_writer *writer; /* the background writer once started, else NULL */
-	bool background;	   /* out_background(): start a writer when a buffer fills */
-	char mem[OUT_BUF_SIZE];
+	char buf[OUT_BUF_SIZE];
 	struct out_double_cache dcache[1024];	 /* exact */
 	struct out_double_cache readable[1024]; /* 15 digits */
 };
 
 void out_init(struct out *o, int fd);
-/*
- * Let a thread write full buffers while the caller fills the next one (two buffers), for
- * output that can be large (decode of a long capture: writing into the page cache costs
- * as much as decoding, and the two overlap on a second core). The thread is started only
- * when the first buffer fills, and not at all with one CPU online; nothing changes for
- * the caller but speed: out_flush() still returns with everything written and
- * o->error set. out_end() must be called before o goes away.
- */
-void out_background(struct out *o);
-/* Writes everything buffered (and waits for the writer); the first error is in o->error. */
 void out_flush(struct out *o);
-/* out_flush(), then stops the writer. o may be used again (synchronously) after it. */
-void out_end(struct out *o);
-/* Internal: the buffer is full (out_reserve's slow path). */
-void out_full(struct out *o);
 void out_mem(struct out *o, const char *s, size_t n);
 void out_str(struct out *o, const char *s);
 void out_char(struct out *o, char c);
@@ -78,7 +59,7 @@ void out_text(struct out *o, const char *s);
 static inline char *out_reserve(struct out *o, size_t n)
 {
 	if (OUT_BUF_SIZE - o->len < n)
-		out_full(o);
+		out_flush(o);
 	return o->buf + o->len;
 }
 
