@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <systemd/sd-journal.h>
+
+#include "sdproto.h"
 
 #define MAX_FIELDS 16
 
@@ -81,7 +82,7 @@ void log_full(int priority, int err, const char *const *fields, const char *fmt,
 		for (size_t i = 0; i < nfields; i++)
 			iov[n++] = (struct iovec){(void *)fields[i], strlen(fields[i])};
 		/* A journal that cannot take the message is no reason to fail; fall back. */
-		if (sd_journal_sendv(iov, (int)n) >= 0)
+		if (sdproto_journal_sendv(iov, n) >= 0)
 			return;
 	}
 	/* The fields repeat what the message says, for queries: not for human eyes. */

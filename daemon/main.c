@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
 #include "api.h"
 #include "config.h"
@@ -21,6 +20,7 @@
 #include "identity.h"
 #include "log.h"
 #include "macro.h"
+#include "sdproto.h"
 #include "startup.h"
 #include "vehicle.h"
 
@@ -56,7 +56,7 @@ static void api_settings(const struct config *cfg, struct api_limits *ret)
 static void on_terminate(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("signal %d: stopping", w->signum);
-	sd_notify(0, "STOPPING=1");
+	sdproto_notify("STOPPING=1");
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -68,13 +68,13 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	struct api_groups groups;
 	struct vehicle *v;
 
-	sd_notify(0, "RELOADING=1");
+	sdproto_notify("RELOADING=1");
 	if (startup_load_config(d->config_path, d->config_explicit, d->overrides,
 				d->n_overrides, &cfg) < 0 ||
 	    api_groups_resolve(cfg.api.admin_group, cfg.api.read_group, &groups) < 0 ||
 	    vehicle_load_profile(&cfg, identity_profile(d->core.identity), &v) < 0) {
 		log_error("reload failed, keeping the previous configuration and vehicle data");
-		sd_notify(0, "READY=1\nSTATUS=Reload failed, previous configuration kept");
+		sdproto_notify("READY=1\nSTATUS=Reload failed, previous configuration kept");
 		return;
 	}
 	if (strcmp(cfg.api.socket, d->core.cfg.api.socket) != 0)
@@ -90,13 +90,13 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	api_server_set_groups(d->core.api, &groups);
 	log_set_max_priority(syslog_priority(cfg.log.level));
 	log_info("configuration reloaded");
-	sd_notify(0, "READY=1\nSTATUS=Configuration reloaded; API ready");
+	sdproto_notify("READY=1\nSTATUS=Configuration reloaded; API ready");
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	/* Fed from the loop itself, so a stuck loop stops feeding and systemd restarts us. */
-	sd_notify(0, "WATCHDOG=1");
+	sdproto_notify("WATCHDOG=1");
 }
 
 static const char usage_text[] =
@@ -232,18 +232,18 @@ int main(int argc, char **argv)
 	vehicle_unref(v);
 	if (r < 0)
 		goto fail_api;
-	r = sd_watchdog_enabled(0, &watchdog_usec);
+	r = sdproto_watchdog_usec(&watchdog_usec);
 	if (r < 0)
 		log_warning_errno(-r, "cannot read the watchdog settings, not feeding it");
 	if (r > 0) {
 		ev_timer_init(&d.watchdog, on_watchdog, 0, watchdog_usec / 2 / 1e6);
 		ev_timer_start(c->loop, &d.watchdog);
 	}
-	sd_notifyf(0, "READY=1\nSTATUS=API ready (%s), interface %s",
-		   config_never_transmit(&c->cfg) ? "listen-only"
-		   : c->cfg.scan.enabled  ? "background scans"
-					  : "transmits only for clients",
-		   c->cfg.can.interface);
+	sdproto_notifyf("READY=1\nSTATUS=API ready (%s), interface %s",
+			config_never_transmit(&c->cfg) ? "listen-only"
+			: c->cfg.scan.enabled	       ? "background scans"
+						       : "transmits only for clients",
+			c->cfg.can.interface);
 	log_info("bodydiagd %s ready", BODYDIAG_VERSION);
 	ev_run(c->loop, 0);
 	exit_status = EXIT_SUCCESS;

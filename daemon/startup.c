@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <systemd/sd-daemon.h>
 
 #include "api.h"
 #include "bus.h"
 #include "log.h"
 #include "macro.h"
+#include "sdproto.h"
 #include "vehicle.h"
 
 /*
@@ -81,20 +81,35 @@ int startup_load_config(const char *path, bool explicit_path, char *const *overr
 	return r;
 }
 
+/* Whether fd is a listening AF_UNIX stream socket (what bodydiagd.socket passes). */
+static bool is_unix_stream_listener(int fd)
+{
+	int domain, type, listening;
+	socklen_t l1 = sizeof(domain), l2 = sizeof(type), l3 = sizeof(listening);
+
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l1) == 0 && domain == AF_UNIX &&
+	       getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l2) == 0 && type == SOCK_STREAM &&
+	       getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l3) == 0 && listening;
+}
+
 /* The listening sockets of socket activation (bodydiagd.socket): how many were stored
  * in fds (0 when not socket-activated), or -errno after logging why. */
 int startup_listen_fds(int *fds, size_t max)
 {
-	int n = sd_listen_fds(1);
+	int n = sdproto_listen_fds(true);
 
-	if (n < 0 || (size_t)n > max) {
+	if (n < 0) {
+		log_error_errno(-n, "cannot take the sockets systemd passed (LISTEN_PID=, LISTEN_FDS=)");
+		return n;
+	}
+	if ((size_t)n > max) {
 		log_error("cannot take the %d sockets systemd passed (at most %zu)", n, max);
-		return n < 0 ? n : -E2BIG;
+		return -E2BIG;
 	}
 	for (int i = 0; i < n; i++) {
-		int fd = SD_LISTEN_FDS_START + i;
+		int fd = SDPROTO_LISTEN_FDS_START + i;
 
-		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+		if (!is_unix_stream_listener(fd)) {
 			log_error("fd %d from systemd is not a listening Unix stream socket", fd);
 			return -ENOTSOCK;
 		}

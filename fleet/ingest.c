@@ -30,11 +30,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ingest-config.h"
+#include "sdproto.h"
 #include "store.h"
 #include "wire.h"
 
@@ -386,7 +386,7 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
 		log_msg(LOG_WARN_, "ingest: subscribe: %s", mosquitto_strerror(rc));
 	log_msg(LOG_INFO_, "ingest: connected to %s:%u (%s), subscribed to %s and %s",
 		g->cfg.mqtt.host, g->cfg.mqtt.port, g->cfg.mqtt.client_id, records, status);
-	sd_notify(0, "STATUS=connected to the broker");
+	sdproto_notify("STATUS=connected to the broker");
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc,
@@ -574,7 +574,7 @@ static int run(struct ingest *g)
 	bool was_connected = false;
 
 	mqtt_connect(g);
-	sd_notify(0, "READY=1\nSTATUS=connecting");
+	sdproto_notify("READY=1\nSTATUS=connecting");
 	for (;;) {
 		struct pollfd p[2] = {{.fd = g->wake_fd, .events = POLLIN}, {.fd = -1}};
 		int64_t now = now_us(CLOCK_MONOTONIC);
@@ -593,7 +593,7 @@ static int run(struct ingest *g)
 		if (stop_signal && !stop_deadline) {
 			log_msg(LOG_INFO_, "ingest: stopping (signal %d), writing what is queued",
 				(int)stop_signal);
-			sd_notify(0, "STOPPING=1");
+			sdproto_notify("STOPPING=1");
 			stop_deadline = now + 10000000;
 			pthread_mutex_lock(&g->lock);
 			g->stopping = true;

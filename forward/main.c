@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "credentials.h"
@@ -25,6 +24,7 @@
 #include "daemon/macro.h"
 #include "daemon/startup.h"
 #include "publisher.h"
+#include "sdproto.h"
 #include "wire.h"
 
 #define MAX_OVERRIDES 64
@@ -169,23 +169,23 @@ static int check_config(struct forward *f)
 static void on_terminate(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("signal %d: stopping", w->signum);
-	sd_notify(0, "STOPPING=1");
+	sdproto_notify("STOPPING=1");
 	ev_break(loop, EVBREAK_ALL);
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	sd_notify(0, "WATCHDOG=1");
+	sdproto_notify("WATCHDOG=1");
 }
 
 static void on_link(void *userdata, const struct forward_state *st)
 {
 	if (st->link == FORWARD_LINK_CONNECTED)
-		sd_notifyf(0, "STATUS=Connected to %s as unit %s", st->broker, st->unit);
+		sdproto_notifyf("STATUS=Connected to %s as unit %s", st->broker, st->unit);
 	else if (st->link == FORWARD_LINK_WAITING)
-		sd_notifyf(0, "STATUS=Not connected to %s: %s", st->broker, st->error);
+		sdproto_notifyf("STATUS=Not connected to %s: %s", st->broker, st->error);
 	else
-		sd_notifyf(0, "STATUS=%s %s", forward_link_name(st->link), st->broker);
+		sdproto_notifyf("STATUS=%s %s", forward_link_name(st->link), st->broker);
 }
 
 static int run(struct forward *f, struct history *h)
@@ -225,12 +225,12 @@ static int run(struct forward *f, struct history *h)
 		log_error_errno(-r, "mqtt: cannot start");
 		return r;
 	}
-	r = sd_watchdog_enabled(0, &watchdog_usec);
+	r = sdproto_watchdog_usec(&watchdog_usec);
 	if (r > 0) {
 		ev_timer_init(&f->watchdog, on_watchdog, 0, (double)watchdog_usec / 2 / 1e6);
 		ev_timer_start(f->loop, &f->watchdog);
 	}
-	sd_notify(0, "READY=1");
+	sdproto_notify("READY=1");
 	log_info("bodydiag-forward %s: unit %s, outbox %s, broker %s:%u%s", BODYDIAG_VERSION,
 		 f->unit, c->history.path, c->mqtt.host,
 		 c->mqtt.port ? c->mqtt.port : c->mqtt.tls ? 8883 : 1883, c->mqtt.tls ? " (TLS)" : "");
