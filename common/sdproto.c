@@ -135,7 +135,8 @@ int sdproto_listen_fds(bool unset_environment)
 	for (int fd = SDPROTO_LISTEN_FDS_START; fd < SDPROTO_LISTEN_FDS_START + (int)n; fd++) {
 		int flags = fcntl(fd, F_GETFD);
 
-		if (flags < 0 || (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)) {
+		if (flags < 0 ||
+		    (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)) {
 			r = -errno;
 			goto out;
 		}
@@ -195,8 +196,10 @@ static int send_memfd(int fd, struct msghdr *m, size_t total)
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} control = {0};
-	struct msghdr fdm = {.msg_name = m->msg_name, .msg_namelen = m->msg_namelen,
-			     .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
+	struct msghdr fdm = {.msg_name = m->msg_name,
+			     .msg_namelen = m->msg_namelen,
+			     .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf)};
 	struct cmsghdr *c;
 	int mfd, r = 0;
 	ssize_t n;
@@ -209,8 +212,8 @@ static int send_memfd(int fd, struct msghdr *m, size_t total)
 		r = -errno;
 	else if ((size_t)n != total)
 		r = -EIO; /* tmpfs writes all or fails; a short write would be a truncated entry */
-	if (r == 0 && fcntl(mfd, F_ADD_SEALS,
-			    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+	if (r == 0 &&
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		r = -errno;
 	if (r == 0) {
 		c = CMSG_FIRSTHDR(&fdm);

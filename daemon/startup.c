@@ -99,7 +99,7 @@ int startup_listen_fds(int *fds, size_t max)
 	int n = sdproto_listen_fds(true);
 
 	if (n < 0) {
-		log_error_errno(-n, "cannot take the sockets systemd passed (LISTEN_PID=, LISTEN_FDS=)");
+		log_error_errno(-n, "cannot take the sockets systemd passed (LISTEN_FDS=)");
 		return n;
 	}
 	if ((size_t)n > max) {

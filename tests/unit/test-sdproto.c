@@ -31,8 +31,8 @@ static char dir[64];
 
 static int setup(void **state)
 {
-	const char *vars[] = {"NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
-			      "WATCHDOG_USEC", "WATCHDOG_PID"};
+	const char *vars[] = {"NOTIFY_SOCKET",	"LISTEN_PID",	 "LISTEN_FDS",
+			      "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"};
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
@@ -81,7 +81,9 @@ static ssize_t receive(int fd, char *buf, size_t size, struct ucred *ret_cred, i
 		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
 	} control;
 	struct iovec iov = {buf, size - 1};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = control.buf,
 			   .msg_controllen = sizeof(control.buf)};
 	ssize_t n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
 
@@ -158,9 +160,10 @@ static void test_notify_abstract(void **state)
 		a.sun_path[0] = '\0';
 		rx_other = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		assert_true(rx_other >= 0);
-		assert_int_equal(bind(rx_other, (struct sockaddr *)&a,
-				      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1)),
-				 0);
+		assert_int_equal(
+		    bind(rx_other, (struct sockaddr *)&a,
+			 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1)),
+		    0);
 	}
 	setenv("NOTIFY_SOCKET", name, 1);
 	assert_int_equal(sdproto_notify("WATCHDOG=1"), 1);
@@ -330,8 +333,8 @@ static void test_listen_fds(void **state)
 
 static void test_listen_fds_garbage(void **state)
 {
-	const char *bad_fds[] = {"", "abc", "-1", "+2", " 2", "2 ", "2x", "0x2", "99999999999",
-				 "2147483647"};
+	const char *bad_fds[] = {"",   "abc", "-1",  "+2",	    " 2",
+				 "2 ", "2x",  "0x2", "99999999999", "2147483647"};
 	const char *bad_pid[] = {"", "12a", "-5", " 7", "99999999999999999999"};
 
 	for (size_t i = 0; i < sizeof(bad_fds) / sizeof(bad_fds[0]); i++) {
@@ -504,12 +507,12 @@ static void test_journal_binary_safe(void **state)
 	/* A newline anywhere, a NUL, a value that looks like the binary form itself. */
 	static const char nul_value[] = "BODYDIAG_RAW=a\0b\nc";
 	const struct iovec fields[] = {
-		IOV("MESSAGE=/etc/bodydiag/bodydiag.conf:3:7: unknown key\n  trunk_delay = 5"),
-		IOV("PRIORITY=3"),
-		{.iov_base = (void *)nul_value, .iov_len = sizeof(nul_value) - 1},
-		IOV("TRAILING=ends with a newline\n"),
-		IOV("ONLY=\n"),
-		IOV("EQUALS=a=b\nc=d"),
+	    IOV("MESSAGE=/etc/bodydiag/bodydiag.conf:3:7: unknown key\n  trunk_delay = 5"),
+	    IOV("PRIORITY=3"),
+	    {.iov_base = (void *)nul_value, .iov_len = sizeof(nul_value) - 1},
+	    IOV("TRAILING=ends with a newline\n"),
+	    IOV("ONLY=\n"),
+	    IOV("EQUALS=a=b\nc=d"),
 	};
 	struct ucred cred;
 	ssize_t n;
@@ -578,12 +581,18 @@ static void test_journal_errors(void **state)
 {
 	char path[108], buf[4096];
 	const struct iovec ok = IOV("MESSAGE=x");
-	const struct iovec bad[] = {IOV("message=x"), IOV("_PID=1"), IOV("1ST=x"), IOV("=x"),
-				    IOV("NO_EQUALS"), IOV("A-B=x"), IOV("A B=x"),
-				    IOV("A234567890123456789012345678901234567890123456789012345678901234"
-					"5=65 characters")};
+	const struct iovec bad[] = {
+	    IOV("message=x"),
+	    IOV("_PID=1"),
+	    IOV("1ST=x"),
+	    IOV("=x"),
+	    IOV("NO_EQUALS"),
+	    IOV("A-B=x"),
+	    IOV("A B=x"),
+	    IOV("A234567890123456789012345678901234567890123456789012345678901234"
+		"5=65 characters")};
 	const struct iovec longest =
-		IOV("A234567890123456789012345678901234567890123456789012345678901234=64");
+	    IOV("A234567890123456789012345678901234567890123456789012345678901234=64");
 	struct iovec many[SDPROTO_JOURNAL_MAX_FIELDS + 1];
 	struct ucred cred;
 	int rx, passed;
@@ -622,17 +631,17 @@ static void test_journal_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_notify_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_notify_abstract, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_notify_unset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_notify_unreachable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_listen_fds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_listen_fds_garbage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_plain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_binary_safe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_memfd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_abstract, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_unset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_unreachable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listen_fds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listen_fds_garbage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_plain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_binary_safe, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_memfd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_errors, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
