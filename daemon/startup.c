@@ -31,9 +31,9 @@
  *   ones in the heap, and free memory above 128 KiB at the top of the heap goes back to
  *   the kernel.
  * - no transparent huge pages: with THP "always" (Debian's kernels, the Pi's included)
- *   the first touch of a large allocation (the timeline's ring, 2.6 MB) maps a whole 2 MiB
- *   page, so the daemon's resident memory jumps by 2 MiB at start or not, depending on
- *   where the mapping falls; a daemon this size gains nothing from them.
+ *   the first touch of a large allocation (a big reply, the timeline's 320 KB ring) maps
+ *   a whole 2 MiB page, so the daemon's resident memory jumps by 2 MiB or not, depending
+ *   on where the mapping falls; a daemon this size gains nothing from them.
  * mallopt() fails only on unknown parameters (another libc), prctl() on kernels before
  * 3.15: then the defaults stay.
  */
