@@ -27,13 +27,23 @@
 #include "macro.h"
 
 #define MAX_LISTENERS 4
-#define READ_CHUNK 16384
+#define READ_CHUNK 16384 /* room a read asks for once a client's line outgrew IN_KEEP */
+/*
+ * What a client keeps between requests (issue 19, bench/memory-bench.sh): a request line
+ * is a few hundred bytes and most replies under 4 KiB, so a connection holds a 1 KiB input
+ * and a 4 KiB output buffer while idle. A bigger one (a long line, a history or findings
+ * reply) is freed as soon as it is empty again: kept for the connection's life, tens of
+ * KB per client sat in the middle of the heap, between the replies' freed objects, and
+ * held pages malloc_trim() could not return (the heap grew by 10-40 kB per 3,000
+ * requests that way).
+ */
+#define IN_KEEP 1024
 /*
  * Room kept free at the end of every output queue for the final "dropped" event, so a
  * slow consumer can still be told why it is disconnected when the kernel takes it.
  */
 #define DROP_RESERVE 256
-#define OUT_KEEP 65536 /* bytes of output buffer a client keeps between replies */
+#define OUT_KEEP 4096 /* bytes of output buffer a client keeps between replies (IN_KEEP) */
 #define ACCEPT_PAUSE 0.1 /* seconds without accepting after EMFILE and friends */
 #define ACCEPT_BATCH 64  /* connections accepted per wakeup: the loop stays fair */
 
@@ -190,7 +200,7 @@ static bool out_append(struct client *c, const char *data, size_t len)
 		c->out_start = 0;
 	}
 	if (c->out_start + need > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
+		size_t cap = c->out_cap ? c->out_cap : OUT_KEEP;
 		char *p;
 		while (cap < c->out_start + need)
 			cap *= 2;
@@ -417,8 +427,9 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	size_t want = c->server->limits.max_line + 1 + READ_CHUNK;
 	ssize_t n;
 
-	if (c->in_cap < c->in_len + READ_CHUNK && c->in_cap < want) {
-		size_t cap = c->in_cap ? c->in_cap * 2 : READ_CHUNK;
+	/* Grown only when full: IN_KEEP first, then by READ_CHUNK's doubling up to a line. */
+	if (c->in_len == c->in_cap && c->in_cap < want) {
+		size_t cap = !c->in_cap ? IN_KEEP : c->in_cap < READ_CHUNK ? READ_CHUNK : c->in_cap * 2;
 		char *p;
 		if (cap > want)
 			cap = want;
@@ -462,8 +473,14 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->in_len += (size_t)n;
 	process_input(c);
-	if (!c->closing)
-		update_read_interest(c);
+	if (c->closing)
+		return;
+	if (c->in_len == 0 && c->in_cap > IN_KEEP) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	update_read_interest(c);
 }
 
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -985,6 +1002,17 @@ int api_server_unregister(struct api_server *s, const char *name)
 size_t api_server_client_count(const struct api_server *s)
 {
 	return s->n_clients;
+}
+
+size_t api_server_buffer_bytes(const struct api_server *s)
+{
+	size_t n = 0;
+
+	for (const struct list_head *p = s->clients.next; p != &s->clients; p = p->next) {
+		const struct client *c = list_entry(p, const struct client, link);
+		n += c->in_cap + c->out_cap;
+	}
+	return n;
 }
 
 /* --- requests and subscriptions --- */

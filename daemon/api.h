@@ -228,6 +228,10 @@ int api_server_unregister(struct api_server *server, const char *name);
 /* Connected clients (not counting ones being torn down). */
 size_t api_server_client_count(const struct api_server *server);
 
+/* Bytes of input and output buffer the connected clients hold (allocated, not queued):
+ * IN_KEEP + OUT_KEEP at most per idle client once its replies went out. */
+size_t api_server_buffer_bytes(const struct api_server *server);
+
 /* --- Completing requests (handlers) --- */
 
 /* The caller's credentials, valid until the request is completed. */

@@ -1077,6 +1077,48 @@ static void text_replies(void **state)
 	assert_int_equal(api_server_client_count(f->server), 0);
 }
 
+/*
+ * Issue 19: an idle client holds small buffers (daemon/api.c's IN_KEEP and OUT_KEEP, 1 and
+ * 4 KiB). A long line's and a big reply's buffers go back once empty: kept for the
+ * connection's life they held tens of KB each in the heap (bench/memory-bench.sh).
+ */
+#define IDLE_BUFFER_BYTES (1024 + 4096)
+
+static void buffers_shrink(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *c = conn_open(f);
+	char *line;
+	json_t *r;
+	int n;
+
+	ping(f, c, 1);
+	assert_in_range(api_server_buffer_bytes(f->server), 1, IDLE_BUFFER_BYTES);
+
+	/* ~40 KB: under 64 KiB, the size malloc maps on its own (daemon/startup.c) */
+	conn_sends(f, c, "{\"v\":1,\"id\":2,\"method\":\"test.text\",\"params\":{\"n\":3000}}\n");
+	r = expect_result(f, c, 2);
+	assert_int_equal(json_array_size(r), 3000);
+	json_decref(r);
+	assert_in_range(api_server_buffer_bytes(f->server), 1, IDLE_BUFFER_BYTES);
+
+	/* a 20 KB request line, sent in one piece */
+	line = malloc(21000);
+	assert_non_null(line);
+	n = snprintf(line, 21000, "{\"v\":1,\"id\":3,\"method\":\"test.text\",\"params\":{\"n\":1,"
+				  "\"pad\":\"%020000d\"}}\n", 0);
+	assert_in_range(n, 20000, 20999);
+	conn_send(f, c, line, (size_t)n);
+	free(line);
+	r = expect_result(f, c, 3);
+	assert_int_equal(json_array_size(r), 1);
+	json_decref(r);
+	assert_in_range(api_server_buffer_bytes(f->server), 1, IDLE_BUFFER_BYTES);
+
+	ping(f, c, 4);
+	conn_close(c);
+}
+
 /* A result written as text that does not fit the client's bound: a slow consumer, as a
  * reply built the other way. */
 static void text_reply_too_big(void **state)
@@ -1376,6 +1418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(slow_consumer, setup_small_output, teardown),
 		cmocka_unit_test_setup_teardown(text_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(text_reply_too_big, setup_small_output, teardown),
+		cmocka_unit_test_setup_teardown(buffers_shrink, setup, teardown),
 		cmocka_unit_test_setup_teardown(async_and_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(too_many_requests, setup_pending2, teardown),
 		cmocka_unit_test_setup_teardown(rate_limited, setup_rate5, teardown),
