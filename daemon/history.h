@@ -197,7 +197,11 @@ typedef int (*history_row_fn)(const struct history_row *row, void *userdata);
 int history_query(struct history *h, const struct history_filter *f, history_row_fn cb,
 		  void *userdata);
 
-/* The row as a JSON object (only the members that apply); NULL on out of memory. */
+struct json_text;
+/* The row as a JSON object (only the members that apply), written into w (the API's
+ * `history` reply: no jansson object per row) or as a jansson value (NULL on out of
+ * memory); the same text either way. */
+void history_row_write_json(struct json_text *w, const struct history_row *row);
 json_t *history_row_to_json(const struct history_row *row);
 
 enum history_format {

@@ -14,6 +14,7 @@
 #include <bodydiag/dtc.h>
 
 #include "api.h"
+#include "json_text.h"
 
 /* Fills f from the method's params; on failure *ret_msg says why. */
 static int filter_from_params(json_t *params, struct history_filter *f, const char **ret_msg)
@@ -89,66 +90,73 @@ static int filter_from_params(json_t *params, struct history_filter *f, const ch
 
 /*
  * A reply has to fit the API's per-client output bound (1 MiB by default) with room to
- * spare, or the client would be dropped instead of answered.
+ * spare, or the client would be dropped instead of answered. The rows are written as text
+ * straight into the reply line: as jansson objects (a dozen allocations per row, two
+ * hundred rows a reply) they were the churn that left the heap fragmented a little more
+ * after every few thousand requests (issue 19, bench/memory-bench.sh).
  */
 #define API_REPLY_BUDGET (512u * 1024)
 
 struct collect {
-	json_t *rows;
-	size_t bytes;
-	bool full;
+	struct json_text *w;
+	size_t start;	 /* bytes before the first row */
+	unsigned n, max; /* rows written, rows asked for */
+	bool truncated;
 };
 
 static int collect_row(const struct history_row *row, void *userdata)
 {
 	struct collect *c = userdata;
-	json_t *o = history_row_to_json(row);
-	size_t n;
+	struct json_text_mark m;
 
-	if (!o)
-		return -ENOMEM;
-	n = json_dumpb(o, NULL, 0, JSON_COMPACT) + 1;
-	if (c->bytes + n > API_REPLY_BUDGET) {
-		json_decref(o);
-		c->full = true;
+	if (c->n == c->max) { /* the one more than asked for: the result was cut */
+		c->truncated = true;
 		return -ENOSPC;
 	}
-	c->bytes += n;
-	return json_array_append_new(c->rows, o) < 0 ? -ENOMEM : 0;
+	m = json_text_mark(c->w);
+	history_row_write_json(c->w, row);
+	if (json_text_failed(c->w))
+		return -ENOMEM;
+	if (json_text_length(c->w) - c->start > API_REPLY_BUDGET) {
+		json_text_rewind(c->w, m);
+		c->truncated = true;
+		return -ENOSPC;
+	}
+	c->n++;
+	return 0;
 }
 
 void history_api_query(struct history *h, struct api_request *req, json_t *params)
 {
 	struct history_filter f;
 	const char *msg = NULL;
-	json_t *rows, *result;
+	struct collect c = {0};
 	int n;
 
 	if (filter_from_params(params, &f, &msg) < 0) {
 		api_request_fail(req, API_ERROR_INVALID_PARAMS, "%s", msg);
 		return;
 	}
-	struct collect c = {.rows = json_array()};
-	rows = c.rows;
-	if (!rows) {
+	c.w = api_request_reply_begin(req);
+	if (!c.w) {
 		api_request_fail(req, API_ERROR_INTERNAL, "out of memory");
 		return;
 	}
-	/* One more than asked for tells whether the result was cut. */
+	json_text_object_begin(c.w);
+	json_text_key(c.w, "records");
+	json_text_array_begin(c.w);
+	c.start = json_text_length(c.w);
+	c.max = f.limit;
 	f.limit++;
 	n = history_query(h, &f, collect_row, &c);
-	if (n < 0 && !c.full) {
-		json_decref(rows);
+	if (n < 0 && !c.truncated) {
+		json_text_free(c.w);
 		api_request_fail(req, API_ERROR_INTERNAL, "history query failed: %s", strerror(-n));
 		return;
 	}
-	bool truncated = c.full || json_array_size(rows) == f.limit;
-	if (json_array_size(rows) == f.limit)
-		json_array_remove(rows, json_array_size(rows) - 1);
-	result = json_pack("{s:o,s:b}", "records", rows, "truncated", truncated);
-	if (!result) {
-		api_request_fail(req, API_ERROR_INTERNAL, "out of memory");
-		return;
-	}
-	api_request_reply(req, result);
+	json_text_array_end(c.w);
+	json_text_key(c.w, "truncated");
+	json_text_bool(c.w, c.truncated);
+	json_text_object_end(c.w);
+	api_request_reply_end(req, c.w);
 }

@@ -16,6 +16,7 @@
 
 #include <bodydiag/dtc.h>
 
+#include "json_text.h"
 #include "macro.h"
 
 void history_format_time(int64_t t_us, char *buf, size_t size)
@@ -38,71 +39,91 @@ static void format_code(int64_t code, char *buf, size_t size)
 		snprintf(buf, size, "%s", code < 0 ? "" : "?");
 }
 
-static int json_set_str(json_t *o, const char *k, const char *v)
+static void text_str(struct json_text *w, const char *k, const char *v)
 {
-	return v ? json_object_set_new(o, k, json_string(v)) : 0;
+	if (v) {
+		json_text_key(w, k);
+		json_text_string(w, v);
+	}
 }
 
-json_t *history_row_to_json(const struct history_row *row)
+static void text_int(struct json_text *w, const char *k, int64_t v)
 {
-	json_t *o = json_object();
-	char buf[64];
-	int r = 0;
+	json_text_key(w, k);
+	json_text_integer(w, v);
+}
 
-	if (!o)
-		return NULL;
+void history_row_write_json(struct json_text *w, const struct history_row *row)
+{
+	char buf[64];
+
+	json_text_object_begin(w);
 	history_format_time(row->t_us, buf, sizeof(buf));
-	r |= json_set_str(o, "kind", history_kind_name(row->kind));
-	r |= json_object_set_new(o, "id", json_integer(row->id));
-	r |= json_object_set_new(o, "t_us", json_integer(row->t_us));
-	r |= json_set_str(o, "time", buf);
+	text_str(w, "kind", history_kind_name(row->kind));
+	text_int(w, "id", row->id);
+	text_int(w, "t_us", row->t_us);
+	text_str(w, "time", buf);
 	if (row->session)
-		r |= json_object_set_new(o, "session", json_integer(row->session));
-	r |= json_set_str(o, "vin", row->vin);
-	r |= json_set_str(o, "ecu", row->ecu);
+		text_int(w, "session", row->session);
+	text_str(w, "vin", row->vin);
+	text_str(w, "ecu", row->ecu);
 	if (row->code >= 0) {
 		format_code(row->code, buf, sizeof(buf));
-		r |= json_set_str(o, "code", buf);
+		text_str(w, "code", buf);
 	}
 	if (row->status >= 0) {
 		char flags[256];
 		snprintf(buf, sizeof(buf), "0x%02x", (unsigned)row->status);
-		r |= json_set_str(o, "status", buf);
+		text_str(w, "status", buf);
 		if (dtc_status_format((uint8_t)row->status, flags, sizeof(flags)) >= 0)
-			r |= json_set_str(o, "flags", flags);
+			text_str(w, "flags", flags);
 	}
 	if (row->kind == HISTORY_KIND_TRANSITION) {
+		json_text_key(w, "old_status");
 		if (row->old_status >= 0) {
 			snprintf(buf, sizeof(buf), "0x%02x", (unsigned)row->old_status);
-			r |= json_set_str(o, "old_status", buf);
+			json_text_string(w, buf);
 		} else {
-			r |= json_object_set_new(o, "old_status", json_null());
+			json_text_null(w);
 		}
 	}
-	r |= json_set_str(o, "cause", row->cause);
-	if (!isnan(row->confidence))
-		r |= json_object_set_new(o, "confidence", json_real(row->confidence));
-	r |= json_set_str(o, "state", row->state);
-	r |= json_set_str(o, "advice", row->advice);
+	text_str(w, "cause", row->cause);
+	if (!isnan(row->confidence)) {
+		json_text_key(w, "confidence");
+		json_text_real(w, row->confidence);
+	}
+	text_str(w, "state", row->state);
+	text_str(w, "advice", row->advice);
 	if (row->evidence) {
 		json_t *ev = json_loads(row->evidence, JSON_DECODE_ANY, NULL);
 		/* The column has a json_valid CHECK; a string keeps it readable regardless. */
-		r |= json_object_set_new(o, "evidence", ev ? ev : json_string(row->evidence));
+		json_text_key(w, "evidence");
+		if (ev)
+			json_text_value(w, ev);
+		else
+			json_text_string(w, row->evidence);
+		json_decref(ev);
 	}
-	r |= json_set_str(o, "interface", row->interface);
-	r |= json_set_str(o, "event", row->event);
+	text_str(w, "interface", row->interface);
+	text_str(w, "event", row->event);
 	if (row->kind == HISTORY_KIND_SESSION) {
-		r |= json_set_str(o, "label", row->detail);
+		text_str(w, "label", row->detail);
 		if (row->end_us)
-			r |= json_object_set_new(o, "end_us", json_integer(row->end_us));
+			text_int(w, "end_us", row->end_us);
 	} else {
-		r |= json_set_str(o, "detail", row->detail);
+		text_str(w, "detail", row->detail);
 	}
-	if (r) {
-		json_decref(o);
+	json_text_object_end(w);
+}
+
+json_t *history_row_to_json(const struct history_row *row)
+{
+	struct json_text *w = json_text_new(JSON_TEXT_COMPACT);
+
+	if (!w)
 		return NULL;
-	}
-	return o;
+	history_row_write_json(w, row);
+	return json_text_finish_value(w);
 }
 
 void history_csv_field(FILE *out, const char *s)

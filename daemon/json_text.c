@@ -188,6 +188,34 @@ bool json_text_failed(const struct json_text *b)
 	return !b || b->failed;
 }
 
+struct json_text_mark json_text_mark(const struct json_text *b)
+{
+	return (struct json_text_mark){.len = b->len,
+				       .depth = b->depth,
+				       .member = b->member[b->depth],
+				       .keyed = b->keyed};
+}
+
+void json_text_rewind(struct json_text *b, struct json_text_mark m)
+{
+	if (b->failed)
+		return;
+	if (b->depth != m.depth || m.len > b->len) {
+		b->failed = true;
+		return;
+	}
+	b->len = m.len;
+	if (b->p)
+		b->p[b->len] = '\0';
+	b->member[b->depth] = m.member;
+	b->keyed = m.keyed;
+}
+
+size_t json_text_length(const struct json_text *b)
+{
+	return b ? b->len : 0;
+}
+
 static void open_(struct json_text *b, bool object)
 {
 	before_value(b);

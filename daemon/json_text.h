@@ -68,3 +68,18 @@ void json_text_null(struct json_text *w);
 void json_text_value(struct json_text *w, const json_t *v);
 /* Bytes as they are, outside any value: the newline that ends an API line. */
 void json_text_raw(struct json_text *w, const char *s, size_t n);
+
+/*
+ * Undoing the last values: a mark taken between two values of a container, and a rewind
+ * to it from the same depth (a reply's row that does not fit its budget is taken back).
+ * A rewind across a close of the mark's container fails w.
+ */
+struct json_text_mark {
+	size_t len;
+	unsigned depth;
+	bool member, keyed;
+};
+struct json_text_mark json_text_mark(const struct json_text *w);
+void json_text_rewind(struct json_text *w, struct json_text_mark m);
+/* Bytes written so far (0 for NULL). */
+size_t json_text_length(const struct json_text *w);

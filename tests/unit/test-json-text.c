@@ -216,6 +216,48 @@ static void writer_value(void **state)
 	assert_null(json_text_finish_value(w));
 }
 
+/* A mark and a rewind take back the values written after the mark, separators included. */
+static void writer_rewind(void **state)
+{
+	(void)state;
+	struct json_text *w = json_text_new(JSON_TEXT_COMPACT);
+	struct json_text_mark m;
+
+	json_text_object_begin(w);
+	json_text_key(w, "rows");
+	json_text_array_begin(w);
+	m = json_text_mark(w); /* before the first element: no comma to take back */
+	json_text_object_begin(w);
+	json_text_key(w, "a");
+	json_text_integer(w, 1);
+	json_text_object_end(w);
+	json_text_rewind(w, m);
+	assert_int_equal(json_text_length(w), strlen("{\"rows\":["));
+	json_text_integer(w, 1);
+	m = json_text_mark(w);
+	json_text_array_begin(w);
+	json_text_string(w, "dropped");
+	json_text_array_end(w);
+	json_text_rewind(w, m);
+	json_text_integer(w, 2);
+	json_text_array_end(w);
+	json_text_key(w, "cut");
+	json_text_bool(w, true);
+	json_text_object_end(w);
+	finish_is(w, "{\"rows\":[1,2],\"cut\":true}");
+
+	/* back across the close of the mark's container: an error */
+	w = json_text_new(0);
+	json_text_array_begin(w);
+	json_text_array_begin(w);
+	m = json_text_mark(w);
+	json_text_array_end(w);
+	json_text_rewind(w, m);
+	assert_true(json_text_failed(w));
+	json_text_free(w);
+	assert_int_equal(json_text_length(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +267,7 @@ int main(void)
 	    cmocka_unit_test(writer_errors),
 	    cmocka_unit_test(writer_utf8),
 	    cmocka_unit_test(writer_value),
+	    cmocka_unit_test(writer_rewind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
