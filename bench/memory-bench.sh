@@ -113,9 +113,9 @@ awk -v req="$requests" '
       d = an["this", order[k]] - an["this", order[k - 1]]
       printf "  round %d: %d (%+d; RssAnon %d, %+d)%s\n", k - 2, an["this", order[k]], d,
         anon["this", order[k]], anon["this", order[k]] - anon["this", order[k - 1]],
-        k == 3 ? ": what the first requests set up" : d > 0 ? ": GREW" : ""
+        (k == 3 ? ": what the first requests set up" : d > 0 ? ": GREW" : "")
       if (k > 3 && d > 0) grew += d
     }
-    printf "TARGET flat after the first round: %s\n", grew > 0 ? "NOT met: grew by " grew " kB" : "met (no growth)"
+    printf "TARGET flat after the first round: %s\n", (grew > 0 ? "NOT met: grew by " grew " kB" : "met (no growth)")
     exit grew > 0
   }' "$tmp/out.txt"
