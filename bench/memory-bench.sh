@@ -20,6 +20,8 @@
 # every later one must leave the daemon's anonymous memory where it was. Growth is judged
 # on smaps_rollup's Anonymous (the page tables), not on status's RssAnon, which on kernels
 # before 6.2 misses up to 64 page faults per thread (bench/memory-guest).
+# The daemon runs with the malloc tunables of its systemd unit (GLIBC_TUNABLES: glibc's
+# tcache off, systemd/bodydiagd.service.in says why).
 #
 # Usage: bench/memory-bench.sh BUILD_ROOT [SOURCE_ROOT] [FRAMES] [REQUESTS] [REF_BODYDIAGD]
 #   BUILD_ROOT     build directory with daemon/bodydiagd, tools/bodydiag-sim/bodydiag-sim,
@@ -44,6 +46,7 @@ rounds=${MEMORY_BENCH_ROUNDS:-3}
 
 for f in "$build/daemon/bodydiagd" "$build/tools/bodydiag-sim/bodydiag-sim" \
 	"$build/bench/uds-rt-client" "$root/profiles/sim-2026.profile" \
+	"$root/systemd/bodydiagd.service.in" \
 	"$root/dbc/bodydiag-sim.dbc" "$root/rules" ${ref:+"$ref"}; do
 	[ -e "$f" ] || { echo "memory-bench: missing $f" >&2; exit 1; }
 done
@@ -63,7 +66,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 copies=(--copy "$build/daemon/bodydiagd" --copy "$build/tools/bodydiag-sim/bodydiag-sim"
 	--copy "$build/bench/uds-rt-client" --copy "$root/profiles/sim-2026.profile"
-	--copy "$root/dbc/bodydiag-sim.dbc" --copy "$root/rules" --copy "$tmp/cycles.log")
+	--copy "$root/dbc/bodydiag-sim.dbc" --copy "$root/rules" --copy "$tmp/cycles.log"
+	--copy "$root/systemd/bodydiagd.service.in")
 [ -n "$ref" ] && copies+=(--copy "$ref")
 # The guest gives each program 300 s unless told otherwise; an hour of frames takes longer.
 export BODYDIAG_BUILD_ROOT=$build BODYDIAG_SOURCE_ROOT=$root BODYDIAG_VM_TEST_TIMEOUT=3500
