@@ -32,10 +32,9 @@
  * What a client keeps between requests (issue 19, bench/memory-bench.sh): a request line
  * is a few hundred bytes and most replies under 4 KiB, so a connection holds a 1 KiB input
  * and a 4 KiB output buffer while idle. A bigger one (a long line, a history or findings
- * reply) is freed as soon as it is empty again: kept for the connection's life, tens of
- * KB per client sat in the middle of the heap, between the replies' freed objects, and
- * held pages malloc_trim() could not return (the heap grew by 10-40 kB per 3,000
- * requests that way).
+ * reply) is freed as soon as it is empty again: kept for the connection's life, 16-64
+ * KiB per client sat in the middle of the heap, between the replies' freed objects, and
+ * held pages around them that malloc_trim() could not return.
  */
 #define IN_KEEP 1024
 /*
