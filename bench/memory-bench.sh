@@ -21,7 +21,7 @@
 # on smaps_rollup's Anonymous (the page tables), not on status's RssAnon, which on kernels
 # before 6.2 misses up to 64 page faults per thread (bench/memory-guest).
 # The daemon runs with the malloc tunables of its systemd unit (GLIBC_TUNABLES: glibc's
-# tcache off, systemd/bodydiagd.service.in says why).
+# tcache off, systemd/bodydiagd.service.in says why), the reference with none.
 #
 # Usage: bench/memory-bench.sh BUILD_ROOT [SOURCE_ROOT] [FRAMES] [REQUESTS] [REF_BODYDIAGD]
 #   BUILD_ROOT     build directory with daemon/bodydiagd, tools/bodydiag-sim/bodydiag-sim,
