@@ -39,6 +39,7 @@ struct records {
 	int64_t last_collect_us;
 	char ifname[32];
 	struct timer trim; /* the heap's free pages back to the kernel */
+	size_t trimmed_free; /* the heap's free bytes right after the last trim */
 };
 
 /*
@@ -51,19 +52,24 @@ struct records {
  */
 #define TRIM_US 1000000
 /*
- * 32 KiB: once the history's replies and the page cache stopped churning the heap
- * (history_api.c, history.c), a round of requests left 200-240 kB free inside it, under
- * the 256 KiB this was, and resident for good (bench/memory-bench.sh). Under 32 KiB the
- * free memory is mostly pieces smaller than a page, which trimming cannot return anyway.
+ * A page: once the history's replies and the page cache stopped churning the heap
+ * (history_api.c, history.c), a round of requests left 200-240 kB free inside it, under the
+ * 256 KiB this was, resident for good; with 32 KiB, up to 32 KiB of free pages could stay,
+ * enough to move the heap's resident size by a page between rounds (+4 kB in one run of
+ * bench/memory-bench.sh). A trim runs only when the heap changed since the last one (its
+ * free bytes moved): an idle daemon does not madvise the same pages every second.
  */
-#define TRIM_FREE (32u * 1024)
+#define TRIM_FREE 4096u
 
 static void on_trim(struct timer *t)
 {
+	struct records *r = container_of(t, struct records, trim);
 	struct mallinfo2 mi = mallinfo2();
 
-	if (mi.fordblks > TRIM_FREE)
+	if (mi.fordblks >= TRIM_FREE && mi.fordblks != r->trimmed_free) {
 		malloc_trim(0);
+		r->trimmed_free = mallinfo2().fordblks;
+	}
 	timer_start(t, TRIM_US);
 }
 
