@@ -22,10 +22,7 @@
 #include "macro.h"
 
 #define BUSY_TIMEOUT_MS 250 /* a reader checkpointing; longer would stall the loop */
-#define CACHE_KIB 256 /* KiB of page cache per connection (SQLite's default: 2000) */
-#define TEXT_(x) #x
-#define TEXT(x) TEXT_(x)
-#define CACHE_KIB_TEXT TEXT(CACHE_KIB)
+#define CACHE_KIB_TEXT "256" /* KiB of page cache per connection (SQLite's default: 2000) */
 #define LOOKASIDE_SLOT 256   /* bytes per lookaside slot (default 1200) */
 #define LOOKASIDE_SLOTS 64   /* (default 100: 120 KB; now 16 KB) */
 
@@ -460,27 +457,6 @@ int history_checkpoints(struct history *h)
 	return (int)n;
 }
 
-/*
- * The page cache of a connection in one block (issue 19, bench/memory-bench.sh). SQLite's
- * page cache takes its first SQLITE_DEFAULT_PCACHE_INITSZ (20) pages in one block and every
- * later one (~4.4 KB) from malloc, one by one, as the queries touch new pages of a growing
- * file: between the API replies' short-lived objects, where they held the heap's pages
- * (and its top) that malloc_trim() would otherwise return, and the daemon's heap grew by
- * 20-200 kB per round of 3,000 requests until the cache was full. Asked for its whole
- * bound as the first block, a connection maps its CACHE_KIB KiB on its own (the daemon's
- * mmap threshold is 64 KiB, daemon/startup.c), outside the heap, once, and gives it back
- * when it closes; a connection with a smaller cache (the checkpointer's 10 pages) takes
- * only what its cache_size allows. Process-wide, so before SQLite's initialization: the
- * first history_open() of the process (sqlite3_config() refuses once SQLite runs, then the
- * defaults stay).
- */
-static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
-
-static void configure_sqlite(void)
-{
-	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, -CACHE_KIB);
-}
-
 int history_open(const char *path, const struct history_options *opt, struct history **ret,
 		 char *ret_error, size_t error_size)
 {
@@ -502,7 +478,6 @@ int history_open(const char *path, const struct history_options *opt, struct his
 	h->retention_ms = opt->retention_ms;
 	h->max_bytes = opt->max_bytes;
 
-	pthread_once(&sqlite_configured, configure_sqlite);
 	/* NOMUTEX: one thread per connection; the library's mutexes would be pure cost. */
 	flags = SQLITE_OPEN_NOMUTEX |
 		(opt->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

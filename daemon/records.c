@@ -52,11 +52,11 @@ struct records {
  */
 #define TRIM_US 1000000
 /*
- * A page: once the history's replies and the page cache stopped churning the heap
- * (history_api.c, history.c), a round of requests left 200-240 kB free inside it, under the
- * 256 KiB this was, resident for good; with 32 KiB, up to 32 KiB of free pages could stay,
- * enough to move the heap's resident size by a page between rounds (+4 kB in one run of
- * bench/memory-bench.sh). A trim runs only when the heap changed since the last one (its
+ * A page: once the history's replies stopped churning the heap (history_api.c), a round
+ * of requests left ~120 kB free inside it, under the 256 KiB this was, resident for good
+ * (the heap 948 kB after the first round, 824 kB trimmed over 32 KiB); with 32 KiB, up
+ * to 32 KiB of free pages could stay, enough to move the heap's resident size by a page
+ * between rounds (+4 kB in one run of bench/memory-bench.sh). A trim runs only when the heap changed since the last one (its
  * free bytes moved): an idle daemon does not madvise the same pages every second.
  */
 #define TRIM_FREE 4096u
