@@ -124,7 +124,8 @@ int forward_state_parse(const char *buf, size_t len, struct forward_state *ret, 
 		r = get_int(o, ints[i].key, (int64_t *)((char *)&s + ints[i].off), err, err_size);
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(counters); i++) {
 		r = get_int(o, counters[i].key, &n, err, err_size);
-		*(uint64_t *)((char *)&s + counters[i].off) = (uint64_t)n;
+		if (r >= 0)
+			*(uint64_t *)((char *)&s + counters[i].off) = (uint64_t)n;
 	}
 	if (r >= 0)
 		r = get_string(o, "broker", s.broker, sizeof(s.broker), err, err_size);

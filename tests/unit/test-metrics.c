@@ -126,7 +126,7 @@ static int parse_exposition(const char *text, struct parsed *p)
 			for (int i = 0; i < *n_seen; i++)
 				if (strcmp(seen[i], name) == 0)
 					PFAIL("line %d: second %s for %.64s", lineno, help ? "HELP" : "TYPE", name);
-			snprintf(seen[(*n_seen)++], 128, "%s", name);
+			snprintf(seen[(*n_seen)++], 128, "%.127s", name);
 			if (help) {
 				for (const char *c = sp + 1; *c; c++)
 					if (*c == '\\' && c[1] != '\\' && c[1] != 'n')
