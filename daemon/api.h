@@ -205,7 +205,7 @@ int api_server_listen_path(struct api_server *server, const char *path);
 
 /*
  * Takes ownership of a listening AF_UNIX stream socket fd (also on failure), e.g. one
- * from socket activation: collect those with sd_listen_fds() before opening any other
+ * from socket activation: collect those with sdproto_listen_fds() before opening any other
  * fd (main.c does), then hand them over here.
  */
 int api_server_listen_fd(struct api_server *server, int fd);
