@@ -196,8 +196,14 @@ static int send_memfd(int fd, struct msghdr *m, size_t total)
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} control = {0};
+	/* One empty iovec rather than none: the same empty datagram on the wire, but qemu-user
+	 * (the unit suite's arm64/armhf runs) returns success for a sendmsg without iovecs
+	 * and sends nothing. */
+	struct iovec empty = {.iov_base = control.buf, .iov_len = 0};
 	struct msghdr fdm = {.msg_name = m->msg_name,
 			     .msg_namelen = m->msg_namelen,
+			     .msg_iov = &empty,
+			     .msg_iovlen = 1,
 			     .msg_control = control.buf,
 			     .msg_controllen = sizeof(control.buf)};
 	struct cmsghdr *c;
