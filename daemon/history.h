@@ -198,11 +198,9 @@ int history_query(struct history *h, const struct history_filter *f, history_row
 		  void *userdata);
 
 struct json_text;
-/* The row as a JSON object (only the members that apply), written into w (the API's
- * `history` reply: no jansson object per row) or as a jansson value (NULL on out of
- * memory); the same text either way. */
+/* The row as a JSON object (only the members that apply), written into w: the API's
+ * `history` reply and `bodydiag history --format jsonl`, no jansson object per row. */
 void history_row_write_json(struct json_text *w, const struct history_row *row);
-json_t *history_row_to_json(const struct history_row *row);
 
 enum history_format {
 	HISTORY_FORMAT_JSONL,

@@ -116,16 +116,6 @@ void history_row_write_json(struct json_text *w, const struct history_row *row)
 	json_text_object_end(w);
 }
 
-json_t *history_row_to_json(const struct history_row *row)
-{
-	struct json_text *w = json_text_new(JSON_TEXT_COMPACT);
-
-	if (!w)
-		return NULL;
-	history_row_write_json(w, row);
-	return json_text_finish_value(w);
-}
-
 void history_csv_field(FILE *out, const char *s)
 {
 	if (!s)
@@ -160,13 +150,18 @@ static int export_row(const struct history_row *row, void *userdata)
 	char t[64], code[32] = "", st[16] = "", old[16] = "", num[2][32], conf[32] = "";
 
 	if (x->fmt == HISTORY_FORMAT_JSONL) {
-		json_t *o = history_row_to_json(row);
-		if (!o)
+		/* the API's text as it is: no object built and dumped again */
+		struct json_text *w = json_text_new(JSON_TEXT_COMPACT);
+		size_t len;
+		char *text;
+
+		if (w)
+			history_row_write_json(w, row);
+		text = json_text_finish(w, &len);
+		if (!text)
 			return -ENOMEM;
-		int r = json_dumpf(o, x->out, JSON_COMPACT | JSON_REAL_PRECISION(15));
-		json_decref(o);
-		if (r < 0)
-			return -EIO;
+		fwrite(text, 1, len, x->out);
+		free(text);
 		fputc('\n', x->out);
 		return ferror(x->out) ? -EIO : 0;
 	}

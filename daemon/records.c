@@ -56,8 +56,9 @@ struct records {
  * of requests left ~120 kB free inside it, under the 256 KiB this was, resident for good
  * (the heap 948 kB after the first round, 824 kB trimmed over 32 KiB); with 32 KiB, up
  * to 32 KiB of free pages could stay, enough to move the heap's resident size by a page
- * between rounds (+4 kB in one run of bench/memory-bench.sh). A trim runs only when the heap changed since the last one (its
- * free bytes moved): an idle daemon does not madvise the same pages every second.
+ * between rounds (+4 kB in one run of bench/memory-bench.sh). A trim runs only when the
+ * heap changed since the last one (its free bytes moved): an idle daemon does not
+ * madvise the same pages every second.
  */
 #define TRIM_FREE 4096u
 

@@ -627,7 +627,7 @@ static void api_method(void **state)
 	assert_true(json_is_array(recs));
 	assert_int_equal(json_array_size(recs), 5);
 	assert_false(json_is_true(json_object_get(json_object_get(reply, "result"), "truncated")));
-	/* written as text row by row: the same members as history_row_to_json() */
+	/* written as text row by row (history_row_write_json) */
 	for (size_t i = 0; i < json_array_size(recs); i++) {
 		json_t *r = json_array_get(recs, i);
 		assert_string_equal(json_string_value(json_object_get(r, "code")), "B1A40-13");
