@@ -68,9 +68,7 @@ struct func {
 
 struct conv {
 	struct view *v;
-	struct isotp_addr addr; /* how it is followed: ids, format, address bytes */
-	uint32_t req_id, resp_id;
-	bool ext;
+	struct isotp_addr addr; /* how it is followed: ids (tx: requests), format, address bytes */
 	const struct profile_ecu *ecu; /* NULL for OBD defaults and --pair */
 	struct func *func;	       /* functional id this ECU answers; may be NULL */
 	struct isotp_observer *obs;
@@ -235,8 +233,8 @@ static void problem(struct view *v, struct conv *c, int64_t t, bool request_dir,
 	    .iface = c->iface[0] ? c->iface : v->iface,
 	    .ecu = ecu_name(c),
 	    .dir = "ERR",
-	    .id = request_dir ? c->req_id : c->resp_id,
-	    .ext = c->ext,
+	    .id = request_dir ? c->addr.tx_id : c->addr.rx_id,
+	    .ext = c->addr.ext_ids,
 	    .text = text,
 	    .profile = "",
 	    .error = error,
@@ -626,8 +624,8 @@ static void on_pdu(void *userdata, enum isotp_dir dir, const uint8_t *pdu, size_
 	    .iface = v->iface,
 	    .ecu = ecu_name(c),
 	    .dir = response ? "RSP" : "REQ",
-	    .id = response ? c->resp_id : c->req_id,
-	    .ext = c->ext,
+	    .id = response ? c->addr.rx_id : c->addr.tx_id,
+	    .ext = c->addr.ext_ids,
 	    .pdu = pdu,
 	    .len = len,
 	    .text = text,
@@ -748,7 +746,8 @@ static void on_func_error(void *userdata, enum isotp_dir dir, enum isotp_n_resul
 			  const uint8_t *partial, size_t got, size_t len, int64_t t_us)
 {
 	struct func *f = userdata;
-	struct conv fake = {.v = f->v, .req_id = f->id, .resp_id = f->id, .ext = f->ext};
+	struct conv fake = {
+	    .v = f->v, .addr = {.tx_id = f->id, .rx_id = f->id, .ext_ids = f->ext}};
 	char text[256];
 	snprintf(text, sizeof(text), "%s in a functional request after %zu of %zu bytes",
 		 n_result_text(r), got, len);
@@ -781,9 +780,9 @@ static struct func *add_func(struct view *v, uint32_t id)
  * a tester sends, not what tells conversations apart). */
 static bool same_link(const struct isotp_addr *a, const struct isotp_addr *b)
 {
-	bool bytes = isotp_addr_pci_offset(a) > 0;
+	size_t bytes = isotp_addr_pci_offset(a);
 	return a->tx_id == b->tx_id && a->rx_id == b->rx_id && a->ext_ids == b->ext_ids &&
-	       isotp_addr_pci_offset(b) == (bytes ? 1u : 0u) &&
+	       isotp_addr_pci_offset(b) == bytes &&
 	       (!bytes || (a->tx_ea == b->tx_ea && a->rx_ea == b->rx_ea));
 }
 
@@ -792,7 +791,6 @@ static int add_conv(struct view *v, const struct isotp_addr *a, const struct pro
 {
 	static const struct isotp_observer_ops ops = {.pdu = on_pdu, .error = on_error};
 	struct isotp_observer_config cfg;
-	uint32_t req = a->tx_id, resp = a->rx_id;
 	for (size_t i = 0; i < v->nconvs; i++) {
 		struct conv *c = &v->convs[i];
 		if (same_link(&c->addr, a)) {
@@ -810,9 +808,6 @@ static int add_conv(struct view *v, const struct isotp_addr *a, const struct pro
 		return r;
 	c->v = v;
 	c->addr = *a;
-	c->req_id = req;
-	c->resp_id = resp;
-	c->ext = cfg.ext_ids;
 	c->ecu = ecu;
 	struct uds_timing t;
 	uds_timing_init(&t);
@@ -869,7 +864,7 @@ static int on_record(void *userdata, const struct candump_record *r)
 	poll_all(v, r->tf.t_us);
 	for (size_t i = 0; i < v->nconvs; i++) {
 		struct conv *c = &v->convs[i];
-		if (c->ext == ext && (f->id == c->req_id || f->id == c->resp_id))
+		if (c->addr.ext_ids == ext && (f->id == c->addr.tx_id || f->id == c->addr.rx_id))
 			isotp_observer_feed(c->obs, f, r->tf.t_us);
 	}
 	for (size_t i = 0; i < v->nfuncs; i++)
